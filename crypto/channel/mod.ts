@@ -1,0 +1,59 @@
+/**
+ * The secure channel between clinic gateways and the server: the IK
+ * handshake flow, sealed transport frames with replay protection and
+ * rekeying, and chunking of large messages.
+ *
+ * @example
+ * ```ts
+ * import { initiatorHandshake, responderHandshake, sealChunked, openChunked } from "./mod.ts";
+ * import { generateStaticKeyPair } from "../keys/key_pair.ts";
+ * const server = generateStaticKeyPair();
+ * const hs = initiatorHandshake({ staticKeyPair: generateStaticKeyPair(), serverPublicKey: server.publicKey });
+ * const r = responderHandshake({ staticKeyPair: server, lookupPeer: () => ({ name: "c" }) }, hs.message1);
+ * const clinic = hs.finish(r.message2);
+ * const big = new Uint8Array(200_000);
+ * console.assert(openChunked(r.channel, sealChunked(clinic, 2, big)).payload.length === big.length);
+ * ```
+ *
+ * @module
+ */
+export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  type Message,
+  openChunked,
+  Reassembler,
+  sealChunked,
+} from "./chunker.ts";
+export {
+  decodeFrameHeader,
+  encodeFrameHeader,
+  FLAG_FINAL,
+  FRAME_HEADER_LENGTH,
+  FRAME_VERSION,
+  type FrameHeader,
+  MESSAGE_TYPE_CLOSE,
+} from "./frame.ts";
+export {
+  CHANNEL_PROLOGUE,
+  type CommonHandshakeOptions,
+  type InitiatorHandshake,
+  initiatorHandshake,
+  type InitiatorHandshakeOptions,
+  type ResponderHandshake,
+  responderHandshake,
+  type ResponderHandshakeOptions,
+} from "./handshake.ts";
+export { ReplayWindow } from "./replay_window.ts";
+export {
+  type ChannelOptions,
+  type ChannelStats,
+  DEFAULT_MAX_EPOCH_SKIP,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_REKEY_INTERVAL,
+  DEFAULT_WINDOW_SIZE,
+  MAX_FRAME_SIZE_LIMIT,
+  type OpenedFrame,
+  SecureChannel,
+  type SecureChannelInit,
+  SESSION_ID_LENGTH,
+} from "./secure_channel.ts";

@@ -1,0 +1,36 @@
+/**
+ * The Noise Protocol Framework, revision 34, for `Noise_*_25519_ChaChaPoly_*`:
+ * CipherState (§5.1), SymmetricState (§5.2), HandshakeState (§5.3), the
+ * one-way, interactive and deferred patterns with psk modifiers (§7, §9, §18),
+ * and a test-vector runner.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeState } from "./mod.ts";
+ * const hs = new HandshakeState({ protocolName: "Noise_XX_25519_ChaChaPoly_SHA256", initiator: true,
+ *   staticKeyPair: (await import("./dh.ts")).generateKeyPair() });
+ * console.assert(hs.isMyTurn);
+ * ```
+ *
+ * @module
+ */
+export { CipherState, KEYLEN, MAX_NONCE, TAGLEN } from "./cipher_state.ts";
+export { dh, DHLEN, generateKeyPair, isLowOrderPoint, type KeyPair } from "./dh.ts";
+export {
+  type HandshakeOptions,
+  type HandshakeResult,
+  HandshakeState,
+  MAX_MESSAGE_LENGTH,
+  PSK_LENGTH,
+} from "./handshake_state.ts";
+export { getHash, type HashName, hkdf, type NoiseHash } from "./hash.ts";
+export { BASE_PATTERNS, getPattern, type HandshakePattern, type Token } from "./patterns.ts";
+export { parseProtocolName, type Protocol } from "./protocol_name.ts";
+export { SymmetricState } from "./symmetric_state.ts";
+export {
+  runVector,
+  runVectors,
+  summarize,
+  type VectorResult,
+  type VectorSummary,
+} from "./vectors.ts";

@@ -1,0 +1,73 @@
+/**
+ * Gradient rules for element-wise unary operators (ONNX operator spec: Relu, LeakyRelu,
+ * Sigmoid, Tanh, Exp, Log, Neg, Sqrt, Abs, Identity, Clip, Reciprocal, Softplus).
+ * Each rule reads the forward output where that is cheaper to keep than the input.
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATION_RULES } from "./activation.ts";
+ * Object.keys(ACTIVATION_RULES).includes("Relu"); // true
+ * ```
+ * @module
+ */
+import { getFloat, type Node } from "../../graph/ir.ts";
+import type { GradContext } from "../context.ts";
+import type { GradRule } from "../rule.ts";
+
+const xOf = (n: Node) => n.inputs[0];
+const yOf = (n: Node) => n.outputs[0];
+
+/** `Where(cond, g, 0)` — passes the gradient where `cond` holds. */
+function gate(ctx: GradContext, cond: string, g: string): string {
+  return ctx.emit1("Where", [cond, g, ctx.scalar(0, ctx.dtype(g))]);
+}
+
+/** Rules by op type. */
+export const ACTIVATION_RULES: Record<string, GradRule> = {
+  // d relu(x) = [x > 0]; y > 0 exactly where x > 0, and y is usually kept anyway.
+  Relu: (n, [g], ctx) => [gate(ctx, ctx.emit1("Greater", [yOf(n), ctx.scalar(0, ctx.dtype(g!))]), g!)],
+  LeakyRelu: (n, [g], ctx) => {
+    const alpha = getFloat(n, "alpha", 0.01);
+    const dt = ctx.dtype(g!);
+    const pos = ctx.emit1("Greater", [xOf(n), ctx.scalar(0, dt)]);
+    return [ctx.emit1("Where", [pos, g!, ctx.emit1("Mul", [g!, ctx.scalar(alpha, dt)])])];
+  },
+  // σ' = y (1 - y)
+  Sigmoid: (n, [g], ctx) => {
+    const y = yOf(n);
+    const oneMinus = ctx.emit1("Sub", [ctx.scalar(1, ctx.dtype(y)), y]);
+    return [ctx.emit1("Mul", [g!, ctx.emit1("Mul", [y, oneMinus])])];
+  },
+  // tanh' = 1 - y²
+  Tanh: (n, [g], ctx) => {
+    const y = yOf(n);
+    const d = ctx.emit1("Sub", [ctx.scalar(1, ctx.dtype(y)), ctx.emit1("Mul", [y, y])]);
+    return [ctx.emit1("Mul", [g!, d])];
+  },
+  Exp: (n, [g], ctx) => [ctx.emit1("Mul", [g!, yOf(n)])],
+  Log: (n, [g], ctx) => [ctx.emit1("Div", [g!, xOf(n)])],
+  Neg: (_n, [g], ctx) => [ctx.emit1("Neg", [g!])],
+  // d sqrt(x) = 1 / (2 y)
+  Sqrt: (n, [g], ctx) => [
+    ctx.emit1("Div", [g!, ctx.emit1("Mul", [yOf(n), ctx.scalar(2, ctx.dtype(g!))])]),
+  ],
+  // d (1/x) = -y²
+  Reciprocal: (n, [g], ctx) => [
+    ctx.emit1("Neg", [ctx.emit1("Mul", [g!, ctx.emit1("Mul", [yOf(n), yOf(n)])])]),
+  ],
+  Abs: (n, [g], ctx) => [ctx.emit1("Mul", [g!, ctx.emit1("Sign", [xOf(n)])])],
+  // softplus' = sigmoid(x)
+  Softplus: (n, [g], ctx) => [ctx.emit1("Mul", [g!, ctx.emit1("Sigmoid", [xOf(n)])])],
+  Identity: (_n, [g]) => [g],
+  // Clip passes the gradient inside [min, max] (bounds are constants: no gradient for them).
+  Clip: (n, [g], ctx) => {
+    let cond: string | undefined;
+    const x = xOf(n);
+    if (n.inputs[1]) cond = ctx.emit1("GreaterOrEqual", [x, n.inputs[1]]);
+    if (n.inputs[2]) {
+      const le = ctx.emit1("LessOrEqual", [x, n.inputs[2]]);
+      cond = cond ? ctx.emit1("And", [cond, le]) : le;
+    }
+    return [cond ? gate(ctx, cond, g!) : g];
+  },
+};

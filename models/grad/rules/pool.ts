@@ -1,0 +1,193 @@
+/**
+ * Gradient rules for MaxPool, AveragePool and GlobalAveragePool (ONNX operator spec).
+ *
+ * MaxPool's gradient is written without the `Indices` output (the WebGPU provider of
+ * onnxruntime refuses it): for each kernel offset o, the strided slice of the (−∞-padded)
+ * input at o is compared with the pooled output; the first offset that matches in
+ * row-major window order wins (PyTorch's tie rule), the gradient is gated by that mask,
+ * and a grouped `ConvTranspose` with one-hot kernels scatters the K gated maps back to
+ * their window positions, summing overlaps.
+ *
+ * AveragePool's gradient is a grouped `ConvTranspose` with a constant kernel, after dividing
+ * dY by the number of cells each window averaged (K, or fewer at padded borders when
+ * `count_include_pad` = 0).
+ *
+ * @example
+ * ```ts
+ * import { POOL_RULES } from "./pool.ts";
+ * Object.keys(POOL_RULES); // ["MaxPool", "AveragePool", "GlobalAveragePool"]
+ * ```
+ * @module
+ */
+import { type Dim, floatAttr, getInt, getInts, getString, intAttr, intsAttr, type Node } from "../../graph/ir.ts";
+import { tensor } from "../../tensor.ts";
+import type { GradRule } from "../rule.ts";
+import { type GradContext, GradError } from "../context.ts";
+
+interface PoolGeom {
+  xs: Dim[];
+  ys: Dim[];
+  c: number;
+  nsp: number;
+  k: number[];
+  s: number[];
+  d: number[];
+  p: number[];
+  sp: number[];
+}
+
+function geometry(n: Node, ctx: GradContext): PoolGeom {
+  const xs = ctx.shape(n.inputs[0], n), ys = ctx.shape(n.outputs[0], n);
+  const nsp = xs.length - 2;
+  if (getString(n, "auto_pad", "NOTSET") !== "NOTSET") {
+    throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (${n.opType}): auto_pad is not supported; export with explicit pads`);
+  }
+  for (const dim of [...xs.slice(1), ...ys.slice(2)]) {
+    if (typeof dim !== "number") {
+      throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (${n.opType}): channel and spatial sizes must be static, got [${xs}]`);
+    }
+  }
+  const k = getInts(n, "kernel_shape");
+  const s = getInts(n, "strides", new Array(nsp).fill(1));
+  const d = getInts(n, "dilations", new Array(nsp).fill(1));
+  const p = getInts(n, "pads", new Array(2 * nsp).fill(0));
+  const sp = [...Array(nsp).keys()].map((i) => i + 2);
+  if (getInt(n, "ceil_mode", 0)) {
+    // With ceil_mode a last window may hang past the padded input; accept only when it does not.
+    sp.forEach((a, i) => {
+      const covered = ((ys[a] as number) - 1) * s[i] + (k[i] - 1) * d[i] + 1;
+      if (covered > (xs[a] as number) + p[i] + p[i + nsp]) {
+        throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (${n.opType}): ceil_mode windows past the input are not supported`);
+      }
+    });
+  }
+  return { xs, ys, c: xs[1] as number, nsp, k, s, d, p, sp };
+}
+
+/** All kernel offsets in row-major order. */
+function offsets(k: number[]): number[][] {
+  let out: number[][] = [[]];
+  for (const ki of k) out = out.flatMap((o) => [...Array(ki).keys()].map((j) => [...o, j]));
+  return out;
+}
+
+/**
+ * Adds each window cell's gradient map back at its position: `maps[o]` ([N, C, out…]) holds
+ * the gradient of kernel offset `o` (row-major) for every window; the result has the
+ * input's shape. Written with Reshape/Transpose/Pad/Slice only, which every engine runs
+ * alike (onnxruntime's WebGPU ConvTranspose with groups gave wrong results here).
+ */
+function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): string {
+  const { k, s, d, p, sp, xs, ys, nsp } = geom;
+  const outDims = sp.map((a) => ys[a] as number);
+  const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
+  let full: string;
+  if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
+    // Non-overlapping windows: interleave the K maps into the window grid in one go.
+    // [N, C, K, out…] → [N, C, k…, out…] → [N, C, out₀, k₀, out₁, k₁, …] → [N, C, out·k…]
+    const stacked = ctx.emit1("Concat", maps.map((m) => ctx.emit1("Unsqueeze", [m, ctx.ints([2])])), {
+      axis: intAttr(2),
+    });
+    const split = ctx.emit1("Reshape", [stacked, ctx.ints([0, 0, ...k, ...outDims])]);
+    const perm = [0, 1, ...sp.flatMap((_, i) => [2 + nsp + i, 2 + i])];
+    const woven = ctx.emit1("Transpose", [split], { perm: intsAttr(perm) });
+    full = ctx.emit1("Reshape", [woven, ctx.ints([0, 0, ...outDims.map((o, i) => o * k[i])])]);
+    const tail = sp.map((_, i) => padded[i] - outDims[i] * k[i]);
+    if (tail.some((t) => t > 0)) {
+      full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);
+    }
+  } else {
+    // Overlapping or dilated windows: place each offset's map on a stride-s grid (zero
+    // insertion by reshape + pad), shift it to its offset, and sum.
+    const parts = offsets(k).map((o, j) => {
+      const up = ctx.emit1("Unsqueeze", [maps[j], ctx.ints(sp.map((_, i) => 3 + 2 * i))]);
+      const r = 2 + 2 * nsp;
+      const pads = new Array(2 * r).fill(0);
+      sp.forEach((_, i) => (pads[r + 3 + 2 * i] = s[i] - 1));
+      const grid = ctx.emit1("Reshape", [
+        ctx.emit1("Pad", [up, ctx.ints(pads)]),
+        ctx.ints([0, 0, ...outDims.map((od, i) => od * s[i])]),
+      ]);
+      const begin = o.map((oi, i) => oi * d[i]);
+      const end = sp.map((_, i) => Math.max(0, padded[i] - begin[i] - outDims[i] * s[i]));
+      const shifted = ctx.emit1("Pad", [grid, ctx.ints([0, 0, ...begin, 0, 0, ...end])]);
+      return ctx.emit1("Slice", [shifted, ctx.ints(sp.map(() => 0)), ctx.ints(padded), ctx.ints(sp)]);
+    });
+    full = ctx.accumulate(parts);
+  }
+  if (p.some((v) => v !== 0)) {
+    full = ctx.emit1("Slice", [
+      full,
+      ctx.ints(p.slice(0, nsp)),
+      ctx.ints(sp.map((a, i) => p[i] + (xs[a] as number))),
+      ctx.ints(sp),
+    ]);
+  }
+  return full;
+}
+
+/** Rules by op type. */
+export const POOL_RULES: Record<string, GradRule> = {
+  MaxPool: (n, [g], ctx) => {
+    if (n.outputs[1]) {
+      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (MaxPool): the Indices output is not supported in training graphs`);
+    }
+    if (getInt(n, "storage_order", 0) !== 0) {
+      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (MaxPool): storage_order=1 is not supported`);
+    }
+    const geom = geometry(n, ctx);
+    const { k, s, d, p, sp, ys, nsp } = geom;
+    const x = n.inputs[0], y = n.outputs[0];
+    const dt = ctx.dtype(x);
+    let xp = x;
+    if (p.some((v) => v !== 0)) {
+      const pads = [0, 0, ...p.slice(0, nsp), 0, 0, ...p.slice(nsp)];
+      xp = ctx.emit1("Pad", [x, ctx.ints(pads), ctx.scalar(-Infinity, dt)], { mode: { type: "string", value: "constant" } });
+    }
+    const zero = ctx.scalar(0, dt);
+    let taken: string | undefined;
+    const gated: string[] = [];
+    const offs = offsets(k);
+    for (const o of offs) {
+      const starts = o.map((oi, i) => oi * d[i]);
+      const ends = o.map((oi, i) => oi * d[i] + ((ys[sp[i]] as number) - 1) * s[i] + 1);
+      const slice = ctx.emit1("Slice", [xp, ctx.ints(starts), ctx.ints(ends), ctx.ints(sp), ctx.ints(s)]);
+      const eq = ctx.emit1("Equal", [slice, y]);
+      let mask = eq;
+      if (taken) {
+        mask = ctx.emit1("And", [eq, ctx.emit1("Not", [taken])]);
+        taken = ctx.emit1("Or", [taken, eq]);
+      } else taken = eq;
+      gated.push(ctx.emit1("Where", [mask, g!, zero]));
+    }
+    return [scatterWindows(ctx, gated, geom)];
+  },
+  AveragePool: (n, [g], ctx) => {
+    const geom = geometry(n, ctx);
+    const { k, s, d, p, sp, xs } = geom;
+    const kk = k.reduce((a, b) => a * b, 1);
+    const dt = ctx.dtype(g!);
+    let scaled: string;
+    if (getInt(n, "count_include_pad", 0) || p.every((v) => v === 0)) {
+      scaled = ctx.emit1("Mul", [g!, ctx.scalar(1 / kk, dt)]);
+    } else {
+      // Cells per window: a convolution of a ones image with a ones kernel, same geometry.
+      const ones = ctx.constant(tensor("float32", [1, 1, ...sp.map((a) => xs[a] as number)], new Float32Array(sp.reduce((a, ax) => a * (xs[ax] as number), 1)).fill(1)), "ones");
+      const kern = ctx.constant(tensor("float32", [1, 1, ...k], new Float32Array(kk).fill(1)), "ones_kernel");
+      const cnt = ctx.emit1("Conv", [ones, kern], { strides: intsAttr(s), dilations: intsAttr(d), pads: intsAttr(p) });
+      scaled = ctx.emit1("Div", [g!, cnt]);
+    }
+    return [scatterWindows(ctx, new Array(kk).fill(scaled), geom)];
+  },
+  GlobalAveragePool: (n, [g], ctx) => {
+    const xs = ctx.shape(n.inputs[0], n);
+    const spatial = xs.slice(2);
+    if (spatial.some((v) => typeof v !== "number")) {
+      throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (GlobalAveragePool): spatial sizes must be static`);
+    }
+    const count = (spatial as number[]).reduce((a, b) => a * b, 1);
+    const e = ctx.emit1("Expand", [g!, ctx.emit1("Shape", [n.inputs[0]])]);
+    return [ctx.emit1("Mul", [e, ctx.scalar(1 / count, ctx.dtype(g!))])];
+  },
+};
+void floatAttr;

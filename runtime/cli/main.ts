@@ -1,0 +1,71 @@
+/**
+ * The common frame of splitgate's command-line entry points: argument parsing with
+ * `node:util`'s `parseArgs`, and one-line errors with a non-zero exit status instead of
+ * stack traces (set `SPLITGATE_DEBUG=1` to see the stack).
+ *
+ * @example
+ * ```ts
+ * import { runMain } from "./main.ts";
+ * await runMain(async () => { console.log("hello"); });
+ * ```
+ * @module
+ */
+
+/** A usage error: wrong or missing flags. Printed with the command's usage line. */
+export class UsageError extends Error {
+  readonly code = "USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Runs `fn`; on an error prints `error: <message>` (and `usage` for a usage error) to
+ * stderr and exits with status 1 (2 for usage errors).
+ *
+ * @example
+ * ```ts
+ * import { runMain, UsageError } from "./main.ts";
+ * await runMain(() => { throw new UsageError("--model is required"); }, "usage: grad --model F");
+ * ```
+ */
+export async function runMain(fn: () => Promise<void> | void, usage?: string): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (debugEnabled()) console.error(err);
+    const msg = (err?.message ?? String(e)).split("\n")[0];
+    console.error(`error: ${msg}`);
+    if (err instanceof UsageError && usage) console.error(usage);
+    Deno.exit(err instanceof UsageError ? 2 : 1);
+  }
+}
+
+function debugEnabled(): boolean {
+  try {
+    return Deno.env.get("SPLITGATE_DEBUG") === "1";
+  } catch {
+    return false; // no --allow-env: no debug output
+  }
+}
+
+/**
+ * Reads a file, turning a missing or unreadable path into an error naming the flag.
+ *
+ * @example
+ * ```ts
+ * import { readInput } from "./main.ts";
+ * // const bytes = await readInput("--model", "model.onnx");
+ * ```
+ */
+export async function readInput(flag: string, path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${flag} ${path}: file not found`);
+    if (e instanceof Deno.errors.IsADirectory) throw new Error(`${flag} ${path}: is a directory, expected a file`);
+    throw new Error(`${flag} ${path}: cannot read (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Raw DEFLATE (RFC 1951) for payloads, via fflate, with an inflater that can
+ * never be made to allocate more than it was told to expect.
+ *
+ * A decompression bomb is a few kilobytes that inflate to gigabytes; DEFLATE
+ * allows a ratio of about 1032:1 (RFC 1951 §3.2.5: a 258-byte match costs as
+ * little as 2 bits). The declared (and limit-checked) raw length is the only
+ * size the receiver trusts: the stored bytes are fed to fflate's streaming
+ * `Inflate` in slices, every produced chunk is copied into a buffer of exactly
+ * the declared length, and the first byte beyond it stops decoding with a
+ * `BOMB` error. A slice is {@linkcode INFLATE_SLICE} bytes, or more for large
+ * payloads but never more than the output still expected / 1032, so one slice
+ * can inflate to at most max(4 MiB, what is still expected): a bomb makes us
+ * produce at most about twice the declared length plus 4 MiB before it is
+ * stopped — in memory and in work.
+ *
+ * @example
+ * ```ts
+ * import { deflatePayload, inflateBounded } from "./deflate.ts";
+ * const raw = new Uint8Array(1000);
+ * const stored = deflatePayload(raw, 6);
+ * inflateBounded(stored, 1000).length; // 1000
+ * ```
+ * @module
+ */
+
+import { deflateSync, Inflate } from "fflate";
+import { CodecError } from "./codec_error.ts";
+
+/** Smallest slice of compressed bytes fed to the inflater per step. */
+export const INFLATE_SLICE = 4096;
+/** Largest output/input ratio of DEFLATE (258 bytes from 2 bits, rounded up). */
+const MAX_RATIO = 1032;
+
+type Level = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
+/**
+ * Compresses `raw` as raw DEFLATE at `level` (1 fastest … 9 smallest).
+ *
+ * @example
+ * ```ts
+ * import { deflatePayload } from "./deflate.ts";
+ * deflatePayload(new Uint8Array(4096), 1).length < 64; // true
+ * ```
+ */
+export function deflatePayload(raw: Uint8Array, level: number): Uint8Array {
+  return deflateSync(raw, { level: level as Level });
+}
+
+/**
+ * Inflates raw DEFLATE `stored`, which must produce exactly `expected` bytes.
+ *
+ * @throws {CodecError} `BOMB` when it would produce more, `TRUNCATED` when the
+ * stream ends early or produces fewer, `MALFORMED` when it is not valid DEFLATE.
+ *
+ * @example
+ * ```ts
+ * import { inflateBounded } from "./deflate.ts";
+ * import { deflateSync } from "fflate";
+ * inflateBounded(deflateSync(new Uint8Array(10)), 5); // throws CodecError BOMB
+ * ```
+ */
+export function inflateBounded(
+  stored: Uint8Array,
+  expected: number,
+  field = "payload",
+): Uint8Array {
+  if (stored.length === 0) {
+    throw new CodecError(
+      "TRUNCATED",
+      field,
+      "compressed payload is empty: expected a DEFLATE stream",
+    );
+  }
+  const out = new Uint8Array(expected);
+  let produced = 0;
+  const inflater = new Inflate((chunk) => {
+    if (chunk.length > expected - produced) {
+      throw new CodecError(
+        "BOMB",
+        field,
+        `inflates to more than the declared ${expected} bytes`,
+      );
+    }
+    out.set(chunk, produced);
+    produced += chunk.length;
+  });
+  try {
+    for (let o = 0; o < stored.length;) {
+      const slice = Math.max(INFLATE_SLICE, Math.ceil((expected - produced) / MAX_RATIO));
+      const end = Math.min(o + slice, stored.length);
+      inflater.push(stored.subarray(o, end), end === stored.length);
+      o = end;
+    }
+  } catch (e) {
+    if (e instanceof CodecError) throw e;
+    // fflate's own errors: "unexpected EOF" means the stream was cut short.
+    const message = e instanceof Error ? e.message : String(e);
+    const code = message === "unexpected EOF" ? "TRUNCATED" : "MALFORMED";
+    throw new CodecError(code, field, `invalid DEFLATE data (${message})`, { cause: e });
+  }
+  if (produced !== expected) {
+    throw new CodecError("TRUNCATED", field, `inflates to ${produced} bytes, declared ${expected}`);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+/**
+ * The `wasm` engine: onnxruntime-web's WebAssembly CPU backend. It needs no native code, so it
+ * is the engine of the clinic's sandboxed raw-data side.
+ *
+ * Under Deno, `onnxruntime-web` resolves (by the package's `node` export condition) to
+ * `dist/ort.node.min.mjs`, which reads `ort-wasm-simd-threaded.wasm` from the npm cache with
+ * `fs` (so it needs read permission on that file, or {@linkcode EngineOptions.wasmBinary}) and
+ * runs extra threads as `worker_threads` over a `SharedArrayBuffer`; both work without flags.
+ *
+ * @example
+ * ```ts
+ * import { createWasmEngine } from "./wasm_engine.ts";
+ * const engine = await createWasmEngine({ threads: 1 });
+ * await engine.dispose();
+ * ```
+ * @module
+ */
+
+import * as ort from "onnxruntime-web";
+import type { Engine, EngineOptions } from "./engine.ts";
+import { EngineError } from "./engine_error.ts";
+import { OrtEngine } from "./ort_session.ts";
+
+/** The thread count fixed by the first wasm engine of this process (or worker). */
+let fixedThreads: number | undefined;
+
+/**
+ * Creates a `wasm` engine. Prefer {@linkcode "./engine.ts".createEngine}.
+ *
+ * @throws {EngineError} `ENGINE_CONFLICT` if an earlier wasm engine of this process fixed
+ *   another thread count (ort-web initialises its WebAssembly module once per process)
+ *
+ * @example
+ * ```ts
+ * import { createWasmEngine } from "./wasm_engine.ts";
+ * const engine = await createWasmEngine({});
+ * console.log(engine.name); // "wasm"
+ * ```
+ */
+export function createWasmEngine(opts: EngineOptions): Promise<Engine> {
+  const threads = opts.threads ?? 1;
+  if (fixedThreads !== undefined && fixedThreads !== threads) {
+    return Promise.reject(
+      new EngineError(
+        "ENGINE_CONFLICT",
+        `the wasm engine of this process already runs ${fixedThreads} thread(s); cannot switch to ${threads} ` +
+          `(onnxruntime-web initialises its WebAssembly module once; use a Worker for another count)`,
+      ),
+    );
+  }
+  fixedThreads = threads;
+  // These settings are read when the first session initialises the module; later writes
+  // are ignored by ort-web, which is why the thread count is pinned above.
+  ort.env.wasm.numThreads = threads;
+  if (opts.wasmBinary) ort.env.wasm.wasmBinary = opts.wasmBinary;
+  return Promise.resolve(new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }));
+}
