@@ -30,7 +30,6 @@ export type NoiseErrorCode =
   | "MESSAGE_TOO_LARGE"
   | "MALFORMED_MESSAGE"
   | "INVALID_STATE"
-  | "HANDSHAKE_FAILED"
   | "PSK_MISMATCH"
   // transport channel (crypto/channel)
   | "MALFORMED_FRAME"
@@ -70,6 +69,8 @@ export class NoiseError extends Error {
   readonly code: NoiseErrorCode;
 
   /**
+   * Creates an error with a stable code.
+   *
    * @param code stable reason code
    * @param message human-readable explanation (never contains secrets)
    * @param options standard `ErrorOptions` (e.g. `cause`)

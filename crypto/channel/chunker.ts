@@ -89,7 +89,11 @@ export class Reassembler {
   #chunks: Uint8Array[] = [];
   #size = 0;
 
-  /** @param options `maxMessageSize` (default 256 MiB) */
+  /**
+   * Creates an idle reassembler.
+   *
+   * @param options `maxMessageSize`: cap on a message's total size (default 256 MiB)
+   */
   constructor(options: { maxMessageSize?: number } = {}) {
     const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     if (!Number.isSafeInteger(max) || max < 0) {
@@ -158,7 +162,9 @@ export class Reassembler {
     if (this.#size + frame.payload.length > this.maxMessageSize) {
       throw new NoiseError(
         "MESSAGE_TOO_LARGE",
-        `message exceeds ${this.maxMessageSize} bytes (at least ${this.#size + frame.payload.length})`,
+        `message exceeds ${this.maxMessageSize} bytes (at least ${
+          this.#size + frame.payload.length
+        })`,
       );
     }
     if (!this.inProgress) this.#type = frame.type;

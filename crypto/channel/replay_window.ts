@@ -29,7 +29,11 @@ export class ReplayWindow {
   // Bit i set <=> counter (highest - i) was accepted.
   #bitmap = 0n;
 
-  /** @param size window size, 1..4096 counters */
+  /**
+   * Creates an empty window.
+   *
+   * @param size window size, 1..4096 counters
+   */
   constructor(size = 64) {
     if (!Number.isInteger(size) || size < 1 || size > 4096) {
       throw new RangeError(`replay window size must be an integer in [1, 4096], got ${size}`);
@@ -92,9 +96,7 @@ export class ReplayWindow {
   commit(counter: bigint): void {
     if (counter > this.#highest) {
       const shift = counter - this.#highest;
-      this.#bitmap = shift >= BigInt(this.size)
-        ? 1n
-        : ((this.#bitmap << shift) | 1n) & this.#mask;
+      this.#bitmap = shift >= BigInt(this.size) ? 1n : ((this.#bitmap << shift) | 1n) & this.#mask;
       this.#highest = counter;
     } else {
       this.#bitmap |= 1n << (this.#highest - counter);

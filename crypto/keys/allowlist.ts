@@ -128,7 +128,9 @@ export class Allowlist {
       const match = equalBytes(e.publicKey, publicKey);
       found = match ? e : found;
     }
-    return found === undefined ? undefined : { name: found.name, publicKey: found.publicKey.slice() };
+    return found === undefined
+      ? undefined
+      : { name: found.name, publicKey: found.publicKey.slice() };
   }
 }
 

@@ -23,7 +23,7 @@ import { isLowOrderPoint } from "../noise/dh.ts";
 import { fingerprint } from "./fingerprint.ts";
 import { keyToHex, parseHexKey } from "./hex_key.ts";
 import { validateKeyName } from "./key_name.ts";
-import { keyPairFromSecretKey, type KeyPair } from "./key_pair.ts";
+import { type KeyPair, keyPairFromSecretKey } from "./key_pair.ts";
 
 /** The mode a private key file is written with: owner read/write only. */
 export const PRIVATE_KEY_FILE_MODE = 0o600;

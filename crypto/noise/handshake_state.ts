@@ -4,7 +4,7 @@
  * @module
  */
 import { NoiseError } from "../errors.ts";
-import { CipherState, TAGLEN } from "./cipher_state.ts";
+import { type CipherState, TAGLEN } from "./cipher_state.ts";
 import { dh, DHLEN, generateKeyPair, type KeyPair } from "./dh.ts";
 import { parseProtocolName, type Protocol } from "./protocol_name.ts";
 import { SymmetricState } from "./symmetric_state.ts";
@@ -295,7 +295,9 @@ export class HandshakeState {
       if (overhead + payload.length > MAX_MESSAGE_LENGTH) {
         throw new NoiseError(
           "MESSAGE_TOO_LARGE",
-          `handshake message would be ${overhead + payload.length} bytes; the limit is ${MAX_MESSAGE_LENGTH}`,
+          `handshake message would be ${
+            overhead + payload.length
+          } bytes; the limit is ${MAX_MESSAGE_LENGTH}`,
         );
       }
       parts.push(this.#ss.encryptAndHash(payload));
@@ -450,7 +452,9 @@ export class HandshakeState {
   }
 
   #assertTurn(writing: boolean): void {
-    if (this.#failed) throw new NoiseError("INVALID_STATE", "handshake has failed or was destroyed");
+    if (this.#failed) {
+      throw new NoiseError("INVALID_STATE", "handshake has failed or was destroyed");
+    }
     if (this.#result !== null) throw new NoiseError("INVALID_STATE", "handshake is complete");
     if (this.#isMine(this.#messageIndex) !== writing) {
       throw new NoiseError(

@@ -25,11 +25,12 @@
  */
 import type { Tensor } from "../tensor.ts";
 import type { Graph, Model, Node, ValueInfo } from "../graph/ir.ts";
-import { type Facts, inferShapes } from "../graph/infer_shapes.ts";
+import { type Facts, inferNode, inferShapes } from "../graph/infer_shapes.ts";
 import { differentiate } from "../grad/reverse.ts";
 import { GradContext, GradError } from "../grad/context.ts";
 import { appendLoss, type LossKind, targetInfo } from "../grad/loss.ts";
 import { type Segment, splitModel } from "./split.ts";
+import { bufferNames, lowerForTraining } from "./lower_training.ts";
 
 /** Options of {@linkcode compileModel}. */
 export interface CompileOptions {
@@ -47,6 +48,8 @@ export interface CompileOptions {
   frozen?: readonly string[];
   /** The target tensor's input name in the loss graph (default `target`). */
   targetName?: string;
+  /** Seed of the dropout masks (default 0). */
+  seed?: number;
 }
 
 /** One compiled segment. */
@@ -58,6 +61,13 @@ export interface CompiledSegment {
   outputs: ValueInfo[];
   /** Parameters (graph inputs of every graph below), with initial values. */
   params: Map<string, Tensor>;
+  /**
+   * Non-trainable state fed to every graph (BatchNormalization running statistics), with
+   * initial values.
+   */
+  buffers: Map<string, Tensor>;
+  /** Buffer → output of the training graph (forward or step) holding its next value. */
+  bufferUpdates: Map<string, string>;
   /** The parameters that get a gradient (`grad.<name>` outputs); the rest do not reach the loss. */
   trainable: string[];
   /** Forward pass with saved tensors as extra outputs (non-loss segments). */
@@ -108,11 +118,14 @@ export function compileModel(model: Model, opts: CompileOptions): CompiledSegmen
   const facts = inferShapes(model.graph, opset);
   const segments = splitModel(model, opts.cuts ?? []);
   const frozen = new Set(opts.frozen ?? []);
+  const buffers = bufferNames(model.graph);
   return segments.map((seg) =>
     compileSegment(model, seg, facts, opset, {
       loss: seg.index === segments.length - 1 ? opts.loss : undefined,
       inputGrads: seg.index > 0 || !!opts.inputGrads,
       frozen,
+      buffers,
+      seed: opts.seed ?? 0,
       targetName: opts.targetName ?? "target",
     })
   );
@@ -143,14 +156,26 @@ function compileSegment(
   seg: Segment,
   globalFacts: Facts,
   opset: number,
-  o: { loss?: LossKind; inputGrads: boolean; frozen: Set<string>; targetName: string },
+  o: {
+    loss?: LossKind;
+    inputGrads: boolean;
+    frozen: Set<string>;
+    buffers: Set<string>;
+    seed: number;
+    targetName: string;
+  },
 ): CompiledSegment {
   const g = model.graph;
   const facts: Facts = new Map(globalFacts);
   const params = new Map<string, Tensor>();
   const constants = new Map<string, Tensor>();
+  const buffers = new Map<string, Tensor>();
   for (const name of seg.initializers) {
     const t = g.initializers.get(name)!;
+    if (o.buffers.has(name)) {
+      buffers.set(name, t);
+      continue;
+    }
     // Parameters: float tensors of rank >= 1 named by the framework. Scalars and
     // exporter-made constants (`onnx::…`) are constants, as are frozen weights.
     const isParam = FLOAT.has(t.dtype) && t.dims.length >= 1 && !name.startsWith("onnx::") &&
@@ -159,7 +184,25 @@ function compileSegment(
   }
   const inputs = seg.inputs.map((n) => valueInfo(facts, n));
   const outputs = seg.outputs.map((n) => valueInfo(facts, n));
-  const paramInfos = [...params.keys()].map((n) => valueInfo(facts, n));
+  const paramInfos = [...params.keys(), ...buffers.keys()].map((n) => valueInfo(facts, n));
+  // Training graphs run the lowered nodes (batch statistics, dropout masks).
+  const lowered = lowerForTraining({ ...g, nodes: seg.nodes }, facts, opset, o.seed + seg.index);
+  const trainNodes = lowered.graph.nodes;
+  const trainConsts = new Map([
+    ...constants,
+    ...[...lowered.graph.initializers].filter(([n]) => !g.initializers.has(n)),
+  ]);
+  for (const [n, t] of trainConsts) {
+    if (!facts.has(n)) {
+      facts.set(n, {
+        dtype: t.dtype,
+        shape: [...t.dims],
+        value: t.dtype === "int64" ? Array.from(t.data as BigInt64Array, Number) : undefined,
+      });
+    }
+  }
+  if (lowered.graph.nodes !== seg.nodes) for (const n of trainNodes) inferNode(n, facts, opset);
+  const updateInfos = [...lowered.bufferUpdates.values()].map((n) => valueInfo(facts, n));
   const floatInputs = o.inputGrads ? seg.inputs.filter((n) => FLOAT.has(facts.get(n)!.dtype)) : [];
   const wrt = [...params.keys(), ...floatInputs];
   const prefix = `seg${seg.index}`;
@@ -181,19 +224,19 @@ function compileSegment(
     const lossCtx = new GradContext(facts, opset, `${prefix}/loss`);
     const { loss, dlogits } = appendLoss(lossCtx, o.loss, logits.name, o.targetName);
     const { grads, ctx } = differentiate(
-      { ...infer, nodes: seg.nodes },
+      { ...infer, nodes: trainNodes },
       facts,
       opset,
       { wrt, seeds: new Map([[logits.name, dlogits]]), prefix },
     );
     const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
-    const nodes = [...seg.nodes, ...lossCtx.nodes, ...ctx.nodes, identity(loss, "loss"), ...outNodes];
+    const nodes = [...trainNodes, ...lossCtx.nodes, ...ctx.nodes, identity(loss, "loss"), ...outNodes];
     const step: Graph = {
       name: `${prefix}_step`,
       nodes,
       inputs: [...inputs, ...paramInfos, { name: o.targetName, dtype: ti.dtype, shape: ti.shape }],
-      outputs: [{ name: "loss", dtype: logits.dtype, shape: [] }, logits, ...outInfos],
-      initializers: new Map([...constants, ...lossCtx.initializers, ...ctx.initializers]),
+      outputs: [{ name: "loss", dtype: logits.dtype, shape: [] }, logits, ...outInfos, ...updateInfos],
+      initializers: new Map([...trainConsts, ...lossCtx.initializers, ...ctx.initializers]),
       valueInfo: new Map(),
     };
     return {
@@ -201,6 +244,8 @@ function compileSegment(
       inputs,
       outputs,
       params,
+      buffers,
+      bufferUpdates: lowered.bufferUpdates,
       trainable: [...params.keys()].filter((n) => live.has(n)),
       saved: [],
       step: toModel(model, opset, step),
@@ -217,7 +262,7 @@ function compileSegment(
     seeds.set(out.name, gradName(out.name));
     facts.set(gradName(out.name), { dtype: out.dtype, shape: out.shape && [...out.shape] });
   }
-  const { grads, ctx } = differentiate({ ...infer }, facts, opset, { wrt, seeds, prefix });
+  const { grads, ctx } = differentiate({ ...infer, nodes: trainNodes }, facts, opset, { wrt, seeds, prefix });
   const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
   const bwdNodes = [...ctx.nodes, ...outNodes];
   const producedByBwd = new Set(bwdNodes.flatMap((n) => n.outputs));
@@ -229,12 +274,20 @@ function compileSegment(
     }
   }
   const bwdParams = paramInfos.filter((p) => referenced.has(p.name));
-  const bwdConsts = new Map([...constants].filter(([n]) => referenced.has(n)));
-  const saved = [...referenced].filter((t) => !seedNames.has(t) && !params.has(t) && !constants.has(t));
+  const bwdConsts = new Map([...trainConsts].filter(([n]) => referenced.has(n)));
+  const saved = [...referenced].filter((t) =>
+    !seedNames.has(t) && !params.has(t) && !buffers.has(t) && !trainConsts.has(t)
+  );
   const forward: Graph = {
     ...infer,
     name: `${prefix}_forward`,
-    outputs: [...outputs, ...saved.filter((t) => !seg.outputs.includes(t) && !seg.inputs.includes(t)).map((t) => valueInfo(facts, t))],
+    nodes: trainNodes,
+    initializers: new Map(trainConsts),
+    outputs: [
+      ...outputs,
+      ...saved.filter((t) => !seg.outputs.includes(t) && !seg.inputs.includes(t)).map((t) => valueInfo(facts, t)),
+      ...updateInfos,
+    ],
   };
   const backward: Graph = {
     name: `${prefix}_backward`,
@@ -253,6 +306,8 @@ function compileSegment(
     inputs,
     outputs,
     params,
+    buffers,
+    bufferUpdates: lowered.bufferUpdates,
     trainable: [...params.keys()].filter((n) => live.has(n)),
     saved,
     forward: toModel(model, opset, forward),

@@ -147,7 +147,11 @@ export class ByteWriter {
  * import { ByteReader } from "./byte_io.ts";
  * const r = new ByteReader(new Uint8Array([5]));
  * r.u8("rank"); // 5
- * r.u8("axis"); // throws CodecError TRUNCATED "axis: ..."
+ * try {
+ *   r.u8("axis");
+ * } catch (e) {
+ *   console.log(String(e)); // CodecError: axis: needs 1 bytes at offset 1, only 0 left
+ * }
  * ```
  */
 export class ByteReader {

@@ -6,9 +6,11 @@
  * allows a ratio of about 1032:1 (RFC 1951 §3.2.5: a 258-byte match costs as
  * little as 2 bits). The declared (and limit-checked) raw length is the only
  * size the receiver trusts: the stored bytes are fed to fflate's streaming
- * `Inflate` in slices, every produced chunk is copied into a buffer of exactly
- * the declared length, and the first byte beyond it stops decoding with a
- * `BOMB` error. A slice is {@linkcode INFLATE_SLICE} bytes, or more for large
+ * `Inflate` in slices, produced chunks are counted (and kept only while they
+ * fit the declared length), and the first byte beyond it stops decoding with a
+ * `BOMB` error. The output buffer is allocated only once the stream has ended
+ * at exactly the declared length, so a 40-byte message declaring a large
+ * payload cannot make us reserve that payload's memory. A slice is {@linkcode INFLATE_SLICE} bytes, or more for large
  * payloads but never more than the output still expected / 1032, so one slice
  * can inflate to at most max(4 MiB, what is still expected): a bomb makes us
  * produce at most about twice the declared length plus 4 MiB before it is
@@ -28,7 +30,7 @@ import { deflateSync, Inflate } from "fflate";
 import { CodecError } from "./codec_error.ts";
 
 /** Smallest slice of compressed bytes fed to the inflater per step. */
-export const INFLATE_SLICE = 4096;
+export const INFLATE_SLICE = 16384;
 /** Largest output/input ratio of DEFLATE (258 bytes from 2 bits, rounded up). */
 const MAX_RATIO = 1032;
 
@@ -57,7 +59,11 @@ export function deflatePayload(raw: Uint8Array, level: number): Uint8Array {
  * ```ts
  * import { inflateBounded } from "./deflate.ts";
  * import { deflateSync } from "fflate";
- * inflateBounded(deflateSync(new Uint8Array(10)), 5); // throws CodecError BOMB
+ * try {
+ *   inflateBounded(deflateSync(new Uint8Array(10)), 5);
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // "BOMB"
+ * }
  * ```
  */
 export function inflateBounded(
@@ -72,7 +78,7 @@ export function inflateBounded(
       "compressed payload is empty: expected a DEFLATE stream",
     );
   }
-  const out = new Uint8Array(expected);
+  const chunks: Uint8Array[] = [];
   let produced = 0;
   const inflater = new Inflate((chunk) => {
     if (chunk.length > expected - produced) {
@@ -82,7 +88,7 @@ export function inflateBounded(
         `inflates to more than the declared ${expected} bytes`,
       );
     }
-    out.set(chunk, produced);
+    if (chunk.length > 0) chunks.push(chunk);
     produced += chunk.length;
   });
   try {
@@ -101,6 +107,13 @@ export function inflateBounded(
   }
   if (produced !== expected) {
     throw new CodecError("TRUNCATED", field, `inflates to ${produced} bytes, declared ${expected}`);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(expected);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
   }
   return out;
 }

@@ -66,7 +66,11 @@ const SCHEME_OF_CODE: ReadonlyMap<number, Padding["mode"]> = new Map(
  * @example
  * ```ts
  * import { openEnvelope } from "./envelope.ts";
- * openEnvelope(new Uint8Array(4)); // throws CodecError TRUNCATED "envelope: ..."
+ * try {
+ *   openEnvelope(new Uint8Array(4));
+ * } catch (e) {
+ *   console.log(String(e)); // CodecError: envelope: message has 4 bytes, ...
+ * }
  * ```
  */
 export function openEnvelope(bytes: Uint8Array): { kind: number; body: Uint8Array } {

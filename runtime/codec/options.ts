@@ -139,7 +139,11 @@ const WIRE_DTYPES: ReadonlySet<string> = new Set(["float32", "float16", "int8"])
  * @example
  * ```ts
  * import { resolveEncoding } from "./options.ts";
- * resolveEncoding({ level: 10 }); // throws RangeError: level 10 ...
+ * try {
+ *   resolveEncoding({ level: 10 });
+ * } catch (e) {
+ *   console.log(e instanceof RangeError); // true
+ * }
  * ```
  */
 export function resolveEncoding(e: TensorEncoding = {}): ResolvedEncoding {
@@ -172,7 +176,11 @@ export function resolveEncoding(e: TensorEncoding = {}): ResolvedEncoding {
  * @example
  * ```ts
  * import { resolveLimits } from "./options.ts";
- * resolveLimits({ maxRank: 300 }); // throws RangeError
+ * try {
+ *   resolveLimits({ maxRank: 300 });
+ * } catch (e) {
+ *   console.log(e instanceof RangeError); // true
+ * }
  * ```
  */
 export function resolveLimits(l: DecodeLimits = {}): Required<DecodeLimits> {

@@ -50,7 +50,12 @@ function ilog2(v: number): number {
  * @example
  * ```ts
  * import { checkPadding } from "./padding.ts";
- * checkPadding({ mode: "multiple", bucket: 0 }); // throws RangeError
+ * checkPadding({ mode: "multiple", bucket: 4096 }); // fine
+ * try {
+ *   checkPadding({ mode: "multiple", bucket: 0 });
+ * } catch (e) {
+ *   console.log(e instanceof RangeError); // true
+ * }
  * ```
  */
 export function checkPadding(p: Padding): void {

@@ -150,7 +150,9 @@ export function dequantizeInt8(
 ): void {
   const { channels, inner } = channelLayout(dims, params.axis);
   const { scales, zeroPoints } = params;
-  const clamp = (v: number) => (v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v);
+  const clamp = (
+    v: number,
+  ) => (v > FLOAT32_MAX ? FLOAT32_MAX : v < -FLOAT32_MAX ? -FLOAT32_MAX : v);
   if (indices === null) {
     // Dense: walk channel blocks without a division per element.
     let j = 0;

@@ -64,8 +64,12 @@ export function encodeTensor(t: Tensor, opts: CodecOptions = {}): Uint8Array {
  * @example
  * ```ts
  * import { decodeTensor } from "./tensor_codec.ts";
- * decodeTensor(new TextEncoder().encode("not a tensor message"));
- * // throws CodecError MALFORMED "magic: ..."
+ * import { CodecError } from "./codec_error.ts";
+ * try {
+ *   decodeTensor(new TextEncoder().encode("not a tensor message"));
+ * } catch (e) {
+ *   if (e instanceof CodecError) console.log(e.code, e.field); // MALFORMED magic
+ * }
  * ```
  */
 export function decodeTensor(bytes: Uint8Array, limits?: DecodeLimits): Tensor {

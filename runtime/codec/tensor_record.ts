@@ -200,8 +200,11 @@ export interface ElementBudget {
  * import { readTensorRecord } from "./tensor_record.ts";
  * import { ByteReader } from "./byte_io.ts";
  * import { resolveLimits } from "./options.ts";
- * readTensorRecord(new ByteReader(new Uint8Array([99])), resolveLimits(), { elements: 10 });
- * // throws CodecError BAD_DTYPE "dtype: ..."
+ * try {
+ *   readTensorRecord(new ByteReader(new Uint8Array([99])), resolveLimits(), { elements: 10 });
+ * } catch (e) {
+ *   console.log(String(e)); // CodecError: dtype: code 99 is not a known dtype
+ * }
  * ```
  */
 export function readTensorRecord(
@@ -300,25 +303,25 @@ export function readTensorRecord(
 
   r.need(4 * rank, "dims");
   const dims: number[] = [];
-  let n = 1;
+  let nonZero = 1; // product of the non-zero dims: bounded too, so no shape is absurd
   for (let i = 0; i < rank; i++) {
     const d = r.u32(`dims[${i}]`);
     if (d > limits.maxDim) {
       throw new CodecError("TOO_LARGE", `dims[${i}]`, `${d} exceeds the limit ${limits.maxDim}`);
     }
     dims.push(d);
-    n *= d; // may overflow to Infinity, which the budget check below refuses
+    if (d !== 0) nonZero *= d; // may overflow to Infinity, which the check below refuses
   }
-  if (dims.includes(0)) n = 0; // (and Infinity · 0 would be NaN)
-  if (n > budget.elements) {
+  if (nonZero > budget.elements) {
     throw new CodecError(
       "TOO_LARGE",
       "dims",
       `shape [${
         dims.join(", ")
-      }] has ${n} elements, over the ${budget.elements} still allowed (maxElements ${limits.maxElements})`,
+      }] has ${nonZero} (non-zero-dim) elements, over the ${budget.elements} still allowed (maxElements ${limits.maxElements})`,
     );
   }
+  const n = dims.includes(0) ? 0 : nonZero;
 
   let quant: QuantParams | null = null;
   if (isInt8) {

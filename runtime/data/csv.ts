@@ -12,8 +12,7 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- until deno.json maps it (see data/README.md)
-import { parse } from "npm:csv-parse@7.0.3/sync";
+import { parse } from "csv-parse/sync";
 
 /** A parsed CSV file: a header row and rows of the same width, all strings. */
 export interface CsvTable {
@@ -35,7 +34,11 @@ export interface CsvTable {
  * @example
  * ```ts
  * import { parseCsv } from "./csv.ts";
- * parseCsv("a,b\n1\n", "bad.csv"); // SyntaxError: bad.csv: line 2: expected 2 fields (as in the header), got 1
+ * try {
+ *   parseCsv("a,b\n1\n", "bad.csv");
+ * } catch (e) {
+ *   console.log((e as Error).message); // bad.csv: line 2: expected 2 fields (as in the header), got 1
+ * }
  * ```
  */
 export function parseCsv(input: string | Uint8Array, fileName = "<csv>"): CsvTable {

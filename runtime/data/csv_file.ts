@@ -89,7 +89,10 @@ export function csvFromZip(
  * @example
  * ```ts
  * import { readCsvFile } from "./csv_file.ts";
- * const t = await readCsvFile("my_cohort.csv");
+ * const path = await Deno.makeTempFile({ suffix: ".csv" });
+ * await Deno.writeTextFile(path, "age,outcome\n61,0\n");
+ * const t = await readCsvFile(path);
+ * console.log(t.rows); // [["61", "0"]]
  * ```
  */
 export async function readCsvFile(path: string, options: CsvFileOptions = {}): Promise<CsvTable> {

@@ -64,9 +64,14 @@ const SPLITS = ["train", "val", "test"] as const;
  * @example
  * ```ts
  * import { loadImageNpz } from "./image_npz.ts";
- * const d = loadImageNpz(Deno.readFileSync("my_scans.npz"), "my_scans.npz", {
- *   normalize: { mean: 0.5, std: 0.25 },
+ * import { writeNpz } from "./npz.ts";
+ * import { tensor } from "../../models/tensor.ts";
+ * const mine = writeNpz({
+ *   train_images: tensor("uint8", [2, 8, 8, 3]), train_labels: tensor("uint8", [2, 1]),
+ *   test_images: tensor("uint8", [1, 8, 8, 3]), test_labels: tensor("uint8", [1, 1]),
  * });
+ * const d = loadImageNpz(mine, "my_scans.npz", { normalize: { mean: 0.5, std: 0.25 } });
+ * console.log(d.train.images.dims); // [2, 3, 8, 8]
  * ```
  */
 export function loadImageNpz(

@@ -369,8 +369,11 @@ function fortranToC<T extends { length: number; [i: number]: unknown }>(
  *
  * @example
  * ```ts
- * import { readNpy } from "./npy.ts";
- * const a = readNpy(Deno.readFileSync("x.npy"), "x.npy");
+ * import { readNpy, writeNpy } from "./npy.ts";
+ * import { tensor } from "../../models/tensor.ts";
+ * const file = writeNpy(tensor("int32", [2, 2], new Int32Array([1, 2, 3, 4])));
+ * const a = readNpy(file, "x.npy");
+ * console.log(a.dims); // [2, 2]
  * ```
  */
 export function readNpy(bytes: Uint8Array, name = "<npy>"): NpyArray {
@@ -485,7 +488,8 @@ function headerBytes(descr: string, dims: readonly number[]): Uint8Array {
  * ```ts
  * import { writeNpy } from "./npy.ts";
  * import { tensor } from "../../models/tensor.ts";
- * Deno.writeFileSync("x.npy", writeNpy(tensor("int64", [1], new BigInt64Array([7n]))));
+ * const path = await Deno.makeTempFile({ suffix: ".npy" });
+ * Deno.writeFileSync(path, writeNpy(tensor("int64", [1], new BigInt64Array([7n]))));
  * ```
  */
 export function writeNpy(array: NpyArray): Uint8Array {

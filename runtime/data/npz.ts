@@ -133,7 +133,7 @@ export interface WriteNpzOptions {
  * import { writeNpz } from "./npz.ts";
  * import { tensor } from "../../models/tensor.ts";
  * const bytes = writeNpz(new Map([["loss", tensor("float32", [], new Float32Array([0.5]))]]));
- * Deno.writeFileSync("out.npz", bytes);
+ * Deno.writeFileSync(await Deno.makeTempFile({ suffix: ".npz" }), bytes);
  * ```
  */
 export function writeNpz(

@@ -19,8 +19,8 @@ import { readNpz, type ReadNpzOptions, writeNpz, type WriteNpzOptions } from "./
  * @example
  * ```ts
  * import { readNpzFile } from "./npz_file.ts";
- * const golden = await readNpzFile("/work/shared/models/ehr_mlp.golden.npz");
- * console.log(golden.get("cut.name")?.data); // ["/body.1/Relu_output_0"]
+ * const arrays = await readNpzFile("data/pneumoniamnist.npz");
+ * console.log(arrays.get("test_labels")?.dims); // [624, 1]
  * ```
  */
 export async function readNpzFile(
@@ -37,7 +37,8 @@ export async function readNpzFile(
  * ```ts
  * import { writeNpzFile } from "./npz_file.ts";
  * import { tensor } from "../../models/tensor.ts";
- * await writeNpzFile("out.npz", { x: tensor("float32", [1], new Float32Array([1])) });
+ * const path = await Deno.makeTempFile({ suffix: ".npz" });
+ * await writeNpzFile(path, { x: tensor("float32", [1], new Float32Array([1])) });
  * ```
  */
 export async function writeNpzFile(

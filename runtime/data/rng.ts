@@ -17,12 +17,9 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- until deno.json maps it (see data/README.md)
-import { xoroshiro128plus } from "npm:pure-rand@8.4.2/generator/xoroshiro128plus";
-// deno-lint-ignore no-import-prefix -- until deno.json maps it (see data/README.md)
-import { uniformFloat64 } from "npm:pure-rand@8.4.2/distribution/uniformFloat64";
-// deno-lint-ignore no-import-prefix -- until deno.json maps it (see data/README.md)
-import { uniformInt } from "npm:pure-rand@8.4.2/distribution/uniformInt";
+import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
+import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { uniformInt } from "pure-rand/distribution/uniformInt";
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 

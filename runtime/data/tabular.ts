@@ -251,9 +251,11 @@ export function categoricalTensor(
  *
  * @example
  * ```ts
- * import { readCsvFile } from "./csv_file.ts";
+ * import { parseCsv } from "./csv.ts";
  * import { encodeTabular } from "./tabular.ts";
- * const data = encodeTabular(await readCsvFile("cohort.csv"), { label: "died", positive: "yes", groupBy: "patient" });
+ * const csv = "patient,age,died\nA,70,yes\nA,71,no\nB,50,no\nC,64,yes\nD,80,no\n";
+ * const data = encodeTabular(parseCsv(csv, "cohort.csv"), { label: "died", positive: "yes", groupBy: "patient" });
+ * console.log(data.meta.counts); // rows per split; both of patient A's rows in one
  * ```
  */
 export function encodeTabular(table: CsvTable, options: TabularOptions): TabularData {

@@ -50,10 +50,13 @@ function cloneTensor(t: Tensor): Tensor {
 export class SegmentRunner {
   /** Parameters by name; the optimizer updates these arrays in place. */
   readonly params: Map<string, Tensor>;
+  /** Running statistics; replaced after each training forward pass. */
+  readonly buffers: Map<string, Tensor>;
   #sessions = new Map<string, Promise<Session>>();
 
   private constructor(readonly engine: Engine, readonly segment: CompiledSegment) {
     this.params = new Map([...segment.params].map(([k, v]) => [k, cloneTensor(v)]));
+    this.buffers = new Map([...segment.buffers].map(([k, v]) => [k, cloneTensor(v)]));
   }
 
   /**
@@ -83,7 +86,7 @@ export class SegmentRunner {
   #paramFeeds(names: readonly string[]): Record<string, Tensor> {
     const feeds: Record<string, Tensor> = {};
     for (const n of names) {
-      const p = this.params.get(n);
+      const p = this.params.get(n) ?? this.buffers.get(n);
       if (p) feeds[n] = p;
     }
     return feeds;
@@ -99,6 +102,7 @@ export class SegmentRunner {
   async forward(inputs: Record<string, Tensor>): Promise<ForwardResult> {
     const s = await this.#session("forward");
     const out = await s.run({ ...inputs, ...this.#paramFeeds(s.inputNames) });
+    this.#updateBuffers(out);
     const outputs: Record<string, Tensor> = {};
     for (const o of this.segment.outputs) outputs[o.name] = out[o.name];
     const saved: Record<string, Tensor> = {};
@@ -125,6 +129,7 @@ export class SegmentRunner {
   async step(inputs: Record<string, Tensor>, target: Tensor): Promise<StepResult> {
     const s = await this.#session("step");
     const out = await s.run({ ...inputs, ...this.#paramFeeds(s.inputNames), [this.segment.targetName!]: target });
+    this.#updateBuffers(out);
     const outputs: Record<string, Tensor> = {};
     for (const o of this.segment.outputs) outputs[o.name] = out[o.name];
     return { loss: Number(out.loss.data[0]), outputs, ...this.#split(out) };
@@ -134,6 +139,10 @@ export class SegmentRunner {
   async infer(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
     const s = await this.#session("infer");
     return await s.run({ ...inputs, ...this.#paramFeeds(s.inputNames) });
+  }
+
+  #updateBuffers(out: Record<string, Tensor>): void {
+    for (const [buf, name] of this.segment.bufferUpdates) this.buffers.set(buf, out[name]);
   }
 
   #split(out: Record<string, Tensor>): BackwardResult {

@@ -14,6 +14,7 @@
 import { getInt, intsAttr, stringAttr } from "../../graph/ir.ts";
 import type { GradRule } from "../rule.ts";
 import { GradError } from "../context.ts";
+import { tensor } from "../../tensor.ts";
 
 /** Rules by op type. */
 export const GATHER_RULES: Record<string, GradRule> = {
@@ -44,9 +45,11 @@ export const GATHER_RULES: Record<string, GradRule> = {
       value: { type: "tensor", value: { dtype: dt, dims: [1], data: dt === "float64" ? new Float64Array(1) : new Float32Array(1) } },
     });
     // Negative indices count from the end (Gather allows them); normalise before scattering.
-    const size = ctx.emit1("Gather", [ctx.emit1("Shape", [dataFront]), ctx.ints([0])]);
+    // Scalar constants keep a rank-0 index rank 0 (a [1]-shaped 0 would broadcast it to [1]).
+    const zero = ctx.constant(tensor("int64", [], new BigInt64Array(1)), "zero");
+    const size = ctx.emit1("Gather", [ctx.emit1("Shape", [dataFront]), zero]);
     const idx64 = ctx.emit1("Cast", [idx], { to: { type: "int", value: 7 } });
-    const neg = ctx.emit1("Less", [idx64, ctx.ints([0])]);
+    const neg = ctx.emit1("Less", [idx64, zero]);
     const fixed = ctx.emit1("Where", [neg, ctx.emit1("Add", [idx64, size]), idx64]);
     const nd = ctx.emit1("Unsqueeze", [fixed, ctx.ints([-1])]);
     let dData = ctx.emit1("ScatterND", [zeros, nd, gFront], { reduction: stringAttr("add") });

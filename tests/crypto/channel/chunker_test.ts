@@ -4,7 +4,10 @@ import { openChunked, Reassembler, sealChunked } from "../../../crypto/channel/c
 import { channelPair } from "./channel_pair.ts";
 
 function rejects(fn: () => unknown, code: NoiseErrorCode) {
-  assert.throws(fn, (e) => isNoiseError(e) && e.code === code ? true : assert.fail(`${code}: got ${e}`));
+  assert.throws(
+    fn,
+    (e) => isNoiseError(e) && e.code === code ? true : assert.fail(`${code}: got ${e}`),
+  );
 }
 
 function randomBytes(n: number, seed = 1): Uint8Array {
@@ -19,7 +22,15 @@ function randomBytes(n: number, seed = 1): Uint8Array {
 
 Deno.test("a payload larger than a frame is split and reassembled exactly", () => {
   const { clinic, server } = channelPair({ maxFrameSize: 1024 });
-  for (const n of [0, 1, clinic.maxPayloadSize, clinic.maxPayloadSize + 1, 10 * clinic.maxPayloadSize + 7]) {
+  for (
+    const n of [
+      0,
+      1,
+      clinic.maxPayloadSize,
+      clinic.maxPayloadSize + 1,
+      10 * clinic.maxPayloadSize + 7,
+    ]
+  ) {
     const payload = randomBytes(n, n + 1);
     const frames = sealChunked(clinic, 9, payload);
     assert.equal(frames.length, Math.max(1, Math.ceil(n / clinic.maxPayloadSize)));
@@ -69,7 +80,11 @@ Deno.test("missing, reordered, duplicate and foreign chunks are detected", () =>
   const extra = clinic.seal(2, randomBytes(3));
   rejects(() => openChunked(server, [...one, extra]), "MALFORMED_FRAME");
   // Empty non-final chunk.
-  rejects(() => new Reassembler().push({ type: 1, payload: new Uint8Array(0), final: false, counter: 0n }), "MALFORMED_FRAME");
+  rejects(
+    () =>
+      new Reassembler().push({ type: 1, payload: new Uint8Array(0), final: false, counter: 0n }),
+    "MALFORMED_FRAME",
+  );
 });
 
 Deno.test("the reassembled size is capped (MESSAGE_TOO_LARGE) before it is buffered", () => {

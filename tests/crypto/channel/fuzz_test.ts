@@ -22,14 +22,20 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     bits: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 4, maxLength: 4 }),
   }),
   fc.record({ kind: fc.constant("truncate" as const), length: fc.nat() }),
-  fc.record({ kind: fc.constant("extend" as const), extra: fc.uint8Array({ minLength: 1, maxLength: 600 }) }),
+  fc.record({
+    kind: fc.constant("extend" as const),
+    extra: fc.uint8Array({ minLength: 1, maxLength: 600 }),
+  }),
   fc.record({
     kind: fc.constant("overwrite" as const),
     position: fc.nat(),
     bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }),
   }),
   fc.record({ kind: fc.constant("random" as const), bytes: fc.uint8Array({ maxLength: 700 }) }),
-  fc.record({ kind: fc.constant("huge" as const), length: fc.integer({ min: MAX_FRAME + 1, max: 1 << 22 }) }),
+  fc.record({
+    kind: fc.constant("huge" as const),
+    length: fc.integer({ min: MAX_FRAME + 1, max: 1 << 22 }),
+  }),
 );
 
 function mutate(frame: Uint8Array, m: Mutation): Uint8Array {
@@ -49,7 +55,10 @@ function mutate(frame: Uint8Array, m: Mutation): Uint8Array {
     }
     case "overwrite": {
       const out = frame.slice();
-      out.set(m.bytes.subarray(0, Math.max(0, out.length - (m.position % out.length))), m.position % out.length);
+      out.set(
+        m.bytes.subarray(0, Math.max(0, out.length - (m.position % out.length))),
+        m.position % out.length,
+      );
       return out;
     }
     case "random":
@@ -62,13 +71,18 @@ function mutate(frame: Uint8Array, m: Mutation): Uint8Array {
   }
 }
 
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const equal = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 Deno.test("10,000 random mutations of valid frames: only NoiseErrors, bound before decryption, state untouched", () => {
   const { clinic, server } = channelPair({ maxFrameSize: MAX_FRAME, rekeyInterval: 64 });
   // A pool of valid frames in several sizes (and two epochs), never opened during the fuzzing.
-  const pool = Array.from({ length: 80 }, (_, i) =>
-    clinic.seal(i % 5, new Uint8Array((i * 37) % (clinic.maxPayloadSize + 1)).fill(i), { final: i % 2 === 0 })
+  const pool = Array.from(
+    { length: 80 },
+    (_, i) =>
+      clinic.seal(i % 5, new Uint8Array((i * 37) % (clinic.maxPayloadSize + 1)).fill(i), {
+        final: i % 2 === 0,
+      }),
   ).filter((_, i) => i % 10 === 0 || i >= 70);
   let runs = 0, oversize = 0;
   const seen = new Map<string, number>();
@@ -91,7 +105,9 @@ Deno.test("10,000 random mutations of valid frames: only NoiseErrors, bound befo
           assert.equal(e.code, "FRAME_TOO_LARGE");
           assert.equal(attempts, 0, "oversize frame must be refused before decryption");
         }
-        if (e.code !== "BAD_TAG") assert.equal(attempts, 0, `${e.code} must be decided before decryption`);
+        if (e.code !== "BAD_TAG") {
+          assert.equal(attempts, 0, `${e.code} must be decided before decryption`);
+        }
       }
     }),
     { numRuns: 10_000, seed: 0x5eed },
@@ -111,7 +127,8 @@ Deno.test("10,000 random mutations of valid frames: only NoiseErrors, bound befo
 Deno.test("1,000 random mutations of handshake message 1: only NoiseErrors", () => {
   const server = generateStaticKeyPair(), clinic = generateStaticKeyPair();
   const responder = { staticKeyPair: server, lookupPeer: () => ({ name: "c" }) };
-  const m1 = initiatorHandshake({ staticKeyPair: clinic, serverPublicKey: server.publicKey }).message1;
+  const m1 =
+    initiatorHandshake({ staticKeyPair: clinic, serverPublicKey: server.publicKey }).message1;
   fc.assert(
     fc.property(mutationArb, (m) => {
       const bad = mutate(m1, m);

@@ -8,7 +8,10 @@ import { CHANNEL_PROLOGUE } from "../../../crypto/channel/handshake.ts";
 import { LOW_ORDER_POINTS } from "../low_order_points.ts";
 
 function rejects(fn: () => unknown, code: NoiseErrorCode) {
-  assert.throws(fn, (e) => isNoiseError(e) && e.code === code ? true : assert.fail(`${code}: got ${e}`));
+  assert.throws(
+    fn,
+    (e) => isNoiseError(e) && e.code === code ? true : assert.fail(`${code}: got ${e}`),
+  );
 }
 
 const server = generateStaticKeyPair();
@@ -98,7 +101,10 @@ Deno.test("application data in handshake message 1 is refused (UNEXPECTED_PAYLOA
 
 Deno.test("low-order keys in the handshake are rejected with LOW_ORDER_POINT", () => {
   for (const p of LOW_ORDER_POINTS) {
-    rejects(() => initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: p }), "LOW_ORDER_POINT");
+    rejects(
+      () => initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: p }),
+      "LOW_ORDER_POINT",
+    );
     const hs = initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: server.publicKey });
     const m1 = hs.message1.slice();
     m1.set(p, 0); // clinic ephemeral replaced
@@ -112,5 +118,8 @@ Deno.test("handshakes with different prologues do not interoperate", () => {
     serverPublicKey: server.publicKey,
     prologue: Uint8Array.of(1),
   });
-  rejects(() => responderHandshake({ ...responder, prologue: Uint8Array.of(2) }, hs.message1), "BAD_TAG");
+  rejects(
+    () => responderHandshake({ ...responder, prologue: Uint8Array.of(2) }, hs.message1),
+    "BAD_TAG",
+  );
 });

@@ -98,11 +98,15 @@ Deno.test("oversize frames are refused before any decryption; payload limit on s
 Deno.test("counter exhaustion: counter 2^64-1 is never used", () => {
   const start = MAX_NONCE - 3n;
   const { clinic, server } = channelPair({ rekeyInterval: 0, initialSendCounter: start });
-  const a = clinic.seal(1, bytes("a")), b = clinic.seal(1, bytes("b")), c = clinic.seal(1, bytes("c"));
+  const a = clinic.seal(1, bytes("a")),
+    b = clinic.seal(1, bytes("b")),
+    c = clinic.seal(1, bytes("c"));
   assert.equal(clinic.sendCounter, MAX_NONCE);
   rejects(() => clinic.seal(1, bytes("d")), "NONCE_EXHAUSTED");
   rejects(() => clinic.seal(1, bytes("d")), "NONCE_EXHAUSTED");
-  for (const [f, s] of [[c, "c"], [a, "a"], [b, "b"]] as const) assert.equal(text(server.open(f).payload), s);
+  for (const [f, s] of [[c, "c"], [a, "a"], [b, "b"]] as const) {
+    assert.equal(text(server.open(f).payload), s);
+  }
   // A frame claiming counter 2^64-1 is refused before decryption.
   const forged = c.slice();
   forged.fill(0xff, 4, 12);
@@ -122,7 +126,10 @@ Deno.test("rekeying: both sides agree across many epochs, in order and reordered
     assert.equal(text(server.open(clinic.seal(1, bytes(`c${i}`))).payload), `c${i}`);
     assert.equal(text(clinic.open(server.seal(1, bytes(`s${i}`))).payload), `s${i}`);
   }
-  assert.ok(clinic.stats.rekeys >= 18 && server.stats.rekeys >= 18, "rekeys happened on both sides");
+  assert.ok(
+    clinic.stats.rekeys >= 18 && server.stats.rekeys >= 18,
+    "rekeys happened on both sides",
+  );
   // Reordered across an epoch boundary (counters 160..191 = epochs 10 and 11).
   const frames = Array.from({ length: 32 }, (_, i) => clinic.seal(1, bytes(`r${i}`)));
   const order = [0, 2, 1, 17, 3, 16, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18, 19, 20];
@@ -136,7 +143,10 @@ Deno.test("rekeying: both sides agree across many epochs, in order and reordered
   for (let i = 0; i < 40; i++) clinic.seal(1, bytes("lost"));
   assert.equal(text(server.open(clinic.seal(1, bytes("jump"))).payload), "jump");
   // Both sides must use the same interval: a mismatch fails with BAD_TAG once epochs diverge.
-  const mismatched = channelPair({ rekeyInterval: 16, windowSize: 16 }, { rekeyInterval: 32, windowSize: 16 });
+  const mismatched = channelPair({ rekeyInterval: 16, windowSize: 16 }, {
+    rekeyInterval: 32,
+    windowSize: 16,
+  });
   for (let i = 0; i < 16; i++) mismatched.server.open(mismatched.clinic.seal(1, bytes("x")));
   rejects(() => mismatched.server.open(mismatched.clinic.seal(1, bytes("x"))), "BAD_TAG");
   assert.throws(() => channelPair({ rekeyInterval: 8, windowSize: 16 }), RangeError);
@@ -187,7 +197,13 @@ Deno.test("frames from another session are rejected", () => {
   const a = channelPair(), b = channelPair();
   rejects(() => b.server.open(a.clinic.seal(1, bytes("x"))), "BAD_TAG");
   assert.throws(
-    () => new SecureChannel({ initiator: true, send: null!, receive: null!, handshakeHash: new Uint8Array(32) }),
+    () =>
+      new SecureChannel({
+        initiator: true,
+        send: null!,
+        receive: null!,
+        handshakeHash: new Uint8Array(32),
+      }),
     TypeError,
   );
 });

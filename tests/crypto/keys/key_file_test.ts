@@ -29,7 +29,11 @@ Deno.test("private key files round-trip; the public key is cross-checked", () =>
   assert.deepEqual(back.keyPair.publicKey, kp.publicKey);
   const doc = JSON.parse(text);
   doc.publicKey = keyToHex(generateStaticKeyPair().publicKey);
-  rejects(() => parsePrivateKeyFile(JSON.stringify(doc), "x.key"), "KEY_FILE_INVALID", "does not match");
+  rejects(
+    () => parsePrivateKeyFile(JSON.stringify(doc), "x.key"),
+    "KEY_FILE_INVALID",
+    "does not match",
+  );
 });
 
 Deno.test("malformed private key files are refused without echoing the secret", () => {
@@ -70,15 +74,21 @@ Deno.test("public key files round-trip and refuse low-order keys", () => {
   const k = parsePublicKeyFile(serializePublicKeyFile("srv", kp.publicKey), "srv.pub");
   assert.deepEqual(k, { name: "srv", publicKey: kp.publicKey });
   rejects(
-    () => parsePublicKeyFile(JSON.stringify({ name: "srv", publicKey: "00".repeat(32) }), "srv.pub"),
+    () =>
+      parsePublicKeyFile(JSON.stringify({ name: "srv", publicKey: "00".repeat(32) }), "srv.pub"),
     "KEY_FILE_INVALID",
     "low-order",
   );
-  rejects(() => parsePublicKeyFile(JSON.stringify({ name: "srv", publicKey: "abc" }), "s.pub"), "KEY_FILE_INVALID");
+  rejects(
+    () => parsePublicKeyFile(JSON.stringify({ name: "srv", publicKey: "abc" }), "s.pub"),
+    "KEY_FILE_INVALID",
+  );
 });
 
 Deno.test("key names and fingerprints", () => {
-  for (const ok of ["a", "clinic-a", "Clinic_2.east", "x".repeat(64)]) assert.equal(validateKeyName(ok), ok);
+  for (const ok of ["a", "clinic-a", "Clinic_2.east", "x".repeat(64)]) {
+    assert.equal(validateKeyName(ok), ok);
+  }
   for (const bad of ["", ".hidden", "-x", "a/b", "a\\b", "x".repeat(65), "é", 3]) {
     rejects(() => validateKeyName(bad), "INVALID_NAME");
   }

@@ -28,7 +28,10 @@ Deno.test("a failed decryption throws BAD_TAG with a vague message and keeps the
   const a = new CipherState(key), b = new CipherState(key);
   const ct = a.encryptWithAd(ad, pt);
   ct[3] ^= 0x40;
-  assert.throws(() => b.decryptWithAd(ad, ct), (e) => isNoiseError(e, "BAD_TAG") && e.message === "invalid tag");
+  assert.throws(
+    () => b.decryptWithAd(ad, ct),
+    (e) => isNoiseError(e, "BAD_TAG") && e.message === "invalid tag",
+  );
   assert.equal(b.nonce, 0n);
   ct[3] ^= 0x40;
   assert.deepEqual(b.decryptWithAd(ad, ct), pt);

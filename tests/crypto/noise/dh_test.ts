@@ -4,7 +4,6 @@ import { HandshakeState } from "../../../crypto/noise/handshake_state.ts";
 import { isNoiseError } from "../../../crypto/errors.ts";
 import { LOW_ORDER_POINTS } from "../low_order_points.ts";
 
-
 Deno.test("DH with any low-order point throws LOW_ORDER_POINT", () => {
   const kp = generateKeyPair();
   for (const p of LOW_ORDER_POINTS) {
@@ -40,5 +39,8 @@ Deno.test("a low-order remote static key is rejected before anything is sent", (
 
 Deno.test("key lengths are checked", () => {
   assert.throws(() => generateKeyPair(new Uint8Array(16)), (e) => isNoiseError(e, "INVALID_KEY"));
-  assert.throws(() => dh(generateKeyPair(), new Uint8Array(33)), (e) => isNoiseError(e, "INVALID_KEY"));
+  assert.throws(
+    () => dh(generateKeyPair(), new Uint8Array(33)),
+    (e) => isNoiseError(e, "INVALID_KEY"),
+  );
 });

@@ -77,8 +77,10 @@ Deno.test("mismatched prologue or psk makes the handshake fail with BAD_TAG", ()
       remoteStaticKey: initiator ? rs.publicKey : undefined,
       psks: [new Uint8Array(32).fill(psk)],
     });
-  assert.throws(() => mk(false, "b", 1).readMessage(mk(true, "a", 1).writeMessage()), (e) =>
-    isNoiseError(e, "BAD_TAG"));
+  assert.throws(
+    () => mk(false, "b", 1).readMessage(mk(true, "a", 1).writeMessage()),
+    (e) => isNoiseError(e, "BAD_TAG"),
+  );
   // psk2 is mixed in message 2: message 1 passes, message 2 fails at the initiator.
   const i = mk(true, "a", 1), r = mk(false, "a", 2);
   r.readMessage(i.writeMessage());
@@ -97,7 +99,8 @@ Deno.test("misuse is refused with specific codes", () => {
     (e) => isNoiseError(e, "MISSING_KEY"),
   );
   assert.throws(
-    () => new HandshakeState({ protocolName: "Noise_NNpsk0_25519_ChaChaPoly_SHA256", initiator: true }),
+    () =>
+      new HandshakeState({ protocolName: "Noise_NNpsk0_25519_ChaChaPoly_SHA256", initiator: true }),
     (e) => isNoiseError(e, "PSK_MISMATCH"),
   );
   assert.throws(
@@ -109,31 +112,51 @@ Deno.test("misuse is refused with specific codes", () => {
       }),
     (e) => isNoiseError(e, "INVALID_KEY"),
   );
-  for (const bad of ["Noise_QQ_25519_ChaChaPoly_SHA256", "Noise_NN_448_ChaChaPoly_SHA256",
-    "Noise_NN_25519_AESGCM_SHA256", "Noise_NN_25519_ChaChaPoly_MD5", "NN", "Noise_NNpsk9_25519_ChaChaPoly_SHA256",
-    "Noise_XXfallback_25519_ChaChaPoly_SHA256"]) {
-    assert.throws(() => new HandshakeState({ protocolName: bad, initiator: true }), (e) =>
-      isNoiseError(e, "UNSUPPORTED_PROTOCOL"), bad);
+  for (
+    const bad of [
+      "Noise_QQ_25519_ChaChaPoly_SHA256",
+      "Noise_NN_448_ChaChaPoly_SHA256",
+      "Noise_NN_25519_AESGCM_SHA256",
+      "Noise_NN_25519_ChaChaPoly_MD5",
+      "NN",
+      "Noise_NNpsk9_25519_ChaChaPoly_SHA256",
+      "Noise_XXfallback_25519_ChaChaPoly_SHA256",
+    ]
+  ) {
+    assert.throws(
+      () => new HandshakeState({ protocolName: bad, initiator: true }),
+      (e) => isNoiseError(e, "UNSUPPORTED_PROTOCOL"),
+      bad,
+    );
   }
 });
 
 Deno.test("messages are limited to 65535 bytes and short messages are malformed", () => {
   const nn = "Noise_NN_25519_ChaChaPoly_SHA256";
   const i = new HandshakeState({ protocolName: nn, initiator: true });
-  assert.throws(() => i.writeMessage(new Uint8Array(MAX_MESSAGE_LENGTH)), (e) =>
-    isNoiseError(e, "MESSAGE_TOO_LARGE"));
+  assert.throws(
+    () => i.writeMessage(new Uint8Array(MAX_MESSAGE_LENGTH)),
+    (e) => isNoiseError(e, "MESSAGE_TOO_LARGE"),
+  );
   const ok = new HandshakeState({ protocolName: nn, initiator: true });
   assert.equal(ok.writeMessage(new Uint8Array(MAX_MESSAGE_LENGTH - 32)).length, MAX_MESSAGE_LENGTH);
   const r = new HandshakeState({ protocolName: nn, initiator: false });
-  assert.throws(() => r.readMessage(new Uint8Array(MAX_MESSAGE_LENGTH + 1)), (e) =>
-    isNoiseError(e, "MESSAGE_TOO_LARGE"));
+  assert.throws(
+    () => r.readMessage(new Uint8Array(MAX_MESSAGE_LENGTH + 1)),
+    (e) => isNoiseError(e, "MESSAGE_TOO_LARGE"),
+  );
   const r2 = new HandshakeState({ protocolName: nn, initiator: false });
-  assert.throws(() => r2.readMessage(new Uint8Array(31)), (e) => isNoiseError(e, "MALFORMED_MESSAGE"));
+  assert.throws(
+    () => r2.readMessage(new Uint8Array(31)),
+    (e) => isNoiseError(e, "MALFORMED_MESSAGE"),
+  );
   const i3 = new HandshakeState({ protocolName: nn, initiator: true });
   const r3 = new HandshakeState({ protocolName: nn, initiator: false });
   r3.readMessage(i3.writeMessage());
-  assert.throws(() => i3.readMessage(r3.writeMessage().subarray(0, 40)), (e) =>
-    isNoiseError(e, "MALFORMED_MESSAGE"));
+  assert.throws(
+    () => i3.readMessage(r3.writeMessage().subarray(0, 40)),
+    (e) => isNoiseError(e, "MALFORMED_MESSAGE"),
+  );
 });
 
 Deno.test("pattern names with psk modifiers place psk tokens per §9.2", () => {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { runVector, runVectors, summarize } from "../../../crypto/noise/vectors.ts";
 
-const VECTORS_URL = new URL("../../../../shared/vectors/noise-25519-chachapoly.json", import.meta.url);
+const VECTORS_URL = new URL(
+  "../../../../shared/vectors/noise-25519-chachapoly.json",
+  import.meta.url,
+);
 
 type Vector = {
   protocol_name: string;
@@ -82,13 +85,29 @@ Deno.test("a vector with one corrupted byte fails, wherever the byte is", async 
 });
 
 Deno.test("vectors of unimplemented primitives are skipped, malformed ones fail", () => {
-  assert.equal(runVector({ protocol_name: "Noise_NN_448_ChaChaPoly_SHA256", messages: [] }).status, "skip");
-  assert.equal(runVector({ protocol_name: "Noise_NN_25519_AESGCM_SHA256", messages: [] }).status, "skip");
-  assert.equal(runVector({ protocol_name: "Noise_XXfallback_25519_ChaChaPoly_SHA256" }).status, "skip");
-  assert.equal(runVector({ protocol_name: "Noise_NN_25519_ChaChaPoly_SHA256", messages: [] }).status, "fail");
+  assert.equal(
+    runVector({ protocol_name: "Noise_NN_448_ChaChaPoly_SHA256", messages: [] }).status,
+    "skip",
+  );
+  assert.equal(
+    runVector({ protocol_name: "Noise_NN_25519_AESGCM_SHA256", messages: [] }).status,
+    "skip",
+  );
+  assert.equal(
+    runVector({ protocol_name: "Noise_XXfallback_25519_ChaChaPoly_SHA256" }).status,
+    "skip",
+  );
+  assert.equal(
+    runVector({ protocol_name: "Noise_NN_25519_ChaChaPoly_SHA256", messages: [] }).status,
+    "fail",
+  );
   assert.equal(runVector(42).status, "fail");
   assert.equal(
-    runVector({ protocol_name: "Noise_NN_25519_ChaChaPoly_SHA256", init_prologue: "zz", messages: [] })
+    runVector({
+      protocol_name: "Noise_NN_25519_ChaChaPoly_SHA256",
+      init_prologue: "zz",
+      messages: [],
+    })
       .status,
     "fail",
   );

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
-import { CodecError, decodeTensor, decodeTensors, encodeTensor, encodeTensors } from "../../../runtime/codec/mod.ts";
+import {
+  CodecError,
+  decodeTensor,
+  decodeTensors,
+  encodeTensor,
+  encodeTensors,
+} from "../../../runtime/codec/mod.ts";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { goldenCut } from "./golden_fixture.ts";
 import { assertInt8Close } from "./error_bounds.ts";
 import { bundleBody, envelope, record } from "./wire_builder.ts";
 
 function codecError(code: string, field?: RegExp) {
-  return (e: unknown) => e instanceof CodecError && e.code === code && (!field || field.test(e.field));
+  return (e: unknown) =>
+    e instanceof CodecError && e.code === code && (!field || field.test(e.field));
 }
 
 const labels = tensor("int64", [8], new BigInt64Array([0n, 1n, 1n, 0n, 1n, 0n, 0n, 1n]));
@@ -28,7 +35,10 @@ Deno.test("bundle: activation + labels + step id in one message, each with its o
 });
 
 Deno.test("bundle: Map input, unicode names, and names that are object keys elsewhere", () => {
-  const m = new Map<string, Tensor>([["__proto__", labels], ["constructor", step], ["Δ grad ✓", tensor("float32", [1], new Float32Array([2]))]]);
+  const m = new Map<string, Tensor>([["__proto__", labels], ["constructor", step], [
+    "Δ grad ✓",
+    tensor("float32", [1], new Float32Array([2])),
+  ]]);
   const back = decodeTensors(encodeTensors(m, { perTensor: { constructor: { level: 0 } } }));
   assert.deepEqual([...back.keys()], [...m.keys()]);
   assert.deepEqual(back.get("__proto__"), labels);
@@ -40,14 +50,20 @@ Deno.test("bundle: Map input, unicode names, and names that are object keys else
 Deno.test("bundle: bad names and stray overrides are refused at encode", () => {
   assert.throws(() => encodeTensors({ "": step }), RangeError);
   assert.throws(() => encodeTensors({ ["x".repeat(256)]: step }), RangeError);
-  assert.throws(() => encodeTensors({ a: step }, { perTensor: { b: { dtype: "int8" } } }), RangeError);
+  assert.throws(
+    () => encodeTensors({ a: step }, { perTensor: { b: { dtype: "int8" } } }),
+    RangeError,
+  );
 });
 
 Deno.test("bundle: limits cover the count and the total element count", () => {
   const a = tensor("float32", [100], new Float32Array(100));
   const bytes = encodeTensors({ a, b: a });
   assert.equal(decodeTensors(bytes, { maxElements: 200 }).size, 2);
-  assert.throws(() => decodeTensors(bytes, { maxElements: 150 }), codecError("TOO_LARGE", /^dims$/));
+  assert.throws(
+    () => decodeTensors(bytes, { maxElements: 150 }),
+    codecError("TOO_LARGE", /^dims$/),
+  );
   assert.throws(() => decodeTensors(bytes, { maxTensors: 1 }), codecError("TOO_LARGE", /^count$/));
 });
 
@@ -56,13 +72,22 @@ Deno.test("bundle: kind confusion, duplicate or invalid names, short bodies are 
   assert.throws(() => decodeTensors(encodeTensor(step)), codecError("MALFORMED", /^kind$/));
   const rec = record({ src: 7, wire: 7, dims: [], payload: new Uint8Array(8) });
   assert.equal(decodeTensors(envelope(2, bundleBody([["a", rec]]))).size, 1);
-  assert.throws(() => decodeTensors(envelope(2, bundleBody([["a", rec], ["a", rec]]))), codecError("MALFORMED", /names\[1\]/));
+  assert.throws(
+    () => decodeTensors(envelope(2, bundleBody([["a", rec], ["a", rec]]))),
+    codecError("MALFORMED", /names\[1\]/),
+  );
   assert.throws(
     () => decodeTensors(envelope(2, bundleBody([[new Uint8Array([0xc3, 0x28]), rec]]))),
     codecError("MALFORMED", /names\[0\]/),
   );
-  assert.throws(() => decodeTensors(envelope(2, bundleBody([["", rec]]))), codecError("MALFORMED", /names\[0\] length/));
-  assert.throws(() => decodeTensors(envelope(2, bundleBody([["a", rec]], 2))), codecError("TRUNCATED", /names\[1\]/));
+  assert.throws(
+    () => decodeTensors(envelope(2, bundleBody([["", rec]]))),
+    codecError("MALFORMED", /names\[0\] length/),
+  );
+  assert.throws(
+    () => decodeTensors(envelope(2, bundleBody([["a", rec]], 2))),
+    codecError("TRUNCATED", /names\[1\]/),
+  );
   const trailing = new Uint8Array([...bundleBody([["a", rec]]), 0]);
   assert.throws(() => decodeTensors(envelope(2, trailing)), codecError("MALFORMED", /body length/));
 });

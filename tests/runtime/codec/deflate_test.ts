@@ -10,12 +10,21 @@ function codecError(code: string) {
 
 Deno.test("deflate: round trip at every level, exact length required", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 1, max: 9 }), (raw, level) => {
-      const stored = deflatePayload(raw, level);
-      assert.deepEqual(inflateBounded(stored, raw.length), raw);
-      assert.throws(() => inflateBounded(stored, raw.length + 1), codecError("TRUNCATED"));
-      if (raw.length > 0) assert.throws(() => inflateBounded(stored, raw.length - 1), codecError("BOMB"));
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 5000 }),
+      fc.integer({ min: 1, max: 9 }),
+      (raw, level) => {
+        const stored = deflatePayload(raw, level);
+        assert.deepEqual(inflateBounded(stored, raw.length), raw);
+        assert.throws(() => inflateBounded(stored, raw.length + 1), codecError("TRUNCATED"));
+        if (raw.length > 0) {
+          assert.throws(
+            () => inflateBounded(stored, raw.length - 1),
+            codecError("BOMB"),
+          );
+        }
+      },
+    ),
     { numRuns: 200 },
   );
 });
@@ -31,14 +40,20 @@ Deno.test("deflate: a 100 MB bomb declared as 1 kB is refused early", () => {
   const corrupt = bomb.slice();
   corrupt.fill(0xff, corrupt.length - 64);
   assert.throws(() => inflateBounded(corrupt, 1000), codecError("BOMB"));
-  assert.throws(() => inflateBounded(corrupt, 100_000_000), (e) => e instanceof CodecError && e.code !== "BOMB");
+  assert.throws(
+    () => inflateBounded(corrupt, 100_000_000),
+    (e) => e instanceof CodecError && e.code !== "BOMB",
+  );
   assert.ok(performance.now() - t0 < 5000);
 });
 
 Deno.test("deflate: truncated, empty and invalid streams are refused", () => {
   const raw = new Uint8Array(4000).map((_, i) => (i * 7919) % 251);
   const stored = deflatePayload(raw, 6);
-  assert.throws(() => inflateBounded(stored.subarray(0, stored.length >> 1), raw.length), codecError("TRUNCATED"));
+  assert.throws(
+    () => inflateBounded(stored.subarray(0, stored.length >> 1), raw.length),
+    codecError("TRUNCATED"),
+  );
   assert.throws(() => inflateBounded(new Uint8Array(0), 0), codecError("TRUNCATED"));
   // BFINAL = 1, BTYPE = 11 (reserved, RFC 1951 §3.2.3).
   assert.throws(() => inflateBounded(new Uint8Array([0x07, 0, 0]), 10), codecError("MALFORMED"));

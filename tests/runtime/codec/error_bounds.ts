@@ -50,7 +50,10 @@ export function assertInt8Close(
     if (mask && !mask(i)) continue;
     const c = Math.floor(i / inner) % channels;
     const tol = bound[c] + Math.abs(x[i]) * 2 ** -23 + Number.MIN_VALUE;
-    assert.ok(Math.abs(y[i] - x[i]) <= tol, `element ${i} (channel ${c}): ${x[i]} → ${y[i]}, bound ${tol}`);
+    assert.ok(
+      Math.abs(y[i] - x[i]) <= tol,
+      `element ${i} (channel ${c}): ${x[i]} → ${y[i]}, bound ${tol}`,
+    );
   }
 }
 
@@ -59,7 +62,11 @@ export function assertInt8Close(
  * absolute ≤ 2^-25 (half the smallest subnormal step) below it, and infinity
  * beyond 65520; NaN stays NaN.
  */
-export function assertFloat16Close(x: Float32Array, y: Float32Array, mask?: (i: number) => boolean): void {
+export function assertFloat16Close(
+  x: Float32Array,
+  y: Float32Array,
+  mask?: (i: number) => boolean,
+): void {
   for (let i = 0; i < x.length; i++) {
     if (mask && !mask(i)) continue;
     const v = x[i], w = y[i];

@@ -63,7 +63,10 @@ Deno.test("float16: edge cases round to nearest, ties to even", () => {
   const got = roundTrip(cases.map(([x]) => x));
   cases.forEach(([x, want], i) => assert.equal(got[i], want, `f16(${x})`));
   const z = roundTrip([-0, -1e-10, NaN]);
-  assert.ok(Object.is(z[0], -0) && Object.is(z[1], -0), "negative values that underflow keep the sign");
+  assert.ok(
+    Object.is(z[0], -0) && Object.is(z[1], -0),
+    "negative values that underflow keep the sign",
+  );
   assert.ok(Number.isNaN(z[2]));
 });
 
@@ -71,7 +74,11 @@ Deno.test("float16: edge cases round to nearest, ties to even", () => {
 // interesting (subnormal underflow through overflow: 2^-27 … 2^18).
 const patterns = fc.oneof(
   fc.integer({ min: 0, max: 0xffffffff }),
-  fc.tuple(fc.boolean(), fc.integer({ min: 100, max: 145 }), fc.integer({ min: 0, max: 2 ** 23 - 1 }))
+  fc.tuple(
+    fc.boolean(),
+    fc.integer({ min: 100, max: 145 }),
+    fc.integer({ min: 0, max: 2 ** 23 - 1 }),
+  )
     .map(([s, e, m]) => ((s ? 0x80000000 : 0) + e * 2 ** 23 + m) >>> 0),
 );
 

@@ -55,6 +55,8 @@ export function goldenCut(which: "activation" | "grad"): Tensor<"float32"> {
 export function tiledActivation(batch: number): Tensor<"float32"> {
   const a = goldenCut("activation");
   const out = new Float32Array((a.data.length / a.dims[0]) * batch);
-  for (let o = 0; o < out.length; o += a.data.length) out.set(a.data.subarray(0, Math.min(a.data.length, out.length - o)), o);
+  for (let o = 0; o < out.length; o += a.data.length) {
+    out.set(a.data.subarray(0, Math.min(a.data.length, out.length - o)), o);
+  }
   return tensor("float32", [batch, ...a.dims.slice(1)], out);
 }

@@ -7,18 +7,23 @@ const VARINT = 1, BITMAP = 2;
 
 Deno.test("sparse indices: round trip in the shorter encoding", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (n, p, seed) => {
-      let s = seed >>> 0;
-      const picked: number[] = [];
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        if (s / 2 ** 32 < p) picked.push(i);
-      }
-      const idx = new Uint32Array(picked);
-      const { encoding, bytes } = encodeIndices(idx, n);
-      assert.ok(bytes.length <= Math.ceil(n / 8) || encoding === VARINT);
-      assert.deepEqual([...decodeIndices(encoding, bytes, idx.length, n)], picked);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 5000 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.integer(),
+      (n, p, seed) => {
+        let s = seed >>> 0;
+        const picked: number[] = [];
+        for (let i = 0; i < n; i++) {
+          s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+          if (s / 2 ** 32 < p) picked.push(i);
+        }
+        const idx = new Uint32Array(picked);
+        const { encoding, bytes } = encodeIndices(idx, n);
+        assert.ok(bytes.length <= Math.ceil(n / 8) || encoding === VARINT);
+        assert.deepEqual([...decodeIndices(encoding, bytes, idx.length, n)], picked);
+      },
+    ),
     { numRuns: 300 },
   );
   // Dense selections pick the bitmap, sparse ones the varints.
@@ -37,8 +42,14 @@ function refused(f: () => unknown, field: RegExp) {
 Deno.test("sparse indices: hostile sections are refused", () => {
   refused(() => decodeIndices(VARINT, new Uint8Array([5]), 1, 5), /sparse\.indices\[0\]/); // out of range
   refused(() => decodeIndices(VARINT, new Uint8Array([1, 3]), 2, 5), /sparse\.indices\[1\]/); // 1, then 5
-  refused(() => decodeIndices(VARINT, new Uint8Array([0x81, 0x00]), 1, 500), /sparse\.indices\[0\]/); // overlong
-  refused(() => decodeIndices(VARINT, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 1, 10), /\[0\]/);
+  refused(
+    () => decodeIndices(VARINT, new Uint8Array([0x81, 0x00]), 1, 500),
+    /sparse\.indices\[0\]/,
+  ); // overlong
+  refused(
+    () => decodeIndices(VARINT, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 1, 10),
+    /\[0\]/,
+  );
   refused(() => decodeIndices(VARINT, new Uint8Array([0x80]), 1, 500), /\[0\]/); // runs past the end
   refused(() => decodeIndices(VARINT, new Uint8Array([0, 0, 0]), 2, 10), /sparse\.indices/); // trailing byte
   refused(() => decodeIndices(BITMAP, new Uint8Array([0b11]), 1, 8), /sparse\.indices/); // count mismatch

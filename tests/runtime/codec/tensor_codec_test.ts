@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CodecError, type CodecOptions, decodeTensor, encodeTensor } from "../../../runtime/codec/mod.ts";
+import {
+  CodecError,
+  type CodecOptions,
+  decodeTensor,
+  encodeTensor,
+} from "../../../runtime/codec/mod.ts";
 import { type DType, type Tensor, tensor } from "../../../models/tensor.ts";
 import { goldenCut } from "./golden_fixture.ts";
 import { assertFloat16Close, assertInt8Close } from "./error_bounds.ts";
@@ -34,7 +39,11 @@ Deno.test("float32: bit-exact round trip, NaN payloads, −0, ±Infinity, subnor
       const back = decodeTensor(encodeTensor(t, { level, padding }));
       assert.equal(back.dtype, "float32");
       assert.deepEqual(back.dims, [2, 4]);
-      assert.deepEqual([...bits(back.data as Float32Array)], [...u], `level ${level}, ${padding.mode}`);
+      assert.deepEqual(
+        [...bits(back.data as Float32Array)],
+        [...u],
+        `level ${level}, ${padding.mode}`,
+      );
     }
   }
 });
@@ -63,7 +72,12 @@ const INTEGER_SAMPLES: Tensor[] = [
 
 Deno.test("integer and bool tensors pass through exactly, whatever the lossy settings", () => {
   for (const t of INTEGER_SAMPLES) {
-    for (const opts of [{}, { dtype: "int8", topK: 0.1 }, { dtype: "float16", level: 0 }] as CodecOptions[]) {
+    for (
+      const opts of [{}, { dtype: "int8", topK: 0.1 }, {
+        dtype: "float16",
+        level: 0,
+      }] as CodecOptions[]
+    ) {
       const back = decodeTensor(encodeTensor(t, opts));
       assert.equal(back.dtype, t.dtype);
       assert.deepEqual(back.dims, t.dims);
@@ -119,12 +133,16 @@ Deno.test("top-k: keeps the largest magnitudes, drops the rest to 0, values with
       const y = decodeTensor(encodeTensor(t, { dtype, topK })).data as Float32Array;
       const k = Math.round(topK * n);
       // Which elements were kept: the k largest by magnitude (ties by index).
-      const order = [...t.data.keys()].sort((a, b) => Math.abs(t.data[b]) - Math.abs(t.data[a]) || a - b);
+      const order = [...t.data.keys()].sort((a, b) =>
+        Math.abs(t.data[b]) - Math.abs(t.data[a]) || a - b
+      );
       const kept = new Uint8Array(n);
       for (const i of order.slice(0, k)) kept[i] = 1;
       for (let i = 0; i < n; i++) if (!kept[i]) assert.equal(y[i], 0, `dropped element ${i}`);
       const mask = (i: number) => kept[i] === 1;
-      if (dtype === "float32") for (let i = 0; i < n; i++) assert.equal(y[i], kept[i] ? t.data[i] : 0);
+      if (dtype === "float32") {
+        for (let i = 0; i < n; i++) assert.equal(y[i], kept[i] ? t.data[i] : 0);
+      }
       if (dtype === "float16") assertFloat16Close(t.data, y, mask);
       if (dtype === "int8") assertInt8Close(t.data, y, t.dims, 1, mask);
     }
@@ -139,8 +157,14 @@ Deno.test("padding: the message length is the bucket, and hides the compressed l
   assert.equal(p.length & (p.length - 1), 0);
   // Two tensors whose payloads compress differently land in the same bucket.
   const sparse = new Float32Array(t.data.length).map((_, i) => (i % 97 === 0 ? t.data[i] : 0));
-  const s = encodeTensor(tensor("float32", t.dims, sparse), { dtype: "int8", padding: { mode: "pow2" } });
-  const s0 = encodeTensor(tensor("float32", t.dims, sparse), { dtype: "int8", padding: { mode: "none" } });
+  const s = encodeTensor(tensor("float32", t.dims, sparse), {
+    dtype: "int8",
+    padding: { mode: "pow2" },
+  });
+  const s0 = encodeTensor(tensor("float32", t.dims, sparse), {
+    dtype: "int8",
+    padding: { mode: "none" },
+  });
   const d0 = encodeTensor(t, { dtype: "int8", padding: { mode: "none" } });
   assert.notEqual(s0.length, d0.length);
   assert.ok(s.length >= s0.length);
@@ -153,14 +177,20 @@ Deno.test("encoder refuses bad options and bad tensors with built-in errors", ()
   assert.throws(() => encodeTensor(t, { level: 10 }), RangeError);
   assert.throws(() => encodeTensor(t, { topK: 0 }), RangeError);
   assert.throws(() => encodeTensor(t, { topK: 1.5 }), RangeError);
-  assert.throws(() => encodeTensor(tensor("float32", [2, 2]), { dtype: "int8", channelAxis: 2 }), RangeError);
+  assert.throws(
+    () => encodeTensor(tensor("float32", [2, 2]), { dtype: "int8", channelAxis: 2 }),
+    RangeError,
+  );
   assert.throws(() => encodeTensor(t, { padding: { mode: "multiple", bucket: 0 } }), RangeError);
   assert.throws(() => encodeTensor(t, { padding: { mode: "zip" } as never }), RangeError);
   assert.throws(
     () => encodeTensor({ dtype: "float32", dims: [3], data: new Float32Array(2) }),
     RangeError,
   );
-  assert.throws(() => encodeTensor({ dtype: "float32", dims: [2], data: new Float64Array(2) } as never), TypeError);
+  assert.throws(
+    () => encodeTensor({ dtype: "float32", dims: [2], data: new Float64Array(2) } as never),
+    TypeError,
+  );
 });
 
 Deno.test("decodeTensor: bad inputs and limits are refused up front", () => {
@@ -194,7 +224,9 @@ function floatTensorArb(finiteOnly: boolean) {
       { weight: 2, arbitrary: fc.float({ min: -1, max: 1, noNaN: true }) },
       { weight: 1, arbitrary: fc.constant(0) },
     );
-    return fc.array(value, { minLength: n, maxLength: n }).map((v) => tensor("float32", dims, new Float32Array(v)));
+    return fc.array(value, { minLength: n, maxLength: n }).map((v) =>
+      tensor("float32", dims, new Float32Array(v))
+    );
   });
 }
 
@@ -221,13 +253,18 @@ Deno.test("property: random float tensors round trip within the bound of every s
           const order = [...x.keys()].sort((a, b) => mag(x[b]) - mag(x[a]) || a - b);
           const kept = new Uint8Array(x.length);
           for (const i of order.slice(0, k)) kept[i] = 1;
-          for (let i = 0; i < x.length; i++) if (!kept[i]) assert.ok(Object.is(y[i], 0), `dropped ${i}: ${y[i]}`);
+          for (let i = 0; i < x.length; i++) {
+            if (!kept[i]) assert.ok(Object.is(y[i], 0), `dropped ${i}: ${y[i]}`);
+          }
           mask = (i) => kept[i] === 1;
         }
         if (opts.dtype === "float32") {
           for (let i = 0; i < x.length; i++) {
             if (mask && !mask(i)) continue;
-            assert.ok(Object.is(y[i], x[i]) || (Number.isNaN(x[i]) && Number.isNaN(y[i])), `${x[i]} → ${y[i]}`);
+            assert.ok(
+              Object.is(y[i], x[i]) || (Number.isNaN(x[i]) && Number.isNaN(y[i])),
+              `${x[i]} → ${y[i]}`,
+            );
           }
         } else if (opts.dtype === "float16") {
           assertFloat16Close(x, y, mask);
@@ -240,7 +277,16 @@ Deno.test("property: random float tensors round trip within the bound of every s
   }
 });
 
-const INT_DTYPES: DType[] = ["int64", "int32", "uint8", "int8", "int16", "uint16", "uint32", "bool"];
+const INT_DTYPES: DType[] = [
+  "int64",
+  "int32",
+  "uint8",
+  "int8",
+  "int16",
+  "uint16",
+  "uint32",
+  "bool",
+];
 
 Deno.test("property: random integer tensors round trip exactly", () => {
   fc.assert(

@@ -14,9 +14,12 @@ function reference(x: Float32Array, k: number): number[] {
 Deno.test("top-k: agrees with a sort-based reference, ties kept in index order", () => {
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.constant(0), fc.constant(-1), fc.constant(1), fc.float({ noNaN: true })), {
-        maxLength: 300,
-      }),
+      fc.array(
+        fc.oneof(fc.constant(0), fc.constant(-1), fc.constant(1), fc.float({ noNaN: true })),
+        {
+          maxLength: 300,
+        },
+      ),
       fc.double({ min: 0, max: 1, noNaN: true }),
       (values, f) => {
         const x = new Float32Array(values);

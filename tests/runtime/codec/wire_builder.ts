@@ -51,7 +51,10 @@ class Out {
 export function record(f: RecordFields): Uint8Array {
   const o = new Out();
   o.u8(f.src), o.u8(f.wire), o.u8(f.compression ?? 0), o.u8(f.flags ?? 0);
-  o.u8(f.rank ?? f.dims.length), o.u8(f.axis ?? 0), o.u8(f.indexEncoding ?? 0), o.u8(f.reserved ?? 0);
+  o.u8(f.rank ?? f.dims.length),
+    o.u8(f.axis ?? 0),
+    o.u8(f.indexEncoding ?? 0),
+    o.u8(f.reserved ?? 0);
   for (const d of f.dims) o.u32(d);
   if (f.quant) {
     o.u32(f.quant.channels ?? f.quant.scales.length);
@@ -66,7 +69,10 @@ export function record(f: RecordFields): Uint8Array {
 }
 
 /** A bundle body: u16 count, then (u8 name length, name, record) per entry. */
-export function bundleBody(entries: [string | Uint8Array, Uint8Array][], count = entries.length): Uint8Array {
+export function bundleBody(
+  entries: [string | Uint8Array, Uint8Array][],
+  count = entries.length,
+): Uint8Array {
   const o = new Out();
   o.u16(count);
   for (const [name, rec] of entries) {
@@ -80,7 +86,15 @@ export function bundleBody(entries: [string | Uint8Array, Uint8Array][], count =
 export function envelope(
   kind: number,
   body: Uint8Array,
-  h: { magic?: number[]; version?: number; scheme?: number; reserved?: number; param?: number; bodyLength?: number; extra?: Uint8Array } = {},
+  h: {
+    magic?: number[];
+    version?: number;
+    scheme?: number;
+    reserved?: number;
+    param?: number;
+    bodyLength?: number;
+    extra?: Uint8Array;
+  } = {},
 ): Uint8Array {
   const o = new Out();
   for (const b of h.magic ?? [0x53, 0x47, 0x54, 0x43]) o.u8(b);

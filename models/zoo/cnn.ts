@@ -1,0 +1,78 @@
+/**
+ * The zoo CNN for 1×28×28 images (PneumoniaMNIST): two convolution blocks, then a small
+ * classifier. Block k is Conv 3×3 (padding 1) → BatchNorm → ReLU → MaxPool 2×2.
+ *
+ * ```
+ * image [N,1,28,28] → block1 (16 ch) → [N,16,14,14]   ← shallow cut
+ *                   → block2 (32 ch) → [N,32,7,7]     ← default cut
+ *                   → Flatten → Linear 1568→64 → ReLU  ← U-shaped cut (head starts here)
+ *                   → Dropout 0.25 → Linear 64→1 → logits
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { buildCnn } from "./cnn.ts";
+ * const { model, cuts } = buildCnn({ random: Math.random });
+ * console.log(cuts.default); // ["block2/pool/MaxPool_output_0"]
+ * ```
+ * @module
+ */
+import type { Model } from "../graph/ir.ts";
+import { NetBuilder } from "./net_builder.ts";
+
+/** Options of {@linkcode buildCnn}. */
+export interface CnnOptions {
+  /** Uniform random source in [0, 1) for the initial weights. */
+  random: () => number;
+  /** Channels of the two blocks (default 16, 32). */
+  channels?: [number, number];
+  /** Hidden units (default 64). */
+  hidden?: number;
+  /** Image side (default 28). */
+  size?: number;
+  /** Input channels (default 1). */
+  inChannels?: number;
+  /** Output units (default 1: binary, BCE on logits). */
+  classes?: number;
+}
+
+/** A zoo model with its named cuts. */
+export interface ZooModel {
+  model: Model;
+  cuts: {
+    /** Vanilla split: clinic front | server rest. */
+    default: string[];
+    /** Label-private U-shape: clinic front | server middle | clinic head. */
+    ushaped: string[];
+    /** A shallower vanilla cut (less clinic compute, more traffic). */
+    shallow: string[];
+  };
+}
+
+/**
+ * Builds the zoo CNN.
+ *
+ * @example
+ * ```ts
+ * import { buildCnn } from "./cnn.ts";
+ * buildCnn({ random: Math.random }).model.graph.nodes.length; // 17
+ * ```
+ */
+export function buildCnn(opts: CnnOptions): ZooModel {
+  const [c1, c2] = opts.channels ?? [16, 32];
+  const hidden = opts.hidden ?? 64, size = opts.size ?? 28, cin = opts.inChannels ?? 1;
+  const classes = opts.classes ?? 1;
+  if (size % 4 !== 0) throw new RangeError(`zoo cnn: image size ${size} must be a multiple of 4`);
+  const b = new NetBuilder("splitgate_cnn", opts.random);
+  const image = b.input("image", "float32", ["N", cin, size, size]);
+  const block = (x: string, i: number, o: number, name: string) =>
+    b.maxPool2(b.relu(b.batchNorm(b.conv2d(x, i, o, 3, `${name}.conv`, { pad: 1 }), o, `${name}.bn`), `${name}/relu`), `${name}/pool`);
+  const f1 = block(image, cin, c1, "block1");
+  const f2 = block(f1, c1, c2, "block2");
+  const h = b.relu(b.linear(b.flatten(f2, "head/flatten"), c2 * (size / 4) ** 2, hidden, "head.fc1"), "head/relu");
+  const logits = b.linear(b.dropout(h, 0.25, "head.drop"), hidden, classes, "head.fc2");
+  return {
+    model: b.finish(logits, "logits", ["N", classes]),
+    cuts: { default: [f2], ushaped: [f2, h], shallow: [f1] },
+  };
+}

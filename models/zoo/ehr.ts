@@ -1,0 +1,86 @@
+/**
+ * The zoo EHR network for tabular hospital records (Diabetes 130): embeddings for the
+ * categorical columns and the ICD-9 diagnosis codes, concatenated with the numeric
+ * features, then an MLP.
+ *
+ * ```
+ * numeric [N,F] ───────────────────────────────┐
+ * categorical [N,C] + column offsets → Gather(cat table) → Flatten ─┤→ Concat
+ * codes [N,3] → Gather(code table) → mean over the 3 codes ─────────┘
+ *   → Linear → ReLU                 ← default cut (clinic: embeddings + first layer)
+ *   → Linear → ReLU                 ← U-shaped cut (head starts here)
+ *   → Linear → logits
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { buildEhr } from "./ehr.ts";
+ * const { model } = buildEhr({ random: Math.random, numeric: 12, vocabSizes: [4, 3], codeVocab: 100 });
+ * ```
+ * @module
+ */
+import { NetBuilder } from "./net_builder.ts";
+import type { ZooModel } from "./cnn.ts";
+
+/** Options of {@linkcode buildEhr}. */
+export interface EhrOptions {
+  random: () => number;
+  /** Number of numeric features. */
+  numeric: number;
+  /** Vocabulary size of each categorical column (indices 0..size−1). */
+  vocabSizes: number[];
+  /** Number of code indices. */
+  codeVocab: number;
+  /** Width of each categorical embedding (default 4). */
+  catDim?: number;
+  /** Width of the code embedding (default 16). */
+  codeDim?: number;
+  /** Hidden widths (default 64, 32). */
+  hidden?: [number, number];
+}
+
+/**
+ * Builds the zoo EHR network.
+ *
+ * @example
+ * ```ts
+ * import { buildEhr } from "./ehr.ts";
+ * buildEhr({ random: Math.random, numeric: 2, vocabSizes: [3], codeVocab: 10 }).cuts.default;
+ * ```
+ */
+export function buildEhr(opts: EhrOptions): ZooModel {
+  const catDim = opts.catDim ?? 4, codeDim = opts.codeDim ?? 16;
+  const [h1, h2] = opts.hidden ?? [64, 32];
+  const nCat = opts.vocabSizes.length;
+  if (opts.vocabSizes.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new RangeError(`zoo ehr: vocabulary sizes must be positive integers, got [${opts.vocabSizes}]`);
+  }
+  const b = new NetBuilder("splitgate_ehr", opts.random);
+  const numeric = b.input("numeric", "float32", ["N", opts.numeric]);
+  const categorical = b.input("categorical", "int64", ["N", nCat]);
+  const codes = b.input("codes", "int64", ["N", 3]);
+  // One table for all categorical columns: column j's index i lives at row offset_j + i.
+  const offsets: number[] = [];
+  let total = 0;
+  for (const v of opts.vocabSizes) {
+    offsets.push(total);
+    total += v;
+  }
+  // Embeddings are initialised N(0, 1) in PyTorch; a uniform of the same variance is used.
+  const catTable = b.weight("emb_cat.weight", b.uniform([total, catDim], Math.sqrt(3)));
+  const codeTable = b.weight("emb_code.weight", b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)));
+  const rows = b.op("Add", [categorical, b.ints("emb_cat.offsets", offsets)], "emb_cat/rows");
+  const catEmb = b.flatten(b.op("Gather", [catTable, rows], "emb_cat/Gather_output_0"), "emb_cat");
+  const codeEmb = b.reduceMean(b.op("Gather", [codeTable, codes], "emb_code/Gather_output_0"), [1], "emb_code");
+  const joined = b.op("Concat", [numeric, catEmb, codeEmb], "concat/Concat_output_0", {
+    axis: { type: "int", value: 1 },
+  });
+  const width = opts.numeric + nCat * catDim + codeDim;
+  const z1 = b.relu(b.linear(joined, width, h1, "body.fc1"), "body/relu1");
+  const z2 = b.relu(b.linear(b.dropout(z1, 0.2, "body.drop"), h1, h2, "body.fc2"), "body/relu2");
+  const logits = b.linear(z2, h2, 1, "body.fc3");
+  return {
+    model: b.finish(logits, "logits", ["N", 1]),
+    cuts: { default: [z1], ushaped: [z1, z2], shallow: [joined] },
+  };
+}
