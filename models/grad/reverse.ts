@@ -35,26 +35,36 @@ export interface Differentiated {
   ctx: GradContext;
 }
 
+/** The part of a graph the reverse pass visits. */
+export interface ActiveSet {
+  /** Tensors that depend on a differentiated tensor. */
+  requires: Set<string>;
+  /** Tensors on a path to a seeded output. */
+  contributes: Set<string>;
+  /** Nodes on such a path, in reverse topological order. */
+  active: Node[];
+}
+
 /**
- * Builds the backward nodes of `graph` into a new {@linkcode GradContext}.
+ * Finds the nodes between `wrt` and `seeds`, and refuses an op on that path that has no
+ * rule — before anything else is built, so the error names the op and its node.
  *
- * @throws {GradError} `UNSUPPORTED_OP` naming the op type and node when an op on the path
- *   has no rule.
+ * @throws {GradError} `UNSUPPORTED_OP`
  * @example
  * ```ts
- * import { differentiate } from "./reverse.ts";
- * // differentiate(g, facts, 17, { wrt: ["w"], seeds: new Map([["loss", "one"]]) })
+ * import { findActive } from "./reverse.ts";
+ * // findActive(graph, facts, ["w"], ["logits"]).active.length
  * ```
  */
-export function differentiate(
+export function findActive(
   graph: Graph,
   facts: Facts,
-  opset: number,
-  req: DifferentiateRequest,
-): Differentiated {
+  wrt: readonly string[],
+  seeds: Iterable<string>,
+): ActiveSet {
   const isFloat = (t: string) => FLOAT.has(facts.get(t)?.dtype ?? "");
   // Forward sweep: which tensors depend on something we differentiate.
-  const requires = new Set<string>(req.wrt);
+  const requires = new Set<string>(wrt);
   for (const n of graph.nodes) {
     if (NON_DIFFERENTIABLE.has(n.opType)) continue;
     if (n.inputs.some((t) => t && requires.has(t))) {
@@ -62,7 +72,7 @@ export function differentiate(
     }
   }
   // Backward sweep: which of those feed a seeded output.
-  const contributes = new Set<string>([...req.seeds.keys()].filter((t) => requires.has(t)));
+  const contributes = new Set<string>([...seeds].filter((t) => requires.has(t)));
   const active: Node[] = [];
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i];
@@ -82,6 +92,27 @@ export function differentiate(
       );
     }
   }
+  return { requires, contributes, active };
+}
+
+/**
+ * Builds the backward nodes of `graph` into a new {@linkcode GradContext}.
+ *
+ * @throws {GradError} `UNSUPPORTED_OP` naming the op type and node when an op on the path
+ *   has no rule.
+ * @example
+ * ```ts
+ * import { differentiate } from "./reverse.ts";
+ * // differentiate(g, facts, 17, { wrt: ["w"], seeds: new Map([["loss", "one"]]) })
+ * ```
+ */
+export function differentiate(
+  graph: Graph,
+  facts: Facts,
+  opset: number,
+  req: DifferentiateRequest,
+): Differentiated {
+  const { requires, contributes, active } = findActive(graph, facts, req.wrt, req.seeds.keys());
   const ctx = new GradContext(facts, opset, req.prefix ?? "grad");
   const pending = new Map<string, string[]>();
   const push = (t: string, g: string) => {

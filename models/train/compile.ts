@@ -26,7 +26,7 @@
 import type { Tensor } from "../tensor.ts";
 import type { Graph, Model, Node, ValueInfo } from "../graph/ir.ts";
 import { type Facts, inferNode, inferShapes } from "../graph/infer_shapes.ts";
-import { differentiate } from "../grad/reverse.ts";
+import { differentiate, findActive } from "../grad/reverse.ts";
 import { GradContext, GradError } from "../grad/context.ts";
 import { appendLoss, type LossKind, targetInfo } from "../grad/loss.ts";
 import { type Segment, splitModel } from "./split.ts";
@@ -138,6 +138,9 @@ function valueInfo(facts: Facts, name: string): ValueInfo {
 }
 
 function toModel(model: Model, opset: number, graph: Graph): Model {
+  // Drop constants no node reads (e.g. a dropout ratio after lowering).
+  const used = new Set(graph.nodes.flatMap((n) => n.inputs));
+  graph = { ...graph, initializers: new Map([...graph.initializers].filter(([n]) => used.has(n))) };
   return {
     irVersion: Math.max(model.irVersion, 8),
     opsets: new Map([...model.opsets, ["", opset]]),
@@ -219,6 +222,8 @@ function compileSegment(
   if (o.loss) {
     if (outputs.length !== 1) throw new GradError("UNSUPPORTED_MODEL", "the loss segment must have exactly one output");
     const logits = outputs[0];
+    // Refuse an op without a rule first: the loss head needs shapes such an op hides.
+    findActive({ ...infer, nodes: trainNodes }, facts, wrt, [logits.name]);
     const ti = targetInfo(o.loss, logits.shape ?? []);
     facts.set(o.targetName, { dtype: ti.dtype, shape: ti.shape });
     const lossCtx = new GradContext(facts, opset, `${prefix}/loss`);

@@ -29,7 +29,7 @@ export interface EhrOptions {
   numeric: number;
   /** Vocabulary size of each categorical column (indices 0..size−1). */
   vocabSizes: number[];
-  /** Number of code indices. */
+  /** Number of code indices; 0 for tables without diagnosis codes (no `codes` input). */
   codeVocab: number;
   /** Width of each categorical embedding (default 4). */
   catDim?: number;
@@ -58,7 +58,8 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   const b = new NetBuilder("splitgate_ehr", opts.random);
   const numeric = b.input("numeric", "float32", ["N", opts.numeric]);
   const categorical = b.input("categorical", "int64", ["N", nCat]);
-  const codes = b.input("codes", "int64", ["N", 3]);
+  const withCodes = opts.codeVocab > 0;
+  const codes = withCodes ? b.input("codes", "int64", ["N", 3]) : "";
   // One table for all categorical columns: column j's index i lives at row offset_j + i.
   const offsets: number[] = [];
   let total = 0;
@@ -68,14 +69,15 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   }
   // Embeddings are initialised N(0, 1) in PyTorch; a uniform of the same variance is used.
   const catTable = b.weight("emb_cat.weight", b.uniform([total, catDim], Math.sqrt(3)));
-  const codeTable = b.weight("emb_code.weight", b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)));
   const rows = b.op("Add", [categorical, b.ints("emb_cat.offsets", offsets)], "emb_cat/rows");
   const catEmb = b.flatten(b.op("Gather", [catTable, rows], "emb_cat/Gather_output_0"), "emb_cat");
-  const codeEmb = b.reduceMean(b.op("Gather", [codeTable, codes], "emb_code/Gather_output_0"), [1], "emb_code");
-  const joined = b.op("Concat", [numeric, catEmb, codeEmb], "concat/Concat_output_0", {
-    axis: { type: "int", value: 1 },
-  });
-  const width = opts.numeric + nCat * catDim + codeDim;
+  const parts = [numeric, catEmb];
+  if (withCodes) {
+    const codeTable = b.weight("emb_code.weight", b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)));
+    parts.push(b.reduceMean(b.op("Gather", [codeTable, codes], "emb_code/Gather_output_0"), [1], "emb_code"));
+  }
+  const joined = b.op("Concat", parts, "concat/Concat_output_0", { axis: { type: "int", value: 1 } });
+  const width = opts.numeric + nCat * catDim + (withCodes ? codeDim : 0);
   const z1 = b.relu(b.linear(joined, width, h1, "body.fc1"), "body/relu1");
   const z2 = b.relu(b.linear(b.dropout(z1, 0.2, "body.drop"), h1, h2, "body.fc2"), "body/relu2");
   const logits = b.linear(z2, h2, 1, "body.fc3");

@@ -20,7 +20,8 @@
  *    2⁴ in magnitude, i.e. needs < 19 significant bits, so it is exact in float32 and the
  *    perturbation the engine sees is exactly the one the check assumes.
  * 2. The loss is evaluated in float64. For `mse` the host computes L = mean((y − t)²)
- *    from the float32 output y of the `infer` graph, so the only rounding is in y itself:
+ *    from the float32 output y of the `step` graph (its forward is the training one:
+ *    BatchNormalization on batch statistics), so the only rounding is in y itself:
  *    |δL| ≲ Σⱼ |∂L/∂yⱼ|·|δyⱼ| with |δyⱼ| ≲ c·u·(|yⱼ| + 1) (u = 2⁻²⁴; c ≈ √K for the
  *    K-term sums of these tiny ops, K ≤ 36 here, so c = 8; the "+1" covers intermediates
  *    of order 1). The harness computes that bound for every case (`noise`) and adds the
@@ -57,7 +58,13 @@
  * @module
  */
 import { AssertionError } from "node:assert";
-import { addNode, type Dim, emptyGraph, type Model, type NodeSpec } from "../../../models/graph/ir.ts";
+import {
+  addNode,
+  type Dim,
+  emptyGraph,
+  type Model,
+  type NodeSpec,
+} from "../../../models/graph/ir.ts";
 import type { LossKind } from "../../../models/grad/loss.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
@@ -65,15 +72,28 @@ import { type CompiledSegment, compileModel, gradName } from "../../../models/tr
 import { Rng } from "../../../runtime/data/rng.ts";
 import type { Engine, Session } from "../../../runtime/engine/engine.ts";
 
-/** The grid every differentiated tensor lives on (see the module doc, point 1). */
+/** The grid every differentiated tensor lives on (module doc, point 1). @example `Math.round(x / GRID) * GRID` */
 export const GRID = 2 ** -12;
-/** Largest magnitude a differentiated value may have for x ± h·v to stay exact. */
+/** Largest magnitude a differentiated value may have for x ± h·v to stay exact. @example `Math.abs(x) < MAX_ABS` */
 export const MAX_ABS = 16;
-/** The finite-difference step h (the extrapolation also uses h/2). */
+/** The finite-difference step h (the extrapolation also uses h/2). @example `(lPlus - lMinus) / (2 * STEP)` */
 export const STEP = 2 ** -6;
 const U32 = 2 ** -24;
 
-/** A one-op (or few-op) model to differentiate. */
+/**
+ * A one-op (or few-op) model to differentiate.
+ *
+ * @example
+ * ```ts
+ * import { type GradCase, makeRng, rand } from "./fd_harness.ts";
+ * const c: GradCase = {
+ *   name: "Relu",
+ *   inputs: { x: rand(makeRng(1), [2, 3], { away: 0.05 }) },
+ *   nodes: [{ opType: "Relu", inputs: ["x"], outputs: ["y"] }],
+ *   output: "y",
+ * };
+ * ```
+ */
 export interface GradCase {
   /** Names the case in failure messages. */
   name: string;
@@ -95,7 +115,7 @@ export interface GradCase {
   loss?: LossKind;
   /**
    * Where finite differences read the loss: `host` (mse only, default for it) recomputes
-   * it in float64 from the `infer` output; `step` reads the step graph's float32 `loss`
+   * it in float64 from the step graph's output; `step` reads the step graph's float32 `loss`
    * (the only choice for bce and ce, and the way to test a loss head itself).
    */
   lossFrom?: "host" | "step";
@@ -105,7 +125,7 @@ export interface GradCase {
   frozen?: string[];
 }
 
-/** Tuning of {@linkcode checkGradients}. */
+/** Tuning of {@linkcode checkGradients}. @example `{ directions: 8, rtol: 1e-3 }` */
 export interface CheckOptions {
   /** Random directions per tensor (default 4). */
   directions?: number;
@@ -119,17 +139,21 @@ export interface CheckOptions {
   seed?: number;
 }
 
-/** A compiled, loaded case with its analytic gradients. */
+/** A compiled, loaded case with its analytic gradients. @example `(await prepareCase(engine, c)).grads.get("x")` */
 export interface PreparedCase {
   case: GradCase;
   segment: CompiledSegment;
-  /** The base feeds of the `infer` graph: inputs and parameters. */
+  /** The base feeds: inputs, parameters and buffers (running statistics). */
   feeds: Record<string, Tensor>;
   target: Tensor;
   /** The step graph's loss at the base point. */
   stepLoss: number;
   /** The step graph's output ("logits") at the base point. */
   output: Tensor;
+  /** The loaded step graph (feeds: {@linkcode feeds} and the target). */
+  step: Session;
+  /** All outputs of the step graph at the base point (loss, logits, gradients, `*.next`). */
+  stepOutputs: Record<string, Tensor>;
   /** Analytic gradients from the step graph, by differentiated tensor. */
   grads: Map<string, Float64Array>;
   /** Bound on the rounding error of one loss evaluation (module doc, point 2). */
@@ -140,7 +164,7 @@ export interface PreparedCase {
   release(): Promise<void>;
 }
 
-/** One comparison of a finite difference with the analytic value. */
+/** One comparison of a finite difference with the analytic value. @example `{ tensor: "w", what: "[3]", fd: 0.5, analytic: 0.5, tol: 1e-3, ok: true }` */
 export interface CheckRecord {
   tensor: string;
   /** `dir#k` for a random direction, `[i]` for element i (flat index). */
@@ -151,7 +175,7 @@ export interface CheckRecord {
   ok: boolean;
 }
 
-/** The outcome of {@linkcode checkGradients}. */
+/** The outcome of {@linkcode checkGradients}. @example `report.ok || console.log(report.failures)` */
 export interface CheckReport {
   ok: boolean;
   /** The largest |fd − analytic| / tol over all checks (< 1 when ok). */
@@ -174,7 +198,7 @@ export function makeRng(seed: number): Rng {
   return new Rng(seed);
 }
 
-/** How {@linkcode rand} draws values. */
+/** How {@linkcode rand} draws values. @example `{ lo: 0.25, hi: 3 }` */
 export interface RandOptions {
   /** Uniform range (default [-2, 2]). */
   lo?: number;
@@ -206,10 +230,14 @@ export function rand(rng: Rng, dims: number[], o: RandOptions = {}): Tensor<"flo
   } else {
     const lo = o.lo ?? -2, hi = o.hi ?? 2, away = o.away ?? 0;
     const kinks = [0, ...(o.avoid ?? [])];
-    if (Math.max(Math.abs(lo), Math.abs(hi)) >= MAX_ABS) throw new RangeError(`values must stay below ${MAX_ABS}`);
+    if (Math.max(Math.abs(lo), Math.abs(hi)) >= MAX_ABS) {
+      throw new RangeError(`values must stay below ${MAX_ABS}`);
+    }
     for (let i = 0; i < n; i++) {
       let v: number;
-      do v = Math.round((lo + (hi - lo) * rng.float()) / GRID) * GRID; while (kinks.some((q) => Math.abs(v - q) < away) || v < lo || v > hi);
+      do v = Math.round((lo + (hi - lo) * rng.float()) / GRID) * GRID; while (
+        kinks.some((q) => Math.abs(v - q) < away) || v < lo || v > hi
+      );
       data[i] = v;
     }
   }
@@ -242,7 +270,16 @@ export function f32(dims: number[], values: number[]): Tensor<"float32"> {
   return tensor("float32", dims, Float32Array.from(values));
 }
 
-/** Builds the model of a case. */
+/**
+ * Builds the model of a case: inputs as graph inputs (dim 0 symbolic with `batchDim`),
+ * weights and constants as initializers, opset 17 unless the case says otherwise.
+ *
+ * @example
+ * ```ts
+ * import { buildModel, makeRng, rand } from "./fd_harness.ts";
+ * const m = buildModel({ name: "neg", inputs: { x: rand(makeRng(1), [2]) }, nodes: [{ opType: "Neg", inputs: ["x"], outputs: ["y"] }], output: "y" });
+ * ```
+ */
 export function buildModel(c: GradCase): Model {
   const g = emptyGraph(c.name.replace(/[^A-Za-z0-9_]/g, "_"));
   for (const [name, t] of Object.entries(c.inputs ?? {})) {
@@ -250,7 +287,9 @@ export function buildModel(c: GradCase): Model {
     if (c.batchDim && shape.length > 0) shape[0] = c.batchDim;
     g.inputs.push({ name, dtype: t.dtype, shape });
   }
-  for (const [name, t] of Object.entries({ ...c.weights, ...c.constants })) g.initializers.set(name, t);
+  for (const [name, t] of Object.entries({ ...c.weights, ...c.constants })) {
+    g.initializers.set(name, t);
+  }
   c.nodes.forEach((spec, i) => addNode(g, { name: `${spec.opType}_${i}`, ...spec }));
   g.outputs.push({ name: c.output, dtype: "float32" });
   return {
@@ -264,12 +303,26 @@ export function buildModel(c: GradCase): Model {
 
 /**
  * The default target of a loss for an output of shape `dims`: standard normals (mse),
- * uniform [0, 1] soft labels (bce), classes `i mod C` (ce).
+ * uniform [0, 1] soft labels (bce), classes `(7i + 3) mod C` (ce).
+ *
+ * @example
+ * ```ts
+ * import { defaultTarget, makeRng } from "./fd_harness.ts";
+ * defaultTarget("ce", [4, 3], makeRng(1)).data; // BigInt64Array [0, 1, 2, 0]
+ * ```
  */
 export function defaultTarget(kind: LossKind, dims: readonly number[], rng: Rng): Tensor {
-  if (kind === "ce") return int64([dims[0]], [...Array(dims[0]).keys()].map((i) => (i * 7 + 3) % dims[1]));
+  if (kind === "ce") {
+    return int64(
+      [dims[0]],
+      [...Array(dims[0]).keys()].map((i) => (i * 7 + 3) % dims[1]),
+    );
+  }
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = Float32Array.from({ length: n }, () => (kind === "bce" ? rng.float() : rng.normal()));
+  const data = Float32Array.from(
+    { length: n },
+    () => (kind === "bce" ? rng.float() : rng.normal()),
+  );
   return tensor("float32", dims, data);
 }
 
@@ -296,7 +349,9 @@ function checkGrid(caseName: string, name: string, t: Tensor): void {
 export async function prepareCase(engine: Engine, c: GradCase): Promise<PreparedCase> {
   const kind = c.loss ?? "mse";
   const fromHost = (c.lossFrom ?? (kind === "mse" ? "host" : "step")) === "host";
-  if (fromHost && kind !== "mse") throw new TypeError(`${c.name}: lossFrom "host" needs loss mse, got ${kind}`);
+  if (fromHost && kind !== "mse") {
+    throw new TypeError(`${c.name}: lossFrom "host" needs loss mse, got ${kind}`);
+  }
   const model = buildModel(c);
   const [segment] = compileModel(model, { loss: kind, inputGrads: true, frozen: c.frozen });
   const sessions: Session[] = [];
@@ -309,7 +364,10 @@ export async function prepareCase(engine: Engine, c: GradCase): Promise<Prepared
   const step = await load(segment.step!, "step");
   const feeds: Record<string, Tensor> = { ...c.inputs };
   for (const [k, v] of segment.params) feeds[k] = v;
-  const diffTensors = Object.keys(feeds).filter((k) => isFloat(feeds[k]) && !(c.frozen ?? []).includes(k));
+  for (const [k, v] of segment.buffers) feeds[k] = v;
+  const diffTensors = Object.keys(feeds).filter((k) =>
+    isFloat(feeds[k]) && !(c.frozen ?? []).includes(k) && !segment.buffers.has(k)
+  );
   for (const k of diffTensors) checkGrid(c.name, k, feeds[k]);
   const output = (await infer.run(feeds))[c.output];
   const target = c.target ?? defaultTarget(kind, output.dims, makeRng(99));
@@ -319,11 +377,15 @@ export async function prepareCase(engine: Engine, c: GradCase): Promise<Prepared
     const gt = out[gradName(k)];
     if (!gt) {
       throw new AssertionError({
-        message: `${c.name}: the step graph has no output ${gradName(k)} (outputs: ${Object.keys(out).join(", ")})`,
+        message: `${c.name}: the step graph has no output ${gradName(k)} (outputs: ${
+          Object.keys(out).join(", ")
+        })`,
       });
     }
     if (gt.dims.join() !== feeds[k].dims.join()) {
-      throw new AssertionError({ message: `${c.name}: ${gradName(k)} has dims [${gt.dims}], expected [${feeds[k].dims}]` });
+      throw new AssertionError({
+        message: `${c.name}: ${gradName(k)} has dims [${gt.dims}], expected [${feeds[k].dims}]`,
+      });
     }
     grads.set(k, Float64Array.from(gt.data as Float32Array));
   }
@@ -331,7 +393,9 @@ export async function prepareCase(engine: Engine, c: GradCase): Promise<Prepared
   const t = target.data as Float32Array;
   let noise = 0;
   if (fromHost) {
-    for (let j = 0; j < y.length; j++) noise += Math.abs((2 * (y[j] - t[j])) / y.length) * (Math.abs(y[j]) + 1);
+    for (let j = 0; j < y.length; j++) {
+      noise += Math.abs((2 * (y[j] - t[j])) / y.length) * (Math.abs(y[j]) + 1);
+    }
     noise *= 8 * U32;
   } else {
     // The step graph's own float32 loss: its rounding is ≈ u·|L| per reduction level.
@@ -341,9 +405,12 @@ export async function prepareCase(engine: Engine, c: GradCase): Promise<Prepared
     const f: Record<string, Tensor> = { ...feeds };
     for (const [k, data] of Object.entries(replace)) f[k] = tensor("float32", feeds[k].dims, data);
     if (!fromHost) {
-      return Number((await step.run({ ...f, [segment.targetName!]: target }, ["loss"])).loss.data[0]);
+      return Number(
+        (await step.run({ ...f, [segment.targetName!]: target }, ["loss"])).loss.data[0],
+      );
     }
-    const yy = (await infer.run(f, [c.output]))[c.output].data as Float32Array;
+    const yy = (await step.run({ ...f, [segment.targetName!]: target }, [c.output]))[c.output]
+      .data as Float32Array;
     let s = 0;
     for (let j = 0; j < yy.length; j++) s += (yy[j] - t[j]) ** 2;
     return s / yy.length;
@@ -354,7 +421,9 @@ export async function prepareCase(engine: Engine, c: GradCase): Promise<Prepared
     feeds,
     target,
     stepLoss: Number(out.loss.data[0]),
-    output: out[c.output] ?? output,
+    output: out[c.output],
+    step,
+    stepOutputs: out,
     grads,
     noise,
     lossAt,
@@ -415,26 +484,48 @@ export async function checkGradients(
       // Typical |⟨g, v⟩| for a random v: ‖g‖·‖v‖/√n.
       const floor = 0.1 * Math.sqrt(norm2 * vv / n);
       const tol = rtol * (Math.abs(an) + floor) + noiseTol * Math.max(...v.map(Math.abs));
-      records.push({ tensor: name, what: `dir#${d}`, fd, analytic: an, tol, ok: Math.abs(fd - an) <= tol });
+      records.push({
+        tensor: name,
+        what: `dir#${d}`,
+        fd,
+        analytic: an,
+        tol,
+        ok: Math.abs(fd - an) <= tol,
+      });
     }
     const full = n <= (o.fullBelow ?? 96);
-    const picks = full ? [...Array(n).keys()] : [0, n - 1, ...Array.from({ length: (o.sampled ?? 16) - 2 }, () => rng.int(n))];
+    const picks = full
+      ? [...Array(n).keys()]
+      : [0, n - 1, ...Array.from({ length: (o.sampled ?? 16) - 2 }, () => rng.int(n))];
     for (const i of picks) {
       const fd = await derivative(name, i);
       const tol = rtol * (Math.abs(g[i]) + 0.1 * maxAbs) + noiseTol;
-      records.push({ tensor: name, what: `[${i}]`, fd, analytic: g[i], tol, ok: Math.abs(fd - g[i]) <= tol });
+      records.push({
+        tensor: name,
+        what: `[${i}]`,
+        fd,
+        analytic: g[i],
+        tol,
+        ok: Math.abs(fd - g[i]) <= tol,
+      });
     }
   }
   // A check on an all-zero gradient proves nothing: every tensor must move the loss.
   const failures: string[] = [];
   for (const name of grads.keys()) {
     const moved = records.some((r) => r.tensor === name && Math.abs(r.fd) > 1e-6);
-    if (!moved) failures.push(`${name}: the loss does not depend on it (every finite difference is ~0)`);
+    if (!moved) {
+      failures.push(`${name}: the loss does not depend on it (every finite difference is ~0)`);
+    }
   }
   for (const r of records.filter((r) => !r.ok)) {
     failures.push(
-      `${r.tensor}${r.what.startsWith("[") ? r.what : ` ${r.what}`}: finite difference ${r.fd.toPrecision(7)}, ` +
-        `analytic ${r.analytic.toPrecision(7)} (|diff| ${Math.abs(r.fd - r.analytic).toExponential(2)} > tol ${r.tol.toExponential(2)})`,
+      `${r.tensor}${r.what.startsWith("[") ? r.what : ` ${r.what}`}: finite difference ${
+        r.fd.toPrecision(7)
+      }, ` +
+        `analytic ${r.analytic.toPrecision(7)} (|diff| ${
+          Math.abs(r.fd - r.analytic).toExponential(2)
+        } > tol ${r.tol.toExponential(2)})`,
     );
   }
   const worst = Math.max(0, ...records.map((r) => Math.abs(r.fd - r.analytic) / r.tol));
@@ -450,7 +541,11 @@ export async function checkGradients(
  * // await assertGradients(engine, { name: "Relu", inputs: { x }, nodes: [...], output: "y" });
  * ```
  */
-export async function assertGradients(engine: Engine, c: GradCase, o: CheckOptions = {}): Promise<CheckReport> {
+export async function assertGradients(
+  engine: Engine,
+  c: GradCase,
+  o: CheckOptions = {},
+): Promise<CheckReport> {
   const p = await prepareCase(engine, c);
   try {
     const report = await checkGradients(p, p.grads, o);

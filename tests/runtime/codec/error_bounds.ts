@@ -18,6 +18,12 @@ import { channelLayout } from "../../../runtime/codec/quantize.ts";
  * Half a quantisation step per channel: the channel's range widened to include
  * 0, over 255 steps, halved (with slack for rounding the scale to float32).
  * `mask` restricts the range to the elements that were sent (top-k).
+ *
+ * @example
+ * ```ts
+ * import { int8Bounds } from "./error_bounds.ts";
+ * int8Bounds(new Float32Array([0, 255]), [2], null); // ≈ [0.5]
+ * ```
  */
 export function int8Bounds(
   x: Float32Array,
@@ -36,7 +42,15 @@ export function int8Bounds(
   return lo.map((l, c) => ((hi[c] - l) / 255) * (1 + 2 ** -22) / 2);
 }
 
-/** |y − x| ≤ scale/2 per channel (+ float32 rounding of the output). */
+/**
+ * |y − x| ≤ scale/2 per channel (+ float32 rounding of the output).
+ *
+ * @example
+ * ```ts
+ * import { assertInt8Close } from "./error_bounds.ts";
+ * assertInt8Close(new Float32Array([0, 255]), new Float32Array([0, 255.4]), [2], null);
+ * ```
+ */
 export function assertInt8Close(
   x: Float32Array,
   y: Float32Array,
@@ -61,6 +75,12 @@ export function assertInt8Close(
  * The float16 promise: relative error ≤ 2^-11 for values in the normal range,
  * absolute ≤ 2^-25 (half the smallest subnormal step) below it, and infinity
  * beyond 65520; NaN stays NaN.
+ *
+ * @example
+ * ```ts
+ * import { assertFloat16Close } from "./error_bounds.ts";
+ * assertFloat16Close(new Float32Array([1]), new Float32Array([1]));
+ * ```
  */
 export function assertFloat16Close(
   x: Float32Array,

@@ -18,12 +18,28 @@
 import { unzipSync } from "fflate";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 
-/** Where the shared golden files live (override with SPLITGATE_SHARED). */
+/**
+ * Where the shared golden files live (override with SPLITGATE_SHARED).
+ *
+ * @example
+ * ```ts
+ * import { GOLDEN_NPZ } from "./golden_fixture.ts";
+ * console.log(GOLDEN_NPZ.endsWith("pneumonia_cnn.golden.npz")); // true
+ * ```
+ */
 export const GOLDEN_NPZ = `${
   Deno.env.get("SPLITGATE_SHARED") ?? "/work/shared"
 }/models/pneumonia_cnn.golden.npz`;
 
-/** Parses a little-endian float32 (`<f4`), C-order .npy. */
+/**
+ * Parses a little-endian float32 (`<f4`), C-order .npy.
+ *
+ * @example
+ * ```ts
+ * import { parseF4Npy } from "./golden_fixture.ts";
+ * // parseF4Npy(bytesOfAnNpyFile).dims
+ * ```
+ */
 export function parseF4Npy(bytes: Uint8Array): Tensor<"float32"> {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (!magic.every((b, i) => bytes[i] === b)) throw new Error("not a .npy file");
@@ -42,7 +58,15 @@ export function parseF4Npy(bytes: Uint8Array): Tensor<"float32"> {
   return tensor("float32", dims, data);
 }
 
-/** `cut.activation` or `cut.grad` of pneumonia_cnn (float32 [8, 32, 7, 7]). */
+/**
+ * `cut.activation` or `cut.grad` of pneumonia_cnn (float32 [8, 32, 7, 7]).
+ *
+ * @example
+ * ```ts
+ * import { goldenCut } from "./golden_fixture.ts";
+ * goldenCut("grad").dims; // [8, 32, 7, 7]
+ * ```
+ */
 export function goldenCut(which: "activation" | "grad"): Tensor<"float32"> {
   const name = `cut.${which}.npy`;
   const files = unzipSync(Deno.readFileSync(GOLDEN_NPZ), { filter: (f) => f.name === name });
@@ -51,7 +75,15 @@ export function goldenCut(which: "activation" | "grad"): Tensor<"float32"> {
   return parseF4Npy(bytes);
 }
 
-/** The golden activation tiled along the batch axis to `batch` (a multiple of 8). */
+/**
+ * The golden activation tiled along the batch axis to `batch` (a multiple of 8).
+ *
+ * @example
+ * ```ts
+ * import { tiledActivation } from "./golden_fixture.ts";
+ * tiledActivation(64).dims; // [64, 32, 7, 7]
+ * ```
+ */
 export function tiledActivation(batch: number): Tensor<"float32"> {
   const a = goldenCut("activation");
   const out = new Float32Array((a.data.length / a.dims[0]) * batch);

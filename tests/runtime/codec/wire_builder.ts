@@ -10,7 +10,15 @@
  * @module
  */
 
-/** Fields of a tensor record; unset ones get the values an honest encoder writes. */
+/**
+ * Fields of a tensor record; unset ones get the values an honest encoder writes.
+ *
+ * @example
+ * ```ts
+ * import type { RecordFields } from "./wire_builder.ts";
+ * const f: RecordFields = { src: 1, wire: 1, dims: [1], payload: new Uint8Array(4) };
+ * ```
+ */
 export interface RecordFields {
   src: number;
   wire: number;
@@ -47,7 +55,15 @@ class Out {
   }
 }
 
-/** Assembles one tensor record. */
+/**
+ * Assembles one tensor record.
+ *
+ * @example
+ * ```ts
+ * import { record } from "./wire_builder.ts";
+ * record({ src: 7, wire: 7, dims: [], payload: new Uint8Array(8) }).length; // 8 + 8 + 8
+ * ```
+ */
 export function record(f: RecordFields): Uint8Array {
   const o = new Out();
   o.u8(f.src), o.u8(f.wire), o.u8(f.compression ?? 0), o.u8(f.flags ?? 0);
@@ -68,7 +84,15 @@ export function record(f: RecordFields): Uint8Array {
   return new Uint8Array(o.bytes);
 }
 
-/** A bundle body: u16 count, then (u8 name length, name, record) per entry. */
+/**
+ * A bundle body: u16 count, then (u8 name length, name, record) per entry.
+ *
+ * @example
+ * ```ts
+ * import { bundleBody, record } from "./wire_builder.ts";
+ * bundleBody([["step", record({ src: 7, wire: 7, dims: [], payload: new Uint8Array(8) })]]);
+ * ```
+ */
 export function bundleBody(
   entries: [string | Uint8Array, Uint8Array][],
   count = entries.length,
@@ -82,7 +106,15 @@ export function bundleBody(
   return new Uint8Array(o.bytes);
 }
 
-/** Wraps a body in an envelope with no padding (or the given header overrides). */
+/**
+ * Wraps a body in an envelope with no padding (or the given header overrides).
+ *
+ * @example
+ * ```ts
+ * import { envelope } from "./wire_builder.ts";
+ * envelope(1, new Uint8Array(0), { version: 2 }).length; // 16
+ * ```
+ */
 export function envelope(
   kind: number,
   body: Uint8Array,
