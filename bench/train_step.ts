@@ -9,10 +9,14 @@
  * weights to a temporary folder once, so every engine and PyTorch train the same network
  * from the same weights on the same batch; the step-1 loss column cross-checks that.
  *
- * Per configuration: `--warmup` untimed steps (session load and, on WebGPU, shader
- * compilation happen here), then `--steps` timed steps. It reports
+ * Per configuration and round: `--warmup` untimed steps (session load and, on WebGPU,
+ * shader compilation happen here), then `--steps` timed steps. The CPU configurations and
+ * PyTorch run in `--rounds` interleaved rounds (default 3) and their timed steps are pooled,
+ * so that load from other work on the machine falls on all of them alike; WebGPU (the
+ * llvmpipe software adapter on a machine without a GPU: seconds per step) runs one round
+ * of `--gpu-warmup` + `--gpu-steps`. The load average is printed at start and end. It reports
  * - samples/s = batch ÷ median step time (step = graph run + optimizer update), with the
- *   quartiles of the step time as the spread;
+ *   quartiles and extremes of the step time, and each round's median, as the spread;
  * - the split of the median step into the graph (`SegmentRunner.step`: the fused forward +
  *   loss + backward graph, feeds and fetches included) and the optimizer update
  *   (`Optimizer.step`, a JavaScript loop over the parameters);
@@ -25,7 +29,7 @@
  * wasm ≥ 0.5× PyTorch.
  *
  * Run: `npx -y deno@2.9.6 task bench:step [--model FILE.onnx] [--batch 64] [--steps 20]
- * [--warmup 3] [--gpu-steps 4] [--gpu-warmup 1] [--only native,wasm1,wasm2,webgpu,pytorch]
+ * [--warmup 3] [--gpu-steps 4] [--gpu-warmup 1] [--rounds 3] [--only pytorch,native,native1,wasm1,wasm2,webgpu]
  * [--json results.json]`
  *
  * Without `--model` it uses `../shared/models/pneumonia_cnn.onnx` (relative to the repo
@@ -68,6 +72,7 @@ interface Options {
   warmup: number;
   gpuSteps: number;
   gpuWarmup: number;
+  rounds: number;
   json?: string;
   only?: Set<string>;
   /** Child mode: the work folder written by the parent. */
@@ -76,11 +81,14 @@ interface Options {
   threads: number;
 }
 
+/** What `--only` may pick. */
+const CONFIG_KEYS = ["pytorch", "native", "native1", "wasm1", "wasm2", "webgpu"];
+
 const USAGE = "usage: bench/train_step.ts [--model FILE.onnx] [--batch N] [--steps N] [--warmup N] " +
-  "[--gpu-steps N] [--gpu-warmup N] [--only native,wasm1,wasm2,webgpu,pytorch] [--json FILE]";
+  "[--gpu-steps N] [--gpu-warmup N] [--rounds N] [--only pytorch,native,native1,wasm1,wasm2,webgpu] [--json FILE]";
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { batch: 64, steps: 20, warmup: 3, gpuSteps: 4, gpuWarmup: 1, threads: 1 };
+  const o: Options = { batch: 64, steps: 20, warmup: 3, gpuSteps: 4, gpuWarmup: 1, rounds: 3, threads: 1 };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new RangeError(`${flag} must be an integer >= ${min}, got ${v}\n${USAGE}`);
@@ -109,12 +117,18 @@ function parseArgs(argv: readonly string[]): Options {
       case "--gpu-warmup":
         o.gpuWarmup = int(name, value(), 1);
         break;
+      case "--rounds":
+        o.rounds = int(name, value(), 1);
+        break;
       case "--json":
         o.json = value();
         break;
-      case "--only":
+      case "--only": {
         o.only = new Set(value().split(",").map((s) => s.trim()));
+        const bad = [...o.only].filter((k) => !CONFIG_KEYS.includes(k));
+        if (bad.length) throw new TypeError(`--only: unknown ${bad.join(", ")}; expected some of ${CONFIG_KEYS.join(",")}`);
         break;
+      }
       case "--child":
         o.child = value();
         break;
@@ -271,6 +285,8 @@ interface Measurement {
   steps: number;
   sampledPeakRss?: number;
   kernelPeakRss?: number;
+  /** Median step time of each round (parent only). */
+  roundMedians?: number[];
 }
 
 async function runChild(opts: Options): Promise<void> {
@@ -462,6 +478,15 @@ function engineLabel(m: Measurement): string {
 }
 
 const f1 = (x: number) => x.toFixed(1);
+
+/** The 1, 5 and 15 minute load averages (needs --allow-sys), or "n/a". */
+function loadavg(): string {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(2)).join(", ");
+  } catch {
+    return "n/a";
+  }
+}
 const f2 = (x: number) => x.toFixed(2);
 
 interface Row {
@@ -479,6 +504,7 @@ interface Row {
   firstLoss: number;
   lastLoss: number;
   steps: number;
+  roundMedians?: number[];
 }
 
 function toRow(key: string, m: Measurement, batch: number, pytorchRate?: number): Row {
@@ -499,6 +525,31 @@ function toRow(key: string, m: Measurement, batch: number, pytorchRate?: number)
     firstLoss: m.firstLoss,
     lastLoss: m.lastLoss,
     steps: m.steps,
+    roundMedians: m.roundMedians,
+  };
+}
+
+/** Pools the timed steps of every round of one configuration; peaks are the largest seen. */
+function merge(key: string, os: Outcome[]): Outcome {
+  const ms = os.map((o) => o.measurement).filter((m): m is Measurement => m !== undefined);
+  if (ms.length === 0) return os[0];
+  const max = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length ? Math.max(...v) : undefined;
+  };
+  return {
+    key,
+    measurement: {
+      ...ms[0],
+      graphMs: ms.flatMap((m) => m.graphMs),
+      updateMs: ms.flatMap((m) => m.updateMs),
+      stepMs: ms.flatMap((m) => m.stepMs),
+      lastLoss: ms[ms.length - 1].lastLoss,
+      sampledPeakRss: max(ms.map((m) => m.sampledPeakRss)),
+      kernelPeakRss: max(ms.map((m) => m.kernelPeakRss)),
+      roundMedians: ms.map((m) => summarize(m.stepMs).median),
+    },
+    error: os.find((o) => o.error)?.error,
   };
 }
 
@@ -508,31 +559,45 @@ async function runParent(opts: Options): Promise<void> {
   const t0 = performance.now();
   console.log(`train step bench: ${w.label}`);
   console.log(
-    `batch ${w.batch}, loss ${w.loss}, SGD lr ${LR} momentum ${MOMENTUM}; ${opts.warmup} warm-up + ${opts.steps} timed steps ` +
-      `(webgpu: ${opts.gpuWarmup} + ${opts.gpuSteps}); ${navigator.hardwareConcurrency} logical CPUs`,
+    `batch ${w.batch}, loss ${w.loss}, SGD lr ${LR} momentum ${MOMENTUM}; ${opts.rounds} round(s) of ` +
+      `${opts.warmup} warm-up + ${opts.steps} timed steps (webgpu: one round of ${opts.gpuWarmup} + ${opts.gpuSteps}); ` +
+      `${navigator.hardwareConcurrency} logical CPUs; load average ${loadavg()}`,
   );
+  const loadStart = loadavg();
   const cpuTimeout = 120_000;
   const configs: Config[] = [
     { key: "native", engine: "native", threads: 2, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
+    // One intra-op thread: on a loaded 2-core machine ORT's spinning pool threads can cost
+    // more than the second thread gains, and this row shows it.
+    { key: "native1", engine: "native", threads: 1, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
     { key: "wasm1", engine: "wasm", threads: 1, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
     { key: "wasm2", engine: "wasm", threads: 2, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
     { key: "webgpu", engine: "webgpu", threads: 1, steps: opts.gpuSteps, warmup: opts.gpuWarmup, timeoutMs: 180_000 },
   ];
-  const outcomes: Outcome[] = [];
-  // PyTorch first, then the engines, one process at a time so none competes with another.
-  if (want("pytorch")) {
-    Deno.stdout.writeSync(new TextEncoder().encode("  pytorch ... "));
-    const o = await runPytorch(w, opts);
-    console.log(o.measurement ? `${f1(summarize(o.measurement.stepMs).median)} ms/step` : "skipped");
-    outcomes.push(o);
+  // One process at a time, so no configuration competes with another. The CPU ones run
+  // in `--rounds` interleaved rounds (PyTorch, native, ..., then again): when other work
+  // on the machine comes and goes, each configuration sees a share of it, and the pooled
+  // median is compared with PyTorch's pooled median.
+  const byKey = new Map<string, Outcome[]>();
+  const record = (o: Outcome, extra = "") => {
+    const m = o.measurement;
+    console.log(m ? `${f1(summarize(m.stepMs).median)} ms/step${extra}` : o.key === "pytorch" ? "skipped" : "failed");
+    byKey.set(o.key, [...(byKey.get(o.key) ?? []), o]);
+  };
+  const say = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
+  for (let round = 1; round <= opts.rounds; round++) {
+    if (want("pytorch") && !(round > 1 && byKey.get("pytorch")?.[0].error)) {
+      say(`  round ${round}: pytorch ... `);
+      record(await runPytorch(w, opts));
+    }
+    for (const c of configs) {
+      if (!want(c.key) || (c.engine === "webgpu" && round > 1)) continue;
+      say(`  round ${round}: ${c.key} ... `);
+      const o = await runConfig(w, c);
+      record(o, o.measurement && c.engine === "webgpu" ? ` (warm-up incl. shader compile ${f1(o.measurement.warmupMs! / 1000)} s)` : "");
+    }
   }
-  for (const c of configs) {
-    if (!want(c.key)) continue;
-    Deno.stdout.writeSync(new TextEncoder().encode(`  ${c.key} ... `));
-    const o = await runConfig(w, c);
-    console.log(o.measurement ? `${f1(summarize(o.measurement.stepMs).median)} ms/step` : "failed");
-    outcomes.push(o);
-  }
+  const outcomes: Outcome[] = [...byKey].map(([key, os]) => merge(key, os));
   await Deno.remove(w.dir, { recursive: true });
 
   const py = outcomes.find((o) => o.key === "pytorch")?.measurement;
@@ -551,6 +616,7 @@ async function runParent(opts: Options): Promise<void> {
       "peak RSS sampled",
       "peak RSS (maxrss)",
       "loss step 1",
+      "round medians ms",
     ],
     rows.map((r) => [
       r.engine,
@@ -563,6 +629,7 @@ async function runParent(opts: Options): Promise<void> {
       mib(r.sampledPeakRss),
       mib(r.kernelPeakRss),
       r.firstLoss.toFixed(6),
+      (r.roundMedians ?? []).map(f1).join(" / "),
     ]),
   ));
   console.log();
@@ -587,6 +654,10 @@ async function runParent(opts: Options): Promise<void> {
       console.log(`step-1 loss vs PyTorch: max |difference| ${Math.max(...dev).toExponential(2)} (same weights, same batch)`);
     }
   }
+  console.log(
+    `load average (1, 5, 15 min) at start ${loadStart}, at end ${loadavg()}: ` +
+      `above ${navigator.hardwareConcurrency} means other work shared the CPUs and the figures are noisy`,
+  );
   console.log(`bench wall time ${f1((performance.now() - t0) / 1000)} s`);
 
   if (opts.json) {
@@ -597,6 +668,8 @@ async function runParent(opts: Options): Promise<void> {
       optimizer: { kind: "sgd", lr: LR, momentum: MOMENTUM },
       warmup: opts.warmup,
       steps: opts.steps,
+      rounds: opts.rounds,
+      loadAverage: { start: loadStart, end: loadavg() },
       gpu: { warmup: opts.gpuWarmup, steps: opts.gpuSteps },
       logicalCpus: navigator.hardwareConcurrency,
       date: new Date().toISOString(),

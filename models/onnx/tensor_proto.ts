@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { type DType, sizeOf, type Tensor, tensor } from "../tensor.ts";
+import { type DType, DTYPE_BYTES, sizeOf, type Tensor, tensor } from "../tensor.ts";
 import { ONNX_DTYPE_CODES } from "./schema.ts";
 import { OnnxFormatError } from "./errors.ts";
 
@@ -102,10 +102,10 @@ export function tensorFromProto(p: TensorProtoObject): Tensor {
   const dtype = dtypeFromCode(p.data_type ?? 0, name);
   const dims = (p.dims ?? []).map(int64ToNumber);
   const n = sizeOf(dims);
-  const t = tensor(dtype, dims);
-  const out = t.data;
+  // Check the stored size against the declared shape before allocating anything: a
+  // corrupt file must not make us allocate what its dims claim.
   if (p.raw_data && p.raw_data.length > 0) {
-    const bytesPer = out.BYTES_PER_ELEMENT;
+    const bytesPer = DTYPE_BYTES[dtype];
     if (p.raw_data.length !== n * bytesPer) {
       throw new OnnxFormatError(
         "BAD_TENSOR",
@@ -113,7 +113,8 @@ export function tensorFromProto(p: TensorProtoObject): Tensor {
       );
     }
     // Copy into an aligned buffer: raw_data is a view into the file at any offset.
-    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(p.raw_data);
+    const t = tensor(dtype, dims);
+    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(p.raw_data);
     return t;
   }
   const src: ArrayLike<unknown> | undefined = dtype === "float32"
@@ -129,6 +130,8 @@ export function tensorFromProto(p: TensorProtoObject): Tensor {
   if (len !== n) {
     throw new OnnxFormatError("BAD_TENSOR", `${name}: has ${len} values, shape [${dims}] needs ${n}`);
   }
+  const t = tensor(dtype, dims);
+  const out = t.data;
   for (let i = 0; i < n; i++) {
     const v = (src as ArrayLike<number | { low: number; high: number }>)[i];
     if (dtype === "int64") (out as BigInt64Array)[i] = BigInt(int64ToNumber(v));

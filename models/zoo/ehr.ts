@@ -79,7 +79,8 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   const joined = b.op("Concat", parts, "concat/Concat_output_0", { axis: { type: "int", value: 1 } });
   const width = opts.numeric + nCat * catDim + (withCodes ? codeDim : 0);
   const z1 = b.relu(b.linear(joined, width, h1, "body.fc1"), "body/relu1");
-  const z2 = b.relu(b.linear(b.dropout(z1, 0.2, "body.drop"), h1, h2, "body.fc2"), "body/relu2");
+  // No dropout, so that training is a deterministic function of the seed (see cnn.ts).
+  const z2 = b.relu(b.linear(z1, h1, h2, "body.fc2"), "body/relu2");
   const logits = b.linear(z2, h2, 1, "body.fc3");
   return {
     model: b.finish(logits, "logits", ["N", 1]),

@@ -26,6 +26,7 @@ import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { zooModel } from "../../models/zoo/mod.ts";
 import { loadDataset } from "../data/load_dataset.ts";
+import { randomShift } from "../data/augment.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
@@ -33,7 +34,8 @@ import { readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
-  "[--engine wasm|webgpu|native] [--threads N] [--export out.onnx] [--json metrics.json] [--label <column>] [--quiet]";
+  "[--engine wasm|webgpu|native] [--threads N] [--augment shift|none] [--export out.onnx] [--json metrics.json] " +
+  "[--label <column>] [--quiet]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -94,6 +96,7 @@ await runMain(async () => {
         label: { type: "string" },
         positive: { type: "string" },
         quiet: { type: "boolean", default: false },
+        augment: { type: "string" },
       },
       strict: true,
     }));
@@ -124,6 +127,8 @@ await runMain(async () => {
   } else if (kind === "adam" || kind === "adamw") {
     optimizer = { kind, lr, weightDecay: values["weight-decay"] === undefined ? undefined : Number(values["weight-decay"]) };
   } else throw new UsageError(`--optimizer ${kind}: expected sgd, adam or adamw`);
+  const augment = values.augment ?? "shift";
+  if (!["none", "shift"].includes(augment)) throw new UsageError(`--augment ${augment}: expected none or shift`);
   const threads = values.threads === undefined ? undefined : positiveInt("--threads", values.threads, 1);
 
   const data = await loadDataset(values.data, { label: values.label, positive: values.positive, seed });
@@ -156,6 +161,9 @@ await runMain(async () => {
       seed,
       cuts: values.cut ?? [],
       onProgress: progressPrinter(values.quiet),
+      augment: data.kind === "image" && augment === "shift"
+        ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })
+        : undefined,
     });
     const t = result.test;
     console.log(
@@ -181,6 +189,7 @@ await runMain(async () => {
         batchSize,
         optimizer,
         seed,
+        augment: data.kind === "image" ? augment : "none",
         cuts: values.cut ?? [],
         bestEpoch: result.bestEpoch,
         test: result.test,

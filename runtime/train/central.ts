@@ -20,7 +20,7 @@ import { createOptimizer, type OptimizerConfig } from "../../models/train/optimi
 import type { Engine } from "../engine/mod.ts";
 import { batches } from "../data/partition.ts";
 import { Rng } from "../data/rng.ts";
-import type { TensorDataset } from "../data/tensor_dataset.ts";
+import type { Batch, TensorDataset } from "../data/tensor_dataset.ts";
 import { concatRows, evaluateLogits, type Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
 
@@ -64,6 +64,8 @@ export interface CentralOptions {
   cuts?: readonly string[];
   /** Batch size for evaluation (default 512). */
   evalBatchSize?: number;
+  /** Applied to each training batch (e.g. image augmentation), with the run's generator. */
+  augment?: (batch: Batch, rng: Rng) => Batch;
 }
 
 /** The outcome of a run. */
@@ -130,7 +132,7 @@ export async function trainCentral(o: CentralOptions): Promise<CentralResult> {
     let lossSum = 0, seen = 0, step = 0, stepTime = 0;
     for (const idx of batches(Uint32Array.from({ length: o.data.train.size }, (_, i) => i), o.batchSize, rng)) {
       const s0 = performance.now();
-      const b = o.data.train.take(idx);
+      const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
       const loss = await pipe.trainStep(b.inputs, b.target, opts);
       stepTime += performance.now() - s0;
       lossSum += loss * idx.length;

@@ -1,0 +1,15 @@
+/**
+ * Sealed boxes: anonymous public-key encryption to one recipient (X25519 + HKDF-SHA256 +
+ * ChaCha20-Poly1305), used to relay a clinic's segment weights through the server to the next
+ * clinic without the server being able to read them.
+ *
+ * @example
+ * ```ts
+ * import { open, seal } from "./mod.ts";
+ * import { generateKeyPair } from "../noise/dh.ts";
+ * const next = generateKeyPair();
+ * console.assert(open(next, seal(next.publicKey, new Uint8Array([1])))[0] === 1);
+ * ```
+ * @module
+ */
+export { open, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD, seal } from "./sealed_box.ts";
