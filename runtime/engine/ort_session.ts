@@ -98,16 +98,33 @@ export class OrtEngine implements Engine {
       throw new EngineError("MODEL_INVALID", `cannot load ${modelName} on the ${this.name} engine: the model bytes are empty`);
     }
     let inner: OrtInferenceSession;
+    // onnxruntime-web's Emscripten glue sees Deno's `process.versions.node` and, when its
+    // module first initialises (inside the first `create`), sets `global.Worker =
+    // worker_threads.Worker` so its pthreads are node workers. That would leave every later
+    // `new Worker(url, { type: "module" })` in this process a node worker without
+    // addEventListener, whose messages never arrive. Its thread pool (numThreads - 1 workers)
+    // is spawned during that same initialisation, so Deno's Worker is put back afterwards.
+    const webWorker = globalThis.Worker;
     try {
       inner = await this.#ort.InferenceSession.create(model, this.#options);
     } catch (e) {
       const explained = this.#quirks.explain?.(e, modelName);
       if (explained) throw explained;
+      if (/no available backend found/.test(causeMessage(e))) {
+        // onnxruntime-common's wording when the backend itself failed to initialise.
+        throw new EngineError(
+          "ENGINE_UNAVAILABLE",
+          `the ${this.name} runtime could not start while loading ${modelName}: ${causeMessage(e)}`,
+          { cause: e },
+        );
+      }
       throw new EngineError(
         "MODEL_INVALID",
         `cannot load ${modelName} on the ${this.name} engine: ${causeMessage(e)}`,
         { cause: e },
       );
+    } finally {
+      if (globalThis.Worker !== webWorker) globalThis.Worker = webWorker;
     }
     const session = new OrtSession(
       this.name,

@@ -17,8 +17,8 @@
  */
 
 import * as ort from "onnxruntime-web";
-import type { Engine, EngineOptions } from "./engine.ts";
-import { EngineError } from "./engine_error.ts";
+import { type Engine, type EngineOptions, wasmBinaryUrl } from "./engine.ts";
+import { causeMessage, EngineError } from "./engine_error.ts";
 import { OrtEngine } from "./ort_session.ts";
 
 /** The thread count fixed by the first wasm engine of this process (or worker). */
@@ -53,5 +53,15 @@ export function createWasmEngine(opts: EngineOptions): Promise<Engine> {
   // are ignored by ort-web, which is why the thread count is pinned above.
   ort.env.wasm.numThreads = threads;
   if (opts.wasmBinary) ort.env.wasm.wasmBinary = opts.wasmBinary;
-  return Promise.resolve(new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }));
+  const explain = (cause: unknown, modelName: string): EngineError | undefined => {
+    const msg = causeMessage(cause);
+    if (!/NotCapable|PermissionDenied|Requires read access/.test(msg)) return undefined;
+    return new EngineError(
+      "ENGINE_UNAVAILABLE",
+      `the wasm engine could not read its WebAssembly module while loading ${modelName}: ${msg}. ` +
+        `Allow reading ${decodeURIComponent(new URL(wasmBinaryUrl()).pathname)} or pass EngineOptions.wasmBinary`,
+      { cause },
+    );
+  };
+  return Promise.resolve(new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }, { explain }));
 }

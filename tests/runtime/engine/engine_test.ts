@@ -10,6 +10,7 @@ import { dtypeModel, ELEM, model } from "./tiny_model.ts";
 import type { WorkerRequest } from "./wasm_worker.ts";
 
 const MODELS = "/work/shared/models";
+const DENO_WORKER = globalThis.Worker;
 const CNN = Deno.readFileSync(`${MODELS}/pneumonia_cnn.onnx`);
 const EHR = Deno.readFileSync(`${MODELS}/ehr_mlp.onnx`);
 const CNN_GOLDEN = readGolden(`${MODELS}/pneumonia_cnn.golden.npz`);
@@ -222,7 +223,10 @@ Deno.test("createEngine validates its options", async () => {
 });
 
 Deno.test("wasm: the thread count is fixed by the first engine of the process", async () => {
-  await engine("wasm");
+  const s = await (await engine("wasm")).load(CNN);
+  await s.release();
+  // ort-web's glue swaps in node's worker_threads.Worker when it initialises; the engine puts Deno's back.
+  equal(globalThis.Worker, DENO_WORKER);
   await rejectsWith(createEngine("wasm", { threads: 2 }), "ENGINE_CONFLICT", "1 thread", "Worker");
   const again = await createEngine("wasm", { threads: 1 });
   equal(again.name, "wasm");
@@ -304,4 +308,40 @@ Deno.test("webgpu: no adapter gives a clear ENGINE_UNAVAILABLE", async () => {
     delete (gpu as { requestAdapter?: unknown }).requestAdapter;
   }
   ok(typeof gpu.requestAdapter === "function");
+});
+
+async function sandboxed(wasm: Uint8Array): Promise<{ ok: boolean; code?: string; message?: string; logits?: number[] }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${MODELS}/pneumonia_cnn.onnx`,
+      new URL("./sandboxed_wasm.ts", import.meta.url).pathname,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(wasm);
+  await writer.close();
+  const { stdout, stderr } = await child.output();
+  const text = new TextDecoder().decode(stdout).trim();
+  ok(text.startsWith("{"), `sandboxed child printed ${text}; stderr: ${new TextDecoder().decode(stderr)}`);
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+Deno.test("wasm in a sandbox that may read only the model: runs from handed-over bytes, else explains", async () => {
+  const ref = await (await engine("wasm")).load(CNN);
+  const expected = (await ref.run({ image: tensor("float32", [1, 1, 28, 28]) })).logits;
+  await ref.release();
+
+  const withBytes = await sandboxed(Deno.readFileSync(new URL(wasmBinaryUrl())));
+  ok(withBytes.ok, withBytes.message);
+  assertClose(tensor("float32", [1, 1], Float32Array.from(withBytes.logits!)), expected, "sandboxed logits");
+
+  const without = await sandboxed(new Uint8Array(0));
+  equal(without.ok, false);
+  equal(without.code, "ENGINE_UNAVAILABLE", without.message);
+  ok(without.message!.includes("wasmBinary") && without.message!.includes("ort-wasm-simd-threaded.wasm"), without.message);
 });

@@ -1,0 +1,139 @@
+/**
+ * Channel + codec benchmark (issue 4): on REAL cut-layer activations — pneumonia_cnn's front
+ * segment run on 64 PneumoniaMNIST training images, a 64×32×7×7 float32 tensor — and the
+ * gradient that comes back for it, it measures per codec setting:
+ *
+ * - encode + decode time and throughput (MB/s of raw float32), and the wire size as a share of
+ *   the raw float32 bytes;
+ * - seal + open time over the Noise channel (64 KiB frames);
+ * - the channel + codec cost of one split training step (activation out, gradient back) as a
+ *   share of that step's compute, measured in the same run on the same machine.
+ *
+ * Never pass/fail on time: it prints figures.
+ *
+ * ```sh
+ * deno task bench:channel [--engine native|wasm] [--reps 15]
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Tensor } from "../models/tensor.ts";
+import { readModel } from "../models/onnx/read_model.ts";
+import { compileModel } from "../models/train/compile.ts";
+import { buildCnn } from "../models/zoo/cnn.ts";
+import { loadDataset } from "../runtime/data/load_dataset.ts";
+import { createEngine, type EngineName } from "../runtime/engine/mod.ts";
+import { SegmentRunner } from "../runtime/train/segment_runner.ts";
+import { runOneBatch } from "../runtime/train/one_batch.ts";
+import { type CodecOptions, decodeTensor, encodeTensor } from "../runtime/codec/mod.ts";
+import { initiatorHandshake, responderHandshake } from "../crypto/channel/handshake.ts";
+import { openChunked, sealChunked } from "../crypto/channel/chunker.ts";
+import { generateStaticKeyPair } from "../crypto/keys/key_pair.ts";
+import { formatTable, summarize } from "./_timing.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { engine: { type: "string", default: "native" }, reps: { type: "string", default: "15" } },
+});
+const reps = Number(values.reps);
+const engineName = values.engine as EngineName;
+
+const root = new URL("../", import.meta.url);
+const sharedModel = new URL("../shared/models/pneumonia_cnn.onnx", root);
+let model, cut: string;
+try {
+  model = readModel(await Deno.readFile(sharedModel), "pneumonia_cnn.onnx");
+  cut = "/features/features.5/MaxPool_output_0";
+} catch {
+  const zoo = buildCnn({ random: Math.random });
+  model = zoo.model;
+  cut = zoo.cuts.default[0];
+  console.log("(../shared/models missing: using the zoo CNN)");
+}
+const data = await loadDataset(new URL("data/pneumoniamnist.npz", root).pathname);
+const batch = data.train.take(Array.from({ length: 64 }, (_, i) => i));
+const engine = await createEngine(engineName);
+const segments = compileModel(model, { loss: "bce", cuts: [cut] });
+const runners = await Promise.all(segments.map((s) => SegmentRunner.create(engine, s)));
+await Promise.all(runners.map((r) => r.warm()));
+
+// One split step's compute (front forward, server step, front backward), no network.
+let activation: Tensor | undefined, gradient: Tensor | undefined;
+const stepMs: number[] = [];
+for (let i = 0; i < reps + 3; i++) {
+  const t0 = performance.now();
+  const r = await runOneBatch(engine, segments, batch.inputs, batch.target, runners);
+  if (i >= 3) stepMs.push(performance.now() - t0);
+  activation = r.cuts[0].activation;
+  gradient = r.cuts[0].grad;
+}
+const step = summarize(stepMs).median;
+const rawBytes = activation!.data.byteLength;
+
+// A real IK channel pair.
+const serverKeys = generateStaticKeyPair(), clinicKeys = generateStaticKeyPair();
+const hs = initiatorHandshake({ staticKeyPair: clinicKeys, serverPublicKey: serverKeys.publicKey });
+const resp = responderHandshake({ staticKeyPair: serverKeys, lookupPeer: () => ({ name: "clinic" }) }, hs.message1);
+const clinic = hs.finish(resp.message2), server = resp.channel;
+
+const settings: [string, CodecOptions][] = [
+  ["float32, no deflate", { dtype: "float32", level: 0 }],
+  ["float32, deflate 1", { dtype: "float32", level: 1 }],
+  ["float16, deflate 1", { dtype: "float16", level: 1 }],
+  ["int8, no deflate", { dtype: "int8", level: 0 }],
+  ["int8, deflate 1", { dtype: "int8", level: 1 }],
+  ["int8, deflate 6", { dtype: "int8", level: 6 }],
+  ["int8 + top-10%, deflate 6", { dtype: "int8", level: 6, topK: 0.1 }],
+];
+
+const rows: string[][] = [];
+// Two passes: the first only warms up the JIT for every code path, the second is measured.
+for (const pass of [0, 1]) for (const [name, opts] of settings) {
+  const codecMs: number[] = [], channelMs: number[] = [];
+  let wire = 0, gradWire = 0;
+  for (let i = 0; i < reps + 3; i++) {
+    const t0 = performance.now();
+    const a = encodeTensor(activation!, opts);
+    const g = encodeTensor(gradient!, opts);
+    const t1 = performance.now();
+    const fa = sealChunked(clinic, 1, a);
+    const ra = openChunked(server, fa);
+    const fg = sealChunked(server, 2, g);
+    const rg = openChunked(clinic, fg);
+    const t2 = performance.now();
+    decodeTensor(ra.payload);
+    decodeTensor(rg.payload);
+    const t3 = performance.now();
+    if (i >= 3) {
+      codecMs.push(t1 - t0 + (t3 - t2));
+      channelMs.push(t2 - t1);
+    }
+    wire = fa.reduce((s, f) => s + f.length, 0);
+    gradWire = fg.reduce((s, f) => s + f.length, 0);
+  }
+  if (pass === 0) continue;
+  const codec = summarize(codecMs).median, chan = summarize(channelMs).median;
+  rows.push([
+    name,
+    (codec / 2).toFixed(2),
+    ((2 * rawBytes) / 1e6 / (codec / 1000)).toFixed(0),
+    (chan / 2).toFixed(2),
+    ((2 * rawBytes) / 1e6 / (chan / 1000)).toFixed(0),
+    `${((100 * wire) / rawBytes).toFixed(1)}%`,
+    `${((100 * gradWire) / rawBytes).toFixed(1)}%`,
+    `${((100 * (codec + chan)) / step).toFixed(1)}%`,
+  ]);
+}
+
+console.log(`machine: ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}; engine ${engineName}`);
+console.log(`activation: [${activation!.dims}] float32 = ${rawBytes} bytes (real: pneumonia_cnn front on 64 PneumoniaMNIST images)`);
+console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${reps}`);
+console.log("per tensor: codec = encode + decode; channel = seal + open (64 KiB frames). Medians; wire = sealed bytes.");
+console.log(formatTable(
+  ["setting", "codec ms", "codec MB/s", "channel ms", "channel MB/s", "wire act.", "wire grad", "share of step"],
+  rows,
+));
+console.log("share of step = (codec + channel, activation and gradient) / step compute; target <= 5%.");
+console.log("wire act. = sealed activation bytes / raw float32 bytes; target for int8+deflate <= 25%.");
+for (const r of runners) await r.release();
+await engine.dispose();

@@ -1,0 +1,263 @@
+/**
+ * The application messages a clinic's courier and the server exchange inside the Noise
+ * channel (issue 5 design, "Messages inside the channel"). Requests go clinic → server,
+ * each answered by exactly one reply type:
+ *
+ * | request | reply | mode |
+ * | --- | --- | --- |
+ * | `STEP` {stepId, epoch, activation, labels} | `STEP_RESULT` {stepId, loss, cutGrad} | vanilla |
+ * | `MIDDLE_FORWARD` {stepId, epoch, activation} | `MIDDLE_FORWARD_RESULT` {stepId, headInput} | U-shape |
+ * | `MIDDLE_BACKWARD` {stepId, epoch, gradHeadInput} | `MIDDLE_BACKWARD_RESULT` {stepId, cutGrad} | U-shape |
+ * | `EVAL` {activation} | `EVAL_RESULT` {output} (logits, or the head input in U-shape) | both |
+ * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId} | both |
+ * | `TURN_DONE` {epoch, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
+ * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
+ *
+ * `ERROR` {code, message} is a reply a relay may use in place of any other.
+ *
+ * Step ids are `${epoch}:${batch}` (decimal), one sequence per clinic.
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "./messages.ts";
+ * const m: Message = { type: "TURN_REQUEST" };
+ * ```
+ * @module
+ */
+import type { Tensor } from "../../models/tensor.ts";
+
+/** Vanilla training step: cut activation and labels in, cut gradient and loss out. */
+export interface StepMessage {
+  type: "STEP";
+  stepId: string;
+  epoch: number;
+  activation: Tensor;
+  labels: Tensor;
+}
+/** Reply to {@linkcode StepMessage}. */
+export interface StepResultMessage {
+  type: "STEP_RESULT";
+  stepId: string;
+  loss: number;
+  cutGrad: Tensor;
+}
+/** U-shape: the server middle's forward on the cut activation. */
+export interface MiddleForwardMessage {
+  type: "MIDDLE_FORWARD";
+  stepId: string;
+  epoch: number;
+  activation: Tensor;
+}
+/** Reply to {@linkcode MiddleForwardMessage}: the tensor entering the clinic's head. */
+export interface MiddleForwardResultMessage {
+  type: "MIDDLE_FORWARD_RESULT";
+  stepId: string;
+  headInput: Tensor;
+}
+/** U-shape: the gradient at the head input, for the middle's backward and optimizer step. */
+export interface MiddleBackwardMessage {
+  type: "MIDDLE_BACKWARD";
+  stepId: string;
+  epoch: number;
+  gradHeadInput: Tensor;
+}
+/** Reply to {@linkcode MiddleBackwardMessage}: the gradient at the cut. */
+export interface MiddleBackwardResultMessage {
+  type: "MIDDLE_BACKWARD_RESULT";
+  stepId: string;
+  cutGrad: Tensor;
+}
+/** Evaluation forward (no state change). */
+export interface EvalMessage {
+  type: "EVAL";
+  activation: Tensor;
+}
+/** Reply to {@linkcode EvalMessage}: logits (vanilla) or the head input (U-shape). */
+export interface EvalResultMessage {
+  type: "EVAL_RESULT";
+  output: Tensor;
+}
+/** Asks whose turn it is (and claims it when it is the asker's). */
+export interface TurnRequestMessage {
+  type: "TURN_REQUEST";
+}
+/** Reply to {@linkcode TurnRequestMessage}. */
+export interface TurnMessage {
+  type: "TURN";
+  /** The clinic whose turn it is, or null when training is finished. */
+  turn: string | null;
+  /** Whether it is the asking clinic's turn. */
+  yours: boolean;
+  /** The server's current epoch. */
+  epoch: number;
+  /** True once every configured epoch is done. */
+  finished: boolean;
+  /**
+   * The asker's last step the server applied in the current turn (null: none). After a
+   * server restart this tells a clinic where the server's state stands.
+   */
+  lastStepId: string | null;
+}
+/** End of the sender's turn, with its weights sealed to every other clinic. */
+export interface TurnDoneMessage {
+  type: "TURN_DONE";
+  epoch: number;
+  /** Opaque sealed blobs by recipient clinic name. */
+  sealedWeights: Record<string, Uint8Array>;
+}
+/** Reply to {@linkcode TurnDoneMessage}. */
+export interface TurnDoneResultMessage {
+  type: "TURN_DONE_RESULT";
+  /** The epoch after this turn (advanced when the turn closed the epoch). */
+  epoch: number;
+  /** Whose turn it is next (null when finished). */
+  next: string | null;
+}
+/** Asks for the latest relayed weights addressed to the sender. */
+export interface FetchWeightsMessage {
+  type: "FETCH_WEIGHTS";
+}
+/** Reply to {@linkcode FetchWeightsMessage}. */
+export interface WeightsMessage {
+  type: "WEIGHTS";
+  /** The clinic that sealed the latest relayed weights (null: none relayed yet). */
+  from: string | null;
+  /** Relay sequence number (increments with every TURN_DONE; 0 = none). */
+  seq: number;
+  /** The blob sealed to the asker, when there is one. */
+  sealedWeights?: Uint8Array;
+}
+/** An error reply. */
+export interface ErrorMessage {
+  type: "ERROR";
+  code: string;
+  message: string;
+}
+
+/** Requests, clinic → server. */
+export type RequestMessage =
+  | StepMessage
+  | MiddleForwardMessage
+  | MiddleBackwardMessage
+  | EvalMessage
+  | TurnRequestMessage
+  | TurnDoneMessage
+  | FetchWeightsMessage;
+
+/** Replies, server → clinic. */
+export type ReplyMessage =
+  | StepResultMessage
+  | MiddleForwardResultMessage
+  | MiddleBackwardResultMessage
+  | EvalResultMessage
+  | TurnMessage
+  | TurnDoneResultMessage
+  | WeightsMessage
+  | ErrorMessage;
+
+/**
+ * Any protocol message.
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "./messages.ts";
+ * const m: Message = { type: "FETCH_WEIGHTS" };
+ * ```
+ */
+export type Message = RequestMessage | ReplyMessage;
+
+/** A message type name. */
+export type MessageTypeName = Message["type"];
+
+/**
+ * Type byte of each message on the wire.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_TYPES } from "./messages.ts";
+ * console.log(MESSAGE_TYPES.STEP); // 1
+ * ```
+ */
+export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
+  STEP: 1,
+  STEP_RESULT: 2,
+  MIDDLE_FORWARD: 3,
+  MIDDLE_FORWARD_RESULT: 4,
+  MIDDLE_BACKWARD: 5,
+  MIDDLE_BACKWARD_RESULT: 6,
+  EVAL: 7,
+  EVAL_RESULT: 8,
+  TURN_REQUEST: 9,
+  TURN: 10,
+  TURN_DONE: 11,
+  TURN_DONE_RESULT: 12,
+  FETCH_WEIGHTS: 13,
+  WEIGHTS: 14,
+  ERROR: 15,
+};
+
+/**
+ * The reply type each request expects.
+ *
+ * @example
+ * ```ts
+ * import { REPLY_TYPE } from "./messages.ts";
+ * console.log(REPLY_TYPE.STEP); // "STEP_RESULT"
+ * ```
+ */
+export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["type"]>> = {
+  STEP: "STEP_RESULT",
+  MIDDLE_FORWARD: "MIDDLE_FORWARD_RESULT",
+  MIDDLE_BACKWARD: "MIDDLE_BACKWARD_RESULT",
+  EVAL: "EVAL_RESULT",
+  TURN_REQUEST: "TURN",
+  TURN_DONE: "TURN_DONE_RESULT",
+  FETCH_WEIGHTS: "WEIGHTS",
+};
+
+/**
+ * Whether `m` is a request (clinic → server).
+ *
+ * @example
+ * ```ts
+ * import { isRequest } from "./messages.ts";
+ * console.log(isRequest({ type: "TURN_REQUEST" })); // true
+ * ```
+ */
+export function isRequest(m: Message): m is RequestMessage {
+  return Object.hasOwn(REPLY_TYPE, m.type);
+}
+
+const STEP_ID = /^(\d{1,9}):(\d{1,9})$/;
+
+/**
+ * Makes a step id `${epoch}:${batch}`.
+ *
+ * @example
+ * ```ts
+ * import { stepId } from "./messages.ts";
+ * console.log(stepId(2, 17)); // "2:17"
+ * ```
+ */
+export function stepId(epoch: number, batch: number): string {
+  for (const [k, v] of [["epoch", epoch], ["batch", batch]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 999_999_999) {
+      throw new RangeError(`step id ${k} ${v} is invalid: expected an integer in [0, 999999999]`);
+    }
+  }
+  return `${epoch}:${batch}`;
+}
+
+/**
+ * Parses a step id, or returns null for anything but `${epoch}:${batch}`.
+ *
+ * @example
+ * ```ts
+ * import { parseStepId } from "./messages.ts";
+ * console.log(parseStepId("3:0")); // { epoch: 3, batch: 0 }
+ * ```
+ */
+export function parseStepId(id: string): { epoch: number; batch: number } | null {
+  const m = STEP_ID.exec(id);
+  return m ? { epoch: Number(m[1]), batch: Number(m[2]) } : null;
+}

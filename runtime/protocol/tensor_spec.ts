@@ -1,0 +1,93 @@
+/**
+ * What a receiver expects of a tensor: its dtype and shape, where a dimension is a number
+ * (fixed) or a symbol such as `"N"` that must take the same value in every tensor of one
+ * message (the batch size shared by an activation and its labels).
+ *
+ * @example
+ * ```ts
+ * import { checkTensor, type TensorSpec } from "./tensor_spec.ts";
+ * import { tensor } from "../../models/tensor.ts";
+ * const spec: TensorSpec = { dtype: "float32", shape: ["N", 4] };
+ * const bound = new Map<string, number>();
+ * checkTensor("activation", tensor("float32", [2, 4]), spec, bound);
+ * console.log(bound.get("N")); // 2
+ * ```
+ * @module
+ */
+import type { DType, Tensor } from "../../models/tensor.ts";
+import { ProtocolError } from "./protocol_error.ts";
+
+/**
+ * Expected dtype and shape of a tensor.
+ *
+ * @example
+ * ```ts
+ * import type { TensorSpec } from "./tensor_spec.ts";
+ * const cut: TensorSpec = { dtype: "float32", shape: ["N", 32, 7, 7], maxSymbol: 1024 };
+ * ```
+ */
+export interface TensorSpec {
+  /** Element type. */
+  readonly dtype: DType;
+  /** Dimensions: a number is fixed, a string is a symbol bound per message. */
+  readonly shape: readonly (number | string)[];
+  /** Largest value a symbolic dimension may take (default: no bound but >= 1). */
+  readonly maxSymbol?: number;
+}
+
+function show(dims: readonly (number | string)[]): string {
+  return `[${dims.join(", ")}]`;
+}
+
+/**
+ * Checks `t` against `spec`; symbols already in `bound` must match, new ones are bound.
+ * On failure nothing is added to `bound`.
+ *
+ * @throws {ProtocolError} `WRONG_DTYPE` or `WRONG_SHAPE`, naming the tensor and the
+ *   expected and received values.
+ * @example
+ * ```ts
+ * import { checkTensor } from "./tensor_spec.ts";
+ * import { tensor } from "../../models/tensor.ts";
+ * try {
+ *   checkTensor("labels", tensor("int64", [3]), { dtype: "float32", shape: ["N", 1] }, new Map());
+ * } catch (e) {
+ *   console.log((e as { code: string }).code); // WRONG_DTYPE
+ * }
+ * ```
+ */
+export function checkTensor(
+  name: string,
+  t: Tensor,
+  spec: TensorSpec,
+  bound: Map<string, number>,
+): void {
+  if (t.dtype !== spec.dtype) {
+    throw new ProtocolError("WRONG_DTYPE", `${name}: expected dtype ${spec.dtype}, got ${t.dtype}`);
+  }
+  const wrong = (why: string) =>
+    new ProtocolError(
+      "WRONG_SHAPE",
+      `${name}: expected shape ${show(spec.shape)}, got ${show(t.dims)}${why}`,
+    );
+  if (t.dims.length !== spec.shape.length) throw wrong(" (rank differs)");
+  const local = new Map<string, number>();
+  for (let i = 0; i < spec.shape.length; i++) {
+    const want = spec.shape[i], got = t.dims[i];
+    if (typeof want === "number") {
+      if (got !== want) throw wrong(` (dimension ${i})`);
+      continue;
+    }
+    const prior = bound.get(want) ?? local.get(want);
+    if (prior !== undefined) {
+      if (got !== prior) throw wrong(` (${want} = ${prior} elsewhere in the message)`);
+      continue;
+    }
+    if (got < 1) throw wrong(` (${want} must be at least 1)`);
+    if (spec.maxSymbol !== undefined && got > spec.maxSymbol) {
+      throw wrong(` (${want} = ${got} exceeds the limit ${spec.maxSymbol})`);
+    }
+    local.set(want, got);
+  }
+  for (const [k, v] of local) bound.set(k, v);
+}
