@@ -314,6 +314,8 @@ async function runChild(opts: Options): Promise<void> {
         /llvmpipe|swiftshader|software/i.test(adapter);
     }
   }
+  // Progress on stderr: when a child hangs, the parent's error message shows where.
+  const progress = (what: string) => console.error(`[${engineName} x${opts.threads}] ${what}`);
   const engine = await createEngine(engineName, { threads: opts.threads });
   const runner = await SegmentRunner.create(engine, withInitial);
   const opt = createOptimizer({ kind: "sgd", lr: LR, momentum: MOMENTUM });
@@ -334,6 +336,7 @@ async function runChild(opts: Options): Promise<void> {
     const t2 = performance.now();
     rss.sample();
     losses.push(r.loss);
+    progress(`step ${i + 1}/${opts.warmup + opts.steps} done`);
     if (i >= opts.warmup) {
       graphMs.push(t1 - t0);
       updateMs.push(t2 - t1);
@@ -343,6 +346,7 @@ async function runChild(opts: Options): Promise<void> {
   const sampledPeakRss = rss.stop();
   await runner.release();
   await engine.dispose();
+  progress("sessions released");
   const m: Measurement = {
     engine: engineName,
     threads: opts.threads,
@@ -359,6 +363,7 @@ async function runChild(opts: Options): Promise<void> {
     kernelPeakRss: kernelPeakRss(),
   };
   console.log(JSON.stringify(m));
+  progress("result written");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -564,7 +569,7 @@ async function runParent(opts: Options): Promise<void> {
       `${navigator.hardwareConcurrency} logical CPUs; load average ${loadavg()}`,
   );
   const loadStart = loadavg();
-  const cpuTimeout = 120_000;
+  const cpuTimeout = 60_000;
   const configs: Config[] = [
     { key: "native", engine: "native", threads: 2, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
     // One intra-op thread: on a loaded 2-core machine ORT's spinning pool threads can cost
@@ -683,6 +688,9 @@ async function runParent(opts: Options): Promise<void> {
 
 if (import.meta.main) {
   const opts = parseArgs(Deno.args);
-  if (opts.child) await runChild(opts);
-  else await runParent(opts);
+  if (opts.child) {
+    await runChild(opts);
+    // Exit explicitly: onnxruntime-web's wasm worker threads must not keep the child alive.
+    Deno.exit(0);
+  } else await runParent(opts);
 }

@@ -97,7 +97,8 @@ export function applySegmentState(
         const got = state.get(key);
         if (!got) throw bad(`${kind} ${JSON.stringify(name)} of the ${role} segment is missing`);
         if (!sameShape(current, got)) {
-          const desc = isStringArray(got) ? "strings" : `${got.dtype} [${got.dims}]`;
+          const g = got as NpyArray;
+          const desc = isStringArray(g) ? "strings" : `${g.dtype} [${g.dims}]`;
           throw bad(`${kind} ${JSON.stringify(name)} is ${desc}; the model has ${current.dtype} [${current.dims}]`);
         }
         known.add(key);

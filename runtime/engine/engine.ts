@@ -141,7 +141,10 @@ export interface Session {
    *   unknown or unsupported outputs, `RUN_FAILED` when ONNX Runtime fails, `DISPOSED`
    *   after {@linkcode Session.release}
    */
-  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  run(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>>;
   /** Frees the runtime's memory for this session; later runs fail with `DISPOSED`. */
   release(): Promise<void>;
 }
@@ -221,7 +224,10 @@ export function wasmBinaryUrl(): string {
 }
 
 function checkOptions(name: EngineName, opts: EngineOptions): void {
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 256)) {
+  if (
+    opts.threads !== undefined &&
+    (!Number.isInteger(opts.threads) || opts.threads < 1 || opts.threads > 256)
+  ) {
     throw new RangeError(`threads must be an integer in [1, 256], got ${opts.threads}`);
   }
   if (opts.device !== undefined) {
@@ -234,7 +240,9 @@ function checkOptions(name: EngineName, opts: EngineOptions): void {
   }
   if (opts.deviceId !== undefined) {
     if (opts.device !== "cuda") {
-      throw new TypeError(`option deviceId applies to device "cuda" only, got device ${opts.device}`);
+      throw new TypeError(
+        `option deviceId applies to device "cuda" only, got device ${opts.device}`,
+      );
     }
     if (!Number.isInteger(opts.deviceId) || opts.deviceId < 0) {
       throw new RangeError(`deviceId must be an integer >= 0, got ${opts.deviceId}`);
@@ -245,7 +253,9 @@ function checkOptions(name: EngineName, opts: EngineOptions): void {
       throw new TypeError(`option wasmBinary applies to the wasm engine only, got it for ${name}`);
     }
     if (!(opts.wasmBinary instanceof Uint8Array)) {
-      throw new TypeError(`wasmBinary must be a Uint8Array, got ${Object.prototype.toString.call(opts.wasmBinary)}`);
+      throw new TypeError(
+        `wasmBinary must be a Uint8Array, got ${Object.prototype.toString.call(opts.wasmBinary)}`,
+      );
     }
   }
 }

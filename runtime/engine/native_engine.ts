@@ -83,13 +83,17 @@ export function createNativeEngine(opts: EngineOptions): Promise<Engine> {
   }
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return Promise.reject(
-      cudaUnavailable(`onnxruntime-node ships CUDA support for linux/x64 only, this is ${Deno.build.os}/${Deno.build.arch}`),
+      cudaUnavailable(
+        `onnxruntime-node ships CUDA support for linux/x64 only, this is ${Deno.build.os}/${Deno.build.arch}`,
+      ),
     );
   }
   const missing = missingCudaFiles();
   if (missing && missing.length > 0) {
     return Promise.reject(
-      cudaUnavailable(`${missing.join(", ")} not found in ${decodeURIComponent(nativeBinaryDir().pathname)}`),
+      cudaUnavailable(
+        `${missing.join(", ")} not found in ${decodeURIComponent(nativeBinaryDir().pathname)}`,
+      ),
     );
   }
   // CPU is listed after CUDA so nodes without a CUDA kernel still run (ORT assigns by order).

@@ -19,7 +19,10 @@
  * @module
  */
 
-import type { InferenceSession as OrtInferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
+import type {
+  InferenceSession as OrtInferenceSession,
+  Tensor as OrtTensor,
+} from "onnxruntime-common";
 import { sizeOf, type Tensor } from "../../models/tensor.ts";
 import type { Engine, EngineName, LoadOptions, Session, ValueInfo } from "./engine.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
@@ -29,7 +32,10 @@ import { fromOrtTensor, type OrtTensorConstructor, toOrtTensor } from "./ort_ten
 export interface OrtModule {
   /** `ort.InferenceSession` */
   readonly InferenceSession: {
-    create(buffer: Uint8Array, options?: OrtInferenceSession.SessionOptions): Promise<OrtInferenceSession>;
+    create(
+      buffer: Uint8Array,
+      options?: OrtInferenceSession.SessionOptions,
+    ): Promise<OrtInferenceSession>;
   };
   /** `ort.Tensor` */
   readonly Tensor: OrtTensorConstructor;
@@ -88,14 +94,24 @@ export class OrtEngine implements Engine {
 
   async load(model: Uint8Array, opts: LoadOptions = {}): Promise<Session> {
     if (!(model instanceof Uint8Array)) {
-      throw new TypeError(`model must be the ONNX bytes as a Uint8Array, got ${Object.prototype.toString.call(model)}`);
+      throw new TypeError(
+        `model must be the ONNX bytes as a Uint8Array, got ${
+          Object.prototype.toString.call(model)
+        }`,
+      );
     }
     const modelName = opts.name ?? `model (${model.byteLength} bytes)`;
     if (this.#disposed) {
-      throw new EngineError("DISPOSED", `cannot load ${modelName}: the ${this.name} engine was disposed`);
+      throw new EngineError(
+        "DISPOSED",
+        `cannot load ${modelName}: the ${this.name} engine was disposed`,
+      );
     }
     if (model.byteLength === 0) {
-      throw new EngineError("MODEL_INVALID", `cannot load ${modelName} on the ${this.name} engine: the model bytes are empty`);
+      throw new EngineError(
+        "MODEL_INVALID",
+        `cannot load ${modelName} on the ${this.name} engine: the model bytes are empty`,
+      );
     }
     let inner: OrtInferenceSession;
     // onnxruntime-web's Emscripten glue sees Deno's `process.versions.node` and, when its
@@ -204,7 +220,10 @@ export class OrtSession implements Session {
     this.outputs = inner.outputMetadata.map(valueInfo);
   }
 
-  async run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  async run(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>> {
     const inner = this.#inner;
     const where = `${this.name} on the ${this.engine} engine`;
     if (!inner) throw new EngineError("DISPOSED", `cannot run ${where}: the session was released`);
@@ -213,7 +232,9 @@ export class OrtSession implements Session {
       if (!this.inputNames.includes(key)) {
         throw new EngineError(
           "INPUT_UNKNOWN",
-          `${where}: feed '${key}' is not a graph input; inputs are ${this.inputNames.map((n) => `'${n}'`).join(", ")}`,
+          `${where}: feed '${key}' is not a graph input; inputs are ${
+            this.inputNames.map((n) => `'${n}'`).join(", ")
+          }`,
         );
       }
     }
@@ -222,7 +243,9 @@ export class OrtSession implements Session {
       if (t === undefined) {
         throw new EngineError(
           "INPUT_MISSING",
-          `${where}: input '${info.name}' is missing from feeds (expected ${info.dtype} ${shapeText(info.shape)})`,
+          `${where}: input '${info.name}' is missing from feeds (expected ${info.dtype} ${
+            shapeText(info.shape)
+          })`,
         );
       }
       this.#checkFeed(where, info, t);
@@ -233,7 +256,9 @@ export class OrtSession implements Session {
       if (!this.outputNames.includes(o)) {
         throw new EngineError(
           "OUTPUT_UNKNOWN",
-          `${where}: '${o}' is not a graph output; outputs are ${this.outputNames.map((n) => `'${n}'`).join(", ")}`,
+          `${where}: '${o}' is not a graph output; outputs are ${
+            this.outputNames.map((n) => `'${n}'`).join(", ")
+          }`,
         );
       }
     }
@@ -260,12 +285,16 @@ export class OrtSession implements Session {
     try {
       n = sizeOf(t.dims);
     } catch (e) {
-      throw new EngineError("INPUT_SHAPE", `${where}: input '${info.name}': ${causeMessage(e)}`, { cause: e });
+      throw new EngineError("INPUT_SHAPE", `${where}: input '${info.name}': ${causeMessage(e)}`, {
+        cause: e,
+      });
     }
     if (t.data.length !== n) {
       throw new EngineError(
         "INPUT_SHAPE",
-        `${where}: input '${info.name}' has ${t.data.length} elements but dims ${shapeText(t.dims)} need ${n}`,
+        `${where}: input '${info.name}' has ${t.data.length} elements but dims ${
+          shapeText(t.dims)
+        } need ${n}`,
       );
     }
     // ORT reports [] both for scalars and for undeclared shapes, so only a declared rank is checked.
@@ -274,7 +303,9 @@ export class OrtSession implements Session {
     if (t.dims.length !== info.shape.length || fixedMismatch) {
       throw new EngineError(
         "INPUT_SHAPE",
-        `${where}: input '${info.name}' has dims ${shapeText(t.dims)}, expected ${shapeText(info.shape)}`,
+        `${where}: input '${info.name}' has dims ${shapeText(t.dims)}, expected ${
+          shapeText(info.shape)
+        }`,
       );
     }
   }

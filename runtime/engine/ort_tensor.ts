@@ -77,7 +77,11 @@ export function isDType(type: string): type is DType {
 export function toOrtTensor(Ctor: OrtTensorConstructor, t: Tensor, float16Bits = false): OrtTensor {
   // The overloads of the ORT constructor are typed per dtype; the pairing of dtype and
   // array is already guaranteed by `Tensor`, so a single loosely typed call is exact here.
-  const C = Ctor as unknown as new (type: string, data: TensorData, dims: readonly number[]) => OrtTensor;
+  const C = Ctor as unknown as new (
+    type: string,
+    data: TensorData,
+    dims: readonly number[],
+  ) => OrtTensor;
   const o = new C(t.dtype, t.data, t.dims);
   if (float16Bits && t.dtype === "float16" && !(o.data instanceof Uint16Array)) {
     // onnxruntime-node 1.30's addon accepts float16 only as a Uint16Array (Node-API has no

@@ -59,7 +59,9 @@ export function createWasmEngine(opts: EngineOptions): Promise<Engine> {
     return new EngineError(
       "ENGINE_UNAVAILABLE",
       `the wasm engine could not read its WebAssembly module while loading ${modelName}: ${msg}. ` +
-        `Allow reading ${decodeURIComponent(new URL(wasmBinaryUrl()).pathname)} or pass EngineOptions.wasmBinary`,
+        `Allow reading ${
+          decodeURIComponent(new URL(wasmBinaryUrl()).pathname)
+        } or pass EngineOptions.wasmBinary`,
       { cause },
     );
   };

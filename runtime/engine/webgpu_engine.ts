@@ -39,16 +39,24 @@ let fixedThreads: number | undefined;
 export async function createWebGpuEngine(opts: EngineOptions): Promise<Engine> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) {
-    throw new EngineError("ENGINE_UNAVAILABLE", `${NEEDS}: navigator.gpu is not defined in this process`);
+    throw new EngineError(
+      "ENGINE_UNAVAILABLE",
+      `${NEEDS}: navigator.gpu is not defined in this process`,
+    );
   }
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter();
   } catch (e) {
-    throw new EngineError("ENGINE_UNAVAILABLE", `${NEEDS}: requesting an adapter failed: ${e}`, { cause: e });
+    throw new EngineError("ENGINE_UNAVAILABLE", `${NEEDS}: requesting an adapter failed: ${e}`, {
+      cause: e,
+    });
   }
   if (!adapter) {
-    throw new EngineError("ENGINE_UNAVAILABLE", `${NEEDS}: navigator.gpu.requestAdapter() offered none`);
+    throw new EngineError(
+      "ENGINE_UNAVAILABLE",
+      `${NEEDS}: navigator.gpu.requestAdapter() offered none`,
+    );
   }
   const threads = opts.threads ?? 1;
   if (fixedThreads !== undefined && fixedThreads !== threads) {

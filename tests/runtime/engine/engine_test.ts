@@ -1,7 +1,12 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
-import { createEngine, type Engine, type EngineName, wasmBinaryUrl } from "../../../runtime/engine/engine.ts";
+import {
+  createEngine,
+  type Engine,
+  type EngineName,
+  wasmBinaryUrl,
+} from "../../../runtime/engine/engine.ts";
 import { EngineError, type EngineErrorCode } from "../../../runtime/engine/engine_error.ts";
 import { fromOrtTensor, toOrtTensor } from "../../../runtime/engine/ort_tensor.ts";
 import { nativeBinaryDir } from "../../../runtime/engine/native_engine.ts";
@@ -26,7 +31,13 @@ function engine(name: EngineName): Promise<Engine> {
 }
 
 /** numpy.allclose: |a - e| <= atol + rtol * |e|, element-wise, same dtype and dims. */
-function assertClose(actual: Tensor, expected: Tensor, what: string, rtol = 1e-4, atol = 1e-5): void {
+function assertClose(
+  actual: Tensor,
+  expected: Tensor,
+  what: string,
+  rtol = 1e-4,
+  atol = 1e-5,
+): void {
   equal(actual.dtype, expected.dtype, `${what}: dtype`);
   deepEqual(actual.dims, expected.dims, `${what}: dims`);
   for (let k = 0; k < expected.data.length; k++) {
@@ -36,11 +47,17 @@ function assertClose(actual: Tensor, expected: Tensor, what: string, rtol = 1e-4
   }
 }
 
-async function rejectsWith(p: Promise<unknown>, code: EngineErrorCode, ...mentions: string[]): Promise<void> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: EngineErrorCode,
+  ...mentions: string[]
+): Promise<void> {
   await rejects(p, (e: unknown) => {
     ok(e instanceof EngineError, `expected an EngineError, got ${e}`);
     equal(e.code, code, e.message);
-    for (const m of mentions) ok(e.message.includes(m), `message ${JSON.stringify(e.message)} should mention ${m}`);
+    for (const m of mentions) {
+      ok(e.message.includes(m), `message ${JSON.stringify(e.message)} should mention ${m}`);
+    }
     return true;
   });
 }
@@ -60,7 +77,10 @@ for (const name of CPU_ENGINES) {
 
   Deno.test(`${name}: ehr_mlp (float32 + int64 inputs) reproduces PyTorch's golden logits`, async () => {
     const s = await (await engine(name)).load(EHR, { name: "ehr_mlp" });
-    const out = await s.run({ numeric: EHR_GOLDEN["input.numeric"], codes: EHR_GOLDEN["input.codes"] });
+    const out = await s.run({
+      numeric: EHR_GOLDEN["input.numeric"],
+      codes: EHR_GOLDEN["input.codes"],
+    });
     assertClose(out.logits, EHR_GOLDEN.logits, `${name} logits`);
     await s.release();
   });
@@ -124,7 +144,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const image = tensor("float32", [2, 1, 28, 28], CNN_GOLDEN["input.image"].data.slice(0, 2 * 784) as Float32Array);
+    const image = tensor(
+      "float32",
+      [2, 1, 28, 28],
+      CNN_GOLDEN["input.image"].data.slice(0, 2 * 784) as Float32Array,
+    );
     const g = await (await engine("webgpu")).load(CNN, { name: "pneumonia_cnn" });
     const w = await (await engine("wasm")).load(CNN, { name: "pneumonia_cnn" });
     assertClose((await g.run({ image })).logits, (await w.run({ image })).logits, "webgpu vs wasm");
@@ -138,12 +162,20 @@ Deno.test("wasm and native agree on pneumonia_cnn for random batches (1e-4 rel)"
   const n = await (await engine("native")).load(CNN);
   const pixel = fc.float({ min: -3, max: 3, noNaN: true });
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(pixel, { minLength: 4 * 784, maxLength: 4 * 784 }), async (batch, px) => {
-      const image = tensor("float32", [batch, 1, 28, 28], Float32Array.from(px.slice(0, batch * 784)));
-      const a = await w.run({ image });
-      const b = await n.run({ image });
-      assertClose(a.logits, b.logits, `batch ${batch}`);
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(pixel, { minLength: 4 * 784, maxLength: 4 * 784 }),
+      async (batch, px) => {
+        const image = tensor(
+          "float32",
+          [batch, 1, 28, 28],
+          Float32Array.from(px.slice(0, batch * 784)),
+        );
+        const a = await w.run({ image });
+        const b = await n.run({ image });
+        assertClose(a.logits, b.logits, `batch ${batch}`);
+      },
+    ),
     { numRuns: 15 },
   );
   await w.release();
@@ -174,17 +206,42 @@ Deno.test("tensors cross into ORT without copies, and views at an offset are rea
 for (const name of CPU_ENGINES) {
   Deno.test(`${name}: bad inputs and bad models give clear EngineErrors`, async () => {
     const e = await engine(name);
-    await rejectsWith(e.load(new Uint8Array([8, 1, 2, 3, 4, 5]), { name: "garbage.onnx" }), "MODEL_INVALID", "garbage.onnx", name);
+    await rejectsWith(
+      e.load(new Uint8Array([8, 1, 2, 3, 4, 5]), { name: "garbage.onnx" }),
+      "MODEL_INVALID",
+      "garbage.onnx",
+      name,
+    );
     await rejectsWith(e.load(new Uint8Array(0)), "MODEL_INVALID", "empty");
     await rejects(e.load([1, 2] as unknown as Uint8Array), TypeError);
 
     const s = await e.load(CNN, { name: "pneumonia_cnn" });
     const image = tensor("float32", [1, 1, 28, 28]);
-    await rejectsWith(s.run({}), "INPUT_MISSING", "'image'", "pneumonia_cnn", "float32 [N, 1, 28, 28]");
+    await rejectsWith(
+      s.run({}),
+      "INPUT_MISSING",
+      "'image'",
+      "pneumonia_cnn",
+      "float32 [N, 1, 28, 28]",
+    );
     await rejectsWith(s.run({ image, mask: image }), "INPUT_UNKNOWN", "'mask'", "'image'");
-    await rejectsWith(s.run({ image: tensor("int32", [1, 1, 28, 28]) }), "INPUT_DTYPE", "int32", "float32");
-    await rejectsWith(s.run({ image: tensor("float32", [784]) }), "INPUT_SHAPE", "[784]", "[N, 1, 28, 28]");
-    await rejectsWith(s.run({ image: tensor("float32", [1, 1, 28, 27]) }), "INPUT_SHAPE", "[1, 1, 28, 27]");
+    await rejectsWith(
+      s.run({ image: tensor("int32", [1, 1, 28, 28]) }),
+      "INPUT_DTYPE",
+      "int32",
+      "float32",
+    );
+    await rejectsWith(
+      s.run({ image: tensor("float32", [784]) }),
+      "INPUT_SHAPE",
+      "[784]",
+      "[N, 1, 28, 28]",
+    );
+    await rejectsWith(
+      s.run({ image: tensor("float32", [1, 1, 28, 27]) }),
+      "INPUT_SHAPE",
+      "[1, 1, 28, 27]",
+    );
     await rejectsWith(
       s.run({ image: { dtype: "float32", dims: [1, 1, 28, 28], data: new Float32Array(5) } }),
       "INPUT_SHAPE",
@@ -200,13 +257,22 @@ for (const name of CPU_ENGINES) {
     // a[N] + b[M] passes every declared-shape check but cannot broadcast 2 with 3.
     const bytes = model(
       [{ op: "Add", inputs: ["a", "b"], outputs: ["c"] }],
-      [{ name: "a", elem: ELEM.float32, dims: ["N"] }, { name: "b", elem: ELEM.float32, dims: ["M"] }],
+      [{ name: "a", elem: ELEM.float32, dims: ["N"] }, {
+        name: "b",
+        elem: ELEM.float32,
+        dims: ["M"],
+      }],
       [{ name: "c", elem: ELEM.float32, dims: ["K"] }],
     );
     const s = await (await engine(name)).load(bytes, { name: "broadcast.onnx" });
     const ok2 = await s.run({ a: tensor("float32", [2]), b: tensor("float32", [1]) });
     deepEqual(ok2.c.dims, [2]);
-    await rejectsWith(s.run({ a: tensor("float32", [2]), b: tensor("float32", [3]) }), "RUN_FAILED", "broadcast.onnx", name);
+    await rejectsWith(
+      s.run({ a: tensor("float32", [2]), b: tensor("float32", [3]) }),
+      "RUN_FAILED",
+      "broadcast.onnx",
+      name,
+    );
     await s.release();
   });
 }
@@ -249,13 +315,15 @@ Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and match
 
   const worker = new Worker(new URL("./wasm_worker.ts", import.meta.url), { type: "module" });
   try {
-    const reply = new Promise<{ ok: boolean; out?: Record<string, Tensor>; error?: string }>((resolve, reject) => {
-      worker.onmessage = (e) => resolve(e.data);
-      worker.onerror = (e) => {
-        e.preventDefault();
-        reject(new Error(e.message));
-      };
-    });
+    const reply = new Promise<{ ok: boolean; out?: Record<string, Tensor>; error?: string }>(
+      (resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(e.message));
+        };
+      },
+    );
     const req: WorkerRequest = {
       threads: 2,
       wasmBinary: Deno.readFileSync(new URL(wasmBinaryUrl())),
@@ -282,13 +350,22 @@ Deno.test("native: device cuda either runs like the CPU or explains how to insta
       }
     });
   if (!installed || Deno.build.os !== "linux") {
-    await rejectsWith(createEngine("native", { device: "cuda" }), "ENGINE_UNAVAILABLE", "CUDA", "README");
+    await rejectsWith(
+      createEngine("native", { device: "cuda" }),
+      "ENGINE_UNAVAILABLE",
+      "CUDA",
+      "README",
+    );
     return;
   }
   const cuda = await createEngine("native", { device: "cuda" });
   try {
     const s = await cuda.load(CNN, { name: "pneumonia_cnn" });
-    assertClose((await s.run({ image: CNN_GOLDEN["input.image"] })).logits, CNN_GOLDEN.logits, "cuda logits");
+    assertClose(
+      (await s.run({ image: CNN_GOLDEN["input.image"] })).logits,
+      CNN_GOLDEN.logits,
+      "cuda logits",
+    );
   } finally {
     await cuda.dispose();
   }
@@ -301,7 +378,10 @@ Deno.test("webgpu: no adapter gives a clear ENGINE_UNAVAILABLE", async () => {
     return;
   }
   // Shadow the prototype method on the instance, then delete the shadow to restore it.
-  Object.defineProperty(gpu, "requestAdapter", { value: () => Promise.resolve(null), configurable: true });
+  Object.defineProperty(gpu, "requestAdapter", {
+    value: () => Promise.resolve(null),
+    configurable: true,
+  });
   try {
     await rejectsWith(createEngine("webgpu"), "ENGINE_UNAVAILABLE", "--unstable-webgpu", "adapter");
   } finally {
@@ -310,7 +390,9 @@ Deno.test("webgpu: no adapter gives a clear ENGINE_UNAVAILABLE", async () => {
   ok(typeof gpu.requestAdapter === "function");
 });
 
-async function sandboxed(wasm: Uint8Array): Promise<{ ok: boolean; code?: string; message?: string; logits?: number[] }> {
+async function sandboxed(
+  wasm: Uint8Array,
+): Promise<{ ok: boolean; code?: string; message?: string; logits?: number[] }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -327,7 +409,10 @@ async function sandboxed(wasm: Uint8Array): Promise<{ ok: boolean; code?: string
   await writer.close();
   const { stdout, stderr } = await child.output();
   const text = new TextDecoder().decode(stdout).trim();
-  ok(text.startsWith("{"), `sandboxed child printed ${text}; stderr: ${new TextDecoder().decode(stderr)}`);
+  ok(
+    text.startsWith("{"),
+    `sandboxed child printed ${text}; stderr: ${new TextDecoder().decode(stderr)}`,
+  );
   return JSON.parse(text.split("\n").at(-1)!);
 }
 
@@ -338,10 +423,18 @@ Deno.test("wasm in a sandbox that may read only the model: runs from handed-over
 
   const withBytes = await sandboxed(Deno.readFileSync(new URL(wasmBinaryUrl())));
   ok(withBytes.ok, withBytes.message);
-  assertClose(tensor("float32", [1, 1], Float32Array.from(withBytes.logits!)), expected, "sandboxed logits");
+  assertClose(
+    tensor("float32", [1, 1], Float32Array.from(withBytes.logits!)),
+    expected,
+    "sandboxed logits",
+  );
 
   const without = await sandboxed(new Uint8Array(0));
   equal(without.ok, false);
   equal(without.code, "ENGINE_UNAVAILABLE", without.message);
-  ok(without.message!.includes("wasmBinary") && without.message!.includes("ort-wasm-simd-threaded.wasm"), without.message);
+  ok(
+    without.message!.includes("wasmBinary") &&
+      without.message!.includes("ort-wasm-simd-threaded.wasm"),
+    without.message,
+  );
 });

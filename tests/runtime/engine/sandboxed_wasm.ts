@@ -18,10 +18,18 @@ import { tensor } from "../../../models/tensor.ts";
 const wasm = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
 try {
   const engine = await createEngine("wasm", wasm.length > 0 ? { wasmBinary: wasm } : {});
-  const session = await engine.load(Deno.readFileSync("/work/shared/models/pneumonia_cnn.onnx"), { name: "pneumonia_cnn" });
+  const session = await engine.load(Deno.readFileSync("/work/shared/models/pneumonia_cnn.onnx"), {
+    name: "pneumonia_cnn",
+  });
   const { logits } = await session.run({ image: tensor("float32", [1, 1, 28, 28]) });
   console.log(JSON.stringify({ ok: true, logits: [...logits.data] }));
   await engine.dispose();
 } catch (e) {
-  console.log(JSON.stringify({ ok: false, code: e instanceof EngineError ? e.code : undefined, message: String(e) }));
+  console.log(
+    JSON.stringify({
+      ok: false,
+      code: e instanceof EngineError ? e.code : undefined,
+      message: String(e),
+    }),
+  );
 }

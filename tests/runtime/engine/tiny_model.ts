@@ -68,7 +68,9 @@ function valueInfo(io: Io) {
     type: {
       tensorType: {
         elemType: io.elem,
-        shape: { dim: io.dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }) },
+        shape: {
+          dim: io.dims.map((d) => typeof d === "number" ? { dimValue: d } : { dimParam: d }),
+        },
       },
     },
   };

@@ -1,0 +1,330 @@
+/**
+ * The courier's client of the server protocol: Noise IK handshake over `POST
+ * /v1/handshake`, then each request sealed into the channel, POSTed to
+ * `/v1/session/:id/msg`, and the reply opened and decoded.
+ *
+ * Reconnection: on a network error, a 5xx, or `404 UNKNOWN_SESSION` (the server restarted
+ * or replaced the session) it handshakes again and re-sends THE SAME request (same step
+ * id) sealed in the new channel. That is safe because the server answers a repeated step
+ * id from its cache without applying it again. Retries are bounded with exponential
+ * backoff; every other refusal (4xx) is thrown as a {@linkcode ServerRequestError}.
+ *
+ * @example
+ * ```ts
+ * import { ServerConnection } from "./server_connection.ts";
+ * // const conn = await ServerConnection.connect({ url: "http://127.0.0.1:8443",
+ * //   serverPublicKey, clinicKeyPair });
+ * // const turn = await conn.request({ type: "TURN_REQUEST" });
+ * ```
+ * @module
+ */
+import { initiatorHandshake, openChunked, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
+import type { KeyPair } from "../../crypto/keys/key_pair.ts";
+import type { BundleOptions, DecodeLimits } from "../codec/mod.ts";
+import {
+  APP_FRAME_TYPE,
+  CLINIC_HEADER,
+  decodeMessage,
+  encodeMessage,
+  type EvalMessage,
+  type EvalResultMessage,
+  type FetchWeightsMessage,
+  type MiddleBackwardMessage,
+  type MiddleBackwardResultMessage,
+  type MiddleForwardMessage,
+  type MiddleForwardResultMessage,
+  packFrames,
+  PROTOCOL_CHANNEL_OPTIONS,
+  ProtocolError,
+  REPLY_TYPE,
+  type RequestMessage,
+  SESSION_HEADER,
+  type StepMessage,
+  type StepResultMessage,
+  type TurnDoneMessage,
+  type TurnDoneResultMessage,
+  type TurnMessage,
+  type TurnRequestMessage,
+  unpackFrames,
+  type WeightsMessage,
+} from "../protocol/mod.ts";
+
+/**
+ * The reply type of each request type.
+ *
+ * @example
+ * ```ts
+ * import type { ReplyFor } from "./server_connection.ts";
+ * type R = ReplyFor<{ type: "TURN_REQUEST" }>; // TurnMessage
+ * ```
+ */
+export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepResultMessage
+  : M extends MiddleForwardMessage ? MiddleForwardResultMessage
+  : M extends MiddleBackwardMessage ? MiddleBackwardResultMessage
+  : M extends EvalMessage ? EvalResultMessage
+  : M extends TurnRequestMessage ? TurnMessage
+  : M extends TurnDoneMessage ? TurnDoneResultMessage
+  : M extends FetchWeightsMessage ? WeightsMessage
+  : never;
+
+/**
+ * A refusal by the server (4xx/5xx with a JSON error), or a reply that does not fit.
+ *
+ * @example
+ * ```ts
+ * import { ServerRequestError } from "./server_connection.ts";
+ * const e = new ServerRequestError(409, "WRONG_EPOCH", "server is in epoch 2");
+ * console.log(e.status, e.code); // 409 WRONG_EPOCH
+ * ```
+ */
+export class ServerRequestError extends Error {
+  /** HTTP status (0 when the reply itself was wrong). */
+  readonly status: number;
+  /** The server's error code, e.g. `NOT_YOUR_TURN`. */
+  readonly code: string;
+
+  /** Makes an error with the server's status and code. */
+  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+    super(`${code}: ${message}`, options);
+    this.name = "ServerRequestError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Options of {@linkcode ServerConnection.connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ServerConnectionOptions } from "./server_connection.ts";
+ * import { generateStaticKeyPair } from "../../crypto/keys/key_pair.ts";
+ * const o: ServerConnectionOptions = { url: "http://127.0.0.1:8443",
+ *   serverPublicKey: generateStaticKeyPair().publicKey, clinicKeyPair: generateStaticKeyPair(),
+ *   codec: { dtype: "int8" } };
+ * ```
+ */
+export interface ServerConnectionOptions {
+  /** Server base URL, e.g. `http://10.0.0.5:8443`. */
+  url: string;
+  /** The server's static public key (pinned). */
+  serverPublicKey: Uint8Array;
+  /** This clinic's static key pair. */
+  clinicKeyPair: KeyPair;
+  /** Consortium pre-shared key (IKpsk2), if the server uses one. */
+  psk?: Uint8Array;
+  /** Encoding of the tensors sent (default float32 exact). */
+  codec?: BundleOptions;
+  /** Limits on the replies' tensors (default the codec's). */
+  limits?: DecodeLimits;
+  /** Retries after the first attempt (default 5). */
+  retries?: number;
+  /** First backoff in ms, doubled per retry up to `maxBackoffMs` (default 100). */
+  backoffMs?: number;
+  /** Backoff cap (default 5000 ms). */
+  maxBackoffMs?: number;
+  /** `fetch` to use (tests). */
+  fetch?: typeof fetch;
+  /** Log sink for reconnects (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Errors after which a re-handshake and a retry may succeed. */
+class Retryable extends Error {}
+
+/**
+ * A clinic's connection to the server.
+ *
+ * @example
+ * ```ts
+ * import { ServerConnection } from "./server_connection.ts";
+ * // const conn = await ServerConnection.connect(options);
+ * // const { cutGrad, loss } = await conn.request({ type: "STEP", stepId: "0:0", epoch: 0, activation, labels });
+ * ```
+ */
+export class ServerConnection {
+  readonly #o: ServerConnectionOptions;
+  readonly #fetch: typeof fetch;
+  readonly #base: string;
+  #channel: SecureChannel | null = null;
+  #session = "";
+  #clinic = "";
+  #up = 0;
+  #down = 0;
+  #reconnects = 0;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(o: ServerConnectionOptions) {
+    this.#o = o;
+    this.#fetch = o.fetch ?? fetch;
+    this.#base = o.url.replace(/\/+$/, "");
+  }
+
+  /**
+   * Connects: handshakes (with the same retry policy as requests).
+   *
+   * @throws {ServerRequestError} `UNKNOWN_CLINIC` (403) when the server does not know this key,
+   *   or `UNREACHABLE` after the retries.
+   * @example
+   * ```ts
+   * import { ServerConnection } from "./server_connection.ts";
+   * // const conn = await ServerConnection.connect({ url, serverPublicKey, clinicKeyPair });
+   * ```
+   */
+  static async connect(options: ServerConnectionOptions): Promise<ServerConnection> {
+    const c = new ServerConnection(options);
+    await c.#withRetries("handshake", () => c.#handshake());
+    return c;
+  }
+
+  /** This clinic's name as the server's allowlist has it. */
+  get clinic(): string {
+    return this.#clinic;
+  }
+
+  /** The current session id (hex). */
+  get sessionId(): string {
+    return this.#session;
+  }
+
+  /** Bytes sent (HTTP bodies, handshakes included). */
+  get bytesUp(): number {
+    return this.#up;
+  }
+
+  /** Bytes received (HTTP bodies). */
+  get bytesDown(): number {
+    return this.#down;
+  }
+
+  /** Re-handshakes done after the first. */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  async #post(path: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#base}${path}`, {
+        method: "POST",
+        body: body as Uint8Array<ArrayBuffer>,
+        headers: { "content-type": "application/octet-stream", ...headers },
+      });
+    } catch (e) {
+      throw new Retryable(`network error: ${(e as Error).message}`, { cause: e });
+    }
+    this.#up += body.length;
+    return res;
+  }
+
+  async #refusal(res: Response): Promise<Error> {
+    const text = await res.text();
+    this.#down += text.length;
+    let code = `HTTP_${res.status}`, message = text.slice(0, 200);
+    try {
+      const j = JSON.parse(text);
+      if (j?.error?.code) ({ code, message } = j.error);
+    } catch { /* not JSON: keep the status */ }
+    if (res.status >= 500 || (res.status === 404 && code === "UNKNOWN_SESSION")) {
+      return new Retryable(`${code}: ${message}`);
+    }
+    return new ServerRequestError(res.status, code, message);
+  }
+
+  async #handshake(): Promise<void> {
+    this.#channel?.destroy();
+    this.#channel = null;
+    const hs = initiatorHandshake({
+      staticKeyPair: this.#o.clinicKeyPair,
+      serverPublicKey: this.#o.serverPublicKey,
+      psk: this.#o.psk,
+      channel: PROTOCOL_CHANNEL_OPTIONS,
+    });
+    const res = await this.#post("/v1/handshake", hs.message1);
+    if (!res.ok) throw await this.#refusal(res);
+    const m2 = new Uint8Array(await res.arrayBuffer());
+    this.#down += m2.length;
+    this.#channel = hs.finish(m2);
+    this.#session = res.headers.get(SESSION_HEADER) ?? "";
+    this.#clinic = res.headers.get(CLINIC_HEADER) ?? "";
+    if (!/^[0-9a-f]{32}$/.test(this.#session)) {
+      throw new ServerRequestError(0, "BAD_REPLY", "handshake reply has no valid session id");
+    }
+  }
+
+  async #withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const retries = this.#o.retries ?? 5;
+    let wait = this.#o.backoffMs ?? 100;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof Retryable)) throw e;
+        if (attempt >= retries) {
+          throw new ServerRequestError(0, "UNREACHABLE", `${what} failed after ${attempt + 1} attempts: ${e.message}`, {
+            cause: e,
+          });
+        }
+        this.#o.log?.(`${what}: ${e.message}; reconnecting in ${wait} ms`);
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, this.#o.maxBackoffMs ?? 5000);
+        if (this.#channel !== null || what !== "handshake") {
+          // Drop the channel: the next attempt handshakes first.
+          this.#channel?.destroy();
+          this.#channel = null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends one request and returns its reply; requests are sent one at a time.
+   *
+   * @throws {ServerRequestError} the server's refusal (its status and code), `UNREACHABLE`
+   *   after the retries, or `BAD_REPLY` for a reply that does not answer the request.
+   * @throws {ProtocolError} for a reply that does not decode.
+   * @example
+   * ```ts
+   * import type { ServerConnection } from "./server_connection.ts";
+   * async function whoseTurn(c: ServerConnection) { return (await c.request({ type: "TURN_REQUEST" })).turn; }
+   * ```
+   */
+  request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>> {
+    const r = this.#chain.then(() => this.#request(msg));
+    this.#chain = r.catch(() => {});
+    return r;
+  }
+
+  async #request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>> {
+    const plain = encodeMessage(msg, this.#o.codec);
+    return await this.#withRetries(msg.type, async () => {
+      if (this.#channel === null) {
+        await this.#handshake();
+        this.#reconnects++;
+      }
+      const channel = this.#channel!;
+      // Sealed afresh on every attempt: a re-sent body would be refused as a replay.
+      const body = packFrames(sealChunked(channel, APP_FRAME_TYPE, plain));
+      const res = await this.#post(`/v1/session/${this.#session}/msg`, body, { [CLINIC_HEADER]: this.#clinic });
+      if (!res.ok) throw await this.#refusal(res);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      this.#down += bytes.length;
+      const opened = openChunked(channel, unpackFrames(bytes, { maxFrameSize: channel.maxFrameSize }));
+      if (opened.type !== APP_FRAME_TYPE) throw new ProtocolError("BAD_MESSAGE", `reply frame type ${opened.type}`);
+      const reply = decodeMessage(opened.payload, { limits: this.#o.limits });
+      const want = REPLY_TYPE[msg.type];
+      if (reply.type === "ERROR") throw new ServerRequestError(0, reply.code, reply.message);
+      if (reply.type !== want) throw new ServerRequestError(0, "BAD_REPLY", `${msg.type} answered with ${reply.type}, expected ${want}`);
+      if ("stepId" in msg && "stepId" in reply && reply.stepId !== msg.stepId) {
+        throw new ServerRequestError(0, "BAD_REPLY", `reply for step ${reply.stepId}, expected ${msg.stepId}`);
+      }
+      return reply as ReplyFor<M>;
+    });
+  }
+
+  /** Forgets the channel (keys wiped). The server drops the session on the next handshake. */
+  close(): void {
+    this.#channel?.destroy();
+    this.#channel = null;
+  }
+}

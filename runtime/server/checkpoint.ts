@@ -1,0 +1,113 @@
+/**
+ * The server's checkpoint: one `.npz` holding the server segment's parameters, buffers and
+ * optimizer state, the relayed sealed weights, each clinic's last cached reply, and a JSON
+ * `meta` member (schedule, step ids, relay sequence). Written atomically — a temp file in
+ * the same directory, fsync, rename (POSIX rename(2) replaces the target atomically) — so
+ * a crash leaves either the old or the new checkpoint, never a torn one.
+ *
+ * @example
+ * ```ts
+ * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeCheckpoint(dir, { meta: { epoch: 1 }, tensors: new Map() });
+ * console.log((await readCheckpoint(dir))?.meta); // { epoch: 1 }
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { tensor, type Tensor } from "../../models/tensor.ts";
+import { readNpz, writeNpz } from "../data/npz.ts";
+import { isStringArray } from "../data/npy.ts";
+
+/** File name of the server checkpoint inside the checkpoint directory. */
+export const CHECKPOINT_FILE = "server_checkpoint.npz";
+const META = "__meta__";
+
+/**
+ * Checkpoint contents.
+ *
+ * @example
+ * ```ts
+ * import type { CheckpointData } from "./checkpoint.ts";
+ * const c: CheckpointData = { meta: { version: 1 }, tensors: new Map() };
+ * ```
+ */
+export interface CheckpointData {
+  /** JSON-serialisable bookkeeping. */
+  meta: Record<string, unknown>;
+  /** Named tensors. */
+  tensors: Map<string, Tensor>;
+}
+
+/**
+ * Writes `data` to `<dir>/server_checkpoint.npz` atomically (temp file + fsync + rename).
+ *
+ * @example
+ * ```ts
+ * import { writeCheckpoint } from "./checkpoint.ts";
+ * await writeCheckpoint(await Deno.makeTempDir(), { meta: {}, tensors: new Map() });
+ * ```
+ */
+export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<string> {
+  if (data.tensors.has(META)) throw new TypeError(`tensor name ${META} is reserved`);
+  const json = new TextEncoder().encode(JSON.stringify(data.meta));
+  const arrays = new Map(data.tensors);
+  arrays.set(META, tensor("uint8", [json.length], json));
+  const bytes = writeNpz(arrays, { level: 1 });
+  await Deno.mkdir(dir, { recursive: true });
+  const target = join(dir, CHECKPOINT_FILE);
+  const tmp = join(dir, `.${CHECKPOINT_FILE}.${crypto.randomUUID()}.tmp`);
+  const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    await f.sync();
+  } catch (e) {
+    f.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  f.close();
+  await Deno.rename(tmp, target);
+  return target;
+}
+
+/**
+ * Reads the checkpoint in `dir`, or null when there is none.
+ *
+ * @throws {TypeError} for a file that is not a server checkpoint.
+ * @example
+ * ```ts
+ * import { readCheckpoint } from "./checkpoint.ts";
+ * console.log(await readCheckpoint(await Deno.makeTempDir())); // null
+ * ```
+ */
+export async function readCheckpoint(dir: string): Promise<CheckpointData | null> {
+  const path = join(dir, CHECKPOINT_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  const arrays = readNpz(bytes, path);
+  const meta = arrays.get(META);
+  if (!meta || isStringArray(meta) || meta.dtype !== "uint8") throw new TypeError(`${path}: not a server checkpoint (no meta)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(meta.data as Uint8Array));
+  } catch {
+    throw new TypeError(`${path}: checkpoint meta is not JSON`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new TypeError(`${path}: checkpoint meta must be an object`);
+  }
+  const tensors = new Map<string, Tensor>();
+  for (const [k, v] of arrays) {
+    if (k === META) continue;
+    if (isStringArray(v)) throw new TypeError(`${path}: member ${k} holds strings, expected a tensor`);
+    tensors.set(k, v);
+  }
+  return { meta: parsed as Record<string, unknown>, tensors };
+}

@@ -1,0 +1,125 @@
+/**
+ * Every refusal of the server as an HTTP status and a JSON body
+ * `{"error": {"code", "message"}}` (Hono's `HTTPException` carries the response), mapped
+ * from the error classes of the rooms below: {@linkcode ProtocolError} (messages),
+ * `NoiseError` (handshake and frames), and the server's own codes.
+ *
+ * @example
+ * ```ts
+ * import { httpError } from "./http_error.ts";
+ * const e = httpError(404, "UNKNOWN_SESSION", "no session 00ff");
+ * console.log(e.status); // 404
+ * ```
+ * @module
+ */
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { NoiseError } from "../../crypto/errors.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+
+/** HTTP status of each protocol error code. */
+const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
+  BAD_MESSAGE: 400,
+  WRONG_SHAPE: 422,
+  WRONG_DTYPE: 422,
+  TOO_MANY_ELEMENTS: 422,
+  WRONG_EPOCH: 409,
+  NOT_YOUR_TURN: 409,
+  STEP_OUT_OF_ORDER: 409,
+  UNKNOWN_STEP: 409,
+  WRONG_MODE: 400,
+  FINISHED: 409,
+};
+
+/**
+ * An `HTTPException` whose response is the JSON error body.
+ *
+ * @example
+ * ```ts
+ * import { httpError } from "./http_error.ts";
+ * const res = httpError(413, "BODY_TOO_LARGE", "body over 1024 bytes").getResponse();
+ * console.log(res.status); // 413
+ * ```
+ */
+export function httpError(status: ContentfulStatusCode, code: string, message: string): HTTPException {
+  const res = new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+  return new HTTPException(status, { res, message });
+}
+
+/**
+ * Maps a `NoiseError` from opening request frames (after the session was found).
+ *
+ * @example
+ * ```ts
+ * import { frameError } from "./http_error.ts";
+ * import { NoiseError } from "../../crypto/errors.ts";
+ * console.log(frameError(new NoiseError("REPLAY", "seen")).status); // 409
+ * ```
+ */
+export function frameError(e: NoiseError): HTTPException {
+  switch (e.code) {
+    case "REPLAY":
+    case "OUTSIDE_WINDOW":
+      return httpError(409, "REPLAY", `frame refused: ${e.message}`);
+    case "BAD_TAG":
+      // Vague on purpose (noble convention): no detail that would help a forger.
+      return httpError(400, "BAD_TAG", "invalid tag");
+    case "CLOSED":
+      return httpError(404, "UNKNOWN_SESSION", "session is closed; handshake again");
+    case "FRAME_TOO_LARGE":
+    case "MESSAGE_TOO_LARGE":
+      return httpError(413, "BODY_TOO_LARGE", e.message);
+    default:
+      return httpError(400, "MALFORMED_FRAME", `${e.code}: ${e.message}`);
+  }
+}
+
+/**
+ * Maps a `NoiseError` from the handshake.
+ *
+ * @example
+ * ```ts
+ * import { handshakeError } from "./http_error.ts";
+ * import { NoiseError } from "../../crypto/errors.ts";
+ * console.log(handshakeError(new NoiseError("UNKNOWN_PEER", "no")).status); // 403
+ * ```
+ */
+export function handshakeError(e: NoiseError): HTTPException {
+  if (e.code === "UNKNOWN_PEER") return httpError(403, "UNKNOWN_CLINIC", "clinic key is not in the allowlist");
+  if (e.code === "BAD_TAG") return httpError(400, "BAD_HANDSHAKE", "handshake refused: invalid tag");
+  return httpError(400, "BAD_HANDSHAKE", `handshake refused: ${e.code}`);
+}
+
+/**
+ * Maps a {@linkcode ProtocolError}.
+ *
+ * @example
+ * ```ts
+ * import { protocolError } from "./http_error.ts";
+ * import { ProtocolError } from "../protocol/protocol_error.ts";
+ * console.log(protocolError(new ProtocolError("WRONG_DTYPE", "labels")).status); // 422
+ * ```
+ */
+export function protocolError(e: ProtocolError): HTTPException {
+  return httpError(PROTOCOL_STATUS[e.code] ?? 400, e.code, e.message);
+}
+
+/**
+ * Maps anything thrown while handling a request; unexpected errors become 500 INTERNAL
+ * without their detail (which could name server internals).
+ *
+ * @example
+ * ```ts
+ * import { toHttpError } from "./http_error.ts";
+ * console.log(toHttpError(new Error("x")).status); // 500
+ * ```
+ */
+export function toHttpError(e: unknown): HTTPException {
+  if (e instanceof HTTPException) return e;
+  if (e instanceof ProtocolError) return protocolError(e);
+  if (e instanceof NoiseError) return frameError(e);
+  return httpError(500, "INTERNAL", "internal error; see the server log");
+}
