@@ -98,7 +98,19 @@ const scope = globalThis as unknown as {
   postMessage?: (m: unknown) => void;
 };
 
-if (import.meta.main) {
+// A Worker's main module is this file too, so tell the two apart by the scope first
+// (Deno's main thread has no global postMessage), never by import.meta.main alone.
+const inWorker = typeof scope.postMessage === "function";
+if (inWorker) {
+  // Inside the Worker started by wasmInWorker.
+  scope.onmessage = async (e) => {
+    try {
+      scope.postMessage!(await timeEngine("wasm", { threads: e.data.threads }, e.data.runs, 3));
+    } catch (err) {
+      scope.postMessage!({ error: String(err) });
+    }
+  };
+} else if (import.meta.main) {
   const args = Deno.args;
   const runsAt = args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 20;
@@ -116,13 +128,4 @@ if (import.meta.main) {
     console.log(`webgpu adapter: ${adapter?.info.description || adapter?.info.vendor || "none"}`);
     if (adapter) report(await timeEngine("webgpu", {}, Math.min(runs, 5), 2));
   }
-} else if (typeof scope.postMessage === "function") {
-  // Inside the Worker started by wasmInWorker.
-  scope.onmessage = async (e) => {
-    try {
-      scope.postMessage!(await timeEngine("wasm", { threads: e.data.threads }, e.data.runs, 3));
-    } catch (err) {
-      scope.postMessage!({ error: String(err) });
-    }
-  };
 }

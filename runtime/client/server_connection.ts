@@ -268,11 +268,9 @@ export class ServerConnection {
         this.#o.log?.(`${what}: ${e.message}; reconnecting in ${wait} ms`);
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, this.#o.maxBackoffMs ?? 5000);
-        if (this.#channel !== null || what !== "handshake") {
-          // Drop the channel: the next attempt handshakes first.
-          this.#channel?.destroy();
-          this.#channel = null;
-        }
+        // Drop the channel: the next attempt handshakes first.
+        this.#channel?.destroy();
+        this.#channel = null;
       }
     }
   }

@@ -203,7 +203,7 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
       const v = m[name];
       if (v === undefined && schema.optional?.includes(name)) continue;
       if (name === "sealedWeights") {
-        if (!(v instanceof Uint8Array)) throw bad(`${msg.type}.${name}: expected a Uint8Array`);
+        if (!(v instanceof Uint8Array) || v.length === 0) throw bad(`${msg.type}.${name}: expected a non-empty Uint8Array`);
         tensors.set(name, tensor("uint8", [v.length], v));
         per[name] = { level: 0 };
         continue;
@@ -221,7 +221,9 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
       }
       for (const [who, blob] of Object.entries(sealed as Record<string, unknown>)) {
         if (!KEY_NAME_PATTERN.test(who)) throw bad(`${msg.type}.sealedWeights: ${JSON.stringify(who)} is not a clinic name`);
-        if (!(blob instanceof Uint8Array)) throw bad(`${msg.type}.sealedWeights.${who}: expected a Uint8Array`);
+        if (!(blob instanceof Uint8Array) || blob.length === 0) {
+          throw bad(`${msg.type}.sealedWeights.${who}: expected a non-empty Uint8Array`);
+        }
         tensors.set(SEALED_PREFIX + who, tensor("uint8", [blob.length], blob));
         per[SEALED_PREFIX + who] = { level: 0 };
       }

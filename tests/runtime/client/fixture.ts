@@ -42,14 +42,17 @@ export function tinySplits(seed = 3): { train: TensorDataset; val: TensorDataset
   return { train: tinyDataset(20, seed), val: tinyDataset(6, seed + 1), test: tinyDataset(7, seed + 2) };
 }
 
+/** Images (uint8 [n, SIZE, SIZE] flattened) and 0/1 labels. */
+export type ImageSet = { images: Uint8Array; labels: Uint8Array };
+
 /** Writes a MedMNIST-layout `.npz` of random images (or the given train images) to `path`. */
 export async function writeTinyNpz(
   path: string,
-  opts: { train?: { images: Uint8Array; labels: Uint8Array }; n?: number; seed?: number } = {},
+  opts: { train?: ImageSet; val?: ImageSet; test?: ImageSet; n?: number; seed?: number } = {},
 ): Promise<Uint8Array> {
   const n = opts.n ?? 20, seed = opts.seed ?? 3;
   const train = opts.train ?? randomImages(n, seed);
-  const val = randomImages(6, seed + 1), test = randomImages(7, seed + 2);
+  const val = opts.val ?? randomImages(6, seed + 1), test = opts.test ?? randomImages(7, seed + 2);
   const t = (d: { images: Uint8Array; labels: Uint8Array }): [Tensor, Tensor] => [
     tensor("uint8", [d.labels.length, SIZE, SIZE], d.images),
     tensor("uint8", [d.labels.length, 1], d.labels),

@@ -1,0 +1,108 @@
+/**
+ * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu]
+ *  [--checkpoint-dir DIR] [--epochs N]`
+ *
+ * Runs the split-learning server: loads the server key, the clinic allowlist and the model,
+ * resumes from the checkpoint directory when it holds a checkpoint, and serves the Hono
+ * app (runtime/server) with Deno.serve until interrupted. Flags override the config file.
+ *
+ * Permissions: `--allow-net=<listen host:port>`, `--allow-read` (config, keys, allowlist,
+ * model, checkpoints, and onnxruntime's files), `--allow-write=<checkpoint dir>`, and for
+ * the native engine `--allow-ffi --allow-sys --allow-env`.
+ *
+ * @example
+ * ```sh
+ * deno task server --config deploy/server.json --listen 0.0.0.0:8443
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { parseHexKey } from "../../crypto/keys/hex_key.ts";
+import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
+import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
+import { createServerApp, type ServerConfig } from "../server/mod.ts";
+import { parseListen, parseServerConfigFile } from "../server/config_file.ts";
+import { readInput, runMain, UsageError } from "./main.ts";
+
+const USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
+  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N]";
+
+await runMain(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        listen: { type: "string" },
+        engine: { type: "string" },
+        "checkpoint-dir": { type: "string" },
+        epochs: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (!values.config) throw new UsageError("--config is required");
+  const text = new TextDecoder().decode(await readInput("--config", values.config));
+  const file = parseServerConfigFile(text, dirname(values.config));
+  if (values.listen) Object.assign(file, parseListen(values.listen));
+  if (values.engine) {
+    if (!ENGINE_NAMES.includes(values.engine as EngineName)) {
+      throw new UsageError(`--engine ${values.engine}: expected one of ${ENGINE_NAMES.join(", ")}`);
+    }
+    file.engine = values.engine as EngineName;
+  }
+  if (values["checkpoint-dir"]) file.checkpointDir = values["checkpoint-dir"];
+  if (values.epochs !== undefined) {
+    const n = Number(values.epochs);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
+    file.epochs = n;
+  }
+  const key = await loadPrivateKeyFile(file.serverKey);
+  const allowlist = await loadAllowlist(file.allowlist);
+  let psk: Uint8Array | undefined;
+  if (file.pskFile) {
+    const parsed = parseHexKey(new TextDecoder().decode(await readInput("pskFile", file.pskFile)).trim());
+    if (typeof parsed === "string") throw new Error(`pskFile ${file.pskFile}: ${parsed}`);
+    psk = parsed;
+  }
+  const config: ServerConfig = {
+    mode: file.mode,
+    model: file.model.endsWith(".onnx")
+      ? { onnx: await readInput("model", file.model), name: file.model, seed: file.seed }
+      : { zoo: file.model, data: file.data!, seed: file.seed },
+    cuts: file.cuts,
+    loss: file.loss,
+    optimizer: file.optimizer,
+    engine: file.engine,
+    threads: file.threads,
+    checkpointDir: file.checkpointDir,
+    limits: file.limits,
+    turnTimeoutMs: file.turnTimeoutMs,
+    order: file.order,
+    epochs: file.epochs,
+  };
+  const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
+  const names = allowlist.entries.map((e) => e.name).join(", ");
+  const http = Deno.serve({
+    hostname: file.hostname,
+    port: file.port,
+    onListen: (a) =>
+      console.log(
+        `splitgate server ${key.name} (${file.mode}, ${file.engine}) on ${a.hostname}:${a.port}; clinics: ${names}` +
+          (server.resumed ? `; resumed at epoch ${server.schedule.epoch}` : ""),
+      ),
+  }, server.app.fetch);
+  const stop = async () => {
+    await http.shutdown();
+    await server.close();
+  };
+  try {
+    Deno.addSignalListener("SIGINT", () => void stop());
+  } catch { /* signals unavailable: stop with the process */ }
+  await http.finished;
+}, USAGE);

@@ -1,0 +1,146 @@
+/**
+ * Serves a {@linkcode RawSide} over a byte-stream pair with the frames of `raw_side_wire.ts`:
+ * the loop of the sandboxed raw-data process (stdin in, stdout out). Calls run one at a time in
+ * arrival order (the raw side is a sequential state machine); every failure becomes an error
+ * frame carrying the error's class, code and message, and the loop goes on.
+ *
+ * @example
+ * ```ts
+ * import { serveRawSide } from "./raw_side_service.ts";
+ * // await serveRawSide(side, Deno.stdin.readable, Deno.stdout.writable);
+ * ```
+ * @module
+ */
+import { type Tensor, tensor } from "../../models/tensor.ts";
+import { isNoiseError } from "../../crypto/errors.ts";
+import type { RawSide } from "./raw_side.ts";
+import { RawSideError } from "./raw_side_error.ts";
+import { decodeFrame, encodeFrame, FRAME_KIND, FrameReader, type WireMessage } from "./raw_side_wire.ts";
+
+/** What an error frame's header holds. */
+export interface ErrorHeader {
+  /** The error class name (`RawSideError`, `NoiseError`, `TypeError`, ...). */
+  name: string;
+  /** Its stable code, when it has one. */
+  code?: string;
+  message: string;
+}
+
+function errorHeader(e: unknown): ErrorHeader {
+  if (e instanceof RawSideError || isNoiseError(e)) return { name: e.name, code: e.code, message: e.message };
+  if (e instanceof TypeError || e instanceof RangeError) return { name: e.name, message: e.message };
+  return { name: "Error", code: "REMOTE", message: e instanceof Error ? e.message : String(e) };
+}
+
+function need(m: WireMessage, name: string): Tensor {
+  const t = m.tensors.get(name);
+  if (!t) throw new RawSideError("BAD_TENSOR", `${m.method}: tensor ${JSON.stringify(name)} is missing`);
+  return t;
+}
+
+function bytesOf(m: WireMessage, name: string): Uint8Array {
+  const t = need(m, name);
+  if (t.dtype !== "uint8" || t.dims.length !== 1) throw new RawSideError("BAD_TENSOR", `${m.method}: ${name} must be uint8 [n]`);
+  return t.data as Uint8Array;
+}
+
+/** Wraps bytes as a uint8 tensor (how byte strings travel in a bundle). */
+export function bytesTensor(b: Uint8Array): Tensor<"uint8"> {
+  return tensor("uint8", [b.length], b);
+}
+
+type Reply = { header?: unknown; tensors?: Record<string, Tensor> };
+
+async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
+  const h = (m.header ?? {}) as Record<string, unknown>;
+  if (typeof h !== "object" || Array.isArray(h)) throw new RawSideError("PROTOCOL", `${m.method}: header must be a JSON object`);
+  switch (m.method) {
+    case "info":
+      return { header: await side.info() };
+    case "forward": {
+      const r = await side.forward(h.stepId as string, h.epoch as number, h.batch as number);
+      return { tensors: r.labels ? { activation: r.activation, labels: r.labels } : { activation: r.activation } };
+    }
+    case "head": {
+      const r = await side.head(h.stepId as string, need(m, "headInput"));
+      return { header: { loss: r.loss }, tensors: { gradHeadInput: r.gradHeadInput } };
+    }
+    case "backward":
+      await side.backward(h.stepId as string, need(m, "cutGrad"));
+      return {};
+    case "evalForward": {
+      const r = await side.evalForward(h.split as "val" | "test", h.batch as number);
+      return { tensors: { activation: r.activation, labels: r.labels } };
+    }
+    case "evalHead":
+      return { tensors: { logits: await side.evalHead(need(m, "headInput")) } };
+    case "checkpoint":
+      await side.checkpoint(h.epoch as number);
+      return {};
+    case "restore":
+      return { header: { restored: await side.restore() } };
+    case "exportWeights":
+      return { tensors: { sealed: bytesTensor(await side.exportWeights(bytesOf(m, "recipientPublicKey"))) } };
+    case "importWeights":
+      await side.importWeights(bytesOf(m, "sealed"));
+      return {};
+    case "close":
+      await side.close();
+      return {};
+    default:
+      throw new RawSideError("PROTOCOL", `unknown method ${JSON.stringify(m.method)}`);
+  }
+}
+
+/**
+ * Announces `ready` (with `side.info()`), then answers request frames from `input` on `output`
+ * until `close` or the end of `input`; closes the side at the end.
+ *
+ * @throws {RawSideError} `PROTOCOL` when `input` breaks off inside a frame
+ * @example
+ * ```ts
+ * import { serveRawSide } from "./raw_side_service.ts";
+ * // const toChild = new TransformStream<Uint8Array, Uint8Array>(), fromChild = new TransformStream<Uint8Array, Uint8Array>();
+ * // serveRawSide(localSide, toChild.readable, fromChild.writable);
+ * ```
+ */
+export async function serveRawSide(
+  side: RawSide,
+  input: ReadableStream<Uint8Array>,
+  output: WritableStream<Uint8Array>,
+): Promise<void> {
+  const writer = output.getWriter();
+  const reader = new FrameReader(input);
+  const send = (m: WireMessage) => writer.write(encodeFrame(m));
+  try {
+    await send({ id: 0, kind: FRAME_KIND.ready, method: "ready", header: await side.info(), tensors: new Map() });
+    for (;;) {
+      const body = await reader.next();
+      if (body === null) break;
+      let m: WireMessage;
+      try {
+        m = decodeFrame(body);
+      } catch (e) {
+        // The id is the first field; answer it if it could be read, so the caller is not left waiting.
+        const id = body.length >= 4 ? new DataView(body.buffer, body.byteOffset).getUint32(0) : 0;
+        await send({ id, kind: FRAME_KIND.error, method: "?", header: errorHeader(e), tensors: new Map() });
+        continue;
+      }
+      if (m.kind !== FRAME_KIND.request) {
+        await send({ id: m.id, kind: FRAME_KIND.error, method: m.method, header: errorHeader(new RawSideError("PROTOCOL", `expected a request frame, got kind ${m.kind}`)), tensors: new Map() });
+        continue;
+      }
+      try {
+        const r = await dispatch(side, m);
+        await send({ id: m.id, kind: FRAME_KIND.reply, method: m.method, header: r.header ?? {}, tensors: new Map(Object.entries(r.tensors ?? {})) });
+      } catch (e) {
+        await send({ id: m.id, kind: FRAME_KIND.error, method: m.method, header: errorHeader(e), tensors: new Map() });
+      }
+      if (m.method === "close") break;
+    }
+  } finally {
+    await side.close().catch(() => {});
+    await reader.cancel();
+    await writer.close().catch(() => {});
+  }
+}

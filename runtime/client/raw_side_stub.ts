@@ -1,0 +1,231 @@
+/**
+ * The parent's end of the raw-side pipe: a {@linkcode RawSide} whose calls become request
+ * frames on one stream and whose results come back as reply frames on the other. Calls may
+ * overlap; replies are matched by id. Errors come back as the same classes with the same codes
+ * (`RawSideError`, `NoiseError`, `TypeError`, `RangeError`).
+ *
+ * @example
+ * ```ts
+ * import { RawSideStub } from "./raw_side_stub.ts";
+ * // const stub = new RawSideStub(child.stdout, child.stdin);
+ * // const info = await stub.ready;
+ * ```
+ * @module
+ */
+import type { Tensor } from "../../models/tensor.ts";
+import { NoiseError, type NoiseErrorCode } from "../../crypto/errors.ts";
+import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import { isRawSideErrorCode, RawSideError } from "./raw_side_error.ts";
+import { bytesTensor, type ErrorHeader } from "./raw_side_service.ts";
+import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, FRAME_KIND, FrameReader, type WireMessage } from "./raw_side_wire.ts";
+
+/**
+ * Options of {@linkcode RawSideStub}.
+ *
+ * @example
+ * ```ts
+ * import type { RawSideStubOptions } from "./raw_side_stub.ts";
+ * const seen: Uint8Array[] = [];
+ * const o: RawSideStubOptions = { onBytes: (dir, b) => { if (dir === "fromRawSide") seen.push(b); } };
+ * ```
+ */
+export interface RawSideStubOptions {
+  /** Sees every byte chunk crossing the pipe, in both directions (audits, the canary test). */
+  onBytes?: (direction: "toRawSide" | "fromRawSide", bytes: Uint8Array) => void;
+  /** Largest frame accepted from the raw side (default 512 MiB). */
+  maxFrameBytes?: number;
+}
+
+function toError(h: ErrorHeader): Error {
+  const msg = String(h?.message ?? "unknown error");
+  if (h?.name === "NoiseError" && typeof h.code === "string") return new NoiseError(h.code as NoiseErrorCode, msg);
+  if (h?.name === "RawSideError" && isRawSideErrorCode(h.code)) return new RawSideError(h.code, msg);
+  if (h?.name === "TypeError") return new TypeError(msg);
+  if (h?.name === "RangeError") return new RangeError(msg);
+  return new RawSideError("REMOTE", `raw side: ${msg}`);
+}
+
+/**
+ * A {@linkcode RawSide} over a stream pair.
+ *
+ * @example
+ * ```ts
+ * import { RawSideStub } from "./raw_side_stub.ts";
+ * // const side: RawSide = new RawSideStub(readable, writable);
+ * // await side.forward("1:0", 1, 0);
+ * ```
+ */
+export class RawSideStub implements RawSide {
+  /** Resolves with the raw side's info once it announced `ready`; rejects if the pipe ends first. */
+  readonly ready: Promise<RawSideInfo>;
+  /** Resolves when the pipe from the raw side has ended (cleanly or not). */
+  readonly ended: Promise<void>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #pending = new Map<number, { resolve: (m: WireMessage) => void; reject: (e: Error) => void }>();
+  readonly #onBytes?: RawSideStubOptions["onBytes"];
+  #nextId = 1;
+  #closedWith?: Error;
+  #writeChain: Promise<void> = Promise.resolve();
+
+  /**
+   * @param fromRawSide the raw side's output (child stdout)
+   * @param toRawSide the raw side's input (child stdin)
+   */
+  constructor(fromRawSide: ReadableStream<Uint8Array>, toRawSide: WritableStream<Uint8Array>, opts: RawSideStubOptions = {}) {
+    this.#writer = toRawSide.getWriter();
+    this.#onBytes = opts.onBytes;
+    let readyResolve!: (i: RawSideInfo) => void, readyReject!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
+    this.ready.catch(() => {}); // observed by callers that care; avoid an unhandled rejection
+    const reader = new FrameReader(
+      fromRawSide,
+      opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      opts.onBytes ? (b) => opts.onBytes!("fromRawSide", b) : undefined,
+    );
+    this.ended = (async () => {
+      let failure: Error = new RawSideError("CLOSED", "the raw side's output ended");
+      try {
+        for (;;) {
+          const body = await reader.next();
+          if (body === null) break;
+          const m = decodeFrame(body);
+          if (m.kind === FRAME_KIND.ready) {
+            readyResolve(m.header as RawSideInfo);
+            continue;
+          }
+          const p = this.#pending.get(m.id);
+          if (!p) throw new RawSideError("PROTOCOL", `reply for unknown request id ${m.id}`);
+          this.#pending.delete(m.id);
+          if (m.kind === FRAME_KIND.reply) p.resolve(m);
+          else if (m.kind === FRAME_KIND.error) p.reject(toError(m.header as ErrorHeader));
+          else p.reject(new RawSideError("PROTOCOL", `unexpected frame kind ${m.kind}`));
+        }
+      } catch (e) {
+        failure = e instanceof RawSideError ? e : new RawSideError("PROTOCOL", (e as Error).message, { cause: e });
+        await reader.cancel();
+      }
+      this.#fail(failure);
+      readyReject(failure);
+    })();
+  }
+
+  #fail(e: Error): void {
+    this.#closedWith ??= e;
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  /**
+   * Fails every waiting and future call with `error` (e.g. the process exited).
+   *
+   * @example
+   * ```ts
+   * import { RawSideStub } from "./raw_side_stub.ts";
+   * import { RawSideError } from "./raw_side_error.ts";
+   * // stub.abort(new RawSideError("CLOSED", "raw-side process exited with code 1"));
+   * ```
+   */
+  abort(error: Error): void {
+    this.#fail(error);
+  }
+
+  #call(method: string, header: unknown = {}, tensors: Record<string, Tensor> = {}): Promise<WireMessage> {
+    if (this.#closedWith) return Promise.reject(this.#closedWith);
+    const id = this.#nextId++;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ id, kind: FRAME_KIND.request, method, header, tensors: new Map(Object.entries(tensors)) });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const reply = new Promise<WireMessage>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    this.#onBytes?.("toRawSide", frame);
+    this.#writeChain = this.#writeChain.then(() => this.#writer.write(frame)).catch((e) => {
+      this.#fail(new RawSideError("CLOSED", `cannot write to the raw side: ${(e as Error).message}`));
+    });
+    return reply;
+  }
+
+  /** {@inheritDoc RawSide.info} */
+  async info(): Promise<RawSideInfo> {
+    return (await this.#call("info")).header as RawSideInfo;
+  }
+
+  /** {@inheritDoc RawSide.forward} */
+  async forward(stepId: string, epoch: number, batch: number): Promise<{ activation: Tensor; labels?: Tensor }> {
+    const r = await this.#call("forward", { stepId, epoch, batch });
+    const activation = r.tensors.get("activation");
+    if (!activation) throw new RawSideError("PROTOCOL", "forward reply has no activation");
+    const labels = r.tensors.get("labels");
+    return labels ? { activation, labels } : { activation };
+  }
+
+  /** {@inheritDoc RawSide.head} */
+  async head(stepId: string, headInput: Tensor): Promise<{ loss: number; gradHeadInput: Tensor }> {
+    const r = await this.#call("head", { stepId }, { headInput });
+    const g = r.tensors.get("gradHeadInput");
+    const loss = (r.header as { loss?: unknown }).loss;
+    if (!g || typeof loss !== "number") throw new RawSideError("PROTOCOL", "head reply lacks loss or gradHeadInput");
+    return { loss, gradHeadInput: g };
+  }
+
+  /** {@inheritDoc RawSide.backward} */
+  async backward(stepId: string, cutGrad: Tensor): Promise<void> {
+    await this.#call("backward", { stepId }, { cutGrad });
+  }
+
+  /** {@inheritDoc RawSide.evalForward} */
+  async evalForward(split: "val" | "test", batch: number): Promise<{ activation: Tensor; labels: Tensor }> {
+    const r = await this.#call("evalForward", { split, batch });
+    const activation = r.tensors.get("activation"), labels = r.tensors.get("labels");
+    if (!activation || !labels) throw new RawSideError("PROTOCOL", "evalForward reply lacks activation or labels");
+    return { activation, labels };
+  }
+
+  /** {@inheritDoc RawSide.evalHead} */
+  async evalHead(headInput: Tensor): Promise<Tensor> {
+    const logits = (await this.#call("evalHead", {}, { headInput })).tensors.get("logits");
+    if (!logits) throw new RawSideError("PROTOCOL", "evalHead reply has no logits");
+    return logits;
+  }
+
+  /** {@inheritDoc RawSide.checkpoint} */
+  async checkpoint(epoch: number): Promise<void> {
+    await this.#call("checkpoint", { epoch });
+  }
+
+  /** {@inheritDoc RawSide.restore} */
+  async restore(): Promise<{ epoch: number } | null> {
+    const r = (await this.#call("restore")).header as { restored?: { epoch: number } | null };
+    return r.restored ?? null;
+  }
+
+  /** {@inheritDoc RawSide.exportWeights} */
+  async exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
+    const sealed = (await this.#call("exportWeights", {}, { recipientPublicKey: bytesTensor(recipientPublicKey) })).tensors.get("sealed");
+    if (!sealed || sealed.dtype !== "uint8") throw new RawSideError("PROTOCOL", "exportWeights reply has no sealed bytes");
+    return sealed.data as Uint8Array;
+  }
+
+  /** {@inheritDoc RawSide.importWeights} */
+  async importWeights(sealed: Uint8Array): Promise<void> {
+    await this.#call("importWeights", {}, { sealed: bytesTensor(sealed) });
+  }
+
+  /** Asks the raw side to close and end its loop; then closes the pipe towards it. */
+  async close(): Promise<void> {
+    if (!this.#closedWith) {
+      try {
+        await this.#call("close");
+      } catch {
+        // already gone: nothing to close
+      }
+      this.#fail(new RawSideError("CLOSED", "the raw side is closed"));
+    }
+    await this.#writeChain;
+    await this.#writer.close().catch(() => {});
+  }
+}

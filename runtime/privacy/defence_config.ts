@@ -1,0 +1,97 @@
+/**
+ * A clinic's privacy defences at the cut, as one plain object (it goes into a run's
+ * `run.json` and, later, into a clinic's configuration):
+ *
+ * - `noise`: per-sample L2 clipping of the cut activation to `clip`, then Gaussian noise
+ *   N(0, σ²·clip²) on every coordinate (the Gaussian mechanism's shape, Dwork & Roth 2014
+ *   §3.5.3, with σ the noise multiplier) — applied by the clinic before the activation is
+ *   sent (see `noise_defence.ts`);
+ * - `nopeek`: α·dCor(X, Z) added to the clinic's objective (Vepakomma et al. 2020; see
+ *   `models/train/nopeek.ts`);
+ * - `labelProtection`: `"norm-equalise"` makes the server rescale every returned cut
+ *   gradient to the batch's mean norm before sending it (Li et al. 2022's norm attack; see
+ *   `label_protection.ts`).
+ *
+ * @example
+ * ```ts
+ * import { parseDefenceConfig } from "./defence_config.ts";
+ * parseDefenceConfig({ noise: { clip: 5, sigma: 0.1 } }).noise?.sigma; // 0.1
+ * ```
+ * @module
+ */
+
+/** Label protection applied by the server to returned gradients. */
+export type LabelProtection = "none" | "norm-equalise";
+
+/** Per-clinic defences (every field optional: `{}` is no defence). */
+export interface DefenceConfig {
+  /** Clip each sample's activation to L2 norm `clip`, then add N(0, σ²·clip²) per coordinate. */
+  noise?: { clip: number; sigma: number };
+  /** Weight α of dCor(X, Z) in the clinic's objective. */
+  nopeek?: { weight: number };
+  /** What the server does to the cut gradients it returns (default `"none"`). */
+  labelProtection?: LabelProtection;
+}
+
+const positive = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
+const nonNegative = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+/**
+ * Checks an untrusted value (e.g. from JSON) and returns it as a {@linkcode DefenceConfig}.
+ *
+ * @throws {TypeError} naming the field and what was expected
+ * @example
+ * ```ts
+ * import { parseDefenceConfig } from "./defence_config.ts";
+ * parseDefenceConfig({ nopeek: { weight: 0.5 }, labelProtection: "norm-equalise" });
+ * ```
+ */
+export function parseDefenceConfig(v: unknown): DefenceConfig {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`defence: expected an object, got ${JSON.stringify(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!["noise", "nopeek", "labelProtection"].includes(k)) {
+      throw new TypeError(`defence: unknown field ${JSON.stringify(k)}; expected noise, nopeek or labelProtection`);
+    }
+  }
+  const out: DefenceConfig = {};
+  if (o.noise !== undefined) {
+    const n = o.noise as Record<string, unknown>;
+    if (typeof n !== "object" || n === null || !positive(n.clip) || !nonNegative(n.sigma)) {
+      throw new TypeError(`defence.noise: expected {clip > 0, sigma >= 0}, got ${JSON.stringify(o.noise)}`);
+    }
+    out.noise = { clip: n.clip, sigma: n.sigma };
+  }
+  if (o.nopeek !== undefined) {
+    const n = o.nopeek as Record<string, unknown>;
+    if (typeof n !== "object" || n === null || !nonNegative(n.weight)) {
+      throw new TypeError(`defence.nopeek: expected {weight >= 0}, got ${JSON.stringify(o.nopeek)}`);
+    }
+    out.nopeek = { weight: n.weight };
+  }
+  if (o.labelProtection !== undefined) {
+    if (o.labelProtection !== "none" && o.labelProtection !== "norm-equalise") {
+      throw new TypeError(`defence.labelProtection: expected "none" or "norm-equalise", got ${JSON.stringify(o.labelProtection)}`);
+    }
+    out.labelProtection = o.labelProtection;
+  }
+  return out;
+}
+
+/**
+ * A short human label of a defence, for tables ("none", "noise σ=0.1 C=5", ...).
+ *
+ * @example
+ * ```ts
+ * import { describeDefence } from "./defence_config.ts";
+ * describeDefence({ nopeek: { weight: 1 } }); // "nopeek α=1"
+ * ```
+ */
+export function describeDefence(d: DefenceConfig): string {
+  const parts: string[] = [];
+  if (d.noise) parts.push(`noise σ=${d.noise.sigma} C=${d.noise.clip}`);
+  if (d.nopeek) parts.push(`nopeek α=${d.nopeek.weight}`);
+  if (d.labelProtection && d.labelProtection !== "none") parts.push(d.labelProtection);
+  return parts.length ? parts.join(", ") : "none";
+}

@@ -1,0 +1,213 @@
+/**
+ * Split training with the privacy defences applied where each party computes: the
+ * in-process reference of a defended split run (the same graphs as `Pipeline`, with the
+ * clinic's and the server's defence hooks between the segments).
+ *
+ * One step, vanilla (`cuts = [c]`), segments front | server:
+ *
+ * ```
+ * clinic:  z = front.forward(x)
+ *          [nopeek]  (dCor, dZ) = NoPeek model(x, z)            (engine-built gradient)
+ *          [noise]   z' = clip(z) + N(0, σ²C²)                    (what is sent)
+ * server:  g = step(z', y) → gradient at the cut
+ *          [labelProtection] g' = equalise(g)                    (what is returned)
+ * clinic:  front.backward(g' + α·dZ)                             (straight-through noise)
+ * ```
+ *
+ * U-shaped (`cuts = [c, h]`), segments front | server middle | clinic head: the head's step
+ * yields the gradient at h, which the clinic sends (after `labelProtection`, since the
+ * clinic holds the labels here); the server's backward gives the gradient at c.
+ *
+ * X for NoPeek is the segment's first float input (the image), flattened per sample.
+ *
+ * @example
+ * ```ts
+ * import { DefendedPipeline } from "./defended_pipeline.ts";
+ * // const p = await DefendedPipeline.create(engine, compileModel(model, { loss: "bce", cuts }), { noise: { clip: 8, sigma: 0.05 } }, 1);
+ * // const { loss } = await p.trainStep(batch.inputs, batch.target, optimizers);
+ * ```
+ * @module
+ */
+import type { Tensor } from "../../models/tensor.ts";
+import type { CompiledSegment } from "../../models/train/compile.ts";
+import type { Optimizer } from "../../models/train/optimizer.ts";
+import type { Engine } from "../engine/mod.ts";
+import { Rng } from "../data/rng.ts";
+import { SegmentRunner } from "../train/segment_runner.ts";
+import type { DefenceConfig } from "./defence_config.ts";
+import { clipAndNoise } from "./noise_defence.ts";
+import { protectCutGradient } from "./label_protection.ts";
+import { NoPeekRunner } from "./nopeek_runner.ts";
+
+/** What one defended forward/backward produced, seen from each side. */
+export interface DefendedStep {
+  loss: number;
+  /** dCor of the batch when NoPeek is on. */
+  dcor?: number;
+  paramGrads: Map<string, Tensor>;
+  /** The activation the clinic sent over the first cut (after the noise defence). */
+  sent: Tensor;
+  /** The gradient the server returned at the first cut (after label protection in vanilla mode). */
+  returned: Tensor;
+  /** U-shaped: the gradient at the head's input the clinic sent to the server. */
+  headGrad?: Tensor;
+}
+
+function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
+  const x = a.data as Float32Array, y = b.data as Float32Array;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] + alpha * y[i];
+  return { dtype: "float32", dims: [...a.dims], data: out };
+}
+
+/** The segments of a cut model with the defences of one clinic. */
+export class DefendedPipeline {
+  #noiseRng: Rng;
+  #nopeek?: NoPeekRunner;
+
+  private constructor(
+    readonly segments: readonly CompiledSegment[],
+    readonly runners: SegmentRunner[],
+    readonly defence: DefenceConfig,
+    readonly seed: number,
+  ) {
+    // A stream of its own, so that the noise does not shift the batch order.
+    this.#noiseRng = new Rng(seed + 0x6e6f);
+    const x = segments[0].inputs.find((v) => v.dtype === "float32");
+    if (defence.nopeek && defence.nopeek.weight > 0) {
+      if (!x) throw new TypeError("nopeek: the first segment has no float input to correlate with");
+      this.#nopeek = new NoPeekRunner(runners[0].engine, x.shape ?? ["N"], segments[0].outputs[0].shape ?? ["N"]);
+    }
+  }
+
+  /**
+   * Binds the segments (2 = vanilla, 3 = U-shaped) to `engine`.
+   *
+   * @throws {RangeError} for a model with no cut or more than two
+   * @example
+   * ```ts
+   * import { DefendedPipeline } from "./defended_pipeline.ts";
+   * // await DefendedPipeline.create(engine, segments, {}, 0)
+   * ```
+   */
+  static async create(engine: Engine, segments: readonly CompiledSegment[], defence: DefenceConfig, seed: number): Promise<DefendedPipeline> {
+    if (segments.length < 2 || segments.length > 3) {
+      throw new RangeError(`defended training needs 1 cut (vanilla) or 2 (U-shaped), got ${segments.length - 1}`);
+    }
+    const runners = await Promise.all(segments.map((s) => SegmentRunner.create(engine, s)));
+    await Promise.all(runners.map((r) => r.warm()));
+    return new DefendedPipeline(segments, runners, defence, seed);
+  }
+
+  /** `"vanilla"` (front | server) or `"ushaped"` (front | server | head). */
+  get mode(): "vanilla" | "ushaped" {
+    return this.segments.length === 3 ? "ushaped" : "vanilla";
+  }
+
+  /** Name of the first cut tensor. */
+  get cutName(): string {
+    return this.segments[0].outputs[0].name;
+  }
+
+  #rawInput(inputs: Record<string, Tensor>): Tensor | undefined {
+    const v = this.segments[0].inputs.find((i) => i.dtype === "float32");
+    return v && inputs[v.name];
+  }
+
+  /** What the clinic sends for activation `z`: `z` itself, or clipped and noised. */
+  #send(z: Tensor, rng: Rng): Tensor {
+    return this.defence.noise ? clipAndNoise(z, this.defence.noise, rng) : z;
+  }
+
+  /**
+   * Forward and backward of one batch with every defence, without updating parameters
+   * (BatchNorm running statistics do move, as in any training forward pass).
+   */
+  async forwardBackward(inputs: Record<string, Tensor>, target: Tensor): Promise<DefendedStep> {
+    const [front, ...rest] = this.runners;
+    const feeds: Record<string, Tensor> = {};
+    for (const v of this.segments[0].inputs) feeds[v.name] = inputs[v.name];
+    const f = await front.forward(feeds);
+    const z = f.outputs[this.cutName];
+    const np = this.#nopeek ? await this.#nopeek.run(this.#rawInput(inputs)!, z) : undefined;
+    const sent = this.#send(z, this.#noiseRng);
+    let paramGrads: Map<string, Tensor>;
+    let returned: Tensor, headGrad: Tensor | undefined, loss: number;
+    if (rest.length === 1) {
+      const s = await rest[0].step({ [this.cutName]: sent }, target);
+      loss = s.loss;
+      paramGrads = new Map(s.paramGrads);
+      returned = protectCutGradient(s.inputGrads[this.cutName], this.defence.labelProtection);
+    } else {
+      const [mid, head] = rest;
+      const m = await mid.forward({ [this.cutName]: sent });
+      const h = this.segments[1].outputs[0].name;
+      const s = await head.step(m.outputs, target);
+      loss = s.loss;
+      headGrad = protectCutGradient(s.inputGrads[h], this.defence.labelProtection);
+      const b = await mid.backward(m.saved, { [h]: headGrad });
+      paramGrads = new Map([...s.paramGrads, ...b.paramGrads]);
+      returned = b.inputGrads[this.cutName];
+    }
+    const g = np ? addScaled(returned, np.grad, this.defence.nopeek!.weight) : returned;
+    const fb = await front.backward(f.saved, { [this.cutName]: g });
+    for (const [k, v] of fb.paramGrads) paramGrads.set(k, v);
+    return { loss, dcor: np?.dcor, paramGrads, sent, returned, headGrad };
+  }
+
+  /**
+   * One training step: {@linkcode forwardBackward}, then each segment's optimizer.
+   *
+   * @example
+   * ```ts
+   * // const { loss, dcor } = await pipe.trainStep(b.inputs, b.target, optimizers);
+   * ```
+   */
+  async trainStep(inputs: Record<string, Tensor>, target: Tensor, optimizers: Optimizer[]): Promise<{ loss: number; dcor?: number }> {
+    const r = await this.forwardBackward(inputs, target);
+    this.runners.forEach((runner, i) => optimizers[i].step(runner.params, r.paramGrads));
+    return { loss: r.loss, dcor: r.dcor };
+  }
+
+  /**
+   * The activation the server would receive for `inputs` at inference (inference graph,
+   * then the noise defence drawn from `rng`).
+   */
+  async sentActivation(inputs: Record<string, Tensor>, rng: Rng): Promise<Tensor> {
+    const out = await this.runners[0].infer(inputs);
+    return this.#send(out[this.cutName], rng);
+  }
+
+  /**
+   * Inference as deployed: the clinic's front, the defence on what it sends (noise drawn
+   * from `rng`), then the remaining segments. Returns the logits.
+   */
+  async infer(inputs: Record<string, Tensor>, rng: Rng): Promise<Tensor> {
+    let x: Record<string, Tensor> = { [this.cutName]: await this.sentActivation(inputs, rng) };
+    for (const r of this.runners.slice(1)) x = await r.infer(x);
+    return x[this.segments[this.segments.length - 1].outputs[0].name];
+  }
+
+  /** Parameters and buffers of every segment (live references). */
+  weights(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const r of this.runners) for (const [k, v] of [...r.params, ...r.buffers]) out.set(k, v);
+    return out;
+  }
+
+  /** Copies `weights` into the segments' parameters and buffers. */
+  load(weights: ReadonlyMap<string, Tensor>): void {
+    for (const r of this.runners) {
+      for (const [k, v] of weights) {
+        if (r.params.has(k)) (r.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
+        else if (r.buffers.has(k)) r.buffers.set(k, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() } as Tensor);
+      }
+    }
+  }
+
+  /** Releases every session. */
+  async release(): Promise<void> {
+    for (const r of this.runners) await r.release();
+    await this.#nopeek?.release();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The server's JSON config file, checked field by field (errors name the field and what
+ * was expected). Relative paths are resolved against the config file's directory.
+ *
+ * ```json
+ * {
+ *   "listen": "127.0.0.1:8443",
+ *   "serverKey": "keys/server.key", "allowlist": "keys/allowlist.json", "pskFile": "keys/psk.hex",
+ *   "model": "cnn", "data": { "image": { "channels": 1, "size": 28 } }, "seed": 0,
+ *   "mode": "vanilla", "loss": "bce", "cuts": ["..."],
+ *   "optimizer": { "kind": "adam", "lr": 0.001 },
+ *   "engine": "native", "threads": 4,
+ *   "checkpointDir": "out/server",
+ *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
+ *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3
+ * }
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { parseServerConfigFile } from "./config_file.ts";
+ * const f = parseServerConfigFile(
+ *   '{"serverKey":"s.key","allowlist":"a.json","model":"cnn","data":{"image":{"channels":1,"size":28}},' +
+ *   '"mode":"vanilla","loss":"bce","optimizer":{"kind":"sgd","lr":0.1}}', "/etc/splitgate");
+ * console.log(f.serverKey); // "/etc/splitgate/s.key"
+ * ```
+ * @module
+ */
+import { isAbsolute, join } from "node:path";
+import type { LossKind } from "../../models/grad/loss.ts";
+import type { OptimizerConfig } from "../../models/train/optimizer.ts";
+import type { ZooDataSpec } from "../../models/zoo/mod.ts";
+import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
+import type { SplitMode } from "./split_model.ts";
+
+/**
+ * A parsed config file: paths resolved, model not yet loaded.
+ *
+ * @example
+ * ```ts
+ * import type { ServerConfigFile } from "./config_file.ts";
+ * function where(f: ServerConfigFile) { return `${f.hostname}:${f.port}`; }
+ * ```
+ */
+export interface ServerConfigFile {
+  hostname: string;
+  port: number;
+  serverKey: string;
+  allowlist: string;
+  pskFile?: string;
+  /** A zoo name, or the path of an `.onnx` file. */
+  model: string;
+  data?: ZooDataSpec;
+  seed: number;
+  mode: SplitMode;
+  loss: LossKind;
+  cuts?: string[];
+  optimizer: OptimizerConfig;
+  engine: EngineName;
+  threads?: number;
+  checkpointDir?: string;
+  limits?: { maxBodyBytes?: number; maxBatch?: number; maxElements?: number };
+  turnTimeoutMs: number;
+  order?: string[];
+  epochs?: number;
+}
+
+const FIELDS = new Set([
+  "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
+  "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
+]);
+
+/**
+ * Parses `host:port` (IPv6 in brackets).
+ *
+ * @throws {TypeError} naming the value.
+ * @example
+ * ```ts
+ * import { parseListen } from "./config_file.ts";
+ * console.log(parseListen("0.0.0.0:8443")); // { hostname: "0.0.0.0", port: 8443 }
+ * ```
+ */
+export function parseListen(v: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new TypeError(`listen ${JSON.stringify(v)}: expected host:port, e.g. 127.0.0.1:8443`);
+  return { hostname: m[1] ?? m[2], port };
+}
+
+/**
+ * Parses and checks a config file's text; relative paths resolve against `baseDir`.
+ *
+ * @throws {TypeError} naming the first bad field.
+ * @example
+ * ```ts
+ * import { parseServerConfigFile } from "./config_file.ts";
+ * try {
+ *   parseServerConfigFile('{"mode":"sideways"}', ".");
+ * } catch (e) {
+ *   console.log((e as Error).message); // config: unknown... or a missing field
+ * }
+ * ```
+ */
+export function parseServerConfigFile(text: string, baseDir: string): ServerConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new TypeError(`config is not valid JSON (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new TypeError("config must be a JSON object");
+  const c = raw as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
+    if (!FIELDS.has(k)) throw new TypeError(`config: unknown field ${JSON.stringify(k)} (expected one of ${[...FIELDS].join(", ")})`);
+  }
+  const fail = (k: string, want: string): never => {
+    throw new TypeError(`config.${k}: expected ${want}, got ${JSON.stringify(c[k]) ?? "nothing"}`);
+  };
+  const str = (k: string, required = true): string | undefined => {
+    const v = c[k];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== "string" || v.length === 0) fail(k, "a non-empty string");
+    return v as string;
+  };
+  const int = (k: string, min: number): number | undefined => {
+    const v = c[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(k, `an integer >= ${min}`);
+    return v as number;
+  };
+  const path = (p: string) => (isAbsolute(p) ? p : join(baseDir, p));
+  const names = (k: string): string[] | undefined => {
+    const v = c[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string" && x.length > 0)) {
+      fail(k, "a non-empty array of strings");
+    }
+    return v as string[];
+  };
+  const { hostname, port } = parseListen(str("listen", false) ?? "127.0.0.1:8443");
+  const mode = str("mode") as SplitMode;
+  if (mode !== "vanilla" && mode !== "ushaped") fail("mode", '"vanilla" or "ushaped"');
+  const loss = str("loss") as LossKind;
+  if (!["bce", "ce", "mse"].includes(loss)) fail("loss", '"bce", "ce" or "mse"');
+  const engine = (str("engine", false) ?? "native") as EngineName;
+  if (!ENGINE_NAMES.includes(engine)) fail("engine", ENGINE_NAMES.join(" | "));
+  const opt = c.optimizer as Record<string, unknown> | undefined;
+  if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
+    fail("optimizer", '{"kind": "sgd" | "adam" | "adamw", "lr": number, ...}');
+  }
+  const model = str("model")!;
+  const isOnnx = model.endsWith(".onnx");
+  if (!isOnnx && (c.data === null || typeof c.data !== "object")) {
+    fail("data", 'the data spec of the zoo model, e.g. {"image": {"channels": 1, "size": 28}}');
+  }
+  const cuts = names("cuts");
+  if (isOnnx && !cuts) fail("cuts", "the cut tensor names (required for an .onnx model)");
+  let limits: ServerConfigFile["limits"];
+  if (c.limits !== undefined) {
+    const l = c.limits as Record<string, unknown>;
+    if (l === null || typeof l !== "object" || Array.isArray(l)) fail("limits", "an object");
+    for (const [k, v] of Object.entries(l)) {
+      if (!["maxBodyBytes", "maxBatch", "maxElements"].includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+        fail("limits", "{maxBodyBytes?, maxBatch?, maxElements?} of positive integers");
+      }
+    }
+    limits = l as ServerConfigFile["limits"];
+  }
+  return {
+    hostname,
+    port,
+    serverKey: path(str("serverKey")!),
+    allowlist: path(str("allowlist")!),
+    pskFile: c.pskFile === undefined ? undefined : path(str("pskFile")!),
+    model: isOnnx ? path(model) : model,
+    data: c.data as ZooDataSpec | undefined,
+    seed: int("seed", 0) ?? 0,
+    mode,
+    loss,
+    cuts,
+    optimizer: opt as unknown as OptimizerConfig,
+    engine,
+    threads: int("threads", 1),
+    checkpointDir: c.checkpointDir === undefined ? undefined : path(str("checkpointDir")!),
+    limits,
+    turnTimeoutMs: int("turnTimeoutMs", 1) ?? 60_000,
+    order: names("order"),
+    epochs: int("epochs", 1),
+  };
+}

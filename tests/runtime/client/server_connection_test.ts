@@ -1,0 +1,125 @@
+/** ServerConnection against a real server on a loopback port: handshake, requests, reconnects. */
+import assert from "node:assert/strict";
+import { ServerConnection, ServerRequestError } from "../../../runtime/client/server_connection.ts";
+import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
+import type { ServerHandle } from "../../../runtime/server/mod.ts";
+import {
+  binaryLabels,
+  CLINIC_KEYS,
+  paramsSnapshot,
+  randomTensor,
+  SERVER_KEYS,
+  startServer,
+} from "../server/harness.ts";
+
+const step = (batch: number) => ({
+  type: "STEP",
+  stepId: `0:${batch}`,
+  epoch: 0,
+  activation: randomTensor([4, 32, 2, 2], batch + 1),
+  labels: binaryLabels(4),
+}) as const;
+
+function serve(server: ServerHandle, port = 0): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, server.app.fetch);
+}
+
+Deno.test("ServerConnection: requests, byte counts, refusals", async () => {
+  const server = await startServer("vanilla");
+  const http = serve(server);
+  try {
+    const url = `http://127.0.0.1:${http.addr.port}`;
+    const conn = await ServerConnection.connect({ url, serverPublicKey: SERVER_KEYS.publicKey, clinicKeyPair: CLINIC_KEYS.a });
+    assert.equal(conn.clinic, "a");
+    const t = await conn.request({ type: "TURN_REQUEST" });
+    assert.equal(t.yours, true);
+    const r = await conn.request(step(0));
+    assert.equal(r.stepId, "0:0");
+    assert.deepEqual(r.cutGrad.dims, [4, 32, 2, 2]);
+    const st = server.status().clinics[0];
+    assert.equal(conn.bytesUp, st.bytesIn);
+    assert.equal(conn.bytesDown, st.bytesOut);
+    // a refusal is thrown with the server's status and code, without retries
+    await assert.rejects(conn.request({ ...step(5) }), (e) => e instanceof ServerRequestError && e.code === "STEP_OUT_OF_ORDER" && e.status === 409);
+    assert.equal(conn.reconnects, 0);
+    // an unknown clinic cannot connect
+    await assert.rejects(
+      ServerConnection.connect({ url, serverPublicKey: SERVER_KEYS.publicKey, clinicKeyPair: generateStaticKeyPair() }),
+      (e) => e instanceof ServerRequestError && e.code === "UNKNOWN_CLINIC" && e.status === 403,
+    );
+    conn.close();
+  } finally {
+    await http.shutdown();
+    await server.close();
+  }
+});
+
+Deno.test("ServerConnection: a lost reply is retried with the same step id and applied once", async () => {
+  const server = await startServer("vanilla");
+  const http = serve(server);
+  try {
+    let dropNext = false;
+    const flaky: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (dropNext && String(input).endsWith("/msg")) {
+        dropNext = false;
+        await res.body?.cancel();
+        throw new TypeError("connection reset by peer");
+      }
+      return res;
+    };
+    const conn = await ServerConnection.connect({
+      url: `http://127.0.0.1:${http.addr.port}`,
+      serverPublicKey: SERVER_KEYS.publicKey,
+      clinicKeyPair: CLINIC_KEYS.a,
+      fetch: flaky,
+      backoffMs: 1,
+    });
+    await conn.request(step(0));
+    const w1 = paramsSnapshot(server);
+    dropNext = true; // the server applies step 0:1, the reply is lost
+    const r = await conn.request(step(1));
+    assert.equal(r.stepId, "0:1");
+    assert.equal(conn.reconnects, 1);
+    assert.equal(server.status().step, 2, "step 0:1 applied exactly once");
+    assert.notDeepEqual(paramsSnapshot(server), w1);
+    conn.close();
+  } finally {
+    await http.shutdown();
+    await server.close();
+  }
+});
+
+Deno.test("ServerConnection: reconnects after a server restart (404 UNKNOWN_SESSION) and gives up when down", async () => {
+  let server = await startServer("vanilla");
+  let http = serve(server);
+  const port = http.addr.port;
+  const logs: string[] = [];
+  const conn = await ServerConnection.connect({
+    url: `http://127.0.0.1:${port}`,
+    serverPublicKey: SERVER_KEYS.publicKey,
+    clinicKeyPair: CLINIC_KEYS.b,
+    backoffMs: 1,
+    retries: 2,
+    log: (l) => logs.push(l),
+  });
+  try {
+    assert.equal((await conn.request({ type: "TURN_REQUEST" })).turn, "a");
+    await http.shutdown();
+    await server.close();
+    server = await startServer("vanilla"); // a fresh server: the session is gone
+    http = serve(server, port);
+    assert.equal((await conn.request({ type: "TURN_REQUEST" })).turn, "a");
+    assert.equal(conn.reconnects, 1);
+    assert.ok(logs.some((l) => l.includes("UNKNOWN_SESSION")), logs.join("\n"));
+    await http.shutdown();
+    await assert.rejects(
+      conn.request({ type: "FETCH_WEIGHTS" }),
+      (e) => e instanceof ServerRequestError && e.code === "UNREACHABLE",
+    );
+  } finally {
+    conn.close();
+    await http.shutdown().catch(() => {});
+    await server.close();
+  }
+});

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { parseListen, parseServerConfigFile } from "../../../runtime/server/config_file.ts";
+
+const base = {
+  serverKey: "keys/server.key",
+  allowlist: "/etc/allow.json",
+  model: "cnn",
+  data: { image: { channels: 1, size: 28 } },
+  mode: "vanilla",
+  loss: "bce",
+  optimizer: { kind: "adam", lr: 0.001 },
+};
+
+Deno.test("config file: defaults, resolved paths, overrides", () => {
+  const f = parseServerConfigFile(JSON.stringify({ ...base, checkpointDir: "ck", epochs: 2, limits: { maxBatch: 64 } }), "/srv");
+  assert.equal(f.serverKey, "/srv/keys/server.key");
+  assert.equal(f.allowlist, "/etc/allow.json");
+  assert.equal(f.checkpointDir, "/srv/ck");
+  assert.deepEqual([f.hostname, f.port, f.engine, f.turnTimeoutMs, f.seed, f.epochs], ["127.0.0.1", 8443, "native", 60000, 0, 2]);
+  assert.deepEqual(f.limits, { maxBatch: 64 });
+  const onnx = parseServerConfigFile(JSON.stringify({ ...base, model: "m.onnx", cuts: ["x"], data: undefined }), "/srv");
+  assert.equal(onnx.model, "/srv/m.onnx");
+  assert.deepEqual(parseListen("[::1]:9000"), { hostname: "::1", port: 9000 });
+});
+
+Deno.test("config file: each bad field is named", () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ ...base, mode: "sideways" }, /config\.mode/],
+    [{ ...base, loss: "hinge" }, /config\.loss/],
+    [{ ...base, engine: "tpu" }, /config\.engine/],
+    [{ ...base, optimizer: { kind: "sgd" } }, /config\.optimizer/],
+    [{ ...base, data: undefined }, /config\.data/],
+    [{ ...base, model: "m.onnx" }, /config\.cuts/],
+    [{ ...base, limits: { maxBody: 1 } }, /config\.limits/],
+    [{ ...base, epochs: 0 }, /config\.epochs/],
+    [{ ...base, listen: "nope" }, /listen/],
+    [{ ...base, extra: 1 }, /unknown field "extra"/],
+    [{ ...base, serverKey: "" }, /config\.serverKey/],
+  ];
+  for (const [cfg, re] of bad) assert.throws(() => parseServerConfigFile(JSON.stringify(cfg), "/"), re);
+  assert.throws(() => parseServerConfigFile("{", "/"), /not valid JSON/);
+});

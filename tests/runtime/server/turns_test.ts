@@ -1,0 +1,144 @@
+/** Round-robin turns, offline skipping, relayed sealed weights, checkpoints and resume. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CHECKPOINT_FILE, readCheckpoint, TurnSchedule, writeCheckpoint } from "../../../runtime/server/mod.ts";
+import { tensor } from "../../../models/tensor.ts";
+import { assertError, binaryLabels, paramsSnapshot, randomTensor, RawClinic, startServer } from "./harness.ts";
+
+const blob = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i * n) & 255);
+const step = (id: string, seed: number) => ({
+  type: "STEP",
+  stepId: id,
+  epoch: Number(id.split(":")[0]),
+  activation: randomTensor([4, 32, 2, 2], seed),
+  labels: binaryLabels(4),
+}) as const;
+
+Deno.test("TurnSchedule: order, epochs, skipping a silent holder", () => {
+  const s = new TurnSchedule(["a", "b", "c"], { timeoutMs: 100, epochs: 2 }, 0);
+  assert.equal(s.poll("b", 50).turn, "a");
+  assert.deepEqual(s.finishTurn("a", 60), { skipped: [], epochsEnded: [] });
+  assert.equal(s.holder, "b");
+  s.seen("b", 150); // activity resets the holder's clock
+  assert.equal(s.poll("c", 200).turn, "b");
+  const ev = s.poll("c", 300);
+  assert.deepEqual(ev, { turn: "c", skipped: ["b"], epochsEnded: [] });
+  assert.deepEqual(s.finishTurn("c", 310).epochsEnded, [0]);
+  assert.deepEqual(s.state, { epoch: 1, index: 0 });
+  s.finishTurn("a", 320);
+  s.finishTurn("b", 330);
+  s.finishTurn("c", 340);
+  assert.equal(s.finished, true);
+  assert.equal(s.holder, null);
+  assert.throws(() => new TurnSchedule([], { timeoutMs: 1 }, 0), RangeError);
+  assert.throws(() => s.restore({ epoch: 0, index: 3 }, 0), RangeError);
+});
+
+Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clinic is skipped", async () => {
+  let clock = 0;
+  const log: string[] = [];
+  const dir = await Deno.makeTempDir();
+  const server = await startServer("vanilla", { checkpointDir: dir }, { names: ["a", "b", "c"], now: () => clock, log });
+  try {
+    const [a, b, c] = await Promise.all(["a", "b", "c"].map((n) => new RawClinic(server, n).connect()));
+    const t = await a.send({ type: "TURN_REQUEST" });
+    assert.deepEqual(t, { type: "TURN", turn: "a", yours: true, epoch: 0, finished: false, lastStepId: null });
+    assert.equal((await a.send(step("0:0", 1))).type, "STEP_RESULT");
+    assert.equal((await a.send(step("0:1", 2))).type, "STEP_RESULT");
+    assert.equal((await a.send({ type: "TURN_REQUEST" }) as { lastStepId: string }).lastStepId, "0:1");
+    // a TURN_DONE must seal to every other clinic
+    await assertError(await a.post(a.body({ type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1) } })), 400, "BAD_MESSAGE");
+    await assertError(
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1), c: blob(2), a: blob(3) } })),
+      400,
+      "BAD_MESSAGE",
+    );
+    const doneReq = { type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1), c: blob(2) } } as const;
+    const done = await a.send(doneReq);
+    assert.deepEqual(done, { type: "TURN_DONE_RESULT", epoch: 0, next: "b" });
+    assert.deepEqual(await a.send(doneReq), done, "a retried TURN_DONE does not advance twice");
+    assert.equal(server.schedule.holder, "b");
+    // b stays silent past the timeout; c asks and gets the turn
+    clock = 500;
+    assert.equal((await c.send({ type: "TURN_REQUEST" }) as { turn: string }).turn, "b");
+    clock = 1600;
+    const tc = await c.send({ type: "TURN_REQUEST" });
+    assert.deepEqual(tc, { type: "TURN", turn: "c", yours: true, epoch: 0, finished: false, lastStepId: null });
+    assert.ok(log.includes("clinic b offline, skipped"), log.join("\n"));
+    // c can open what a sealed to it; a gets nothing back of its own
+    const wc = await c.send({ type: "FETCH_WEIGHTS" });
+    assert.deepEqual(wc, { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(2) });
+    assert.deepEqual(await a.send({ type: "FETCH_WEIGHTS" }), { type: "WEIGHTS", from: "a", seq: 1 });
+    // b comes back: its step is refused, the turn is c's
+    await assertError(await b.post(b.body(step("0:0", 3))), 409, "NOT_YOUR_TURN");
+    assert.equal((await c.send(step("0:0", 4))).type, "STEP_RESULT");
+    const cd = await c.send({ type: "TURN_DONE", epoch: 0, sealedWeights: { a: blob(4), b: blob(5) } });
+    assert.deepEqual(cd, { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
+    assert.ok(log.includes("epoch 0 done"), log.join("\n"));
+    await assertError(await a.post(a.body(step("0:2", 5))), 409, "WRONG_EPOCH");
+    const st = server.status();
+    assert.deepEqual(st.clinics.map((x) => x.steps), [2, 0, 1]);
+    assert.equal(st.epoch, 1);
+    assert.equal(st.turn, "a");
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("checkpoint: written atomically after each turn, resumed by a new server", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = { checkpointDir: dir, optimizer: { kind: "adam" as const, lr: 0.01 } };
+  const first = await startServer("vanilla", cfg);
+  let weights: Map<string, Float32Array>;
+  let doneReply;
+  const doneReq = { type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(7) } } as const;
+  try {
+    assert.equal(first.resumed, false);
+    const a = await new RawClinic(first, "a").connect();
+    await a.send(step("0:0", 1));
+    await a.send(step("0:1", 2));
+    assert.equal(await readCheckpoint(dir), null, "no checkpoint before the first turn ends");
+    doneReply = await a.send(doneReq);
+    weights = paramsSnapshot(first);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [CHECKPOINT_FILE], "no temp file left");
+    const ck = (await readCheckpoint(dir))!;
+    assert.deepEqual((ck.meta as { schedule: unknown }).schedule, { epoch: 0, index: 1 });
+    assert.ok(ck.tensors.has("opt/steps"));
+  } finally {
+    await first.close();
+  }
+  const second = await startServer("vanilla", cfg);
+  try {
+    assert.equal(second.resumed, true);
+    assert.deepEqual(paramsSnapshot(second), weights);
+    assert.equal(second.model.optimizer.steps, 2);
+    assert.equal(second.schedule.holder, "b");
+    const a = await new RawClinic(second, "a").connect();
+    // the reply of the last TURN_DONE survives the restart: a retry is answered, not re-applied
+    assert.deepEqual(await a.send(doneReq), doneReply);
+    assert.equal(second.schedule.holder, "b");
+    const b = await new RawClinic(second, "b").connect();
+    assert.deepEqual(await b.send({ type: "FETCH_WEIGHTS" }), { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(7) });
+    assert.equal(second.status().step, 2);
+  } finally {
+    await second.close();
+  }
+  // a checkpoint of another mode is refused
+  await assert.rejects(startServer("ushaped", cfg), /not a version 1 ushaped server checkpoint/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeCheckpoint replaces the file by rename; a stale temp never shadows it", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeCheckpoint(dir, { meta: { n: 1 }, tensors: new Map([["x", tensor("float32", [1], new Float32Array([1]))]]) });
+  const inode1 = (await Deno.stat(join(dir, CHECKPOINT_FILE))).ino;
+  await Deno.writeTextFile(join(dir, `.${CHECKPOINT_FILE}.crashed.tmp`), "half-written"); // a crash mid-write
+  await writeCheckpoint(dir, { meta: { n: 2 }, tensors: new Map() });
+  const ck = (await readCheckpoint(dir))!;
+  assert.deepEqual(ck.meta, { n: 2 });
+  assert.equal(ck.tensors.size, 0);
+  const inode2 = (await Deno.stat(join(dir, CHECKPOINT_FILE))).ino;
+  if (inode1 !== null && inode2 !== null) assert.notEqual(inode1, inode2, "a new file was renamed over the old one");
+  await Deno.remove(dir, { recursive: true });
+});
