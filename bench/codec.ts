@@ -26,7 +26,7 @@ import { type CodecOptions, decodeTensor, encodeTensor } from "../runtime/codec/
 import { type Tensor, tensor } from "../models/tensor.ts";
 
 const GOLDEN = `${
-  Deno.env.get("SPLITGATE_SHARED") ?? "/work/shared"
+  Deno.env.get("SPLITGATE_SHARED") ?? new URL("../../shared", import.meta.url).pathname
 }/models/pneumonia_cnn.golden.npz`;
 
 /** Reads the '<f4' C-order `cut.activation.npy` from the golden npz (NEP 1 .npy layout). */

@@ -140,7 +140,7 @@ export function markdown(res: PaperResults): string {
   return L.join("\n");
 }
 
-const LABEL_FONT = { labelFontSize: 12, titleFontSize: 13 };
+const LABEL_FONT = { labelFontSize: 12, titleFontSize: 13, titleLimit: 400, labelLimit: 300 };
 
 /**
  * Vega-Lite specs of the three figures, with their data taken from the runs.

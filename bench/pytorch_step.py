@@ -17,7 +17,7 @@ Relu, MaxPool 2x2 stride 2 pads 0, Flatten, Gemm transB=1):
 - ``pneumonia_cnn``: features = Conv(1,16,3,p1)-ReLU-MaxPool2-Conv(16,32,3,p1)-ReLU-MaxPool2,
   head = Flatten-Linear(1568,64)-ReLU-Linear(64,1)
 - ``zoo_cnn`` (models/zoo/cnn.ts buildCnn, the fallback when /work/shared is missing):
-  blockK = Conv3x3 p1 - BatchNorm - ReLU - MaxPool2, head = fc1 - ReLU - Dropout(0.25) - fc2
+  blockK = Conv3x3 p1 - BatchNorm - ReLU - MaxPool2, head = fc1 - ReLU - fc2 (no dropout)
 
 Usage: python3 bench/pytorch_step.py --npz FILE --arch pneumonia_cnn --loss bce
        [--steps 20] [--warmup 3] [--threads 2] [--lr 0.01] [--momentum 0.9]
@@ -62,11 +62,10 @@ def build(arch, torch):
             def __init__(self):
                 super().__init__()
                 self.fc1 = nn.Linear(1568, 64)
-                self.drop = nn.Dropout(0.25)
                 self.fc2 = nn.Linear(64, 1)
 
             def forward(self, x):
-                return self.fc2(self.drop(torch.relu(self.fc1(torch.flatten(x, 1)))))
+                return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
 
         class Zoo(nn.Module):
             def __init__(self):

@@ -296,6 +296,7 @@ async function runChild(opts: Options): Promise<void> {
   const arrays = readNpz(await Deno.readFile(`${dir}/batch.npz`), "batch.npz");
   const loss = lossFor(model);
   const [seg] = compileModel(model, { loss });
+  console.error(`[${engineName} x${opts.threads}] model compiled`);
   const withInitial: CompiledSegment = {
     ...seg,
     params: new Map([...seg.params].map(([k]) => [k, arrays.get(k) as Tensor])),
@@ -317,6 +318,7 @@ async function runChild(opts: Options): Promise<void> {
   // Progress on stderr: when a child hangs, the parent's error message shows where.
   const progress = (what: string) => console.error(`[${engineName} x${opts.threads}] ${what}`);
   const engine = await createEngine(engineName, { threads: opts.threads });
+  progress("engine created; first step loads the session");
   const runner = await SegmentRunner.create(engine, withInitial);
   const opt = createOptimizer({ kind: "sgd", lr: LR, momentum: MOMENTUM });
   const rss = new RssSampler(5);
@@ -569,7 +571,7 @@ async function runParent(opts: Options): Promise<void> {
       `${navigator.hardwareConcurrency} logical CPUs; load average ${loadavg()}`,
   );
   const loadStart = loadavg();
-  const cpuTimeout = 60_000;
+  const cpuTimeout = 45_000;
   const configs: Config[] = [
     { key: "native", engine: "native", threads: 2, steps: opts.steps, warmup: opts.warmup, timeoutMs: cpuTimeout },
     // One intra-op thread: on a loaded 2-core machine ORT's spinning pool threads can cost
@@ -597,6 +599,8 @@ async function runParent(opts: Options): Promise<void> {
     }
     for (const c of configs) {
       if (!want(c.key) || (c.engine === "webgpu" && round > 1)) continue;
+      // A configuration that hung once is not retried: it would cost another full timeout.
+      if (byKey.get(c.key)?.some((o) => o.error?.includes("killed by"))) continue;
       say(`  round ${round}: ${c.key} ... `);
       const o = await runConfig(w, c);
       record(o, o.measurement && c.engine === "webgpu" ? ` (warm-up incl. shader compile ${f1(o.measurement.warmupMs! / 1000)} s)` : "");

@@ -13,3 +13,4 @@ export * from "./errors.ts";
 export * from "./noise/mod.ts";
 export * from "./keys/mod.ts";
 export * from "./channel/mod.ts";
+export * from "./seal/mod.ts";

@@ -12,4 +12,4 @@
  * ```
  * @module
  */
-export { open, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD, seal } from "./sealed_box.ts";
+export { open, seal, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD } from "./sealed_box.ts";

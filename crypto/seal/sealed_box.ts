@@ -61,7 +61,11 @@ const INFO_BYTES = new TextEncoder().encode(SEALED_BOX_INFO);
 const ZERO_NONCE = new Uint8Array(12);
 const EMPTY = new Uint8Array(0);
 
-function boxKey(shared: Uint8Array, ephemeralPublic: Uint8Array, recipientPublic: Uint8Array): Uint8Array {
+function boxKey(
+  shared: Uint8Array,
+  ephemeralPublic: Uint8Array,
+  recipientPublic: Uint8Array,
+): Uint8Array {
   const salt = new Uint8Array(2 * DHLEN);
   salt.set(ephemeralPublic, 0);
   salt.set(recipientPublic, DHLEN);
@@ -70,7 +74,9 @@ function boxKey(shared: Uint8Array, ephemeralPublic: Uint8Array, recipientPublic
 
 function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw new TypeError(`${what} must be a Uint8Array, got ${Object.prototype.toString.call(value)}`);
+    throw new TypeError(
+      `${what} must be a Uint8Array, got ${Object.prototype.toString.call(value)}`,
+    );
   }
 }
 
@@ -94,7 +100,11 @@ function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
  * console.assert(blob.length === 3 + 48);
  * ```
  */
-export function seal(recipientPublicKey: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+export function seal(
+  recipientPublicKey: Uint8Array,
+  plaintext: Uint8Array,
+  aad?: Uint8Array,
+): Uint8Array {
   checkBytes(plaintext, "plaintext");
   if (aad !== undefined) checkBytes(aad, "aad");
   const eph = generateKeyPair();

@@ -31,7 +31,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
   // Same directory (so rename does not cross file systems), a name no other writer picks.
   const rand = crypto.getRandomValues(new Uint8Array(6));
-  const tmp = `${dir}.${base}.${Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")}.tmp`;
+  const tmp = `${dir}.${base}.${
+    Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
+  }.tmp`;
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
     try {

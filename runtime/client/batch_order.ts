@@ -90,7 +90,13 @@ export function epochOrder(seed: number, epoch: number, n: number): Uint32Array 
  * console.log(batchIndices(0, 1, 10, 4, 2).length); // 2 (the short last batch)
  * ```
  */
-export function batchIndices(seed: number, epoch: number, n: number, batchSize: number, batch: number): Uint32Array {
+export function batchIndices(
+  seed: number,
+  epoch: number,
+  n: number,
+  batchSize: number,
+  batch: number,
+): Uint32Array {
   const steps = stepsPerEpoch(n, batchSize);
   if (!Number.isSafeInteger(batch) || batch < 0 || batch >= steps) {
     throw new RangeError(`batch ${batch} is out of range: epoch has batches 0..${steps - 1}`);

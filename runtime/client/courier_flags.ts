@@ -54,10 +54,14 @@ export function serverHostPort(server: string): string {
     throw new TypeError(`server ${JSON.stringify(server)}: expected host:port or an http(s) URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TypeError(`server ${JSON.stringify(server)}: expected an http or https URL, got ${url.protocol}`);
+    throw new TypeError(
+      `server ${JSON.stringify(server)}: expected an http or https URL, got ${url.protocol}`,
+    );
   }
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(server) && !/:\d+$/.test(server)) {
-    throw new TypeError(`server ${JSON.stringify(server)}: give host:port (the port is part of the permission)`);
+    throw new TypeError(
+      `server ${JSON.stringify(server)}: give host:port (the port is part of the permission)`,
+    );
   }
   const port = url.port || (url.protocol === "https:" ? "443" : "80");
   return `${url.hostname}:${port}`;
@@ -78,6 +82,8 @@ export function courierFlags(config: CourierFlagsConfig): string[] {
   return [
     "--no-prompt",
     `--allow-net=${serverHostPort(config.server)}`,
-    `--allow-read=${permissionPath(config.keyFile, "keyFile")},${permissionPath(config.serverPublicKeyFile, "serverPublicKeyFile")}`,
+    `--allow-read=${permissionPath(config.keyFile, "keyFile")},${
+      permissionPath(config.serverPublicKeyFile, "serverPublicKeyFile")
+    }`,
   ];
 }

@@ -34,7 +34,7 @@ import type { Model } from "../../models/graph/ir.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { sizeOf, type Tensor } from "../../models/tensor.ts";
 import { type CompiledSegment, compileModel } from "../../models/train/compile.ts";
-import { createOptimizer, type Optimizer, type OptimizerConfig } from "../../models/train/optimizer.ts";
+import { createOptimizer, type OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { KeyPair } from "../../crypto/noise/dh.ts";
 import { open, seal } from "../../crypto/seal/sealed_box.ts";
 import { readNpz, writeNpz } from "../data/npz.ts";
@@ -105,7 +105,11 @@ export interface RawSide {
    * `batch_order.ts`). Keeps what the backward needs, keyed by `stepId`. Vanilla: returns the
    * labels too (they travel to the server). Repeating a pending step returns the same tensors.
    */
-  forward(stepId: string, epoch: number, batch: number): Promise<{ activation: Tensor; labels?: Tensor }>;
+  forward(
+    stepId: string,
+    epoch: number,
+    batch: number,
+  ): Promise<{ activation: Tensor; labels?: Tensor }>;
   /**
    * U-shape only: head step on the server's head input for `stepId`: loss, head backward, head
    * optimizer step; returns the gradient at the head input (to send back) and the loss.
@@ -115,7 +119,10 @@ export interface RawSide {
   /** Front backward with the cut gradient, then the front optimizer step. Idempotent per `stepId`. */
   backward(stepId: string, cutGrad: Tensor): Promise<void>;
   /** Evaluation: cut activations of batch `batch` of split `split` (no state change). */
-  evalForward(split: "val" | "test", batch: number): Promise<{ activation: Tensor; labels: Tensor }>;
+  evalForward(
+    split: "val" | "test",
+    batch: number,
+  ): Promise<{ activation: Tensor; labels: Tensor }>;
   /** U-shape only: logits of the head for a head input (no state change). */
   evalHead(headInput: Tensor): Promise<Tensor>;
   /** Epoch checkpoint of the clinic's segments (atomic). */
@@ -208,27 +215,48 @@ function checkTensor(
   rows?: number,
 ): asserts t is Tensor<"float32"> {
   const x = t as Tensor | undefined;
-  if (!x || typeof x !== "object" || x.dtype !== "float32" || !(x.data instanceof Float32Array) || !Array.isArray(x.dims)) {
-    throw new RawSideError("BAD_TENSOR", `${what} must be a float32 tensor, got ${x && typeof x === "object" ? String(x.dtype) : typeof x}`);
+  if (
+    !x || typeof x !== "object" || x.dtype !== "float32" || !(x.data instanceof Float32Array) ||
+    !Array.isArray(x.dims)
+  ) {
+    throw new RawSideError(
+      "BAD_TENSOR",
+      `${what} must be a float32 tensor, got ${
+        x && typeof x === "object" ? String(x.dtype) : typeof x
+      }`,
+    );
   }
-  const ok = (!dims || (x.dims.length === dims.length && dims.every((d, i) => d === null || d === x.dims[i]))) &&
-    (rows === undefined || x.dims[0] === rows) && x.dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+  const ok = (!dims ||
+    (x.dims.length === dims.length && dims.every((d, i) => d === null || d === x.dims[i]))) &&
+    (rows === undefined || x.dims[0] === rows) &&
+    x.dims.every((d) => Number.isSafeInteger(d) && d >= 0) &&
     x.data.length === sizeOf(x.dims);
   if (!ok) {
-    const want = dims ? `[${dims.map((d, i) => i === 0 && rows !== undefined ? rows : d ?? "N")}]` : `${rows ?? "N"} rows`;
-    throw new RawSideError("BAD_TENSOR", `${what} has shape [${x.dims}] (${x.data.length} values); expected ${want}`);
+    const want = dims
+      ? `[${dims.map((d, i) => i === 0 && rows !== undefined ? rows : d ?? "N")}]`
+      : `${rows ?? "N"} rows`;
+    throw new RawSideError(
+      "BAD_TENSOR",
+      `${what} has shape [${x.dims}] (${x.data.length} values); expected ${want}`,
+    );
   }
 }
 
 function checkStepId(stepId: unknown): asserts stepId is string {
   if (typeof stepId !== "string" || stepId.length === 0 || stepId.length > 128) {
-    throw new RawSideError("UNKNOWN_STEP", `step id must be a string of 1 to 128 characters, got ${JSON.stringify(stepId)}`);
+    throw new RawSideError(
+      "UNKNOWN_STEP",
+      `step id must be a string of 1 to 128 characters, got ${JSON.stringify(stepId)}`,
+    );
   }
 }
 
 function checkIndex(v: unknown, what: string): asserts v is number {
   if (!Number.isSafeInteger(v) || (v as number) < 0) {
-    throw new RawSideError("OUT_OF_RANGE", `${what} must be an integer >= 0, got ${JSON.stringify(v)}`);
+    throw new RawSideError(
+      "OUT_OF_RANGE",
+      `${what} must be an integer >= 0, got ${JSON.stringify(v)}`,
+    );
   }
 }
 
@@ -284,7 +312,8 @@ export class LocalRawSide implements RawSide {
    * ```
    */
   static async create(config: LocalRawSideConfig): Promise<LocalRawSide> {
-    const bad = (msg: string) => new RawSideError("CONFIG_INVALID", `clinic ${JSON.stringify(config.clinic)}: ${msg}`);
+    const bad = (msg: string) =>
+      new RawSideError("CONFIG_INVALID", `clinic ${JSON.stringify(config.clinic)}: ${msg}`);
     if (config.mode !== "vanilla" && config.mode !== "ushaped") {
       throw bad(`mode must be "vanilla" or "ushaped", got ${JSON.stringify(config.mode)}`);
     }
@@ -295,17 +324,30 @@ export class LocalRawSide implements RawSide {
     if (!Number.isSafeInteger(config.batchSize) || config.batchSize < 1) {
       throw bad(`batchSize must be an integer >= 1, got ${config.batchSize}`);
     }
-    if (config.evalBatchSize !== undefined && (!Number.isSafeInteger(config.evalBatchSize) || config.evalBatchSize < 1)) {
+    if (
+      config.evalBatchSize !== undefined &&
+      (!Number.isSafeInteger(config.evalBatchSize) || config.evalBatchSize < 1)
+    ) {
       throw bad(`evalBatchSize must be an integer >= 1, got ${config.evalBatchSize}`);
     }
-    if (!Number.isSafeInteger(config.seed)) throw bad(`seed must be a safe integer, got ${config.seed}`);
+    if (!Number.isSafeInteger(config.seed)) {
+      throw bad(`seed must be a safe integer, got ${config.seed}`);
+    }
     if (config.data.train.size < 1) throw bad("the training split is empty");
-    const segments = compileModel(config.model, { loss: config.loss, cuts: config.cuts, seed: config.seed });
+    const segments = compileModel(config.model, {
+      loss: config.loss,
+      cuts: config.cuts,
+      seed: config.seed,
+    });
     const frontSeg = segments[0];
     for (const split of ["train", "val", "test"] as const) {
       for (const i of frontSeg.inputs) {
         if (!(i.name in config.data[split].inputs)) {
-          throw bad(`the ${split} split has no input ${JSON.stringify(i.name)} (it has ${Object.keys(config.data[split].inputs).join(", ")})`);
+          throw bad(
+            `the ${split} split has no input ${JSON.stringify(i.name)} (it has ${
+              Object.keys(config.data[split].inputs).join(", ")
+            })`,
+          );
         }
       }
     }
@@ -329,12 +371,20 @@ export class LocalRawSide implements RawSide {
   }
 
   #open(): void {
-    if (this.#closed) throw new RawSideError("CLOSED", `raw side of clinic ${JSON.stringify(this.#c.clinic)} is closed`);
+    if (this.#closed) {
+      throw new RawSideError(
+        "CLOSED",
+        `raw side of clinic ${JSON.stringify(this.#c.clinic)} is closed`,
+      );
+    }
   }
 
   #needHead(method: string): SegmentSlot {
     if (!this.#head) {
-      throw new RawSideError("WRONG_MODE", `${method}() needs mode ushaped; clinic ${JSON.stringify(this.#c.clinic)} runs vanilla`);
+      throw new RawSideError(
+        "WRONG_MODE",
+        `${method}() needs mode ushaped; clinic ${JSON.stringify(this.#c.clinic)} runs vanilla`,
+      );
     }
     return this.#head;
   }
@@ -357,7 +407,11 @@ export class LocalRawSide implements RawSide {
   }
 
   /** {@inheritDoc RawSide.forward} */
-  async forward(stepId: string, epoch: number, batch: number): Promise<{ activation: Tensor; labels?: Tensor }> {
+  async forward(
+    stepId: string,
+    epoch: number,
+    batch: number,
+  ): Promise<{ activation: Tensor; labels?: Tensor }> {
     this.#open();
     checkStepId(stepId);
     checkIndex(epoch, "epoch");
@@ -367,13 +421,20 @@ export class LocalRawSide implements RawSide {
       if (known.epoch !== epoch || known.batch !== batch) {
         throw new RawSideError(
           "STEP_MISMATCH",
-          `step ${JSON.stringify(stepId)} was epoch ${known.epoch} batch ${known.batch}, now asked for epoch ${epoch} batch ${batch}`,
+          `step ${
+            JSON.stringify(stepId)
+          } was epoch ${known.epoch} batch ${known.batch}, now asked for epoch ${epoch} batch ${batch}`,
         );
       }
       // A retried forward must not run the front again (BatchNorm statistics would move twice).
-      const reply = "reply" in known ? (known as PendingStep).reply : this.#recentReplies.get(stepId);
+      const reply = "reply" in known
+        ? (known as PendingStep).reply
+        : this.#recentReplies.get(stepId);
       if (reply) return reply;
-      throw new RawSideError("UNKNOWN_STEP", `step ${JSON.stringify(stepId)} is applied and its activation no longer kept`);
+      throw new RawSideError(
+        "UNKNOWN_STEP",
+        `step ${JSON.stringify(stepId)} is applied and its activation no longer kept`,
+      );
     }
     const { data, batchSize, seed, augment } = this.#c;
     let idx: Uint32Array;
@@ -389,8 +450,17 @@ export class LocalRawSide implements RawSide {
     const f = await this.#front.runner.forward(inputs);
     const activation = f.outputs[this.#cutName];
     const reply = this.#c.mode === "vanilla" ? { activation, labels: b.target } : { activation };
-    this.#pending.set(stepId, { epoch, batch, saved: f.saved, target: b.target, activation, reply });
-    while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
+    this.#pending.set(stepId, {
+      epoch,
+      batch,
+      saved: f.saved,
+      target: b.target,
+      activation,
+      reply,
+    });
+    while (this.#pending.size > MAX_PENDING) {
+      this.#pending.delete(this.#pending.keys().next().value!);
+    }
     return reply;
   }
 
@@ -403,14 +473,19 @@ export class LocalRawSide implements RawSide {
     if (!entry) {
       const done = this.#done.get(stepId);
       if (done?.head) return done.head;
-      throw new RawSideError("UNKNOWN_STEP", `no forward pass is waiting for step ${JSON.stringify(stepId)}`);
+      throw new RawSideError(
+        "UNKNOWN_STEP",
+        `no forward pass is waiting for step ${JSON.stringify(stepId)}`,
+      );
     }
     if (entry.head) return entry.head; // retried: the head optimizer already stepped
     checkTensor(headInput, "head input", staticDims(head.runner.segment, 0), entry.target.dims[0]);
     const r = await head.runner.step({ [this.#headInputName!]: headInput }, entry.target);
     head.optimizer.step(head.runner.params, r.paramGrads);
     const gradHeadInput = r.inputGrads[this.#headInputName!];
-    if (!gradHeadInput) throw new RawSideError("REMOTE", "the head's step graph has no input gradient");
+    if (!gradHeadInput) {
+      throw new RawSideError("REMOTE", "the head's step graph has no input gradient");
+    }
     entry.head = { loss: r.loss, gradHeadInput };
     return entry.head;
   }
@@ -421,9 +496,17 @@ export class LocalRawSide implements RawSide {
     checkStepId(stepId);
     if (this.#done.has(stepId)) return; // retried: never apply the optimizer twice
     const entry = this.#pending.get(stepId);
-    if (!entry) throw new RawSideError("UNKNOWN_STEP", `no forward pass is waiting for step ${JSON.stringify(stepId)}`);
+    if (!entry) {
+      throw new RawSideError(
+        "UNKNOWN_STEP",
+        `no forward pass is waiting for step ${JSON.stringify(stepId)}`,
+      );
+    }
     if (this.#head && !entry.head) {
-      throw new RawSideError("OUT_OF_ORDER", `step ${JSON.stringify(stepId)}: head() must run before backward() in U-shape`);
+      throw new RawSideError(
+        "OUT_OF_ORDER",
+        `step ${JSON.stringify(stepId)}: head() must run before backward() in U-shape`,
+      );
     }
     checkTensor(cutGrad, "cut gradient", entry.activation.dims);
     const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: cutGrad });
@@ -432,20 +515,33 @@ export class LocalRawSide implements RawSide {
     this.#done.set(stepId, { epoch: entry.epoch, batch: entry.batch, head: entry.head });
     while (this.#done.size > MAX_DONE) this.#done.delete(this.#done.keys().next().value!);
     this.#recentReplies.set(stepId, entry.reply);
-    while (this.#recentReplies.size > RECENT_REPLIES) this.#recentReplies.delete(this.#recentReplies.keys().next().value!);
+    while (this.#recentReplies.size > RECENT_REPLIES) {
+      this.#recentReplies.delete(this.#recentReplies.keys().next().value!);
+    }
   }
 
   /** {@inheritDoc RawSide.evalForward} */
-  async evalForward(split: "val" | "test", batch: number): Promise<{ activation: Tensor; labels: Tensor }> {
+  async evalForward(
+    split: "val" | "test",
+    batch: number,
+  ): Promise<{ activation: Tensor; labels: Tensor }> {
     this.#open();
     if (split !== "val" && split !== "test") {
-      throw new RawSideError("OUT_OF_RANGE", `split must be "val" or "test", got ${JSON.stringify(split)}`);
+      throw new RawSideError(
+        "OUT_OF_RANGE",
+        `split must be "val" or "test", got ${JSON.stringify(split)}`,
+      );
     }
     checkIndex(batch, "batch");
     const ds = this.#c.data[split];
     const n = this.#evalBatchSize, start = batch * n;
     if (start >= ds.size) {
-      throw new RawSideError("OUT_OF_RANGE", `${split} batch ${batch} is out of range: ${split} has ${Math.ceil(ds.size / n)} batch(es) of ${n}`);
+      throw new RawSideError(
+        "OUT_OF_RANGE",
+        `${split} batch ${batch} is out of range: ${split} has ${
+          Math.ceil(ds.size / n)
+        } batch(es) of ${n}`,
+      );
     }
     const idx = Array.from({ length: Math.min(n, ds.size - start) }, (_, k) => start + k);
     const b = ds.take(idx);
@@ -467,7 +563,10 @@ export class LocalRawSide implements RawSide {
   #checkpointPaths(epoch?: number): { dir: string; sidecar: string; weights: string } {
     const dir = this.#c.checkpointDir;
     if (!dir) {
-      throw new RawSideError("NO_CHECKPOINT_DIR", `clinic ${JSON.stringify(this.#c.clinic)} has no checkpoint directory configured`);
+      throw new RawSideError(
+        "NO_CHECKPOINT_DIR",
+        `clinic ${JSON.stringify(this.#c.clinic)} has no checkpoint directory configured`,
+      );
     }
     const d = dir.endsWith("/") ? dir.slice(0, -1) : dir;
     return {
@@ -502,7 +601,10 @@ export class LocalRawSide implements RawSide {
     await writeFileAtomic(p.sidecar, utf8.encode(JSON.stringify(sidecar, null, 2) + "\n"));
     const prefix = `${this.#c.clinic}.epoch-`;
     for await (const entry of Deno.readDir(p.dir)) {
-      if (entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".npz") && entry.name !== p.weights) {
+      if (
+        entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".npz") &&
+        entry.name !== p.weights
+      ) {
         await Deno.remove(`${p.dir}/${entry.name}`).catch(() => {});
       }
     }
@@ -526,17 +628,32 @@ export class LocalRawSide implements RawSide {
     } catch {
       throw bad("not valid JSON");
     }
-    if (meta?.format !== CHECKPOINT_FORMAT) throw bad(`format is ${JSON.stringify(meta?.format)}; expected ${CHECKPOINT_FORMAT}`);
+    if (meta?.format !== CHECKPOINT_FORMAT) {
+      throw bad(`format is ${JSON.stringify(meta?.format)}; expected ${CHECKPOINT_FORMAT}`);
+    }
     if (meta.clinic !== this.#c.clinic || meta.mode !== this.#c.mode) {
-      throw bad(`checkpoint of clinic ${JSON.stringify(meta.clinic)} mode ${meta.mode}; this is ${JSON.stringify(this.#c.clinic)} mode ${this.#c.mode}`);
+      throw bad(
+        `checkpoint of clinic ${JSON.stringify(meta.clinic)} mode ${meta.mode}; this is ${
+          JSON.stringify(this.#c.clinic)
+        } mode ${this.#c.mode}`,
+      );
     }
     const epoch = meta.epoch;
-    if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) throw bad(`epoch ${JSON.stringify(epoch)} is not an integer >= 0`);
-    if (typeof meta.weights !== "string" || meta.weights.includes("/") || !meta.weights.endsWith(".npz")) {
-      throw bad(`weights ${JSON.stringify(meta.weights)} is not a file name in the checkpoint directory`);
+    if (!Number.isSafeInteger(epoch) || (epoch as number) < 0) {
+      throw bad(`epoch ${JSON.stringify(epoch)} is not an integer >= 0`);
+    }
+    if (
+      typeof meta.weights !== "string" || meta.weights.includes("/") ||
+      !meta.weights.endsWith(".npz")
+    ) {
+      throw bad(
+        `weights ${JSON.stringify(meta.weights)} is not a file name in the checkpoint directory`,
+      );
     }
     const bytes = await Deno.readFile(`${p.dir}/${meta.weights}`);
-    if (bytesToHex(sha256(bytes)) !== meta.sha256) throw bad(`${meta.weights} does not match its SHA-256 (torn or altered)`);
+    if (bytesToHex(sha256(bytes)) !== meta.sha256) {
+      throw bad(`${meta.weights} does not match its SHA-256 (torn or altered)`);
+    }
     applySegmentState(this.#slots(), readNpz(bytes, meta.weights), `checkpoint ${meta.weights}`);
     this.#pending.clear();
     this.#done.clear();
@@ -561,7 +678,12 @@ export class LocalRawSide implements RawSide {
   async importWeights(sealed: Uint8Array): Promise<void> {
     this.#open();
     const kp = this.#c.keyPair;
-    if (!kp) throw new RawSideError("NO_KEY", `clinic ${JSON.stringify(this.#c.clinic)} has no key pair to open relayed weights`);
+    if (!kp) {
+      throw new RawSideError(
+        "NO_KEY",
+        `clinic ${JSON.stringify(this.#c.clinic)} has no key pair to open relayed weights`,
+      );
+    }
     const bytes = open(kp, sealed, weightsAad(this.#c.mode));
     let state;
     try {
@@ -586,7 +708,9 @@ export class LocalRawSide implements RawSide {
     const out = new Map<string, Tensor>();
     for (const { runner } of this.#slots()) {
       for (const m of [runner.params, runner.buffers]) {
-        for (const [k, v] of m) out.set(k, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() } as Tensor);
+        for (const [k, v] of m) {
+          out.set(k, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() } as Tensor);
+        }
       }
     }
     return out;

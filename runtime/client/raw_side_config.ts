@@ -36,7 +36,16 @@ import { RawSideError } from "./raw_side_error.ts";
  */
 export type RowSelection =
   | { indices: number[] }
-  | { partition: { scheme: PartitionScheme; clinics: number; index: number; seed: number; alpha?: number; minSize?: number } };
+  | {
+    partition: {
+      scheme: PartitionScheme;
+      clinics: number;
+      index: number;
+      seed: number;
+      alpha?: number;
+      minSize?: number;
+    };
+  };
 
 /**
  * Configuration of the raw-data process. Paths are as the process sees them (relative ones
@@ -86,7 +95,10 @@ export interface RawSideProcessConfig {
 }
 
 function fail(field: string, expected: string, got: unknown): never {
-  throw new RawSideError("CONFIG_INVALID", `raw-side config: ${field} must be ${expected}, got ${JSON.stringify(got)}`);
+  throw new RawSideError(
+    "CONFIG_INVALID",
+    `raw-side config: ${field} must be ${expected}, got ${JSON.stringify(got)}`,
+  );
 }
 
 function str(o: Record<string, unknown>, k: string, optional = false): void {
@@ -118,7 +130,9 @@ function checkSelection(v: unknown, field: string): void {
     int(p, "clinics", 1);
     int(p, "index", 0);
     int(p, "seed", Number.MIN_SAFE_INTEGER);
-    if ((p.index as number) >= (p.clinics as number)) fail(`${field}.partition.index`, `below clinics (${p.clinics})`, p.index);
+    if ((p.index as number) >= (p.clinics as number)) {
+      fail(`${field}.partition.index`, `below clinics (${p.clinics})`, p.index);
+    }
   } else fail(field, "{indices} or {partition}", v);
 }
 
@@ -147,18 +161,25 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   str(o, "keyFile", true);
   str(o, "checkpointDir", true);
   str(o, "wasmFile", true);
-  if (!Array.isArray(o.cuts) || !o.cuts.every((c) => typeof c === "string" && c.length > 0)) fail("cuts", "an array of tensor names", o.cuts);
+  if (!Array.isArray(o.cuts) || !o.cuts.every((c) => typeof c === "string" && c.length > 0)) {
+    fail("cuts", "an array of tensor names", o.cuts);
+  }
   if (o.mode !== "vanilla" && o.mode !== "ushaped") fail("mode", `"vanilla" or "ushaped"`, o.mode);
   if (!["bce", "ce", "mse"].includes(o.loss as string)) fail("loss", "bce, ce or mse", o.loss);
   const opt = o.optimizer as Record<string, unknown>;
-  if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
+  if (
+    !opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) ||
+    typeof opt.lr !== "number"
+  ) {
     fail("optimizer", "{kind: sgd|adam|adamw, lr: number, ...}", opt);
   }
   int(o, "seed", Number.MIN_SAFE_INTEGER);
   int(o, "batchSize", 1);
   int(o, "evalBatchSize", 1, true);
   int(o, "threads", 1, true);
-  if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") fail("augment", `"shift" or "none"`, o.augment);
+  if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") {
+    fail("augment", `"shift" or "none"`, o.augment);
+  }
   if (o.rows !== undefined) {
     const r = o.rows as Record<string, unknown>;
     if (!r || typeof r !== "object") fail("rows", "an object", r);
@@ -179,7 +200,9 @@ function select(ds: TensorDataset, sel: RowSelection | undefined, split: string)
     idx = sel.indices;
   } else {
     const p = sel.partition;
-    const labels = p.scheme === "label-dirichlet" ? Array.from(ds.target.data as ArrayLike<number | bigint>, Number) : undefined;
+    const labels = p.scheme === "label-dirichlet"
+      ? Array.from(ds.target.data as ArrayLike<number | bigint>, Number)
+      : undefined;
     idx = partition({ ...p, count: ds.size, labels })[p.index];
   }
   return ds.subset(idx);
@@ -196,8 +219,15 @@ function select(ds: TensorDataset, sel: RowSelection | undefined, split: string)
  * // const side = await loadRawSide(config, engine);
  * ```
  */
-export async function loadRawSide(config: RawSideProcessConfig, engine: Engine): Promise<LocalRawSide> {
-  const data = await loadDataset(config.dataFile, { label: config.dataLabel, positive: config.dataPositive, seed: config.seed });
+export async function loadRawSide(
+  config: RawSideProcessConfig,
+  engine: Engine,
+): Promise<LocalRawSide> {
+  const data = await loadDataset(config.dataFile, {
+    label: config.dataLabel,
+    positive: config.dataPositive,
+    seed: config.seed,
+  });
   const rows = config.rows ?? {};
   const splits = {
     train: select(data.train, rows.train, "train"),
@@ -222,6 +252,8 @@ export async function loadRawSide(config: RawSideProcessConfig, engine: Engine):
     checkpointDir: config.checkpointDir,
     keyPair,
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
-    augment: shift ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } }) : undefined,
+    augment: shift
+      ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })
+      : undefined,
   });
 }

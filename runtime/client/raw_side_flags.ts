@@ -39,10 +39,23 @@ export function defaultWasmFile(): string {
 /**
  * Checks a path for a permission list: Deno separates list entries with commas, so a path
  * holding one would widen or break the grant.
+ *
+ * @throws {TypeError} for an empty path or one containing a comma
+ * @example
+ * ```ts
+ * import { permissionPath } from "./raw_side_flags.ts";
+ * permissionPath("/srv/data", "data directory"); // "/srv/data"
+ * ```
  */
 export function permissionPath(path: string, what: string): string {
-  if (typeof path !== "string" || path.length === 0) throw new TypeError(`${what} must be a non-empty path, got ${JSON.stringify(path)}`);
-  if (path.includes(",")) throw new TypeError(`${what} ${JSON.stringify(path)} contains a comma, which Deno's permission lists cannot hold`);
+  if (typeof path !== "string" || path.length === 0) {
+    throw new TypeError(`${what} must be a non-empty path, got ${JSON.stringify(path)}`);
+  }
+  if (path.includes(",")) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(path)} contains a comma, which Deno's permission lists cannot hold`,
+    );
+  }
   return path;
 }
 
@@ -58,7 +71,10 @@ export function permissionPath(path: string, what: string): string {
  * ```
  */
 export function rawSideFlags(
-  config: Pick<RawSideProcessConfig, "dataFile" | "modelFile" | "keyFile" | "wasmFile" | "checkpointDir">,
+  config: Pick<
+    RawSideProcessConfig,
+    "dataFile" | "modelFile" | "keyFile" | "wasmFile" | "checkpointDir"
+  >,
 ): string[] {
   const reads = [
     permissionPath(dirname(permissionPath(config.dataFile, "dataFile")), "data directory"),
@@ -67,7 +83,9 @@ export function rawSideFlags(
   if (config.keyFile !== undefined) reads.push(permissionPath(config.keyFile, "keyFile"));
   reads.push(permissionPath(config.wasmFile ?? defaultWasmFile(), "wasmFile"));
   const flags = ["--no-prompt"];
-  if (config.checkpointDir !== undefined) reads.push(permissionPath(config.checkpointDir, "checkpointDir"));
+  if (config.checkpointDir !== undefined) {
+    reads.push(permissionPath(config.checkpointDir, "checkpointDir"));
+  }
   flags.push(`--allow-read=${reads.join(",")}`);
   if (config.checkpointDir !== undefined) flags.push(`--allow-write=${config.checkpointDir}`);
   return flags;

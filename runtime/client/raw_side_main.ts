@@ -41,7 +41,10 @@ export async function runRawSideMain(
   },
 ): Promise<void> {
   if (args.length !== 1) {
-    throw new RawSideError("CONFIG_INVALID", `raw_side_main takes one argument (the config JSON), got ${args.length}`);
+    throw new RawSideError(
+      "CONFIG_INVALID",
+      `raw_side_main takes one argument (the config JSON), got ${args.length}`,
+    );
   }
   let parsed: unknown;
   try {

@@ -61,7 +61,10 @@ const DENO_JSON = new URL("../../deno.json", import.meta.url);
  * // rawSideCommandArgs(config) -> ["run", "--no-prompt", "--allow-read=...", ..., "<main>", "<config JSON>"]
  * ```
  */
-export function rawSideCommandArgs(config: RawSideProcessConfig, opts: { cachedOnly?: boolean } = {}): string[] {
+export function rawSideCommandArgs(
+  config: RawSideProcessConfig,
+  opts: { cachedOnly?: boolean } = {},
+): string[] {
   const args = ["run", ...rawSideFlags(config)];
   if (opts.cachedOnly ?? true) args.push("--cached-only");
   if (DENO_JSON.protocol === "file:") args.push(`--config=${fileURLToPath(DENO_JSON)}`);
@@ -86,7 +89,12 @@ export class RawSideProcess implements RawSide {
   /** What the process announced when it became ready. */
   readonly startInfo: RawSideInfo;
 
-  private constructor(child: Deno.ChildProcess, stub: RawSideStub, exited: Promise<Deno.CommandStatus>, info: RawSideInfo) {
+  private constructor(
+    child: Deno.ChildProcess,
+    stub: RawSideStub,
+    exited: Promise<Deno.CommandStatus>,
+    info: RawSideInfo,
+  ) {
     this.#child = child;
     this.#stub = stub;
     this.#exited = exited;
@@ -109,7 +117,10 @@ export class RawSideProcess implements RawSide {
    * // const side = await RawSideProcess.start(config);
    * ```
    */
-  static async start(config: RawSideProcessConfig, opts: RawSideProcessOptions = {}): Promise<RawSideProcess> {
+  static async start(
+    config: RawSideProcessConfig,
+    opts: RawSideProcessOptions = {},
+  ): Promise<RawSideProcess> {
     const cmd = new Deno.Command(opts.denoPath ?? Deno.execPath(), {
       args: rawSideCommandArgs(config, opts),
       stdin: "piped",
@@ -118,7 +129,8 @@ export class RawSideProcess implements RawSide {
     });
     const child = cmd.spawn();
     let tail = "";
-    const onLine = opts.onStderr ?? ((line: string) => console.error(`[raw side ${config.clinic}] ${line}`));
+    const onLine = opts.onStderr ??
+      ((line: string) => console.error(`[raw side ${config.clinic}] ${line}`));
     const stderrDone = (async () => {
       let partial = "";
       for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
@@ -132,7 +144,12 @@ export class RawSideProcess implements RawSide {
     const stub = new RawSideStub(child.stdout, child.stdin, opts);
     const exited = child.status.then(async (s) => {
       await stderrDone;
-      stub.abort(new RawSideError("CLOSED", `raw-side process exited with code ${s.code}${s.signal ? ` (${s.signal})` : ""}`));
+      stub.abort(
+        new RawSideError(
+          "CLOSED",
+          `raw-side process exited with code ${s.code}${s.signal ? ` (${s.signal})` : ""}`,
+        ),
+      );
       return s;
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -141,11 +158,20 @@ export class RawSideProcess implements RawSide {
         // If the pipe ends first, wait for the exit status so the error can quote stderr.
         stub.ready.catch(async () => {
           const s = await exited;
-          throw new RawSideError("CLOSED", `raw-side process exited with code ${s.code} before it was ready: ${tail.trim()}`);
+          throw new RawSideError(
+            "CLOSED",
+            `raw-side process exited with code ${s.code} before it was ready: ${tail.trim()}`,
+          );
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new RawSideError("CLOSED", `raw-side process not ready after ${opts.startTimeoutMs ?? 120_000} ms`)),
+            () =>
+              reject(
+                new RawSideError(
+                  "CLOSED",
+                  `raw-side process not ready after ${opts.startTimeoutMs ?? 120_000} ms`,
+                ),
+              ),
             opts.startTimeoutMs ?? 120_000,
           );
         }),
@@ -167,7 +193,11 @@ export class RawSideProcess implements RawSide {
     return this.#stub.info();
   }
   /** {@inheritDoc RawSide.forward} */
-  forward(stepId: string, epoch: number, batch: number): Promise<{ activation: Tensor; labels?: Tensor }> {
+  forward(
+    stepId: string,
+    epoch: number,
+    batch: number,
+  ): Promise<{ activation: Tensor; labels?: Tensor }> {
     return this.#stub.forward(stepId, epoch, batch);
   }
   /** {@inheritDoc RawSide.head} */
@@ -179,7 +209,10 @@ export class RawSideProcess implements RawSide {
     return this.#stub.backward(stepId, cutGrad);
   }
   /** {@inheritDoc RawSide.evalForward} */
-  evalForward(split: "val" | "test", batch: number): Promise<{ activation: Tensor; labels: Tensor }> {
+  evalForward(
+    split: "val" | "test",
+    batch: number,
+  ): Promise<{ activation: Tensor; labels: Tensor }> {
     return this.#stub.evalForward(split, batch);
   }
   /** {@inheritDoc RawSide.evalHead} */

@@ -15,9 +15,23 @@ import { type Tensor, tensor } from "../../models/tensor.ts";
 import { isNoiseError } from "../../crypto/errors.ts";
 import type { RawSide } from "./raw_side.ts";
 import { RawSideError } from "./raw_side_error.ts";
-import { decodeFrame, encodeFrame, FRAME_KIND, FrameReader, type WireMessage } from "./raw_side_wire.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_KIND,
+  FrameReader,
+  type WireMessage,
+} from "./raw_side_wire.ts";
 
-/** What an error frame's header holds. */
+/**
+ * What an error frame's header holds.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorHeader } from "./raw_side_service.ts";
+ * const h: ErrorHeader = { name: "RawSideError", code: "UNKNOWN_STEP", message: "no forward pass is waiting" };
+ * ```
+ */
 export interface ErrorHeader {
   /** The error class name (`RawSideError`, `NoiseError`, `TypeError`, ...). */
   name: string;
@@ -27,24 +41,40 @@ export interface ErrorHeader {
 }
 
 function errorHeader(e: unknown): ErrorHeader {
-  if (e instanceof RawSideError || isNoiseError(e)) return { name: e.name, code: e.code, message: e.message };
-  if (e instanceof TypeError || e instanceof RangeError) return { name: e.name, message: e.message };
+  if (e instanceof RawSideError || isNoiseError(e)) {
+    return { name: e.name, code: e.code, message: e.message };
+  }
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return { name: e.name, message: e.message };
+  }
   return { name: "Error", code: "REMOTE", message: e instanceof Error ? e.message : String(e) };
 }
 
 function need(m: WireMessage, name: string): Tensor {
   const t = m.tensors.get(name);
-  if (!t) throw new RawSideError("BAD_TENSOR", `${m.method}: tensor ${JSON.stringify(name)} is missing`);
+  if (!t) {
+    throw new RawSideError("BAD_TENSOR", `${m.method}: tensor ${JSON.stringify(name)} is missing`);
+  }
   return t;
 }
 
 function bytesOf(m: WireMessage, name: string): Uint8Array {
   const t = need(m, name);
-  if (t.dtype !== "uint8" || t.dims.length !== 1) throw new RawSideError("BAD_TENSOR", `${m.method}: ${name} must be uint8 [n]`);
+  if (t.dtype !== "uint8" || t.dims.length !== 1) {
+    throw new RawSideError("BAD_TENSOR", `${m.method}: ${name} must be uint8 [n]`);
+  }
   return t.data as Uint8Array;
 }
 
-/** Wraps bytes as a uint8 tensor (how byte strings travel in a bundle). */
+/**
+ * Wraps bytes as a uint8 tensor (how byte strings travel in a bundle).
+ *
+ * @example
+ * ```ts
+ * import { bytesTensor } from "./raw_side_service.ts";
+ * console.log(bytesTensor(new Uint8Array(3)).dims); // [3]
+ * ```
+ */
 export function bytesTensor(b: Uint8Array): Tensor<"uint8"> {
   return tensor("uint8", [b.length], b);
 }
@@ -53,13 +83,19 @@ type Reply = { header?: unknown; tensors?: Record<string, Tensor> };
 
 async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
   const h = (m.header ?? {}) as Record<string, unknown>;
-  if (typeof h !== "object" || Array.isArray(h)) throw new RawSideError("PROTOCOL", `${m.method}: header must be a JSON object`);
+  if (typeof h !== "object" || Array.isArray(h)) {
+    throw new RawSideError("PROTOCOL", `${m.method}: header must be a JSON object`);
+  }
   switch (m.method) {
     case "info":
       return { header: await side.info() };
     case "forward": {
       const r = await side.forward(h.stepId as string, h.epoch as number, h.batch as number);
-      return { tensors: r.labels ? { activation: r.activation, labels: r.labels } : { activation: r.activation } };
+      return {
+        tensors: r.labels
+          ? { activation: r.activation, labels: r.labels }
+          : { activation: r.activation },
+      };
     }
     case "head": {
       const r = await side.head(h.stepId as string, need(m, "headInput"));
@@ -80,7 +116,11 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
     case "restore":
       return { header: { restored: await side.restore() } };
     case "exportWeights":
-      return { tensors: { sealed: bytesTensor(await side.exportWeights(bytesOf(m, "recipientPublicKey"))) } };
+      return {
+        tensors: {
+          sealed: bytesTensor(await side.exportWeights(bytesOf(m, "recipientPublicKey"))),
+        },
+      };
     case "importWeights":
       await side.importWeights(bytesOf(m, "sealed"));
       return {};
@@ -113,7 +153,13 @@ export async function serveRawSide(
   const reader = new FrameReader(input);
   const send = (m: WireMessage) => writer.write(encodeFrame(m));
   try {
-    await send({ id: 0, kind: FRAME_KIND.ready, method: "ready", header: await side.info(), tensors: new Map() });
+    await send({
+      id: 0,
+      kind: FRAME_KIND.ready,
+      method: "ready",
+      header: await side.info(),
+      tensors: new Map(),
+    });
     for (;;) {
       const body = await reader.next();
       if (body === null) break;
@@ -123,18 +169,44 @@ export async function serveRawSide(
       } catch (e) {
         // The id is the first field; answer it if it could be read, so the caller is not left waiting.
         const id = body.length >= 4 ? new DataView(body.buffer, body.byteOffset).getUint32(0) : 0;
-        await send({ id, kind: FRAME_KIND.error, method: "?", header: errorHeader(e), tensors: new Map() });
+        await send({
+          id,
+          kind: FRAME_KIND.error,
+          method: "?",
+          header: errorHeader(e),
+          tensors: new Map(),
+        });
         continue;
       }
       if (m.kind !== FRAME_KIND.request) {
-        await send({ id: m.id, kind: FRAME_KIND.error, method: m.method, header: errorHeader(new RawSideError("PROTOCOL", `expected a request frame, got kind ${m.kind}`)), tensors: new Map() });
+        await send({
+          id: m.id,
+          kind: FRAME_KIND.error,
+          method: m.method,
+          header: errorHeader(
+            new RawSideError("PROTOCOL", `expected a request frame, got kind ${m.kind}`),
+          ),
+          tensors: new Map(),
+        });
         continue;
       }
       try {
         const r = await dispatch(side, m);
-        await send({ id: m.id, kind: FRAME_KIND.reply, method: m.method, header: r.header ?? {}, tensors: new Map(Object.entries(r.tensors ?? {})) });
+        await send({
+          id: m.id,
+          kind: FRAME_KIND.reply,
+          method: m.method,
+          header: r.header ?? {},
+          tensors: new Map(Object.entries(r.tensors ?? {})),
+        });
       } catch (e) {
-        await send({ id: m.id, kind: FRAME_KIND.error, method: m.method, header: errorHeader(e), tensors: new Map() });
+        await send({
+          id: m.id,
+          kind: FRAME_KIND.error,
+          method: m.method,
+          header: errorHeader(e),
+          tensors: new Map(),
+        });
       }
       if (m.method === "close") break;
     }

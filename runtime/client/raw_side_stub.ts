@@ -17,7 +17,14 @@ import { NoiseError, type NoiseErrorCode } from "../../crypto/errors.ts";
 import type { RawSide, RawSideInfo } from "./raw_side.ts";
 import { isRawSideErrorCode, RawSideError } from "./raw_side_error.ts";
 import { bytesTensor, type ErrorHeader } from "./raw_side_service.ts";
-import { decodeFrame, DEFAULT_MAX_FRAME_BYTES, encodeFrame, FRAME_KIND, FrameReader, type WireMessage } from "./raw_side_wire.ts";
+import {
+  decodeFrame,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FRAME_KIND,
+  FrameReader,
+  type WireMessage,
+} from "./raw_side_wire.ts";
 
 /**
  * Options of {@linkcode RawSideStub}.
@@ -38,8 +45,12 @@ export interface RawSideStubOptions {
 
 function toError(h: ErrorHeader): Error {
   const msg = String(h?.message ?? "unknown error");
-  if (h?.name === "NoiseError" && typeof h.code === "string") return new NoiseError(h.code as NoiseErrorCode, msg);
-  if (h?.name === "RawSideError" && isRawSideErrorCode(h.code)) return new RawSideError(h.code, msg);
+  if (h?.name === "NoiseError" && typeof h.code === "string") {
+    return new NoiseError(h.code as NoiseErrorCode, msg);
+  }
+  if (h?.name === "RawSideError" && isRawSideErrorCode(h.code)) {
+    return new RawSideError(h.code, msg);
+  }
   if (h?.name === "TypeError") return new TypeError(msg);
   if (h?.name === "RangeError") return new RangeError(msg);
   return new RawSideError("REMOTE", `raw side: ${msg}`);
@@ -61,7 +72,10 @@ export class RawSideStub implements RawSide {
   /** Resolves when the pipe from the raw side has ended (cleanly or not). */
   readonly ended: Promise<void>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #pending = new Map<number, { resolve: (m: WireMessage) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (m: WireMessage) => void; reject: (e: Error) => void }
+  >();
   readonly #onBytes?: RawSideStubOptions["onBytes"];
   #nextId = 1;
   #closedWith?: Error;
@@ -71,7 +85,11 @@ export class RawSideStub implements RawSide {
    * @param fromRawSide the raw side's output (child stdout)
    * @param toRawSide the raw side's input (child stdin)
    */
-  constructor(fromRawSide: ReadableStream<Uint8Array>, toRawSide: WritableStream<Uint8Array>, opts: RawSideStubOptions = {}) {
+  constructor(
+    fromRawSide: ReadableStream<Uint8Array>,
+    toRawSide: WritableStream<Uint8Array>,
+    opts: RawSideStubOptions = {},
+  ) {
     this.#writer = toRawSide.getWriter();
     this.#onBytes = opts.onBytes;
     let readyResolve!: (i: RawSideInfo) => void, readyReject!: (e: Error) => void;
@@ -104,7 +122,9 @@ export class RawSideStub implements RawSide {
           else p.reject(new RawSideError("PROTOCOL", `unexpected frame kind ${m.kind}`));
         }
       } catch (e) {
-        failure = e instanceof RawSideError ? e : new RawSideError("PROTOCOL", (e as Error).message, { cause: e });
+        failure = e instanceof RawSideError
+          ? e
+          : new RawSideError("PROTOCOL", (e as Error).message, { cause: e });
         await reader.cancel();
       }
       this.#fail(failure);
@@ -132,19 +152,33 @@ export class RawSideStub implements RawSide {
     this.#fail(error);
   }
 
-  #call(method: string, header: unknown = {}, tensors: Record<string, Tensor> = {}): Promise<WireMessage> {
+  #call(
+    method: string,
+    header: unknown = {},
+    tensors: Record<string, Tensor> = {},
+  ): Promise<WireMessage> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const id = this.#nextId++;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame({ id, kind: FRAME_KIND.request, method, header, tensors: new Map(Object.entries(tensors)) });
+      frame = encodeFrame({
+        id,
+        kind: FRAME_KIND.request,
+        method,
+        header,
+        tensors: new Map(Object.entries(tensors)),
+      });
     } catch (e) {
       return Promise.reject(e);
     }
-    const reply = new Promise<WireMessage>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const reply = new Promise<WireMessage>((resolve, reject) =>
+      this.#pending.set(id, { resolve, reject })
+    );
     this.#onBytes?.("toRawSide", frame);
     this.#writeChain = this.#writeChain.then(() => this.#writer.write(frame)).catch((e) => {
-      this.#fail(new RawSideError("CLOSED", `cannot write to the raw side: ${(e as Error).message}`));
+      this.#fail(
+        new RawSideError("CLOSED", `cannot write to the raw side: ${(e as Error).message}`),
+      );
     });
     return reply;
   }
@@ -155,7 +189,11 @@ export class RawSideStub implements RawSide {
   }
 
   /** {@inheritDoc RawSide.forward} */
-  async forward(stepId: string, epoch: number, batch: number): Promise<{ activation: Tensor; labels?: Tensor }> {
+  async forward(
+    stepId: string,
+    epoch: number,
+    batch: number,
+  ): Promise<{ activation: Tensor; labels?: Tensor }> {
     const r = await this.#call("forward", { stepId, epoch, batch });
     const activation = r.tensors.get("activation");
     if (!activation) throw new RawSideError("PROTOCOL", "forward reply has no activation");
@@ -168,7 +206,9 @@ export class RawSideStub implements RawSide {
     const r = await this.#call("head", { stepId }, { headInput });
     const g = r.tensors.get("gradHeadInput");
     const loss = (r.header as { loss?: unknown }).loss;
-    if (!g || typeof loss !== "number") throw new RawSideError("PROTOCOL", "head reply lacks loss or gradHeadInput");
+    if (!g || typeof loss !== "number") {
+      throw new RawSideError("PROTOCOL", "head reply lacks loss or gradHeadInput");
+    }
     return { loss, gradHeadInput: g };
   }
 
@@ -178,10 +218,15 @@ export class RawSideStub implements RawSide {
   }
 
   /** {@inheritDoc RawSide.evalForward} */
-  async evalForward(split: "val" | "test", batch: number): Promise<{ activation: Tensor; labels: Tensor }> {
+  async evalForward(
+    split: "val" | "test",
+    batch: number,
+  ): Promise<{ activation: Tensor; labels: Tensor }> {
     const r = await this.#call("evalForward", { split, batch });
     const activation = r.tensors.get("activation"), labels = r.tensors.get("labels");
-    if (!activation || !labels) throw new RawSideError("PROTOCOL", "evalForward reply lacks activation or labels");
+    if (!activation || !labels) {
+      throw new RawSideError("PROTOCOL", "evalForward reply lacks activation or labels");
+    }
     return { activation, labels };
   }
 
@@ -205,8 +250,12 @@ export class RawSideStub implements RawSide {
 
   /** {@inheritDoc RawSide.exportWeights} */
   async exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
-    const sealed = (await this.#call("exportWeights", {}, { recipientPublicKey: bytesTensor(recipientPublicKey) })).tensors.get("sealed");
-    if (!sealed || sealed.dtype !== "uint8") throw new RawSideError("PROTOCOL", "exportWeights reply has no sealed bytes");
+    const sealed = (await this.#call("exportWeights", {}, {
+      recipientPublicKey: bytesTensor(recipientPublicKey),
+    })).tensors.get("sealed");
+    if (!sealed || sealed.dtype !== "uint8") {
+      throw new RawSideError("PROTOCOL", "exportWeights reply has no sealed bytes");
+    }
     return sealed.data as Uint8Array;
   }
 

@@ -89,22 +89,30 @@ const utf8d = new TextDecoder("utf-8", { fatal: true });
  * ```
  */
 export function encodeFrame(m: WireMessage): Uint8Array {
-  if (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xffffffff) throw new RangeError(`frame id must be a u32, got ${m.id}`);
+  if (!Number.isInteger(m.id) || m.id < 0 || m.id > 0xffffffff) {
+    throw new RangeError(`frame id must be a u32, got ${m.id}`);
+  }
   const method = utf8.encode(m.method);
-  if (method.length > 255) throw new RangeError(`method name is ${method.length} bytes; at most 255`);
+  if (method.length > 255) {
+    throw new RangeError(`method name is ${method.length} bytes; at most 255`);
+  }
   const header = utf8.encode(JSON.stringify(m.header ?? {}));
-  const tensors = encodeTensors(m.tensors, { dtype: "float32", level: 0, padding: { mode: "none" } });
+  const tensors = encodeTensors(m.tensors, {
+    dtype: "float32",
+    level: 0,
+    padding: { mode: "none" },
+  });
   const bodyLength = 4 + 1 + 1 + method.length + 4 + header.length + tensors.length;
   const out = new Uint8Array(4 + bodyLength);
   const v = new DataView(out.buffer);
   let at = 0;
   v.setUint32(at, bodyLength);
-  v.setUint32((at += 4), m.id);
-  v.setUint8((at += 4), m.kind);
-  v.setUint8((at += 1), method.length);
-  out.set(method, (at += 1));
-  v.setUint32((at += method.length), header.length);
-  out.set(header, (at += 4));
+  v.setUint32(at += 4, m.id);
+  v.setUint8(at += 4, m.kind);
+  v.setUint8(at += 1, method.length);
+  out.set(method, at += 1);
+  v.setUint32(at += method.length, header.length);
+  out.set(header, at += 4);
   out.set(tensors, at + header.length);
   return out;
 }
@@ -121,7 +129,8 @@ export function encodeFrame(m: WireMessage): Uint8Array {
  * ```
  */
 export function decodeFrame(body: Uint8Array, maxElements = 2 ** 28): WireMessage {
-  const bad = (msg: string, cause?: unknown) => new RawSideError("PROTOCOL", `malformed frame: ${msg}`, { cause });
+  const bad = (msg: string, cause?: unknown) =>
+    new RawSideError("PROTOCOL", `malformed frame: ${msg}`, { cause });
   const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
   if (body.length < 10) throw bad(`${body.length} bytes is shorter than the 10-byte minimum`);
   const id = v.getUint32(0);
@@ -224,12 +233,20 @@ export class FrameReader {
   async next(): Promise<Uint8Array | null> {
     if (!(await this.#fill(4))) {
       if (this.#buffered === 0) return null;
-      throw new RawSideError("PROTOCOL", `stream ended inside a frame length (${this.#buffered} bytes)`);
+      throw new RawSideError(
+        "PROTOCOL",
+        `stream ended inside a frame length (${this.#buffered} bytes)`,
+      );
     }
     const len = new DataView(this.#take(4).buffer).getUint32(0);
-    if (len > this.#max) throw new RawSideError("PROTOCOL", `frame of ${len} bytes exceeds the limit of ${this.#max}`);
+    if (len > this.#max) {
+      throw new RawSideError("PROTOCOL", `frame of ${len} bytes exceeds the limit of ${this.#max}`);
+    }
     if (!(await this.#fill(len))) {
-      throw new RawSideError("PROTOCOL", `stream ended inside a frame: ${this.#buffered} of ${len} bytes`);
+      throw new RawSideError(
+        "PROTOCOL",
+        `stream ended inside a frame: ${this.#buffered} of ${len} bytes`,
+      );
     }
     return this.#take(len);
   }

@@ -87,11 +87,24 @@ export function applySegmentState(
 ): void {
   const bad = (msg: string) => new RawSideError("WEIGHTS_INVALID", `${what}: ${msg}`);
   const known = new Set<string>();
-  const plans: { slot: SegmentSlot; params: Map<string, Tensor>; buffers: Map<string, Tensor>; opt: Map<string, Tensor> }[] = [];
+  const plans: {
+    slot: SegmentSlot;
+    params: Map<string, Tensor>;
+    buffers: Map<string, Tensor>;
+    opt: Map<string, Tensor>;
+  }[] = [];
   for (const slot of slots) {
     const { role, runner } = slot;
-    const params = new Map<string, Tensor>(), buffers = new Map<string, Tensor>(), opt = new Map<string, Tensor>();
-    for (const [kind, own, into] of [["param", runner.params, params], ["buffer", runner.buffers, buffers]] as const) {
+    const params = new Map<string, Tensor>(),
+      buffers = new Map<string, Tensor>(),
+      opt = new Map<string, Tensor>();
+    for (
+      const [kind, own, into] of [["param", runner.params, params], [
+        "buffer",
+        runner.buffers,
+        buffers,
+      ]] as const
+    ) {
       for (const [name, current] of own) {
         const key = `${role}:${kind}:${name}`;
         const got = state.get(key);
@@ -99,7 +112,11 @@ export function applySegmentState(
         if (!sameShape(current, got)) {
           const g = got as NpyArray;
           const desc = isStringArray(g) ? "strings" : `${g.dtype} [${g.dims}]`;
-          throw bad(`${kind} ${JSON.stringify(name)} is ${desc}; the model has ${current.dtype} [${current.dims}]`);
+          throw bad(
+            `${kind} ${
+              JSON.stringify(name)
+            } is ${desc}; the model has ${current.dtype} [${current.dims}]`,
+          );
         }
         known.add(key);
         into.set(name, copy(got));
@@ -109,15 +126,21 @@ export function applySegmentState(
     for (const [key, value] of state) {
       if (!key.startsWith(prefix)) continue;
       const slotName = key.slice(prefix.length);
-      if (isStringArray(value)) throw bad(`optimizer state ${JSON.stringify(slotName)} holds strings`);
+      if (isStringArray(value)) {
+        throw bad(`optimizer state ${JSON.stringify(slotName)} holds strings`);
+      }
       if (slotName === "steps") {
-        if (value.dtype !== "float64" || value.data.length !== 1) throw bad(`optimizer step count is not one float64`);
+        if (value.dtype !== "float64" || value.data.length !== 1) {
+          throw bad(`optimizer step count is not one float64`);
+        }
       } else {
         // Slots are `<param>.<moment>` (optimizer.ts); a slot must match its parameter's size,
         // or the next update would read past its end.
         const param = params.get(slotName.slice(0, slotName.lastIndexOf(".")));
         if (!param || value.dtype !== "float32" || value.data.length !== param.data.length) {
-          throw bad(`optimizer state ${JSON.stringify(slotName)} fits no parameter of the ${role} segment`);
+          throw bad(
+            `optimizer state ${JSON.stringify(slotName)} fits no parameter of the ${role} segment`,
+          );
         }
       }
       known.add(key);
@@ -127,7 +150,9 @@ export function applySegmentState(
     plans.push({ slot, params, buffers, opt });
   }
   for (const key of state.keys()) {
-    if (!known.has(key)) throw bad(`unexpected tensor ${JSON.stringify(key)} (not part of this clinic's segments)`);
+    if (!known.has(key)) {
+      throw bad(`unexpected tensor ${JSON.stringify(key)} (not part of this clinic's segments)`);
+    }
   }
   for (const { slot, params, buffers, opt } of plans) {
     try {

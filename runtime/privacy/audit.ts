@@ -48,6 +48,8 @@ export interface AuditOptions {
   quick?: boolean;
   /** The data file, overriding run.json's `data`. */
   data?: string;
+  /** Decoder training epochs (default 40; 15 with `quick`). */
+  decoderEpochs?: number;
   /** Images in the figure (default 8). */
   figureImages?: number;
 }
@@ -121,7 +123,7 @@ export async function auditRun(o: AuditOptions): Promise<AuditResult> {
     const dcor = distanceCorrelation(rowsOf(xTest), rowsOf(zTest), { maxRows: 512, seed: m.seed });
     // 2. Reconstruction from a decoder trained on the validation split.
     const zVal = await sentActivations(pipe, data.val);
-    const decoder = await trainDecoder(o.engine, zVal, data.val.inputs.image, { epochs: o.quick ? 15 : 40, seed: m.seed });
+    const decoder = await trainDecoder(o.engine, zVal, data.val.inputs.image, { epochs: o.decoderEpochs ?? (o.quick ? 15 : 40), seed: m.seed });
     const recon = await decoder.reconstruct(zTest);
     await decoder.release();
     const nImg = o.quick ? Math.min(200, data.test.size) : data.test.size;

@@ -25,7 +25,7 @@ export class Pipeline {
   /** Binds every segment to `engine` and loads the sessions. */
   static async create(engine: Engine, segments: readonly CompiledSegment[]): Promise<Pipeline> {
     const runners = await Promise.all(segments.map((s) => SegmentRunner.create(engine, s)));
-    await Promise.all(runners.map((r) => r.warm()));
+    for (const r of runners) await r.warm();
     return new Pipeline(segments, runners);
   }
 

@@ -95,7 +95,8 @@ export class SegmentRunner {
   /** Loads every session now (so the first step is not slower than the rest). */
   async warm(): Promise<void> {
     const kinds = this.segment.hasLoss ? ["step", "infer"] as const : ["forward", "backward", "infer"] as const;
-    await Promise.all(kinds.map((k) => this.#session(k)));
+    // One at a time: the WebGPU provider refuses to create two sessions at once.
+    for (const k of kinds) await this.#session(k);
   }
 
   /** Forward pass keeping what the backward needs (non-loss segments). */

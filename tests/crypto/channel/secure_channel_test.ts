@@ -11,7 +11,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 function rejects(fn: () => unknown, code: NoiseErrorCode, msg?: string) {
   assert.throws(fn, (e) => {
     assert.ok(isNoiseError(e), `expected NoiseError ${code}, got ${e}`);
-    assert.equal(e.code, code, msg);
+    assert.equal(e.code, code, msg ?? `expected code ${code}`);
     return true;
   });
 }

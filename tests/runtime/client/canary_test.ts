@@ -14,7 +14,12 @@ import { createEngine } from "../../../runtime/engine/mod.ts";
 import { loadDataset } from "../../../runtime/data/load_dataset.ts";
 import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
 import { RawSideProcess } from "../../../runtime/client/raw_side_process.ts";
-import { decodeFrame, encodeFrame, FRAME_KIND, FrameReader } from "../../../runtime/client/raw_side_wire.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_KIND,
+  FrameReader,
+} from "../../../runtime/client/raw_side_wire.ts";
 import { makeClinicDir } from "./sandbox_env.ts";
 import { type ImageSet, SIZE } from "./fixture.ts";
 
@@ -57,7 +62,11 @@ function planted(n: number, canary: Uint8Array): ImageSet {
 
 Deno.test("canary: no byte the raw side emits carries the planted record pattern", async () => {
   const canary = crypto.getRandomValues(new Uint8Array(16));
-  const c = await makeClinicDir({ train: planted(20, canary), val: planted(6, canary), test: planted(7, canary) });
+  const c = await makeClinicDir({
+    train: planted(20, canary),
+    val: planted(6, canary),
+    test: planted(7, canary),
+  });
   const fromRawSide: Uint8Array[] = [];
   const proc = await RawSideProcess.start(c.config, {
     onStderr: () => {},
@@ -66,7 +75,11 @@ Deno.test("canary: no byte the raw side emits carries the planted record pattern
     },
   });
   try {
-    const segments = compileModel(readModel(await Deno.readFile(c.modelFile)), { loss: "bce", cuts: c.config.cuts, seed: c.config.seed });
+    const segments = compileModel(readModel(await Deno.readFile(c.modelFile)), {
+      loss: "bce",
+      cuts: c.config.cuts,
+      seed: c.config.seed,
+    });
     const server = await SegmentRunner.create(engine, segments[1]);
     const cut = c.config.cuts[0];
     const info = await proc.info();
@@ -112,8 +125,16 @@ Deno.test("canary: no byte the raw side emits carries the planted record pattern
       header: {},
       tensors: new Map<string, Tensor>([["activation", data.train.take([3]).inputs.image]]),
     });
-    assert.equal(found(concat([stream, leaky]), canary), true, "control: a leaked image would be caught");
-    assert.equal(indexOf(leaky, needles(canary)[1]) >= 0, true, "control: float32 form of the pixels");
+    assert.equal(
+      found(concat([stream, leaky]), canary),
+      true,
+      "control: a leaked image would be caught",
+    );
+    assert.equal(
+      indexOf(leaky, needles(canary)[1]) >= 0,
+      true,
+      "control: float32 form of the pixels",
+    );
   } finally {
     await c.remove();
   }

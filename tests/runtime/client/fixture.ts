@@ -38,8 +38,14 @@ export function tinyDataset(n: number, seed: number): TensorDataset {
 }
 
 /** Train/val/test splits of the tiny dataset. */
-export function tinySplits(seed = 3): { train: TensorDataset; val: TensorDataset; test: TensorDataset } {
-  return { train: tinyDataset(20, seed), val: tinyDataset(6, seed + 1), test: tinyDataset(7, seed + 2) };
+export function tinySplits(
+  seed = 3,
+): { train: TensorDataset; val: TensorDataset; test: TensorDataset } {
+  return {
+    train: tinyDataset(20, seed),
+    val: tinyDataset(6, seed + 1),
+    test: tinyDataset(7, seed + 2),
+  };
 }
 
 /** Images (uint8 [n, SIZE, SIZE] flattened) and 0/1 labels. */
@@ -58,7 +64,14 @@ export async function writeTinyNpz(
     tensor("uint8", [d.labels.length, 1], d.labels),
   ];
   const [ti, tl] = t(train), [vi, vl] = t(val), [si, sl] = t(test);
-  const bytes = writeNpz({ train_images: ti, train_labels: tl, val_images: vi, val_labels: vl, test_images: si, test_labels: sl }, { level: 0 });
+  const bytes = writeNpz({
+    train_images: ti,
+    train_labels: tl,
+    val_images: vi,
+    val_labels: vl,
+    test_images: si,
+    test_labels: sl,
+  }, { level: 0 });
   await Deno.writeFile(path, bytes);
   return bytes;
 }
@@ -74,6 +87,8 @@ export async function writeTinyModel(path: string, seed = 1): Promise<ZooModel> 
 export function maxAbsDiff(a: Tensor, b: Tensor): number {
   if (a.dims.join() !== b.dims.join()) throw new Error(`shapes differ: [${a.dims}] vs [${b.dims}]`);
   let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+  for (let i = 0; i < a.data.length; i++) {
+    m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+  }
   return m;
 }

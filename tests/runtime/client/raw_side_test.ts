@@ -9,7 +9,11 @@ import { isNoiseError } from "../../../crypto/errors.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
 import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
 import { runOneBatch } from "../../../runtime/train/one_batch.ts";
-import { LocalRawSide, type LocalRawSideConfig, type RawSideMode } from "../../../runtime/client/raw_side.ts";
+import {
+  LocalRawSide,
+  type LocalRawSideConfig,
+  type RawSideMode,
+} from "../../../runtime/client/raw_side.ts";
 import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
 import { batchIndices, stepsPerEpoch } from "../../../runtime/client/batch_order.ts";
 import { maxAbsDiff, tinyCnn, tinySplits } from "./fixture.ts";
@@ -39,7 +43,12 @@ function config(mode: RawSideMode, over: Partial<LocalRawSideConfig> = {}): Loca
 const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.code === code;
 
 /** The parameters after one optimizer step from `before` with gradients `grads`. */
-function stepped(before: Map<string, Tensor>, grads: Map<string, Tensor>, names: Iterable<string>, opt: OptimizerConfig) {
+function stepped(
+  before: Map<string, Tensor>,
+  grads: Map<string, Tensor>,
+  names: Iterable<string>,
+  opt: OptimizerConfig,
+) {
   const params = new Map<string, Tensor>();
   const g = new Map<string, Tensor>();
   for (const n of names) {
@@ -84,7 +93,9 @@ Deno.test("vanilla: forward + server gradient + backward == runOneBatch (float32
       assert.equal(maxAbsDiff(w1.get(n)!, p), 0, `front parameter ${n}`);
       assert.notEqual(maxAbsDiff(w1.get(n)!, w0.get(n)!), 0, `${n} moved`);
     }
-    for (const [n, b] of runners[0].buffers) assert.equal(maxAbsDiff(w1.get(n)!, b), 0, `buffer ${n}`);
+    for (const [n, b] of runners[0].buffers) {
+      assert.equal(maxAbsDiff(w1.get(n)!, b), 0, `buffer ${n}`);
+    }
     // server-side weights never live in the clinic's state
     for (const n of segments[1].params.keys()) assert.equal(w1.has(n), false);
 
@@ -136,7 +147,9 @@ Deno.test("U-shape: forward, head, backward == runOneBatch; head and backward id
     // eval: head logits of the middle's output
     const ev = await side.evalForward("test", 1);
     assert.equal(ev.activation.dims[0], 3); // 7 test rows, batches of 4
-    const logits = await side.evalHead((await middle.infer({ [c.cuts[0]]: ev.activation }))[c.cuts[1]]);
+    const logits = await side.evalHead(
+      (await middle.infer({ [c.cuts[0]]: ev.activation }))[c.cuts[1]],
+    );
     assert.deepEqual(logits.dims, [3, 1]);
     // backward before head is refused
     await side.forward("2:2", 2, 2);
@@ -151,15 +164,22 @@ Deno.test("U-shape: forward, head, backward == runOneBatch; head and backward id
 Deno.test("batch order: seeded, the same on every run, covering each row once per epoch", async () => {
   const n = 20, size = 8;
   for (const epoch of [1, 2]) {
-    const rows = Array.from({ length: stepsPerEpoch(n, size) }, (_, b) => [...batchIndices(SEED, epoch, n, size, b)]);
+    const rows = Array.from(
+      { length: stepsPerEpoch(n, size) },
+      (_, b) => [...batchIndices(SEED, epoch, n, size, b)],
+    );
     assert.deepEqual(rows.flat().sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
   }
   assert.notDeepEqual(batchIndices(SEED, 1, n, size, 0), batchIndices(SEED, 2, n, size, 0));
   assert.notDeepEqual(batchIndices(SEED, 1, n, size, 0), batchIndices(SEED + 1, 1, n, size, 0));
   // two raw sides of the same config emit the same activation for the same step
-  const a = await LocalRawSide.create(config("vanilla")), b = await LocalRawSide.create(config("vanilla"));
+  const a = await LocalRawSide.create(config("vanilla")),
+    b = await LocalRawSide.create(config("vanilla"));
   try {
-    assert.deepEqual((await a.forward("1:2", 1, 2)).activation, (await b.forward("x", 1, 2)).activation);
+    assert.deepEqual(
+      (await a.forward("1:2", 1, 2)).activation,
+      (await b.forward("x", 1, 2)).activation,
+    );
   } finally {
     await a.close();
     await b.close();
@@ -171,9 +191,19 @@ Deno.test("bad calls are refused with codes", async () => {
   try {
     const f = await side.forward("1:0", 1, 0);
     await assert.rejects(side.backward("nope", f.activation), isCode("UNKNOWN_STEP"));
-    await assert.rejects(side.backward("1:0", { ...f.activation, dims: [1, 2] } as Tensor), isCode("BAD_TENSOR"));
     await assert.rejects(
-      side.backward("1:0", { dtype: "int32", dims: f.activation.dims, data: new Int32Array(f.activation.data.length) } as Tensor),
+      side.backward("1:0", { ...f.activation, dims: [1, 2] } as Tensor),
+      isCode("BAD_TENSOR"),
+    );
+    await assert.rejects(
+      side.backward(
+        "1:0",
+        {
+          dtype: "int32",
+          dims: f.activation.dims,
+          data: new Int32Array(f.activation.data.length),
+        } as Tensor,
+      ),
       isCode("BAD_TENSOR"),
     );
     await assert.rejects(side.forward("1:0", 1, 1), isCode("STEP_MISMATCH"));
@@ -184,7 +214,10 @@ Deno.test("bad calls are refused with codes", async () => {
     await assert.rejects(side.evalHead(f.activation), isCode("WRONG_MODE"));
     await assert.rejects(side.checkpoint(1), isCode("NO_CHECKPOINT_DIR"));
     await assert.rejects(side.importWeights(new Uint8Array(64)), isCode("NO_KEY"));
-    await assert.rejects(LocalRawSide.create(config("ushaped", { cuts: tinyCnn().cuts.default })), isCode("CONFIG_INVALID"));
+    await assert.rejects(
+      LocalRawSide.create(config("ushaped", { cuts: tinyCnn().cuts.default })),
+      isCode("CONFIG_INVALID"),
+    );
   } finally {
     await side.close();
   }
@@ -195,7 +228,11 @@ Deno.test("checkpoint/restore round trip: weights, buffers and Adam state", asyn
   const dir = await Deno.makeTempDir({ prefix: "clinic_ckpt_" });
   const adam: OptimizerConfig = { kind: "adam", lr: 0.01 };
   try {
-    const segments = compileModel(tinyCnn().model, { loss: "bce", cuts: tinyCnn().cuts.default, seed: SEED });
+    const segments = compileModel(tinyCnn().model, {
+      loss: "bce",
+      cuts: tinyCnn().cuts.default,
+      seed: SEED,
+    });
     const server = await SegmentRunner.create(engine, segments[1]);
     const step = async (side: LocalRawSide, id: string, epoch: number, batch: number) => {
       const f = await side.forward(id, epoch, batch);
@@ -241,7 +278,11 @@ Deno.test("export/import sealed weights between clinics; a third clinic cannot o
   const v = await LocalRawSide.create(config("vanilla", { clinic: "v", keyPair: kb }));
   try {
     // move a's weights away from the initial ones
-    const segments = compileModel(tinyCnn().model, { loss: "bce", cuts: tinyCnn().cuts.ushaped, seed: SEED });
+    const segments = compileModel(tinyCnn().model, {
+      loss: "bce",
+      cuts: tinyCnn().cuts.ushaped,
+      seed: SEED,
+    });
     const middle = await SegmentRunner.create(engine, segments[1]);
     const [c0, c1] = tinyCnn().cuts.ushaped;
     const f = await a.forward("1:0", 1, 0);
@@ -255,7 +296,9 @@ Deno.test("export/import sealed weights between clinics; a third clinic cannot o
     const cBefore = c.weights();
     const blob = await a.exportWeights(kb.publicKey);
     // the blob does not contain the weights in the clear
-    const first = new Uint8Array((wa.get("block1.conv.weight")!.data as Float32Array).buffer.slice(0, 16));
+    const first = new Uint8Array(
+      (wa.get("block1.conv.weight")!.data as Float32Array).buffer.slice(0, 16),
+    );
     assert.equal(indexOf(blob, first), -1);
     await b.importWeights(blob);
     assert.deepEqual(b.weights(), wa);
@@ -266,7 +309,11 @@ Deno.test("export/import sealed weights between clinics; a third clinic cannot o
     // a correctly sealed blob whose content does not fit the model is refused, nothing applied
     const wb = b.weights();
     const aad = new TextEncoder().encode("splitgate/clinic-weights/v1;mode=ushaped");
-    const junk = seal(kb.publicKey, writeNpz({ "front:param:block1.conv.weight": tensor("float32", [1]) }), aad);
+    const junk = seal(
+      kb.publicKey,
+      writeNpz({ "front:param:block1.conv.weight": tensor("float32", [1]) }),
+      aad,
+    );
     await assert.rejects(b.importWeights(junk), isCode("WEIGHTS_INVALID"));
     assert.deepEqual(b.weights(), wb);
   } finally {

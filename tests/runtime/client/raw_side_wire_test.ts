@@ -6,7 +6,12 @@ import { generateKeyPair } from "../../../crypto/noise/dh.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
 import { compileModel } from "../../../models/train/compile.ts";
 import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
-import { decodeFrame, encodeFrame, FRAME_KIND, FrameReader } from "../../../runtime/client/raw_side_wire.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  FRAME_KIND,
+  FrameReader,
+} from "../../../runtime/client/raw_side_wire.ts";
 import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
 import { serveRawSide } from "../../../runtime/client/raw_side_service.ts";
 import { RawSideStub } from "../../../runtime/client/raw_side_stub.ts";
@@ -18,35 +23,71 @@ const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.
 Deno.test("frames round-trip through any chunking of the stream", async () => {
   const a = tensor("float32", [2, 3], new Float32Array([1.5, -2, 3e-8, Math.PI, -0, 7]));
   const frames = [
-    encodeFrame({ id: 1, kind: FRAME_KIND.request, method: "forward", header: { stepId: "1:0", epoch: 1, batch: 0 }, tensors: new Map() }),
-    encodeFrame({ id: 1, kind: FRAME_KIND.reply, method: "forward", header: {}, tensors: new Map<string, Tensor>([["activation", a], ["labels", tensor("int64", [2], new BigInt64Array([0n, 1n]))]]) }),
-    encodeFrame({ id: 4294967295, kind: FRAME_KIND.error, method: "x", header: { name: "RawSideError", code: "CLOSED", message: "é" }, tensors: new Map() }),
+    encodeFrame({
+      id: 1,
+      kind: FRAME_KIND.request,
+      method: "forward",
+      header: { stepId: "1:0", epoch: 1, batch: 0 },
+      tensors: new Map(),
+    }),
+    encodeFrame({
+      id: 1,
+      kind: FRAME_KIND.reply,
+      method: "forward",
+      header: {},
+      tensors: new Map<string, Tensor>([["activation", a], [
+        "labels",
+        tensor("int64", [2], new BigInt64Array([0n, 1n])),
+      ]]),
+    }),
+    encodeFrame({
+      id: 4294967295,
+      kind: FRAME_KIND.error,
+      method: "x",
+      header: { name: "RawSideError", code: "CLOSED", message: "é" },
+      tensors: new Map(),
+    }),
   ];
   const all = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
   let at = 0;
   for (const f of frames) all.set(f, (at += f.length) - f.length);
   await fc.assert(
-    fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: all.length - 1 }), { maxLength: 12 }), async (cuts) => {
-      const points = [0, ...cuts.sort((x, y) => x - y), all.length];
-      const chunks = points.slice(1).map((p, i) => all.slice(points[i], p));
-      const reader = new FrameReader(ReadableStream.from(chunks));
-      const got = [];
-      for (let b = await reader.next(); b; b = await reader.next()) got.push(decodeFrame(b));
-      assert.equal(got.length, 3);
-      assert.deepEqual(got[0].header, { stepId: "1:0", epoch: 1, batch: 0 });
-      assert.deepEqual(got[1].tensors.get("activation"), a); // float32 exact, -0 included
-      assert.equal(Object.is(got[1].tensors.get("activation")!.data[4], -0), true);
-      assert.equal(got[2].id, 4294967295);
-      assert.equal((got[2].header as { message: string }).message, "é");
-    }),
+    fc.asyncProperty(
+      fc.uniqueArray(fc.integer({ min: 1, max: all.length - 1 }), { maxLength: 12 }),
+      async (cuts) => {
+        const points = [0, ...cuts.sort((x, y) => x - y), all.length];
+        const chunks = points.slice(1).map((p, i) => all.slice(points[i], p));
+        const reader = new FrameReader(ReadableStream.from(chunks));
+        const got = [];
+        for (let b = await reader.next(); b; b = await reader.next()) got.push(decodeFrame(b));
+        assert.equal(got.length, 3);
+        assert.deepEqual(got[0].header, { stepId: "1:0", epoch: 1, batch: 0 });
+        assert.deepEqual(got[1].tensors.get("activation"), a); // float32 exact, -0 included
+        assert.equal(Object.is(got[1].tensors.get("activation")!.data[4], -0), true);
+        assert.equal(got[2].id, 4294967295);
+        assert.equal((got[2].header as { message: string }).message, "é");
+      },
+    ),
     { numRuns: 40 },
   );
 });
 
 Deno.test("truncated, oversized and malformed frames are PROTOCOL errors", async () => {
-  const f = encodeFrame({ id: 2, kind: FRAME_KIND.request, method: "info", header: {}, tensors: new Map() });
-  await assert.rejects(new FrameReader(ReadableStream.from([f.slice(0, f.length - 1)])).next(), isCode("PROTOCOL"));
-  await assert.rejects(new FrameReader(ReadableStream.from([f.slice(0, 2)])).next(), isCode("PROTOCOL"));
+  const f = encodeFrame({
+    id: 2,
+    kind: FRAME_KIND.request,
+    method: "info",
+    header: {},
+    tensors: new Map(),
+  });
+  await assert.rejects(
+    new FrameReader(ReadableStream.from([f.slice(0, f.length - 1)])).next(),
+    isCode("PROTOCOL"),
+  );
+  await assert.rejects(
+    new FrameReader(ReadableStream.from([f.slice(0, 2)])).next(),
+    isCode("PROTOCOL"),
+  );
   await assert.rejects(new FrameReader(ReadableStream.from([f]), 8).next(), isCode("PROTOCOL"));
   assert.equal(await new FrameReader(ReadableStream.from<Uint8Array>([])).next(), null);
   fc.assert(
@@ -60,17 +101,27 @@ Deno.test("truncated, oversized and malformed frames are PROTOCOL errors", async
     { numRuns: 300 },
   );
   // mutate one byte of a valid body: decoded or PROTOCOL, never another error
-  const body = encodeFrame({ id: 9, kind: FRAME_KIND.reply, method: "evalHead", header: { a: 1 }, tensors: new Map([["logits", tensor("float32", [2, 1])]]) }).subarray(4);
+  const body = encodeFrame({
+    id: 9,
+    kind: FRAME_KIND.reply,
+    method: "evalHead",
+    header: { a: 1 },
+    tensors: new Map([["logits", tensor("float32", [2, 1])]]),
+  }).subarray(4);
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: body.length - 1 }), fc.integer({ min: 0, max: 255 }), (i, v) => {
-      const m = body.slice();
-      m[i] = v;
-      try {
-        decodeFrame(m);
-      } catch (e) {
-        assert.ok(e instanceof RawSideError && e.code === "PROTOCOL", String(e));
-      }
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: body.length - 1 }),
+      fc.integer({ min: 0, max: 255 }),
+      (i, v) => {
+        const m = body.slice();
+        m[i] = v;
+        try {
+          decodeFrame(m);
+        } catch (e) {
+          assert.ok(e instanceof RawSideError && e.code === "PROTOCOL", String(e));
+        }
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -80,16 +131,30 @@ Deno.test("service + stub over a pipe: U-shape step, eval, error classes, bad fr
   const zoo = tinyCnn();
   const kp = generateKeyPair();
   const config = {
-    clinic: "a", data: tinySplits(), model: zoo.model, cuts: zoo.cuts.ushaped, mode: "ushaped" as const, loss: "bce" as const,
-    optimizer: { kind: "sgd" as const, lr: 0.1 }, seed: 2, batchSize: 8, evalBatchSize: 4, engine, keyPair: kp,
+    clinic: "a",
+    data: tinySplits(),
+    model: zoo.model,
+    cuts: zoo.cuts.ushaped,
+    mode: "ushaped" as const,
+    loss: "bce" as const,
+    optimizer: { kind: "sgd" as const, lr: 0.1 },
+    seed: 2,
+    batchSize: 8,
+    evalBatchSize: 4,
+    engine,
+    keyPair: kp,
   };
-  const toSide = new TransformStream<Uint8Array, Uint8Array>(), fromSide = new TransformStream<Uint8Array, Uint8Array>();
+  const toSide = new TransformStream<Uint8Array, Uint8Array>(),
+    fromSide = new TransformStream<Uint8Array, Uint8Array>();
   const side = await LocalRawSide.create(config);
   const twin = await LocalRawSide.create(config);
   const served = serveRawSide(side, toSide.readable, fromSide.writable);
   const stub = new RawSideStub(fromSide.readable, toSide.writable);
   const [c0, c1] = zoo.cuts.ushaped;
-  const middle = await SegmentRunner.create(engine, compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.ushaped, seed: 2 })[1]);
+  const middle = await SegmentRunner.create(
+    engine,
+    compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.ushaped, seed: 2 })[1],
+  );
   try {
     assert.deepEqual(await stub.ready, await twin.info());
     // overlapping calls are matched by id
@@ -104,7 +169,10 @@ Deno.test("service + stub over a pipe: U-shape step, eval, error classes, bad fr
     const logits = await stub.evalHead(mf.outputs[c1]);
     assert.equal(logits.dims[0], 8);
     await assert.rejects(stub.backward("1:0", tensor("float32", [1])), isCode("BAD_TENSOR"));
-    await assert.rejects(stub.importWeights(new Uint8Array(80).fill(9)), (e) => isNoiseError(e, "BAD_TAG"));
+    await assert.rejects(
+      stub.importWeights(new Uint8Array(80).fill(9)),
+      (e) => isNoiseError(e, "BAD_TAG"),
+    );
     await assert.rejects(stub.evalForward("train" as "val", 0), isCode("OUT_OF_RANGE"));
     const blob = await stub.exportWeights(kp.publicKey);
     await twin.importWeights(blob);
@@ -123,10 +191,19 @@ Deno.test("service answers a malformed request with an error frame and keeps ser
   const engine = await createEngine("wasm");
   const zoo = tinyCnn();
   const side = await LocalRawSide.create({
-    clinic: "a", data: tinySplits(), model: zoo.model, cuts: zoo.cuts.default, mode: "vanilla", loss: "bce",
-    optimizer: { kind: "sgd", lr: 0.1 }, seed: 2, batchSize: 8, engine,
+    clinic: "a",
+    data: tinySplits(),
+    model: zoo.model,
+    cuts: zoo.cuts.default,
+    mode: "vanilla",
+    loss: "bce",
+    optimizer: { kind: "sgd", lr: 0.1 },
+    seed: 2,
+    batchSize: 8,
+    engine,
   });
-  const toSide = new TransformStream<Uint8Array, Uint8Array>(), fromSide = new TransformStream<Uint8Array, Uint8Array>();
+  const toSide = new TransformStream<Uint8Array, Uint8Array>(),
+    fromSide = new TransformStream<Uint8Array, Uint8Array>();
   const served = serveRawSide(side, toSide.readable, fromSide.writable);
   const w = toSide.writable.getWriter();
   const reader = new FrameReader(fromSide.readable);
@@ -138,9 +215,25 @@ Deno.test("service answers a malformed request with an error frame and keeps ser
     assert.equal(e.kind, FRAME_KIND.error);
     assert.equal(e.id, 5);
     assert.equal((e.header as { code: string }).code, "PROTOCOL");
-    await w.write(encodeFrame({ id: 6, kind: FRAME_KIND.request, method: "nope", header: {}, tensors: new Map() }));
+    await w.write(
+      encodeFrame({
+        id: 6,
+        kind: FRAME_KIND.request,
+        method: "nope",
+        header: {},
+        tensors: new Map(),
+      }),
+    );
     assert.equal((decodeFrame((await reader.next())!).header as { code: string }).code, "PROTOCOL");
-    await w.write(encodeFrame({ id: 7, kind: FRAME_KIND.request, method: "info", header: {}, tensors: new Map() }));
+    await w.write(
+      encodeFrame({
+        id: 7,
+        kind: FRAME_KIND.request,
+        method: "info",
+        header: {},
+        tensors: new Map(),
+      }),
+    );
     const ok = decodeFrame((await reader.next())!);
     assert.equal(ok.kind, FRAME_KIND.reply);
     assert.equal((ok.header as { trainSize: number }).trainSize, 20);

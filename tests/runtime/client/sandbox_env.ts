@@ -34,7 +34,11 @@ export async function makeClinicDir(
   await Deno.mkdir(checkpointDir);
   await Deno.mkdir(keys);
   const dataFile = `${dataDir}/records.npz`;
-  const dataBytes = await writeTinyNpz(dataFile, { train: opts.train, val: opts.val, test: opts.test });
+  const dataBytes = await writeTinyNpz(dataFile, {
+    train: opts.train,
+    val: opts.val,
+    test: opts.test,
+  });
   const modelFile = `${root}/model.onnx`;
   const zoo = await writeTinyModel(modelFile);
   const keyPair = generateStaticKeyPair();

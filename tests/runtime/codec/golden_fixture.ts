@@ -1,6 +1,6 @@
 /**
  * Test-only reader of the real cut-layer tensors in
- * /work/shared/models/pneumonia_cnn.golden.npz (kept private to the codec tests
+ * ../shared/models/pneumonia_cnn.golden.npz (kept private to the codec tests
  * so they do not depend on runtime/data while it is being written).
  *
  * An .npz is a zip of .npy files (numpy.lib.format); a .npy is the magic
@@ -28,7 +28,7 @@ import { type Tensor, tensor } from "../../../models/tensor.ts";
  * ```
  */
 export const GOLDEN_NPZ = `${
-  Deno.env.get("SPLITGATE_SHARED") ?? "/work/shared"
+  Deno.env.get("SPLITGATE_SHARED") ?? new URL("../../../../shared", import.meta.url).pathname
 }/models/pneumonia_cnn.golden.npz`;
 
 /**

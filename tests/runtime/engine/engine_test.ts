@@ -14,7 +14,7 @@ import { readGolden } from "./golden.ts";
 import { dtypeModel, ELEM, model } from "./tiny_model.ts";
 import type { WorkerRequest } from "./wasm_worker.ts";
 
-const MODELS = "/work/shared/models";
+const MODELS = new URL("../../../../shared/models", import.meta.url).pathname;
 const DENO_WORKER = globalThis.Worker;
 const CNN = Deno.readFileSync(`${MODELS}/pneumonia_cnn.onnx`);
 const EHR = Deno.readFileSync(`${MODELS}/ehr_mlp.onnx`);
@@ -332,7 +332,7 @@ Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and match
     };
     worker.postMessage(req);
     const r = await reply;
-    ok(r.ok, r.error);
+    ok(r.ok, r.error ?? "worker failed");
     assertClose(r.out!.logits, expected, "2 threads vs 1");
   } finally {
     worker.terminate();
@@ -422,7 +422,7 @@ Deno.test("wasm in a sandbox that may read only the model: runs from handed-over
   await ref.release();
 
   const withBytes = await sandboxed(Deno.readFileSync(new URL(wasmBinaryUrl())));
-  ok(withBytes.ok, withBytes.message);
+  ok(withBytes.ok, withBytes.message ?? "sandboxed run failed");
   assertClose(
     tensor("float32", [1, 1], Float32Array.from(withBytes.logits!)),
     expected,
@@ -431,10 +431,10 @@ Deno.test("wasm in a sandbox that may read only the model: runs from handed-over
 
   const without = await sandboxed(new Uint8Array(0));
   equal(without.ok, false);
-  equal(without.code, "ENGINE_UNAVAILABLE", without.message);
+  equal(without.code, "ENGINE_UNAVAILABLE", without.message ?? "no message");
   ok(
     without.message!.includes("wasmBinary") &&
       without.message!.includes("ort-wasm-simd-threaded.wasm"),
-    without.message,
+    without.message ?? "no message",
   );
 });

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { readGolden } from "./golden.ts";
- * const g = readGolden("/work/shared/models/pneumonia_cnn.golden.npz");
+ * const g = readGolden("../shared/models/pneumonia_cnn.golden.npz");
  * console.log(g["logits"].dims); // [8, 1]
  * ```
  * @module
@@ -43,7 +43,7 @@ function parseNpy(bytes: Uint8Array, key: string): Tensor | undefined {
  * @example
  * ```ts
  * import { readGolden } from "./golden.ts";
- * const g = readGolden("/work/shared/models/ehr_mlp.golden.npz");
+ * const g = readGolden("../shared/models/ehr_mlp.golden.npz");
  * console.log(g["input.codes"].dtype); // "int64"
  * ```
  */

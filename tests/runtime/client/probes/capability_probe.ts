@@ -7,7 +7,11 @@
  * (`port`: a live local HTTP server, so a refused fetch is the permission and not the network.)
  * @module
  */
-const { read, write, port } = JSON.parse(Deno.args[0]) as { read: string; write?: string; port: number };
+const { read, write, port } = JSON.parse(Deno.args[0]) as {
+  read: string;
+  write?: string;
+  port: number;
+};
 
 async function attempt(f: () => Promise<unknown> | unknown): Promise<string> {
   try {
