@@ -71,7 +71,8 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   bool: 1,
 };
 
-const CTORS = {
+/** The typed-array constructor backing each {@linkcode DType}. */
+export const DTYPE_ARRAYS = {
   float32: Float32Array,
   float64: Float64Array,
   float16: Uint16Array,
@@ -99,7 +100,9 @@ export function sizeOf(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) {
-      throw new RangeError(`invalid dimension ${d} in shape [${dims.join(", ")}]: expected an integer >= 0`);
+      throw new RangeError(
+        `invalid dimension ${d} in shape [${dims.join(", ")}]: expected an integer >= 0`,
+      );
     }
     n *= d;
   }
@@ -119,7 +122,7 @@ export function sizeOf(dims: readonly number[]): number {
  * ```
  */
 export function allocate<D extends DType>(dtype: D, n: number): DTypeArrays[D] {
-  const C = CTORS[dtype];
+  const C = DTYPE_ARRAYS[dtype];
   if (!C) throw new TypeError(`unknown dtype ${JSON.stringify(dtype)}`);
   return new C(n) as DTypeArrays[D];
 }
@@ -140,11 +143,13 @@ export function tensor<D extends DType>(
   data?: DTypeArrays[D],
 ): Tensor<D> {
   const n = sizeOf(dims);
-  const C = CTORS[dtype];
+  const C = DTYPE_ARRAYS[dtype];
   if (!C) throw new TypeError(`unknown dtype ${JSON.stringify(dtype)}`);
   if (data === undefined) data = allocate(dtype, n);
   if (!(data instanceof C)) {
-    throw new TypeError(`tensor data for dtype ${dtype} must be a ${C.name}, got ${data?.constructor?.name}`);
+    throw new TypeError(
+      `tensor data for dtype ${dtype} must be a ${C.name}, got ${data?.constructor?.name}`,
+    );
   }
   if (data.length !== n) {
     throw new RangeError(

@@ -13,7 +13,7 @@
  * @module
  */
 import type { DType } from "../tensor.ts";
-import { tensor, type Tensor } from "../tensor.ts";
+import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, type Dim, intAttr, intsAttr, type Node } from "../graph/ir.ts";
 import { type Facts, inferNode } from "../graph/infer_shapes.ts";
 
@@ -56,7 +56,13 @@ export class GradContext {
    * // const [dx] = ctx.emit("Mul", [gy, mask]);
    * ```
    */
-  emit(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, nOut = 1, hint?: string): string[] {
+  emit(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    nOut = 1,
+    hint?: string,
+  ): string[] {
     const outputs = Array.from({ length: nOut }, () => this.fresh(hint ?? opType));
     const node: Node = { name: outputs[0], opType, domain: "", inputs, outputs, attrs };
     this.nodes.push(node);
@@ -82,7 +88,10 @@ export class GradContext {
 
   /** A 1-D int64 constant (axes, shapes, pads). */
   ints(values: readonly number[]): string {
-    return this.constant(tensor("int64", [values.length], BigInt64Array.from(values.map(BigInt))), "ints");
+    return this.constant(
+      tensor("int64", [values.length], BigInt64Array.from(values.map(BigInt))),
+      "ints",
+    );
   }
 
   /** A scalar constant of the given float dtype. */
@@ -106,7 +115,9 @@ export class GradContext {
     if (!s) {
       throw new GradError(
         "UNKNOWN_SHAPE",
-        `${node ? `node ${JSON.stringify(node.name)} (${node.opType}): ` : ""}shape of tensor ${JSON.stringify(name)} is unknown; ` +
+        `${node ? `node ${JSON.stringify(node.name)} (${node.opType}): ` : ""}shape of tensor ${
+          JSON.stringify(name)
+        } is unknown; ` +
           `give the model's inputs static ranks`,
       );
     }
@@ -127,9 +138,14 @@ export class GradContext {
   /** ReduceMean over `axes` (axes an attribute before opset 18, an input from 18). */
   reduceMean(x: string, axes: number[], keepdims: boolean): string {
     if (this.opset >= 18) {
-      return this.emit1("ReduceMean", [x, this.ints(axes)], { keepdims: intAttr(keepdims ? 1 : 0) });
+      return this.emit1("ReduceMean", [x, this.ints(axes)], {
+        keepdims: intAttr(keepdims ? 1 : 0),
+      });
     }
-    return this.emit1("ReduceMean", [x], { axes: intsAttr(axes), keepdims: intAttr(keepdims ? 1 : 0) });
+    return this.emit1("ReduceMean", [x], {
+      axes: intsAttr(axes),
+      keepdims: intAttr(keepdims ? 1 : 0),
+    });
   }
 
   /** Reshape `x` to the runtime shape of `like`. */
@@ -149,13 +165,20 @@ export class GradContext {
     for (let i = 0; i < ys.length; i++) {
       if (i < lead) axes.push(i);
       else if (xs[i - lead] === 1 && ys[i] !== 1) axes.push(i);
-      else if (xs[i - lead] !== ys[i] && typeof xs[i - lead] === "string" && typeof ys[i] === "number") {
-        throw new GradError("UNKNOWN_SHAPE", `cannot tell whether ${inName} broadcasts on axis ${i}`);
+      else if (
+        xs[i - lead] !== ys[i] && typeof xs[i - lead] === "string" && typeof ys[i] === "number"
+      ) {
+        throw new GradError(
+          "UNKNOWN_SHAPE",
+          `cannot tell whether ${inName} broadcasts on axis ${i}`,
+        );
       }
     }
     if (axes.length === 0) return g;
     const summed = this.reduceSum(g, axes, true);
-    return lead > 0 || this.shape(summed).length !== xs.length ? this.reshapeLike(summed, inName) : summed;
+    return lead > 0 || this.shape(summed).length !== xs.length
+      ? this.reshapeLike(summed, inName)
+      : summed;
   }
 
   /**

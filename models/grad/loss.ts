@@ -29,8 +29,13 @@ export interface LossNodes {
 }
 
 /** The dtype and shape the target of a loss must have, for logits of shape `logits`. */
-export function targetInfo(kind: LossKind, logits: Dim[]): { dtype: "float32" | "int64"; shape: Dim[] } {
-  return kind === "ce" ? { dtype: "int64", shape: [logits[0]] } : { dtype: "float32", shape: [...logits] };
+export function targetInfo(
+  kind: LossKind,
+  logits: Dim[],
+): { dtype: "float32" | "int64"; shape: Dim[] } {
+  return kind === "ce"
+    ? { dtype: "int64", shape: [logits[0]] }
+    : { dtype: "float32", shape: [...logits] };
 }
 
 /**
@@ -42,7 +47,12 @@ export function targetInfo(kind: LossKind, logits: Dim[]): { dtype: "float32" | 
  * // appendLoss(ctx, "ce", "logits", "labels")
  * ```
  */
-export function appendLoss(ctx: GradContext, kind: LossKind, logits: string, target: string): LossNodes {
+export function appendLoss(
+  ctx: GradContext,
+  kind: LossKind,
+  logits: string,
+  target: string,
+): LossNodes {
   const dt = ctx.dtype(logits);
   const code = dt === "float64" ? 11 : 1;
   const count = (t: string) => ctx.emit1("Cast", [ctx.emit1("Size", [t])], { to: intAttr(code) });
@@ -52,7 +62,9 @@ export function appendLoss(ctx: GradContext, kind: LossKind, logits: string, tar
       const zero = ctx.scalar(0, dt), one = ctx.scalar(1, dt);
       const relu = ctx.emit1("Max", [logits, zero]);
       const xt = ctx.emit1("Mul", [logits, target]);
-      const soft = ctx.emit1("Log", [ctx.emit1("Add", [one, ctx.emit1("Exp", [ctx.emit1("Neg", [ctx.emit1("Abs", [logits])])])])]);
+      const soft = ctx.emit1("Log", [
+        ctx.emit1("Add", [one, ctx.emit1("Exp", [ctx.emit1("Neg", [ctx.emit1("Abs", [logits])])])]),
+      ]);
       const loss = mean(ctx.emit1("Add", [ctx.emit1("Sub", [relu, xt]), soft]));
       const diff = ctx.emit1("Sub", [ctx.emit1("Sigmoid", [logits]), target]);
       return { loss, dlogits: ctx.emit1("Div", [diff, count(logits)]) };
@@ -67,7 +79,10 @@ export function appendLoss(ctx: GradContext, kind: LossKind, logits: string, tar
       const shape = ctx.shape(logits);
       const classes = shape[1];
       if (shape.length !== 2 || typeof classes !== "number") {
-        throw new GradError("UNKNOWN_SHAPE", `ce loss needs logits of shape [N, C] with C static, got [${shape}]`);
+        throw new GradError(
+          "UNKNOWN_SHAPE",
+          `ce loss needs logits of shape [N, C] with C static, got [${shape}]`,
+        );
       }
       const lsm = ctx.emit1("LogSoftmax", [logits], { axis: intAttr(1) });
       const t1 = ctx.emit1("Unsqueeze", [target, ctx.ints([1])]);
@@ -83,6 +98,9 @@ export function appendLoss(ctx: GradContext, kind: LossKind, logits: string, tar
       return { loss, dlogits };
     }
     default:
-      throw new GradError("UNSUPPORTED_LOSS", `unknown loss ${JSON.stringify(kind)}: expected bce, ce or mse`);
+      throw new GradError(
+        "UNSUPPORTED_LOSS",
+        `unknown loss ${JSON.stringify(kind)}: expected bce, ce or mse`,
+      );
   }
 }

@@ -87,7 +87,9 @@ export function findActive(
     if (!GRAD_RULES.has(n.opType) || n.domain !== "") {
       throw new GradError(
         "UNSUPPORTED_OP",
-        `node ${JSON.stringify(n.name)}: op ${n.domain ? n.domain + "." : ""}${n.opType} has no gradient rule ` +
+        `node ${JSON.stringify(n.name)}: op ${
+          n.domain ? n.domain + "." : ""
+        }${n.opType} has no gradient rule ` +
           `(supported: ${[...GRAD_RULES.keys()].sort().join(", ")})`,
       );
     }

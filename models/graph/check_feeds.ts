@@ -35,26 +35,40 @@ export function checkFeeds(
   for (const v of inputs) {
     const t = feeds[v.name];
     if (!t) {
-      throw new TypeError(`${source}: missing input ${JSON.stringify(v.name)} (${v.dtype} [${v.shape ?? "?"}])`);
+      throw new TypeError(
+        `${source}: missing input ${JSON.stringify(v.name)} (${v.dtype} [${v.shape ?? "?"}])`,
+      );
     }
     if (t.dtype !== v.dtype) {
-      throw new TypeError(`${source}: input ${JSON.stringify(v.name)} has dtype ${t.dtype}, the model expects ${v.dtype}`);
+      throw new TypeError(
+        `${source}: input ${
+          JSON.stringify(v.name)
+        } has dtype ${t.dtype}, the model expects ${v.dtype}`,
+      );
     }
     if (!v.shape) continue;
     const want = `[${v.shape.join(", ")}]`, got = `[${t.dims.join(", ")}]`;
     if (t.dims.length !== v.shape.length) {
-      throw new RangeError(`${source}: input ${JSON.stringify(v.name)} has shape ${got}, the model expects ${want}`);
+      throw new RangeError(
+        `${source}: input ${JSON.stringify(v.name)} has shape ${got}, the model expects ${want}`,
+      );
     }
     v.shape.forEach((d, i) => {
       const actual = t.dims[i];
       if (typeof d === "number") {
         if (d !== actual) {
-          throw new RangeError(`${source}: input ${JSON.stringify(v.name)} has shape ${got}, the model expects ${want}`);
+          throw new RangeError(
+            `${source}: input ${
+              JSON.stringify(v.name)
+            } has shape ${got}, the model expects ${want}`,
+          );
         }
       } else if (bound[d] === undefined) bound[d] = actual;
       else if (bound[d] !== actual) {
         throw new RangeError(
-          `${source}: input ${JSON.stringify(v.name)} has ${d} = ${actual} on axis ${i}, other inputs have ${d} = ${bound[d]}`,
+          `${source}: input ${
+            JSON.stringify(v.name)
+          } has ${d} = ${actual} on axis ${i}, other inputs have ${d} = ${bound[d]}`,
         );
       }
     });

@@ -147,7 +147,10 @@ export function countFlops(graph: Graph, opts: FlopOptions): FlopCount {
 const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
 
 /** FLOPs of one node; undefined when a needed shape is unknown. */
-function nodeFlops(node: Node, shape: (name: string | undefined) => number[] | undefined): number | undefined {
+function nodeFlops(
+  node: Node,
+  shape: (name: string | undefined) => number[] | undefined,
+): number | undefined {
   const op = node.opType;
   if (node.domain !== "" && node.domain !== "ai.onnx") return elements(shape(node.outputs[0]));
   if (MOVEMENT.has(op)) return 0;

@@ -65,7 +65,9 @@ function product(dims: Dim[]): Dim {
   const sym: string[] = [];
   for (const d of dims) typeof d === "number" ? (n *= d) : sym.push(d);
   if (sym.length === 0) return n;
-  return n === 1 && sym.length === 1 ? sym[0] : `${[...sym, ...(n === 1 ? [] : [String(n)])].join("*")}`;
+  return n === 1 && sym.length === 1
+    ? sym[0]
+    : `${[...sym, ...(n === 1 ? [] : [String(n)])].join("*")}`;
 }
 
 const normAxis = (a: number, r: number) => (a < 0 ? a + r : a);
@@ -130,7 +132,11 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
     case "Round":
     case "Not":
     case "RandomUniformLike":
-      set(0, { dtype: dt, shape: xs && [...xs], value: node.opType === "Identity" ? x?.value : undefined });
+      set(0, {
+        dtype: dt,
+        shape: xs && [...xs],
+        value: node.opType === "Identity" ? x?.value : undefined,
+      });
       break;
     case "Dropout":
       set(0, { dtype: dt, shape: xs && [...xs] });
@@ -139,8 +145,17 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
     case "Cast": {
       const to = getInt(node, "to");
       const map: Record<number, DType> = {
-        1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
-        9: "bool", 10: "float16", 11: "float64", 12: "uint32",
+        1: "float32",
+        2: "uint8",
+        3: "int8",
+        4: "uint16",
+        5: "int16",
+        6: "int32",
+        7: "int64",
+        9: "bool",
+        10: "float16",
+        11: "float64",
+        12: "uint32",
       };
       set(0, { dtype: map[to] ?? "float32", shape: xs && [...xs], value: x?.value });
       break;
@@ -175,14 +190,25 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       const dtype: DType = cmp ? "bool" : node.opType === "Where" ? (inp(1)?.dtype ?? dt) : dt;
       let value: Dim[] | undefined;
       const a = x?.value, b = inp(1)?.value;
-      if (a && b && a.every((v) => typeof v === "number") && b.every((v) => typeof v === "number")) {
+      if (
+        a && b && a.every((v) => typeof v === "number") && b.every((v) => typeof v === "number")
+      ) {
         const fa = a as number[], fb = b as number[];
         const n = Math.max(fa.length, fb.length);
-        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q,
-          Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[
-            node.opType as "Add"
-          ];
-        if (f) value = Array.from({ length: n }, (_, i) => f(fa[fa.length === 1 ? 0 : i], fb[fb.length === 1 ? 0 : i]));
+        const f = {
+          Add: (p: number, q: number) => p + q,
+          Sub: (p: number, q: number) => p - q,
+          Mul: (p: number, q: number) => p * q,
+          Div: (p: number, q: number) => Math.trunc(p / q),
+        }[
+          node.opType as "Add"
+        ];
+        if (f) {
+          value = Array.from(
+            { length: n },
+            (_, i) => f(fa[fa.length === 1 ? 0 : i], fb[fb.length === 1 ? 0 : i]),
+          );
+        }
       }
       set(0, { dtype, shape, value });
       break;
@@ -224,13 +250,18 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       const p = getInts(node, "pads", new Array(2 * nsp).fill(0));
       const autoPad = getString(node, "auto_pad", "NOTSET");
       if (autoPad !== "NOTSET" && autoPad !== "VALID") {
-        throw new ShapeError(node, `auto_pad=${autoPad} is not supported; export with explicit pads`);
+        throw new ShapeError(
+          node,
+          `auto_pad=${autoPad} is not supported; export with explicit pads`,
+        );
       }
       const ceil = getInt(node, "ceil_mode", 0);
       const out: Dim[] = [xs[0], node.opType === "Conv" ? (w ? w[0] : "C") : xs[1]];
       for (let i = 0; i < nsp; i++) {
         const len = xs[2 + i];
-        if (typeof len !== "number") throw new ShapeError(node, `spatial dimension ${i} must be static`);
+        if (typeof len !== "number") {
+          throw new ShapeError(node, `spatial dimension ${i} must be static`);
+        }
         const eff = (k[i] - 1) * d[i] + 1;
         const v = (len + p[i] + p[i + nsp] - eff) / s[i];
         out.push((ceil ? Math.ceil(v) : Math.floor(v)) + 1);
@@ -294,16 +325,30 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
           // Cancel the symbolic batch dimension: N*k / k' -> N*(k/k') when numeric parts divide.
           const symT = xs.filter((d) => typeof d === "string");
           const symP = known.filter((d) => typeof d === "string");
-          const numT = xs.filter((d) => typeof d === "number").reduce((a, b) => (a as number) * (b as number), 1) as number;
-          const numP = known.filter((d) => typeof d === "number").reduce((a, b) => (a as number) * (b as number), 1) as number;
+          const numT = xs.filter((d) => typeof d === "number").reduce(
+            (a, b) => (a as number) * (b as number),
+            1,
+          ) as number;
+          const numP = known.filter((d) => typeof d === "number").reduce(
+            (a, b) => (a as number) * (b as number),
+            1,
+          ) as number;
           const rest = symT.filter((s) => !symP.includes(s));
           if (symP.every((s) => symT.includes(s)) && numT % numP === 0) {
             const n = numT / numP;
-            out[neg] = rest.length === 0 ? n : rest.length === 1 && n === 1 ? rest[0] : product([...rest, n]);
+            out[neg] = rest.length === 0
+              ? n
+              : rest.length === 1 && n === 1
+              ? rest[0]
+              : product([...rest, n]);
           } else out[neg] = `${node.outputs[0]}_d${neg}`;
         }
       }
-      set(0, { dtype: dt, shape: out, value: x?.value && target.length === 1 ? x.value : undefined });
+      set(0, {
+        dtype: dt,
+        shape: out,
+        value: x?.value && target.length === 1 ? x.value : undefined,
+      });
       break;
     }
     case "Transpose": {
@@ -329,13 +374,19 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         return typeof acc === "number" && typeof d === "number" ? acc + d : `${acc}+${d}`;
       }, 0);
       const vals = node.inputs.map((_, i) => inp(i)?.value);
-      set(0, { dtype: dt, shape: out, value: r === 1 && vals.every((v) => v) ? vals.flat() as Dim[] : undefined });
+      set(0, {
+        dtype: dt,
+        shape: out,
+        value: r === 1 && vals.every((v) => v) ? vals.flat() as Dim[] : undefined,
+      });
       break;
     }
     case "Split": {
       if (!xs) break;
       const axis = normAxis(getInt(node, "axis", 0), xs.length);
-      const sizes = (opset >= 13 ? inp(1)?.value : getInts(node, "split", [])) as number[] | undefined;
+      const sizes = (opset >= 13 ? inp(1)?.value : getInts(node, "split", [])) as
+        | number[]
+        | undefined;
       node.outputs.forEach((_, i) => {
         const s = [...xs];
         s[axis] = sizes && sizes.length ? sizes[i] : (xs[axis] as number) / node.outputs.length;
@@ -380,14 +431,18 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         set(0, { dtype: dt });
         break;
       }
-      const axes = (opset >= 13 ? inp(1)?.value as number[] | undefined : getInts(node, "axes", [])) ??
-        [];
-      const ax = axes.length ? axes.map((a) => normAxis(a, xs.length)) : xs.flatMap((d, i) => (d === 1 ? [i] : []));
+      const axes =
+        (opset >= 13 ? inp(1)?.value as number[] | undefined : getInts(node, "axes", [])) ??
+          [];
+      const ax = axes.length
+        ? axes.map((a) => normAxis(a, xs.length))
+        : xs.flatMap((d, i) => (d === 1 ? [i] : []));
       set(0, { dtype: dt, shape: xs.filter((_, i) => !ax.includes(i)), value: x?.value });
       break;
     }
     case "Shape": {
-      const start = getInt(node, "start", 0), end = node.attrs.end ? getInt(node, "end") : undefined;
+      const start = getInt(node, "start", 0),
+        end = node.attrs.end ? getInt(node, "end") : undefined;
       const v = xs?.slice(start, end);
       set(0, { dtype: "int64", shape: [v ? v.length : (xs?.length ?? "r")], value: v });
       break;
@@ -399,8 +454,9 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       const a = node.attrs.value;
       if (a?.type === "tensor") {
         set(0, { dtype: a.value.dtype, shape: [...a.value.dims], value: tensorValue(a.value) });
-      } else if (node.attrs.value_int) set(0, { dtype: "int64", shape: [], value: [getInt(node, "value_int")] });
-      else if (node.attrs.value_ints) {
+      } else if (node.attrs.value_int) {
+        set(0, { dtype: "int64", shape: [], value: [getInt(node, "value_int")] });
+      } else if (node.attrs.value_ints) {
         const v = getInts(node, "value_ints");
         set(0, { dtype: "int64", shape: [v.length], value: v });
       } else if (node.attrs.value_float) set(0, { dtype: "float32", shape: [] });
@@ -428,7 +484,8 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         set(0, { dtype: dt });
         break;
       }
-      const starts = inp(1)?.value as number[] | undefined, ends = inp(2)?.value as number[] | undefined;
+      const starts = inp(1)?.value as number[] | undefined,
+        ends = inp(2)?.value as number[] | undefined;
       const axes = (inp(3)?.value as number[] | undefined) ?? starts?.map((_, i) => i);
       const steps = (inp(4)?.value as number[] | undefined) ?? starts?.map(() => 1);
       if (!starts || !ends || !axes || !steps) {
@@ -470,7 +527,15 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       const r = xs.length;
       set(0, {
         dtype: dt,
-        shape: xs.map((d, i) => (typeof d === "number" ? d + pads[i] + pads[i + r] : pads[i] + pads[i + r] === 0 ? d : `${d}+pad`)),
+        shape: xs.map((
+          d,
+          i,
+        ) => (typeof d === "number"
+          ? d + pads[i] + pads[i + r]
+          : pads[i] + pads[i + r] === 0
+          ? d
+          : `${d}+pad`)
+        ),
       });
       break;
     }
@@ -496,7 +561,9 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         break;
       }
       const noop = getInt(node, "noop_with_empty_axes", 0);
-      const axes = axes0.length === 0 ? (noop ? [] : xs.map((_, i) => i)) : axes0.map((a) => normAxis(a, xs.length));
+      const axes = axes0.length === 0
+        ? (noop ? [] : xs.map((_, i) => i))
+        : axes0.map((a) => normAxis(a, xs.length));
       const out: Dim[] = [];
       xs.forEach((d, i) => {
         if (!axes.includes(i)) out.push(d);
@@ -508,7 +575,10 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
     case "OneHot": {
       const depth = inp(1)?.value;
       const idx = shapeOf(0);
-      set(0, { dtype: inp(2)?.dtype ?? "float32", shape: idx && depth ? [...idx, depth[0]] : undefined });
+      set(0, {
+        dtype: inp(2)?.dtype ?? "float32",
+        shape: idx && depth ? [...idx, depth[0]] : undefined,
+      });
       break;
     }
     default:

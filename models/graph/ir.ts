@@ -80,7 +80,14 @@ export interface Model {
  * ```
  */
 export function emptyGraph(name: string): Graph {
-  return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
+  return {
+    name,
+    nodes: [],
+    inputs: [],
+    outputs: [],
+    initializers: new Map(),
+    valueInfo: new Map(),
+  };
 }
 
 /** Fields accepted by {@linkcode addNode}; name and domain get defaults. */
@@ -122,7 +129,10 @@ export const floatAttr = (value: number): Attr => ({ type: "float", value });
 /** An `ints` attribute. @example `intsAttr([0, 2, 3])` */
 export const intsAttr = (value: readonly number[]): Attr => ({ type: "ints", value: [...value] });
 /** A `floats` attribute. @example `floatsAttr([1, 2])` */
-export const floatsAttr = (value: readonly number[]): Attr => ({ type: "floats", value: [...value] });
+export const floatsAttr = (value: readonly number[]): Attr => ({
+  type: "floats",
+  value: [...value],
+});
 /** A `string` attribute. @example `stringAttr("NOTSET")` */
 export const stringAttr = (value: string): Attr => ({ type: "string", value });
 /** A `tensor` attribute. @example `tensorAttr(tensor("float32", [], new Float32Array([1])))` */
@@ -200,10 +210,17 @@ function attrError(node: Node, name: string, want: string, got: string): TypeErr
 export function cloneGraph(g: Graph): Graph {
   return {
     name: g.name,
-    nodes: g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })),
+    nodes: g.nodes.map((n) => ({
+      ...n,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      attrs: { ...n.attrs },
+    })),
     inputs: g.inputs.map((v) => ({ ...v, shape: v.shape && [...v.shape] })),
     outputs: g.outputs.map((v) => ({ ...v, shape: v.shape && [...v.shape] })),
     initializers: new Map(g.initializers),
-    valueInfo: new Map([...g.valueInfo].map(([k, v]) => [k, { ...v, shape: v.shape && [...v.shape] }])),
+    valueInfo: new Map(
+      [...g.valueInfo].map(([k, v]) => [k, { ...v, shape: v.shape && [...v.shape] }]),
+    ),
   };
 }

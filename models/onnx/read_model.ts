@@ -13,7 +13,12 @@
 import type { Attr, Dim, Graph, Model, Node, ValueInfo } from "../graph/ir.ts";
 import { onnxRoot } from "./schema.ts";
 import { OnnxFormatError } from "./errors.ts";
-import { dtypeFromCode, int64ToNumber, tensorFromProto, type TensorProtoObject } from "./tensor_proto.ts";
+import {
+  dtypeFromCode,
+  int64ToNumber,
+  tensorFromProto,
+  type TensorProtoObject,
+} from "./tensor_proto.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;
@@ -76,9 +81,9 @@ function readGraph(g: Obj, source: string): Graph {
     name: g.name ?? "graph",
     nodes,
     // Old exporters list initializers among the inputs too; the IR keeps them apart.
-    inputs: (g.input ?? []).map((v: Obj) => readValueInfo(v, source)!).filter((v: ValueInfo | undefined) =>
-      v && !initializers.has(v.name)
-    ),
+    inputs: (g.input ?? []).map((v: Obj) => readValueInfo(v, source)!).filter((
+      v: ValueInfo | undefined,
+    ) => v && !initializers.has(v.name)),
     outputs: (g.output ?? []).map((v: Obj) => readValueInfo(v, source)!),
     initializers,
     valueInfo,
@@ -103,7 +108,9 @@ function readValueInfo(v: Obj, source: string): ValueInfo | undefined {
 function readNode(n: Obj, i: number, source: string): Node {
   const name = n.name || `${n.op_type}_${i}`;
   const attrs: Record<string, Attr> = {};
-  for (const a of n.attribute ?? []) attrs[a.name] = readAttr(a, `${source}: node ${JSON.stringify(name)}`);
+  for (const a of n.attribute ?? []) {
+    attrs[a.name] = readAttr(a, `${source}: node ${JSON.stringify(name)}`);
+  }
   return {
     name,
     opType: n.op_type ?? "",
@@ -136,7 +143,9 @@ function readAttr(a: Obj, where: string): Attr {
     case 10:
       throw new OnnxFormatError(
         "SUBGRAPH",
-        `${where}: attribute ${JSON.stringify(a.name)} holds a subgraph (If/Loop/Scan); splitgate trains straight-line graphs only`,
+        `${where}: attribute ${
+          JSON.stringify(a.name)
+        } holds a subgraph (If/Loop/Scan); splitgate trains straight-line graphs only`,
       );
     default:
       throw new OnnxFormatError(

@@ -37,7 +37,9 @@ export function dtypeFromCode(code: number, what = "tensor"): DType {
   if (!d) {
     throw new OnnxFormatError(
       "UNSUPPORTED_DTYPE",
-      `${what}: ONNX data type ${code} is not supported (supported: ${[...CODE_TO_DTYPE.values()].join(", ")})`,
+      `${what}: ONNX data type ${code} is not supported (supported: ${
+        [...CODE_TO_DTYPE.values()].join(", ")
+      })`,
     );
   }
   return d;
@@ -109,7 +111,9 @@ export function tensorFromProto(p: TensorProtoObject): Tensor {
     if (p.raw_data.length !== n * bytesPer) {
       throw new OnnxFormatError(
         "BAD_TENSOR",
-        `${name}: raw_data has ${p.raw_data.length} bytes, shape [${dims}] of ${dtype} needs ${n * bytesPer}`,
+        `${name}: raw_data has ${p.raw_data.length} bytes, shape [${dims}] of ${dtype} needs ${
+          n * bytesPer
+        }`,
       );
     }
     // Copy into an aligned buffer: raw_data is a view into the file at any offset.
@@ -128,7 +132,10 @@ export function tensorFromProto(p: TensorProtoObject): Tensor {
     : p.int32_data;
   const len = src?.length ?? 0;
   if (len !== n) {
-    throw new OnnxFormatError("BAD_TENSOR", `${name}: has ${len} values, shape [${dims}] needs ${n}`);
+    throw new OnnxFormatError(
+      "BAD_TENSOR",
+      `${name}: has ${len} values, shape [${dims}] needs ${n}`,
+    );
   }
   const t = tensor(dtype, dims);
   const out = t.data;

@@ -107,7 +107,10 @@ export const gradName = (t: string): string => `grad.${t}`;
 export function compileModel(model: Model, opts: CompileOptions): CompiledSegment[] {
   const opset = Math.max(model.opsets.get("") ?? 17, 17);
   if ((model.opsets.get("") ?? 17) < 13) {
-    throw new GradError("UNSUPPORTED_OPSET", `model uses opset ${model.opsets.get("")}; re-export with opset 13 or newer`);
+    throw new GradError(
+      "UNSUPPORTED_OPSET",
+      `model uses opset ${model.opsets.get("")}; re-export with opset 13 or newer`,
+    );
   }
   if (model.graph.outputs.length !== 1) {
     throw new GradError(
@@ -151,7 +154,14 @@ function toModel(model: Model, opset: number, graph: Graph): Model {
 }
 
 function identity(src: string, dst: string): Node {
-  return { name: `out:${dst}`, opType: "Identity", domain: "", inputs: [src], outputs: [dst], attrs: {} };
+  return {
+    name: `out:${dst}`,
+    opType: "Identity",
+    domain: "",
+    inputs: [src],
+    outputs: [dst],
+    attrs: {},
+  };
 }
 
 function compileSegment(
@@ -204,8 +214,19 @@ function compileSegment(
       });
     }
   }
-  if (lowered.graph.nodes !== seg.nodes) for (const n of trainNodes) inferNode(n, facts, opset);
+  if (lowered.graph.nodes !== seg.nodes) { for (const n of trainNodes) inferNode(n, facts, opset); }
   const updateInfos = [...lowered.bufferUpdates.values()].map((n) => valueInfo(facts, n));
+  /** What every compiled segment reports, loss or not. */
+  const common = (live: Set<string>) => ({
+    index: seg.index,
+    inputs,
+    outputs,
+    params,
+    buffers,
+    bufferUpdates: lowered.bufferUpdates,
+    trainable: [...params.keys()].filter((n) => live.has(n)),
+    infer: toModel(model, opset, infer),
+  });
   const floatInputs = o.inputGrads ? seg.inputs.filter((n) => FLOAT.has(facts.get(n)!.dtype)) : [];
   const wrt = [...params.keys(), ...floatInputs];
   const prefix = `seg${seg.index}`;
@@ -220,7 +241,9 @@ function compileSegment(
   };
 
   if (o.loss) {
-    if (outputs.length !== 1) throw new GradError("UNSUPPORTED_MODEL", "the loss segment must have exactly one output");
+    if (outputs.length !== 1) {
+      throw new GradError("UNSUPPORTED_MODEL", "the loss segment must have exactly one output");
+    }
     const logits = outputs[0];
     // Refuse an op without a rule first: the loss head needs shapes such an op hides.
     findActive({ ...infer, nodes: trainNodes }, facts, wrt, [logits.name]);
@@ -235,26 +258,30 @@ function compileSegment(
       { wrt, seeds: new Map([[logits.name, dlogits]]), prefix },
     );
     const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
-    const nodes = [...trainNodes, ...lossCtx.nodes, ...ctx.nodes, identity(loss, "loss"), ...outNodes];
+    const nodes = [
+      ...trainNodes,
+      ...lossCtx.nodes,
+      ...ctx.nodes,
+      identity(loss, "loss"),
+      ...outNodes,
+    ];
     const step: Graph = {
       name: `${prefix}_step`,
       nodes,
       inputs: [...inputs, ...paramInfos, { name: o.targetName, dtype: ti.dtype, shape: ti.shape }],
-      outputs: [{ name: "loss", dtype: logits.dtype, shape: [] }, logits, ...outInfos, ...updateInfos],
+      outputs: [
+        { name: "loss", dtype: logits.dtype, shape: [] },
+        logits,
+        ...outInfos,
+        ...updateInfos,
+      ],
       initializers: new Map([...trainConsts, ...lossCtx.initializers, ...ctx.initializers]),
       valueInfo: new Map(),
     };
     return {
-      index: seg.index,
-      inputs,
-      outputs,
-      params,
-      buffers,
-      bufferUpdates: lowered.bufferUpdates,
-      trainable: [...params.keys()].filter((n) => live.has(n)),
+      ...common(live),
       saved: [],
       step: toModel(model, opset, step),
-      infer: toModel(model, opset, infer),
       hasLoss: true,
       targetName: o.targetName,
       inputGradNames: floatInputs.map(gradName),
@@ -267,7 +294,11 @@ function compileSegment(
     seeds.set(out.name, gradName(out.name));
     facts.set(gradName(out.name), { dtype: out.dtype, shape: out.shape && [...out.shape] });
   }
-  const { grads, ctx } = differentiate({ ...infer, nodes: trainNodes }, facts, opset, { wrt, seeds, prefix });
+  const { grads, ctx } = differentiate({ ...infer, nodes: trainNodes }, facts, opset, {
+    wrt,
+    seeds,
+    prefix,
+  });
   const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
   const bwdNodes = [...ctx.nodes, ...outNodes];
   const producedByBwd = new Set(bwdNodes.flatMap((n) => n.outputs));
@@ -290,7 +321,9 @@ function compileSegment(
     initializers: new Map(trainConsts),
     outputs: [
       ...outputs,
-      ...saved.filter((t) => !seg.outputs.includes(t) && !seg.inputs.includes(t)).map((t) => valueInfo(facts, t)),
+      ...saved.filter((t) => !seg.outputs.includes(t) && !seg.inputs.includes(t)).map((t) =>
+        valueInfo(facts, t)
+      ),
       ...updateInfos,
     ],
   };
@@ -307,17 +340,10 @@ function compileSegment(
     valueInfo: new Map(),
   };
   return {
-    index: seg.index,
-    inputs,
-    outputs,
-    params,
-    buffers,
-    bufferUpdates: lowered.bufferUpdates,
-    trainable: [...params.keys()].filter((n) => live.has(n)),
+    ...common(live),
     saved,
     forward: toModel(model, opset, forward),
     backward: toModel(model, opset, backward),
-    infer: toModel(model, opset, infer),
     hasLoss: false,
     inputGradNames: floatInputs.filter((t) => live.has(t)).map(gradName),
   };

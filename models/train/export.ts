@@ -29,10 +29,17 @@ export function exportModel(model: Model, weights: ReadonlyMap<string, Tensor>):
   const inits = new Map(model.graph.initializers);
   for (const [name, w] of weights) {
     const old = inits.get(name);
-    if (!old) throw new RangeError(`weight ${JSON.stringify(name)} is not an initializer of the model`);
-    if (old.dtype !== w.dtype || old.dims.length !== w.dims.length || old.dims.some((d, i) => d !== w.dims[i])) {
+    if (!old) {
+      throw new RangeError(`weight ${JSON.stringify(name)} is not an initializer of the model`);
+    }
+    if (
+      old.dtype !== w.dtype || old.dims.length !== w.dims.length ||
+      old.dims.some((d, i) => d !== w.dims[i])
+    ) {
       throw new RangeError(
-        `weight ${JSON.stringify(name)}: ${w.dtype} [${w.dims}] does not match the model's ${old.dtype} [${old.dims}]`,
+        `weight ${
+          JSON.stringify(name)
+        }: ${w.dtype} [${w.dims}] does not match the model's ${old.dtype} [${old.dims}]`,
       );
     }
     inits.set(name, { dtype: w.dtype, dims: [...w.dims], data: w.data.slice() } as Tensor);

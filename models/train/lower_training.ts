@@ -78,7 +78,12 @@ export function lowerForTraining(g: Graph, facts: Facts, opset: number, seed = 0
   const bufferUpdates = new Map<string, string>();
   let k = 0;
   const fresh = (base: string, what: string) => `${base}/train_${what}#${k++}`;
-  const emit = (opType: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string) => {
+  const emit = (
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, Attr> = {},
+    out?: string,
+  ) => {
     const name = out ?? fresh(inputs[0] ?? opType, opType);
     nodes.push({ name, opType, domain: "", inputs, outputs: [name], attrs });
     return name;
@@ -97,7 +102,11 @@ export function lowerForTraining(g: Graph, facts: Facts, opset: number, seed = 0
     if (n.opType === "BatchNormalization" && n.domain === "") {
       const [x, scale, bias, mean, variance] = n.inputs;
       const rank = facts.get(x)?.shape?.length;
-      if (!rank) throw new TypeError(`node ${JSON.stringify(n.name)} (BatchNormalization): input rank unknown`);
+      if (!rank) {
+        throw new TypeError(
+          `node ${JSON.stringify(n.name)} (BatchNormalization): input rank unknown`,
+        );
+      }
       const eps = getFloat(n, "epsilon", 1e-5), momentum = getFloat(n, "momentum", 0.9);
       const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
       const reduceMean = (t: string) =>
@@ -109,7 +118,8 @@ export function lowerForTraining(g: Graph, facts: Facts, opset: number, seed = 0
       const v = reduceMean(emit("Mul", [xc, xc]));
       const inv = emit("Reciprocal", [emit("Sqrt", [emit("Add", [v, constant(x, [eps])])])]);
       const xhat = emit("Mul", [xc, inv]);
-      const bcast = (t: string) => emit("Unsqueeze", [t, constant(t, axes.filter((a) => a !== 1).map(BigInt))]);
+      const bcast = (t: string) =>
+        emit("Unsqueeze", [t, constant(t, axes.filter((a) => a !== 1).map(BigInt))]);
       emit("Add", [emit("Mul", [xhat, bcast(scale)]), bcast(bias)], {}, n.outputs[0]);
       if (g.initializers.has(mean) && g.initializers.has(variance)) {
         // Running statistics, as torch.nn.BatchNorm updates them (unbiased variance).
@@ -134,14 +144,19 @@ export function lowerForTraining(g: Graph, facts: Facts, opset: number, seed = 0
       let ratio = 0.5;
       if (ratioName) {
         const r = g.initializers.get(ratioName) ?? constantValue(g, ratioName);
-        if (r === undefined) throw new TypeError(`node ${JSON.stringify(n.name)} (Dropout): ratio must be constant`);
+        if (r === undefined) {
+          throw new TypeError(`node ${JSON.stringify(n.name)} (Dropout): ratio must be constant`);
+        }
         ratio = Number(r.data[0]);
       } else if (n.attrs.ratio) ratio = getFloat(n, "ratio");
       if (ratio <= 0) {
         emit("Identity", [x], {}, n.outputs[0]);
         continue;
       }
-      const u = emit("RandomUniformLike", [x], { seed: floatAttr(seed * 1000 + k), dtype: intAttr(1) });
+      const u = emit("RandomUniformLike", [x], {
+        seed: floatAttr(seed * 1000 + k),
+        dtype: intAttr(1),
+      });
       const keep = emit("GreaterOrEqual", [u, constant(x, [ratio])]);
       const mask = emit("Cast", [keep], { to: intAttr(1) });
       emit("Mul", [emit("Mul", [x, mask]), constant(x, [1 / (1 - ratio)])], {}, n.outputs[0]);

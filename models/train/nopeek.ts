@@ -70,9 +70,15 @@ export const NOPEEK_NAMES = { x: "x", z: "z", dcor: "dcor", grad: gradName("z") 
 export function buildNoPeekModel(opts: NoPeekOptions): Model {
   const opset = opts.opset ?? 17;
   const eps = opts.epsilon ?? 1e-6;
-  if (!(eps > 0) || !Number.isFinite(eps)) throw new RangeError(`nopeek: epsilon must be a finite number > 0, got ${eps}`);
+  if (!(eps > 0) || !Number.isFinite(eps)) {
+    throw new RangeError(`nopeek: epsilon must be a finite number > 0, got ${eps}`);
+  }
   for (const [what, s] of [["xShape", opts.xShape], ["zShape", opts.zShape]] as const) {
-    if (s.length < 2) throw new RangeError(`nopeek: ${what} [${s.join(", ")}] needs a batch axis and at least one feature axis`);
+    if (s.length < 2) {
+      throw new RangeError(
+        `nopeek: ${what} [${s.join(", ")}] needs a batch axis and at least one feature axis`,
+      );
+    }
   }
   const { x, z, dcor, grad } = NOPEEK_NAMES;
   const facts: Facts = new Map([
@@ -86,18 +92,29 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
   const centred = (a: string): string => {
     const flat = f.emit1("Flatten", [a], { axis: intAttr(1) }, "flat");
     const sq = f.reduceSum(f.emit1("Mul", [flat, flat]), [1], true); // [N, 1]
-    const gram = f.emit1("MatMul", [flat, f.emit1("Transpose", [flat], { perm: intsAttr([1, 0]) })]);
-    const d2 = f.emit1("Sub", [f.emit1("Add", [sq, f.emit1("Transpose", [sq], { perm: intsAttr([1, 0]) })]), f.emit1("Mul", [gram, two])]);
+    const gram = f.emit1("MatMul", [
+      flat,
+      f.emit1("Transpose", [flat], { perm: intsAttr([1, 0]) }),
+    ]);
+    const d2 = f.emit1("Sub", [
+      f.emit1("Add", [sq, f.emit1("Transpose", [sq], { perm: intsAttr([1, 0]) })]),
+      f.emit1("Mul", [gram, two]),
+    ]);
     // Rounding can make a diagonal entry slightly negative; Relu clamps it to 0.
     const d = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [d2]), epsName])], {}, "dist");
-    const rows = f.reduceMean(d, [1], true), cols = f.reduceMean(d, [0], true), all = f.reduceMean(d, [0, 1], true);
+    const rows = f.reduceMean(d, [1], true),
+      cols = f.reduceMean(d, [0], true),
+      all = f.reduceMean(d, [0, 1], true);
     return f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all], {}, "centred");
   };
   const mean = (t: string) => f.reduceMean(t, [0, 1], false);
   const A = centred(x), B = centred(z);
   const cov = mean(f.emit1("Mul", [A, B]));
   const varX = mean(f.emit1("Mul", [A, A])), varZ = mean(f.emit1("Mul", [B, B]));
-  const r2 = f.emit1("Div", [cov, f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Mul", [varX, varZ]), tiny])])]);
+  const r2 = f.emit1("Div", [
+    cov,
+    f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Mul", [varX, varZ]), tiny])]),
+  ]);
   // dCov² is a V-statistic, ≥ 0 in exact arithmetic; clamp rounding below 0 before √.
   const dc = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [r2]), tiny])], {}, "dcor");
 
@@ -111,16 +128,41 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
     initializers: f.initializers,
     valueInfo: new Map(),
   };
-  const { grads, ctx } = differentiate(forward, facts, opset, { wrt: [z], seeds: new Map([[dc, one]]), prefix: "nopeek_grad" });
+  const { grads, ctx } = differentiate(forward, facts, opset, {
+    wrt: [z],
+    seeds: new Map([[dc, one]]),
+    prefix: "nopeek_grad",
+  });
   const dz = grads.get(z)!;
-  const out = (src: string, dst: string) => ({ name: `out:${dst}`, opType: "Identity", domain: "", inputs: [src], outputs: [dst], attrs: {} });
+  const out = (src: string, dst: string) => ({
+    name: `out:${dst}`,
+    opType: "Identity",
+    domain: "",
+    inputs: [src],
+    outputs: [dst],
+    attrs: {},
+  });
   const graph: Graph = {
     name: "nopeek",
     nodes: [...f.nodes, ...ctx.nodes, out(dc, dcor), out(dz, grad)],
-    inputs: [{ name: x, dtype: "float32", shape: [...opts.xShape] }, { name: z, dtype: "float32", shape: [...opts.zShape] }],
-    outputs: [{ name: dcor, dtype: "float32", shape: [] }, { name: grad, dtype: "float32", shape: [...opts.zShape] }],
+    inputs: [{ name: x, dtype: "float32", shape: [...opts.xShape] }, {
+      name: z,
+      dtype: "float32",
+      shape: [...opts.zShape],
+    }],
+    outputs: [{ name: dcor, dtype: "float32", shape: [] }, {
+      name: grad,
+      dtype: "float32",
+      shape: [...opts.zShape],
+    }],
     initializers: new Map([...f.initializers, ...ctx.initializers]),
     valueInfo: new Map(),
   };
-  return { irVersion: 8, opsets: new Map([["", opset]]), producerName: "splitgate", producerVersion: "0.1.0", graph };
+  return {
+    irVersion: 8,
+    opsets: new Map([["", opset]]),
+    producerName: "splitgate",
+    producerVersion: "0.1.0",
+    graph,
+  };
 }

@@ -20,7 +20,14 @@ import { type Tensor, tensor } from "../tensor.ts";
 /** Optimizer settings. */
 export type OptimizerConfig =
   | { kind: "sgd"; lr: number; momentum?: number; weightDecay?: number; nesterov?: boolean }
-  | { kind: "adam" | "adamw"; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+  | {
+    kind: "adam" | "adamw";
+    lr: number;
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    weightDecay?: number;
+  };
 
 /** An optimizer instance: owns its state, updates parameters in place. */
 export interface Optimizer {
@@ -50,10 +57,16 @@ function checkConfig(c: OptimizerConfig): void {
     }
   } else if (c.kind === "adam" || c.kind === "adamw") {
     for (const [k, v] of [["beta1", c.beta1], ["beta2", c.beta2]] as const) {
-      if (v !== undefined && !(v >= 0 && v < 1)) throw new RangeError(`optimizer ${c.kind}: ${k} must be in [0, 1), got ${v}`);
+      if (v !== undefined && !(v >= 0 && v < 1)) {
+        throw new RangeError(`optimizer ${c.kind}: ${k} must be in [0, 1), got ${v}`);
+      }
     }
   } else {
-    throw new TypeError(`unknown optimizer ${JSON.stringify((c as { kind: string }).kind)}: expected sgd, adam or adamw`);
+    throw new TypeError(
+      `unknown optimizer ${
+        JSON.stringify((c as { kind: string }).kind)
+      }: expected sgd, adam or adamw`,
+    );
   }
 }
 
@@ -72,7 +85,7 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
   let steps = 0;
   const slot = (key: string, n: number) => {
     let s = slots.get(key);
-    if (!s) slots.set(key, (s = new Float32Array(n)));
+    if (!s) slots.set(key, s = new Float32Array(n));
     return s;
   };
   return {
@@ -87,7 +100,11 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
         if (!g) continue;
         const w = p.data as Float32Array, gd = g.data as Float32Array;
         if (gd.length !== w.length) {
-          throw new RangeError(`gradient of ${JSON.stringify(name)} has ${gd.length} elements, parameter has ${w.length}`);
+          throw new RangeError(
+            `gradient of ${
+              JSON.stringify(name)
+            } has ${gd.length} elements, parameter has ${w.length}`,
+          );
         }
         if (config.kind === "sgd") {
           const mu = config.momentum ?? 0, wd = config.weightDecay ?? 0, lr = config.lr;
@@ -134,7 +151,11 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
       steps = (st.data as Float64Array)[0];
       for (const [k, t] of state) {
         if (k === "steps") continue;
-        if (t.dtype !== "float32") throw new TypeError(`optimizer state ${JSON.stringify(k)}: expected float32, got ${t.dtype}`);
+        if (t.dtype !== "float32") {
+          throw new TypeError(
+            `optimizer state ${JSON.stringify(k)}: expected float32, got ${t.dtype}`,
+          );
+        }
         slots.set(k, (t.data as Float32Array).slice());
       }
     },

@@ -57,11 +57,15 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
   const isConst = (n: Node) => n.inputs.filter(Boolean).length === 0;
   for (const c of cuts) {
     if (!producer.has(c)) {
-      const names = g.nodes.flatMap((n) => n.outputs).filter((o) => o && !g.outputs.some((v) => v.name === o));
+      const names = g.nodes.flatMap((n) => n.outputs).filter((o) =>
+        o && !g.outputs.some((v) => v.name === o)
+      );
       throw new SplitError(
         "UNKNOWN_CUT",
         `cut tensor ${JSON.stringify(c)} is not produced by any node of the model; ` +
-          `candidates: ${names.slice(0, 12).map((s) => JSON.stringify(s)).join(", ")}${names.length > 12 ? ", …" : ""}`,
+          `candidates: ${names.slice(0, 12).map((s) => JSON.stringify(s)).join(", ")}${
+            names.length > 12 ? ", …" : ""
+          }`,
       );
     }
   }
@@ -81,7 +85,12 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
       }
     }
     if (k > 0 && owner[producer.get(c)!] !== k) {
-      throw new SplitError("CUT_ORDER", `cut ${JSON.stringify(c)} comes before cut ${JSON.stringify(cuts[k - 1])}; list cuts from input to output`);
+      throw new SplitError(
+        "CUT_ORDER",
+        `cut ${JSON.stringify(c)} comes before cut ${
+          JSON.stringify(cuts[k - 1])
+        }; list cuts from input to output`,
+      );
     }
   });
   owner.forEach((o, i) => o === -1 && (owner[i] = cuts.length));
@@ -90,7 +99,10 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
   for (let k = 0; k <= cuts.length; k++) {
     const nodes: Node[] = [];
     g.nodes.forEach((n, i) => {
-      const uses = (j: number) => g.nodes.some((m, mi) => owner[mi] === j && !isConst(m) && m.inputs.some((t) => n.outputs.includes(t)));
+      const uses = (j: number) =>
+        g.nodes.some((m, mi) =>
+          owner[mi] === j && !isConst(m) && m.inputs.some((t) => n.outputs.includes(t))
+        );
       if (owner[i] === k || (isConst(n) && uses(k))) nodes.push(n);
     });
     const produced = new Set(nodes.flatMap((n) => n.outputs));
@@ -103,10 +115,14 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
         if (g.initializers.has(t)) inits.add(t);
         else if (allowed.has(t)) inputs.add(t);
         else {
-          const where = modelInputs.has(t) ? "a model input (raw data)" : "a tensor of an earlier segment";
+          const where = modelInputs.has(t)
+            ? "a model input (raw data)"
+            : "a tensor of an earlier segment";
           throw new SplitError(
             "CUT_CROSSING",
-            `node ${JSON.stringify(n.name)} after cut ${JSON.stringify(cuts[k - 1])} reads ${JSON.stringify(t)}, ` +
+            `node ${JSON.stringify(n.name)} after cut ${JSON.stringify(cuts[k - 1])} reads ${
+              JSON.stringify(t)
+            }, ` +
               `${where}; only the cut tensor may cross a cut — choose a cut that separates the graph`,
           );
         }
@@ -127,8 +143,16 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
     for (const name of s.initializers) {
       const t = g.initializers.get(name)!;
       const prev = seen.get(name);
-      if (prev !== undefined && (t.dtype === "float32" || t.dtype === "float64" || t.dtype === "float16")) {
-        throw new SplitError("SHARED_WEIGHT", `weight ${JSON.stringify(name)} is used by segments ${prev} and ${s.index}; weights cannot be shared across a cut`);
+      if (
+        prev !== undefined &&
+        (t.dtype === "float32" || t.dtype === "float64" || t.dtype === "float16")
+      ) {
+        throw new SplitError(
+          "SHARED_WEIGHT",
+          `weight ${
+            JSON.stringify(name)
+          } is used by segments ${prev} and ${s.index}; weights cannot be shared across a cut`,
+        );
       }
       seen.set(name, s.index);
     }

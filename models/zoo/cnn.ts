@@ -73,10 +73,19 @@ export function buildCnn(opts: CnnOptions): ZooModel {
   const b = new NetBuilder("splitgate_cnn", opts.random);
   const image = b.input("image", "float32", ["N", cin, size, size]);
   const block = (x: string, i: number, o: number, name: string) =>
-    b.maxPool2(b.relu(b.batchNorm(b.conv2d(x, i, o, 3, `${name}.conv`, { pad: 1 }), o, `${name}.bn`), `${name}/relu`), `${name}/pool`);
+    b.maxPool2(
+      b.relu(
+        b.batchNorm(b.conv2d(x, i, o, 3, `${name}.conv`, { pad: 1 }), o, `${name}.bn`),
+        `${name}/relu`,
+      ),
+      `${name}/pool`,
+    );
   const f1 = block(image, cin, c1, "block1");
   const f2 = block(f1, c1, c2, "block2");
-  const h = b.relu(b.linear(b.flatten(f2, "head/flatten"), c2 * (size / 4) ** 2, hidden, "head.fc1"), "head/relu");
+  const h = b.relu(
+    b.linear(b.flatten(f2, "head/flatten"), c2 * (size / 4) ** 2, hidden, "head.fc1"),
+    "head/relu",
+  );
   const logits = b.linear(h, hidden, classes, "head.fc2");
   return {
     model: b.finish(logits, "logits", ["N", classes]),

@@ -53,7 +53,9 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   const [h1, h2] = opts.hidden ?? [64, 32];
   const nCat = opts.vocabSizes.length;
   if (opts.vocabSizes.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new RangeError(`zoo ehr: vocabulary sizes must be positive integers, got [${opts.vocabSizes}]`);
+    throw new RangeError(
+      `zoo ehr: vocabulary sizes must be positive integers, got [${opts.vocabSizes}]`,
+    );
   }
   const b = new NetBuilder("splitgate_ehr", opts.random);
   const numeric = b.input("numeric", "float32", ["N", opts.numeric]);
@@ -73,10 +75,17 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   const catEmb = b.flatten(b.op("Gather", [catTable, rows], "emb_cat/Gather_output_0"), "emb_cat");
   const parts = [numeric, catEmb];
   if (withCodes) {
-    const codeTable = b.weight("emb_code.weight", b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)));
-    parts.push(b.reduceMean(b.op("Gather", [codeTable, codes], "emb_code/Gather_output_0"), [1], "emb_code"));
+    const codeTable = b.weight(
+      "emb_code.weight",
+      b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)),
+    );
+    parts.push(
+      b.reduceMean(b.op("Gather", [codeTable, codes], "emb_code/Gather_output_0"), [1], "emb_code"),
+    );
   }
-  const joined = b.op("Concat", parts, "concat/Concat_output_0", { axis: { type: "int", value: 1 } });
+  const joined = b.op("Concat", parts, "concat/Concat_output_0", {
+    axis: { type: "int", value: 1 },
+  });
   const width = opts.numeric + nCat * catDim + (withCodes ? codeDim : 0);
   const z1 = b.relu(b.linear(joined, width, h1, "body.fc1"), "body/relu1");
   // No dropout, so that training is a deterministic function of the seed (see cnn.ts).

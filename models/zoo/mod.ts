@@ -42,8 +42,14 @@ export function zooModel(name: string, spec: ZooDataSpec, random: () => number):
     return buildCnn({ random, inChannels: spec.image.channels, size: spec.image.size });
   }
   if (name === "ehr") {
-    if (!spec.tabular) throw new TypeError("zoo model ehr needs tabular data (a CSV or the Diabetes 130 zip)");
+    if (!spec.tabular) {
+      throw new TypeError("zoo model ehr needs tabular data (a CSV or the Diabetes 130 zip)");
+    }
     return buildEhr({ random, ...spec.tabular });
   }
-  throw new TypeError(`unknown zoo model ${JSON.stringify(name)}: expected one of ${ZOO_NAMES.join(", ")} or a .onnx file`);
+  throw new TypeError(
+    `unknown zoo model ${JSON.stringify(name)}: expected one of ${
+      ZOO_NAMES.join(", ")
+    } or a .onnx file`,
+  );
 }

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { type DType, tensor, type Tensor } from "../tensor.ts";
+import { type DType, type Tensor, tensor } from "../tensor.ts";
 import {
   type Attr,
   type Dim,
@@ -67,11 +67,21 @@ export class NetBuilder {
 
   /** An int64 constant initializer. */
   ints(name: string, values: number[]): string {
-    return this.weight(name, tensor("int64", [values.length], BigInt64Array.from(values.map(BigInt))));
+    return this.weight(
+      name,
+      tensor("int64", [values.length], BigInt64Array.from(values.map(BigInt))),
+    );
   }
 
   /** 2-D convolution with bias (PyTorch `nn.Conv2d`). */
-  conv2d(x: string, cin: number, cout: number, k: number, name: string, opts: { stride?: number; pad?: number } = {}): string {
+  conv2d(
+    x: string,
+    cin: number,
+    cout: number,
+    k: number,
+    name: string,
+    opts: { stride?: number; pad?: number } = {},
+  ): string {
     const bound = 1 / Math.sqrt(cin * k * k);
     const w = this.weight(`${name}.weight`, this.uniform([cout, cin, k, k], bound));
     const b = this.weight(`${name}.bias`, this.uniform([cout], bound));
@@ -103,7 +113,10 @@ export class NetBuilder {
     const s = this.weight(`${name}.weight`, ones);
     const b = this.weight(`${name}.bias`, tensor("float32", [channels]));
     const m = this.weight(`${name}.running_mean`, tensor("float32", [channels]));
-    const v = this.weight(`${name}.running_var`, tensor("float32", [channels], new Float32Array(channels).fill(1)));
+    const v = this.weight(
+      `${name}.running_var`,
+      tensor("float32", [channels], new Float32Array(channels).fill(1)),
+    );
     return this.op("BatchNormalization", [x, s, b, m, v], `${name}/BatchNormalization_output_0`, {
       epsilon: floatAttr(1e-5),
       momentum: floatAttr(0.9),
@@ -138,7 +151,10 @@ export class NetBuilder {
 
   /** Mean over `axes`, dropping them. */
   reduceMean(x: string, axes: number[], name: string): string {
-    return this.op("ReduceMean", [x], `${name}/ReduceMean_output_0`, { axes: intsAttr(axes), keepdims: intAttr(0) });
+    return this.op("ReduceMean", [x], `${name}/ReduceMean_output_0`, {
+      axes: intsAttr(axes),
+      keepdims: intAttr(0),
+    });
   }
 
   /** Declares `x` as the model output `outName` (through an Identity) and returns the model. */

@@ -18,7 +18,8 @@ import { createEngine, type EngineName } from "../engine/mod.ts";
 import { auditRun } from "../privacy/audit.ts";
 import { runMain, UsageError } from "./main.ts";
 
-const USAGE = "usage: deno task audit [--quick] --run <run dir> [--out <dir>] [--data <file>] [--engine native|wasm|webgpu]";
+const USAGE =
+  "usage: deno task audit [--quick] --run <run dir> [--out <dir>] [--data <file>] [--engine native|wasm|webgpu]";
 
 await runMain(async () => {
   let values;
@@ -39,15 +40,27 @@ await runMain(async () => {
   }
   if (!values.run) throw new UsageError("--run <run dir> is required");
   const name = values.engine as EngineName;
-  if (!["wasm", "webgpu", "native"].includes(name)) throw new UsageError(`--engine ${values.engine}: expected wasm, webgpu or native`);
+  if (!["wasm", "webgpu", "native"].includes(name)) {
+    throw new UsageError(`--engine ${values.engine}: expected wasm, webgpu or native`);
+  }
   const engine = await createEngine(name);
   try {
-    const r = await auditRun({ engine, runDir: values.run, outDir: values.out, quick: values.quick, data: values.data });
+    const r = await auditRun({
+      engine,
+      runDir: values.run,
+      outDir: values.out,
+      quick: values.quick,
+      data: values.data,
+    });
     const out = values.out ?? `${values.run.replace(/\/+$/, "")}/audit`;
     console.log(`${r.run}: ${r.mode}, defence ${r.defence}`);
-    console.log(`  test AUC ${r.testAuc.toFixed(4)}  dCor ${r.dcor.toFixed(4)}  recon MSE ${r.reconstruction.mse.toFixed(4)} ` +
-      `PSNR ${r.reconstruction.psnr.toFixed(2)} SSIM ${r.reconstruction.ssim.toFixed(4)}  ` +
-      `leak AUC norm ${r.leak.normAuc.toFixed(4)} direction ${r.leak.directionAuc.toFixed(4)}`);
+    console.log(
+      `  test AUC ${r.testAuc.toFixed(4)}  dCor ${r.dcor.toFixed(4)}  recon MSE ${
+        r.reconstruction.mse.toFixed(4)
+      } ` +
+        `PSNR ${r.reconstruction.psnr.toFixed(2)} SSIM ${r.reconstruction.ssim.toFixed(4)}  ` +
+        `leak AUC norm ${r.leak.normAuc.toFixed(4)} direction ${r.leak.directionAuc.toFixed(4)}`,
+    );
     console.log(`  report: ${out}/report.md (${r.seconds.toFixed(1)} s)`);
   } finally {
     await engine.dispose();

@@ -17,7 +17,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import type { Tensor } from "../../models/tensor.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
 import { compileModel } from "../../models/train/compile.ts";
@@ -29,38 +28,30 @@ import { isStringArray } from "../data/npy.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { runOneBatch } from "../train/one_batch.ts";
 import { compareArrays } from "../train/compare_arrays.ts";
-import { readInput, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE =
   "usage: deno task grad --model <file.onnx> --batch <file.npz> --loss bce|ce|mse [--cut <tensor>] --out <file.npz> [--engine wasm|webgpu|native] [--threads N] [--compare <reference.npz> [--tolerance 1e-3]]";
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        model: { type: "string" },
-        batch: { type: "string" },
-        loss: { type: "string" },
-        cut: { type: "string", multiple: true },
-        out: { type: "string" },
-        engine: { type: "string", default: "wasm" },
-        threads: { type: "string" },
-        compare: { type: "string" },
-        tolerance: { type: "string", default: "1e-3" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseFlags(Deno.args, {
+    model: { type: "string" },
+    batch: { type: "string" },
+    loss: { type: "string" },
+    cut: { type: "string", multiple: true },
+    out: { type: "string" },
+    engine: { type: "string", default: "wasm" },
+    threads: { type: "string" },
+    compare: { type: "string" },
+    tolerance: { type: "string", default: "1e-3" },
+  });
   for (const f of ["model", "batch", "loss", "out"] as const) {
     if (!values[f]) throw new UsageError(`--${f} is required`);
   }
   const loss = values.loss as LossKind;
-  if (!["bce", "ce", "mse"].includes(loss)) throw new UsageError(`--loss ${values.loss}: expected bce, ce or mse`);
+  if (!["bce", "ce", "mse"].includes(loss)) {
+    throw new UsageError(`--loss ${values.loss}: expected bce, ce or mse`);
+  }
   const engineName = values.engine as EngineName;
   if (!["wasm", "webgpu", "native"].includes(engineName)) {
     throw new UsageError(`--engine ${values.engine}: expected wasm, webgpu or native`);
@@ -78,11 +69,21 @@ await runMain(async () => {
   }
   checkFeeds(model.graph.inputs, feeds, values.batch!);
   const target = arrays.get("target");
-  if (!target || isStringArray(target)) throw new Error(`${values.batch}: no numeric 'target' array`);
+  if (!target || isStringArray(target)) {
+    throw new Error(`${values.batch}: no numeric 'target' array`);
+  }
   const segments = compileModel(model, { loss, cuts: values.cut ?? [] });
   const logits = segments[segments.length - 1].outputs[0];
   const ti = targetInfo(loss, logits.shape ?? []);
-  checkFeeds([{ name: "target", dtype: ti.dtype, shape: ti.shape.map((d, i) => i === 0 ? model.graph.inputs[0]?.shape?.[0] ?? d : d) }], { ...feeds, target }, values.batch!);
+  checkFeeds(
+    [{
+      name: "target",
+      dtype: ti.dtype,
+      shape: ti.shape.map((d, i) => i === 0 ? model.graph.inputs[0]?.shape?.[0] ?? d : d),
+    }],
+    { ...feeds, target },
+    values.batch!,
+  );
 
   const engine = await createEngine(engineName, threads ? { threads } : {});
   try {
@@ -104,17 +105,29 @@ await runMain(async () => {
     } catch (e) {
       throw new Error(`--out ${values.out}: cannot write (${(e as Error).message})`);
     }
-    console.log(`loss ${result.loss.toPrecision(6)}; wrote ${out.size} arrays to ${values.out} (engine ${engineName})`);
+    console.log(
+      `loss ${
+        result.loss.toPrecision(6)
+      }; wrote ${out.size} arrays to ${values.out} (engine ${engineName})`,
+    );
     if (values.compare) {
       const tol = Number(values.tolerance);
-      if (!(tol > 0)) throw new UsageError(`--tolerance ${values.tolerance}: expected a positive number`);
+      if (!(tol > 0)) {
+        throw new UsageError(`--tolerance ${values.tolerance}: expected a positive number`);
+      }
       const ref = new Map<string, Tensor>();
       for (const [k, v] of readNpz(await readInput("--compare", values.compare), values.compare)) {
         if (!isStringArray(v) && !k.startsWith("input.") && k !== "target") ref.set(k, v);
       }
-      if (!values.cut?.length) for (const k of [...ref.keys()]) if (k.startsWith("cut.")) ref.delete(k);
+      if (!values.cut?.length) {
+        for (const k of [...ref.keys()]) if (k.startsWith("cut.")) ref.delete(k);
+      }
       const rows = compareArrays(out, ref, tol);
-      for (const r of rows) console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(32)} rel. error ${r.error.toExponential(2)}`);
+      for (const r of rows) {
+        console.log(
+          `${r.ok ? "ok  " : "FAIL"} ${r.name.padEnd(32)} rel. error ${r.error.toExponential(2)}`,
+        );
+      }
       const bad = rows.filter((r) => !r.ok).length;
       console.log(`${rows.length - bad} passed, ${bad} failed`);
       if (bad) throw new Error(`${bad} array(s) differ from ${values.compare} by more than ${tol}`);

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** A usage error: wrong or missing flags. Printed with the command's usage line. */
 export class UsageError extends Error {
   readonly code = "USAGE";
@@ -65,7 +67,31 @@ export async function readInput(flag: string, path: string): Promise<Uint8Array>
     return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new Error(`${flag} ${path}: file not found`);
-    if (e instanceof Deno.errors.IsADirectory) throw new Error(`${flag} ${path}: is a directory, expected a file`);
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new Error(`${flag} ${path}: is a directory, expected a file`);
+    }
     throw new Error(`${flag} ${path}: cannot read (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Parses `--flag value` arguments strictly (no positionals, no unknown flags); a parse
+ * failure becomes a {@linkcode UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags } from "./main.ts";
+ * const flags = parseFlags(["--model", "m.onnx"], { model: { type: "string" } });
+ * console.log(flags.model); // "m.onnx"
+ * ```
+ */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }

@@ -16,36 +16,25 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import { createServerApp, type ServerConfig } from "../server/mod.ts";
 import { parseListen, parseServerConfigFile } from "../server/config_file.ts";
-import { readInput, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
   "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N]";
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        config: { type: "string" },
-        listen: { type: "string" },
-        engine: { type: "string" },
-        "checkpoint-dir": { type: "string" },
-        epochs: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseFlags(Deno.args, {
+    config: { type: "string" },
+    listen: { type: "string" },
+    engine: { type: "string" },
+    "checkpoint-dir": { type: "string" },
+    epochs: { type: "string" },
+  });
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
   const file = parseServerConfigFile(text, dirname(values.config));
@@ -59,14 +48,18 @@ await runMain(async () => {
   if (values["checkpoint-dir"]) file.checkpointDir = values["checkpoint-dir"];
   if (values.epochs !== undefined) {
     const n = Number(values.epochs);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
+    }
     file.epochs = n;
   }
   const key = await loadPrivateKeyFile(file.serverKey);
   const allowlist = await loadAllowlist(file.allowlist);
   let psk: Uint8Array | undefined;
   if (file.pskFile) {
-    const parsed = parseHexKey(new TextDecoder().decode(await readInput("pskFile", file.pskFile)).trim());
+    const parsed = parseHexKey(
+      new TextDecoder().decode(await readInput("pskFile", file.pskFile)).trim(),
+    );
     if (typeof parsed === "string") throw new Error(`pskFile ${file.pskFile}: ${parsed}`);
     psk = parsed;
   }

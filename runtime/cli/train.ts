@@ -15,7 +15,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import type { Tensor } from "../../models/tensor.ts";
 import type { Model } from "../../models/graph/ir.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
@@ -30,7 +29,7 @@ import { randomShift } from "../data/augment.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
-import { readInput, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
@@ -40,14 +39,18 @@ const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${v}: expected a positive integer`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} ${v}: expected a positive integer`);
+  }
   return n;
 }
 
 function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} ${v}: expected a positive number`);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new UsageError(`${flag} ${v}: expected a positive number`);
+  }
   return n;
 }
 
@@ -59,61 +62,62 @@ export function progressPrinter(quiet = false): (p: Progress) => void {
     if (quiet) return;
     if (p.kind === "step") {
       if (!tty) return;
-      const line = `epoch ${p.epoch}/${p.epochs}  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ` +
+      const line =
+        `epoch ${p.epoch}/${p.epochs}  step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ` +
         `${p.samplesPerSec.toFixed(0)} samples/s  ${Math.ceil(p.etaSeconds)} s left`;
       Deno.stdout.writeSync(enc.encode(`\r${line.padEnd(90)}`));
       return;
     }
     const r = p.record;
-    const line = `epoch ${r.epoch}/${p.epochs}  train loss ${r.trainLoss.toFixed(4)}  val loss ${r.val.loss.toFixed(4)}  ` +
-      `val AUC ${r.val.auc.toFixed(4)}  val acc ${r.val.accuracy.toFixed(4)}  ${r.samplesPerSec.toFixed(0)} samples/s  ` +
+    const line =
+      `epoch ${r.epoch}/${p.epochs}  train loss ${r.trainLoss.toFixed(4)}  val loss ${
+        r.val.loss.toFixed(4)
+      }  ` +
+      `val AUC ${r.val.auc.toFixed(4)}  val acc ${r.val.accuracy.toFixed(4)}  ${
+        r.samplesPerSec.toFixed(0)
+      } samples/s  ` +
       `${r.seconds.toFixed(1)} s${p.best ? "  *best" : ""}`;
     Deno.stdout.writeSync(enc.encode(`${tty ? "\r" : ""}${line.padEnd(90)}\n`));
   };
 }
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        data: { type: "string" },
-        model: { type: "string", default: "" },
-        cut: { type: "string", multiple: true },
-        epochs: { type: "string" },
-        batch: { type: "string" },
-        optimizer: { type: "string", default: "adam" },
-        lr: { type: "string" },
-        momentum: { type: "string" },
-        "weight-decay": { type: "string" },
-        seed: { type: "string", default: "0" },
-        engine: { type: "string", default: "wasm" },
-        threads: { type: "string" },
-        loss: { type: "string", default: "bce" },
-        export: { type: "string" },
-        json: { type: "string" },
-        label: { type: "string" },
-        positive: { type: "string" },
-        quiet: { type: "boolean", default: false },
-        augment: { type: "string" },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseFlags(Deno.args, {
+    data: { type: "string" },
+    model: { type: "string", default: "" },
+    cut: { type: "string", multiple: true },
+    epochs: { type: "string" },
+    batch: { type: "string" },
+    optimizer: { type: "string", default: "adam" },
+    lr: { type: "string" },
+    momentum: { type: "string" },
+    "weight-decay": { type: "string" },
+    seed: { type: "string", default: "0" },
+    engine: { type: "string", default: "wasm" },
+    threads: { type: "string" },
+    loss: { type: "string", default: "bce" },
+    export: { type: "string" },
+    json: { type: "string" },
+    label: { type: "string" },
+    positive: { type: "string" },
+    quiet: { type: "boolean", default: false },
+    augment: { type: "string" },
+  });
   if (!values.data) throw new UsageError("--data is required");
   const epochs = positiveInt("--epochs", values.epochs, 5);
   const batchSize = positiveInt("--batch", values.batch, 64);
   const seed = Number(values.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed ${values.seed}: expected an integer`);
+  if (!Number.isSafeInteger(seed)) {
+    throw new UsageError(`--seed ${values.seed}: expected an integer`);
+  }
   const engineName = values.engine as EngineName;
   if (!["wasm", "webgpu", "native"].includes(engineName)) {
     throw new UsageError(`--engine ${values.engine}: expected wasm, webgpu or native`);
   }
   const loss = values.loss as LossKind;
-  if (!["bce", "ce", "mse"].includes(loss)) throw new UsageError(`--loss ${values.loss}: expected bce, ce or mse`);
+  if (!["bce", "ce", "mse"].includes(loss)) {
+    throw new UsageError(`--loss ${values.loss}: expected bce, ce or mse`);
+  }
   const kind = values.optimizer;
   const lr = positiveNumber("--lr", values.lr, kind === "sgd" ? 0.05 : 1e-3);
   let optimizer: OptimizerConfig;
@@ -125,13 +129,27 @@ await runMain(async () => {
       weightDecay: values["weight-decay"] === undefined ? 0 : Number(values["weight-decay"]),
     };
   } else if (kind === "adam" || kind === "adamw") {
-    optimizer = { kind, lr, weightDecay: values["weight-decay"] === undefined ? undefined : Number(values["weight-decay"]) };
+    optimizer = {
+      kind,
+      lr,
+      weightDecay: values["weight-decay"] === undefined
+        ? undefined
+        : Number(values["weight-decay"]),
+    };
   } else throw new UsageError(`--optimizer ${kind}: expected sgd, adam or adamw`);
   const augment = values.augment ?? "shift";
-  if (!["none", "shift"].includes(augment)) throw new UsageError(`--augment ${augment}: expected none or shift`);
-  const threads = values.threads === undefined ? undefined : positiveInt("--threads", values.threads, 1);
+  if (!["none", "shift"].includes(augment)) {
+    throw new UsageError(`--augment ${augment}: expected none or shift`);
+  }
+  const threads = values.threads === undefined
+    ? undefined
+    : positiveInt("--threads", values.threads, 1);
 
-  const data = await loadDataset(values.data, { label: values.label, positive: values.positive, seed });
+  const data = await loadDataset(values.data, {
+    label: values.label,
+    positive: values.positive,
+    seed,
+  });
   const rng = new Rng(seed);
   let model: Model;
   let modelName = values.model || (data.kind === "image" ? "cnn" : "ehr");
@@ -146,8 +164,10 @@ await runMain(async () => {
   const engine = await createEngine(engineName, threads ? { threads } : {});
   if (!values.quiet) {
     console.log(`${data.description}`);
-    console.log(`model ${modelName}, engine ${engineName}, ${epochs} epochs, batch ${batchSize}, ${kind} lr ${lr}, seed ${seed}` +
-      (values.cut?.length ? `, cut at ${values.cut.join(", ")}` : ""));
+    console.log(
+      `model ${modelName}, engine ${engineName}, ${epochs} epochs, batch ${batchSize}, ${kind} lr ${lr}, seed ${seed}` +
+        (values.cut?.length ? `, cut at ${values.cut.join(", ")}` : ""),
+    );
   }
   try {
     const result = await trainCentral({
@@ -167,7 +187,9 @@ await runMain(async () => {
     });
     const t = result.test;
     console.log(
-      `test (best epoch ${result.bestEpoch}): AUC ${t.auc.toFixed(4)}  accuracy ${t.accuracy.toFixed(4)}  loss ${t.loss.toFixed(4)}  ` +
+      `test (best epoch ${result.bestEpoch}): AUC ${t.auc.toFixed(4)}  accuracy ${
+        t.accuracy.toFixed(4)
+      }  loss ${t.loss.toFixed(4)}  ` +
         `(${result.samplesPerSec.toFixed(0)} samples/s, ${result.seconds.toFixed(1)} s)`,
     );
     if (values.export) {

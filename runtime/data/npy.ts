@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type DType, DTYPE_BYTES, sizeOf, type Tensor, tensor } from "../../models/tensor.ts";
+import { type DType, DTYPE_ARRAYS, DTYPE_BYTES, sizeOf, type Tensor, tensor } from "../../models/tensor.ts";
 
 /**
  * A NumPy unicode string array (`<U…` dtype), decoded to JavaScript strings.
@@ -439,19 +439,7 @@ export function readNpy(bytes: Uint8Array, name = "<npy>"): NpyArray {
 
 function viewAs<D extends DType>(dtype: D, buf: ArrayBuffer, n: number): Tensor<D>["data"] {
   // Typed arrays use the host byte order; Deno's targets are all little-endian.
-  const C = {
-    float32: Float32Array,
-    float64: Float64Array,
-    float16: Uint16Array,
-    int8: Int8Array,
-    uint8: Uint8Array,
-    int16: Int16Array,
-    uint16: Uint16Array,
-    int32: Int32Array,
-    uint32: Uint32Array,
-    int64: BigInt64Array,
-    bool: Uint8Array,
-  }[dtype];
+  const C = DTYPE_ARRAYS[dtype];
   return new C(buf, 0, n) as Tensor<D>["data"];
 }
 

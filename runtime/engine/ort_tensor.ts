@@ -19,25 +19,13 @@
  */
 
 import type { Tensor as OrtTensor } from "onnxruntime-common";
-import type { DType, Tensor, TensorData } from "../../models/tensor.ts";
+import { type DType, DTYPE_ARRAYS, type Tensor, type TensorData } from "../../models/tensor.ts";
 import { EngineError } from "./engine_error.ts";
 
 /** The `Tensor` constructor of one ONNX Runtime package. */
 export type OrtTensorConstructor = typeof import("onnxruntime-common").Tensor;
 
-const DTYPES: ReadonlySet<string> = new Set<DType>([
-  "float32",
-  "float64",
-  "float16",
-  "int8",
-  "uint8",
-  "int16",
-  "uint16",
-  "int32",
-  "uint32",
-  "int64",
-  "bool",
-]);
+const DTYPES: ReadonlySet<string> = new Set(Object.keys(DTYPE_ARRAYS));
 
 /**
  * Whether an ONNX Runtime element type name is one that {@linkcode Tensor} can hold.

@@ -25,7 +25,11 @@ function gate(ctx: GradContext, cond: string, g: string): string {
 /** Rules by op type. */
 export const ACTIVATION_RULES: Record<string, GradRule> = {
   // d relu(x) = [x > 0]; y > 0 exactly where x > 0, and y is usually kept anyway.
-  Relu: (n, [g], ctx) => [gate(ctx, ctx.emit1("Greater", [yOf(n), ctx.scalar(0, ctx.dtype(g!))]), g!)],
+  Relu: (
+    n,
+    [g],
+    ctx,
+  ) => [gate(ctx, ctx.emit1("Greater", [yOf(n), ctx.scalar(0, ctx.dtype(g!))]), g!)],
   LeakyRelu: (n, [g], ctx) => {
     const alpha = getFloat(n, "alpha", 0.01);
     const dt = ctx.dtype(g!);

@@ -43,22 +43,33 @@ export const ARITHMETIC_RULES: Record<string, GradRule> = {
     const gOverB = ctx.emit1("Div", [g!, b]);
     return [
       needs[0] ? ctx.unbroadcast(gOverB, a, y, n) : undefined,
-      needs[1] ? ctx.unbroadcast(ctx.emit1("Neg", [ctx.emit1("Mul", [gOverB, y])]), b, y, n) : undefined,
+      needs[1]
+        ? ctx.unbroadcast(ctx.emit1("Neg", [ctx.emit1("Mul", [gOverB, y])]), b, y, n)
+        : undefined,
     ];
   },
-  Sum: (n, [g], ctx, needs) => n.inputs.map((x, i) => (needs[i] ? ctx.unbroadcast(g!, x, n.outputs[0], n) : undefined)),
+  Sum: (n, [g], ctx, needs) =>
+    n.inputs.map((x, i) => (needs[i] ? ctx.unbroadcast(g!, x, n.outputs[0], n) : undefined)),
   // y = a^p with p constant: da = g p a^(p-1)
   Pow: (n, [g], ctx, needs) => {
     const [a, p] = n.inputs, y = n.outputs[0];
     if (needs[1]) {
       throw new GradError(
         "UNSUPPORTED_ATTR",
-        `node ${JSON.stringify(n.name)} (Pow): gradient with respect to the exponent is not supported`,
+        `node ${
+          JSON.stringify(n.name)
+        } (Pow): gradient with respect to the exponent is not supported`,
       );
     }
     const dt = ctx.dtype(a);
-    const pm1 = ctx.emit1("Sub", [ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } }), ctx.scalar(1, dt)]);
-    const d = ctx.emit1("Mul", [ctx.emit1("Pow", [a, pm1]), ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } })]);
+    const pm1 = ctx.emit1("Sub", [
+      ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } }),
+      ctx.scalar(1, dt),
+    ]);
+    const d = ctx.emit1("Mul", [
+      ctx.emit1("Pow", [a, pm1]),
+      ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } }),
+    ]);
     return [ctx.unbroadcast(ctx.emit1("Mul", [g!, d]), a, y, n), undefined];
   },
 };

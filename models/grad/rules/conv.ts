@@ -34,18 +34,29 @@ export const CONV_RULES: Record<string, GradRule> = {
     const p = getInts(n, "pads", new Array(2 * nsp).fill(0));
     const group = getInt(n, "group", 1);
     if (getString(n, "auto_pad", "NOTSET") !== "NOTSET") {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Conv): auto_pad is not supported; export with explicit pads`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${
+          JSON.stringify(n.name)
+        } (Conv): auto_pad is not supported; export with explicit pads`,
+      );
     }
     for (const dim of [...xs.slice(1), ...ws, ...ys.slice(2)]) {
       if (typeof dim !== "number") {
-        throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (Conv): channel and spatial sizes must be static, got input [${xs}] weight [${ws}]`);
+        throw new GradError(
+          "UNKNOWN_SHAPE",
+          `node ${
+            JSON.stringify(n.name)
+          } (Conv): channel and spatial sizes must be static, got input [${xs}] weight [${ws}]`,
+        );
       }
     }
     const sp = [...Array(nsp).keys()].map((i) => i + 2);
     let dx: string | undefined, dw: string | undefined, db: string | undefined;
     if (needs[0]) {
       const outPad = sp.map((a, i) =>
-        (xs[a] as number) - (((ys[a] as number) - 1) * s[i] - p[i] - p[i + nsp] + (k[i] - 1) * d[i] + 1)
+        (xs[a] as number) -
+        (((ys[a] as number) - 1) * s[i] - p[i] - p[i + nsp] + (k[i] - 1) * d[i] + 1)
       );
       dx = ctx.emit1("ConvTranspose", [g!, w], {
         strides: intsAttr(s),
@@ -63,8 +74,13 @@ export const CONV_RULES: Record<string, GradRule> = {
       if (group === 1) xt = ctx.emit1("Transpose", [x], { perm: intsAttr(swap) });
       else {
         // [N, G·Cᵢ, …] → [N, G, Cᵢ, …] → [Cᵢ, G, N, …] → [Cᵢ, G·N, …]: channel (g, n) sits in group g.
-        const x5 = ctx.emit1("Reshape", [x, ctx.ints([0, group, cinG, ...sp.map((a) => xs[a] as number)])]);
-        const t = ctx.emit1("Transpose", [x5], { perm: intsAttr([2, 1, 0, ...sp.map((a) => a + 1)]) });
+        const x5 = ctx.emit1("Reshape", [
+          x,
+          ctx.ints([0, group, cinG, ...sp.map((a) => xs[a] as number)]),
+        ]);
+        const t = ctx.emit1("Transpose", [x5], {
+          perm: intsAttr([2, 1, 0, ...sp.map((a) => a + 1)]),
+        });
         xt = ctx.emit1("Reshape", [t, ctx.ints([cinG, -1, ...sp.map((a) => xs[a] as number)])]);
       }
       const gt = ctx.emit1("Transpose", [g!], { perm: intsAttr(swap) });

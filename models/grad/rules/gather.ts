@@ -21,7 +21,10 @@ export const GATHER_RULES: Record<string, GradRule> = {
   Gather: (n, [g], ctx, needs) => {
     if (!needs[0]) return [undefined, undefined];
     if (ctx.opset < 16) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Gather): gradient needs opset >= 16 (ScatterND reduction)`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (Gather): gradient needs opset >= 16 (ScatterND reduction)`,
+      );
     }
     const [data, idx] = n.inputs;
     const r = ctx.rank(data, n), q = ctx.rank(idx, n);
@@ -42,7 +45,14 @@ export const GATHER_RULES: Record<string, GradRule> = {
       dataFront = ctx.emit1("Transpose", [data], { perm: intsAttr(dataPerm) });
     }
     const zeros = ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [dataFront])], {
-      value: { type: "tensor", value: { dtype: dt, dims: [1], data: dt === "float64" ? new Float64Array(1) : new Float32Array(1) } },
+      value: {
+        type: "tensor",
+        value: {
+          dtype: dt,
+          dims: [1],
+          data: dt === "float64" ? new Float64Array(1) : new Float32Array(1),
+        },
+      },
     });
     // Negative indices count from the end (Gather allows them); normalise before scattering.
     // Scalar constants keep a rank-0 index rank 0 (a [1]-shaped 0 would broadcast it to [1]).

@@ -26,7 +26,11 @@ export const LINEAR_RULES: Record<string, GradRule> = {
     const alpha = getFloat(n, "alpha", 1), beta = getFloat(n, "beta", 1);
     const ta = getInt(n, "transA", 0), tb = getInt(n, "transB", 0);
     const gemm = (x: string, y: string, tx: number, ty: number) =>
-      ctx.emit1("Gemm", [x, y], { alpha: floatAttr(alpha), transA: intAttr(tx), transB: intAttr(ty) });
+      ctx.emit1("Gemm", [x, y], {
+        alpha: floatAttr(alpha),
+        transA: intAttr(tx),
+        transB: intAttr(ty),
+      });
     const da = !needs[0] ? undefined : ta === 0 ? gemm(g!, b, 0, tb ? 0 : 1) : gemm(b, g!, tb, 1);
     const db = !needs[1] ? undefined : tb === 0 ? gemm(a, g!, ta ? 0 : 1, 0) : gemm(g!, a, 1, ta);
     let dc: string | undefined;
@@ -43,7 +47,9 @@ export const LINEAR_RULES: Record<string, GradRule> = {
     if (ra < 2 || rb < 2) {
       throw new GradError(
         "UNSUPPORTED_ATTR",
-        `node ${JSON.stringify(n.name)} (MatMul): gradient needs inputs of rank >= 2, got ranks ${ra} and ${rb}`,
+        `node ${
+          JSON.stringify(n.name)
+        } (MatMul): gradient needs inputs of rank >= 2, got ranks ${ra} and ${rb}`,
       );
     }
     const tr = (x: string) => {

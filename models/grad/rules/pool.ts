@@ -19,7 +19,16 @@
  * ```
  * @module
  */
-import { type Dim, floatAttr, getInt, getInts, getString, intAttr, intsAttr, type Node } from "../../graph/ir.ts";
+import {
+  type Dim,
+  floatAttr,
+  getInt,
+  getInts,
+  getString,
+  intAttr,
+  intsAttr,
+  type Node,
+} from "../../graph/ir.ts";
 import { tensor } from "../../tensor.ts";
 import type { GradRule } from "../rule.ts";
 import { type GradContext, GradError } from "../context.ts";
@@ -40,11 +49,21 @@ function geometry(n: Node, ctx: GradContext): PoolGeom {
   const xs = ctx.shape(n.inputs[0], n), ys = ctx.shape(n.outputs[0], n);
   const nsp = xs.length - 2;
   if (getString(n, "auto_pad", "NOTSET") !== "NOTSET") {
-    throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (${n.opType}): auto_pad is not supported; export with explicit pads`);
+    throw new GradError(
+      "UNSUPPORTED_ATTR",
+      `node ${
+        JSON.stringify(n.name)
+      } (${n.opType}): auto_pad is not supported; export with explicit pads`,
+    );
   }
   for (const dim of [...xs.slice(1), ...ys.slice(2)]) {
     if (typeof dim !== "number") {
-      throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (${n.opType}): channel and spatial sizes must be static, got [${xs}]`);
+      throw new GradError(
+        "UNKNOWN_SHAPE",
+        `node ${
+          JSON.stringify(n.name)
+        } (${n.opType}): channel and spatial sizes must be static, got [${xs}]`,
+      );
     }
   }
   const k = getInts(n, "kernel_shape");
@@ -57,7 +76,12 @@ function geometry(n: Node, ctx: GradContext): PoolGeom {
     sp.forEach((a, i) => {
       const covered = ((ys[a] as number) - 1) * s[i] + (k[i] - 1) * d[i] + 1;
       if (covered > (xs[a] as number) + p[i] + p[i + nsp]) {
-        throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (${n.opType}): ceil_mode windows past the input are not supported`);
+        throw new GradError(
+          "UNSUPPORTED_ATTR",
+          `node ${
+            JSON.stringify(n.name)
+          } (${n.opType}): ceil_mode windows past the input are not supported`,
+        );
       }
     });
   }
@@ -85,9 +109,13 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
   if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
     // Non-overlapping windows: interleave the K maps into the window grid in one go.
     // [N, C, K, out…] → [N, C, k…, out…] → [N, C, out₀, k₀, out₁, k₁, …] → [N, C, out·k…]
-    const stacked = ctx.emit1("Concat", maps.map((m) => ctx.emit1("Unsqueeze", [m, ctx.ints([2])])), {
-      axis: intAttr(2),
-    });
+    const stacked = ctx.emit1(
+      "Concat",
+      maps.map((m) => ctx.emit1("Unsqueeze", [m, ctx.ints([2])])),
+      {
+        axis: intAttr(2),
+      },
+    );
     const split = ctx.emit1("Reshape", [stacked, ctx.ints([0, 0, ...k, ...outDims])]);
     const perm = [0, 1, ...sp.flatMap((_, i) => [2 + nsp + i, 2 + i])];
     const woven = ctx.emit1("Transpose", [split], { perm: intsAttr(perm) });
@@ -111,7 +139,12 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
       const begin = o.map((oi, i) => oi * d[i]);
       const end = sp.map((_, i) => Math.max(0, padded[i] - begin[i] - outDims[i] * s[i]));
       const shifted = ctx.emit1("Pad", [grid, ctx.ints([0, 0, ...begin, 0, 0, ...end])]);
-      return ctx.emit1("Slice", [shifted, ctx.ints(sp.map(() => 0)), ctx.ints(padded), ctx.ints(sp)]);
+      return ctx.emit1("Slice", [
+        shifted,
+        ctx.ints(sp.map(() => 0)),
+        ctx.ints(padded),
+        ctx.ints(sp),
+      ]);
     });
     full = ctx.accumulate(parts);
   }
@@ -130,10 +163,18 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
 export const POOL_RULES: Record<string, GradRule> = {
   MaxPool: (n, [g], ctx) => {
     if (n.outputs[1]) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (MaxPool): the Indices output is not supported in training graphs`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${
+          JSON.stringify(n.name)
+        } (MaxPool): the Indices output is not supported in training graphs`,
+      );
     }
     if (getInt(n, "storage_order", 0) !== 0) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (MaxPool): storage_order=1 is not supported`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (MaxPool): storage_order=1 is not supported`,
+      );
     }
     const geom = geometry(n, ctx);
     const { k, s, d, p, sp, ys, nsp } = geom;
@@ -142,7 +183,9 @@ export const POOL_RULES: Record<string, GradRule> = {
     let xp = x;
     if (p.some((v) => v !== 0)) {
       const pads = [0, 0, ...p.slice(0, nsp), 0, 0, ...p.slice(nsp)];
-      xp = ctx.emit1("Pad", [x, ctx.ints(pads), ctx.scalar(-Infinity, dt)], { mode: { type: "string", value: "constant" } });
+      xp = ctx.emit1("Pad", [x, ctx.ints(pads), ctx.scalar(-Infinity, dt)], {
+        mode: { type: "string", value: "constant" },
+      });
     }
     const zero = ctx.scalar(0, dt);
     let taken: string | undefined;
@@ -151,7 +194,13 @@ export const POOL_RULES: Record<string, GradRule> = {
     for (const o of offs) {
       const starts = o.map((oi, i) => oi * d[i]);
       const ends = o.map((oi, i) => oi * d[i] + ((ys[sp[i]] as number) - 1) * s[i] + 1);
-      const slice = ctx.emit1("Slice", [xp, ctx.ints(starts), ctx.ints(ends), ctx.ints(sp), ctx.ints(s)]);
+      const slice = ctx.emit1("Slice", [
+        xp,
+        ctx.ints(starts),
+        ctx.ints(ends),
+        ctx.ints(sp),
+        ctx.ints(s),
+      ]);
       const eq = ctx.emit1("Equal", [slice, y]);
       let mask = eq;
       if (taken) {
@@ -172,9 +221,23 @@ export const POOL_RULES: Record<string, GradRule> = {
       scaled = ctx.emit1("Mul", [g!, ctx.scalar(1 / kk, dt)]);
     } else {
       // Cells per window: a convolution of a ones image with a ones kernel, same geometry.
-      const ones = ctx.constant(tensor("float32", [1, 1, ...sp.map((a) => xs[a] as number)], new Float32Array(sp.reduce((a, ax) => a * (xs[ax] as number), 1)).fill(1)), "ones");
-      const kern = ctx.constant(tensor("float32", [1, 1, ...k], new Float32Array(kk).fill(1)), "ones_kernel");
-      const cnt = ctx.emit1("Conv", [ones, kern], { strides: intsAttr(s), dilations: intsAttr(d), pads: intsAttr(p) });
+      const ones = ctx.constant(
+        tensor("float32", [
+          1,
+          1,
+          ...sp.map((a) => xs[a] as number),
+        ], new Float32Array(sp.reduce((a, ax) => a * (xs[ax] as number), 1)).fill(1)),
+        "ones",
+      );
+      const kern = ctx.constant(
+        tensor("float32", [1, 1, ...k], new Float32Array(kk).fill(1)),
+        "ones_kernel",
+      );
+      const cnt = ctx.emit1("Conv", [ones, kern], {
+        strides: intsAttr(s),
+        dilations: intsAttr(d),
+        pads: intsAttr(p),
+      });
       scaled = ctx.emit1("Div", [g!, cnt]);
     }
     return [scatterWindows(ctx, new Array(kk).fill(scaled), geom)];
@@ -183,7 +246,10 @@ export const POOL_RULES: Record<string, GradRule> = {
     const xs = ctx.shape(n.inputs[0], n);
     const spatial = xs.slice(2);
     if (spatial.some((v) => typeof v !== "number")) {
-      throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (GlobalAveragePool): spatial sizes must be static`);
+      throw new GradError(
+        "UNKNOWN_SHAPE",
+        `node ${JSON.stringify(n.name)} (GlobalAveragePool): spatial sizes must be static`,
+      );
     }
     const count = (spatial as number[]).reduce((a, b) => a * b, 1);
     const e = ctx.emit1("Expand", [g!, ctx.emit1("Shape", [n.inputs[0]])]);

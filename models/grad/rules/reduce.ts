@@ -21,7 +21,10 @@ function reducedAxes(n: Node, ctx: GradContext): number[] {
   if (fromInput) {
     axes = n.inputs[1] ? ctx.facts.get(n.inputs[1])?.value as number[] | undefined : [];
     if (!axes) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (${n.opType}): axes must be constant`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (${n.opType}): axes must be constant`,
+      );
     }
   } else axes = getInts(n, "axes", []);
   if (axes.length === 0) {
@@ -52,8 +55,12 @@ export const REDUCE_RULES: Record<string, GradRule> = {
     }
     // A reduced axis is dynamic (e.g. the batch): count = |x| / |y| at run time.
     const code = dt === "float64" ? 11 : 1;
-    const sx = ctx.emit1("Cast", [ctx.emit1("Size", [n.inputs[0]])], { to: { type: "int", value: code } });
-    const sy = ctx.emit1("Cast", [ctx.emit1("Size", [n.outputs[0]])], { to: { type: "int", value: code } });
+    const sx = ctx.emit1("Cast", [ctx.emit1("Size", [n.inputs[0]])], {
+      to: { type: "int", value: code },
+    });
+    const sy = ctx.emit1("Cast", [ctx.emit1("Size", [n.outputs[0]])], {
+      to: { type: "int", value: code },
+    });
     return [ctx.emit1("Div", [e, ctx.emit1("Div", [sx, sy])]), undefined];
   },
 };

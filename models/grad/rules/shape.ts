@@ -40,10 +40,17 @@ export const SHAPE_RULES: Record<string, GradRule> = {
     if (sizes.some((v) => typeof v !== "number")) {
       throw new GradError(
         "UNKNOWN_SHAPE",
-        `node ${JSON.stringify(n.name)} (Concat): sizes along axis ${axis} must be static, got [${sizes}]`,
+        `node ${
+          JSON.stringify(n.name)
+        } (Concat): sizes along axis ${axis} must be static, got [${sizes}]`,
       );
     }
-    const parts = ctx.emit("Split", [g!, ctx.ints(sizes as number[])], { axis: intAttr(axis) }, n.inputs.length);
+    const parts = ctx.emit(
+      "Split",
+      [g!, ctx.ints(sizes as number[])],
+      { axis: intAttr(axis) },
+      n.inputs.length,
+    );
     return parts.map((p, i) => (needs[i] ? p : undefined));
   },
   Split: (n, gs, ctx) => {
@@ -51,7 +58,14 @@ export const SHAPE_RULES: Record<string, GradRule> = {
     const axis = getInt(n, "axis", 0);
     const parts = n.outputs.map((y, i) =>
       gs[i] ?? ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [y])], {
-        value: { type: "tensor", value: { dtype: dt, dims: [1], data: dt === "float64" ? new Float64Array(1) : new Float32Array(1) } },
+        value: {
+          type: "tensor",
+          value: {
+            dtype: dt,
+            dims: [1],
+            data: dt === "float64" ? new Float64Array(1) : new Float32Array(1),
+          },
+        },
       })
     );
     return [ctx.emit1("Concat", parts, { axis: intAttr(axis) }), undefined];
@@ -65,7 +79,12 @@ export const SHAPE_RULES: Record<string, GradRule> = {
     const axes = val(3) ?? starts?.map((_, i) => i);
     const steps = val(4) ?? starts?.map(() => 1);
     if (!starts || !ends || !axes || !steps || steps.some((s) => s !== 1)) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Slice): gradient needs constant starts/ends/axes and unit steps`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${
+          JSON.stringify(n.name)
+        } (Slice): gradient needs constant starts/ends/axes and unit steps`,
+      );
     }
     const r = xs.length;
     const pads = new Array(2 * r).fill(0);
@@ -74,7 +93,10 @@ export const SHAPE_RULES: Record<string, GradRule> = {
       const len = xs[a];
       if (typeof len !== "number") {
         if (starts[i] === 0 && (ends[i] as number) >= 2 ** 31 - 1) return;
-        throw new GradError("UNKNOWN_SHAPE", `node ${JSON.stringify(n.name)} (Slice): axis ${a} must be static`);
+        throw new GradError(
+          "UNKNOWN_SHAPE",
+          `node ${JSON.stringify(n.name)} (Slice): axis ${a} must be static`,
+        );
       }
       const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + len : v, 0), len);
       const s = clamp(starts[i] as number), e = clamp(ends[i] as number);
@@ -89,11 +111,17 @@ export const SHAPE_RULES: Record<string, GradRule> = {
   Pad: (n, [g], ctx) => {
     const mode = getString(n, "mode", "constant");
     if (mode !== "constant") {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Pad): mode ${mode} is not supported, only constant`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (Pad): mode ${mode} is not supported, only constant`,
+      );
     }
     const pads = ctx.facts.get(n.inputs[1])?.value as number[] | undefined;
     if (!pads || n.inputs[3]) {
-      throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Pad): pads must be constant and cover all axes`);
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (Pad): pads must be constant and cover all axes`,
+      );
     }
     return [ctx.emit1("Pad", [g!, ctx.ints(pads.map((v) => -v))])];
   },

@@ -17,7 +17,12 @@ import { GradError } from "../context.ts";
 /** Rules by op type. */
 export const SOFTMAX_RULES: Record<string, GradRule> = {
   Softmax: (n, [g], ctx) => {
-    if (ctx.opset < 13) throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (Softmax): opset < 13 semantics are not supported`);
+    if (ctx.opset < 13) {
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (Softmax): opset < 13 semantics are not supported`,
+      );
+    }
     const r = ctx.rank(n.inputs[0], n);
     const axis = (getInt(n, "axis", -1) + r) % r;
     const y = n.outputs[0];
@@ -25,7 +30,12 @@ export const SOFTMAX_RULES: Record<string, GradRule> = {
     return [ctx.emit1("Mul", [y, ctx.emit1("Sub", [g!, s])])];
   },
   LogSoftmax: (n, [g], ctx) => {
-    if (ctx.opset < 13) throw new GradError("UNSUPPORTED_ATTR", `node ${JSON.stringify(n.name)} (LogSoftmax): opset < 13 semantics are not supported`);
+    if (ctx.opset < 13) {
+      throw new GradError(
+        "UNSUPPORTED_ATTR",
+        `node ${JSON.stringify(n.name)} (LogSoftmax): opset < 13 semantics are not supported`,
+      );
+    }
     const r = ctx.rank(n.inputs[0], n);
     const axis = (getInt(n, "axis", -1) + r) % r;
     const s = ctx.reduceSum(g!, [axis], true);
