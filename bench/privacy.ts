@@ -1,5 +1,5 @@
 /**
- * `deno task bench:privacy [--quick] [--out <dir>] [--epochs N] [--only a,b]`
+ * `deno task bench:privacy [--quick] [--out <dir>] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c]`
  *
  * The privacy/utility trade-off on PneumoniaMNIST with the zoo CNN: the default (vanilla)
  * cut with no defence, three noise levels, three NoPeek weights, label protection, and
@@ -37,17 +37,17 @@ interface Setting {
 // (32×7×7 after BatchNorm, ReLU and pooling: ≈ 20, tightly spread, measured on
 // the validation split after training); σ is the noise multiplier (per-coordinate std σ·C).
 const CLIP = 20;
-const SETTINGS: Setting[] = [
-  { name: "none", defence: {} },
-  { name: "noise-0.02", defence: { noise: { clip: CLIP, sigma: 0.02 } } },
-  { name: "noise-0.05", defence: { noise: { clip: CLIP, sigma: 0.05 } } },
-  { name: "noise-0.15", defence: { noise: { clip: CLIP, sigma: 0.15 } } },
-  { name: "nopeek-0.2", defence: { nopeek: { weight: 0.2 } } },
-  { name: "nopeek-1", defence: { nopeek: { weight: 1 } } },
-  { name: "nopeek-3", defence: { nopeek: { weight: 3 } } },
-  { name: "norm-equalise", defence: { labelProtection: "norm-equalise" } },
-  { name: "ushaped", ushaped: true, defence: {} },
-];
+const SIGMAS = [0.02, 0.05, 0.15];
+const ALPHAS = [0.2, 1, 3];
+function settingsFor(sigmas: number[], alphas: number[]): Setting[] {
+  return [
+    { name: "none", defence: {} },
+    ...sigmas.map((sigma) => ({ name: `noise-${sigma}`, defence: { noise: { clip: CLIP, sigma } } })),
+    ...alphas.map((weight) => ({ name: `nopeek-${weight}`, defence: { nopeek: { weight } } })),
+    { name: "norm-equalise", defence: { labelProtection: "norm-equalise" } },
+    { name: "ushaped", ushaped: true, defence: {} },
+  ];
+}
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -57,6 +57,8 @@ const { values } = parseArgs({
     epochs: { type: "string" },
     only: { type: "string" },
     seed: { type: "string", default: "1" },
+    sigmas: { type: "string" },
+    alphas: { type: "string" },
   },
   strict: true,
 });
@@ -65,7 +67,8 @@ const epochs = values.epochs ? Number(values.epochs) : quick ? 2 : 8;
 const seed = Number(values.seed);
 const batchSize = 64;
 const only = values.only?.split(",");
-const settings = SETTINGS.filter((s) => !only || only.includes(s.name));
+const levels = (v: string | undefined, fallback: number[]) => v ? v.split(",").map(Number) : fallback;
+const settings = settingsFor(levels(values.sigmas, SIGMAS), levels(values.alphas, ALPHAS)).filter((s) => !only || only.includes(s.name));
 
 const data = await loadDataset(DATA);
 // --quick: a smaller training split (the first 2048 images); validation and test whole.

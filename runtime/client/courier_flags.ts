@@ -1,10 +1,12 @@
 /**
  * The Deno permissions of the clinic's courier process: network access to the one server
- * address, and read access to the clinic's key file and the server's public key file — no
+ * address, and read access to the clinic's key file, the server's public key file and the
+ * peers file (the other clinics' public keys) — no
  * read of the data directory, no write, no run, no FFI, no env, no sys.
  *
  * ```
- * deno run --no-prompt --allow-net=<server host:port> --allow-read=<clinic key file>,<server pub key file>
+ * deno run --no-prompt --allow-net=<server host:port>
+ *          --allow-read=<clinic key file>,<server pub key file>[,<peers file>]
  *          runtime/client/courier_main.ts ...
  * ```
  *
@@ -34,6 +36,11 @@ export interface CourierFlagsConfig {
   keyFile: string;
   /** The server's public key file. */
   serverPublicKeyFile: string;
+  /**
+   * The peers file (allowlist format: the other clinics' public keys, to seal relayed
+   * weights to), when the clinic trains with others.
+   */
+  peersFile?: string;
 }
 
 /**
@@ -79,11 +86,14 @@ export function serverHostPort(server: string): string {
  * ```
  */
 export function courierFlags(config: CourierFlagsConfig): string[] {
+  const reads = [
+    permissionPath(config.keyFile, "keyFile"),
+    permissionPath(config.serverPublicKeyFile, "serverPublicKeyFile"),
+  ];
+  if (config.peersFile !== undefined) reads.push(permissionPath(config.peersFile, "peersFile"));
   return [
     "--no-prompt",
     `--allow-net=${serverHostPort(config.server)}`,
-    `--allow-read=${permissionPath(config.keyFile, "keyFile")},${
-      permissionPath(config.serverPublicKeyFile, "serverPublicKeyFile")
-    }`,
+    `--allow-read=${reads.join(",")}`,
   ];
 }

@@ -12,12 +12,18 @@
  * @module
  */
 import type { LossKind } from "../../models/grad/loss.ts";
+import type { Model } from "../../models/graph/ir.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
+import { tensor, type Tensor } from "../../models/tensor.ts";
+import { zooModel } from "../../models/zoo/mod.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import { randomShift } from "../data/augment.ts";
 import { loadDataset } from "../data/load_dataset.ts";
+import { readNpz } from "../data/npz.ts";
+import { isStringArray } from "../data/npy.ts";
 import { partition, type PartitionScheme } from "../data/partition.ts";
-import type { TensorDataset } from "../data/tensor_dataset.ts";
+import { Rng } from "../data/rng.ts";
+import { TensorDataset } from "../data/tensor_dataset.ts";
 import type { Engine } from "../engine/mod.ts";
 import { loadPrivateKeyFile } from "../keys/key_store.ts";
 import { LocalRawSide, type RawSideMode } from "./raw_side.ts";
@@ -73,9 +79,24 @@ export interface RawSideProcessConfig {
   dataPositive?: string;
   /** This clinic's rows of each split (default: all rows). */
   rows?: { train?: RowSelection; val?: RowSelection; test?: RowSelection };
-  /** The whole model as `.onnx` (the clinic runs its segments of it). */
-  modelFile: string;
+  /**
+   * The whole model as `.onnx` (the clinic runs its segments of it). Either this or `zoo`.
+   */
+  modelFile?: string;
+  /**
+   * A zoo network (`"cnn"` | `"ehr"`) built from the data's shape and initialised from
+   * `Rng(seed)` exactly as the server's `buildSplitModel` does, so both ends start from the
+   * same weights without a model file. Either this or `modelFile`.
+   */
+  zoo?: string;
+  /** Cut tensors; empty with `zoo`: the zoo's cuts for the mode. */
   cuts: string[];
+  /**
+   * Prediction input (split inference): an `.npz` whose `images` (or `test_images`) array
+   * replaces every split; labels (`labels`/`test_labels`) are used when present, else zeros.
+   * The process gets read access to this one file (see `rawSideFlags`).
+   */
+  predictFile?: string;
   mode: RawSideMode;
   loss: LossKind;
   optimizer: OptimizerConfig;
@@ -157,11 +178,22 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   str(o, "dataFile");
   str(o, "dataLabel", true);
   str(o, "dataPositive", true);
-  str(o, "modelFile");
+  str(o, "modelFile", true);
+  str(o, "zoo", true);
+  str(o, "predictFile", true);
+  if ((o.modelFile === undefined) === (o.zoo === undefined)) {
+    fail("modelFile/zoo", "exactly one of modelFile (an .onnx path) or zoo (a zoo name)", {
+      modelFile: o.modelFile,
+      zoo: o.zoo,
+    });
+  }
   str(o, "keyFile", true);
   str(o, "checkpointDir", true);
   str(o, "wasmFile", true);
-  if (!Array.isArray(o.cuts) || !o.cuts.every((c) => typeof c === "string" && c.length > 0)) {
+  if (
+    !Array.isArray(o.cuts) || !o.cuts.every((c) => typeof c === "string" && c.length > 0) ||
+    (o.cuts.length === 0 && o.zoo === undefined)
+  ) {
     fail("cuts", "an array of tensor names", o.cuts);
   }
   if (o.mode !== "vanilla" && o.mode !== "ushaped") fail("mode", `"vanilla" or "ushaped"`, o.mode);
@@ -229,19 +261,33 @@ export async function loadRawSide(
     seed: config.seed,
   });
   const rows = config.rows ?? {};
-  const splits = {
+  let splits = {
     train: select(data.train, rows.train, "train"),
     val: select(data.val, rows.val, "val"),
     test: select(data.test, rows.test, "test"),
   };
-  const model = readModel(await Deno.readFile(config.modelFile), config.modelFile);
+  if (config.predictFile !== undefined) {
+    const input = await loadPredictInput(config.predictFile);
+    splits = { train: input, val: input, test: input };
+  }
+  let model: Model;
+  let cuts = config.cuts;
+  if (config.zoo !== undefined) {
+    // The same initialisation as runtime/server/split_model.ts buildSplitModel.
+    const rng = new Rng(config.seed);
+    const z = zooModel(config.zoo, data, () => rng.float());
+    model = z.model;
+    if (cuts.length === 0) cuts = config.mode === "vanilla" ? z.cuts.default : z.cuts.ushaped;
+  } else {
+    model = readModel(await Deno.readFile(config.modelFile!), config.modelFile!);
+  }
   const keyPair = config.keyFile ? (await loadPrivateKeyFile(config.keyFile)).keyPair : undefined;
   const shift = config.augment === "shift" && data.kind === "image";
   return await LocalRawSide.create({
     clinic: config.clinic,
     data: splits,
     model,
-    cuts: config.cuts,
+    cuts,
     mode: config.mode,
     loss: config.loss,
     optimizer: config.optimizer,
@@ -256,4 +302,53 @@ export async function loadRawSide(
       ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })
       : undefined,
   });
+}
+
+/**
+ * Reads a prediction input `.npz`: `images` (or `test_images`) as uint8 `[N, H, W]` (scaled to
+ * [0, 1], like `loadImageNpz`) or float32 `[N, C, H, W]`, and `labels` (or `test_labels`) when
+ * present (else zeros, for inputs without known outcomes).
+ *
+ * @throws {RawSideError} `CONFIG_INVALID` for a file without images of a usable shape
+ * @example
+ * ```ts
+ * import { loadPredictInput } from "./raw_side_config.ts";
+ * // const ds = await loadPredictInput("data/new_patients.npz"); ds.size
+ * ```
+ */
+export async function loadPredictInput(path: string): Promise<TensorDataset> {
+  const arrays = readNpz(await Deno.readFile(path), path);
+  const pick = (...names: string[]): Tensor | undefined => {
+    for (const n of names) {
+      const a = arrays.get(n);
+      if (a && !isStringArray(a)) return a;
+    }
+    return undefined;
+  };
+  const images = pick("images", "test_images");
+  if (!images) fail(`predict input ${path}`, "an .npz holding an images (or test_images) array", [...arrays.keys()]);
+  let x: Tensor<"float32">;
+  if (images.dtype === "uint8" && images.dims.length === 3) {
+    x = tensor("float32", [images.dims[0], 1, images.dims[1], images.dims[2]], Float32Array.from(images.data as Uint8Array, (v) => v / 255));
+  } else if (images.dtype === "uint8" && images.dims.length === 4) {
+    // MedMNIST colour layout [N, H, W, C] -> [N, C, H, W].
+    const [n, h, w, c] = images.dims;
+    const src = images.data as Uint8Array, out = new Float32Array(src.length);
+    for (let i = 0; i < n; i++) {
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < w; xx++) {
+          for (let ch = 0; ch < c; ch++) out[((i * c + ch) * h + y) * w + xx] = src[((i * h + y) * w + xx) * c + ch] / 255;
+        }
+      }
+    }
+    x = tensor("float32", [n, c, h, w], out);
+  } else if (images.dtype === "float32" && images.dims.length === 4) {
+    x = images as Tensor<"float32">;
+  } else {
+    fail(`predict input ${path} images`, "uint8 [N, H, W] / [N, H, W, C] or float32 [N, C, H, W]", `${images.dtype}[${images.dims}]`);
+  }
+  const n = x.dims[0];
+  const labels = pick("labels", "test_labels");
+  const y = tensor("float32", [n, 1], labels && labels.data.length === n ? Float32Array.from(labels.data as ArrayLike<number>, Number) : new Float32Array(n));
+  return new TensorDataset({ image: x }, y);
 }

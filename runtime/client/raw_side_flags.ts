@@ -73,13 +73,15 @@ export function permissionPath(path: string, what: string): string {
 export function rawSideFlags(
   config: Pick<
     RawSideProcessConfig,
-    "dataFile" | "modelFile" | "keyFile" | "wasmFile" | "checkpointDir"
+    "dataFile" | "modelFile" | "keyFile" | "wasmFile" | "checkpointDir" | "predictFile"
   >,
 ): string[] {
   const reads = [
     permissionPath(dirname(permissionPath(config.dataFile, "dataFile")), "data directory"),
-    permissionPath(config.modelFile, "modelFile"),
   ];
+  // A zoo model is built in the process from the seed: no model file to read.
+  if (config.modelFile !== undefined) reads.push(permissionPath(config.modelFile, "modelFile"));
+  if (config.predictFile !== undefined) reads.push(permissionPath(config.predictFile, "predictFile"));
   if (config.keyFile !== undefined) reads.push(permissionPath(config.keyFile, "keyFile"));
   reads.push(permissionPath(config.wasmFile ?? defaultWasmFile(), "wasmFile"));
   const flags = ["--no-prompt"];

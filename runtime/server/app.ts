@@ -43,6 +43,7 @@ import {
   decodeMessage,
   encodeMessage,
   isRequest,
+  MESSAGE_TYPES,
   packFrames,
   parseStepId,
   PROTOCOL_CHANNEL_OPTIONS,
@@ -249,6 +250,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
   const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch);
   const limits = { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 };
+  const turnDoneLimits = { maxElements: maxBodyBytes, maxTensors: order.length + 1 };
   const schedule = new TurnSchedule(order, { timeoutMs: config.turnTimeoutMs ?? 60_000, epochs: config.epochs }, now());
   const clinics = new Map<string, ClinicState>(names.map((name) => [name, {
     name,
@@ -554,7 +556,12 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         if (opened.type !== APP_FRAME_TYPE) {
           throw new ProtocolError("BAD_MESSAGE", `frame type ${opened.type}: expected ${APP_FRAME_TYPE}`);
         }
-        const msg = decodeMessage(opened.payload, { limits, expect: model.expect });
+        // TURN_DONE carries sealed weight blobs (uint8, one per other clinic), which the
+        // cut-shaped element limit does not describe: they are bounded by the body limit.
+        const msg = decodeMessage(opened.payload, {
+          limits: opened.payload[0] === MESSAGE_TYPES.TURN_DONE ? turnDoneLimits : limits,
+          expect: model.expect,
+        });
         if (!isRequest(msg)) throw new ProtocolError("BAD_MESSAGE", `${msg.type} is a reply, not a request`);
         const reply = await handle(st, msg);
         const packed = packFrames(sealChunked(session.channel, APP_FRAME_TYPE, reply));

@@ -5,10 +5,13 @@
  * - dX is the transposed convolution of dY with the same weights (`ConvTranspose` with the
  *   forward strides, pads, dilations and group), with `output_padding` restoring the input
  *   size lost to the floor in the forward size formula.
- * - dW[o, i, k] = Σₙ,ₚ dY[n, o, p] · Xpad[n, i, p·s + k·d]: a convolution over the batch
- *   axis. X is transposed to [Cᵢₙ, N, …] (batch ↔ channel), dY to [Cₒᵤₜ, N, …] and used as
- *   the kernel, with stride d and dilation s (roles swapped); the result is cropped to the
- *   kernel size and transposed back. Groups are folded into the channel axis.
+ * - dW[o, i, k] = Σₙ,ₚ dY[n, o, p] · Xpad[n, i, p·s + k·d]: im2col, then one matrix
+ *   product. For each kernel offset k, one strided Slice of the padded, channel-major input
+ *   gathers the cells every output position reads at k; the K slices stacked are the columns
+ *   [Cᵢₙ/G · K, N·P] of each group, and dW is dY [Cₒᵤₜ/G, N·P] times their transpose (Gemm,
+ *   or a batched MatMul over groups). One large GEMM replaces the earlier convolution over
+ *   the batch axis (dY as an H×W kernel: many small GEMMs), 1.5-2× faster on onnxruntime's
+ *   CPU and wasm providers for a 3×3 layer at batch 64 (bench/grad_subgraphs.ts).
  * - dB = Σ dY over batch and spatial axes.
  *
  * @example
@@ -21,6 +24,13 @@
 import { getInt, getInts, getString, intAttr, intsAttr } from "../../graph/ir.ts";
 import type { GradRule } from "../rule.ts";
 import { GradError } from "../context.ts";
+
+/** All kernel offsets in row-major order (the order of a weight's trailing axes). */
+function offsets(k: number[]): number[][] {
+  let out: number[][] = [[]];
+  for (const ki of k) out = out.flatMap((o) => [...Array(ki).keys()].map((j) => [...o, j]));
+  return out;
+}
 
 /** Rules by op type. */
 export const CONV_RULES: Record<string, GradRule> = {
@@ -68,33 +78,50 @@ export const CONV_RULES: Record<string, GradRule> = {
       });
     }
     if (needs[1]) {
-      const cin = xs[1] as number, cinG = cin / group;
-      const swap = [1, 0, ...sp];
-      let xt: string;
-      if (group === 1) xt = ctx.emit1("Transpose", [x], { perm: intsAttr(swap) });
-      else {
-        // [N, G·Cᵢ, …] → [N, G, Cᵢ, …] → [Cᵢ, G, N, …] → [Cᵢ, G·N, …]: channel (g, n) sits in group g.
-        const x5 = ctx.emit1("Reshape", [
-          x,
-          ctx.ints([0, group, cinG, ...sp.map((a) => xs[a] as number)]),
-        ]);
-        const t = ctx.emit1("Transpose", [x5], {
-          perm: intsAttr([2, 1, 0, ...sp.map((a) => a + 1)]),
-        });
-        xt = ctx.emit1("Reshape", [t, ctx.ints([cinG, -1, ...sp.map((a) => xs[a] as number)])]);
+      const cin = xs[1] as number, cout = ws[0] as number;
+      const cinG = cin / group, coutG = cout / group;
+      const inSp = sp.map((a) => xs[a] as number);
+      // Xᵀ [G, Cᵢ/G, N, …] (channel-major, batch inside), zero-padded like the forward pass.
+      const x5 = ctx.emit1("Reshape", [x, ctx.ints([0, group, cinG, ...inSp])]);
+      let xt = ctx.emit1("Transpose", [x5], { perm: intsAttr([1, 2, 0, ...sp.map((a) => a + 1)]) });
+      if (p.some((v) => v !== 0)) {
+        xt = ctx.emit1("Pad", [xt, ctx.ints([0, 0, 0, ...p.slice(0, nsp), 0, 0, 0, ...p.slice(nsp)])]);
       }
-      const gt = ctx.emit1("Transpose", [g!], { perm: intsAttr(swap) });
-      const full = ctx.emit1("Conv", [xt, gt], {
-        strides: intsAttr(d),
-        dilations: intsAttr(s),
-        pads: intsAttr(p),
-        group: intAttr(group),
+      // im2col: for kernel offset o, the input cells every output position reads there are
+      // one strided Slice (start o·d, step s); stacked on axis 2 they form the columns
+      // [G, Cᵢ/G·K, N·P] (row i·K + o, matching W's [Cₒ, Cᵢ/G, k…] layout).
+      const spT = sp.map((a) => a + 1);
+      const steps = s.some((v) => v !== 1) ? [ctx.ints(s)] : [];
+      const cols = offsets(k).map((o) => {
+        const starts = o.map((oi, i) => oi * d[i]);
+        const ends = starts.map((b0, i) => b0 + ((ys[sp[i]] as number) - 1) * s[i] + 1);
+        const slice = ctx.emit1("Slice", [xt, ctx.ints(starts), ctx.ints(ends), ctx.ints(spT), ...steps]);
+        return ctx.emit1("Unsqueeze", [slice, ctx.ints([2])]);
       });
-      const fs = ctx.shape(full, n);
-      const crop = sp.some((a, i) => fs[a] !== k[i])
-        ? ctx.emit1("Slice", [full, ctx.ints(k.map(() => 0)), ctx.ints(k), ctx.ints(sp)])
-        : full;
-      dw = ctx.emit1("Transpose", [crop], { perm: intsAttr(swap) });
+      const stacked = cols.length === 1 ? cols[0] : ctx.emit1("Concat", cols, { axis: intAttr(2) });
+      const kk = cols.length;
+      if (group === 1) {
+        // dW [Cₒ, Cᵢ·K] = dYᵀ [Cₒ, N·P] · columnsᵀ: one GEMM (ONNX Gemm with transB).
+        const colsT = ctx.emit1("Reshape", [stacked, ctx.ints([cinG * kk, -1])]);
+        const gt = ctx.emit1("Reshape", [
+          ctx.emit1("Transpose", [g!], { perm: intsAttr([1, 0, ...sp]) }),
+          ctx.ints([cout, -1]),
+        ]);
+        const dw2 = ctx.emit1("Gemm", [gt, colsT], { transB: intAttr(1) });
+        dw = ctx.emit1("Reshape", [dw2, ctx.ints([cout, cinG, ...k])]);
+      } else {
+        // One GEMM per group as a batched MatMul: columns [G, Cᵢ/G·K, N·P] times dY laid out
+        // [G, N·P, Cₒ/G], then the small [G, Cᵢ/G·K, Cₒ/G] result transposed to W's layout.
+        const colsG = ctx.emit1("Reshape", [stacked, ctx.ints([group, cinG * kk, -1])]);
+        const g4 = ctx.emit1("Reshape", [g!, ctx.ints([0, group, coutG, -1])]);
+        const gT = ctx.emit1("Reshape", [
+          ctx.emit1("Transpose", [g4], { perm: intsAttr([1, 0, 3, 2]) }),
+          ctx.ints([group, -1, coutG]),
+        ]);
+        const prod = ctx.emit1("MatMul", [colsG, gT]);
+        const dwT = ctx.emit1("Transpose", [prod], { perm: intsAttr([0, 2, 1]) });
+        dw = ctx.emit1("Reshape", [dwT, ctx.ints([cout, cinG, ...k])]);
+      }
     }
     if (b && needs[2]) db = ctx.reduceSum(g!, [0, ...sp], false);
     return [dx, dw, db];

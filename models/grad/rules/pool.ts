@@ -106,7 +106,23 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
   const outDims = sp.map((a) => ys[a] as number);
   const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
   let full: string;
-  if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
+  if (nsp === 2 && k[0] === k[1] && k.every((ki, i) => ki === s[i] && d[i] === 1)) {
+    // Non-overlapping square 2-D windows: concatenating the K maps along the channel axis
+    // puts window offset (i, j) of channel c at depth (i·k + j)·C + c, which is exactly the
+    // input layout of DepthToSpace in DCR mode (ONNX operator spec, DepthToSpace-13). One
+    // DepthToSpace replaces the 6-D Transpose below: it runs 1.3-1.4× faster on
+    // onnxruntime's CPU provider (bench/grad_subgraphs.ts) and WebGPU has a kernel for it.
+    full = ctx.emit1("DepthToSpace", [ctx.emit1("Concat", maps, { axis: intAttr(1) })], {
+      blocksize: intAttr(k[0]),
+      mode: { type: "string", value: "DCR" },
+    });
+    // Shape inference has no DepthToSpace case: record [N, C, out·k…] for later rules.
+    ctx.facts.set(full, { dtype: ctx.dtype(maps[0]), shape: [ctx.shape(maps[0])[0], geom.c, ...outDims.map((o, i) => o * k[i])] });
+    const tail = sp.map((_, i) => padded[i] - outDims[i] * k[i]);
+    if (tail.some((t) => t > 0)) {
+      full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);
+    }
+  } else if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
     // Non-overlapping windows: interleave the K maps into the window grid in one go.
     // [N, C, K, out…] → [N, C, k…, out…] → [N, C, out₀, k₀, out₁, k₁, …] → [N, C, out·k…]
     const stacked = ctx.emit1(

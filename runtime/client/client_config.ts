@@ -1,0 +1,190 @@
+/**
+ * The clinic's JSON config file (`deno task client --config <file>`), checked field by field
+ * (errors name the field and what was expected). Relative paths resolve against the config
+ * file's directory.
+ *
+ * ```json
+ * {
+ *   "server": "http://10.0.0.5:8443",
+ *   "serverPublicKey": "keys/server.pub", "clinicKey": "keys/clinic-a.key", "peers": "keys/peers.json",
+ *   "data": "data/pneumoniamnist.npz",
+ *   "rows": { "train": { "partition": { "scheme": "label-dirichlet", "clinics": 2, "index": 0, "alpha": 0.5, "seed": 0 } } },
+ *   "model": "cnn", "mode": "vanilla", "loss": "bce",
+ *   "codec": { "dtype": "float32", "level": 0 },
+ *   "optimizer": { "kind": "adam", "lr": 0.001 }, "seed": 0, "batchSize": 64,
+ *   "checkpointDir": "out/clinic-a", "turnsPerEpoch": 1,
+ *   "policy": { "allowExport": false }
+ * }
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { parseClientConfig } from "./client_config.ts";
+ * const c = parseClientConfig(JSON.stringify({
+ *   server: "http://127.0.0.1:8443", serverPublicKey: "s.pub", clinicKey: "a.key", data: "d/x.npz",
+ *   model: "cnn", mode: "vanilla", optimizer: { kind: "sgd", lr: 0.1 }, checkpointDir: "ck",
+ * }), "/etc/clinic");
+ * console.log(c.clinicKey); // "/etc/clinic/a.key"
+ * ```
+ * @module
+ */
+import { basename, isAbsolute, join } from "node:path";
+import type { LossKind } from "../../models/grad/loss.ts";
+import type { OptimizerConfig } from "../../models/train/optimizer.ts";
+import type { WireDType } from "../codec/mod.ts";
+import type { RowSelection } from "./raw_side_config.ts";
+import type { RawSideMode } from "./raw_side.ts";
+
+/**
+ * A parsed clinic config: paths absolute (or as given when absolute), defaults filled in.
+ *
+ * @example
+ * ```ts
+ * import type { ClientConfig } from "./client_config.ts";
+ * function where(c: ClientConfig) { return c.server; }
+ * ```
+ */
+export interface ClientConfig {
+  /** This clinic's name (default: the clinic key file's name without `.key`). */
+  name: string;
+  /** Server URL, `http(s)://host:port`. */
+  server: string;
+  /** The server's public key file (pinned). */
+  serverPublicKey: string;
+  /** This clinic's private key file (mode 0600). */
+  clinicKey: string;
+  /** The other clinics' public keys (allowlist format); absent: a clinic training alone. */
+  peers?: string;
+  /** The records (`.npz` images, `.csv`/`.zip` tables). */
+  data: string;
+  dataLabel?: string;
+  dataPositive?: string;
+  rows?: { train?: RowSelection; val?: RowSelection; test?: RowSelection };
+  /** A zoo name (`cnn`, `ehr`) or an `.onnx` path. */
+  model: string;
+  cuts?: string[];
+  mode: RawSideMode;
+  loss: LossKind;
+  codec: { dtype: WireDType; level: number };
+  optimizer: OptimizerConfig;
+  seed: number;
+  batchSize: number;
+  evalBatchSize: number;
+  checkpointDir: string;
+  turnsPerEpoch: number;
+  augment: "shift" | "none";
+  threads: number;
+  /** Connection retries per request (each a re-handshake with backoff). */
+  retries: number;
+  /** How long the server may stay unreachable before the client gives up (ms). */
+  patienceMs: number;
+  policy: { allowExport: boolean };
+}
+
+const FIELDS = new Set([
+  "name", "server", "serverPublicKey", "clinicKey", "peers", "data", "dataLabel", "dataPositive", "rows",
+  "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
+  "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
+]);
+
+/**
+ * Parses and checks a client config file's text; relative paths resolve against `baseDir`.
+ *
+ * @throws {TypeError} naming the first bad field
+ * @example
+ * ```ts
+ * import { parseClientConfig } from "./client_config.ts";
+ * try {
+ *   parseClientConfig('{"mode": "sideways"}', ".");
+ * } catch (e) {
+ *   console.log((e as Error).message); // config.server: expected ...
+ * }
+ * ```
+ */
+export function parseClientConfig(text: string, baseDir: string): ClientConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new TypeError(`config is not valid JSON (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new TypeError("config must be a JSON object");
+  const c = raw as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
+    if (!FIELDS.has(k)) throw new TypeError(`config: unknown field ${JSON.stringify(k)} (expected one of ${[...FIELDS].join(", ")})`);
+  }
+  const fail = (k: string, want: string): never => {
+    throw new TypeError(`config.${k}: expected ${want}, got ${JSON.stringify(c[k]) ?? "nothing"}`);
+  };
+  const str = (k: string, required = true): string | undefined => {
+    const v = c[k];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== "string" || v.length === 0) fail(k, "a non-empty string");
+    return v as string;
+  };
+  const int = (k: string, min: number, fallback: number): number => {
+    const v = c[k];
+    if (v === undefined) return fallback;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(k, `an integer >= ${min}`);
+    return v as number;
+  };
+  const path = (p: string) => (isAbsolute(p) ? p : join(baseDir, p));
+  const server = str("server")!;
+  if (!/^https?:\/\/[^/]+:\d+\/?$/.test(server)) fail("server", "http(s)://host:port");
+  const mode = str("mode") as RawSideMode;
+  if (mode !== "vanilla" && mode !== "ushaped") fail("mode", '"vanilla" or "ushaped"');
+  const loss = (str("loss", false) ?? "bce") as LossKind;
+  if (!["bce", "ce", "mse"].includes(loss)) fail("loss", '"bce", "ce" or "mse"');
+  const opt = c.optimizer as Record<string, unknown> | undefined;
+  if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
+    fail("optimizer", '{"kind": "sgd" | "adam" | "adamw", "lr": number, ...}');
+  }
+  const codecRaw = (c.codec ?? {}) as Record<string, unknown>;
+  if (typeof codecRaw !== "object" || codecRaw === null || Array.isArray(codecRaw)) fail("codec", "an object");
+  const dtype = (codecRaw.dtype ?? "float32") as WireDType;
+  if (!["float32", "float16", "int8"].includes(dtype)) fail("codec", '{"dtype": "float32" | "float16" | "int8", "level": 0-9}');
+  const level = codecRaw.level ?? 0;
+  if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 9) fail("codec", '{"level": an integer 0-9}');
+  for (const k of Object.keys(codecRaw)) if (k !== "dtype" && k !== "level") fail("codec", "only dtype and level");
+  const model = str("model")!;
+  const cuts = c.cuts;
+  if (cuts !== undefined && (!Array.isArray(cuts) || !cuts.every((x) => typeof x === "string" && x.length > 0))) {
+    fail("cuts", "an array of tensor names");
+  }
+  if (model.endsWith(".onnx") && cuts === undefined) fail("cuts", "the cut tensor names (required for an .onnx model)");
+  const augment = (str("augment", false) ?? "none") as "shift" | "none";
+  if (augment !== "shift" && augment !== "none") fail("augment", '"shift" or "none"');
+  const policy = (c.policy ?? {}) as Record<string, unknown>;
+  if (typeof policy !== "object" || policy === null || (policy.allowExport !== undefined && typeof policy.allowExport !== "boolean")) {
+    fail("policy", '{"allowExport": boolean}');
+  }
+  if (c.rows !== undefined && (c.rows === null || typeof c.rows !== "object")) fail("rows", "an object {train?, val?, test?}");
+  const clinicKey = path(str("clinicKey")!);
+  return {
+    name: str("name", false) ?? basename(clinicKey).replace(/\.key$/, ""),
+    server: server.replace(/\/+$/, ""),
+    serverPublicKey: path(str("serverPublicKey")!),
+    clinicKey,
+    peers: c.peers === undefined ? undefined : path(str("peers")!),
+    data: path(str("data")!),
+    dataLabel: str("dataLabel", false),
+    dataPositive: str("dataPositive", false),
+    rows: c.rows as ClientConfig["rows"],
+    model: model.endsWith(".onnx") ? path(model) : model,
+    cuts: cuts as string[] | undefined,
+    mode,
+    loss,
+    codec: { dtype, level: level as number },
+    optimizer: opt as unknown as OptimizerConfig,
+    seed: int("seed", 0, 0),
+    batchSize: int("batchSize", 1, 64),
+    evalBatchSize: int("evalBatchSize", 1, 256),
+    checkpointDir: path(str("checkpointDir")!),
+    turnsPerEpoch: int("turnsPerEpoch", 1, 1),
+    augment,
+    threads: int("threads", 1, 1),
+    retries: int("retries", 0, 8),
+    patienceMs: int("patienceMs", 1, 300_000),
+    policy: { allowExport: policy.allowExport === true },
+  };
+}

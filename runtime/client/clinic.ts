@@ -1,0 +1,437 @@
+/**
+ * The clinic's driver — the courier's logic (issue 5 design, "Sequential round-robin" and
+ * "Checkpoints"): it asks the server whose turn it is, and on its own turn imports the
+ * weights the previous clinic sealed to it, runs its share of the epoch step by step between
+ * the raw-data side and the server, seals its weights to every other clinic and ends the
+ * turn. When training is finished it evaluates the test split through the cut.
+ *
+ * It never touches records: everything it holds comes out of {@linkcode RawSide} (cut
+ * activations, labels in vanilla mode, head-input gradients, sealed weights) or from the
+ * server.
+ *
+ * Turns and rounds. The server's "epoch" is a round of the turn order: each clinic holds the
+ * turn once per round. With `turnsPerEpoch` = T (default 1) a clinic's pass over its data
+ * (one data epoch) is cut into T consecutive slices, one per round, so clinics alternate T
+ * times per data epoch; the server is then configured with `epochs = data epochs × T`.
+ * Step ids are `"<round>:<k>"` for the k-th step of the turn, as the server expects.
+ *
+ * Faults. A request that fails on the network is re-sent by {@linkcode ServerConnection}
+ * (same step id: the server answers a repeat from its cache). A server that restarted resumes
+ * from its last checkpoint, taken at the start of the current turn; its `TURN` reply then
+ * says how far it got (`lastStepId`), and when it is behind this clinic, the raw side is
+ * restored from its own checkpoint taken at the start of the turn and the turn is redone from
+ * its first step — the batch order is a pure function of (seed, epoch, batch), so the redone
+ * steps are the same steps and the outcome equals an uninterrupted run.
+ *
+ * @example
+ * ```ts
+ * import { runClinic } from "./clinic.ts";
+ * // const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
+ * // console.log(result.test.auc);
+ * ```
+ * @module
+ */
+import type { Tensor } from "../../models/tensor.ts";
+import type { LossKind } from "../../models/grad/loss.ts";
+import { parseStepId, type RequestMessage } from "../protocol/mod.ts";
+import { concatRows, evaluateLogits, type Metrics } from "../train/metrics.ts";
+import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
+
+/**
+ * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
+ * tests).
+ *
+ * @example
+ * ```ts
+ * import type { ClinicConnection } from "./clinic.ts";
+ * // const conn: ClinicConnection = await ServerConnection.connect(options);
+ * ```
+ */
+export interface ClinicConnection {
+  request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>>;
+  readonly clinic: string;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly reconnects: number;
+}
+
+/**
+ * Progress events of {@linkcode runClinic}.
+ *
+ * @example
+ * ```ts
+ * import { formatClinicEvent, type ClinicEvent } from "./clinic.ts";
+ * const e: ClinicEvent = { kind: "wait", holder: "clinic-b", round: 0 };
+ * console.log(formatClinicEvent("clinic-a", e)); // [clinic-a] waiting: round 0 is clinic-b's turn
+ * ```
+ */
+export type ClinicEvent =
+  | { kind: "wait"; holder: string | null; round: number }
+  | { kind: "turn"; round: number; epoch: number; part: number; parts: number; steps: number; imported: string | null }
+  | { kind: "step"; round: number; step: number; steps: number; loss: number }
+  | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
+  | { kind: "rollback"; round: number; from: number }
+  | { kind: "unreachable"; message: string }
+  | { kind: "finished"; rounds: number }
+  | { kind: "eval"; split: "val" | "test"; metrics: Metrics };
+
+/**
+ * Options of {@linkcode runClinic}.
+ *
+ * @example
+ * ```ts
+ * import type { ClinicOptions } from "./clinic.ts";
+ * // const o: ClinicOptions = { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ * ```
+ */
+export interface ClinicOptions {
+  side: RawSide;
+  conn: ClinicConnection;
+  /** Every other clinic of the turn order, by name: their public keys (relayed weights are sealed to them). */
+  peers: ReadonlyMap<string, Uint8Array>;
+  /** Loss of the model (for the evaluation metrics; default bce). */
+  loss?: LossKind;
+  /** Rounds per data epoch (default 1: a turn is a clinic's whole epoch). */
+  turnsPerEpoch?: number;
+  /** Pause between `TURN_REQUEST`s while another clinic holds the turn (default 100 ms). */
+  pollMs?: number;
+  /** How long the server may stay unreachable before giving up (default 300 s). */
+  patienceMs?: number;
+  /** Evaluate these splits when training is finished (default ["test"]). */
+  evaluate?: ("val" | "test")[];
+  /** Keep the evaluation scores and labels in the result (default false). */
+  keepScores?: boolean;
+  /** Progress sink. */
+  onEvent?: (e: ClinicEvent) => void;
+  /** Sees every training step this clinic applied (`stepId`, after the raw side's backward). */
+  onApplied?: (stepId: string) => void;
+}
+
+/**
+ * The outcome of a clinic's training.
+ *
+ * @example
+ * ```ts
+ * import type { ClinicResult } from "./clinic.ts";
+ * function auc(r: ClinicResult) { return r.eval.test?.auc; }
+ * ```
+ */
+export interface ClinicResult {
+  clinic: string;
+  /** Turns this clinic completed. */
+  turns: number;
+  /** Training steps applied (redone steps after a rollback counted again). */
+  steps: number;
+  /** Training samples processed. */
+  samples: number;
+  /** Seconds spent in this clinic's turns. */
+  trainSeconds: number;
+  /** Turn rollbacks after a server restart. */
+  rollbacks: number;
+  /** Mean training loss of each completed turn. */
+  turnLosses: number[];
+  /** Evaluation metrics by split. */
+  eval: Partial<Record<"val" | "test", Metrics>>;
+  /** Scores (sigmoid of binary logits, or logits) and labels by split, when asked for. */
+  scores?: Partial<Record<"val" | "test", { scores: number[]; labels: number[] }>>;
+  bytesUp: number;
+  bytesDown: number;
+  reconnects: number;
+  seconds: number;
+}
+
+/** Server refusals after which asking whose turn it is brings the clinic back in step. */
+const RESYNC = new Set(["STEP_OUT_OF_ORDER", "UNKNOWN_STEP", "WRONG_EPOCH", "NOT_YOUR_TURN", "FINISHED"]);
+
+class Resync extends Error {}
+
+/**
+ * The batches of turn `part` of `parts` over an epoch of `steps` batches: `[first, end)`.
+ *
+ * @example
+ * ```ts
+ * import { turnSlice } from "./clinic.ts";
+ * console.log(turnSlice(10, 1, 3)); // { first: 3, end: 6 }
+ * ```
+ */
+export function turnSlice(steps: number, part: number, parts: number): { first: number; end: number } {
+  return { first: Math.floor((part * steps) / parts), end: Math.floor(((part + 1) * steps) / parts) };
+}
+
+/**
+ * A one-line rendering of a progress event.
+ *
+ * @example
+ * ```ts
+ * import { formatClinicEvent } from "./clinic.ts";
+ * console.log(formatClinicEvent("a", { kind: "finished", rounds: 3 })); // [a] training finished after 3 rounds
+ * ```
+ */
+export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
+  const p = `[${clinic}]`;
+  switch (e.kind) {
+    case "wait":
+      return `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
+    case "turn":
+      return `${p} round ${e.round}: my turn (epoch ${e.epoch + 1}` +
+        (e.parts > 1 ? `, part ${e.part + 1}/${e.parts}` : "") +
+        `, ${e.steps} steps${e.imported ? `, weights from ${e.imported}` : ""})`;
+    case "step":
+      return `${p} round ${e.round} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)}`;
+    case "turn-done":
+      return `${p} round ${e.round} done: ${e.steps} steps, loss ${e.loss.toFixed(4)}, ` +
+        `${e.samplesPerSec.toFixed(0)} samples/s; next: ${e.next ?? "none (finished)"}`;
+    case "rollback":
+      return `${p} server is behind (restarted?): rolled back to the start of round ${e.round} (was at step ${e.from})`;
+    case "unreachable":
+      return `${p} server unreachable, retrying: ${e.message}`;
+    case "finished":
+      return `${p} training finished after ${e.rounds} rounds`;
+    case "eval":
+      return `${p} ${e.split}: AUC ${e.metrics.auc.toFixed(4)}  accuracy ${e.metrics.accuracy.toFixed(4)}  ` +
+        `loss ${e.metrics.loss.toFixed(4)}  (${e.metrics.samples} samples)`;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends `msg`, riding out an unreachable server for up to `patienceMs` (the connection
+ * re-handshakes by itself), and turns the refusals that mean "out of step" into a resync.
+ */
+async function ask<M extends RequestMessage>(
+  o: ClinicOptions,
+  msg: M,
+  resync = true,
+): Promise<ReplyFor<M>> {
+  const patience = o.patienceMs ?? 300_000;
+  let since: number | null = null;
+  for (;;) {
+    try {
+      return await o.conn.request(msg);
+    } catch (e) {
+      if (e instanceof ServerRequestError && e.code === "UNREACHABLE") {
+        since ??= Date.now();
+        if (Date.now() - since > patience) throw e;
+        o.onEvent?.({ kind: "unreachable", message: e.message });
+        await sleep(500);
+        continue;
+      }
+      if (resync && e instanceof ServerRequestError && RESYNC.has(e.code)) throw new Resync(e.message);
+      throw e;
+    }
+  }
+}
+
+/**
+ * Trains this clinic's share until the server says training is finished, then evaluates.
+ *
+ * @throws {ServerRequestError} a refusal it cannot recover from (e.g. `UNKNOWN_CLINIC`),
+ *   or `UNREACHABLE` after `patienceMs`
+ * @throws {RawSideError} from the raw side
+ * @example
+ * ```ts
+ * import { runClinic } from "./clinic.ts";
+ * // const r = await runClinic({ side, conn, peers });
+ * ```
+ */
+export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
+  const t0 = performance.now();
+  const info = await o.side.info();
+  const parts = o.turnsPerEpoch ?? 1;
+  if (!Number.isInteger(parts) || parts < 1) throw new RangeError(`turnsPerEpoch ${parts}: expected an integer >= 1`);
+  const me = o.conn.clinic;
+  for (const name of o.peers.keys()) {
+    if (name === me) throw new RangeError(`peers name this clinic (${me}) itself`);
+  }
+  const result: ClinicResult = {
+    clinic: me,
+    turns: 0,
+    steps: 0,
+    samples: 0,
+    trainSeconds: 0,
+    rollbacks: 0,
+    turnLosses: [],
+    eval: {},
+    bytesUp: 0,
+    bytesDown: 0,
+    reconnects: 0,
+    seconds: 0,
+  };
+  // A restarted clinic continues from its last turn-start checkpoint.
+  await o.side.restore();
+  /** The turn in progress: its round and the index (within the turn) of the next step. */
+  let current: { round: number; next: number; lossSum: number; samples: number; t: number } | null = null;
+  let lastWaitHolder: string | null | undefined;
+  let rounds = 0;
+  for (;;) {
+    const turn = await ask(o, { type: "TURN_REQUEST" }, false);
+    if (turn.finished) {
+      rounds = turn.epoch;
+      break;
+    }
+    if (!turn.yours) {
+      if (turn.turn !== lastWaitHolder) o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch });
+      lastWaitHolder = turn.turn;
+      await sleep(o.pollMs ?? 100);
+      continue;
+    }
+    lastWaitHolder = undefined;
+    const round = turn.epoch;
+    const epoch = Math.floor(round / parts), part = round % parts;
+    const { first, end } = turnSlice(info.stepsPerEpoch, part, parts);
+    const serverNext = turn.lastStepId === null ? 0 : parseStepId(turn.lastStepId)!.batch + 1;
+    try {
+      if (current === null || current.round !== round) {
+        // A new turn: take over the weights the previous holder sealed to this clinic.
+        const w = await ask(o, { type: "FETCH_WEIGHTS" });
+        let imported: string | null = null;
+        if (w.sealedWeights && w.from !== me) {
+          await o.side.importWeights(w.sealedWeights);
+          imported = w.from;
+        }
+        // The state at the start of the turn: what a rollback returns to.
+        await o.side.checkpoint(round);
+        current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
+        o.onEvent?.({ kind: "turn", round, epoch, part, parts, steps: end - first, imported });
+      } else if (serverNext !== current.next) {
+        if (serverNext !== 0) {
+          throw new Error(
+            `cannot resume round ${round}: the server applied steps up to ${turn.lastStepId}, ` +
+              `this clinic up to step ${current.next - 1}`,
+          );
+        }
+        o.onEvent?.({ kind: "rollback", round, from: current.next });
+        await o.side.restore();
+        result.rollbacks++;
+        current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
+      }
+      for (let k = current.next; first + k < end; k++) {
+        const id = `${round}:${k}`;
+        const batch = first + k;
+        const { loss, rows } = info.mode === "vanilla"
+          ? await vanillaStep(o, id, round, epoch, batch)
+          : await ushapedStep(o, id, round, epoch, batch);
+        current.next = k + 1;
+        current.lossSum += loss * rows;
+        current.samples += rows;
+        result.steps++;
+        result.samples += rows;
+        o.onApplied?.(id);
+        o.onEvent?.({ kind: "step", round, step: k + 1, steps: end - first, loss });
+      }
+      const sealedWeights: Record<string, Uint8Array> = {};
+      for (const [name, pub] of o.peers) sealedWeights[name] = await o.side.exportWeights(pub);
+      const done = await ask(o, { type: "TURN_DONE", epoch: round, sealedWeights });
+      const secs = (performance.now() - current.t) / 1000;
+      result.trainSeconds += secs;
+      result.turns++;
+      const loss = current.samples > 0 ? current.lossSum / current.samples : NaN;
+      result.turnLosses.push(loss);
+      o.onEvent?.({
+        kind: "turn-done",
+        round,
+        steps: end - first,
+        loss,
+        samplesPerSec: secs > 0 ? current.samples / secs : 0,
+        next: done.next,
+      });
+    } catch (e) {
+      if (e instanceof Resync) continue; // ask again where the server stands
+      throw e;
+    }
+  }
+  o.onEvent?.({ kind: "finished", rounds });
+  // The last turn's holder has the final clinic weights; everyone else takes them over.
+  const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
+  if (last.sealedWeights && last.from !== me) await o.side.importWeights(last.sealedWeights);
+  // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
+  await o.side.checkpoint(rounds);
+  for (const split of o.evaluate ?? ["test"]) {
+    const ev = await evaluateSplit(o, info, split);
+    result.eval[split] = ev.metrics;
+    if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
+    o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
+  }
+  result.bytesUp = o.conn.bytesUp;
+  result.bytesDown = o.conn.bytesDown;
+  result.reconnects = o.conn.reconnects;
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}
+
+async function vanillaStep(
+  o: ClinicOptions,
+  id: string,
+  round: number,
+  epoch: number,
+  batch: number,
+): Promise<{ loss: number; rows: number }> {
+  const f = await o.side.forward(id, epoch, batch);
+  if (!f.labels) throw new TypeError("vanilla mode: the raw side returned no labels");
+  const r = await ask(o, { type: "STEP", stepId: id, epoch: round, activation: f.activation, labels: f.labels });
+  await o.side.backward(id, r.cutGrad);
+  return { loss: r.loss, rows: f.activation.dims[0] };
+}
+
+async function ushapedStep(
+  o: ClinicOptions,
+  id: string,
+  round: number,
+  epoch: number,
+  batch: number,
+): Promise<{ loss: number; rows: number }> {
+  const f = await o.side.forward(id, epoch, batch);
+  const m = await ask(o, { type: "MIDDLE_FORWARD", stepId: id, epoch: round, activation: f.activation });
+  const h = await o.side.head(id, m.headInput);
+  const b = await ask(o, { type: "MIDDLE_BACKWARD", stepId: id, epoch: round, gradHeadInput: h.gradHeadInput });
+  await o.side.backward(id, b.cutGrad);
+  return { loss: h.loss, rows: f.activation.dims[0] };
+}
+
+/**
+ * Logits of a split through the cut: the raw side's front, the server's `EVAL`, and in
+ * U-shape the raw side's head.
+ *
+ * @example
+ * ```ts
+ * import { splitLogits } from "./clinic.ts";
+ * // const { logits, labels } = await splitLogits(side, conn, "test");
+ * ```
+ */
+export async function splitLogits(
+  side: RawSide,
+  conn: Pick<ClinicConnection, "request">,
+  split: "val" | "test",
+  info?: RawSideInfo,
+): Promise<{ logits: Tensor; labels: Tensor }> {
+  const i = info ?? await side.info();
+  const size = split === "val" ? i.valSize : i.testSize;
+  const outs: Tensor[] = [], labels: Tensor[] = [];
+  for (let b = 0; b * i.evalBatchSize < size; b++) {
+    const f = await side.evalForward(split, b);
+    const r = await conn.request({ type: "EVAL", activation: f.activation });
+    outs.push(i.mode === "vanilla" ? r.output : await side.evalHead(r.output));
+    labels.push(f.labels);
+  }
+  if (outs.length === 0) throw new RangeError(`the ${split} split of clinic ${i.clinic} is empty`);
+  return { logits: concatRows(outs), labels: concatRows(labels) };
+}
+
+async function evaluateSplit(
+  o: ClinicOptions,
+  info: RawSideInfo,
+  split: "val" | "test",
+): Promise<{ metrics: Metrics; scores: number[]; labels: number[] }> {
+  const conn = { request: <M extends RequestMessage>(m: M) => ask(o, m, false) };
+  const { logits, labels } = await splitLogits(o.side, conn, split, info);
+  const loss = o.loss ?? "bce";
+  const metrics = evaluateLogits(loss, logits, labels);
+  const raw = Array.from(logits.data as Float32Array);
+  return {
+    metrics,
+    scores: loss === "bce" ? raw.map((x) => 1 / (1 + Math.exp(-x))) : raw,
+    labels: Array.from(labels.data as ArrayLike<number>, Number),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Entry point of the clinic's courier process: the only process of the clinic that talks to
+ * the network. It runs with {@linkcode courierFlags} only (network to the server's host:port;
+ * read of the clinic key, the server public key and the peers file; nothing else — in
+ * particular no read of the data directory), speaks the {@linkcode RawSide} API to the
+ * raw-data process over stdin/stdout (relayed by the launcher), and drives training
+ * ({@linkcode runClinic}) or split inference over an encrypted {@linkcode ServerConnection}.
+ *
+ * stdout carries raw-side frames only; logs go to stderr. The outcome is one stderr line
+ * `RESULT_PREFIX + JSON` that the launcher picks up.
+ *
+ * ```
+ * deno run <courierFlags(config)> --cached-only runtime/client/courier_main.ts '<CourierConfig JSON>'
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { RESULT_PREFIX } from "./courier_main.ts";
+ * console.log(RESULT_PREFIX.length > 0); // true
+ * ```
+ * @module
+ */
+import type { LossKind } from "../../models/grad/loss.ts";
+import type { WireDType } from "../codec/mod.ts";
+import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
+import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
+import { RawSideStub } from "./raw_side_stub.ts";
+import { ServerConnection, ServerRequestError } from "./server_connection.ts";
+import { equalBytes } from "@noble/ciphers/utils.js";
+
+/** Marks the courier's result line on stderr. */
+export const RESULT_PREFIX = "\u0001splitgate-result ";
+
+/**
+ * The courier's configuration (its one argument; holds paths and settings, never a secret).
+ *
+ * @example
+ * ```ts
+ * import type { CourierConfig } from "./courier_main.ts";
+ * const c: CourierConfig = { task: "train", server: "http://127.0.0.1:8443", keyFile: "a.key",
+ *   serverPublicKeyFile: "s.pub", codec: { dtype: "float32", level: 0 }, loss: "bce" };
+ * ```
+ */
+export interface CourierConfig {
+  task: "train" | "predict";
+  server: string;
+  keyFile: string;
+  serverPublicKeyFile: string;
+  peersFile?: string;
+  codec: { dtype: WireDType; level: number };
+  loss: LossKind;
+  turnsPerEpoch?: number;
+  retries?: number;
+  patienceMs?: number;
+  pollMs?: number;
+  /** Keep evaluation scores and labels in the result (the demo's overall AUC). */
+  keepScores?: boolean;
+  /** Print a line per step (default: per turn). */
+  verboseSteps?: boolean;
+}
+
+/**
+ * Runs the courier: connects, serves its task, returns the result object.
+ *
+ * @example
+ * ```ts
+ * import { runCourier } from "./courier_main.ts";
+ * // const result = await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+ * ```
+ */
+export async function runCourier(
+  config: CourierConfig,
+  fromRawSide: ReadableStream<Uint8Array>,
+  toRawSide: WritableStream<Uint8Array>,
+  log: (line: string) => void = (l) => console.error(l),
+): Promise<unknown> {
+  const side = new RawSideStub(fromRawSide, toRawSide);
+  try {
+    const info = await side.ready;
+    const own = await loadPrivateKeyFile(config.keyFile);
+    const serverKey = await loadPublicKeyFile(config.serverPublicKeyFile);
+    const peers = new Map<string, Uint8Array>();
+    if (config.peersFile) {
+      for (const e of (await loadAllowlist(config.peersFile)).entries) {
+        if (!equalBytes(e.publicKey, own.keyPair.publicKey)) peers.set(e.name, e.publicKey);
+      }
+    }
+    const patience = config.patienceMs ?? 300_000;
+    const t0 = Date.now();
+    let conn: ServerConnection;
+    for (;;) {
+      try {
+        conn = await ServerConnection.connect({
+          url: config.server,
+          serverPublicKey: serverKey.publicKey,
+          clinicKeyPair: own.keyPair,
+          codec: { dtype: config.codec.dtype, level: config.codec.level },
+          retries: config.retries ?? 8,
+          maxBackoffMs: 2000,
+          log: (l) => log(`[${info.clinic}] ${l}`),
+        });
+        break;
+      } catch (e) {
+        if (!(e instanceof ServerRequestError && e.code === "UNREACHABLE") || Date.now() - t0 > patience) throw e;
+        log(`[${info.clinic}] server not reachable yet, retrying`);
+      }
+    }
+    if (conn.clinic !== info.clinic) {
+      log(`[${info.clinic}] note: the server knows this clinic as ${conn.clinic}`);
+    }
+    if (config.task === "predict") {
+      if (await side.restore() === null) {
+        throw new Error("predict: the checkpoint directory holds no trained weights (train first)");
+      }
+      const { logits, labels } = await splitLogits(side, conn, "test", info);
+      return {
+        clinic: conn.clinic,
+        logits: Array.from(logits.data as Float32Array),
+        dims: logits.dims,
+        labels: Array.from(labels.data as ArrayLike<number>, Number),
+        bytesUp: conn.bytesUp,
+        bytesDown: conn.bytesDown,
+      };
+    }
+    const result = await runClinic({
+      side,
+      conn,
+      peers,
+      loss: config.loss,
+      turnsPerEpoch: config.turnsPerEpoch,
+      pollMs: config.pollMs,
+      patienceMs: patience,
+      keepScores: config.keepScores,
+      onEvent: (e) => {
+        if (e.kind === "step" && !config.verboseSteps) return;
+        log(formatClinicEvent(conn.clinic, e));
+      },
+    });
+    conn.close();
+    return result;
+  } finally {
+    await side.close();
+  }
+}
+
+if (import.meta.main) {
+  // stdout is the raw side's frame channel: nothing else may write there.
+  const toStderr = (...a: unknown[]) => console.error(...a);
+  console.log = console.info = console.debug = toStderr;
+  try {
+    const config = JSON.parse(Deno.args[0] ?? "") as CourierConfig;
+    const result = await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+    console.error(RESULT_PREFIX + JSON.stringify(result));
+  } catch (e) {
+    const code = (e as { code?: string })?.code;
+    console.error(`courier${code ? ` [${code}]` : ""}: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
