@@ -64,7 +64,13 @@ class Builder {
       initializers: this.inits,
       valueInfo: new Map(),
     };
-    const m: Model = { irVersion: 8, opsets: new Map([["", 17]]), producerName: "bench", producerVersion: "0", graph };
+    const m: Model = {
+      irVersion: 8,
+      opsets: new Map([["", 17]]),
+      producerName: "bench",
+      producerVersion: "0",
+      graph,
+    };
     return writeModel(m);
   }
 }
@@ -86,7 +92,10 @@ interface Case {
 function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
   const h = H / 2;
   // ReLU-like values on a coarse grid, so ties inside windows (all-zero windows) are common.
-  const x = Float32Array.from({ length: N * C * H * H }, () => Math.max(0, Math.round((rng.float() - 0.4) * 4)));
+  const x = Float32Array.from(
+    { length: N * C * H * H },
+    () => Math.max(0, Math.round((rng.float() - 0.4) * 4)),
+  );
   const y = new Float32Array(N * C * h * h), ref = new Float32Array(x.length);
   const g = Float32Array.from({ length: y.length }, () => rng.float() - 0.5);
   for (let nc = 0; nc < N * C; nc++) {
@@ -107,7 +116,13 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
   const ins: [string, number[]][] = [["x", [N, C, H, H]], ["y", [N, C, h, h]], ["g", [N, C, h, h]]];
   const offs = [[0, 0], [0, 1], [1, 0], [1, 1]];
   const strided = (b: Builder, a: number, c: number) =>
-    b.op("Slice", ["x", b.ints([a, c]), b.ints([a + (h - 1) * 2 + 1, c + (h - 1) * 2 + 1]), b.ints([2, 3]), b.ints([2, 2])]);
+    b.op("Slice", [
+      "x",
+      b.ints([a, c]),
+      b.ints([a + (h - 1) * 2 + 1, c + (h - 1) * 2 + 1]),
+      b.ints([2, 3]),
+      b.ints([2, 2]),
+    ]);
   /** The first-maximum chain over the K window offsets: Equal, And/Not/Or, Where. */
   const chain = (b: Builder, slices: string[], yy: string, gg: string) => {
     const zero = b.f32([], [0]);
@@ -125,39 +140,80 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
   const current = () => {
     const b = new Builder();
     const gated = chain(b, offs.map(([a, c]) => strided(b, a, c)), "y", "g");
-    const st = b.op("Concat", gated.map((m) => b.op("Unsqueeze", [m, b.ints([2])])), { axis: int(2) });
-    const wv = b.op("Transpose", [b.op("Reshape", [st, b.ints([0, 0, 2, 2, h, h])])], { perm: ints([0, 1, 4, 2, 5, 3]) });
+    const st = b.op("Concat", gated.map((m) => b.op("Unsqueeze", [m, b.ints([2])])), {
+      axis: int(2),
+    });
+    const wv = b.op("Transpose", [b.op("Reshape", [st, b.ints([0, 0, 2, 2, h, h])])], {
+      perm: ints([0, 1, 4, 2, 5, 3]),
+    });
     return b.model(ins, b.op("Reshape", [wv, b.ints([0, 0, H, H])]));
   };
   const d2s = () => {
     const b = new Builder();
     const gated = chain(b, offs.map(([a, c]) => strided(b, a, c)), "y", "g");
     // Offset-major channels (o·C + c) are DepthToSpace's DCR layout.
-    return b.model(ins, b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], { blocksize: int(2), mode: str("DCR") }));
+    return b.model(
+      ins,
+      b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], {
+        blocksize: int(2),
+        mode: str("DCR"),
+      }),
+    );
   };
   const argmax = () => {
     const b = new Builder();
-    const st = b.op("Concat", offs.map(([a, c]) => b.op("Unsqueeze", [strided(b, a, c), b.ints([1])])), { axis: int(1) });
+    const st = b.op(
+      "Concat",
+      offs.map(([a, c]) => b.op("Unsqueeze", [strided(b, a, c), b.ints([1])])),
+      { axis: int(1) },
+    );
     const idx = b.op("ArgMax", [st], { axis: int(1), keepdims: int(1), select_last_index: int(0) });
     const mask = b.op("Equal", [idx, b.i64([1, 4, 1, 1, 1], [0, 1, 2, 3])]);
     const gm = b.op("Where", [mask, b.op("Unsqueeze", ["g", b.ints([1])]), b.f32([], [0])]);
-    return b.model(ins, b.op("DepthToSpace", [b.op("Reshape", [gm, b.ints([0, 4 * C, h, h])])], { blocksize: int(2), mode: str("DCR") }));
+    return b.model(
+      ins,
+      b.op("DepthToSpace", [b.op("Reshape", [gm, b.ints([0, 4 * C, h, h])])], {
+        blocksize: int(2),
+        mode: str("DCR"),
+      }),
+    );
   };
   const s2dChain = () => {
     const b = new Builder();
     const xs = b.op("SpaceToDepth", ["x"], { blocksize: int(2) });
-    const slices = offs.map((_, o) => b.op("Slice", [xs, b.ints([o * C]), b.ints([(o + 1) * C]), b.ints([1])]));
+    const slices = offs.map((_, o) =>
+      b.op("Slice", [xs, b.ints([o * C]), b.ints([(o + 1) * C]), b.ints([1])])
+    );
     const gated = chain(b, slices, "y", "g");
-    return b.model(ins, b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], { blocksize: int(2), mode: str("DCR") }));
+    return b.model(
+      ins,
+      b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], {
+        blocksize: int(2),
+        mode: str("DCR"),
+      }),
+    );
   };
   const pairs = () => {
     const b = new Builder();
     // [N·C·h, a, w, b] → [N·C·h, a, b, w]: a one-axis move, then each offset is a contiguous row.
-    const xr = b.op("Transpose", [b.op("Reshape", ["x", b.ints([-1, 2, h, 2])])], { perm: ints([0, 1, 3, 2]) });
+    const xr = b.op("Transpose", [b.op("Reshape", ["x", b.ints([-1, 2, h, 2])])], {
+      perm: ints([0, 1, 3, 2]),
+    });
     const x5 = b.op("Reshape", [xr, b.ints([N, C, h, 4, h])]);
-    const slices = offs.map((_, o) => b.op("Reshape", [b.op("Slice", [x5, b.ints([o]), b.ints([o + 1]), b.ints([3])]), b.ints([N, C, h, h])]));
+    const slices = offs.map((_, o) =>
+      b.op("Reshape", [
+        b.op("Slice", [x5, b.ints([o]), b.ints([o + 1]), b.ints([3])]),
+        b.ints([N, C, h, h]),
+      ])
+    );
     const gated = chain(b, slices, "y", "g");
-    return b.model(ins, b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], { blocksize: int(2), mode: str("DCR") }));
+    return b.model(
+      ins,
+      b.op("DepthToSpace", [b.op("Concat", gated, { axis: int(1) })], {
+        blocksize: int(2),
+        mode: str("DCR"),
+      }),
+    );
   };
   const feeds = {
     x: tensor("float32", [N, C, H, H], x),
@@ -217,16 +273,28 @@ function convCase(N: number, Ci: number, Co: number, H: number, rng: Rng): Case 
     const b = new Builder();
     const xt = b.op("Transpose", ["x"], { perm: ints([1, 0, 2, 3]) });
     const gt = b.op("Transpose", ["gy"], { perm: ints([1, 0, 2, 3]) });
-    const full = b.op("Conv", [xt, gt], { strides: ints([1, 1]), dilations: ints([1, 1]), pads: ints([1, 1, 1, 1]) });
+    const full = b.op("Conv", [xt, gt], {
+      strides: ints([1, 1]),
+      dilations: ints([1, 1]),
+      pads: ints([1, 1, 1, 1]),
+    });
     return b.model(ins, b.op("Transpose", [full], { perm: ints([1, 0, 2, 3]) }));
   };
   /** Columns [Ci·9, N·H·W]: Slices of the padded, batch↔channel-transposed input. */
   const columns = (b: Builder) => {
-    const xp = b.op("Pad", [b.op("Transpose", ["x"], { perm: ints([1, 0, 2, 3]) }), b.ints([0, 0, 1, 1, 0, 0, 1, 1])]);
+    const xp = b.op("Pad", [
+      b.op("Transpose", ["x"], { perm: ints([1, 0, 2, 3]) }),
+      b.ints([0, 0, 1, 1, 0, 0, 1, 1]),
+    ]);
     const cols: string[] = [];
     for (let a = 0; a < 3; a++) {
       for (let c = 0; c < 3; c++) {
-        cols.push(b.op("Unsqueeze", [b.op("Slice", [xp, b.ints([a, c]), b.ints([a + H, c + H]), b.ints([2, 3])]), b.ints([1])]));
+        cols.push(
+          b.op("Unsqueeze", [
+            b.op("Slice", [xp, b.ints([a, c]), b.ints([a + H, c + H]), b.ints([2, 3])]),
+            b.ints([1]),
+          ]),
+        );
       }
     }
     return b.op("Reshape", [b.op("Concat", cols, { axis: int(1) }), b.ints([Ci * 9, -1])]);
@@ -234,16 +302,28 @@ function convCase(N: number, Ci: number, Co: number, H: number, rng: Rng): Case 
   const gemm = () => {
     const b = new Builder();
     const P = columns(b);
-    const gt = b.op("Reshape", [b.op("Transpose", ["gy"], { perm: ints([1, 0, 2, 3]) }), b.ints([Co, -1])]);
-    return b.model(ins, b.op("Reshape", [b.op("Gemm", [gt, P], { transB: int(1) }), b.ints([Co, Ci, 3, 3])]));
+    const gt = b.op("Reshape", [
+      b.op("Transpose", ["gy"], { perm: ints([1, 0, 2, 3]) }),
+      b.ints([Co, -1]),
+    ]);
+    return b.model(
+      ins,
+      b.op("Reshape", [b.op("Gemm", [gt, P], { transB: int(1) }), b.ints([Co, Ci, 3, 3])]),
+    );
   };
   const matmul = () => {
     const b = new Builder();
     const P = columns(b);
     // dYᵀ [N·H·W, Co] (channel-last), so MatMul needs no transposed operand.
-    const gT = b.op("Reshape", [b.op("Transpose", [b.op("Reshape", ["gy", b.ints([0, Co, -1])])], { perm: ints([0, 2, 1]) }), b.ints([-1, Co])]);
+    const gT = b.op("Reshape", [
+      b.op("Transpose", [b.op("Reshape", ["gy", b.ints([0, Co, -1])])], { perm: ints([0, 2, 1]) }),
+      b.ints([-1, Co]),
+    ]);
     const r = b.op("MatMul", [P, gT]); // [Ci·9, Co]
-    return b.model(ins, b.op("Reshape", [b.op("Transpose", [r], { perm: ints([1, 0]) }), b.ints([Co, Ci, 3, 3])]));
+    return b.model(
+      ins,
+      b.op("Reshape", [b.op("Transpose", [r], { perm: ints([1, 0]) }), b.ints([Co, Ci, 3, 3])]),
+    );
   };
   return {
     family: "conv",
@@ -276,16 +356,25 @@ function reluCase(dims: number[], rng: Rng): Case {
   const ins: [string, number[]][] = [["y", dims], ["g", dims]];
   const where = () => {
     const b = new Builder();
-    return b.model(ins, b.op("Where", [b.op("Greater", ["y", b.f32([], [0])]), "g", b.f32([], [0])]));
+    return b.model(
+      ins,
+      b.op("Where", [b.op("Greater", ["y", b.f32([], [0])]), "g", b.f32([], [0])]),
+    );
   };
   const mulCast = () => {
     const b = new Builder();
-    return b.model(ins, b.op("Mul", ["g", b.op("Cast", [b.op("Greater", ["y", b.f32([], [0])])], { to: int(1) })]));
+    return b.model(
+      ins,
+      b.op("Mul", ["g", b.op("Cast", [b.op("Greater", ["y", b.f32([], [0])])], { to: int(1) })]),
+    );
   };
   return {
     family: "relu",
     label: `ReLU grad [${dims}]`,
-    variants: [["current: Where(Greater(y, 0), g, 0)", where()], ["Mul(g, Cast(Greater(y, 0)))", mulCast()]],
+    variants: [["current: Where(Greater(y, 0), g, 0)", where()], [
+      "Mul(g, Cast(Greater(y, 0)))",
+      mulCast(),
+    ]],
     feeds: { y: tensor("float32", dims, y), g: tensor("float32", dims, g) },
     check: (out) => {
       let bad = 0;
@@ -298,7 +387,12 @@ function reluCase(dims: number[], rng: Rng): Case {
 // ---------------------------------------------------------------------------------------
 
 function parse(argv: string[]) {
-  const o = { engines: ["native", "wasm"] as EngineName[], rounds: 5, iters: 15, only: undefined as Set<string> | undefined };
+  const o = {
+    engines: ["native", "wasm"] as EngineName[],
+    rounds: 5,
+    iters: 15,
+    only: undefined as Set<string> | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[++i];
     if (v === undefined) throw new TypeError(`${argv[i - 1]} needs a value`);
@@ -316,7 +410,9 @@ function parse(argv: string[]) {
         o.only = new Set(v.split(","));
         break;
       default:
-        throw new TypeError(`unknown option ${argv[i - 1]}; expected --engines, --rounds, --iters, --only`);
+        throw new TypeError(
+          `unknown option ${argv[i - 1]}; expected --engines, --rounds, --iters, --only`,
+        );
     }
   }
   return o;
@@ -350,16 +446,22 @@ if (import.meta.main) {
             const t0 = performance.now();
             const out = await s.run(c.feeds);
             if (i >= 2) t.push(performance.now() - t0);
-            if (r === 0 && i === 0) errors[vi] = c.check(Object.values(out)[0].data as Float32Array);
+            if (r === 0 && i === 0) {
+              errors[vi] = c.check(Object.values(out)[0].data as Float32Array);
+            }
           }
           perRound[vi].push(median(t));
         }
       }
       console.log(`\n${name} x1  ${c.label}`);
       for (const [vi, [label, s]] of sessions.entries()) {
-        const err = c.family === "conv" ? `relerr ${errors[vi].toExponential(1)}` : `mismatches ${errors[vi]}`;
+        const err = c.family === "conv"
+          ? `relerr ${errors[vi].toExponential(1)}`
+          : `mismatches ${errors[vi]}`;
         console.log(
-          `  best ${Math.min(...perRound[vi]).toFixed(2).padStart(6)} ms  median ${median(perRound[vi]).toFixed(2).padStart(6)} ms  ${err.padEnd(16)} ${label}`,
+          `  best ${Math.min(...perRound[vi]).toFixed(2).padStart(6)} ms  median ${
+            median(perRound[vi]).toFixed(2).padStart(6)
+          } ms  ${err.padEnd(16)} ${label}`,
         );
         await s.release();
       }

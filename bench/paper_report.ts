@@ -13,10 +13,8 @@
  * ```
  * @module
  */
-// deno-lint-ignore no-import-prefix
-import * as vega from "npm:vega@6.4.0";
-// deno-lint-ignore no-import-prefix
-import * as vl from "npm:vega-lite@6.5.0";
+import * as vega from "vega";
+import * as vl from "vega-lite";
 import type { PaperResults, PaperRun } from "./paper.ts";
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -125,14 +123,14 @@ export function markdown(res: PaperResults): string {
           (m === "fedavg" ? "" : ` → largest |gap| ${Math.abs(worst.gap).toFixed(4)} ${Math.abs(worst.gap) <= 0.01 ? "≤" : ">"} 0.01`),
       );
     }
-    const fed = of("fedavg"), sv = of("split-vanilla"), sh = of("split-shallow");
+    const fed = of("fedavg"), sv = of("split-vanilla"), sh = of("split-alternate");
     if (fed.length && sv.length) {
       const f = mean(fed.map((r) => clinicMean(r, (c) => c.flopsPerEpoch)));
       const v = mean(sv.map((r) => clinicMean(r, (c) => c.flopsPerEpoch)));
       const s = sh.length ? mean(sh.map((r) => clinicMean(r, (c) => c.flopsPerEpoch))) : NaN;
       L.push(
         `- ${ds}: clinic FLOPs per epoch, split at the default cut / FedAvg = ${gf(v)} / ${gf(f)} GFLOP = ${(100 * v / f).toFixed(1)} %` +
-          (Number.isNaN(s) ? "" : `; shallow cut / FedAvg = ${gf(s)} / ${gf(f)} GFLOP = ${(100 * s / f).toFixed(1)} %`),
+          (Number.isNaN(s) ? "" : `; alternate cut (${ds.startsWith("pneumonia") ? "deeper" : "shallower"}) / FedAvg = ${gf(s)} / ${gf(f)} GFLOP = ${(100 * s / f).toFixed(1)} %`),
       );
     }
   }

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:privacy [--quick] [--out <dir>] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c]`
+ * `deno task bench:privacy [--quick] [--out <dir>] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...]`
  *
  * The privacy/utility trade-off on PneumoniaMNIST with the zoo CNN: the default (vanilla)
  * cut with no defence, three noise levels, three NoPeek weights, label protection, and
@@ -37,13 +37,18 @@ interface Setting {
 // (32×7×7 after BatchNorm, ReLU and pooling: ≈ 20, tightly spread, measured on
 // the validation split after training); σ is the noise multiplier (per-coordinate std σ·C).
 const CLIP = 20;
-const SIGMAS = [0.02, 0.05, 0.15];
-const ALPHAS = [0.2, 1, 3];
-function settingsFor(sigmas: number[], alphas: number[]): Setting[] {
+const SIGMAS = [0.03, 0.08, 0.2];
+const ALPHAS = [1, 10, 100];
+const COMBOS: [number, number][] = [];
+function settingsFor(sigmas: number[], alphas: number[], combos: [number, number][]): Setting[] {
   return [
     { name: "none", defence: {} },
     ...sigmas.map((sigma) => ({ name: `noise-${sigma}`, defence: { noise: { clip: CLIP, sigma } } })),
     ...alphas.map((weight) => ({ name: `nopeek-${weight}`, defence: { nopeek: { weight } } })),
+    ...combos.map(([sigma, weight]) => ({
+      name: `noise-${sigma}+nopeek-${weight}`,
+      defence: { noise: { clip: CLIP, sigma }, nopeek: { weight } },
+    })),
     { name: "norm-equalise", defence: { labelProtection: "norm-equalise" } },
     { name: "ushaped", ushaped: true, defence: {} },
   ];
@@ -59,6 +64,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     sigmas: { type: "string" },
     alphas: { type: "string" },
+    combos: { type: "string" },
   },
   strict: true,
 });
@@ -68,7 +74,11 @@ const seed = Number(values.seed);
 const batchSize = 64;
 const only = values.only?.split(",");
 const levels = (v: string | undefined, fallback: number[]) => v ? v.split(",").map(Number) : fallback;
-const settings = settingsFor(levels(values.sigmas, SIGMAS), levels(values.alphas, ALPHAS)).filter((s) => !only || only.includes(s.name));
+const settings = settingsFor(
+  levels(values.sigmas, SIGMAS),
+  levels(values.alphas, ALPHAS),
+  values.combos ? values.combos.split(",").map((c) => c.split(":").map(Number) as [number, number]) : COMBOS,
+).filter((s) => !only || only.includes(s.name));
 
 const data = await loadDataset(DATA);
 // --quick: a smaller training split (the first 2048 images); validation and test whole.

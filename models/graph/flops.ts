@@ -67,6 +67,8 @@ const MOVEMENT = new Set([
   "Squeeze",
   "Unsqueeze",
   "Transpose",
+  "DepthToSpace",
+  "SpaceToDepth",
   "Concat",
   "Split",
   "Slice",

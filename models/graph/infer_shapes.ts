@@ -291,6 +291,24 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       set(0, { dtype: dt, shape: out });
       break;
     }
+    case "DepthToSpace":
+    case "SpaceToDepth": {
+      const b = getInt(node, "blocksize");
+      if (!xs || xs.length !== 4) {
+        set(0, { dtype: dt });
+        break;
+      }
+      const [n, c, h, w] = xs;
+      const mul = (d: Dim, f: number): Dim => (typeof d === "number" ? d * f : `${d}*${f}`);
+      const div = (d: Dim, f: number): Dim => (typeof d === "number" ? d / f : `${d}/${f}`);
+      set(0, {
+        dtype: dt,
+        shape: node.opType === "DepthToSpace"
+          ? [n, div(c, b * b), mul(h, b), mul(w, b)]
+          : [n, mul(c, b * b), div(h, b), div(w, b)],
+      });
+      break;
+    }
     case "GlobalAveragePool":
     case "GlobalMaxPool":
       set(0, { dtype: dt, shape: xs && [xs[0], xs[1], ...xs.slice(2).map(() => 1)] });

@@ -3,8 +3,8 @@
  * classifier. Block k is Conv 3×3 (padding 1) → BatchNorm → ReLU → MaxPool 2×2.
  *
  * ```
- * image [N,1,28,28] → block1 (16 ch) → [N,16,14,14]   ← shallow cut
- *                   → block2 (32 ch) → [N,32,7,7]     ← default cut
+ * image [N,1,28,28] → block1 (16 ch) → [N,16,14,14]   ← default cut (clinic runs block 1)
+ *                   → block2 (32 ch) → [N,32,7,7]     ← alternate, deeper cut
  *                   → Flatten → Linear 1568→64 → ReLU  ← U-shaped cut (head starts here)
  *                   → Linear 64→1 → logits
  * ```
@@ -20,7 +20,7 @@
  * ```ts
  * import { buildCnn } from "./cnn.ts";
  * const { model, cuts } = buildCnn({ random: Math.random });
- * console.log(cuts.default); // ["block2/pool/MaxPool_output_0"]
+ * console.log(cuts.default); // ["block1/pool/MaxPool_output_0"]
  * ```
  * @module
  */
@@ -51,9 +51,14 @@ export interface ZooModel {
     default: string[];
     /** Label-private U-shape: clinic front | server middle | clinic head. */
     ushaped: string[];
-    /** A shallower vanilla cut (less clinic compute, more traffic). */
-    shallow: string[];
+    /**
+     * Another vanilla cut that shows the trade-off between clinic compute and traffic
+     * (CNN: deeper than the default; EHR: shallower).
+     */
+    alternate: string[];
   };
+  /** What the alternate cut is relative to the default. */
+  alternateName: "deep" | "shallow";
 }
 
 /**
@@ -89,6 +94,10 @@ export function buildCnn(opts: CnnOptions): ZooModel {
   const logits = b.linear(h, hidden, classes, "head.fc2");
   return {
     model: b.finish(logits, "logits", ["N", classes]),
-    cuts: { default: [f2], ushaped: [f2, h], shallow: [f1] },
+    // The default cut leaves block 1 at the clinic: about a tenth of the step's FLOPs
+    // (block 2's 16→32-channel convolution dominates), so a clinic computes far less than
+    // a federated one; the deeper cut sends half as many floats but keeps block 2 there.
+    cuts: { default: [f1], ushaped: [f1, h], alternate: [f2] },
+    alternateName: "deep",
   };
 }

@@ -93,6 +93,9 @@ export function buildEhr(opts: EhrOptions): ZooModel {
   const logits = b.linear(z2, h2, 1, "body.fc3");
   return {
     model: b.finish(logits, "logits", ["N", 1]),
-    cuts: { default: [z1], ushaped: [z1, z2], shallow: [joined] },
+    // The shallow alternate sends the joined features, which include the raw numeric
+    // columns: it is there to show the compute/traffic trade-off, not for deployment.
+    cuts: { default: [z1], ushaped: [z1, z2], alternate: [joined] },
+    alternateName: "shallow",
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The model zoo: ready-made networks for the two kinds of data splitgate is proven on,
- * each with a default (vanilla) cut, a label-private U-shaped cut and a shallow cut.
+ * each with a default (vanilla) cut, a label-private U-shaped cut and an alternate cut.
  *
  * @example
  * ```ts

@@ -275,6 +275,14 @@ export interface SplitSimOptions {
   augment?: (batch: Batch, rng: Rng) => Batch;
   /** Wire codec of the tensor messages (default float32, lossless, Padmé padding). */
   codec?: BundleOptions;
+  /**
+   * Batches per turn: a clinic trains this many of its batches, then hands over to the
+   * next clinic with batches left; an epoch ends when every clinic has used all of its
+   * data. Default: a whole pass over the clinic's data per turn. Shorter turns mix the
+   * clinics' data more like a pooled shuffle does, which matters for label-skewed
+   * partitions; each turn costs one sealed relay of the clinic-side state.
+   */
+  turnBatches?: number;
   evalBatchSize?: number;
   onEpoch?: (e: SimEpoch) => void;
 }
@@ -327,26 +335,33 @@ export async function trainSplitSim(o: SplitSimOptions): Promise<SimResult> {
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const e0 = performance.now();
     let lossSum = 0, seen = 0;
-    for (let k = 0; k < o.clinics.length; k++) {
-      if (previous >= 0 && previous !== k) {
-        // Relay: the previous clinic seals its state to clinic k; it travels up to the
-        // server and down to k. In process, the runners carry on with the same state.
-        const state = collectSegmentState(
-          clinicSegs.map((i, j) => ({ role: j === 0 ? "front" as const : "head" as const, runner: runners[i], optimizer: opts[i] })),
-        );
-        const blob = sealBox(keys[k].publicKey, writeNpz(state, { level: 1 }), aad);
-        const atServer = links[previous].upBlob(blob);
-        relayUp[previous] += atServer.length;
-        const atClinic = links[k].downBlob(atServer);
-        relayDown[k] += atClinic.length;
-        openBox(keys[k], atClinic, aad); // the next clinic can open it (and only it)
-      }
-      previous = k;
-      for (const idx of batches(o.clinics[k], o.batchSize, rng)) {
-        const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
-        const loss = await step(mode, k, b);
-        lossSum += loss * idx.length;
-        seen += idx.length;
+    // Each clinic's batches for this epoch, drawn up front in clinic order (the same
+    // draws as whole-pass turns), then consumed in turns of `turnBatches`.
+    const queues = o.clinics.map((c) => [...batches(c, o.batchSize, rng)]);
+    const turn = o.turnBatches ?? Infinity;
+    while (queues.some((q) => q.length > 0)) {
+      for (let k = 0; k < o.clinics.length; k++) {
+        if (queues[k].length === 0) continue;
+        if (previous >= 0 && previous !== k) {
+          // Relay: the previous clinic seals its state to clinic k; it travels up to the
+          // server and down to k. In process, the runners carry on with the same state.
+          const state = collectSegmentState(
+            clinicSegs.map((i, j) => ({ role: j === 0 ? "front" as const : "head" as const, runner: runners[i], optimizer: opts[i] })),
+          );
+          const blob = sealBox(keys[k].publicKey, writeNpz(state, { level: 1 }), aad);
+          const atServer = links[previous].upBlob(blob);
+          relayUp[previous] += atServer.length;
+          const atClinic = links[k].downBlob(atServer);
+          relayDown[k] += atClinic.length;
+          openBox(keys[k], atClinic, aad); // the next clinic can open it (and only it)
+        }
+        previous = k;
+        for (const idx of queues[k].splice(0, turn)) {
+          const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
+          const loss = await step(mode, k, b);
+          lossSum += loss * idx.length;
+          seen += idx.length;
+        }
       }
     }
     const val = await evaluate(forward, o.data.val, o.loss, o.evalBatchSize);

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { getFloat, type Node } from "../../graph/ir.ts";
+import { getFloat, intAttr, type Node } from "../../graph/ir.ts";
 import type { GradContext } from "../context.ts";
 import type { GradRule } from "../rule.ts";
 
@@ -24,12 +24,19 @@ function gate(ctx: GradContext, cond: string, g: string): string {
 
 /** Rules by op type. */
 export const ACTIVATION_RULES: Record<string, GradRule> = {
-  // d relu(x) = [x > 0]; y > 0 exactly where x > 0, and y is usually kept anyway.
-  Relu: (
-    n,
-    [g],
-    ctx,
-  ) => [gate(ctx, ctx.emit1("Greater", [yOf(n), ctx.scalar(0, ctx.dtype(g!))]), g!)],
+  // d relu(x) = [x > 0]; y > 0 exactly where x > 0, and y is usually kept anyway. Written
+  // g · Cast([y > 0]) rather than Where: equal for every finite g (g·1 = g, g·0 = ±0), and
+  // 10-20% faster on onnxruntime's CPU and wasm providers, where Relu's gradient runs on
+  // the largest activations of a CNN (bench/grad_subgraphs.ts). A non-finite g stays NaN
+  // where y ≤ 0 instead of being masked to 0, which only shows a step that already diverged.
+  Relu: (n, [g], ctx) => {
+    const dt = ctx.dtype(g!);
+    const pos = ctx.emit1("Greater", [yOf(n), ctx.scalar(0, dt)]);
+    // Cast `to` is a TensorProto.DataType: FLOAT = 1, DOUBLE = 11 (ONNX onnx.proto).
+    return [
+      ctx.emit1("Mul", [g!, ctx.emit1("Cast", [pos], { to: intAttr(dt === "float64" ? 11 : 1) })]),
+    ];
+  },
   LeakyRelu: (n, [g], ctx) => {
     const alpha = getFloat(n, "alpha", 0.01);
     const dt = ctx.dtype(g!);

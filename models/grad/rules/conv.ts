@@ -85,7 +85,10 @@ export const CONV_RULES: Record<string, GradRule> = {
       const x5 = ctx.emit1("Reshape", [x, ctx.ints([0, group, cinG, ...inSp])]);
       let xt = ctx.emit1("Transpose", [x5], { perm: intsAttr([1, 2, 0, ...sp.map((a) => a + 1)]) });
       if (p.some((v) => v !== 0)) {
-        xt = ctx.emit1("Pad", [xt, ctx.ints([0, 0, 0, ...p.slice(0, nsp), 0, 0, 0, ...p.slice(nsp)])]);
+        xt = ctx.emit1("Pad", [
+          xt,
+          ctx.ints([0, 0, 0, ...p.slice(0, nsp), 0, 0, 0, ...p.slice(nsp)]),
+        ]);
       }
       // im2col: for kernel offset o, the input cells every output position reads there are
       // one strided Slice (start o·d, step s); stacked on axis 2 they form the columns
@@ -95,7 +98,13 @@ export const CONV_RULES: Record<string, GradRule> = {
       const cols = offsets(k).map((o) => {
         const starts = o.map((oi, i) => oi * d[i]);
         const ends = starts.map((b0, i) => b0 + ((ys[sp[i]] as number) - 1) * s[i] + 1);
-        const slice = ctx.emit1("Slice", [xt, ctx.ints(starts), ctx.ints(ends), ctx.ints(spT), ...steps]);
+        const slice = ctx.emit1("Slice", [
+          xt,
+          ctx.ints(starts),
+          ctx.ints(ends),
+          ctx.ints(spT),
+          ...steps,
+        ]);
         return ctx.emit1("Unsqueeze", [slice, ctx.ints([2])]);
       });
       const stacked = cols.length === 1 ? cols[0] : ctx.emit1("Concat", cols, { axis: intAttr(2) });

@@ -117,7 +117,10 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
       mode: { type: "string", value: "DCR" },
     });
     // Shape inference has no DepthToSpace case: record [N, C, out·k…] for later rules.
-    ctx.facts.set(full, { dtype: ctx.dtype(maps[0]), shape: [ctx.shape(maps[0])[0], geom.c, ...outDims.map((o, i) => o * k[i])] });
+    ctx.facts.set(full, {
+      dtype: ctx.dtype(maps[0]),
+      shape: [ctx.shape(maps[0])[0], geom.c, ...outDims.map((o, i) => o * k[i])],
+    });
     const tail = sp.map((_, i) => padded[i] - outDims[i] * k[i]);
     if (tail.some((t) => t > 0)) {
       full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);

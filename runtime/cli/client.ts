@@ -1,0 +1,146 @@
+/**
+ * `deno task client --config <clinic.json> [--server URL] [--data FILE] [--checkpoint-dir DIR]
+ *  [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] [--seed S] [--batch B]
+ *  [--turns-per-epoch T] [--json result.json] [--verbose]`
+ *
+ * `deno task client predict --config <clinic.json> --input <file.npz> --out <file.npz|.csv>`
+ *
+ * Runs a clinic: the launcher (`runtime/client/launcher.ts`) spawns the sandboxed raw-data
+ * process and the courier process and relays between them; this process has no network
+ * access. Training runs until the server says it is finished, then the clinic's test split
+ * is evaluated through the cut. `predict` runs split inference of the trained model (the
+ * clinic segments from the checkpoint directory, the server's from the server) on the
+ * images of `--input` and writes one score per row.
+ *
+ * @example
+ * ```sh
+ * deno task client --config deploy/clinic-a.json
+ * deno task client predict --config deploy/clinic-a.json --input data/new.npz --out out/pred.csv
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
+import { tensor } from "../../models/tensor.ts";
+import { writeNpz } from "../data/npz.ts";
+import { type ClientConfig, parseClientConfig } from "../client/client_config.ts";
+import { formatClinicEvent } from "../client/clinic.ts";
+import type { ClinicResult } from "../client/clinic.ts";
+import { launchClinic } from "../client/launcher.ts";
+import { readInput, runMain, UsageError } from "./main.ts";
+
+const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
+  "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
+  "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] " +
+  "| predict ... --input <file.npz> --out <file.npz|.csv>";
+
+function positiveInt(flag: string, v: string, min = 1): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer >= ${min}`);
+  return n;
+}
+
+await runMain(async () => {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        server: { type: "string" },
+        data: { type: "string" },
+        "checkpoint-dir": { type: "string" },
+        mode: { type: "string" },
+        codec: { type: "string" },
+        level: { type: "string" },
+        seed: { type: "string" },
+        batch: { type: "string" },
+        "turns-per-epoch": { type: "string" },
+        json: { type: "string" },
+        verbose: { type: "boolean", default: false },
+        input: { type: "string" },
+        out: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: true,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const task = positionals[0] ?? "train";
+  if (positionals.length > 1 || (task !== "train" && task !== "predict")) {
+    throw new UsageError(`unexpected arguments ${positionals.join(" ")}: the only subcommand is predict`);
+  }
+  if (!values.config) throw new UsageError("--config is required");
+  const text = new TextDecoder().decode(await readInput("--config", values.config));
+  // Flags override the file: merged as JSON so the file's checks apply to them too.
+  const raw = JSON.parse(text);
+  if (values.server) raw.server = values.server;
+  if (values.data) raw.data = resolve(values.data);
+  if (values["checkpoint-dir"]) raw.checkpointDir = resolve(values["checkpoint-dir"]);
+  if (values.mode) raw.mode = values.mode;
+  if (values.codec || values.level) {
+    raw.codec = { ...(raw.codec ?? {}) };
+    if (values.codec) raw.codec.dtype = values.codec;
+    if (values.level) raw.codec.level = positiveInt("--level", values.level, 0);
+  }
+  if (values.seed) raw.seed = positiveInt("--seed", values.seed, 0);
+  if (values.batch) raw.batchSize = positiveInt("--batch", values.batch);
+  if (values["turns-per-epoch"]) raw.turnsPerEpoch = positiveInt("--turns-per-epoch", values["turns-per-epoch"]);
+  let config: ClientConfig;
+  try {
+    config = parseClientConfig(JSON.stringify(raw), dirname(resolve(values.config)));
+  } catch (e) {
+    throw new UsageError(`${values.config}: ${(e as Error).message}`);
+  }
+
+  if (task === "predict") {
+    if (!values.input || !values.out) throw new UsageError("predict needs --input <file.npz> and --out <file.npz|.csv>");
+    if (!/\.(npz|csv)$/i.test(values.out)) throw new UsageError(`--out ${values.out}: expected a .npz or .csv file name`);
+    await readInput("--input", values.input); // a clear error before any process starts
+    const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number }>(
+      config,
+      "predict",
+      { predictFile: resolve(values.input) },
+    );
+    const { logits, dims } = r.result;
+    const binary = config.loss === "bce" && dims[1] === 1;
+    const scores = binary ? logits.map((x) => 1 / (1 + Math.exp(-x))) : logits;
+    if (values.out.toLowerCase().endsWith(".csv")) {
+      const cols = dims[1] ?? 1;
+      const head = binary ? "row,score,logit" : ["row", ...Array.from({ length: cols }, (_, j) => `logit_${j}`)].join(",");
+      const rows = [head];
+      for (let i = 0; i < dims[0]; i++) {
+        rows.push(binary ? `${i},${scores[i]},${logits[i]}` : [i, ...logits.slice(i * cols, (i + 1) * cols)].join(","));
+      }
+      await Deno.writeTextFile(values.out, rows.join("\n") + "\n");
+    } else {
+      await Deno.writeFile(values.out, writeNpz({
+        logits: tensor("float32", dims, Float32Array.from(logits)),
+        ...(binary ? { scores: tensor("float32", dims, Float32Array.from(scores)) } : {}),
+      }));
+    }
+    console.log(`predicted ${dims[0]} rows through the cut -> ${values.out} (sent ${r.result.bytesUp} bytes, received ${r.result.bytesDown})`);
+    return;
+  }
+
+  console.log(
+    `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
+      `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,
+  );
+  const r = await launchClinic<ClinicResult>(config, "train", { verboseSteps: values.verbose, onLine: (l) => console.log(l) });
+  const res = r.result;
+  const t = res.eval.test;
+  if (t) console.log(formatClinicEvent(res.clinic, { kind: "eval", split: "test", metrics: t }));
+  console.log(
+    `${res.turns} turns, ${res.steps} steps, ${res.samples} samples in ${res.trainSeconds.toFixed(1)} s; ` +
+      `sent ${res.bytesUp} bytes, received ${res.bytesDown}; ${res.reconnects} reconnects, ${res.rollbacks} rollbacks`,
+  );
+  if (values.json) {
+    try {
+      await Deno.writeTextFile(values.json, JSON.stringify(res, null, 2) + "\n");
+    } catch (e) {
+      throw new Error(`--json ${values.json}: cannot write (${(e as Error).message})`);
+    }
+  }
+}, USAGE);
