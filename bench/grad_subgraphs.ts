@@ -215,6 +215,25 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
       }),
     );
   };
+  const convGather = () => {
+    const b = new Builder();
+    // One-hot 2×2 kernels, stride 2, on [N·C, 1, H, W]: plane o holds offset o of every window
+    // (1·x + 0·others: exact for finite x), laid out [N, C, 4, h, w].
+    const eye = b.f32([4, 1, 2, 2], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    const planes = b.op("Conv", [b.op("Reshape", ["x", b.ints([-1, 1, H, H])]), eye], {
+      strides: ints([2, 2]),
+    });
+    const p5 = b.op("Reshape", [planes, b.ints([N, C, 4, h, h])]);
+    const slices = offs.map((_, o) =>
+      b.op("Reshape", [
+        b.op("Slice", [p5, b.ints([o]), b.ints([o + 1]), b.ints([2])]),
+        b.ints([N, C, h, h]),
+      ])
+    );
+    const gated = chain(b, slices, "y", "g").map((m) => b.op("Unsqueeze", [m, b.ints([2])]));
+    const st = b.op("Reshape", [b.op("Concat", gated, { axis: int(2) }), b.ints([N, 4 * C, h, h])]);
+    return b.model(ins, b.op("DepthToSpace", [st], { blocksize: int(2), mode: str("CRD") }));
+  };
   const feeds = {
     x: tensor("float32", [N, C, H, H], x),
     y: tensor("float32", [N, C, h, h], y),
@@ -229,6 +248,7 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
       ["strided Slices, Concat, ArgMax, Equal, Where, DepthToSpace", argmax()],
       ["SpaceToDepth, chain, DepthToSpace (no WebGPU SpaceToDepth)", s2dChain()],
       ["one-axis Transpose, row Slices, chain, DepthToSpace DCR", pairs()],
+      ["one-hot Conv stride 2 gather, chain, DepthToSpace CRD", convGather()],
     ],
     feeds,
     check: (out) => {

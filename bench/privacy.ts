@@ -65,6 +65,7 @@ const { values } = parseArgs({
     sigmas: { type: "string" },
     alphas: { type: "string" },
     combos: { type: "string" },
+    "audit-only": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -93,6 +94,14 @@ const t0 = performance.now();
 console.log(`bench:privacy — ${data.description}; ${quick ? "quick, 2048 training images, " : ""}${epochs} epochs, batch ${batchSize}, seed ${seed}, native engine`);
 try {
   for (const s of settings) {
+    const dir = `${values.out}/${s.name}`;
+    if (values["audit-only"]) {
+      // Re-audit the run directories a previous bench wrote (no training).
+      const a = await auditRun({ engine, runDir: dir, quick });
+      rows.push({ s, a, trainSeconds: NaN });
+      console.log(`${s.name.padEnd(14)} test AUC ${a.testAuc.toFixed(4)}  dCor ${a.dcor.toFixed(4)} (bias-corrected ${a.dcorBiasCorrected.toFixed(4)})  SSIM ${a.reconstruction.ssim.toFixed(4)}`);
+      continue;
+    }
     const rng = new Rng(seed);
     const zoo = zooModel("cnn", data, () => rng.float());
     const cuts = s.ushaped ? zoo.cuts.ushaped : zoo.cuts.default;
@@ -109,7 +118,6 @@ try {
       defence: s.defence,
       augment: (b, g) => ({ inputs: { image: randomShift(b.inputs.image, 2, g) }, target: b.target }),
     });
-    const dir = `${values.out}/${s.name}`;
     await writeRunDir(dir, {
       format: RUN_FORMAT,
       model: { zoo: "cnn", spec: { image: data.image! } },
@@ -135,22 +143,29 @@ try {
 const f = (v: number, d = 4) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
 const base = rows.find((r) => r.s.name === "none")?.a;
 const lines = [
-  "| setting | mode | test AUC | ΔAUC | dCor(X,Z) | recon MSE | PSNR (dB) | SSIM | norm-leak AUC | direction-leak AUC |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| setting | mode | test AUC | ΔAUC | dCor(X,Z) | bias-corr. dCor | recon MSE | PSNR (dB) | SSIM | norm-leak AUC | direction-leak AUC |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ...rows.map(({ s, a }) =>
-    `| ${s.name} | ${a.mode} | ${f(a.testAuc)} | ${base ? f(a.testAuc - base.testAuc, 3) : "—"} | ${f(a.dcor)} | ${f(a.reconstruction.mse)} | ` +
+    `| ${s.name} | ${a.mode} | ${f(a.testAuc)} | ${base ? f(a.testAuc - base.testAuc, 3) : "—"} | ${f(a.dcor)} | ${f(a.dcorBiasCorrected)} | ${f(a.reconstruction.mse)} | ` +
     `${f(a.reconstruction.psnr, 2)} | ${f(a.reconstruction.ssim)} | ${f(a.leak.normAuc, 3)} | ${f(a.leak.directionAuc, 3)} |`
   ),
 ];
-const goal = base
-  ? rows.filter(({ s, a }) =>
-    s.name !== "none" && a.testAuc >= base.testAuc - 0.02 &&
-    (a.dcor <= base.dcor / 2 || a.reconstruction.ssim <= base.reconstruction.ssim / 2)
-  ).map(({ s }) => s.name)
-  : [];
+// The goal of issue 7: within 0.02 test AUC of "none" while halving dCor or SSIM. Both dCor
+// estimators are checked and named: the V-statistic cannot halve here (its floor for
+// independent 1568-dimensional activations at 512 rows is ≈ 0.47, half of "none").
+const goalOf = (pick: (a: AuditResult) => number, what: string) =>
+  base
+    ? rows.filter(({ s, a }) => s.name !== "none" && a.testAuc >= base.testAuc - 0.02 && pick(a) <= pick(base) / 2)
+      .map(({ s }) => `${s.name} (${what})`)
+    : [];
+const goal = [
+  ...goalOf((a) => a.dcor, "dCor"),
+  ...goalOf((a) => a.dcorBiasCorrected, "bias-corrected dCor"),
+  ...goalOf((a) => a.reconstruction.ssim, "SSIM"),
+];
 const header = `PneumoniaMNIST, zoo CNN, ${quick ? "--quick (2048 training images), " : ""}${epochs} epochs, batch ${batchSize}, Adam 1e-3, seed ${seed}; ` +
   `noise clip C = ${CLIP}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`;
-const table = `${header}\n\n${lines.join("\n")}\n\nSettings within 0.02 test AUC of "none" that halve dCor or SSIM: ${goal.length ? goal.join(", ") : "none"}\n`;
+const table = `${header}\n\n${lines.join("\n")}\n\nSettings within 0.02 test AUC of "none" that halve dCor, bias-corrected dCor or SSIM: ${goal.length ? goal.join(", ") : "none"}\n`;
 console.log(`\n${table}`);
 await Deno.mkdir(values.out, { recursive: true });
 await Deno.writeTextFile(`${values.out}/table.md`, table);

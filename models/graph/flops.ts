@@ -118,7 +118,18 @@ export function countFlops(graph: Graph, opts: FlopOptions): FlopCount {
   }
   const facts = opts.facts ?? inferShapes(graph, opts.opset ?? 17);
   const dimValues: Record<string, number> = { ...opts.dims, N: opts.batch };
-  const resolve = (d: Dim): number | undefined => (typeof d === "number" ? d : dimValues[d]);
+  // Symbolic dims are names ("N") or products of names and sizes ("N*196", as shape
+  // inference writes for a Reshape that folds the batch axis).
+  const resolve = (d: Dim): number | undefined => {
+    if (typeof d === "number") return d;
+    let v = 1;
+    for (const f of d.split("*")) {
+      const x = /^\d+$/.test(f) ? Number(f) : dimValues[f];
+      if (x === undefined) return undefined;
+      v *= x;
+    }
+    return v;
+  };
   const shape = (name: string | undefined): number[] | undefined => {
     if (!name) return undefined;
     const s = facts.get(name)?.shape;

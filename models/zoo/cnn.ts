@@ -1,6 +1,8 @@
 /**
  * The zoo CNN for 1×28×28 images (PneumoniaMNIST): two convolution blocks, then a small
- * classifier. Block k is Conv 3×3 (padding 1) → BatchNorm → ReLU → MaxPool 2×2.
+ * classifier. Block k is Conv 3×3 (padding 1) → normalisation → ReLU → MaxPool 2×2; the
+ * normalisation is GroupNorm by default (per sample, so clinics' label-skewed batches do
+ * not bias it), or BatchNorm.
  *
  * ```
  * image [N,1,28,28] → block1 (16 ch) → [N,16,14,14]   ← default cut (clinic runs block 1)
@@ -9,7 +11,7 @@
  *                   → Linear 64→1 → logits
  * ```
  *
- * No dropout: BatchNorm and shift augmentation regularise it, and every step stays a
+ * No dropout: normalisation and shift augmentation regularise it, and every step stays a
  * deterministic function of the seed, so a run resumed from a checkpoint ends exactly
  * where an uninterrupted one does.
  *
@@ -41,6 +43,8 @@ export interface CnnOptions {
   inChannels?: number;
   /** Output units (default 1: binary, BCE on logits). */
   classes?: number;
+  /** Normalisation in the blocks (default `"group"`, 4 groups). */
+  norm?: "group" | "batch";
 }
 
 /** A zoo model with its named cuts. */

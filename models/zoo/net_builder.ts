@@ -123,6 +123,29 @@ export class NetBuilder {
     });
   }
 
+  /**
+   * Group normalisation (Wu & He 2018) over `groups` channel groups of an [N, C, H, W]
+   * tensor, written with primitive ops (ONNX gained `GroupNormalization` only in opset 18):
+   * each sample is normalised on its own, so — unlike BatchNorm — a clinic's class-skewed
+   * batches do not skew the statistics (Hsieh et al. 2020, "The Non-IID Data Quagmire").
+   */
+  groupNorm(x: string, channels: number, groups: number, name: string): string {
+    if (channels % groups !== 0) throw new RangeError(`groupNorm: ${channels} channels do not split into ${groups} groups`);
+    const s = this.weight(`${name}.weight`, tensor("float32", [channels, 1, 1], new Float32Array(channels).fill(1)));
+    const b = this.weight(`${name}.bias`, tensor("float32", [channels, 1, 1]));
+    const grouped = this.op("Reshape", [x, this.ints(`${name}.group_shape`, [0, groups, -1])], `${name}/grouped`);
+    const mean = this.op("ReduceMean", [grouped], `${name}/mean`, { axes: intsAttr([2]), keepdims: intAttr(1) });
+    const centred = this.op("Sub", [grouped, mean], `${name}/centred`);
+    const variance = this.op("ReduceMean", [this.op("Mul", [centred, centred], `${name}/sq`)], `${name}/var`, {
+      axes: intsAttr([2]),
+      keepdims: intAttr(1),
+    });
+    const eps = this.weight(`${name}.eps`, tensor("float32", [], new Float32Array([1e-5])));
+    const inv = this.op("Reciprocal", [this.op("Sqrt", [this.op("Add", [variance, eps], `${name}/var_eps`)], `${name}/std`)], `${name}/inv_std`);
+    const normed = this.op("Reshape", [this.op("Mul", [centred, inv], `${name}/normed`), this.op("Shape", [x], `${name}/shape`)], `${name}/ungrouped`);
+    return this.op("Add", [this.op("Mul", [normed, s], `${name}/scaled`), b], `${name}/GroupNorm_output_0`);
+  }
+
   /** ReLU. */
   relu(x: string, name: string): string {
     return this.op("Relu", [x], `${name}/Relu_output_0`);

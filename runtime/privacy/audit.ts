@@ -34,7 +34,7 @@ import { describeDefence } from "./defence_config.ts";
 import { DefendedPipeline } from "./defended_pipeline.ts";
 import { EVAL_SEED, evaluateDefended } from "./defended_training.ts";
 import { trainDecoder } from "./decoder.ts";
-import { directionScores, distanceCorrelation, leakAuc, mse, psnr, rowNorms, ssim } from "./metrics.ts";
+import { biasCorrectedDcor, directionScores, distanceCorrelation, leakAuc, mse, psnr, rowNorms, ssim } from "./metrics.ts";
 import { openRunDir, RunDirError } from "./run_dir.ts";
 import { imageGridPng } from "./png_grid.ts";
 
@@ -62,8 +62,10 @@ export interface AuditResult {
   /** Utility: test AUC as deployed, and the one recorded by the trainer. */
   testAuc: number;
   recordedTestAuc: number;
-  /** dCor(X, Z) on test rows. */
+  /** dCor(X, Z) on test rows (V-statistic, Székely et al. 2007). */
   dcor: number;
+  /** Bias-corrected dCor (Székely & Rizzo 2014) on the same rows: ≈ 0 when independent. */
+  dcorBiasCorrected: number;
   dcorRows: number;
   reconstruction: { mse: number; psnr: number; ssim: number; images: number; decoderTrainMse: number; auxImages: number };
   /** Leak AUCs (0.5 = no leak; distance from 0.5 = leak) and where they were measured. */
@@ -121,6 +123,7 @@ export async function auditRun(o: AuditOptions): Promise<AuditResult> {
     const xTest = data.test.inputs.image;
     const dcorRows = Math.min(512, data.test.size);
     const dcor = distanceCorrelation(rowsOf(xTest), rowsOf(zTest), { maxRows: 512, seed: m.seed });
+    const dcorBiasCorrected = biasCorrectedDcor(rowsOf(xTest), rowsOf(zTest), { maxRows: 512, seed: m.seed });
     // 2. Reconstruction from a decoder trained on the validation split.
     const zVal = await sentActivations(pipe, data.val);
     const decoder = await trainDecoder(o.engine, zVal, data.val.inputs.image, { epochs: o.decoderEpochs ?? (o.quick ? 15 : 40), seed: m.seed });
@@ -176,6 +179,7 @@ export async function auditRun(o: AuditOptions): Promise<AuditResult> {
       testAuc: utility.auc,
       recordedTestAuc: m.test.auc,
       dcor,
+      dcorBiasCorrected,
       dcorRows,
       reconstruction: {
         mse: mseSum / nImg,
@@ -226,7 +230,8 @@ export function renderReport(r: AuditResult, cuts: readonly string[], data: stri
 | metric | value | meaning |
 | --- | --- | --- |
 | test AUC (utility) | ${fmt(r.testAuc)} | as deployed (noise included); trainer recorded ${fmt(r.recordedTestAuc)} |
-| dCor(X, Z) | ${fmt(r.dcor)} | distance correlation of inputs and what the server receives, ${r.dcorRows} test rows (0 independent, 1 fully dependent) |
+| dCor(X, Z) | ${fmt(r.dcor)} | distance correlation (V-statistic) of inputs and what the server receives, ${r.dcorRows} test rows; biased upwards in high dimension |
+| bias-corrected dCor(X, Z) | ${fmt(r.dcorBiasCorrected)} | Székely & Rizzo 2014, same rows: ≈ 0 when independent, 1 fully dependent |
 | reconstruction MSE | ${fmt(rc.mse)} | mean over ${rc.images} test images, pixels in [0, 1] |
 | reconstruction PSNR | ${fmt(rc.psnr, 2)} dB | higher = closer to the original |
 | reconstruction SSIM | ${fmt(rc.ssim)} | Wang et al. 2004, 11×11 Gaussian window; 1 = identical |

@@ -18,7 +18,9 @@
  * yields the gradient at h, which the clinic sends (after `labelProtection`, since the
  * clinic holds the labels here); the server's backward gives the gradient at c.
  *
- * X for NoPeek is the segment's first float input (the image), flattened per sample.
+ * X for NoPeek is the segment's first float input (the image), flattened per sample; Z is the
+ * clean activation (before the noise defence), since that is what the clinic's weights
+ * shape — the noise on top is independent of X anyway.
  *
  * @example
  * ```ts

@@ -95,6 +95,36 @@ function offsets(k: number[]): number[][] {
   return out;
 }
 
+/** Non-overlapping square 2-D windows (k × k, stride k, no dilation): the DepthToSpace cases. */
+function squareTiles({ nsp, k, s, d }: PoolGeom): boolean {
+  return nsp === 2 && k[0] === k[1] && k.every((ki, i) => ki === s[i] && d[i] === 1);
+}
+
+/**
+ * The K = k² maps [N, C, out₀, out₁] of the input cell at each window offset (row-major),
+ * for {@linkcode squareTiles} windows, without strided Slices: the covered input viewed as
+ * [N·C·out₀, k, out₁, k] needs one Transpose that moves the last axis inwards
+ * (→ [N·C·out₀, k, k, out₁]), after which each offset is a contiguous run of out₁ cells.
+ * On onnxruntime's CPU and wasm providers this is 1.1-1.4× faster than K strided Slices
+ * (bench/grad_subgraphs.ts), which copy element by element.
+ */
+function windowPlanes(ctx: GradContext, xp: string, geom: PoolGeom): string[] {
+  const { k, sp, ys, c } = geom;
+  const [kk, out0, out1] = [k[0], ys[2] as number, ys[3] as number];
+  const covered = ctx.shape(xp).slice(2).some((v, i) => v !== [out0, out1][i] * kk)
+    ? ctx.emit1("Slice", [xp, ctx.ints([0, 0]), ctx.ints([out0 * kk, out1 * kk]), ctx.ints(sp)])
+    : xp;
+  const tiles = ctx.emit1("Reshape", [covered, ctx.ints([-1, kk, out1, kk])]);
+  const moved = ctx.emit1("Transpose", [tiles], { perm: intsAttr([0, 1, 3, 2]) });
+  const planes = ctx.emit1("Reshape", [moved, ctx.ints([-1, c, out0, kk * kk, out1])]);
+  return offsets(k).map((_, o) =>
+    ctx.emit1("Reshape", [
+      ctx.emit1("Slice", [planes, ctx.ints([o]), ctx.ints([o + 1]), ctx.ints([3])]),
+      ctx.ints([-1, c, out0, out1]),
+    ])
+  );
+}
+
 /**
  * Adds each window cell's gradient map back at its position: `maps[o]` ([N, C, out…]) holds
  * the gradient of kernel offset `o` (row-major) for every window; the result has the
@@ -106,7 +136,7 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
   const outDims = sp.map((a) => ys[a] as number);
   const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
   let full: string;
-  if (nsp === 2 && k[0] === k[1] && k.every((ki, i) => ki === s[i] && d[i] === 1)) {
+  if (squareTiles(geom)) {
     // Non-overlapping square 2-D windows: concatenating the K maps along the channel axis
     // puts window offset (i, j) of channel c at depth (i·k + j)·C + c, which is exactly the
     // input layout of DepthToSpace in DCR mode (ONNX operator spec, DepthToSpace-13). One
@@ -209,17 +239,13 @@ export const POOL_RULES: Record<string, GradRule> = {
     const zero = ctx.scalar(0, dt);
     let taken: string | undefined;
     const gated: string[] = [];
-    const offs = offsets(k);
-    for (const o of offs) {
+    const slices = squareTiles(geom) ? windowPlanes(ctx, xp, geom) : offsets(k).map((o) => {
+      // The input cell at offset o of every window: one strided Slice.
       const starts = o.map((oi, i) => oi * d[i]);
       const ends = o.map((oi, i) => oi * d[i] + ((ys[sp[i]] as number) - 1) * s[i] + 1);
-      const slice = ctx.emit1("Slice", [
-        xp,
-        ctx.ints(starts),
-        ctx.ints(ends),
-        ctx.ints(sp),
-        ctx.ints(s),
-      ]);
+      return ctx.emit1("Slice", [xp, ctx.ints(starts), ctx.ints(ends), ctx.ints(sp), ctx.ints(s)]);
+    });
+    for (const slice of slices) {
       const eq = ctx.emit1("Equal", [slice, y]);
       let mask = eq;
       if (taken) {

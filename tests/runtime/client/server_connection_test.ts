@@ -6,6 +6,7 @@ import type { ServerHandle } from "../../../runtime/server/mod.ts";
 import {
   binaryLabels,
   CLINIC_KEYS,
+  CUT_DIMS,
   paramsSnapshot,
   randomTensor,
   SERVER_KEYS,
@@ -16,7 +17,7 @@ const step = (batch: number) => ({
   type: "STEP",
   stepId: `0:${batch}`,
   epoch: 0,
-  activation: randomTensor([4, 32, 2, 2], batch + 1),
+  activation: randomTensor([4, ...CUT_DIMS], batch + 1),
   labels: binaryLabels(4),
 }) as const;
 
@@ -35,7 +36,7 @@ Deno.test("ServerConnection: requests, byte counts, refusals", async () => {
     assert.equal(t.yours, true);
     const r = await conn.request(step(0));
     assert.equal(r.stepId, "0:0");
-    assert.deepEqual(r.cutGrad.dims, [4, 32, 2, 2]);
+    assert.deepEqual(r.cutGrad.dims, [4, ...CUT_DIMS]);
     const st = server.status().clinics[0];
     assert.equal(conn.bytesUp, st.bytesIn);
     assert.equal(conn.bytesDown, st.bytesOut);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Rng } from "../../../runtime/data/rng.ts";
 import {
+  biasCorrectedDcor,
   directionScores,
   distanceCorrelation,
   leakAuc,
@@ -134,4 +135,21 @@ Deno.test("direction attack: opposite gradient directions per class give AUC 1",
   const norms = rowNorms({ data: [3, 4], rows: 1 });
   assert.equal(norms[0], 5);
   assert.throws(() => directionScores({ data: g, rows: n }, n), RangeError);
+});
+
+Deno.test("bias-corrected dCor: near 0 for independent high-dimensional data where the V-statistic is not; 1 for linear", () => {
+  const rng = new Rng(12);
+  const n = 300;
+  const x = Float64Array.from({ length: n * 200 }, () => rng.float());
+  const z = Float64Array.from({ length: n * 400 }, () => rng.normal());
+  const v = distanceCorrelation({ data: x, rows: n }, { data: z, rows: n });
+  const u = biasCorrectedDcor({ data: x, rows: n }, { data: z, rows: n });
+  assert.ok(v > 0.3, `the V-statistic's high-dimensional floor: ${v}`);
+  assert.ok(u < 0.15, `bias-corrected ${u}`);
+  const lin = x.map((t) => 2 - 5 * t);
+  assert.ok(Math.abs(biasCorrectedDcor({ data: x, rows: n }, { data: lin, rows: n }) - 1) < 1e-9);
+  // Dependence survives the correction: Z = X + noise.
+  const dep = x.map((t) => t + 0.3 * rng.normal());
+  assert.ok(biasCorrectedDcor({ data: x, rows: n }, { data: dep, rows: n }) > 0.5);
+  assert.throws(() => biasCorrectedDcor({ data: [1, 2, 3], rows: 3 }, { data: [1, 2, 3], rows: 3 }), RangeError);
 });

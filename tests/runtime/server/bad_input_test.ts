@@ -10,6 +10,7 @@ import { PROTOCOL_CHANNEL_OPTIONS } from "../../../runtime/protocol/mod.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";
 import {
   assertError,
+  CUT_DIMS,
   binaryLabels,
   paramsSnapshot,
   randomTensor,
@@ -18,7 +19,7 @@ import {
   startServer,
 } from "./harness.ts";
 
-const act = (n: number, seed = 1) => randomTensor([n, 32, 2, 2], seed);
+const act = (n: number, seed = 1) => randomTensor([n, ...CUT_DIMS], seed);
 
 async function fixture(): Promise<{ server: ServerHandle; a: RawClinic; b: RawClinic }> {
   const server = await startServer("vanilla");
@@ -85,12 +86,12 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
     await t.step("wrong tensor shape / dtype -> 422, weights untouched", async () => {
       const before = paramsSnapshot(server);
       const bad = [
-        [{ activation: randomTensor([4, 32, 2, 3], 1), labels: binaryLabels(4) }, "WRONG_SHAPE"],
+        [{ activation: randomTensor([4, 16, 4, 3], 1), labels: binaryLabels(4) }, "WRONG_SHAPE"],
         [{ activation: act(4), labels: binaryLabels(3) }, "WRONG_SHAPE"],
-        [{ activation: randomTensor([4, 32, 2], 2), labels: binaryLabels(4) }, "WRONG_SHAPE"],
+        [{ activation: randomTensor([4, 16, 4], 2), labels: binaryLabels(4) }, "WRONG_SHAPE"],
         [{ activation: act(64), labels: binaryLabels(64) }, "TOO_MANY_ELEMENTS"], // batch over maxBatch 16
         [{ activation: act(4), labels: tensor("int64", [4, 1]) }, "WRONG_DTYPE"],
-        [{ activation: tensor("int32", [4, 32, 2, 2]), labels: binaryLabels(4) }, "WRONG_DTYPE"],
+        [{ activation: tensor("int32", [4, ...CUT_DIMS]), labels: binaryLabels(4) }, "WRONG_DTYPE"],
         [{ activation: act(4), labels: tensor("uint8", [4, 1]) }, "WRONG_DTYPE"],
       ] as const;
       for (const [tensors, code] of bad) {

@@ -37,7 +37,13 @@ export function allowlist(names: string[] = ["a", "b"]): Allowlist {
   return new Allowlist(names.map((name) => ({ name, publicKey: CLINIC_KEYS[name].publicKey })));
 }
 
-/** A 8x8 single-channel CNN: cut [N, 32, 2, 2] (vanilla) or [N, 32, 2, 2] | [N, 64] (U-shape). */
+/**
+ * Per-sample shape of the zoo CNN's default cut for 8×8 single-channel images: block 1
+ * (16 channels) after its 2×2 pooling.
+ */
+export const CUT_DIMS = [16, 4, 4] as const;
+
+/** A 8x8 single-channel CNN: cut [N, ...CUT_DIMS] (vanilla) or that | [N, 64] (U-shape). */
 export function tinyConfig(mode: SplitMode, extra: Partial<ServerConfig> = {}): ServerConfig {
   return {
     mode,

@@ -3,14 +3,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CHECKPOINT_FILE, readCheckpoint, TurnSchedule, writeCheckpoint } from "../../../runtime/server/mod.ts";
 import { tensor } from "../../../models/tensor.ts";
-import { assertError, binaryLabels, paramsSnapshot, randomTensor, RawClinic, startServer } from "./harness.ts";
+import { assertError, binaryLabels, CUT_DIMS, paramsSnapshot, randomTensor, RawClinic, startServer } from "./harness.ts";
 
 const blob = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i * n) & 255);
 const step = (id: string, seed: number) => ({
   type: "STEP",
   stepId: id,
   epoch: Number(id.split(":")[0]),
-  activation: randomTensor([4, 32, 2, 2], seed),
+  activation: randomTensor([4, ...CUT_DIMS], seed),
   labels: binaryLabels(4),
 }) as const;
 

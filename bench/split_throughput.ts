@@ -1,0 +1,148 @@
+/**
+ * `deno task bench:split [--rows N] [--batch B] [--epochs E]`
+ *
+ * Split training over loopback with encryption (one clinic through the real client: sandboxed
+ * wasm raw side + courier, Noise channel, float32 codec) against central training of the same
+ * model on the same rows on this machine, per engine pairing; bytes on the wire per sample;
+ * and the transport choice: the round trip of a ~400 KB body over HTTP POST (keep-alive) and
+ * over a WebSocket on loopback. Prints figures; never fails on time.
+ *
+ * @example
+ * ```sh
+ * deno task bench:split --rows 1024 --batch 64
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../crypto/keys/mod.ts";
+import { zooModel } from "../models/zoo/mod.ts";
+import { loadDataset } from "../runtime/data/load_dataset.ts";
+import { writeNpz } from "../runtime/data/npz.ts";
+import { tensor } from "../models/tensor.ts";
+import { Rng } from "../runtime/data/rng.ts";
+import { createEngine, type EngineName } from "../runtime/engine/mod.ts";
+import { writeKeyPairFiles } from "../runtime/keys/key_store.ts";
+import { createServerApp } from "../runtime/server/mod.ts";
+import { trainCentral } from "../runtime/train/central.ts";
+import { parseClientConfig } from "../runtime/client/client_config.ts";
+import { launchClinic } from "../runtime/client/launcher.ts";
+import type { ClinicResult } from "../runtime/client/clinic.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" } },
+});
+const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(values.epochs);
+const optimizer = { kind: "adam" as const, lr: 1e-3 };
+const seed = 0;
+
+const full = await loadDataset(new URL("../data/pneumoniamnist.npz", import.meta.url).pathname, { seed });
+const root = await Deno.makeTempDir({ prefix: "bench_split_" });
+// A smaller copy of the data set (the clinic reads a file), MedMNIST layout.
+const take = (ds: typeof full.train, n: number) => ds.take(Array.from({ length: Math.min(n, ds.size) }, (_, i) => i));
+const toU8 = (t: { data: unknown; dims: readonly number[] }) =>
+  tensor("uint8", [t.dims[0], t.dims[2], t.dims[3]], Uint8Array.from(t.data as Float32Array, (v) => Math.round(v * 255)));
+const tr = take(full.train, ROWS), va = take(full.val, 64), te = take(full.test, 64);
+await Deno.mkdir(`${root}/data`);
+await Deno.writeFile(`${root}/data/bench.npz`, writeNpz({
+  train_images: toU8(tr.inputs.image), train_labels: tensor("uint8", [tr.target.dims[0], 1], Uint8Array.from(tr.target.data as Float32Array)),
+  val_images: toU8(va.inputs.image), val_labels: tensor("uint8", [va.target.dims[0], 1], Uint8Array.from(va.target.data as Float32Array)),
+  test_images: toU8(te.inputs.image), test_labels: tensor("uint8", [te.target.dims[0], 1], Uint8Array.from(te.target.data as Float32Array)),
+}));
+const data = await loadDataset(`${root}/data/bench.npz`, { seed });
+
+console.log(`split vs central: ${data.train.size} PneumoniaMNIST rows, zoo cnn, batch ${BATCH}, ${EPOCHS} epoch(s), adam; ` +
+  `${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}`);
+
+async function central(engineName: EngineName): Promise<number> {
+  const engine = await createEngine(engineName, { threads: 1 });
+  const rng = new Rng(seed);
+  const r = await trainCentral({ engine, model: zooModel("cnn", data, () => rng.float()).model, loss: "bce", data, epochs: EPOCHS, batchSize: BATCH, optimizer, seed });
+  if (engineName !== "wasm") await engine.dispose();
+  return r.samplesPerSec;
+}
+
+async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerSample: number }> {
+  const dir = await Deno.makeTempDir({ dir: root });
+  const s = generateStaticKeyPair(), c = generateStaticKeyPair();
+  const sf = await writeKeyPairFiles(dir, "server", s);
+  await writeKeyPairFiles(dir, "clinic-a", c);
+  const allowlist = new Allowlist([{ name: "clinic-a", publicKey: c.publicKey }]);
+  await Deno.writeTextFile(`${dir}/peers.json`, serializeAllowlist(allowlist));
+  const engine = await createEngine(serverEngine, { threads: 1 });
+  const server = await createServerApp({
+    mode: "vanilla", model: { zoo: "cnn", data, seed }, loss: "bce", optimizer, epochs: EPOCHS, limits: { maxBatch: BATCH },
+  }, { keyPair: s, allowlist, engine, log: () => {} });
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
+  try {
+    const config = parseClientConfig(JSON.stringify({
+      name: "clinic-a", server: `http://127.0.0.1:${http.addr.port}`, serverPublicKey: sf.publicKeyPath,
+      clinicKey: `${dir}/clinic-a.key`, peers: `${dir}/peers.json`, data: `${root}/data/bench.npz`, model: "cnn",
+      mode: "vanilla", codec: { dtype: "float32", level: 0 }, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
+    }), dir);
+    const r = (await launchClinic<ClinicResult>(config, "train", { onLine: () => {} })).result;
+    return { sps: r.samples / r.trainSeconds, bytesPerSample: (r.bytesUp + r.bytesDown) / r.samples };
+  } finally {
+    await http.shutdown();
+    await server.close();
+    if (serverEngine !== "wasm") await engine.dispose();
+  }
+}
+
+const centralWasm = await central("wasm");
+let centralNative = NaN;
+try {
+  centralNative = await central("native");
+} catch { /* no native engine here */ }
+console.log(`central wasm:    ${centralWasm.toFixed(0)} samples/s`);
+console.log(`central native:  ${Number.isNaN(centralNative) ? "n/a" : centralNative.toFixed(0)} samples/s`);
+for (const serverEngine of ["native", "wasm"] as const) {
+  try {
+    const r = await split(serverEngine);
+    console.log(
+      `split clinic wasm + server ${serverEngine.padEnd(6)}: ${r.sps.toFixed(0)} samples/s = ${(r.sps / centralWasm).toFixed(2)} × central wasm` +
+        `${Number.isNaN(centralNative) ? "" : ` (${(r.sps / centralNative).toFixed(2)} × central native)`}; ` +
+        `${(r.bytesPerSample / 1024).toFixed(1)} KiB on the wire per sample (up + down)`,
+    );
+  } catch (e) {
+    console.log(`split clinic wasm + server ${serverEngine}: failed (${(e as Error).message})`);
+  }
+}
+console.log("split clinic native + server native: n/a (the sandboxed raw side has no FFI, so it runs wasm only)");
+
+// ---- transport: HTTP POST (keep-alive) vs WebSocket, ~400 KB each way ----
+{
+  const body = new Uint8Array(400 * 1024).map((_, i) => i & 0xff);
+  const srv = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (req.headers.get("upgrade") === "websocket") {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      socket.binaryType = "arraybuffer";
+      socket.onmessage = (e) => socket.send(e.data);
+      return response;
+    }
+    return new Response(new Uint8Array(await req.arrayBuffer()));
+  });
+  const url = `127.0.0.1:${srv.addr.port}`;
+  const N = 40;
+  const timeIt = async (f: () => Promise<void>) => {
+    for (let i = 0; i < 5; i++) await f();
+    const t = performance.now();
+    for (let i = 0; i < N; i++) await f();
+    return (performance.now() - t) / N;
+  };
+  const httpMs = await timeIt(async () => {
+    const r = await fetch(`http://${url}/`, { method: "POST", body });
+    await r.arrayBuffer();
+  });
+  const ws = new WebSocket(`ws://${url}/`);
+  ws.binaryType = "arraybuffer";
+  await new Promise((r) => (ws.onopen = r));
+  const wsMs = await timeIt(() => new Promise<void>((resolve) => {
+    ws.onmessage = () => resolve();
+    ws.send(body);
+  }));
+  ws.close();
+  await srv.shutdown();
+  console.log(`transport, 400 KiB echo on loopback: HTTP POST keep-alive ${httpMs.toFixed(2)} ms, WebSocket ${wsMs.toFixed(2)} ms per round trip`);
+}
+await Deno.remove(root, { recursive: true });
