@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { zooModel } from "../models/zoo/mod.ts";
+import { writeModel } from "../models/onnx/write_model.ts";
 import { loadDataset } from "../runtime/data/load_dataset.ts";
 import { randomShift } from "../runtime/data/augment.ts";
 import { Rng } from "../runtime/data/rng.ts";
@@ -118,9 +119,13 @@ try {
       defence: s.defence,
       augment: (b, g) => ({ inputs: { image: randomShift(b.inputs.image, 2, g) }, target: b.target }),
     });
+    // The structure travels with the run (model.onnx), so a later change of the zoo does not
+    // orphan the run directory; the trained weights are in weights.npz.
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(`${dir}/model.onnx`, writeModel(zoo.model));
     await writeRunDir(dir, {
       format: RUN_FORMAT,
-      model: { zoo: "cnn", spec: { image: data.image! } },
+      model: { onnx: "model.onnx" },
       cuts: [...cuts],
       mode: s.ushaped ? "ushaped" : "vanilla",
       loss: "bce",

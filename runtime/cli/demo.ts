@@ -39,7 +39,7 @@ import { runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
-  "[--partition label-dirichlet|iid] [--alpha A] [--no-central]";
+  "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--no-central]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -66,7 +66,7 @@ await runMain(async () => {
         data: { type: "string", default: new URL("../../data/pneumoniamnist.npz", import.meta.url).pathname },
         seed: { type: "string", default: "0" },
         "no-central": { type: "boolean", default: false },
-        partition: { type: "string", default: "label-dirichlet" },
+        partition: { type: "string", default: "size-dirichlet" },
         alpha: { type: "string", default: "0.5" },
       },
       strict: true,
@@ -81,9 +81,9 @@ await runMain(async () => {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${values.seed}: expected an integer >= 0`);
   const mode = values.mode as "vanilla" | "ushaped";
   if (mode !== "vanilla" && mode !== "ushaped") throw new UsageError(`--mode ${values.mode}: expected vanilla or ushaped`);
-  const scheme = values.partition as "iid" | "label-dirichlet";
-  if (scheme !== "iid" && scheme !== "label-dirichlet") {
-    throw new UsageError(`--partition ${values.partition}: expected label-dirichlet or iid`);
+  const scheme = values.partition as "iid" | "label-dirichlet" | "size-dirichlet";
+  if (scheme !== "iid" && scheme !== "label-dirichlet" && scheme !== "size-dirichlet") {
+    throw new UsageError(`--partition ${values.partition}: expected size-dirichlet, label-dirichlet or iid`);
   }
   const alpha = Number(values.alpha);
   if (!(alpha > 0)) throw new UsageError(`--alpha ${values.alpha}: expected a positive number`);

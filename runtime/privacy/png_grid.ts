@@ -10,8 +10,7 @@
  * ```
  * @module
  */
-// deno-lint-ignore no-import-prefix
-import { encode } from "npm:fast-png@8.0.0";
+import { encode } from "fast-png";
 
 /**
  * Encodes `originals[i]` (top) beside `recons[i]` (below) for every i, in columns, as a

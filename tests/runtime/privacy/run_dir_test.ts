@@ -101,7 +101,7 @@ Deno.test("defended pipeline: the noise defence bounds what is sent; U-shape exp
   const engine = await createEngine("native");
   try {
     const rng = new Rng(2);
-    const zoo = buildCnn({ random: () => rng.float(), channels: [2, 4], hidden: 8 });
+    const zoo = buildCnn({ random: () => rng.float(), channels: [4, 8], hidden: 8 });
     const x = tensor("float32", [8, 1, 28, 28], Float32Array.from({ length: 8 * 784 }, () => rng.float()));
     const y = tensor("float32", [8, 1], Float32Array.from({ length: 8 }, (_, i) => i % 2));
     const v = await DefendedPipeline.create(engine, compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.default }), {
