@@ -123,6 +123,19 @@ export function markdown(res: PaperResults): string {
           (m === "fedavg" ? "" : ` → largest |gap| ${Math.abs(worst.gap).toFixed(4)} ${Math.abs(worst.gap) <= 0.01 ? "≤" : ">"} 0.01`),
       );
     }
+    // Where a split gap comes from: the same setting's unsplit run on the same batch stream.
+    const seq = groupRuns(of("sequential-nocut"));
+    for (const m of ["split-vanilla", "split-ushaped"]) {
+      const diffs = groupRuns(of(m)).flatMap((g) => {
+        const twin = seq.find((q) => q.clinics === g.clinics && q.partition === g.partition);
+        if (!twin) return [];
+        const d = mean(g.runs.map((r) => r.result.test.auc)) - mean(twin.runs.map((r) => r.result.test.auc));
+        return [`K=${g.clinics} ${g.partition} ${d >= 0 ? "+" : ""}${d.toFixed(4)}`];
+      });
+      if (diffs.length) {
+        L.push(`- ${ds}, ${m} − the unsplit model on the same clinic-by-clinic batch stream (sequential-nocut): ${diffs.join(", ")}`);
+      }
+    }
     const fed = of("fedavg"), sv = of("split-vanilla"), sh = of("split-alternate");
     if (fed.length && sv.length) {
       const f = mean(fed.map((r) => clinicMean(r, (c) => c.flopsPerEpoch)));

@@ -43,6 +43,42 @@ export class GradContext {
    */
   constructor(readonly facts: Facts, readonly opset: number, readonly prefix = "grad") {}
 
+  /** Forward producer and consumers of each tensor, set by the reverse pass. */
+  #producer = new Map<string, Node>();
+  #consumers = new Map<string, Node[]>();
+  #external = new Set<string>();
+  /** Nodes whose local derivative a consumer's rule has already applied (fusion). */
+  readonly applied = new Set<Node>();
+
+  /**
+   * Records the forward graph's structure for rules that fuse with a neighbour.
+   * `external` tensors also receive gradient from outside the graph (seeds, outputs).
+   */
+  setGraph(nodes: readonly Node[], external: Iterable<string>): void {
+    for (const n of nodes) {
+      for (const o of n.outputs) if (o) this.#producer.set(o, n);
+      for (const i of n.inputs) {
+        if (!i) continue;
+        const list = this.#consumers.get(i);
+        list ? list.push(n) : this.#consumers.set(i, [n]);
+      }
+    }
+    this.#external = new Set(external);
+  }
+
+  /**
+   * The node producing `x` when `x` is an output of an `opType` node whose gradient comes
+   * only through `consumer` (no other reader, not a graph output or seed); otherwise
+   * undefined. A rule that gets a node here may apply that node's derivative itself and
+   * mark it in {@linkcode GradContext.applied}.
+   */
+  soleProducer(x: string, opType: string, consumer: Node): Node | undefined {
+    const p = this.#producer.get(x);
+    if (!p || p.opType !== opType || this.#external.has(x)) return undefined;
+    const readers = this.#consumers.get(x) ?? [];
+    return readers.length === 1 && readers[0] === consumer ? p : undefined;
+  }
+
   /** A fresh tensor name containing `hint`. */
   fresh(hint: string): string {
     return `${this.prefix}/${hint.replace(/^\/+/, "")}#${this.#counter++}`;

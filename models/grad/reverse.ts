@@ -116,6 +116,7 @@ export function differentiate(
 ): Differentiated {
   const { requires, contributes, active } = findActive(graph, facts, req.wrt, req.seeds.keys());
   const ctx = new GradContext(facts, opset, req.prefix ?? "grad");
+  ctx.setGraph(graph.nodes, [...req.seeds.keys(), ...graph.outputs.map((o) => o.name)]);
   const pending = new Map<string, string[]>();
   const push = (t: string, g: string) => {
     const list = pending.get(t);

@@ -3,19 +3,24 @@
  *  [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] [--seed S] [--batch B]
  *  [--turns-per-epoch T] [--json result.json] [--verbose]`
  *
- * `deno task client predict --config <clinic.json> --input <file.npz> --out <file.npz|.csv>`
+ * `deno task client predict --config <clinic.json> --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]`
  *
  * Runs a clinic: the launcher (`runtime/client/launcher.ts`) spawns the sandboxed raw-data
  * process and the courier process and relays between them; this process has no network
  * access. Training runs until the server says it is finished, then the clinic's test split
  * is evaluated through the cut. `predict` runs split inference of the trained model (the
  * clinic segments from the checkpoint directory, the server's from the server) on the
- * images of `--input` and writes one score per row.
+ * images of `--input` and writes one score per row. `--export` also assembles the full trained
+ * model as one standard ONNX file — only when the clinic config's `policy.allowExport` and the
+ * server's `allowExport` both allow it: the server sends its segment's weights (inside the
+ * channel), the raw-data process merges them with the clinic's segments and writes the model
+ * into its checkpoint directory, and this process copies it to `--export`.
  *
  * @example
  * ```sh
  * deno task client --config deploy/clinic-a.json
  * deno task client predict --config deploy/clinic-a.json --input data/new.npz --out out/pred.csv
+ * deno task client predict --config deploy/clinic-a.json --input data/new.npz --out out/pred.npz --export out/model.onnx
  * ```
  * @module
  */
@@ -32,7 +37,7 @@ import { readInput, runMain, UsageError } from "./main.ts";
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
   "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] " +
-  "| predict ... --input <file.npz> --out <file.npz|.csv>";
+  "| predict ... --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]";
 
 function positiveInt(flag: string, v: string, min = 1): number {
   const n = Number(v);
@@ -60,6 +65,7 @@ await runMain(async () => {
         verbose: { type: "boolean", default: false },
         input: { type: "string" },
         out: { type: "string" },
+        export: { type: "string" },
       },
       strict: true,
       allowPositionals: true,
@@ -94,14 +100,21 @@ await runMain(async () => {
     throw new UsageError(`${values.config}: ${(e as Error).message}`);
   }
 
+  if (values.export !== undefined && task !== "predict") throw new UsageError("--export belongs to predict");
   if (task === "predict") {
+    if (values.export !== undefined) {
+      if (!/\.onnx$/i.test(values.export)) throw new UsageError(`--export ${values.export}: expected an .onnx file name`);
+      if (!config.policy.allowExport) {
+        throw new UsageError(`--export: ${values.config} does not allow it (set "policy": {"allowExport": true})`);
+      }
+    }
     if (!values.input || !values.out) throw new UsageError("predict needs --input <file.npz> and --out <file.npz|.csv>");
     if (!/\.(npz|csv)$/i.test(values.out)) throw new UsageError(`--out ${values.out}: expected a .npz or .csv file name`);
     await readInput("--input", values.input); // a clear error before any process starts
-    const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number }>(
+    const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number; exportFile?: string }>(
       config,
       "predict",
-      { predictFile: resolve(values.input) },
+      { predictFile: resolve(values.input), exportModel: values.export !== undefined },
     );
     const { logits, dims } = r.result;
     const binary = config.loss === "bce" && dims[1] === 1;
@@ -121,6 +134,11 @@ await runMain(async () => {
       }));
     }
     console.log(`predicted ${dims[0]} rows through the cut -> ${values.out} (sent ${r.result.bytesUp} bytes, received ${r.result.bytesDown})`);
+    if (values.export !== undefined) {
+      if (!r.result.exportFile) throw new Error("--export: the clinic did not assemble the model");
+      await Deno.copyFile(r.result.exportFile, values.export);
+      console.log(`full model -> ${values.export}`);
+    }
     return;
   }
 

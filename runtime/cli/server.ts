@@ -78,6 +78,7 @@ await runMain(async () => {
     turnTimeoutMs: file.turnTimeoutMs,
     order: file.order,
     epochs: file.epochs,
+    allowExport: file.allowExport,
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

@@ -55,6 +55,11 @@ export interface ClientConfig {
   clinicKey: string;
   /** The other clinics' public keys (allowlist format); absent: a clinic training alone. */
   peers?: string;
+  /**
+   * The consortium pre-shared key (64 hex digits, Noise IKpsk2), when the server uses one
+   * (its own `pskFile`); read by the courier only.
+   */
+  pskFile?: string;
   /** The records (`.npz` images, `.csv`/`.zip` tables). */
   data: string;
   dataLabel?: string;
@@ -82,7 +87,7 @@ export interface ClientConfig {
 }
 
 const FIELDS = new Set([
-  "name", "server", "serverPublicKey", "clinicKey", "peers", "data", "dataLabel", "dataPositive", "rows",
+  "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
 ]);
@@ -166,6 +171,7 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     serverPublicKey: path(str("serverPublicKey")!),
     clinicKey,
     peers: c.peers === undefined ? undefined : path(str("peers")!),
+    pskFile: c.pskFile === undefined ? undefined : path(str("pskFile")!),
     data: path(str("data")!),
     dataLabel: str("dataLabel", false),
     dataPositive: str("dataPositive", false),

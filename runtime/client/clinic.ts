@@ -323,7 +323,10 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
       }
       const sealedWeights: Record<string, Uint8Array> = {};
       for (const [name, pub] of o.peers) sealedWeights[name] = await o.side.exportWeights(pub);
-      const done = await ask(o, { type: "TURN_DONE", epoch: round, sealedWeights });
+      // The server checks this against its own last applied step: after a crash before its
+      // TURN_DONE checkpoint it stands at the turn's start and refuses, and the turn is redone.
+      const lastStepId = current.next > 0 ? `${round}:${current.next - 1}` : null;
+      const done = await ask(o, { type: "TURN_DONE", epoch: round, lastStepId, sealedWeights });
       const secs = (performance.now() - current.t) / 1000;
       result.trainSeconds += secs;
       result.turns++;

@@ -41,6 +41,8 @@ export interface CourierFlagsConfig {
    * weights to), when the clinic trains with others.
    */
   peersFile?: string;
+  /** The consortium pre-shared key file (IKpsk2), when there is one. */
+  pskFile?: string;
 }
 
 /**
@@ -91,6 +93,7 @@ export function courierFlags(config: CourierFlagsConfig): string[] {
     permissionPath(config.serverPublicKeyFile, "serverPublicKeyFile"),
   ];
   if (config.peersFile !== undefined) reads.push(permissionPath(config.peersFile, "peersFile"));
+  if (config.pskFile !== undefined) reads.push(permissionPath(config.pskFile, "pskFile"));
   return [
     "--no-prompt",
     `--allow-net=${serverHostPort(config.server)}`,

@@ -25,6 +25,8 @@ import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
 import { RawSideStub } from "./raw_side_stub.ts";
+import { writeNpz } from "../data/npz.ts";
+import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { ServerConnection, ServerRequestError } from "./server_connection.ts";
 import { equalBytes } from "@noble/ciphers/utils.js";
 
@@ -47,6 +49,8 @@ export interface CourierConfig {
   keyFile: string;
   serverPublicKeyFile: string;
   peersFile?: string;
+  /** The consortium pre-shared key file (64 hex digits), for a server that uses IKpsk2. */
+  pskFile?: string;
   codec: { dtype: WireDType; level: number };
   loss: LossKind;
   turnsPerEpoch?: number;
@@ -57,6 +61,12 @@ export interface CourierConfig {
   keepScores?: boolean;
   /** Print a line per step (default: per turn). */
   verboseSteps?: boolean;
+  /**
+   * Task `predict`: also fetch the server segment's weights (`EXPORT`) and hand them to the
+   * raw side, which assembles the full model in its checkpoint directory. The clinic's own
+   * weights never leave the raw side.
+   */
+  exportModel?: boolean;
 }
 
 /**
@@ -85,6 +95,13 @@ export async function runCourier(
         if (!equalBytes(e.publicKey, own.keyPair.publicKey)) peers.set(e.name, e.publicKey);
       }
     }
+    let psk: Uint8Array | undefined;
+    if (config.pskFile) {
+      const parsed = parseHexKey((await Deno.readTextFile(config.pskFile)).trim());
+      // The message names the file and the format, never the content.
+      if (typeof parsed === "string") throw new TypeError(`pskFile ${config.pskFile}: ${parsed}`);
+      psk = parsed;
+    }
     const patience = config.patienceMs ?? 300_000;
     const t0 = Date.now();
     let conn: ServerConnection;
@@ -94,6 +111,7 @@ export async function runCourier(
           url: config.server,
           serverPublicKey: serverKey.publicKey,
           clinicKeyPair: own.keyPair,
+          ...(psk ? { psk } : {}),
           codec: { dtype: config.codec.dtype, level: config.codec.level },
           retries: config.retries ?? 8,
           maxBackoffMs: 2000,
@@ -113,7 +131,15 @@ export async function runCourier(
         throw new Error("predict: the checkpoint directory holds no trained weights (train first)");
       }
       const { logits, labels } = await splitLogits(side, conn, "test", info);
+      let exportFile: string | undefined;
+      if (config.exportModel) {
+        const { weights } = await conn.request({ type: "EXPORT" });
+        const npz = writeNpz(new Map(Object.entries(weights)), { level: 0 });
+        exportFile = (await side.exportModel(npz)).file;
+        log(`[${info.clinic}] assembled the full model from the server's segment (${Object.keys(weights).length} tensors)`);
+      }
       return {
+        ...(exportFile ? { exportFile } : {}),
         clinic: conn.clinic,
         logits: Array.from(logits.data as Float32Array),
         dims: logits.dims,

@@ -24,6 +24,7 @@
  * ```
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RawSideProcessConfig } from "./raw_side_config.ts";
 import { rawSideCommandArgs } from "./raw_side_process.ts";
@@ -55,6 +56,12 @@ export interface LaunchOptions {
   keepScores?: boolean;
   /** Prediction input file (task `predict`). */
   predictFile?: string;
+  /**
+   * Task `predict`: also assemble the full model (needs `policy.allowExport` in the clinic
+   * config and `allowExport` at the server); the raw side writes it into the checkpoint
+   * directory and the courier's result names the file (`exportFile`, an absolute path).
+   */
+  exportModel?: boolean;
   /** Print a line per training step. */
   verboseSteps?: boolean;
   /** Pause between turn polls (ms). */
@@ -92,6 +99,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string): RawSideP
     checkpointDir: c.checkpointDir,
     threads: c.threads,
     augment: c.augment,
+    allowExport: c.policy.allowExport,
     ...(predictFile ? { predictFile } : {}),
   };
 }
@@ -108,7 +116,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string): RawSideP
 export function courierConfigOf(
   c: ClientConfig,
   task: "train" | "predict",
-  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs"> = {},
+  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel"> = {},
 ): CourierConfig {
   return {
     task,
@@ -116,6 +124,7 @@ export function courierConfigOf(
     keyFile: c.clinicKey,
     serverPublicKeyFile: c.serverPublicKey,
     ...(c.peers ? { peersFile: c.peers } : {}),
+    ...(c.pskFile ? { pskFile: c.pskFile } : {}),
     codec: c.codec,
     loss: c.loss,
     turnsPerEpoch: c.turnsPerEpoch,
@@ -124,6 +133,7 @@ export function courierConfigOf(
     ...(o.pollMs ? { pollMs: o.pollMs } : {}),
     keepScores: o.keepScores ?? false,
     verboseSteps: o.verboseSteps ?? false,
+    ...(o.exportModel ? { exportModel: true } : {}),
   };
 }
 
@@ -144,6 +154,7 @@ export function courierCommandArgs(config: CourierConfig): string[] {
       keyFile: config.keyFile,
       serverPublicKeyFile: config.serverPublicKeyFile,
       peersFile: config.peersFile,
+      pskFile: config.pskFile,
     }),
     "--cached-only",
     `--config=${fileURLToPath(DENO_JSON)}`,
@@ -210,6 +221,13 @@ export async function launchClinic<T = ClinicResult>(
   task: "train" | "predict",
   opts: LaunchOptions = {},
 ): Promise<LaunchResult<T>> {
+  if (opts.exportModel && (task !== "predict" || !config.policy.allowExport)) {
+    throw new Error(
+      task !== "predict"
+        ? "exporting the full model is part of predict"
+        : `clinic ${config.name}: policy.allowExport is false in its config; the full model is not assembled`,
+    );
+  }
   const deno = opts.denoPath ?? Deno.execPath();
   const onLine = opts.onLine ?? ((l: string) => console.error(l));
   // The raw side may write only inside its checkpoint directory, so it must exist first.
@@ -262,6 +280,14 @@ export async function launchClinic<T = ClinicResult>(
   await Promise.all([...logs, ...relays]);
   if (!courierStatus.success || result === undefined) {
     throw new Error(lastError || `clinic ${config.name}: courier exited with code ${courierStatus.code}`);
+  }
+  const exported = (result as { exportFile?: unknown } | null)?.exportFile;
+  if (exported !== undefined) {
+    // The raw side names a file in its checkpoint directory; never follow a path elsewhere.
+    if (typeof exported !== "string" || !/^[^/\\]+\.onnx$/.test(exported) || exported.startsWith(".")) {
+      throw new Error(`clinic ${config.name}: the export names ${JSON.stringify(exported)}, not a file of the checkpoint directory`);
+    }
+    (result as { exportFile: string }).exportFile = join(config.checkpointDir, exported);
   }
   return { result: result as T, courierCode: courierStatus.code, rawSideCode: rawStatus.code };
 }

@@ -35,9 +35,12 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import { sizeOf, type Tensor } from "../../models/tensor.ts";
 import { type CompiledSegment, compileModel } from "../../models/train/compile.ts";
 import { createOptimizer, type OptimizerConfig } from "../../models/train/optimizer.ts";
+import { exportModel } from "../../models/train/export.ts";
+import { writeModel } from "../../models/onnx/write_model.ts";
 import type { KeyPair } from "../../crypto/noise/dh.ts";
 import { open, seal } from "../../crypto/seal/sealed_box.ts";
 import { readNpz, writeNpz } from "../data/npz.ts";
+import { isStringArray } from "../data/npy.ts";
 import type { Rng } from "../data/rng.ts";
 import type { Batch, TensorDataset } from "../data/tensor_dataset.ts";
 import type { Engine } from "../engine/mod.ts";
@@ -133,6 +136,12 @@ export interface RawSide {
   exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array>;
   /** Opens weights sealed to this clinic and loads them. */
   importWeights(sealed: Uint8Array): Promise<void>;
+  /**
+   * Assembles the full trained model (this clinic's segments and the server's segment, given
+   * as `.npz` bytes of its parameters and buffers) into one standard ONNX file in the
+   * checkpoint directory, when the clinic's policy allows it; returns its file name there.
+   */
+  exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }>;
   /** Releases the engine sessions; later calls fail with `CLOSED`. */
   close(): Promise<void>;
 }
@@ -172,6 +181,8 @@ export interface LocalRawSideConfig {
   keyPair?: KeyPair;
   /** Applied to each training batch (e.g. random image shift) with that batch's own generator. */
   augment?: (batch: Batch, rng: Rng) => Batch;
+  /** The clinic's policy: whether `exportModel` may assemble the full model (default false). */
+  allowExport?: boolean;
 }
 
 /** Forward passes kept while waiting for their backward: more are evicted, oldest first. */
@@ -284,14 +295,22 @@ export class LocalRawSide implements RawSide {
   readonly #headInputName?: string;
   readonly #inputNames: string[];
   readonly #evalBatchSize: number;
+  /** Parameter and buffer names of the segment(s) the server runs (what `exportModel` needs from it). */
+  readonly #serverNames: ReadonlySet<string>;
   readonly #pending = new Map<string, PendingStep>();
   readonly #done = new Map<string, DoneStep>();
   /** Forward replies of the last few applied steps, for a courier that retries a whole step. */
   readonly #recentReplies = new Map<string, { activation: Tensor; labels?: Tensor }>();
   #closed = false;
 
-  private constructor(c: LocalRawSideConfig, front: SegmentSlot, head: SegmentSlot | undefined) {
+  private constructor(
+    c: LocalRawSideConfig,
+    front: SegmentSlot,
+    head: SegmentSlot | undefined,
+    serverNames: ReadonlySet<string>,
+  ) {
     this.#c = c;
+    this.#serverNames = serverNames;
     this.#front = front;
     this.#head = head;
     this.#cutName = front.runner.segment.outputs[0].name;
@@ -363,7 +382,11 @@ export class LocalRawSide implements RawSide {
         optimizer: createOptimizer(config.optimizer),
       }
       : undefined;
-    return new LocalRawSide(config, front, head);
+    const serverNames = new Set<string>();
+    for (const seg of segments.slice(1, config.mode === "ushaped" ? -1 : undefined)) {
+      for (const k of [...seg.params.keys(), ...seg.buffers.keys()]) serverNames.add(k);
+    }
+    return new LocalRawSide(config, front, head, serverNames);
   }
 
   #slots(): SegmentSlot[] {
@@ -692,6 +715,60 @@ export class LocalRawSide implements RawSide {
       throw new RawSideError("WEIGHTS_INVALID", `relayed weights: ${(e as Error).message}`);
     }
     applySegmentState(this.#slots(), state, "relayed weights");
+  }
+
+  /**
+   * {@inheritDoc RawSide.exportModel}
+   *
+   * The server's weights must name exactly the initializers of the server's segment (no
+   * clinic weight can be overridden, none may be missing); `exportModel` checks their dtypes
+   * and shapes. The file is `<checkpointDir>/<clinic>.export.onnx`, written atomically: the
+   * checkpoint directory is the only place this process may write.
+   */
+  async exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }> {
+    this.#open();
+    if (this.#c.allowExport !== true) {
+      throw new RawSideError(
+        "EXPORT_FORBIDDEN",
+        `clinic ${JSON.stringify(this.#c.clinic)}: policy.allowExport is false; the full model is not assembled`,
+      );
+    }
+    const p = this.#checkpointPaths();
+    if (!(serverWeights instanceof Uint8Array)) {
+      throw new RawSideError("WEIGHTS_INVALID", "server weights must be .npz bytes");
+    }
+    let arrays;
+    try {
+      arrays = readNpz(serverWeights, "server weights", { maxBytes: 1 << 30 });
+    } catch (e) {
+      throw new RawSideError("WEIGHTS_INVALID", `server weights: ${(e as Error).message}`);
+    }
+    const weights = this.weights();
+    for (const [name, t] of arrays) {
+      if (!this.#serverNames.has(name)) {
+        throw new RawSideError(
+          "WEIGHTS_INVALID",
+          `server weights: ${JSON.stringify(name.slice(0, 80))} is not a parameter or buffer of the server's segment`,
+        );
+      }
+      if (isStringArray(t) || t.dtype !== "float32") {
+        throw new RawSideError("WEIGHTS_INVALID", `server weights: ${JSON.stringify(name)} is not a float32 tensor`);
+      }
+      weights.set(name, t as Tensor);
+    }
+    const missing = [...this.#serverNames].filter((n) => !arrays.has(n));
+    if (missing.length > 0) {
+      throw new RawSideError("WEIGHTS_INVALID", `server weights lack ${missing.slice(0, 5).join(", ")}`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = writeModel(exportModel(this.#c.model, weights));
+    } catch (e) {
+      throw new RawSideError("WEIGHTS_INVALID", `server weights: ${(e as Error).message}`);
+    }
+    const file = `${this.#c.clinic}.export.onnx`;
+    await writeFileAtomic(`${p.dir}/${file}`, bytes);
+    return { file, bytes: bytes.length };
   }
 
   /**

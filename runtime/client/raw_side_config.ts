@@ -113,6 +113,8 @@ export interface RawSideProcessConfig {
   threads?: number;
   /** Training augmentation: `"shift"` (random ±2 px shift, images only) or `"none"` (default). */
   augment?: "shift" | "none";
+  /** The clinic's policy: whether the full model may be assembled (`exportModel`; default false). */
+  allowExport?: boolean;
 }
 
 function fail(field: string, expected: string, got: unknown): never {
@@ -209,6 +211,7 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   int(o, "batchSize", 1);
   int(o, "evalBatchSize", 1, true);
   int(o, "threads", 1, true);
+  if (o.allowExport !== undefined && typeof o.allowExport !== "boolean") fail("allowExport", "a boolean", o.allowExport);
   if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") {
     fail("augment", `"shift" or "none"`, o.augment);
   }
@@ -297,6 +300,7 @@ export async function loadRawSide(
     engine,
     checkpointDir: config.checkpointDir,
     keyPair,
+    allowExport: config.allowExport === true,
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
     augment: shift
       ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })

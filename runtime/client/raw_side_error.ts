@@ -52,6 +52,7 @@ export type RawSideErrorCode =
   | "CHECKPOINT_INVALID"
   | "NO_KEY"
   | "WEIGHTS_INVALID"
+  | "EXPORT_FORBIDDEN"
   | "CONFIG_INVALID"
   | "PROTOCOL"
   | "CLOSED"
@@ -68,6 +69,7 @@ const CODES: ReadonlySet<string> = new Set<RawSideErrorCode>([
   "CHECKPOINT_INVALID",
   "NO_KEY",
   "WEIGHTS_INVALID",
+  "EXPORT_FORBIDDEN",
   "CONFIG_INVALID",
   "PROTOCOL",
   "CLOSED",

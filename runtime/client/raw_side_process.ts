@@ -236,6 +236,11 @@ export class RawSideProcess implements RawSide {
     return this.#stub.importWeights(sealed);
   }
 
+  /** {@inheritDoc RawSide.exportModel} */
+  exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }> {
+    return this.#stub.exportModel(serverWeights);
+  }
+
   /**
    * Closes the raw side, waits for the process to exit (killing it after 10 s) and returns its
    * exit status.

@@ -124,6 +124,8 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
     case "importWeights":
       await side.importWeights(bytesOf(m, "sealed"));
       return {};
+    case "exportModel":
+      return { header: await side.exportModel(bytesOf(m, "serverWeights")) };
     case "close":
       await side.close();
       return {};

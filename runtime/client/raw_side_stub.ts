@@ -264,6 +264,18 @@ export class RawSideStub implements RawSide {
     await this.#call("importWeights", {}, { sealed: bytesTensor(sealed) });
   }
 
+  /** {@inheritDoc RawSide.exportModel} */
+  async exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }> {
+    const h = (await this.#call("exportModel", {}, { serverWeights: bytesTensor(serverWeights) })).header as {
+      file?: unknown;
+      bytes?: unknown;
+    };
+    if (typeof h.file !== "string" || typeof h.bytes !== "number") {
+      throw new RawSideError("PROTOCOL", "exportModel reply lacks file or bytes");
+    }
+    return { file: h.file, bytes: h.bytes };
+  }
+
   /** Asks the raw side to close and end its loop; then closes the pipe towards it. */
   async close(): Promise<void> {
     if (!this.#closedWith) {

@@ -28,6 +28,8 @@ import {
   encodeMessage,
   type EvalMessage,
   type EvalResultMessage,
+  type ExportMessage,
+  type ExportResultMessage,
   type FetchWeightsMessage,
   type MiddleBackwardMessage,
   type MiddleBackwardResultMessage,
@@ -65,6 +67,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends TurnRequestMessage ? TurnMessage
   : M extends TurnDoneMessage ? TurnDoneResultMessage
   : M extends FetchWeightsMessage ? WeightsMessage
+  : M extends ExportMessage ? ExportResultMessage
   : never;
 
 /**

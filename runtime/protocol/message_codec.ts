@@ -40,6 +40,11 @@ import { checkTensor, type TensorSpec } from "./tensor_spec.ts";
 export const MAX_HEADER_BYTES = 64 * 1024;
 /** Prefix of the tensor names that carry sealed weight blobs in `TURN_DONE`. */
 export const SEALED_PREFIX = "sealed/";
+/** Prefix of the tensor names that carry the server segment's weights in `EXPORT_RESULT`. */
+export const WEIGHT_PREFIX = "weight/";
+/** An initializer name in `EXPORT_RESULT`: 1 to 512 characters, no control characters. */
+// deno-lint-ignore no-control-regex -- the control characters are what it refuses
+const WEIGHT_NAME = /^[^\u0000-\u001f\u007f]{1,512}$/;
 
 type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "stepId?" | "bool";
 
@@ -51,6 +56,8 @@ interface Schema {
   optional?: string[];
   /** Carries `sealedWeights` as a map of `sealed/<clinic>` uint8 tensors. */
   sealedMap?: boolean;
+  /** Carries `weights` as a map of `weight/<initializer>` float32 tensors (exact). */
+  weightsMap?: boolean;
   /** Whether a bundle follows the header. */
   bundle: boolean;
 }
@@ -74,7 +81,7 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
     tensors: [],
     bundle: false,
   },
-  TURN_DONE: { fields: { epoch: "epoch" }, tensors: [], sealedMap: true, bundle: true },
+  TURN_DONE: { fields: { epoch: "epoch", lastStepId: "stepId?" }, tensors: [], sealedMap: true, bundle: true },
   TURN_DONE_RESULT: { fields: { epoch: "epoch", next: "name?" }, tensors: [], bundle: false },
   FETCH_WEIGHTS: { fields: {}, tensors: [], bundle: false },
   WEIGHTS: {
@@ -84,6 +91,8 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
     bundle: true,
   },
   ERROR: { fields: { code: "string", message: "string" }, tensors: [], bundle: false },
+  EXPORT: { fields: {}, tensors: [], bundle: false },
+  EXPORT_RESULT: { fields: {}, tensors: [], weightsMap: true, bundle: true },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(
@@ -164,10 +173,13 @@ function headerOf(m: Record<string, unknown>, schema: Schema): Record<string, un
 }
 
 function checkStepEpoch(m: Record<string, unknown>): void {
-  if (typeof m.stepId === "string" && typeof m.epoch === "number") {
-    const p = parseStepId(m.stepId)!;
-    if (p.epoch !== m.epoch) {
-      throw bad(`${m.type}: step id ${m.stepId} belongs to epoch ${p.epoch}, not ${m.epoch}`);
+  for (const key of ["stepId", "lastStepId"]) {
+    const id = m[key];
+    if (typeof id === "string" && typeof m.epoch === "number") {
+      const p = parseStepId(id)!;
+      if (p.epoch !== m.epoch) {
+        throw bad(`${m.type}: ${key} ${id} belongs to epoch ${p.epoch}, not ${m.epoch}`);
+      }
     }
   }
 }
@@ -226,6 +238,20 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
         }
         tensors.set(SEALED_PREFIX + who, tensor("uint8", [blob.length], blob));
         per[SEALED_PREFIX + who] = { level: 0 };
+      }
+    }
+    if (schema.weightsMap) {
+      const weights = m.weights;
+      if (weights === null || typeof weights !== "object" || Array.isArray(weights)) {
+        throw bad(`${msg.type}.weights: expected an object of tensors by initializer name`);
+      }
+      if (Object.keys(weights).length === 0) throw bad(`${msg.type}.weights: no weights`);
+      for (const [name, t] of Object.entries(weights as Record<string, unknown>)) {
+        if (!WEIGHT_NAME.test(name)) throw bad(`${msg.type}.weights: ${JSON.stringify(name.slice(0, 64))} is not an initializer name`);
+        if (!isTensor(t) || t.dtype !== "float32") throw bad(`${msg.type}.weights.${name}: expected a float32 tensor`);
+        tensors.set(WEIGHT_PREFIX + name, t);
+        // Trained weights go into a model: quantising them would change its outputs.
+        per[WEIGHT_PREFIX + name] = { dtype: "float32", topK: undefined };
       }
     }
     const { perTensor: _ignored, ...defaults } = codec;
@@ -314,7 +340,16 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
   }
   const bound = new Map(options.bound ?? []);
   const sealed: Record<string, Uint8Array> = {};
+  const weights: Record<string, Tensor> = {};
   for (const [name, t] of tensors) {
+    if (schema.weightsMap) {
+      const w = name.startsWith(WEIGHT_PREFIX) ? name.slice(WEIGHT_PREFIX.length) : "";
+      if (!WEIGHT_NAME.test(w)) throw bad(`${type}: ${JSON.stringify(name.slice(0, 64))} does not name a weight`);
+      if (t.dtype !== "float32") throw bad(`${type}: weight ${JSON.stringify(w.slice(0, 64))} is ${t.dtype}, expected float32`);
+      // defineProperty: a weight named "__proto__" must stay a weight, not a prototype.
+      Object.defineProperty(weights, w, { value: t, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
     if (schema.sealedMap && name.startsWith(SEALED_PREFIX)) {
       const who = name.slice(SEALED_PREFIX.length);
       if (!KEY_NAME_PATTERN.test(who)) throw bad(`${type}: ${JSON.stringify(name)} does not name a clinic`);
@@ -338,5 +373,9 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
     if (!tensors.has(name)) throw bad(`${type}: missing tensor ${name}`);
   }
   if (schema.sealedMap) out.sealedWeights = sealed;
+  if (schema.weightsMap) {
+    if (Object.keys(weights).length === 0) throw bad(`${type}: no weights`);
+    out.weights = weights;
+  }
   return out as unknown as Message;
 }

@@ -10,8 +10,9 @@
  * | `MIDDLE_BACKWARD` {stepId, epoch, gradHeadInput} | `MIDDLE_BACKWARD_RESULT` {stepId, cutGrad} | U-shape |
  * | `EVAL` {activation} | `EVAL_RESULT` {output} (logits, or the head input in U-shape) | both |
  * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId} | both |
- * | `TURN_DONE` {epoch, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
+ * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
+ * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
  *
  * `ERROR` {code, message} is a reply a relay may use in place of any other.
  *
@@ -102,6 +103,13 @@ export interface TurnMessage {
 export interface TurnDoneMessage {
   type: "TURN_DONE";
   epoch: number;
+  /**
+   * The sender's last applied step of this turn (null: none). The server refuses the turn's
+   * end when its own last applied step differs: after a crash between the turn's last step
+   * and the TURN_DONE checkpoint the server stands at the turn's start, and accepting the
+   * TURN_DONE there would drop the turn's steps.
+   */
+  lastStepId: string | null;
   /** Opaque sealed blobs by recipient clinic name. */
   sealedWeights: Record<string, Uint8Array>;
 }
@@ -127,6 +135,20 @@ export interface WeightsMessage {
   /** The blob sealed to the asker, when there is one. */
   sealedWeights?: Uint8Array;
 }
+/**
+ * Asks for the server segment's trained parameters and buffers, to assemble the full model
+ * at the clinic (`deno task client predict --export`). Only a server configured with
+ * `allowExport: true` answers; any other refuses with `EXPORT_FORBIDDEN` (HTTP 403).
+ */
+export interface ExportMessage {
+  type: "EXPORT";
+}
+/** Reply to {@linkcode ExportMessage}. */
+export interface ExportResultMessage {
+  type: "EXPORT_RESULT";
+  /** The server segment's parameters and buffers by initializer name (float32 exact). */
+  weights: Record<string, Tensor>;
+}
 /** An error reply. */
 export interface ErrorMessage {
   type: "ERROR";
@@ -142,7 +164,8 @@ export type RequestMessage =
   | EvalMessage
   | TurnRequestMessage
   | TurnDoneMessage
-  | FetchWeightsMessage;
+  | FetchWeightsMessage
+  | ExportMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -153,6 +176,7 @@ export type ReplyMessage =
   | TurnMessage
   | TurnDoneResultMessage
   | WeightsMessage
+  | ExportResultMessage
   | ErrorMessage;
 
 /**
@@ -194,6 +218,8 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   FETCH_WEIGHTS: 13,
   WEIGHTS: 14,
   ERROR: 15,
+  EXPORT: 16,
+  EXPORT_RESULT: 17,
 };
 
 /**
@@ -213,6 +239,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   TURN_REQUEST: "TURN",
   TURN_DONE: "TURN_DONE_RESULT",
   FETCH_WEIGHTS: "WEIGHTS",
+  EXPORT: "EXPORT_RESULT",
 };
 
 /**

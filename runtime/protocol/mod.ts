@@ -21,6 +21,7 @@ export {
   encodeMessage,
   MAX_HEADER_BYTES,
   SEALED_PREFIX,
+  WEIGHT_PREFIX,
 } from "./message_codec.ts";
 export { checkTensor, type TensorSpec } from "./tensor_spec.ts";
 export { packFrames, unpackFrames } from "./body_frames.ts";

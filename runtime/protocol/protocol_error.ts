@@ -27,6 +27,7 @@
  * - `WRONG_MODE`: a vanilla message to a U-shape server or the reverse.
  * - `TOO_MANY_ELEMENTS`: a tensor bundle larger than the receiver's element limit.
  * - `FINISHED`: training is over (all configured epochs done).
+ * - `EXPORT_FORBIDDEN`: an `EXPORT` to a server whose policy does not allow it.
  *
  * @example
  * ```ts
@@ -44,7 +45,8 @@ export type ProtocolErrorCode =
   | "UNKNOWN_STEP"
   | "WRONG_MODE"
   | "TOO_MANY_ELEMENTS"
-  | "FINISHED";
+  | "FINISHED"
+  | "EXPORT_FORBIDDEN";
 
 /**
  * A refused protocol message or request, with a machine-readable `code`.

@@ -35,7 +35,7 @@ import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import { NoiseError } from "../../crypto/errors.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
-import { tensor } from "../../models/tensor.ts";
+import { tensor, type Tensor } from "../../models/tensor.ts";
 import { createEngine, type Engine, type EngineName } from "../engine/mod.ts";
 import {
   APP_FRAME_TYPE,
@@ -101,6 +101,11 @@ export interface ServerConfig {
   epochs?: number;
   /** Codec options of replies (default float32 exact). */
   codec?: BundleOptions;
+  /**
+   * Whether clinics may fetch the server segment's weights (`EXPORT`) to assemble the full
+   * model (default false: refused with 403 `EXPORT_FORBIDDEN`).
+   */
+  allowExport?: boolean;
 }
 
 /**
@@ -424,6 +429,17 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
       }
       case "TURN_DONE": {
         expectTurn(c.name, req.epoch, "TURN_DONE");
+        // A server restarted from the turn-start checkpoint no longer holds the turn's steps:
+        // ending the turn there would lose them, so the clinic must redo the turn.
+        const last = c.progress ? parseStepId(c.progress)! : null;
+        const applied = last && last.epoch === schedule.epoch ? c.progress : null;
+        if (req.lastStepId !== applied) {
+          throw new ProtocolError(
+            "STEP_OUT_OF_ORDER",
+            `TURN_DONE after step ${req.lastStepId ?? "none"}, but the server's last applied step of ` +
+              `epoch ${schedule.epoch} is ${applied ?? "none"} (redo the turn)`,
+          );
+        }
         const others = order.filter((n) => n !== c.name);
         const given = Object.keys(req.sealedWeights);
         for (const n of given) {
@@ -454,6 +470,17 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         log(`clinic ${c.name} finished its turn of epoch ${req.epoch}; next: ${schedule.holder ?? "none (finished)"}`);
         report(ev);
         return reply;
+      }
+      case "EXPORT": {
+        if (config.allowExport !== true) {
+          throw new ProtocolError("EXPORT_FORBIDDEN", "this server's policy does not allow exporting its segment (allowExport)");
+        }
+        const weights: Record<string, Tensor> = {};
+        for (const m of [model.runner.params, model.runner.buffers]) {
+          for (const [k, v] of m) weights[k] = v;
+        }
+        log(`clinic ${c.name} exported the server segment's weights`);
+        return encode({ type: "EXPORT_RESULT", weights });
       }
       case "FETCH_WEIGHTS": {
         const blob = relay.from !== c.name ? relay.blobs.get(c.name) : undefined;

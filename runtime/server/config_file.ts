@@ -12,7 +12,8 @@
  *   "engine": "native", "threads": 4,
  *   "checkpointDir": "out/server",
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
- *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3
+ *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3,
+ *   "allowExport": false
  * }
  * ```
  *
@@ -63,11 +64,14 @@ export interface ServerConfigFile {
   turnTimeoutMs: number;
   order?: string[];
   epochs?: number;
+  /** Whether clinics may fetch the server segment's weights to assemble the full model (default false). */
+  allowExport: boolean;
 }
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
+  "allowExport",
 ]);
 
 /**
@@ -186,5 +190,6 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     turnTimeoutMs: int("turnTimeoutMs", 1) ?? 60_000,
     order: names("order"),
     epochs: int("epochs", 1),
+    allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
   };
 }

@@ -29,6 +29,7 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
   UNKNOWN_STEP: 409,
   WRONG_MODE: 400,
   FINISHED: 409,
+  EXPORT_FORBIDDEN: 403,
 };
 
 /**

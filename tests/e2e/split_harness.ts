@@ -11,7 +11,7 @@ import { writeNpz } from "../../runtime/data/npz.ts";
 import { writeKeyPairFiles } from "../../runtime/keys/key_store.ts";
 import { createEngine, type Engine } from "../../runtime/engine/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../../runtime/keys/key_store.ts";
-import { createServerApp, type ServerHandle } from "../../runtime/server/mod.ts";
+import { createServerApp, type ServerConfig, type ServerHandle } from "../../runtime/server/mod.ts";
 import { parseServerConfigFile } from "../../runtime/server/config_file.ts";
 import { type ClientConfig, parseClientConfig } from "../../runtime/client/client_config.ts";
 import { Rng } from "../../runtime/data/rng.ts";
@@ -69,6 +69,10 @@ export interface WorldOptions {
   optimizer?: { kind: "sgd" | "adam"; lr: number };
   port?: number;
   serverEngine?: "wasm" | "native";
+  /** `policy.allowExport` of each clinic config, by clinic name (default false). */
+  clinicAllowExport?: Record<string, boolean>;
+  /** The server config's `allowExport` (default: left out, i.e. false). */
+  serverAllowExport?: boolean;
 }
 
 /** Writes keys, data and configs into a temp dir. */
@@ -114,6 +118,7 @@ export async function makeWorld(o: WorldOptions): Promise<SplitWorld> {
     limits: { maxBatch: 64 },
     turnTimeoutMs: 60_000,
     epochs: epochs * parts,
+    ...(o.serverAllowExport !== undefined ? { allowExport: o.serverAllowExport } : {}),
   }));
   const clientConfigs: ClientConfig[] = [];
   for (const [i, c] of clinics.entries()) {
@@ -139,6 +144,7 @@ export async function makeWorld(o: WorldOptions): Promise<SplitWorld> {
       turnsPerEpoch: parts,
       retries: 10,
       patienceMs: 60_000,
+      ...(o.clinicAllowExport?.[c] !== undefined ? { policy: { allowExport: o.clinicAllowExport[c] } } : {}),
     });
     await Deno.writeTextFile(file, text);
     clientConfigs.push(parseClientConfig(text, root));
@@ -165,6 +171,7 @@ export function serverEngine(): Promise<Engine> {
 /** Starts the world's server in this process (Deno.serve on its port). */
 export async function startInProcessServer(
   w: SplitWorld,
+  extra: Partial<ServerConfig> = {},
 ): Promise<{ handle: ServerHandle; stop(): Promise<void> }> {
   const f = parseServerConfigFile(await Deno.readTextFile(w.serverConfigFile), w.root);
   const key = await loadPrivateKeyFile(f.serverKey);
@@ -177,6 +184,8 @@ export async function startInProcessServer(
     limits: f.limits,
     turnTimeoutMs: f.turnTimeoutMs,
     epochs: f.epochs,
+    allowExport: f.allowExport,
+    ...extra,
   }, { keyPair: key.keyPair, allowlist: await loadAllowlist(f.allowlist), engine: await serverEngine(), log: () => {} });
   const http = Deno.serve({ hostname: "127.0.0.1", port: f.port, onListen() {} }, handle.app.fetch);
   return {

@@ -30,6 +30,8 @@ export const ACTIVATION_RULES: Record<string, GradRule> = {
   // the largest activations of a CNN (bench/grad_subgraphs.ts). A non-finite g stays NaN
   // where y ≤ 0 instead of being masked to 0, which only shows a step that already diverged.
   Relu: (n, [g], ctx) => {
+    // A MaxPool reading only this Relu has already gated its gradient (see pool.ts).
+    if (ctx.applied.has(n)) return [g];
     const dt = ctx.dtype(g!);
     const pos = ctx.emit1("Greater", [yOf(n), ctx.scalar(0, dt)]);
     // Cast `to` is a TensorProto.DataType: FLOAT = 1, DOUBLE = 11 (ONNX onnx.proto).

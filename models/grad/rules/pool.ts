@@ -237,6 +237,18 @@ export const POOL_RULES: Record<string, GradRule> = {
       });
     }
     const zero = ctx.scalar(0, dt);
+    // MaxPool(Relu(z)): the gradient reaches only each window's first maximum, where the
+    // Relu's output equals the pooled output y; so the Relu's gate [r > 0] equals [y > 0]
+    // there, and it is applied once here at the pooled size (k times fewer elements)
+    // instead of by the Relu's rule on the full map. Exact, ties included: a window of
+    // zeros has y = 0 and passes nothing either way.
+    let gy = g!;
+    const relu = ctx.soleProducer(x, "Relu", n);
+    if (relu) {
+      const pos = ctx.emit1("Cast", [ctx.emit1("Greater", [y, zero])], { to: intAttr(dt === "float64" ? 11 : 1) });
+      gy = ctx.emit1("Mul", [gy, pos]);
+      ctx.applied.add(relu);
+    }
     let taken: string | undefined;
     const gated: string[] = [];
     const slices = squareTiles(geom) ? windowPlanes(ctx, xp, geom) : offsets(k).map((o) => {
@@ -252,7 +264,7 @@ export const POOL_RULES: Record<string, GradRule> = {
         mask = ctx.emit1("And", [eq, ctx.emit1("Not", [taken])]);
         taken = ctx.emit1("Or", [taken, eq]);
       } else taken = eq;
-      gated.push(ctx.emit1("Where", [mask, g!, zero]));
+      gated.push(ctx.emit1("Where", [mask, gy, zero]));
     }
     return [scatterWindows(ctx, gated, geom)];
   },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { seal } from "../../../crypto/seal/sealed_box.ts";
 import { writeNpz } from "../../../runtime/data/npz.ts";
+import { readModel } from "../../../models/onnx/read_model.ts";
 import { compileModel } from "../../../models/train/compile.ts";
 import { createOptimizer, type OptimizerConfig } from "../../../models/train/optimizer.ts";
 import { generateKeyPair } from "../../../crypto/noise/dh.ts";
@@ -328,3 +329,47 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+Deno.test("exportModel: only under policy.allowExport; the server's weights must be exactly its segment's; the file holds both ends", async () => {
+  const dir = await Deno.makeTempDir();
+  const zoo = tinyCnn();
+  const segs = compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.ushaped, seed: SEED });
+  // the server's trained middle: its initial weights, shifted so they are told apart
+  const middle = new Map<string, Tensor>();
+  for (const m of [segs[1].params, segs[1].buffers]) {
+    for (const [k, t] of m) middle.set(k, tensor("float32", [...t.dims], Float32Array.from(t.data as Float32Array, (x) => x + 0.25)));
+  }
+  const forbidden = await LocalRawSide.create(config("ushaped", { checkpointDir: dir }));
+  const side = await LocalRawSide.create(config("ushaped", { checkpointDir: dir, allowExport: true }));
+  try {
+    await assert.rejects(forbidden.exportModel(writeNpz(middle)), isCode("EXPORT_FORBIDDEN"));
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written when the policy says no");
+    // a weight of the clinic's own segments, a missing one, an unknown one, a wrong shape: refused
+    const front = [...side.weights().keys()][0];
+    const first = [...middle.keys()][0];
+    const without = new Map(middle);
+    without.delete(first);
+    const badShape = new Map(middle).set(first, tensor("float32", [1]));
+    for (
+      const w of [
+        new Map(middle).set(front, side.weights().get(front)!),
+        without,
+        new Map(middle).set("no.such.weight", tensor("float32", [1])),
+        badShape,
+      ]
+    ) {
+      await assert.rejects(side.exportModel(writeNpz(w)), isCode("WEIGHTS_INVALID"));
+    }
+    await assert.rejects(side.exportModel(Uint8Array.of(1, 2, 3)), isCode("WEIGHTS_INVALID"));
+    const r = await side.exportModel(writeNpz(middle));
+    assert.equal(r.file, "clinic-a.export.onnx");
+    const bytes = await Deno.readFile(`${dir}/${r.file}`);
+    assert.equal(bytes.length, r.bytes);
+    const exported = readModel(bytes, r.file).graph.initializers;
+    for (const [k, t] of [...side.weights(), ...middle]) assert.deepEqual(exported.get(k)!.data, t.data, k);
+  } finally {
+    await forbidden.close();
+    await side.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

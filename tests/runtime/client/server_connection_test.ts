@@ -2,8 +2,12 @@
 import assert from "node:assert/strict";
 import { ServerConnection, ServerRequestError } from "../../../runtime/client/server_connection.ts";
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
-import type { ServerHandle } from "../../../runtime/server/mod.ts";
+import { createServerApp, type ServerHandle } from "../../../runtime/server/mod.ts";
+import { parseClientConfig } from "../../../runtime/client/client_config.ts";
+import { courierCommandArgs, courierConfigOf, rawSideConfigOf } from "../../../runtime/client/launcher.ts";
+import { rawSideCommandArgs } from "../../../runtime/client/raw_side_process.ts";
 import {
+  allowlist,
   binaryLabels,
   CLINIC_KEYS,
   CUT_DIMS,
@@ -11,6 +15,8 @@ import {
   randomTensor,
   SERVER_KEYS,
   startServer,
+  testEngine,
+  tinyConfig,
 } from "../server/harness.ts";
 
 const step = (batch: number) => ({
@@ -123,4 +129,50 @@ Deno.test("ServerConnection: reconnects after a server restart (404 UNKNOWN_SESS
     await http.shutdown().catch(() => {});
     await server.close();
   }
+});
+
+Deno.test("ServerConnection with a consortium psk (IKpsk2): the right key connects, a wrong or missing one fails the handshake", async () => {
+  const psk = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
+  const server = await createServerApp(tinyConfig("vanilla"), {
+    keyPair: SERVER_KEYS,
+    allowlist: allowlist(),
+    psk,
+    engine: await testEngine(),
+    log: () => {},
+  });
+  const http = serve(server);
+  try {
+    const url = `http://127.0.0.1:${http.addr.port}`;
+    const base = { url, serverPublicKey: SERVER_KEYS.publicKey, clinicKeyPair: CLINIC_KEYS.a, retries: 0 };
+    const conn = await ServerConnection.connect({ ...base, psk });
+    assert.equal((await conn.request({ type: "TURN_REQUEST" })).type, "TURN");
+    conn.close();
+    const wrong = psk.slice();
+    wrong[31] ^= 1;
+    for (const other of [wrong, undefined]) {
+      await assert.rejects(
+        ServerConnection.connect({ ...base, ...(other ? { psk: other } : {}) }),
+        (e) => e instanceof ServerRequestError && e.code === "BAD_HANDSHAKE" && e.status === 400,
+      );
+    }
+  } finally {
+    await http.shutdown();
+    await server.close();
+  }
+});
+
+Deno.test("clinic config pskFile: resolved, and the courier (only) may read it", () => {
+  const text = JSON.stringify({
+    server: "http://127.0.0.1:8443", serverPublicKey: "s.pub", clinicKey: "a.key", data: "d/x.npz", pskFile: "keys/psk.hex",
+    model: "cnn", mode: "vanilla", optimizer: { kind: "sgd", lr: 0.1 }, checkpointDir: "ck",
+  });
+  const c = parseClientConfig(text, "/etc/clinic");
+  assert.equal(c.pskFile, "/etc/clinic/keys/psk.hex");
+  const courier = courierConfigOf(c, "train");
+  assert.equal(courier.pskFile, "/etc/clinic/keys/psk.hex");
+  const read = courierCommandArgs(courier).find((f) => f.startsWith("--allow-read="))!;
+  assert.ok(read.split("=")[1].split(",").includes("/etc/clinic/keys/psk.hex"), read);
+  const rawFlags = rawSideCommandArgs(rawSideConfigOf(c)).join(" ");
+  assert.ok(!rawFlags.includes("psk.hex"), "the raw-data side gets no access to the psk");
+  assert.throws(() => parseClientConfig(JSON.stringify({ ...JSON.parse(text), pskFile: "" }), "/"), /config\.pskFile/);
 });

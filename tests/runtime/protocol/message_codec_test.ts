@@ -30,12 +30,15 @@ const samples: Message[] = [
   { type: "TURN_REQUEST" },
   { type: "TURN", turn: "clinic-a", yours: false, epoch: 2, finished: false, lastStepId: "2:4" },
   { type: "TURN", turn: null, yours: false, epoch: 5, finished: true, lastStepId: null },
-  { type: "TURN_DONE", epoch: 1, sealedWeights: { "clinic-b": Uint8Array.of(1, 2, 3), c3: Uint8Array.of(7) } },
+  { type: "TURN_DONE", epoch: 1, lastStepId: "1:4", sealedWeights: { "clinic-b": Uint8Array.of(1, 2, 3), c3: Uint8Array.of(7) } },
+  { type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: { b: Uint8Array.of(9) } },
   { type: "TURN_DONE_RESULT", epoch: 2, next: "clinic-a" },
   { type: "FETCH_WEIGHTS" },
   { type: "WEIGHTS", from: "clinic-a", seq: 4, sealedWeights: Uint8Array.of(9, 8) },
   { type: "WEIGHTS", from: null, seq: 0 },
   { type: "ERROR", code: "WRONG_EPOCH", message: "epoch 2" },
+  { type: "EXPORT" },
+  { type: "EXPORT_RESULT", weights: { "block2.conv.weight": act, "fc.bias": tensor("float32", [1], new Float32Array([0.5])) } },
 ];
 
 function refused(code: string) {
@@ -115,8 +118,54 @@ Deno.test("decode refuses unknown types, bad headers, missing or extra parts", (
   // accept filter
   assert.throws(() => decodeMessage(encodeMessage({ type: "TURN_REQUEST" }), { accept: ["STEP"] }), refused("BAD_MESSAGE"));
   // encoding refuses a malformed message too
-  assert.throws(() => encodeMessage({ type: "TURN_DONE", epoch: 0, sealedWeights: { b: new Uint8Array(0) } }), refused("BAD_MESSAGE"));
+  assert.throws(() => encodeMessage({ type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: { b: new Uint8Array(0) } }), refused("BAD_MESSAGE"));
   assert.throws(() => encodeMessage({ type: "STEP", stepId: "x", epoch: 0, activation: act, labels }), refused("BAD_MESSAGE"));
+});
+
+Deno.test("EXPORT_RESULT: weights travel exactly under a lossy codec; strict weight names and dtypes; TURN_DONE.lastStepId", () => {
+  const w = tensor("float32", [3], new Float32Array([0.123456789, -1e-7, 3.3333333]));
+  const m = decodeMessage(encodeMessage({ type: "EXPORT_RESULT", weights: { w, __proto__x: act } }, { dtype: "int8", level: 6 }));
+  assert.deepEqual(m, { type: "EXPORT_RESULT", weights: { w, __proto__x: act } });
+  // a weight named __proto__ stays a weight
+  const proto: Record<string, typeof w> = {};
+  Object.defineProperty(proto, "__proto__", { value: w, enumerable: true });
+  const pm = decodeMessage(encodeMessage({ type: "EXPORT_RESULT", weights: proto })) as Extract<Message, { type: "EXPORT_RESULT" }>;
+  assert.deepEqual(Object.keys(pm.weights), ["__proto__"]);
+  assert.equal(Object.getPrototypeOf(pm.weights), Object.prototype);
+  const refusedWeights = [
+    {},
+    { "": w },
+    { "bad\nname": w },
+    { x: tensor("int32", [1], new Int32Array([1])) },
+    { x: "not a tensor" },
+  ];
+  for (const weights of refusedWeights) {
+    assert.throws(() => encodeMessage({ type: "EXPORT_RESULT", weights } as never), refused("BAD_MESSAGE"), JSON.stringify(Object.keys(weights)));
+  }
+  // decoding refuses what encoding would: an int32 weight, a tensor outside the weight/ prefix
+  const T = MESSAGE_TYPES;
+  const bundleOf = (b: Uint8Array) => b.subarray(5 + new DataView(b.buffer, b.byteOffset).getUint32(1, true));
+  const evalBundle = bundleOf(encodeMessage({ type: "EVAL", activation: act }));
+  const raw = (type: number, header: unknown, rest: Uint8Array) => {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(5 + json.length + rest.length);
+    out[0] = type;
+    new DataView(out.buffer).setUint32(1, json.length, true);
+    out.set(json, 5);
+    out.set(rest, 5 + json.length);
+    return out;
+  };
+  assert.throws(() => decodeMessage(raw(T.EXPORT_RESULT, {}, evalBundle)), refused("BAD_MESSAGE"));
+  assert.throws(() => decodeMessage(raw(T.EXPORT, {}, evalBundle)), refused("BAD_MESSAGE"));
+  const labelBundle = bundleOf(encodeMessage({ type: "STEP", stepId: "0:0", epoch: 0, activation: act, labels: tensor("int64", [2], new BigInt64Array([0n, 1n])) }));
+  assert.throws(() => decodeMessage(raw(T.EXPORT_RESULT, {}, labelBundle)), refused("BAD_MESSAGE"));
+  // TURN_DONE.lastStepId is required, a step id of the same epoch, or null
+  assert.throws(() => encodeMessage({ type: "TURN_DONE", epoch: 1, lastStepId: "0:3", sealedWeights: { b: Uint8Array.of(1) } }), refused("BAD_MESSAGE"));
+  assert.throws(() => encodeMessage({ type: "TURN_DONE", epoch: 1, sealedWeights: { b: Uint8Array.of(1) } } as never), refused("BAD_MESSAGE"));
+  const done = encodeMessage({ type: "TURN_DONE", epoch: 1, lastStepId: "1:3", sealedWeights: { b: Uint8Array.of(1) } });
+  assert.throws(() => decodeMessage(raw(T.TURN_DONE, { epoch: 1 }, bundleOf(done))), refused("BAD_MESSAGE"));
+  assert.throws(() => decodeMessage(raw(T.TURN_DONE, { epoch: 1, lastStepId: "2:0" }, bundleOf(done))), refused("BAD_MESSAGE"));
+  assert.equal((decodeMessage(raw(T.TURN_DONE, { epoch: 1, lastStepId: null }, bundleOf(done))) as { lastStepId: unknown }).lastStepId, null);
 });
 
 Deno.test("fuzz: decode of arbitrary or mutated bytes throws only ProtocolError", () => {

@@ -18,6 +18,8 @@ Deno.test("config file: defaults, resolved paths, overrides", () => {
   assert.equal(f.checkpointDir, "/srv/ck");
   assert.deepEqual([f.hostname, f.port, f.engine, f.turnTimeoutMs, f.seed, f.epochs], ["127.0.0.1", 8443, "native", 60000, 0, 2]);
   assert.deepEqual(f.limits, { maxBatch: 64 });
+  assert.equal(f.allowExport, false, "export is off unless the config turns it on");
+  assert.equal(parseServerConfigFile(JSON.stringify({ ...base, allowExport: true }), "/srv").allowExport, true);
   const onnx = parseServerConfigFile(JSON.stringify({ ...base, model: "m.onnx", cuts: ["x"], data: undefined }), "/srv");
   assert.equal(onnx.model, "/srv/m.onnx");
   assert.deepEqual(parseListen("[::1]:9000"), { hostname: "::1", port: 9000 });
@@ -36,6 +38,7 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, listen: "nope" }, /listen/],
     [{ ...base, extra: 1 }, /unknown field "extra"/],
     [{ ...base, serverKey: "" }, /config\.serverKey/],
+    [{ ...base, allowExport: "yes" }, /config\.allowExport/],
   ];
   for (const [cfg, re] of bad) assert.throws(() => parseServerConfigFile(JSON.stringify(cfg), "/"), re);
   assert.throws(() => parseServerConfigFile("{", "/"), /not valid JSON/);

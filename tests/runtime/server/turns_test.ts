@@ -47,13 +47,13 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     assert.equal((await a.send(step("0:1", 2))).type, "STEP_RESULT");
     assert.equal((await a.send({ type: "TURN_REQUEST" }) as { lastStepId: string }).lastStepId, "0:1");
     // a TURN_DONE must seal to every other clinic
-    await assertError(await a.post(a.body({ type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1) } })), 400, "BAD_MESSAGE");
+    await assertError(await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1) } })), 400, "BAD_MESSAGE");
     await assertError(
-      await a.post(a.body({ type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1), c: blob(2), a: blob(3) } })),
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1), c: blob(2), a: blob(3) } })),
       400,
       "BAD_MESSAGE",
     );
-    const doneReq = { type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(1), c: blob(2) } } as const;
+    const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1), c: blob(2) } } as const;
     const done = await a.send(doneReq);
     assert.deepEqual(done, { type: "TURN_DONE_RESULT", epoch: 0, next: "b" });
     assert.deepEqual(await a.send(doneReq), done, "a retried TURN_DONE does not advance twice");
@@ -72,7 +72,7 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     // b comes back: its step is refused, the turn is c's
     await assertError(await b.post(b.body(step("0:0", 3))), 409, "NOT_YOUR_TURN");
     assert.equal((await c.send(step("0:0", 4))).type, "STEP_RESULT");
-    const cd = await c.send({ type: "TURN_DONE", epoch: 0, sealedWeights: { a: blob(4), b: blob(5) } });
+    const cd = await c.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { a: blob(4), b: blob(5) } });
     assert.deepEqual(cd, { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
     assert.ok(log.includes("epoch 0 done"), log.join("\n"));
     await assertError(await a.post(a.body(step("0:2", 5))), 409, "WRONG_EPOCH");
@@ -92,7 +92,7 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
   const first = await startServer("vanilla", cfg);
   let weights: Map<string, Float32Array>;
   let doneReply;
-  const doneReq = { type: "TURN_DONE", epoch: 0, sealedWeights: { b: blob(7) } } as const;
+  const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(7) } } as const;
   try {
     assert.equal(first.resumed, false);
     const a = await new RawClinic(first, "a").connect();
@@ -127,6 +127,64 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
   // a checkpoint of another mode is refused
   await assert.rejects(startServer("ushaped", cfg), /not a version 1 ushaped server checkpoint/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-back state, the redone turn is accepted", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = { checkpointDir: dir };
+  const first = await startServer("vanilla", cfg);
+  let turnStart: Map<string, Float32Array>;
+  try {
+    const a = await new RawClinic(first, "a").connect();
+    await a.send(step("0:0", 1));
+    // a TURN_DONE that claims fewer or more steps than the server applied is refused
+    await assertError(
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: { b: blob(1) } })),
+      409,
+      "STEP_OUT_OF_ORDER",
+    );
+    await assertError(
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1) } })),
+      409,
+      "STEP_OUT_OF_ORDER",
+    );
+    assert.equal(first.schedule.holder, "a", "a refused TURN_DONE does not end the turn");
+    await a.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { b: blob(1) } });
+    turnStart = paramsSnapshot(first); // what the checkpoint at the start of b's turn holds
+    const b = await new RawClinic(first, "b").connect();
+    await b.send(step("0:0", 2));
+    await b.send(step("0:1", 3));
+    // the server dies here: after b's last step, before b's TURN_DONE is checkpointed
+  } finally {
+    await first.close();
+  }
+  const second = await startServer("vanilla", cfg);
+  try {
+    assert.equal(second.resumed, true);
+    assert.deepEqual(paramsSnapshot(second), turnStart, "the restarted server stands at the start of b's turn");
+    const b = await new RawClinic(second, "b").connect();
+    const retried = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { a: blob(2) } } as const;
+    await assertError(await b.post(b.body(retried)), 409, "STEP_OUT_OF_ORDER");
+    assert.equal(second.schedule.holder, "b", "the turn is not ended on the rolled-back state");
+    assert.equal(second.schedule.epoch, 0);
+    // what the clinic does next (clinic.ts): ask where the server stands, roll back, redo the turn
+    assert.deepEqual(await b.send({ type: "TURN_REQUEST" }), {
+      type: "TURN",
+      turn: "b",
+      yours: true,
+      epoch: 0,
+      finished: false,
+      lastStepId: null,
+    });
+    await b.send(step("0:0", 2));
+    await b.send(step("0:1", 3));
+    assert.deepEqual(await b.send(retried), { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
+    assert.equal(second.status().step, 3, "a's one step and b's two redone steps, each applied once");
+    assert.notDeepEqual(paramsSnapshot(second), turnStart, "b's steps are in the weights");
+  } finally {
+    await second.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("writeCheckpoint replaces the file by rename; a stale temp never shadows it", async () => {
