@@ -13,31 +13,21 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { auditRun } from "../privacy/audit.ts";
-import { runMain, UsageError } from "./main.ts";
+import { parseFlags, runMain, UsageError } from "./main.ts";
 
 const USAGE =
   "usage: deno task audit [--quick] --run <run dir> [--out <dir>] [--data <file>] [--engine native|wasm|webgpu]";
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        run: { type: "string" },
-        out: { type: "string" },
-        data: { type: "string" },
-        engine: { type: "string", default: "native" },
-        quick: { type: "boolean", default: false },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseFlags(Deno.args, {
+    run: { type: "string" },
+    out: { type: "string" },
+    data: { type: "string" },
+    engine: { type: "string", default: "native" },
+    quick: { type: "boolean", default: false },
+  });
   if (!values.run) throw new UsageError("--run <run dir> is required");
   const name = values.engine as EngineName;
   if (!["wasm", "webgpu", "native"].includes(name)) {

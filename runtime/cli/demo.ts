@@ -20,7 +20,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
 import { zooModel } from "../../models/zoo/mod.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
@@ -35,7 +34,7 @@ import { trainCentral } from "../train/central.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import { parseClientConfig } from "../client/client_config.ts";
 import { launchClinic } from "../client/launcher.ts";
-import { runMain, UsageError } from "./main.ts";
+import { parseFlags, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
@@ -53,27 +52,18 @@ function mib(n: number): string {
 }
 
 await runMain(async () => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        epochs: { type: "string" },
-        batch: { type: "string" },
-        "turns-per-epoch": { type: "string" },
-        mode: { type: "string", default: "vanilla" },
-        engine: { type: "string" },
-        data: { type: "string", default: new URL("../../data/pneumoniamnist.npz", import.meta.url).pathname },
-        seed: { type: "string", default: "0" },
-        "no-central": { type: "boolean", default: false },
-        partition: { type: "string", default: "size-dirichlet" },
-        alpha: { type: "string", default: "0.5" },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = parseFlags(Deno.args, {
+    epochs: { type: "string" },
+    batch: { type: "string" },
+    "turns-per-epoch": { type: "string" },
+    mode: { type: "string", default: "vanilla" },
+    engine: { type: "string" },
+    data: { type: "string", default: new URL("../../data/pneumoniamnist.npz", import.meta.url).pathname },
+    seed: { type: "string", default: "0" },
+    "no-central": { type: "boolean", default: false },
+    partition: { type: "string", default: "size-dirichlet" },
+    alpha: { type: "string", default: "0.5" },
+  });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
   const parts = positiveInt("--turns-per-epoch", values["turns-per-epoch"], 4);
