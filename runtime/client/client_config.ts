@@ -28,7 +28,8 @@
  * ```
  * @module
  */
-import { basename, isAbsolute, join } from "node:path";
+import { readJsonConfig } from "../config/json_config.ts";
+import { basename } from "node:path";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { WireDType } from "../codec/mod.ts";
@@ -107,33 +108,9 @@ const FIELDS = new Set([
  * ```
  */
 export function parseClientConfig(text: string, baseDir: string): ClientConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new TypeError(`config is not valid JSON (${(e as Error).message})`);
-  }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new TypeError("config must be a JSON object");
-  const c = raw as Record<string, unknown>;
-  for (const k of Object.keys(c)) {
-    if (!FIELDS.has(k)) throw new TypeError(`config: unknown field ${JSON.stringify(k)} (expected one of ${[...FIELDS].join(", ")})`);
-  }
-  const fail = (k: string, want: string): never => {
-    throw new TypeError(`config.${k}: expected ${want}, got ${JSON.stringify(c[k]) ?? "nothing"}`);
-  };
-  const str = (k: string, required = true): string | undefined => {
-    const v = c[k];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== "string" || v.length === 0) fail(k, "a non-empty string");
-    return v as string;
-  };
-  const int = (k: string, min: number, fallback: number): number => {
-    const v = c[k];
-    if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(k, `an integer >= ${min}`);
-    return v as number;
-  };
-  const path = (p: string) => (isAbsolute(p) ? p : join(baseDir, p));
+  const cfg = readJsonConfig(text, FIELDS, baseDir);
+  const { c, fail, str, path } = cfg;
+  const int = (k: string, min: number, fallback: number): number => cfg.int(k, min, fallback);
   const server = str("server")!;
   if (!/^https?:\/\/[^/]+:\d+\/?$/.test(server)) fail("server", "http(s)://host:port");
   const mode = str("mode") as RawSideMode;

@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import { isAbsolute, join } from "node:path";
+import { readJsonConfig } from "../config/json_config.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { ZooDataSpec } from "../../models/zoo/mod.ts";
@@ -106,33 +106,9 @@ export function parseListen(v: string): { hostname: string; port: number } {
  * ```
  */
 export function parseServerConfigFile(text: string, baseDir: string): ServerConfigFile {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new TypeError(`config is not valid JSON (${(e as Error).message})`);
-  }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new TypeError("config must be a JSON object");
-  const c = raw as Record<string, unknown>;
-  for (const k of Object.keys(c)) {
-    if (!FIELDS.has(k)) throw new TypeError(`config: unknown field ${JSON.stringify(k)} (expected one of ${[...FIELDS].join(", ")})`);
-  }
-  const fail = (k: string, want: string): never => {
-    throw new TypeError(`config.${k}: expected ${want}, got ${JSON.stringify(c[k]) ?? "nothing"}`);
-  };
-  const str = (k: string, required = true): string | undefined => {
-    const v = c[k];
-    if (v === undefined && !required) return undefined;
-    if (typeof v !== "string" || v.length === 0) fail(k, "a non-empty string");
-    return v as string;
-  };
-  const int = (k: string, min: number): number | undefined => {
-    const v = c[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(k, `an integer >= ${min}`);
-    return v as number;
-  };
-  const path = (p: string) => (isAbsolute(p) ? p : join(baseDir, p));
+  const cfg = readJsonConfig(text, FIELDS, baseDir);
+  const { c, fail, str, path } = cfg;
+  const int = (k: string, min: number): number | undefined => cfg.int(k, min, undefined);
   const names = (k: string): string[] | undefined => {
     const v = c[k];
     if (v === undefined) return undefined;
