@@ -1,11 +1,15 @@
 /**
- * `deno task bench:split [--rows N] [--batch B] [--epochs E]`
+ * `deno task bench:split [--rows N] [--batch B] [--epochs E] [--profile]`
  *
  * Split training over loopback with encryption (one clinic through the real client: sandboxed
  * wasm raw side + courier, Noise channel, float32 codec) against central training of the same
  * model on the same rows on this machine, per engine pairing; bytes on the wire per sample;
  * and the transport choice: the round trip of a ~400 KB body over HTTP POST (keep-alive) and
- * over a WebSocket on loopback. Prints figures; never fails on time.
+ * over a WebSocket on loopback. Prints figures; never fails on time. `--profile` also prints,
+ * for each split run, where the time of a step goes: per-phase totals of the raw side (frame
+ * decode, compute, frame encode, pipe write), the courier (pipe round trips, message encode,
+ * seal, HTTP round trip, open, decode) and the server (body read, open, decode, model step,
+ * seal).
  *
  * @example
  * ```sh
@@ -27,14 +31,16 @@ import { trainCentral } from "../runtime/train/central.ts";
 import { parseClientConfig } from "../runtime/client/client_config.ts";
 import { launchClinic } from "../runtime/client/launcher.ts";
 import type { ClinicResult } from "../runtime/client/clinic.ts";
+import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" } },
+  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" }, profile: { type: "boolean", default: false } },
 });
 const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(values.epochs);
 const optimizer = { kind: "adam" as const, lr: 1e-3 };
 const seed = 0;
+const PROFILE = values.profile === true;
 
 const full = await loadDataset(new URL("../data/pneumoniamnist.npz", import.meta.url).pathname, { seed });
 const root = await Deno.makeTempDir({ prefix: "bench_split_" });
@@ -70,9 +76,10 @@ async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerS
   const allowlist = new Allowlist([{ name: "clinic-a", publicKey: c.publicKey }]);
   await Deno.writeTextFile(`${dir}/peers.json`, serializeAllowlist(allowlist));
   const engine = await createEngine(serverEngine, { threads: 1 });
+  const profile = new PhaseProfile(PROFILE);
   const server = await createServerApp({
     mode: "vanilla", model: { zoo: "cnn", data, seed }, loss: "bce", optimizer, epochs: EPOCHS, limits: { maxBatch: BATCH },
-  }, { keyPair: s, allowlist, engine, log: () => {} });
+  }, { keyPair: s, allowlist, engine, log: () => {}, profile });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
   try {
     const config = parseClientConfig(JSON.stringify({
@@ -80,7 +87,17 @@ async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerS
       clinicKey: `${dir}/clinic-a.key`, peers: `${dir}/peers.json`, data: `${root}/data/bench.npz`, model: "cnn",
       mode: "vanilla", codec: { dtype: "float32", level: 0 }, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
     }), dir);
-    const r = (await launchClinic<ClinicResult>(config, "train", { onLine: () => {} })).result;
+    const lines: string[] = [];
+    const r = (await launchClinic<ClinicResult>(config, "train", {
+      profile: PROFILE,
+      onLine: (l) => {
+        if (l.includes("profile ")) lines.push(l.replace(/^\[[^\]]*\] /, ""));
+      },
+    })).result;
+    if (PROFILE) {
+      console.log(`-- phases, server ${serverEngine} (${r.steps} steps, ${(r.trainSeconds * 1000 / r.steps).toFixed(1)} ms per step):`);
+      console.log([...lines, profile.format("profile server")].join("\n"));
+    }
     return { sps: r.samples / r.trainSeconds, bytesPerSample: (r.bytesUp + r.bytesDown) / r.samples };
   } finally {
     await http.shutdown();

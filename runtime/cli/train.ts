@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { dirname } from "node:path";
 import type { Tensor } from "../../models/tensor.ts";
 import type { Model } from "../../models/graph/ir.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
@@ -195,6 +196,7 @@ await runMain(async () => {
     if (values.export) {
       const bytes = writeModel(exportModel(model, result.weights as Map<string, Tensor>));
       try {
+        await Deno.mkdir(dirname(values.export), { recursive: true });
         await Deno.writeFile(values.export, bytes);
       } catch (e) {
         throw new Error(`--export ${values.export}: cannot write (${(e as Error).message})`);
@@ -221,6 +223,7 @@ await runMain(async () => {
         machine: { os: Deno.build.os, arch: Deno.build.arch, cpus: navigator.hardwareConcurrency },
       };
       try {
+        await Deno.mkdir(dirname(values.json), { recursive: true });
         await Deno.writeTextFile(values.json, JSON.stringify(report, null, 2) + "\n");
       } catch (e) {
         throw new Error(`--json ${values.json}: cannot write (${(e as Error).message})`);

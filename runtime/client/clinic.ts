@@ -36,6 +36,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import { parseStepId, type RequestMessage } from "../protocol/mod.ts";
 import { concatRows, evaluateLogits, type Metrics } from "../train/metrics.ts";
 import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 
 /**
@@ -104,6 +105,8 @@ export interface ClinicOptions {
   keepScores?: boolean;
   /** Progress sink. */
   onEvent?: (e: ClinicEvent) => void;
+  /** Per-phase timings (whole training steps); default none. */
+  profile?: PhaseProfile;
   /** Sees every training step this clinic applied (`stepId`, after the raw side's backward). */
   onApplied?: (stepId: string) => void;
 }
@@ -310,9 +313,11 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
       for (let k = current.next; first + k < end; k++) {
         const id = `${round}:${k}`;
         const batch = first + k;
+        const s0 = performance.now();
         const { loss, rows } = info.mode === "vanilla"
           ? await vanillaStep(o, id, round, epoch, batch)
           : await ushapedStep(o, id, round, epoch, batch);
+        o.profile?.add(`clinic step ${k === 0 ? "(first of turn)" : "(rest)"}`, performance.now() - s0);
         current.next = k + 1;
         current.lossSum += loss * rows;
         current.samples += rows;
@@ -371,10 +376,19 @@ async function vanillaStep(
   epoch: number,
   batch: number,
 ): Promise<{ loss: number; rows: number }> {
+  const p = o.profile, tag = id.endsWith(":0") ? " (first of turn)" : "";
+  const t0 = p ? performance.now() : 0;
   const f = await o.side.forward(id, epoch, batch);
+  const t1 = p ? performance.now() : 0;
   if (!f.labels) throw new TypeError("vanilla mode: the raw side returned no labels");
   const r = await ask(o, { type: "STEP", stepId: id, epoch: round, activation: f.activation, labels: f.labels });
+  const t2 = p ? performance.now() : 0;
   await o.side.backward(id, r.cutGrad);
+  if (p) {
+    p.add(`clinic forward call${tag}`, t1 - t0);
+    p.add(`clinic STEP call${tag}`, t2 - t1);
+    p.add(`clinic backward call${tag}`, performance.now() - t2);
+  }
   return { loss: r.loss, rows: f.activation.dims[0] };
 }
 

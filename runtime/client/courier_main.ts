@@ -25,6 +25,7 @@ import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
 import { RawSideStub } from "./raw_side_stub.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { ServerConnection, ServerRequestError } from "./server_connection.ts";
@@ -67,6 +68,8 @@ export interface CourierConfig {
    * weights never leave the raw side.
    */
   exportModel?: boolean;
+  /** Log per-phase timings (pipe calls, encode, seal, HTTP, open, decode) at the end. */
+  profile?: boolean;
 }
 
 /**
@@ -84,7 +87,8 @@ export async function runCourier(
   toRawSide: WritableStream<Uint8Array>,
   log: (line: string) => void = (l) => console.error(l),
 ): Promise<unknown> {
-  const side = new RawSideStub(fromRawSide, toRawSide);
+  const profile = new PhaseProfile(config.profile === true);
+  const side = new RawSideStub(fromRawSide, toRawSide, { profile });
   try {
     const info = await side.ready;
     const own = await loadPrivateKeyFile(config.keyFile);
@@ -116,6 +120,7 @@ export async function runCourier(
           retries: config.retries ?? 8,
           maxBackoffMs: 2000,
           log: (l) => log(`[${info.clinic}] ${l}`),
+          profile,
         });
         break;
       } catch (e) {
@@ -157,12 +162,14 @@ export async function runCourier(
       pollMs: config.pollMs,
       patienceMs: patience,
       keepScores: config.keepScores,
+      profile,
       onEvent: (e) => {
         if (e.kind === "step" && !config.verboseSteps) return;
         log(formatClinicEvent(conn.clinic, e));
       },
     });
     conn.close();
+    if (profile.enabled) log(profile.format("profile courier"));
     return result;
   } finally {
     await side.close();

@@ -66,6 +66,8 @@ export interface LaunchOptions {
   verboseSteps?: boolean;
   /** Pause between turn polls (ms). */
   pollMs?: number;
+  /** Both children log per-phase timings at the end (`profile ...` lines to `onLine`). */
+  profile?: boolean;
   /** Called with the two process ids once spawned (fault tests). */
   onSpawn?: (pids: { rawSide: number; courier: number }) => void;
 }
@@ -79,7 +81,7 @@ export interface LaunchOptions {
  * // rawSideConfigOf(clientConfig).zoo // "cnn"
  * ```
  */
-export function rawSideConfigOf(c: ClientConfig, predictFile?: string): RawSideProcessConfig {
+export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile = false): RawSideProcessConfig {
   const onnx = c.model.endsWith(".onnx");
   return {
     clinic: c.name,
@@ -99,6 +101,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string): RawSideP
     checkpointDir: c.checkpointDir,
     threads: c.threads,
     augment: c.augment,
+    ...(profile ? { profile: true } : {}),
     allowExport: c.policy.allowExport,
     ...(predictFile ? { predictFile } : {}),
   };
@@ -116,7 +119,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string): RawSideP
 export function courierConfigOf(
   c: ClientConfig,
   task: "train" | "predict",
-  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel"> = {},
+  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile"> = {},
 ): CourierConfig {
   return {
     task,
@@ -134,6 +137,7 @@ export function courierConfigOf(
     keepScores: o.keepScores ?? false,
     verboseSteps: o.verboseSteps ?? false,
     ...(o.exportModel ? { exportModel: true } : {}),
+    ...(o.profile ? { profile: true } : {}),
   };
 }
 
@@ -232,7 +236,7 @@ export async function launchClinic<T = ClinicResult>(
   const onLine = opts.onLine ?? ((l: string) => console.error(l));
   // The raw side may write only inside its checkpoint directory, so it must exist first.
   await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
-  const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile));
+  const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
   const raw = new Deno.Command(deno, { args: rawArgs, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
   let courier: Deno.ChildProcess;

@@ -389,6 +389,21 @@ export class LocalRawSide implements RawSide {
     return new LocalRawSide(config, front, head, serverNames);
   }
 
+  /**
+   * Loads the clinic segments' sessions now (forward, backward, inference; the head's step),
+   * so the first training step of a turn does not pay for building them — the same warm-up
+   * central training gets.
+   *
+   * @example
+   * ```ts
+   * import type { LocalRawSide } from "./raw_side.ts";
+   * async function ready(side: LocalRawSide) { await side.warm(); }
+   * ```
+   */
+  async warm(): Promise<void> {
+    for (const slot of this.#slots()) await slot.runner.warm();
+  }
+
   #slots(): SegmentSlot[] {
     return this.#head ? [this.#front, this.#head] : [this.#front];
   }

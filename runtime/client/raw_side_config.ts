@@ -111,6 +111,8 @@ export interface RawSideProcessConfig {
   wasmFile?: string;
   /** wasm threads (default 1). */
   threads?: number;
+  /** Print per-phase timings of the pipe service to stderr at the end (default false). */
+  profile?: boolean;
   /** Training augmentation: `"shift"` (random ±2 px shift, images only) or `"none"` (default). */
   augment?: "shift" | "none";
   /** The clinic's policy: whether the full model may be assembled (`exportModel`; default false). */
@@ -211,6 +213,7 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   int(o, "batchSize", 1);
   int(o, "evalBatchSize", 1, true);
   int(o, "threads", 1, true);
+  if (o.profile !== undefined && typeof o.profile !== "boolean") fail("profile", "a boolean", o.profile);
   if (o.allowExport !== undefined && typeof o.allowExport !== "boolean") fail("allowExport", "a boolean", o.allowExport);
   if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") {
     fail("augment", `"shift" or "none"`, o.augment);

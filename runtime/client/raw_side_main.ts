@@ -21,6 +21,7 @@ import { loadRawSide, validateRawSideConfig } from "./raw_side_config.ts";
 import { RawSideError } from "./raw_side_error.ts";
 import { defaultWasmFile } from "./raw_side_flags.ts";
 import { serveRawSide } from "./raw_side_service.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 
 /**
  * Parses the config argument, builds the raw side on the wasm engine and serves it until the
@@ -58,7 +59,13 @@ export async function runRawSideMain(
   const engine = await createEngine("wasm", { threads: config.threads ?? 1, wasmBinary });
   try {
     const side = await loadRawSide(config, engine);
-    await serveRawSide(side, io.input, io.output);
+    // Training pays session loading before "ready", as central training does; predict needs
+    // the inference session only, which its first call loads.
+    if (config.predictFile === undefined) await side.warm();
+    const profile = new PhaseProfile(config.profile === true);
+    await serveRawSide(side, io.input, io.output, profile);
+    // Phase names and times only (no data): stderr goes to the launcher's log.
+    if (profile.enabled) console.error(profile.format("profile raw side"));
   } finally {
     await engine.dispose();
   }

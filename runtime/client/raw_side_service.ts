@@ -15,6 +15,7 @@ import { type Tensor, tensor } from "../../models/tensor.ts";
 import { isNoiseError } from "../../crypto/errors.ts";
 import type { RawSide } from "./raw_side.ts";
 import { RawSideError } from "./raw_side_error.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 import {
   decodeFrame,
   encodeFrame,
@@ -136,7 +137,8 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
 
 /**
  * Announces `ready` (with `side.info()`), then answers request frames from `input` on `output`
- * until `close` or the end of `input`; closes the side at the end.
+ * until `close` or the end of `input`; closes the side at the end. `profile` (default: off)
+ * collects per-method times of frame decode, compute, frame encode and pipe write.
  *
  * @throws {RawSideError} `PROTOCOL` when `input` breaks off inside a frame
  * @example
@@ -150,10 +152,14 @@ export async function serveRawSide(
   side: RawSide,
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,
+  profile: PhaseProfile = new PhaseProfile(false),
 ): Promise<void> {
   const writer = output.getWriter();
   const reader = new FrameReader(input);
-  const send = (m: WireMessage) => writer.write(encodeFrame(m));
+  const send = async (m: WireMessage) => {
+    const frame = profile.time(`raw encode ${m.method}`, () => encodeFrame(m));
+    await profile.timeAsync(`raw write ${m.method}`, () => writer.write(frame));
+  };
   try {
     await send({
       id: 0,
@@ -167,7 +173,7 @@ export async function serveRawSide(
       if (body === null) break;
       let m: WireMessage;
       try {
-        m = decodeFrame(body);
+        m = profile.time("raw decode", () => decodeFrame(body));
       } catch (e) {
         // The id is the first field; answer it if it could be read, so the caller is not left waiting.
         const id = body.length >= 4 ? new DataView(body.buffer, body.byteOffset).getUint32(0) : 0;
@@ -193,7 +199,7 @@ export async function serveRawSide(
         continue;
       }
       try {
-        const r = await dispatch(side, m);
+        const r = await profile.timeAsync(`raw compute ${m.method}`, () => dispatch(side, m));
         await send({
           id: m.id,
           kind: FRAME_KIND.reply,

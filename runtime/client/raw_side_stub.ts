@@ -15,6 +15,7 @@
 import type { Tensor } from "../../models/tensor.ts";
 import { NoiseError, type NoiseErrorCode } from "../../crypto/errors.ts";
 import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { isRawSideErrorCode, RawSideError } from "./raw_side_error.ts";
 import { bytesTensor, type ErrorHeader } from "./raw_side_service.ts";
 import {
@@ -41,6 +42,8 @@ export interface RawSideStubOptions {
   onBytes?: (direction: "toRawSide" | "fromRawSide", bytes: Uint8Array) => void;
   /** Largest frame accepted from the raw side (default 512 MiB). */
   maxFrameBytes?: number;
+  /** Per-method timings of the pipe calls (frame encode/decode, round trip); default none. */
+  profile?: PhaseProfile;
 }
 
 function toError(h: ErrorHeader): Error {
@@ -80,6 +83,7 @@ export class RawSideStub implements RawSide {
   #nextId = 1;
   #closedWith?: Error;
   #writeChain: Promise<void> = Promise.resolve();
+  readonly #prof: PhaseProfile;
 
   /**
    * @param fromRawSide the raw side's output (child stdout)
@@ -92,6 +96,7 @@ export class RawSideStub implements RawSide {
   ) {
     this.#writer = toRawSide.getWriter();
     this.#onBytes = opts.onBytes;
+    const prof = this.#prof = opts.profile ?? new PhaseProfile(false);
     let readyResolve!: (i: RawSideInfo) => void, readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => {
       readyResolve = res;
@@ -109,7 +114,9 @@ export class RawSideStub implements RawSide {
         for (;;) {
           const body = await reader.next();
           if (body === null) break;
+          const t0 = prof.enabled ? performance.now() : 0;
           const m = decodeFrame(body);
+          if (prof.enabled) prof.add(`stub decode ${m.method}`, performance.now() - t0);
           if (m.kind === FRAME_KIND.ready) {
             readyResolve(m.header as RawSideInfo);
             continue;
@@ -160,6 +167,7 @@ export class RawSideStub implements RawSide {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const id = this.#nextId++;
     let frame: Uint8Array;
+    const t0 = this.#prof.enabled ? performance.now() : 0;
     try {
       frame = encodeFrame({
         id,
@@ -171,9 +179,16 @@ export class RawSideStub implements RawSide {
     } catch (e) {
       return Promise.reject(e);
     }
-    const reply = new Promise<WireMessage>((resolve, reject) =>
+    if (this.#prof.enabled) this.#prof.add(`stub encode ${method}`, performance.now() - t0);
+    let reply = new Promise<WireMessage>((resolve, reject) =>
       this.#pending.set(id, { resolve, reject })
     );
+    if (this.#prof.enabled) {
+      reply = reply.then((m) => {
+        this.#prof.add(`stub rpc ${method} (round trip)`, performance.now() - t0);
+        return m;
+      });
+    }
     this.#onBytes?.("toRawSide", frame);
     this.#writeChain = this.#writeChain.then(() => this.#writer.write(frame)).catch((e) => {
       this.#fail(

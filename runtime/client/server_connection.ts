@@ -21,6 +21,7 @@
 import { initiatorHandshake, openChunked, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import type { BundleOptions, DecodeLimits } from "../codec/mod.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 import {
   APP_FRAME_TYPE,
   CLINIC_HEADER,
@@ -130,6 +131,8 @@ export interface ServerConnectionOptions {
   fetch?: typeof fetch;
   /** Log sink for reconnects (default: none). */
   log?: (line: string) => void;
+  /** Per-phase timings of each request (encode, seal, HTTP, open, decode); default none. */
+  profile?: PhaseProfile;
 }
 
 /** Errors after which a re-handshake and a retry may succeed. */
@@ -156,9 +159,11 @@ export class ServerConnection {
   #down = 0;
   #reconnects = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  readonly #prof: PhaseProfile;
 
   private constructor(o: ServerConnectionOptions) {
     this.#o = o;
+    this.#prof = o.profile ?? new PhaseProfile(false);
     this.#fetch = o.fetch ?? fetch;
     this.#base = o.url.replace(/\/+$/, "");
   }
@@ -297,7 +302,8 @@ export class ServerConnection {
   }
 
   async #request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>> {
-    const plain = encodeMessage(msg, this.#o.codec);
+    const prof = this.#prof, t = msg.type;
+    const plain = prof.time(`courier ${t} encode`, () => encodeMessage(msg, this.#o.codec));
     return await this.#withRetries(msg.type, async () => {
       if (this.#channel === null) {
         await this.#handshake();
@@ -305,14 +311,19 @@ export class ServerConnection {
       }
       const channel = this.#channel!;
       // Sealed afresh on every attempt: a re-sent body would be refused as a replay.
-      const body = packFrames(sealChunked(channel, APP_FRAME_TYPE, plain));
+      const body = prof.time(`courier ${t} seal`, () => packFrames(sealChunked(channel, APP_FRAME_TYPE, plain)));
+      const t0 = prof.enabled ? performance.now() : 0;
       const res = await this.#post(`/v1/session/${this.#session}/msg`, body, { [CLINIC_HEADER]: this.#clinic });
       if (!res.ok) throw await this.#refusal(res);
       const bytes = new Uint8Array(await res.arrayBuffer());
+      if (prof.enabled) prof.add(`courier ${t} http round trip`, performance.now() - t0);
       this.#down += bytes.length;
-      const opened = openChunked(channel, unpackFrames(bytes, { maxFrameSize: channel.maxFrameSize }));
+      const opened = prof.time(
+        `courier ${t} open`,
+        () => openChunked(channel, unpackFrames(bytes, { maxFrameSize: channel.maxFrameSize })),
+      );
       if (opened.type !== APP_FRAME_TYPE) throw new ProtocolError("BAD_MESSAGE", `reply frame type ${opened.type}`);
-      const reply = decodeMessage(opened.payload, { limits: this.#o.limits });
+      const reply = prof.time(`courier ${t} decode`, () => decodeMessage(opened.payload, { limits: this.#o.limits }));
       const want = REPLY_TYPE[msg.type];
       if (reply.type === "ERROR") throw new ServerRequestError(0, reply.code, reply.message);
       if (reply.type !== want) throw new ServerRequestError(0, "BAD_REPLY", `${msg.type} answered with ${reply.type}, expected ${want}`);

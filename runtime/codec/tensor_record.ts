@@ -25,7 +25,7 @@
 import { DTYPE_BYTES, type Tensor, tensor } from "../../models/tensor.ts";
 import { type ByteReader, type ByteWriter, hostOrderCopy, littleEndianBytes } from "./byte_io.ts";
 import { CodecError } from "./codec_error.ts";
-import { deflatePayload, inflateBounded } from "./deflate.ts";
+import { deflatePayload, inflateBounded, worthDeflating } from "./deflate.ts";
 import { float16BitsToFloat32, float32ToFloat16Bits } from "./float16.ts";
 import type { DecodeLimits, ResolvedEncoding } from "./options.ts";
 import { dequantizeInt8, quantizeInt8, type QuantParams } from "./quantize.ts";
@@ -159,7 +159,8 @@ export function writeTensorRecord(w: ByteWriter, t: Tensor, enc: ResolvedEncodin
 
   let compression: number = COMPRESSION.none;
   let stored = raw;
-  if (enc.level > 0 && raw.length > 0) {
+  // A large payload that barely compresses goes as it is without a full DEFLATE pass.
+  if (enc.level > 0 && raw.length > 0 && worthDeflating(raw, enc.level)) {
     const deflated = deflatePayload(raw, enc.level);
     // Incompressible payloads (e.g. float32 noise) go as they are.
     if (deflated.length < raw.length) {

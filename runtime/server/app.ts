@@ -55,6 +55,7 @@ import {
 } from "../protocol/mod.ts";
 import type { BundleOptions } from "../codec/mod.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { handshakeError, httpError, toHttpError } from "./http_error.ts";
 import { ServerModel } from "./server_model.ts";
 import { buildSplitModel, type ModelSpec, type SplitMode } from "./split_model.ts";
@@ -130,6 +131,8 @@ export interface ServerDeps {
   now?: () => number;
   /** Log sink (default `console.log`). Never receives secrets or tensors. */
   log?: (line: string) => void;
+  /** Per-phase timings of `/msg` requests (read, open, decode, handle, seal); default none. */
+  profile?: PhaseProfile;
 }
 
 /** Per-clinic bookkeeping. */
@@ -223,6 +226,9 @@ const HANDSHAKE_MAX_BYTES = 1024;
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
+
+/** The profile of a server built without one: records nothing. */
+const NO_PROFILE = new PhaseProfile(false);
 
 /**
  * Builds the server: compiles the model, loads the server segment on the engine, resumes
@@ -373,7 +379,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
       case "STEP": {
         expectTurn(c.name, req.epoch, "STEP");
         expectNext(c, req.stepId);
-        const r = await model.step(req.activation, req.labels);
+        const r = await (deps.profile ?? NO_PROFILE).timeAsync("server model.step", () => model.step(req.activation, req.labels));
         reply = encode({ type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad: r.cutGrad });
         counted(c, req.stepId, req.activation.dims[0]);
         break;
@@ -571,11 +577,16 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
       if (claimed !== undefined && claimed !== session.clinic) {
         throw httpError(403, "SESSION_MISMATCH", "this session belongs to another clinic");
       }
+      const prof = deps.profile ?? NO_PROFILE;
+      const t0 = prof.enabled ? performance.now() : 0;
       const body = new Uint8Array(await c.req.arrayBuffer());
+      if (prof.enabled) prof.add("server read body", performance.now() - t0);
       const out = await locked(async () => {
         if (sessions.get(id) !== session) throw httpError(404, "UNKNOWN_SESSION", "session was replaced; handshake again");
-        const frames = unpackFrames(body, { maxFrameSize: session.channel.maxFrameSize });
-        const opened = openChunked(session.channel, frames, { maxMessageSize: maxBodyBytes });
+        const opened = prof.time("server open", () => {
+          const frames = unpackFrames(body, { maxFrameSize: session.channel.maxFrameSize });
+          return openChunked(session.channel, frames, { maxMessageSize: maxBodyBytes });
+        });
         const st = clinics.get(session.clinic)!;
         st.bytesIn += body.length;
         st.lastSeen = now();
@@ -585,16 +596,18 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         }
         // TURN_DONE carries sealed weight blobs (uint8, one per other clinic), which the
         // cut-shaped element limit does not describe: they are bounded by the body limit.
-        const msg = decodeMessage(opened.payload, {
-          limits: opened.payload[0] === MESSAGE_TYPES.TURN_DONE ? turnDoneLimits : limits,
-          expect: model.expect,
-        });
+        const msg = prof.time("server decode", () =>
+          decodeMessage(opened.payload, {
+            limits: opened.payload[0] === MESSAGE_TYPES.TURN_DONE ? turnDoneLimits : limits,
+            expect: model.expect,
+          }));
         if (!isRequest(msg)) throw new ProtocolError("BAD_MESSAGE", `${msg.type} is a reply, not a request`);
-        const reply = await handle(st, msg);
-        const packed = packFrames(sealChunked(session.channel, APP_FRAME_TYPE, reply));
+        const reply = await prof.timeAsync(`server handle ${msg.type} (step + encode)`, () => handle(st, msg));
+        const packed = prof.time("server seal", () => packFrames(sealChunked(session.channel, APP_FRAME_TYPE, reply)));
         st.bytesOut += packed.length;
         return packed;
       });
+      if (prof.enabled) prof.add("server /msg total", performance.now() - t0);
       return c.body(out as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
     },
   );
