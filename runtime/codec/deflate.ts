@@ -57,8 +57,9 @@ export const PROBE_MAX_RATIO = 0.9;
  * ```ts
  * import { worthDeflating } from "./deflate.ts";
  * console.log(worthDeflating(new Uint8Array(1 << 20), 6)); // true: zeros compress
- * const noise = new Uint8Array(1 << 20).map((_, i) => (Math.imul(i, 2654435761) >>> 13) & 0xff);
- * console.log(worthDeflating(noise, 6)); // false
+ * const noise = crypto.getRandomValues(new Uint8Array(1 << 16));
+ * const big = new Uint8Array(1 << 20).map((_, i) => noise[i & 0xffff] ^ (i >>> 16));
+ * console.log(worthDeflating(big, 6)); // false
  * ```
  */
 export function worthDeflating(raw: Uint8Array, level: number): boolean {
