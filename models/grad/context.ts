@@ -138,6 +138,14 @@ export class GradContext {
     return this.constant(t, "scalar");
   }
 
+  /** Zeros with the runtime shape of `like` and the given float dtype. */
+  zerosLike(like: string, dtype: DType): string {
+    const one: Tensor = dtype === "float64"
+      ? tensor("float64", [1], new Float64Array(1))
+      : tensor("float32", [1], new Float32Array(1));
+    return this.emit1("ConstantOfShape", [this.emit1("Shape", [like])], { value: { type: "tensor", value: one } });
+  }
+
   /** dtype of a known tensor. */
   dtype(name: string): DType {
     const f = this.facts.get(name);

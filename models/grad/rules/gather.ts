@@ -44,16 +44,7 @@ export const GATHER_RULES: Record<string, GradRule> = {
       gFront = ctx.emit1("Transpose", [g!], { perm: intsAttr(gPerm) });
       dataFront = ctx.emit1("Transpose", [data], { perm: intsAttr(dataPerm) });
     }
-    const zeros = ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [dataFront])], {
-      value: {
-        type: "tensor",
-        value: {
-          dtype: dt,
-          dims: [1],
-          data: dt === "float64" ? new Float64Array(1) : new Float32Array(1),
-        },
-      },
-    });
+    const zeros = ctx.zerosLike(dataFront, dt);
     // Negative indices count from the end (Gather allows them); normalise before scattering.
     // Scalar constants keep a rank-0 index rank 0 (a [1]-shaped 0 would broadcast it to [1]).
     const zero = ctx.constant(tensor("int64", [], new BigInt64Array(1)), "zero");

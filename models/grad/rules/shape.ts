@@ -57,16 +57,7 @@ export const SHAPE_RULES: Record<string, GradRule> = {
     const dt = ctx.dtype(n.inputs[0]);
     const axis = getInt(n, "axis", 0);
     const parts = n.outputs.map((y, i) =>
-      gs[i] ?? ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [y])], {
-        value: {
-          type: "tensor",
-          value: {
-            dtype: dt,
-            dims: [1],
-            data: dt === "float64" ? new Float64Array(1) : new Float32Array(1),
-          },
-        },
-      })
+      gs[i] ?? ctx.zerosLike(y, dt)
     );
     return [ctx.emit1("Concat", parts, { axis: intAttr(axis) }), undefined];
   },
