@@ -79,6 +79,7 @@ await runMain(async () => {
     order: file.order,
     epochs: file.epochs,
     allowExport: file.allowExport,
+    labelProtection: file.labelProtection,
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

@@ -13,7 +13,8 @@
  *   "codec": { "dtype": "float32", "level": 0 },
  *   "optimizer": { "kind": "adam", "lr": 0.001 }, "seed": 0, "batchSize": 64,
  *   "checkpointDir": "out/clinic-a", "turnsPerEpoch": 1,
- *   "policy": { "allowExport": false }
+ *   "policy": { "allowExport": false },
+ *   "defence": { "noise": { "clip": 8, "sigma": 0.05 }, "nopeek": { "weight": 0.5 } }
  * }
  * ```
  *
@@ -35,6 +36,7 @@ import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { WireDType } from "../codec/mod.ts";
 import type { RowSelection } from "./raw_side_config.ts";
 import type { RawSideMode } from "./raw_side.ts";
+import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 
 /**
  * A parsed clinic config: paths absolute (or as given when absolute), defaults filled in.
@@ -85,12 +87,18 @@ export interface ClientConfig {
   /** How long the server may stay unreachable before the client gives up (ms). */
   patienceMs: number;
   policy: { allowExport: boolean };
+  /**
+   * Privacy defences at the cut, applied by the raw side (`runtime/privacy/defence_config.ts`):
+   * `noise` {clip, sigma}, `nopeek` {weight}, `labelProtection` (U-shape only). `{}`: none.
+   */
+  defence: DefenceConfig;
 }
 
 const FIELDS = new Set([
   "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
+  "defence",
 ]);
 
 /**
@@ -141,6 +149,18 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     fail("policy", '{"allowExport": boolean}');
   }
   if (c.rows !== undefined && (c.rows === null || typeof c.rows !== "object")) fail("rows", "an object {train?, val?, test?}");
+  let defence: DefenceConfig;
+  try {
+    defence = parseDefenceConfig(c.defence);
+  } catch (e) {
+    throw new TypeError(`config.${(e as Error).message}`);
+  }
+  if (mode === "vanilla" && defence.labelProtection === "norm-equalise") {
+    throw new TypeError(
+      `config.defence.labelProtection: "norm-equalise" needs mode "ushaped", got mode "vanilla" ` +
+        "(in vanilla mode the server computes the cut gradient: set labelProtection in the server's config)",
+    );
+  }
   const clinicKey = path(str("clinicKey")!);
   return {
     name: str("name", false) ?? basename(clinicKey).replace(/\.key$/, ""),
@@ -169,5 +189,6 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     retries: int("retries", 0, 8),
     patienceMs: int("patienceMs", 1, 300_000),
     policy: { allowExport: policy.allowExport === true },
+    defence,
   };
 }

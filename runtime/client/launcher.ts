@@ -103,6 +103,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
     augment: c.augment,
     ...(profile ? { profile: true } : {}),
     allowExport: c.policy.allowExport,
+    ...(Object.keys(c.defence ?? {}).length > 0 ? { defence: c.defence } : {}),
     ...(predictFile ? { predictFile } : {}),
   };
 }

@@ -17,6 +17,27 @@
  * retried `head` or `backward` for a step already applied returns the first result and never
  * runs the optimizer twice.
  *
+ * Privacy defences (`config.defence`, `runtime/privacy/defence_config.ts`), applied here because
+ * this is where the clinic computes:
+ *
+ * - `noise`: every activation that leaves — training *and* evaluation — is clipped per sample
+ *   and noised (`noise_defence.ts`), so the server never sees a clean activation. The noise is
+ *   drawn from a ChaCha20 stream keyed by a secret of this clinic (derived from its static key,
+ *   or random per process without one; see `keyed_normals.ts`) over the context (step
+ *   `epoch`/`batch` or eval `split`/`batch`, the seed, and a SHA-256 digest of the clean
+ *   activation): a retried or rolled-back step with the same weights sends the identical
+ *   tensor (so the server cannot average fresh draws of it), any other activation gets
+ *   independent noise, and the server, which knows the seed, cannot regenerate it. The
+ *   backward is straight-through: the returned gradient is applied at the clean activation.
+ * - `nopeek`: before the front backward, α·d dCor(X, Z)/dZ is added to the cut gradient (X the
+ *   front's first float input, Z the clean activation), computed by the NoPeek graph on the
+ *   raw side's own engine (`nopeek_runner.ts`). Batches of one sample get no term (dCor needs
+ *   two samples).
+ * - `labelProtection` (U-shape only: the clinic holds the labels and computes the gradient at
+ *   the head's input, which it equalises before sending). In vanilla mode the server computes
+ *   the cut gradient, so the protection is the server's `labelProtection`; a clinic config
+ *   asking for it in vanilla mode is refused rather than silently ignored.
+ *
  * @example
  * ```ts
  * import { LocalRawSide } from "./raw_side.ts";
@@ -29,6 +50,7 @@
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Model } from "../../models/graph/ir.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
@@ -45,6 +67,11 @@ import type { Rng } from "../data/rng.ts";
 import type { Batch, TensorDataset } from "../data/tensor_dataset.ts";
 import type { Engine } from "../engine/mod.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
+import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
+import { KeyedNormals } from "../privacy/keyed_normals.ts";
+import { clipAndNoise } from "../privacy/noise_defence.ts";
+import { protectCutGradient } from "../privacy/label_protection.ts";
+import { NoPeekRunner } from "../privacy/nopeek_runner.ts";
 import { writeFileAtomic } from "./atomic_file.ts";
 import { augmentRng, batchIndices, stepsPerEpoch } from "./batch_order.ts";
 import { RawSideError } from "./raw_side_error.ts";
@@ -183,6 +210,8 @@ export interface LocalRawSideConfig {
   augment?: (batch: Batch, rng: Rng) => Batch;
   /** The clinic's policy: whether `exportModel` may assemble the full model (default false). */
   allowExport?: boolean;
+  /** Privacy defences at the cut (default none); checked with `parseDefenceConfig`. */
+  defence?: DefenceConfig;
 }
 
 /** Forward passes kept while waiting for their backward: more are evicted, oldest first. */
@@ -200,7 +229,10 @@ interface PendingStep {
   batch: number;
   saved: Record<string, Tensor>;
   target: Tensor;
+  /** The clean activation (before the noise defence): NoPeek's Z, and the gradient's shape. */
   activation: Tensor;
+  /** NoPeek's X (the raw batch), kept only when NoPeek is on. */
+  x?: Tensor;
   reply: { activation: Tensor; labels?: Tensor };
   head?: { loss: number; gradHeadInput: Tensor };
 }
@@ -301,6 +333,11 @@ export class LocalRawSide implements RawSide {
   readonly #done = new Map<string, DoneStep>();
   /** Forward replies of the last few applied steps, for a courier that retries a whole step. */
   readonly #recentReplies = new Map<string, { activation: Tensor; labels?: Tensor }>();
+  readonly #defence: DefenceConfig;
+  /** Key of the noise streams (never leaves this object). */
+  readonly #noiseSecret?: Uint8Array;
+  /** NoPeek on the front's engine, and the name of its X input. */
+  readonly #nopeek?: { runner: NoPeekRunner; x: string; weight: number };
   #closed = false;
 
   private constructor(
@@ -308,8 +345,26 @@ export class LocalRawSide implements RawSide {
     front: SegmentSlot,
     head: SegmentSlot | undefined,
     serverNames: ReadonlySet<string>,
+    defence: DefenceConfig,
   ) {
     this.#c = c;
+    this.#defence = defence;
+    if (defence.noise) {
+      // A secret the server cannot know (it knows the seed): from the clinic's static key, so a
+      // restarted clinic replays the same noise, else random for this process's life.
+      this.#noiseSecret = c.keyPair
+        ? hkdf(sha256, c.keyPair.secretKey, undefined, utf8.encode("splitgate/cut-noise-secret/v1"), 32)
+        : crypto.getRandomValues(new Uint8Array(32));
+    }
+    const frontSeg = front.runner.segment;
+    if (defence.nopeek && defence.nopeek.weight > 0) {
+      const x = frontSeg.inputs.find((v) => v.dtype === "float32")!;
+      this.#nopeek = {
+        runner: new NoPeekRunner(front.runner.engine, x.shape ?? ["N"], frontSeg.outputs[0].shape ?? ["N"]),
+        x: x.name,
+        weight: defence.nopeek.weight,
+      };
+    }
     this.#serverNames = serverNames;
     this.#front = front;
     this.#head = head;
@@ -353,12 +408,26 @@ export class LocalRawSide implements RawSide {
       throw bad(`seed must be a safe integer, got ${config.seed}`);
     }
     if (config.data.train.size < 1) throw bad("the training split is empty");
+    let defence: DefenceConfig;
+    try {
+      defence = parseDefenceConfig(config.defence);
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
+    if (config.mode === "vanilla" && defence.labelProtection === "norm-equalise") {
+      throw bad(
+        `defence.labelProtection "norm-equalise" needs mode ushaped: in vanilla mode the server computes the cut gradient, so set labelProtection in the server's config`,
+      );
+    }
     const segments = compileModel(config.model, {
       loss: config.loss,
       cuts: config.cuts,
       seed: config.seed,
     });
     const frontSeg = segments[0];
+    if (defence.nopeek && defence.nopeek.weight > 0 && !frontSeg.inputs.some((v) => v.dtype === "float32")) {
+      throw bad("defence.nopeek needs a float input of the first segment to correlate with; it has none");
+    }
     for (const split of ["train", "val", "test"] as const) {
       for (const i of frontSeg.inputs) {
         if (!(i.name in config.data[split].inputs)) {
@@ -386,7 +455,7 @@ export class LocalRawSide implements RawSide {
     for (const seg of segments.slice(1, config.mode === "ushaped" ? -1 : undefined)) {
       for (const k of [...seg.params.keys(), ...seg.buffers.keys()]) serverNames.add(k);
     }
-    return new LocalRawSide(config, front, head, serverNames);
+    return new LocalRawSide(config, front, head, serverNames, defence);
   }
 
   /**
@@ -402,6 +471,19 @@ export class LocalRawSide implements RawSide {
    */
   async warm(): Promise<void> {
     for (const slot of this.#slots()) await slot.runner.warm();
+  }
+
+  /**
+   * What leaves for clean activation `z`: `z` itself, or clipped and noised from the keyed
+   * stream of `context` and `z`'s digest (see the module notes).
+   */
+  #sendable(z: Tensor, context: string): Tensor {
+    const noise = this.#defence.noise;
+    if (!noise) return z;
+    const bytes = new Uint8Array(z.data.buffer, z.data.byteOffset, z.data.byteLength);
+    const digest = bytesToHex(sha256(bytes));
+    const rng = new KeyedNormals(this.#noiseSecret!, `${context}/${this.#c.seed}/${digest}`);
+    return clipAndNoise(z, noise, rng);
   }
 
   #slots(): SegmentSlot[] {
@@ -486,14 +568,16 @@ export class LocalRawSide implements RawSide {
     const inputs: Record<string, Tensor> = {};
     for (const n of this.#inputNames) inputs[n] = b.inputs[n];
     const f = await this.#front.runner.forward(inputs);
-    const activation = f.outputs[this.#cutName];
+    const clean = f.outputs[this.#cutName];
+    const activation = this.#sendable(clean, `train/${epoch}/${batch}`);
     const reply = this.#c.mode === "vanilla" ? { activation, labels: b.target } : { activation };
     this.#pending.set(stepId, {
       epoch,
       batch,
       saved: f.saved,
       target: b.target,
-      activation,
+      activation: clean,
+      x: this.#nopeek ? inputs[this.#nopeek.x] : undefined,
       reply,
     });
     while (this.#pending.size > MAX_PENDING) {
@@ -520,10 +604,12 @@ export class LocalRawSide implements RawSide {
     checkTensor(headInput, "head input", staticDims(head.runner.segment, 0), entry.target.dims[0]);
     const r = await head.runner.step({ [this.#headInputName!]: headInput }, entry.target);
     head.optimizer.step(head.runner.params, r.paramGrads);
-    const gradHeadInput = r.inputGrads[this.#headInputName!];
-    if (!gradHeadInput) {
+    const g = r.inputGrads[this.#headInputName!];
+    if (!g) {
       throw new RawSideError("REMOTE", "the head's step graph has no input gradient");
     }
+    // The clinic holds the labels in U-shape: this is the gradient the norm attack would read.
+    const gradHeadInput = protectCutGradient(g, this.#defence.labelProtection);
     entry.head = { loss: r.loss, gradHeadInput };
     return entry.head;
   }
@@ -547,7 +633,8 @@ export class LocalRawSide implements RawSide {
       );
     }
     checkTensor(cutGrad, "cut gradient", entry.activation.dims);
-    const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: cutGrad });
+    const g = await this.#withNoPeek(entry, cutGrad);
+    const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
     this.#front.optimizer.step(this.#front.runner.params, b.paramGrads);
     this.#pending.delete(stepId);
     this.#done.set(stepId, { epoch: entry.epoch, batch: entry.batch, head: entry.head });
@@ -556,6 +643,20 @@ export class LocalRawSide implements RawSide {
     while (this.#recentReplies.size > RECENT_REPLIES) {
       this.#recentReplies.delete(this.#recentReplies.keys().next().value!);
     }
+  }
+
+  /** The cut gradient plus α·d dCor(X, Z)/dZ when NoPeek is on (NoPeek, Vepakomma et al. 2020, eq. 1). */
+  async #withNoPeek(entry: PendingStep, cutGrad: Tensor<"float32">): Promise<Tensor> {
+    const np = this.#nopeek;
+    if (!np || !entry.x || entry.activation.dims[0] < 2) return cutGrad;
+    const { grad } = await np.runner.run(entry.x, entry.activation);
+    const a = cutGrad.data, d = grad.data as Float32Array;
+    if (d.length !== a.length) {
+      throw new RawSideError("REMOTE", `NoPeek gradient has ${d.length} values; the cut gradient ${a.length}`);
+    }
+    const out = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = a[i] + np.weight * d[i];
+    return { dtype: "float32", dims: [...cutGrad.dims], data: out };
   }
 
   /** {@inheritDoc RawSide.evalForward} */
@@ -586,7 +687,8 @@ export class LocalRawSide implements RawSide {
     const inputs: Record<string, Tensor> = {};
     for (const name of this.#inputNames) inputs[name] = b.inputs[name];
     const out = await this.#front.runner.infer(inputs);
-    return { activation: out[this.#cutName], labels: b.target };
+    // Evaluation too: the server must never see a clean activation when noise is on.
+    return { activation: this.#sendable(out[this.#cutName], `${split}/${batch}`), labels: b.target };
   }
 
   /** {@inheritDoc RawSide.evalHead} */
@@ -814,5 +916,6 @@ export class LocalRawSide implements RawSide {
     this.#closed = true;
     this.#pending.clear();
     for (const { runner } of this.#slots()) await runner.release();
+    await this.#nopeek?.runner.release();
   }
 }

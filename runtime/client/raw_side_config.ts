@@ -26,6 +26,7 @@ import { Rng } from "../data/rng.ts";
 import { TensorDataset } from "../data/tensor_dataset.ts";
 import type { Engine } from "../engine/mod.ts";
 import { loadPrivateKeyFile } from "../keys/key_store.ts";
+import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 import { LocalRawSide, type RawSideMode } from "./raw_side.ts";
 import { RawSideError } from "./raw_side_error.ts";
 
@@ -117,6 +118,8 @@ export interface RawSideProcessConfig {
   augment?: "shift" | "none";
   /** The clinic's policy: whether the full model may be assembled (`exportModel`; default false). */
   allowExport?: boolean;
+  /** Privacy defences at the cut (noise, NoPeek, U-shape label protection); default none. */
+  defence?: DefenceConfig;
 }
 
 function fail(field: string, expected: string, got: unknown): never {
@@ -218,6 +221,13 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") {
     fail("augment", `"shift" or "none"`, o.augment);
   }
+  if (o.defence !== undefined) {
+    try {
+      parseDefenceConfig(o.defence);
+    } catch (e) {
+      throw new RawSideError("CONFIG_INVALID", `raw-side config: ${(e as Error).message}`);
+    }
+  }
   if (o.rows !== undefined) {
     const r = o.rows as Record<string, unknown>;
     if (!r || typeof r !== "object") fail("rows", "an object", r);
@@ -304,6 +314,7 @@ export async function loadRawSide(
     checkpointDir: config.checkpointDir,
     keyPair,
     allowExport: config.allowExport === true,
+    defence: config.defence,
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
     augment: shift
       ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })

@@ -32,7 +32,8 @@ import type { Rng } from "../data/rng.ts";
 
 /**
  * Returns a new float32 tensor: each row of `z` ([N, ...]) clipped to L2 norm `clip`, plus
- * N(0, (σ·clip)²) noise on every element.
+ * N(0, (σ·clip)²) noise on every element. `rng` is any normal source: an {@linkcode Rng}, or a
+ * secret-keyed `KeyedNormals` where the receiver must not be able to regenerate the noise.
  *
  * @throws {TypeError} for a tensor that is not float32; {@linkcode RangeError} for a clip
  *   that is not > 0 or a σ < 0
@@ -44,7 +45,11 @@ import type { Rng } from "../data/rng.ts";
  * clipAndNoise(tensor("float32", [1, 3]), { clip: 1, sigma: 0.5 }, new Rng(0)).dims; // [1, 3]
  * ```
  */
-export function clipAndNoise(z: Tensor, o: { clip: number; sigma: number }, rng: Rng): Tensor<"float32"> {
+export function clipAndNoise(
+  z: Tensor,
+  o: { clip: number; sigma: number },
+  rng: Pick<Rng, "normal">,
+): Tensor<"float32"> {
   if (z.dtype !== "float32") throw new TypeError(`noise defence: activation must be float32, got ${z.dtype}`);
   if (!(o.clip > 0) || !Number.isFinite(o.clip)) throw new RangeError(`noise defence: clip must be a finite number > 0, got ${o.clip}`);
   if (!(o.sigma >= 0) || !Number.isFinite(o.sigma)) throw new RangeError(`noise defence: sigma must be a finite number >= 0, got ${o.sigma}`);

@@ -58,6 +58,8 @@ import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { handshakeError, httpError, toHttpError } from "./http_error.ts";
 import { ServerModel } from "./server_model.ts";
+import type { LabelProtection } from "../privacy/defence_config.ts";
+import { protectCutGradient } from "../privacy/label_protection.ts";
 import { buildSplitModel, type ModelSpec, type SplitMode } from "./split_model.ts";
 import { type ScheduleEvent, TurnSchedule } from "./turn_schedule.ts";
 
@@ -107,6 +109,14 @@ export interface ServerConfig {
    * model (default false: refused with 403 `EXPORT_FORBIDDEN`).
    */
   allowExport?: boolean;
+  /**
+   * Vanilla mode: what the server does to each cut gradient before returning it
+   * (`runtime/privacy/label_protection.ts`): `"norm-equalise"` rescales every sample's
+   * gradient to the batch's mean norm against the norm attack on labels (Li et al. 2022);
+   * default `"none"`. Refused in U-shape, where the server sees no labels and the clinic
+   * protects the head-input gradient it sends (its `defence.labelProtection`).
+   */
+  labelProtection?: LabelProtection;
 }
 
 /**
@@ -255,6 +265,15 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
     throw new RangeError(`limits.maxBodyBytes ${maxBodyBytes}: expected an integer >= 1024`);
   }
+  const labelProtection = config.labelProtection ?? "none";
+  if (labelProtection !== "none" && labelProtection !== "norm-equalise") {
+    throw new RangeError(`labelProtection ${JSON.stringify(labelProtection)}: expected "none" or "norm-equalise"`);
+  }
+  if (labelProtection !== "none" && config.mode !== "vanilla") {
+    throw new RangeError(
+      `labelProtection ${JSON.stringify(labelProtection)} needs mode vanilla; in ${config.mode} mode the labels stay at the clinic, which protects the gradient it sends (its defence.labelProtection)`,
+    );
+  }
   const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
   const ownEngine = deps.engine === undefined;
   const engine = deps.engine ??
@@ -380,7 +399,9 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         expectTurn(c.name, req.epoch, "STEP");
         expectNext(c, req.stepId);
         const r = await (deps.profile ?? NO_PROFILE).timeAsync("server model.step", () => model.step(req.activation, req.labels));
-        reply = encode({ type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad: r.cutGrad });
+        // Label protection goes between the step graph and the codec: what leaves is protected.
+        const cutGrad = protectCutGradient(r.cutGrad, labelProtection);
+        reply = encode({ type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad });
         counted(c, req.stepId, req.activation.dims[0]);
         break;
       }

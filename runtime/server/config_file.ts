@@ -13,7 +13,7 @@
  *   "checkpointDir": "out/server",
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3,
- *   "allowExport": false
+ *   "allowExport": false, "labelProtection": "none"
  * }
  * ```
  *
@@ -33,6 +33,7 @@ import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { ZooDataSpec } from "../../models/zoo/mod.ts";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import type { SplitMode } from "./split_model.ts";
+import type { LabelProtection } from "../privacy/defence_config.ts";
 
 /**
  * A parsed config file: paths resolved, model not yet loaded.
@@ -66,12 +67,17 @@ export interface ServerConfigFile {
   epochs?: number;
   /** Whether clinics may fetch the server segment's weights to assemble the full model (default false). */
   allowExport: boolean;
+  /**
+   * Vanilla mode: `"norm-equalise"` equalises the per-sample norms of every returned cut
+   * gradient (against the norm attack on labels); default `"none"`. Not allowed in U-shape.
+   */
+  labelProtection: LabelProtection;
 }
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
-  "allowExport",
+  "allowExport", "labelProtection",
 ]);
 
 /**
@@ -146,6 +152,11 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     }
     limits = l as ServerConfigFile["limits"];
   }
+  const labelProtection = (str("labelProtection", false) ?? "none") as LabelProtection;
+  if (labelProtection !== "none" && labelProtection !== "norm-equalise") fail("labelProtection", '"none" or "norm-equalise"');
+  if (labelProtection !== "none" && mode !== "vanilla") {
+    fail("labelProtection", '"none" in ushaped mode (the clinic holds the labels and sets its own defence.labelProtection)');
+  }
   return {
     hostname,
     port,
@@ -166,6 +177,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     turnTimeoutMs: int("turnTimeoutMs", 1) ?? 60_000,
     order: names("order"),
     epochs: int("epochs", 1),
+    labelProtection,
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
   };
 }
