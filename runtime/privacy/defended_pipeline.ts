@@ -36,6 +36,7 @@ import type { Optimizer } from "../../models/train/optimizer.ts";
 import type { Engine } from "../engine/mod.ts";
 import { Rng } from "../data/rng.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
+import { loadRunnerWeights, runnerWeights } from "../train/pipeline.ts";
 import type { DefenceConfig } from "./defence_config.ts";
 import { clipAndNoise } from "./noise_defence.ts";
 import { protectCutGradient } from "./label_protection.ts";
@@ -192,19 +193,12 @@ export class DefendedPipeline {
 
   /** Parameters and buffers of every segment (live references). */
   weights(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    for (const r of this.runners) for (const [k, v] of [...r.params, ...r.buffers]) out.set(k, v);
-    return out;
+    return runnerWeights(this.runners);
   }
 
   /** Copies `weights` into the segments' parameters and buffers. */
   load(weights: ReadonlyMap<string, Tensor>): void {
-    for (const r of this.runners) {
-      for (const [k, v] of weights) {
-        if (r.params.has(k)) (r.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
-        else if (r.buffers.has(k)) r.buffers.set(k, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() } as Tensor);
-      }
-    }
+    loadRunnerWeights(this.runners, weights);
   }
 
   /** Releases every session. */

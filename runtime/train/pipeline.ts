@@ -18,6 +18,40 @@ import type { Engine } from "../engine/mod.ts";
 import { runOneBatch } from "./one_batch.ts";
 import { SegmentRunner } from "./segment_runner.ts";
 
+/**
+ * Parameters and buffers of `runners` by name (live references, not copies).
+ *
+ * @example
+ * ```ts
+ * import { runnerWeights } from "./pipeline.ts";
+ * // const w = runnerWeights(pipeline.runners);
+ * ```
+ */
+export function runnerWeights(runners: readonly SegmentRunner[]): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const r of runners) for (const [k, v] of [...r.params, ...r.buffers]) out.set(k, v);
+  return out;
+}
+
+/**
+ * Copies named weights into the parameters (in place) and buffers (as copies) of `runners`;
+ * names no runner has are ignored.
+ *
+ * @example
+ * ```ts
+ * import { loadRunnerWeights } from "./pipeline.ts";
+ * // loadRunnerWeights(pipeline.runners, best);
+ * ```
+ */
+export function loadRunnerWeights(runners: readonly SegmentRunner[], weights: ReadonlyMap<string, Tensor>): void {
+  for (const r of runners) {
+    for (const [k, v] of weights) {
+      if (r.params.has(k)) (r.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
+      else if (r.buffers.has(k)) r.buffers.set(k, { dtype: v.dtype, dims: [...v.dims], data: v.data.slice() } as Tensor);
+    }
+  }
+}
+
 /** Segments chained in order. */
 export class Pipeline {
   private constructor(readonly segments: readonly CompiledSegment[], readonly runners: SegmentRunner[]) {}
@@ -53,19 +87,12 @@ export class Pipeline {
 
   /** Parameters and buffers of every segment (live references). */
   weights(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    for (const r of this.runners) for (const [k, v] of [...r.params, ...r.buffers]) out.set(k, v);
-    return out;
+    return runnerWeights(this.runners);
   }
 
   /** Copies `weights` into the segments' parameters and buffers. */
   load(weights: ReadonlyMap<string, Tensor>): void {
-    for (const r of this.runners) {
-      for (const [k, v] of weights) {
-        if (r.params.has(k)) (r.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
-        else if (r.buffers.has(k)) r.buffers.set(k, v);
-      }
-    }
+    loadRunnerWeights(this.runners, weights);
   }
 
   /** Releases every session. */
