@@ -67,8 +67,8 @@ function distances(m: Rows, d: number, idx: readonly number[]): Float64Array {
   return a;
 }
 
-/** The double-centred distance matrix of rows `idx` (Székely et al. 2007, eq. 2.8). */
-function centredDistances(m: Rows, d: number, idx: readonly number[]): Float64Array {
+/** Pairwise distances of rows `idx` with each row's sum and the sum of all entries. */
+function distanceSums(m: Rows, d: number, idx: readonly number[]): { a: Float64Array; row: Float64Array; all: number } {
   const n = idx.length;
   const a = distances(m, d, idx);
   const row = new Float64Array(n);
@@ -76,10 +76,18 @@ function centredDistances(m: Rows, d: number, idx: readonly number[]): Float64Ar
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let j = 0; j < n; j++) s += a[i * n + j];
-    row[i] = s / n;
+    row[i] = s;
     all += s;
   }
-  all /= n * n;
+  return { a, row, all };
+}
+
+/** The double-centred distance matrix of rows `idx` (Székely et al. 2007, eq. 2.8). */
+function centredDistances(m: Rows, d: number, idx: readonly number[]): Float64Array {
+  const n = idx.length;
+  const { a, row: sums, all: total } = distanceSums(m, d, idx);
+  const row = sums.map((v) => v / n);
+  const all = total / (n * n);
   // Symmetric: column means equal row means.
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] += all - row[i] - row[j];
   return a;
@@ -98,15 +106,7 @@ function pairedRows(x: Rows, z: Rows, opts: DcorOptions, min: number): { dx: num
 /** The U-centred distance matrix (Székely & Rizzo 2014, eq. 2.6); diagonal 0. */
 function uCentredDistances(m: Rows, d: number, idx: readonly number[]): Float64Array {
   const n = idx.length;
-  const a = distances(m, d, idx);
-  const row = new Float64Array(n);
-  let all = 0;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += a[i * n + j];
-    row[i] = s;
-    all += s;
-  }
+  const { a, row, all } = distanceSums(m, d, idx);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       a[i * n + j] = i === j ? 0 : a[i * n + j] - row[i] / (n - 2) - row[j] / (n - 2) + all / ((n - 1) * (n - 2));

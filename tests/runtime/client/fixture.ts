@@ -3,6 +3,8 @@
  * image dataset (in memory, or as a MedMNIST-layout `.npz` on disk for the sandboxed process).
  * @module
  */
+import type { Engine } from "../../../runtime/engine/mod.ts";
+import type { LocalRawSideConfig, RawSideMode } from "../../../runtime/client/raw_side.ts";
 import { buildCnn, type ZooModel } from "../../../models/zoo/cnn.ts";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
@@ -91,4 +93,34 @@ export function maxAbsDiff(a: Tensor, b: Tensor): number {
     m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
   }
   return m;
+}
+
+/** Seed and optimizer of {@linkcode rawSideTestConfig}, for the tests' reference arithmetic. */
+export const RAW_SIDE_SEED = 5;
+export const RAW_SIDE_SGD = { kind: "sgd", lr: 0.1 } as const;
+
+/**
+ * The LocalRawSide config both raw-side test files start from: the tiny CNN at its default
+ * (vanilla) or U-shaped cut, SGD lr 0.1, seed 5, batches of 8; `over` replaces fields.
+ */
+export function rawSideTestConfig(
+  engine: Engine,
+  mode: RawSideMode,
+  over: Partial<LocalRawSideConfig> = {},
+): LocalRawSideConfig {
+  const zoo = tinyCnn();
+  return {
+    clinic: "clinic-a",
+    data: tinySplits(),
+    model: zoo.model,
+    cuts: mode === "vanilla" ? zoo.cuts.default : zoo.cuts.ushaped,
+    mode,
+    loss: "bce",
+    optimizer: RAW_SIDE_SGD,
+    seed: RAW_SIDE_SEED,
+    batchSize: 8,
+    evalBatchSize: 4,
+    engine,
+    ...over,
+  };
 }

@@ -18,30 +18,15 @@ import { validateRawSideConfig } from "../../../runtime/client/raw_side_config.t
 import { parseClientConfig } from "../../../runtime/client/client_config.ts";
 import { rawSideConfigOf } from "../../../runtime/client/launcher.ts";
 import { batchIndices } from "../../../runtime/client/batch_order.ts";
-import { maxAbsDiff, tinyCnn, tinySplits } from "./fixture.ts";
+import { maxAbsDiff, RAW_SIDE_SEED, RAW_SIDE_SGD, rawSideTestConfig } from "./fixture.ts";
 
 const engine = await createEngine("wasm");
-const SEED = 5;
-const SGD: OptimizerConfig = { kind: "sgd", lr: 0.1 };
+const SEED = RAW_SIDE_SEED;
+const SGD: OptimizerConfig = RAW_SIDE_SGD;
 const KEYS = generateKeyPair();
 
 function config(mode: RawSideMode, over: Partial<LocalRawSideConfig> = {}): LocalRawSideConfig {
-  const zoo = tinyCnn();
-  return {
-    clinic: "clinic-a",
-    data: tinySplits(),
-    model: zoo.model,
-    cuts: mode === "vanilla" ? zoo.cuts.default : zoo.cuts.ushaped,
-    mode,
-    loss: "bce",
-    optimizer: SGD,
-    seed: SEED,
-    batchSize: 8,
-    evalBatchSize: 4,
-    engine,
-    keyPair: KEYS,
-    ...over,
-  };
+  return rawSideTestConfig(engine, mode, { keyPair: KEYS, ...over });
 }
 
 const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.code === code;

@@ -17,28 +17,14 @@ import {
 } from "../../../runtime/client/raw_side.ts";
 import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
 import { batchIndices, stepsPerEpoch } from "../../../runtime/client/batch_order.ts";
-import { maxAbsDiff, tinyCnn, tinySplits } from "./fixture.ts";
+import { maxAbsDiff, RAW_SIDE_SEED, RAW_SIDE_SGD, rawSideTestConfig, tinyCnn } from "./fixture.ts";
 
 const engine = await createEngine("wasm");
-const SEED = 5;
-const SGD: OptimizerConfig = { kind: "sgd", lr: 0.1 };
+const SEED = RAW_SIDE_SEED;
+const SGD: OptimizerConfig = RAW_SIDE_SGD;
 
 function config(mode: RawSideMode, over: Partial<LocalRawSideConfig> = {}): LocalRawSideConfig {
-  const zoo = tinyCnn();
-  return {
-    clinic: "clinic-a",
-    data: tinySplits(),
-    model: zoo.model,
-    cuts: mode === "vanilla" ? zoo.cuts.default : zoo.cuts.ushaped,
-    mode,
-    loss: "bce",
-    optimizer: SGD,
-    seed: SEED,
-    batchSize: 8,
-    evalBatchSize: 4,
-    engine,
-    ...over,
-  };
+  return rawSideTestConfig(engine, mode, over);
 }
 
 const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.code === code;
