@@ -1,27 +1,9 @@
 import assert from "node:assert/strict";
 import { tensor } from "../../../models/tensor.ts";
-import { buildCnn } from "../../../models/zoo/cnn.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
-import { Rng } from "../../../runtime/data/rng.ts";
-import { TensorDataset } from "../../../runtime/data/tensor_dataset.ts";
 import { trainCentral } from "../../../runtime/train/central.ts";
 import { trainSplitSim, WireLink } from "../../../runtime/train/split_sim.ts";
-
-/** Tiny separable images: the label decides the mean brightness of the top half. */
-function toyImages(n: number, seed: number): TensorDataset {
-  const rng = new Rng(seed);
-  const x = new Float32Array(n * 64), y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = rng.int(2);
-    for (let p = 0; p < 64; p++) x[i * 64 + p] = rng.normal() * 0.5 + (p < 32 ? y[i] : 0);
-  }
-  return new TensorDataset({ image: tensor("float32", [n, 1, 8, 8], x) }, tensor("float32", [n, 1], y));
-}
-const toyData = () => ({ train: toyImages(96, 1), val: toyImages(40, 2), test: toyImages(40, 3) });
-const toyModel = () => {
-  const rng = new Rng(5);
-  return buildCnn({ random: () => rng.float(), size: 8, channels: [2, 4], hidden: 4 });
-};
+import { toyData, toyModel } from "./toy_fixture.ts";
 const OPT = { kind: "adam" as const, lr: 1e-2 };
 
 Deno.test("split_sim vanilla with one clinic equals central training with the same cut", async () => {
