@@ -70,3 +70,34 @@ Deno.test("int8: random tensors stay within scale/2 for every axis", () => {
     { numRuns: 300 },
   );
 });
+
+Deno.test("int8: the dense path gives the same bytes and parameters as the indexed path over every element", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+      fc.float32Array({ noNaN: true, noDefaultInfinity: true, minLength: 1, maxLength: 1 }),
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      (dims, [amplitude], seed) => {
+        const n = dims.reduce((a, b) => a * b, 1);
+        let s = seed;
+        const x = Float32Array.from({ length: n }, () => {
+          s = (s * 1103515245 + 12345) % 2 ** 31;
+          return (s / 2 ** 31 - 0.5) * amplitude;
+        });
+        const all = Uint32Array.from({ length: n }, (_, i) => i);
+        for (const axis of [null, ...dims.keys()]) {
+          const dense = quantizeInt8(x, dims, axis);
+          const indexed = quantizeInt8(x, dims, axis, all);
+          assert.deepEqual(dense.q, indexed.q);
+          assert.deepEqual(dense.params, indexed.params);
+        }
+      },
+    ),
+  );
+});
+
+Deno.test("int8: the dense path names the first non-finite element it meets", () => {
+  assert.throws(() => quantizeInt8(new Float32Array([1, 2, NaN, 4]), [2, 2], 0), /element 2 = NaN/);
+  assert.throws(() => quantizeInt8(new Float32Array([1, 2, 3, -Infinity]), [2, 2], 1), /element 3 = -Infinity/);
+  assert.throws(() => quantizeInt8(new Float32Array([Infinity, 0]), [2], null), /element 0 = Infinity/);
+});
