@@ -1,8 +1,9 @@
 /**
- * `deno task bench:split [--rows N] [--batch B] [--epochs E] [--profile]`
+ * `deno task bench:split [--rows N] [--batch B] [--epochs E] [--codecs float32,int8] [--profile]`
  *
  * Split training over loopback with encryption (one clinic through the real client: sandboxed
- * wasm raw side + courier, Noise channel, float32 codec) against central training of the same
+ * wasm raw side + courier, Noise channel; once per wire codec, by default float32 (exact) and
+ * int8 without deflate (a quarter of the bytes to seal)) against central training of the same
  * model on the same rows on this machine, per engine pairing; bytes on the wire per sample;
  * and the transport choice: the round trip of a ~400 KB body over HTTP POST (keep-alive) and
  * over a WebSocket on loopback. Prints figures; never fails on time. `--profile` also prints,
@@ -35,12 +36,21 @@ import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" }, profile: { type: "boolean", default: false } },
+  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" }, profile: { type: "boolean", default: false }, codecs: { type: "string", default: "float32,int8" } },
 });
 const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(values.epochs);
 const optimizer = { kind: "adam" as const, lr: 1e-3 };
 const seed = 0;
 const PROFILE = values.profile === true;
+// Each codec as `dtype` or `dtype:level` (deflate level, default 0).
+const CODECS = values.codecs!.split(",").map((c) => {
+  const [dtype, level = "0"] = c.split(":");
+  if (!["float32", "float16", "int8"].includes(dtype) || !/^[0-9]$/.test(level)) {
+    console.error(`bench:split: --codecs takes dtype[:level] items (float32|float16|int8, level 0-9), got ${JSON.stringify(c)}`);
+    Deno.exit(2);
+  }
+  return { dtype: dtype as "float32" | "float16" | "int8", level: Number(level) };
+});
 
 const full = await loadDataset(new URL("../data/pneumoniamnist.npz", import.meta.url).pathname, { seed });
 const root = await Deno.makeTempDir({ prefix: "bench_split_" });
@@ -68,7 +78,7 @@ async function central(engineName: EngineName): Promise<number> {
   return r.samplesPerSec;
 }
 
-async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerSample: number }> {
+async function split(serverEngine: EngineName, codec: { dtype: "float32" | "float16" | "int8"; level: number }): Promise<{ sps: number; bytesPerSample: number }> {
   const dir = await Deno.makeTempDir({ dir: root });
   const s = generateStaticKeyPair(), c = generateStaticKeyPair();
   const sf = await writeKeyPairFiles(dir, "server", s);
@@ -85,7 +95,7 @@ async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerS
     const config = parseClientConfig(JSON.stringify({
       name: "clinic-a", server: `http://127.0.0.1:${http.addr.port}`, serverPublicKey: sf.publicKeyPath,
       clinicKey: `${dir}/clinic-a.key`, peers: `${dir}/peers.json`, data: `${root}/data/bench.npz`, model: "cnn",
-      mode: "vanilla", codec: { dtype: "float32", level: 0 }, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
+      mode: "vanilla", codec, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
     }), dir);
     const lines: string[] = [];
     const r = (await launchClinic<ClinicResult>(config, "train", {
@@ -95,7 +105,7 @@ async function split(serverEngine: EngineName): Promise<{ sps: number; bytesPerS
       },
     })).result;
     if (PROFILE) {
-      console.log(`-- phases, server ${serverEngine} (${r.steps} steps, ${(r.trainSeconds * 1000 / r.steps).toFixed(1)} ms per step):`);
+      console.log(`-- phases, server ${serverEngine}, codec ${codec.dtype}:${codec.level} (${r.steps} steps, ${(r.trainSeconds * 1000 / r.steps).toFixed(1)} ms per step):`);
       console.log([...lines, profile.format("profile server")].join("\n"));
     }
     return { sps: r.samples / r.trainSeconds, bytesPerSample: (r.bytesUp + r.bytesDown) / r.samples };
@@ -113,16 +123,17 @@ try {
 } catch { /* no native engine here */ }
 console.log(`central wasm:    ${centralWasm.toFixed(0)} samples/s`);
 console.log(`central native:  ${Number.isNaN(centralNative) ? "n/a" : centralNative.toFixed(0)} samples/s`);
-for (const serverEngine of ["native", "wasm"] as const) {
+for (const serverEngine of ["native", "wasm"] as const) for (const codec of CODECS) {
+  const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${`${codec.dtype}:${codec.level}`.padEnd(9)}`;
   try {
-    const r = await split(serverEngine);
+    const r = await split(serverEngine, codec);
     console.log(
-      `split clinic wasm + server ${serverEngine.padEnd(6)}: ${r.sps.toFixed(0)} samples/s = ${(r.sps / centralWasm).toFixed(2)} × central wasm` +
+      `${tag}: ${r.sps.toFixed(0)} samples/s = ${(r.sps / centralWasm).toFixed(2)} × central wasm` +
         `${Number.isNaN(centralNative) ? "" : ` (${(r.sps / centralNative).toFixed(2)} × central native)`}; ` +
         `${(r.bytesPerSample / 1024).toFixed(1)} KiB on the wire per sample (up + down)`,
     );
   } catch (e) {
-    console.log(`split clinic wasm + server ${serverEngine}: failed (${(e as Error).message})`);
+    console.log(`${tag}: failed (${(e as Error).message})`);
   }
 }
 console.log("split clinic native + server native: n/a (the sandboxed raw side has no FFI, so it runs wasm only)");

@@ -1,6 +1,6 @@
 /**
  * `deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] [--mode vanilla|ushaped]
- *  [--engine native|wasm] [--data file.npz] [--seed S]`
+ *  [--engine native|wasm] [--data file.npz] [--seed S] [--codec float32|float16|int8[:level]]`
  *
  * splitgate end to end on one machine: throwaway keys in a temp directory, a split server on
  * loopback (native engine when onnxruntime-node loads, else wasm), and two clinics, each the
@@ -38,7 +38,7 @@ import { parseFlags, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
-  "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--no-central]";
+  "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -63,6 +63,7 @@ await runMain(async () => {
     "no-central": { type: "boolean", default: false },
     partition: { type: "string", default: "size-dirichlet" },
     alpha: { type: "string", default: "0.5" },
+    codec: { type: "string", default: "float32" },
   });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
@@ -75,6 +76,10 @@ await runMain(async () => {
   if (scheme !== "iid" && scheme !== "label-dirichlet" && scheme !== "size-dirichlet") {
     throw new UsageError(`--partition ${values.partition}: expected size-dirichlet, label-dirichlet or iid`);
   }
+  // The wire codec of the cut traffic: float32 is exact; int8 sends a quarter of the bytes.
+  const codecMatch = /^(float32|float16|int8)(?::([0-9]))?$/.exec(values.codec!);
+  if (!codecMatch) throw new UsageError(`--codec ${values.codec}: expected float32, float16 or int8, optionally :level (deflate 0-9)`);
+  const codec = { dtype: codecMatch[1] as "float32" | "float16" | "int8", level: Number(codecMatch[2] ?? 0) };
   const alpha = Number(values.alpha);
   if (!(alpha > 0)) throw new UsageError(`--alpha ${values.alpha}: expected a positive number`);
   const optimizer: OptimizerConfig = { kind: "adam", lr: 1e-3 };
@@ -131,7 +136,7 @@ await runMain(async () => {
           return `${c} ${shares[i].length} training images (${((100 * pos) / shares[i].length).toFixed(0)}% pneumonia)`;
         }).join(", ") +
         `\n${epochs} epochs, batch ${batchSize}, ${parts} turns per clinic per epoch, adam lr 0.001, seed ${seed}, ` +
-        `float32 codec, Noise-encrypted`,
+        `${codec.dtype} codec${codec.level ? ` + deflate ${codec.level}` : ""}, Noise-encrypted`,
     );
 
     // ---- clinics ----
@@ -154,7 +159,7 @@ await runMain(async () => {
           model: "cnn",
           mode,
           loss: "bce",
-          codec: { dtype: "float32", level: 0 },
+          codec,
           optimizer,
           seed,
           batchSize,

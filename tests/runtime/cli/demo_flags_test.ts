@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+
+const CLI = new URL("../../../runtime/cli/demo.ts", import.meta.url);
+const ROOT = new URL("../../../", import.meta.url);
+
+// Only the flag checks, which run before any data is read or any process is started: the
+// demo itself is exercised by `deno task demo` and the e2e tests of the runtime it drives.
+async function runDemo(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", CLI.pathname, ...args],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("demo: a bad --codec is an error line naming the flag and what is expected, then the usage; exit non-zero", async () => {
+  for (const bad of ["int4", "int8:12", "float32:", "FLOAT32"]) {
+    const r = await runDemo("--codec", bad, "--no-central");
+    assert.notEqual(r.code, 0, bad);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0], new RegExp(`^error: --codec ${bad}: expected float32, float16 or int8`));
+    assert.match(lines[1], /^usage: deno task demo /);
+  }
+});
