@@ -300,7 +300,12 @@ function compileSegment(
     prefix,
   });
   const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
-  const bwdNodes = [...ctx.nodes, ...outNodes];
+  const seedSet = new Set(seeds.values());
+  const bwdNodes = shareShapeReads(
+    [...ctx.nodes, ...outNodes],
+    facts,
+    (t) => !ctx.initializers.has(t) && !seedSet.has(t),
+  );
   const producedByBwd = new Set(bwdNodes.flatMap((n) => n.outputs));
   const seedNames = new Set(seeds.values());
   const referenced = new Set<string>();
@@ -347,6 +352,48 @@ function compileSegment(
     hasLoss: false,
     inputGradNames: floatInputs.filter((t) => live.has(t)).map(gradName),
   };
+}
+
+/**
+ * Rewrites backward nodes that read a forward tensor only for its shape. A forward tensor
+ * every backward reader of which is `Shape` or `Size` (ONNX operator spec, Shape-15 and
+ * Size-13: the output depends on the input's dimensions only) need not cross from the
+ * forward call to the backward call whole when another tensor of the same static shape
+ * crosses anyway: those readers read that one instead. The gradient rules of the
+ * reductions in a lowered BatchNormalization read their input's shape this way, which
+ * otherwise saved two extra [N, C, H, W] tensors per block (on the wasm engine every saved
+ * tensor is copied out of and back into the module's memory). The shape stays static in
+ * the backward graph, so its shape inference and FLOP count are unchanged.
+ */
+function shareShapeReads(nodes: Node[], facts: Facts, isForwardTensor: (t: string) => boolean): Node[] {
+  const produced = new Set(nodes.flatMap((n) => n.outputs));
+  const isShapeRead = (n: Node) => (n.opType === "Shape" || n.opType === "Size") && n.domain === "";
+  const readers = new Map<string, Node[]>();
+  for (const n of nodes) {
+    for (const t of n.inputs) {
+      if (t && !produced.has(t) && isForwardTensor(t)) readers.set(t, [...(readers.get(t) ?? []), n]);
+    }
+  }
+  const key = (t: string) => {
+    const shape = facts.get(t)?.shape;
+    return shape ? JSON.stringify(shape) : undefined;
+  };
+  // Tensors that cross anyway (read by something other than Shape/Size), by static shape.
+  const crossing = new Map<string, string>();
+  for (const [t, rs] of readers) {
+    const k = key(t);
+    if (k && !rs.every(isShapeRead) && !crossing.has(k)) crossing.set(k, t);
+  }
+  const swap = new Map<string, string>();
+  for (const [t, rs] of readers) {
+    const k = key(t);
+    const other = k ? crossing.get(k) : undefined;
+    if (other && other !== t && rs.every(isShapeRead)) swap.set(t, other);
+  }
+  if (swap.size === 0) return nodes;
+  return nodes.map((n) =>
+    isShapeRead(n) && swap.has(n.inputs[0]) ? { ...n, inputs: [swap.get(n.inputs[0])!, ...n.inputs.slice(1)] } : n
+  );
 }
 
 /** Identity nodes naming each gradient `grad.<tensor>`; unreachable tensors are dropped. */
