@@ -50,8 +50,11 @@ export interface EngineOptions {
    *   different count later fails with `ENGINE_CONFLICT` (use a `Worker` for a second count).
    *   More than 1 runs the WebAssembly module in worker threads over a `SharedArrayBuffer`;
    *   under Deno this needs no extra flag.
-   * - `native`: `intraOpNumThreads` of each session (default: ONNX Runtime's, one per
-   *   physical core).
+   * - `native`: `intraOpNumThreads` of each session (default 1). The models splitgate trains
+   *   run hundreds of small kernels per step, too small to share out: on the 2-CPU
+   *   development VM the pneumonia_cnn training step graph took 18.4 ms on one thread and
+   *   32.6 ms on two (bench/train_step.ts reports both as `native1` and `native`). Raise it
+   *   for large models on many-core servers.
    */
   threads?: number;
   /** `native` only: `"cpu"` (default) or `"cuda"` (the CUDA execution provider). */

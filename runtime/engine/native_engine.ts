@@ -84,7 +84,9 @@ export function createNativeEngine(opts: EngineOptions): Promise<Engine> {
     // (onnxruntime_session_options_config_keys.h), passed through `extra`.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
-  if (opts.threads !== undefined) options.intraOpNumThreads = opts.threads;
+  // One intra-op thread unless asked (see EngineOptions.threads): ONNX Runtime's own default,
+  // one per physical core, made a small model's step slower, not faster.
+  options.intraOpNumThreads = opts.threads ?? 1;
   if (opts.device !== "cuda") {
     options.executionProviders = ["cpu"];
     return Promise.resolve(new OrtEngine("native", ort, options, { float16Bits: true }));
