@@ -89,6 +89,7 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
   const profile = new PhaseProfile(PROFILE);
   const server = await createServerApp({
     mode: "vanilla", model: { zoo: "cnn", data, seed }, loss: "bce", optimizer, epochs: EPOCHS, limits: { maxBatch: BATCH },
+    codec, // the gradients go back in the clinic's codec
   }, { keyPair: s, allowlist, engine, log: () => {}, profile });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
   try {

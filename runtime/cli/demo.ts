@@ -116,6 +116,7 @@ await runMain(async () => {
     }
     const server = await createServerApp({
       mode,
+      codec, // replies (gradients, U-shaped head inputs) in the clinics' codec
       model: { zoo: "cnn", data, seed },
       loss: "bce",
       optimizer,
