@@ -53,7 +53,7 @@ export interface EngineOptions {
    * - `native`: `intraOpNumThreads` of each session (default 1). The models splitgate trains
    *   run hundreds of small kernels per step, too small to share out: on the 2-CPU
    *   development VM the pneumonia_cnn training step graph took 18.4 ms on one thread and
-   *   32.6 ms on two (bench/train_step.ts reports both as `native1` and `native`). Raise it
+   *   32.6 ms on two (bench/train_step.ts reports both, as `native` and `native2`). Raise it
    *   for large models on many-core servers.
    */
   threads?: number;
