@@ -1,5 +1,5 @@
 /**
- * `deno task bench:privacy [--quick] [--out <dir>] [--cut default|alternate] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...]`
+ * `deno task bench:privacy [--quick] [--out <dir>] [--cut default|alternate] [--estimator v|u] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...]`
  *
  * The privacy/utility trade-off on PneumoniaMNIST with the zoo CNN: the default (vanilla)
  * cut with no defence, three noise levels, three NoPeek weights, label protection, and
@@ -41,14 +41,17 @@ const CLIP = 20;
 const SIGMAS = [0.03, 0.08, 0.2];
 const ALPHAS = [1, 10, 100];
 const COMBOS: [number, number][] = [];
-function settingsFor(sigmas: number[], alphas: number[], combos: [number, number][]): Setting[] {
+function settingsFor(sigmas: number[], alphas: number[], combos: [number, number][], estimator: "v" | "u"): Setting[] {
+  // NoPeek rows name their estimator when it is the bias-corrected one: nopeek-u-20.
+  const np = estimator === "u" ? "nopeek-u" : "nopeek";
+  const nopeek = (weight: number) => (estimator === "u" ? { weight, estimator } : { weight });
   return [
     { name: "none", defence: {} },
     ...sigmas.map((sigma) => ({ name: `noise-${sigma}`, defence: { noise: { clip: CLIP, sigma } } })),
-    ...alphas.map((weight) => ({ name: `nopeek-${weight}`, defence: { nopeek: { weight } } })),
+    ...alphas.map((weight) => ({ name: `${np}-${weight}`, defence: { nopeek: nopeek(weight) } })),
     ...combos.map(([sigma, weight]) => ({
-      name: `noise-${sigma}+nopeek-${weight}`,
-      defence: { noise: { clip: CLIP, sigma }, nopeek: { weight } },
+      name: `noise-${sigma}+${np}-${weight}`,
+      defence: { noise: { clip: CLIP, sigma }, nopeek: nopeek(weight) },
     })),
     { name: "norm-equalise", defence: { labelProtection: "norm-equalise" } },
     { name: "ushaped", ushaped: true, defence: {} },
@@ -68,6 +71,7 @@ const { values } = parseArgs({
     combos: { type: "string" },
     "audit-only": { type: "boolean", default: false },
     cut: { type: "string", default: "default" },
+    estimator: { type: "string", default: "v" },
   },
   strict: true,
 });
@@ -82,11 +86,16 @@ if (values.cut !== "default" && values.cut !== "alternate") {
   console.error(`bench:privacy: --cut must be "default" or "alternate", got ${JSON.stringify(values.cut)}`);
   Deno.exit(2);
 }
+if (values.estimator !== "v" && values.estimator !== "u") {
+  console.error(`bench:privacy: --estimator must be "v" or "u", got ${JSON.stringify(values.estimator)}`);
+  Deno.exit(2);
+}
 const levels = (v: string | undefined, fallback: number[]) => v ? v.split(",").map(Number) : fallback;
 const settings = settingsFor(
   levels(values.sigmas, SIGMAS),
   levels(values.alphas, ALPHAS),
   values.combos ? values.combos.split(",").map((c) => c.split(":").map(Number) as [number, number]) : COMBOS,
+  values.estimator,
 ).filter((s) => !only || only.includes(s.name));
 
 const data = await loadDataset(DATA);
@@ -145,7 +154,7 @@ try {
     }, r.weights);
     const a = await auditRun({ engine, runDir: dir, quick });
     rows.push({ s, a, trainSeconds: r.seconds });
-    console.log(`${s.name.padEnd(14)} test AUC ${a.testAuc.toFixed(4)}  dCor ${a.dcor.toFixed(4)}  SSIM ${a.reconstruction.ssim.toFixed(4)}  ` +
+    console.log(`${s.name.padEnd(14)} test AUC ${a.testAuc.toFixed(4)}  dCor ${a.dcor.toFixed(4)} (bias-corrected ${a.dcorBiasCorrected.toFixed(4)})  SSIM ${a.reconstruction.ssim.toFixed(4)}  ` +
       `leak norm ${a.leak.normAuc.toFixed(3)} dir ${a.leak.directionAuc.toFixed(3)}  (train ${r.seconds.toFixed(0)} s, audit ${a.seconds.toFixed(0)} s)`);
   }
 } finally {

@@ -142,8 +142,15 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       set(0, { dtype: dt, shape: xs && [...xs] });
       set(1, { dtype: "bool", shape: xs && [...xs] });
       break;
-    case "Cast": {
-      const to = getInt(node, "to");
+    case "Cast":
+    case "EyeLike": {
+      // EyeLike (ONNX operator spec, EyeLike-9): a 2-D identity of the input's shape, of
+      // the `dtype` attribute's type if given, else the input's.
+      if (node.opType === "EyeLike" && !node.attrs.dtype) {
+        set(0, { dtype: dt, shape: xs && [...xs] });
+        break;
+      }
+      const to = getInt(node, node.opType === "Cast" ? "to" : "dtype");
       const map: Record<number, DType> = {
         1: "float32",
         2: "uint8",
@@ -157,7 +164,7 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         11: "float64",
         12: "uint32",
       };
-      set(0, { dtype: map[to] ?? "float32", shape: xs && [...xs], value: x?.value });
+      set(0, { dtype: map[to] ?? "float32", shape: xs && [...xs], value: node.opType === "Cast" ? x?.value : undefined });
       break;
     }
     case "CastLike":

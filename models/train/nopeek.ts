@@ -50,6 +50,18 @@ export interface NoPeekOptions {
   zShape: Dim[];
   /** ε in √(d² + ε) (default 1e-6). */
   epsilon?: number;
+  /**
+   * Which sample dCor (default `"v"`):
+   * - `"v"`: the V-statistic of Székely, Rizzo & Bakirov 2007 (double centring), as in the
+   *   NoPeek paper. For a batch of tens of rows and high-dimensional X and Z it is biased far
+   *   upwards (≈ 0.9 for independent 784- and 1568-dimensional rows at N = 64), so much of
+   *   its gradient pushes on that bias rather than on the dependence.
+   * - `"u"`: the bias-corrected estimator of Székely & Rizzo 2014 (U-centring, §2.2 and
+   *   eq. 2.10), √max(R*², 0) with R*² unbiased for dCor²: it targets the dependence itself,
+   *   and it is what `runtime/privacy/metrics.ts` reports as the bias-corrected dCor.
+   *   Needs N ≥ 4.
+   */
+  estimator?: "v" | "u";
   /** `ai.onnx` opset of the graph (default 17). */
   opset?: number;
 }
@@ -87,9 +99,13 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
   ]);
   const f = new GradContext(facts, opset, "nopeek");
   const epsName = f.scalar(eps), two = f.scalar(2), tiny = f.scalar(1e-12);
+  const estimator = opts.estimator ?? "v";
+  if (estimator !== "v" && estimator !== "u") {
+    throw new RangeError(`nopeek: estimator must be "v" or "u", got ${JSON.stringify(estimator)}`);
+  }
 
-  // Double-centred distance matrix of the rows of `a` (Székely et al. 2007, eq. 2.8).
-  const centred = (a: string): string => {
+  // Pairwise distances of the rows of `a`.
+  const distances = (a: string): string => {
     const flat = f.emit1("Flatten", [a], { axis: intAttr(1) }, "flat");
     const sq = f.reduceSum(f.emit1("Mul", [flat, flat]), [1], true); // [N, 1]
     const gram = f.emit1("MatMul", [
@@ -101,22 +117,52 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
       f.emit1("Mul", [gram, two]),
     ]);
     // Rounding can make a diagonal entry slightly negative; Relu clamps it to 0.
-    const d = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [d2]), epsName])], {}, "dist");
+    return f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [d2]), epsName])], {}, "dist");
+  };
+  // Double-centred distance matrix (Székely et al. 2007, eq. 2.8).
+  const centred = (d: string): string => {
     const rows = f.reduceMean(d, [1], true),
       cols = f.reduceMean(d, [0], true),
       all = f.reduceMean(d, [0, 1], true);
     return f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all], {}, "centred");
   };
+  const dX = distances(x), dZ = distances(z);
+  // U-centring (Székely & Rizzo 2014, eq. 2.6): Ã_ij = a_ij − a_i·/(n−2) − a_·j/(n−2) +
+  // a_··/((n−1)(n−2)) off the diagonal, 0 on it. n and the diagonal mask come from X's side,
+  // which the gradient does not flow through.
+  let uCentred: ((d: string) => string) | undefined;
+  if (estimator === "u") {
+    const n = f.emit1("Cast", [
+      f.emit1("Shape", [dX], { start: intAttr(0), end: intAttr(1) }),
+    ], { to: intAttr(1) }, "n"); // [1], float
+    const one = f.scalar(1);
+    const nm2 = f.emit1("Sub", [n, two]);
+    const nm1nm2 = f.emit1("Mul", [f.emit1("Sub", [n, one]), nm2]);
+    const offDiag = f.emit1("Sub", [one, f.emit1("EyeLike", [dX])], {}, "offdiag");
+    uCentred = (d: string) => {
+      const rows = f.emit1("Div", [f.reduceSum(d, [1], true), nm2]);
+      const cols = f.emit1("Div", [f.reduceSum(d, [0], true), nm2]);
+      const all = f.emit1("Div", [f.reduceSum(d, [0, 1], true), nm1nm2]);
+      const c = f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all]);
+      return f.emit1("Mul", [c, offDiag], {}, "ucentred");
+    };
+  }
   const mean = (t: string) => f.reduceMean(t, [0, 1], false);
-  const A = centred(x), B = centred(z);
+  const A = (uCentred ?? centred)(dX), B = (uCentred ?? centred)(dZ);
+  // Both estimators are ratios of sums over the same entries, so the normalising constant
+  // (1/n² for the V-statistic, 1/(n(n−3)) for the U-statistic) cancels.
   const cov = mean(f.emit1("Mul", [A, B]));
   const varX = mean(f.emit1("Mul", [A, A])), varZ = mean(f.emit1("Mul", [B, B]));
   const r2 = f.emit1("Div", [
     cov,
     f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Mul", [varX, varZ]), tiny])]),
   ]);
-  // dCov² is a V-statistic, ≥ 0 in exact arithmetic; clamp rounding below 0 before √.
-  const dc = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [r2]), tiny])], {}, "dcor");
+  // The V-statistic dCov² is ≥ 0 in exact arithmetic: clamp rounding below 0 before √. The
+  // U-statistic R*² is negative about half the time for independent data (its expectation
+  // is 0): max(R*², 0) as in metrics.ts, and a floor of 1e-4 under the √ so that its slope,
+  // 1/(2√(R*² + floor)), stays below 50 as the dependence vanishes.
+  const floor = estimator === "u" ? f.scalar(1e-4) : tiny;
+  const dc = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [r2]), floor])], {}, "dcor");
 
   // d dCor / dZ: seed 1 at the scalar output, reverse pass over the nodes above.
   const one = f.constant(tensor("float32", [], new Float32Array([1])), "one");

@@ -89,7 +89,8 @@ export interface ClientConfig {
   policy: { allowExport: boolean };
   /**
    * Privacy defences at the cut, applied by the raw side (`runtime/privacy/defence_config.ts`):
-   * `noise` {clip, sigma}, `nopeek` {weight}, `labelProtection` (U-shape only). `{}`: none.
+   * `noise` {clip, sigma}, `nopeek` {weight, estimator?: "v" | "u"}, `labelProtection` (U-shape
+   * only). `{}`: none.
    */
   defence: DefenceConfig;
 }

@@ -360,7 +360,13 @@ export class LocalRawSide implements RawSide {
     if (defence.nopeek && defence.nopeek.weight > 0) {
       const x = frontSeg.inputs.find((v) => v.dtype === "float32")!;
       this.#nopeek = {
-        runner: new NoPeekRunner(front.runner.engine, x.shape ?? ["N"], frontSeg.outputs[0].shape ?? ["N"]),
+        runner: new NoPeekRunner(
+          front.runner.engine,
+          x.shape ?? ["N"],
+          frontSeg.outputs[0].shape ?? ["N"],
+          undefined,
+          defence.nopeek.estimator,
+        ),
         x: x.name,
         weight: defence.nopeek.weight,
       };
@@ -648,7 +654,7 @@ export class LocalRawSide implements RawSide {
   /** The cut gradient plus α·d dCor(X, Z)/dZ when NoPeek is on (NoPeek, Vepakomma et al. 2020, eq. 1). */
   async #withNoPeek(entry: PendingStep, cutGrad: Tensor<"float32">): Promise<Tensor> {
     const np = this.#nopeek;
-    if (!np || !entry.x || entry.activation.dims[0] < 2) return cutGrad;
+    if (!np || !entry.x || entry.activation.dims[0] < np.runner.minRows) return cutGrad;
     const { grad } = await np.runner.run(entry.x, entry.activation);
     const a = cutGrad.data, d = grad.data as Float32Array;
     if (d.length !== a.length) {

@@ -27,8 +27,12 @@ export type LabelProtection = "none" | "norm-equalise";
 export interface DefenceConfig {
   /** Clip each sample's activation to L2 norm `clip`, then add N(0, σ²·clip²) per coordinate. */
   noise?: { clip: number; sigma: number };
-  /** Weight α of dCor(X, Z) in the clinic's objective. */
-  nopeek?: { weight: number };
+  /**
+   * Weight α of dCor(X, Z) in the clinic's objective, and the sample dCor it uses: `"v"`
+   * (default, the NoPeek paper's V-statistic) or `"u"` (bias-corrected; see
+   * `models/train/nopeek.ts`).
+   */
+  nopeek?: { weight: number; estimator?: "v" | "u" };
   /** What the server does to the cut gradients it returns (default `"none"`). */
   labelProtection?: LabelProtection;
 }
@@ -65,10 +69,14 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
   }
   if (o.nopeek !== undefined) {
     const n = o.nopeek as Record<string, unknown>;
-    if (typeof n !== "object" || n === null || !nonNegative(n.weight)) {
-      throw new TypeError(`defence.nopeek: expected {weight >= 0}, got ${JSON.stringify(o.nopeek)}`);
+    if (
+      typeof n !== "object" || n === null || !nonNegative(n.weight) ||
+      (n.estimator !== undefined && n.estimator !== "v" && n.estimator !== "u") ||
+      Object.keys(n).some((k) => k !== "weight" && k !== "estimator")
+    ) {
+      throw new TypeError(`defence.nopeek: expected {weight >= 0, estimator?: "v" | "u"}, got ${JSON.stringify(o.nopeek)}`);
     }
-    out.nopeek = { weight: n.weight };
+    out.nopeek = n.estimator === undefined ? { weight: n.weight } : { weight: n.weight, estimator: n.estimator };
   }
   if (o.labelProtection !== undefined) {
     if (o.labelProtection !== "none" && o.labelProtection !== "norm-equalise") {
@@ -91,7 +99,7 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
 export function describeDefence(d: DefenceConfig): string {
   const parts: string[] = [];
   if (d.noise) parts.push(`noise σ=${d.noise.sigma} C=${d.noise.clip}`);
-  if (d.nopeek) parts.push(`nopeek α=${d.nopeek.weight}`);
+  if (d.nopeek) parts.push(`nopeek α=${d.nopeek.weight}${d.nopeek.estimator === "u" ? " (bias-corrected dCor)" : ""}`);
   if (d.labelProtection && d.labelProtection !== "none") parts.push(d.labelProtection);
   return parts.length ? parts.join(", ") : "none";
 }

@@ -79,7 +79,13 @@ export class DefendedPipeline {
     const x = segments[0].inputs.find((v) => v.dtype === "float32");
     if (defence.nopeek && defence.nopeek.weight > 0) {
       if (!x) throw new TypeError("nopeek: the first segment has no float input to correlate with");
-      this.#nopeek = new NoPeekRunner(runners[0].engine, x.shape ?? ["N"], segments[0].outputs[0].shape ?? ["N"]);
+      this.#nopeek = new NoPeekRunner(
+        runners[0].engine,
+        x.shape ?? ["N"],
+        segments[0].outputs[0].shape ?? ["N"],
+        undefined,
+        defence.nopeek.estimator,
+      );
     }
   }
 

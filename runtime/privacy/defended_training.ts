@@ -108,8 +108,9 @@ export async function trainDefended(o: DefendedTrainingOptions): Promise<Defende
       const e0 = performance.now();
       let lossSum = 0, dcorSum = 0, dcorN = 0, seen = 0;
       for (const idx of batches(Uint32Array.from({ length: o.data.train.size }, (_, i) => i), o.batchSize, rng)) {
-        // A batch of one has no pairwise distances: drop it when NoPeek is on.
-        if (idx.length < 2 && o.defence.nopeek) continue;
+        // A batch of one has no pairwise distances (and U-centring needs four rows): drop
+        // such a batch when NoPeek is on.
+        if (o.defence.nopeek && idx.length < (o.defence.nopeek.estimator === "u" ? 4 : 2)) continue;
         const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
         const r = await pipe.trainStep(b.inputs, b.target, opts);
         lossSum += r.loss * idx.length;

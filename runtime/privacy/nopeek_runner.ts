@@ -26,8 +26,20 @@ export class NoPeekRunner {
    * @param xShape shape of the raw batch (batch axis symbolic)
    * @param zShape shape of the cut activation
    * @param epsilon ε of √(d² + ε)
+   * @param estimator the sample dCor: `"v"` (V-statistic) or `"u"` (bias-corrected)
    */
-  constructor(readonly engine: Engine, readonly xShape: Dim[], readonly zShape: Dim[], readonly epsilon = 1e-6) {}
+  constructor(
+    readonly engine: Engine,
+    readonly xShape: Dim[],
+    readonly zShape: Dim[],
+    readonly epsilon = 1e-6,
+    readonly estimator: "v" | "u" = "v",
+  ) {}
+
+  /** The fewest rows a batch needs for this estimator (pairwise distances; U-centring needs 4). */
+  get minRows(): number {
+    return this.estimator === "u" ? 4 : 2;
+  }
 
   /**
    * dCor of the batch and its gradient with respect to `z`.
@@ -39,7 +51,7 @@ export class NoPeekRunner {
    */
   async run(x: Tensor, z: Tensor): Promise<{ dcor: number; grad: Tensor }> {
     this.#session ??= this.engine.load(
-      writeModel(buildNoPeekModel({ xShape: this.xShape, zShape: this.zShape, epsilon: this.epsilon })),
+      writeModel(buildNoPeekModel({ xShape: this.xShape, zShape: this.zShape, epsilon: this.epsilon, estimator: this.estimator })),
       { name: "nopeek" },
     );
     const out = await (await this.#session).run({ [NOPEEK_NAMES.x]: x, [NOPEEK_NAMES.z]: z });

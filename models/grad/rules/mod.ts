@@ -46,6 +46,7 @@ export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
   "Constant",
   "ConstantOfShape",
   "Range",
+  "EyeLike",
   "Equal",
   "Less",
   "Greater",

@@ -75,6 +75,11 @@ Deno.test("defence config: parses valid objects, refuses bad fields with a messa
   assert.equal(describeDefence(d), "noise σ=0.05 C=20, nopeek α=1, norm-equalise");
   assert.throws(() => parseDefenceConfig({ noise: { clip: -1, sigma: 1 } }), /defence\.noise/);
   assert.throws(() => parseDefenceConfig({ nopeek: { weight: "a" } }), /defence\.nopeek/);
+  const u = parseDefenceConfig({ nopeek: { weight: 5, estimator: "u" } });
+  assert.deepEqual(u, { nopeek: { weight: 5, estimator: "u" } });
+  assert.equal(describeDefence(u), "nopeek α=5 (bias-corrected dCor)");
+  assert.throws(() => parseDefenceConfig({ nopeek: { weight: 5, estimator: "w" } }), /defence\.nopeek: expected \{weight >= 0, estimator\?: "v" \| "u"\}/);
+  assert.throws(() => parseDefenceConfig({ nopeek: { weight: 5, alpha: 1 } }), /defence\.nopeek/);
   assert.throws(() => parseDefenceConfig({ labelProtection: "max" }), /labelProtection/);
   assert.throws(() => parseDefenceConfig({ dp: 1 }), /unknown field "dp"/);
   assert.throws(() => parseDefenceConfig([1]), TypeError);
