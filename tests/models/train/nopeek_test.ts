@@ -35,6 +35,22 @@ function dcorRef(x: Float64Array, z: Float64Array, n: number, eps: number): numb
   return Math.sqrt((ab / A.length) / Math.sqrt((aa / A.length) * (bb / A.length)));
 }
 
+/** Central differences (h = 1e-4) of a float64 reference against the model's float32 gradient. */
+function assertGradMatchesFd(g: Float32Array, z64: Float64Array, f: (z: Float64Array) => number): void {
+  const h = 1e-4;
+  let worst = 0, scale = 0;
+  for (let i = 0; i < z64.length; i++) {
+    const zp = z64.slice(), zm = z64.slice();
+    zp[i] += h;
+    zm[i] -= h;
+    const fd = (f(zp) - f(zm)) / (2 * h);
+    worst = Math.max(worst, Math.abs(fd - g[i]));
+    scale = Math.max(scale, Math.abs(fd));
+  }
+  assert.ok(scale > 1e-3, "the gradient should not vanish");
+  assert.ok(worst < 2e-3 * scale + 1e-5, `max |fd − grad| = ${worst} (scale ${scale})`);
+}
+
 Deno.test("NoPeek model: dCor matches a float64 reference and d dCor/dZ matches finite differences", async () => {
   const n = 12, eps = 1e-6;
   const rng = new Rng(3);
@@ -56,18 +72,7 @@ Deno.test("NoPeek model: dCor matches a float64 reference and d dCor/dZ matches 
     assert.ok(Math.abs(exact - ref) < 1e-3, `metric ${exact} vs ε-reference ${ref}`);
     const g = out[NOPEEK_NAMES.grad].data as Float32Array;
     assert.deepEqual(out[NOPEEK_NAMES.grad].dims, [n, 5]);
-    const h = 1e-4;
-    let worst = 0, scale = 0;
-    for (let i = 0; i < z64.length; i++) {
-      const zp = z64.slice(), zm = z64.slice();
-      zp[i] += h;
-      zm[i] -= h;
-      const fd = (dcorRef(x64, zp, n, eps) - dcorRef(x64, zm, n, eps)) / (2 * h);
-      worst = Math.max(worst, Math.abs(fd - g[i]));
-      scale = Math.max(scale, Math.abs(fd));
-    }
-    assert.ok(scale > 1e-3, "the gradient should not vanish");
-    assert.ok(worst < 2e-3 * scale + 1e-5, `max |fd − grad| = ${worst} (scale ${scale})`);
+    assertGradMatchesFd(g, z64, (zz) => dcorRef(x64, zz, n, eps));
     await s.release();
   } finally {
     await engine.dispose();
@@ -126,18 +131,7 @@ Deno.test("NoPeek model, bias-corrected estimator: value matches metrics.ts and 
     assert.ok(Math.abs(exact - Math.sqrt(ref ** 2 - 1e-4)) < 1e-3, `metric ${exact} vs reference ${ref}`);
     assert.ok(exact > 0.2 && exact < distanceCorrelation({ data: x64, rows: n }, { data: z64, rows: n }));
     const g = out[NOPEEK_NAMES.grad].data as Float32Array;
-    const h = 1e-4;
-    let worst = 0, scale = 0;
-    for (let i = 0; i < z64.length; i++) {
-      const zp = z64.slice(), zm = z64.slice();
-      zp[i] += h;
-      zm[i] -= h;
-      const fd = (uDcorRef(x64, zp, n, eps, 1e-4) - uDcorRef(x64, zm, n, eps, 1e-4)) / (2 * h);
-      worst = Math.max(worst, Math.abs(fd - g[i]));
-      scale = Math.max(scale, Math.abs(fd));
-    }
-    assert.ok(scale > 1e-3, "the gradient should not vanish");
-    assert.ok(worst < 2e-3 * scale + 1e-5, `max |fd − grad| = ${worst} (scale ${scale})`);
+    assertGradMatchesFd(g, z64, (zz) => uDcorRef(x64, zz, n, eps, 1e-4));
     // A batch of another size runs on the same model (n comes from the batch at run time).
     const m = 7;
     const out2 = await s.run({ x: tensor("float32", [m, 2, 3, 3], x.slice(0, m * 18)), z: tensor("float32", [m, 5], z.slice(0, m * 5)) });
