@@ -80,6 +80,7 @@ await runMain(async () => {
     epochs: file.epochs,
     allowExport: file.allowExport,
     labelProtection: file.labelProtection,
+    codec: file.codec,
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

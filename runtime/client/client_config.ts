@@ -29,11 +29,10 @@
  * ```
  * @module
  */
-import { readJsonConfig } from "../config/json_config.ts";
+import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import { basename } from "node:path";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
-import type { WireDType } from "../codec/mod.ts";
 import type { RowSelection } from "./raw_side_config.ts";
 import type { RawSideMode } from "./raw_side.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
@@ -73,7 +72,7 @@ export interface ClientConfig {
   cuts?: string[];
   mode: RawSideMode;
   loss: LossKind;
-  codec: { dtype: WireDType; level: number };
+  codec: CodecConfig;
   optimizer: OptimizerConfig;
   seed: number;
   batchSize: number;
@@ -130,13 +129,7 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
   if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
     fail("optimizer", '{"kind": "sgd" | "adam" | "adamw", "lr": number, ...}');
   }
-  const codecRaw = (c.codec ?? {}) as Record<string, unknown>;
-  if (typeof codecRaw !== "object" || codecRaw === null || Array.isArray(codecRaw)) fail("codec", "an object");
-  const dtype = (codecRaw.dtype ?? "float32") as WireDType;
-  if (!["float32", "float16", "int8"].includes(dtype)) fail("codec", '{"dtype": "float32" | "float16" | "int8", "level": 0-9}');
-  const level = codecRaw.level ?? 0;
-  if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 9) fail("codec", '{"level": an integer 0-9}');
-  for (const k of Object.keys(codecRaw)) if (k !== "dtype" && k !== "level") fail("codec", "only dtype and level");
+  const codec = cfg.codec("codec");
   const model = str("model")!;
   const cuts = c.cuts;
   if (cuts !== undefined && (!Array.isArray(cuts) || !cuts.every((x) => typeof x === "string" && x.length > 0))) {
@@ -178,7 +171,7 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     cuts: cuts as string[] | undefined,
     mode,
     loss,
-    codec: { dtype, level: level as number },
+    codec,
     optimizer: opt as unknown as OptimizerConfig,
     seed: int("seed", 0, 0),
     batchSize: int("batchSize", 1, 64),

@@ -12,6 +12,15 @@
  * @module
  */
 import { isAbsolute, join } from "node:path";
+import type { WireDType } from "../codec/mod.ts";
+
+/** The wire codec of a config file's `codec` field. */
+export interface CodecConfig {
+  /** `float32` (exact), `float16` or `int8` (per-channel scale and zero point). */
+  dtype: WireDType;
+  /** Deflate level, 0 (none) to 9. */
+  level: number;
+}
 
 /** Typed access to a parsed config object. */
 export interface JsonConfig {
@@ -25,6 +34,8 @@ export interface JsonConfig {
   int<F extends number | undefined>(k: string, min: number, fallback: F): number | F;
   /** `p` resolved against the config file's directory. */
   path(p: string): string;
+  /** A wire codec `{"dtype", "level"}`; absent fields default to float32, level 0. */
+  codec(k: string): CodecConfig;
 }
 
 /**
@@ -68,5 +79,15 @@ export function readJsonConfig(text: string, fields: ReadonlySet<string>, baseDi
       return v as number;
     },
     path: (p) => (isAbsolute(p) ? p : join(baseDir, p)),
+    codec(k) {
+      const v = (c[k] ?? {}) as Record<string, unknown>;
+      if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, "an object");
+      const dtype = (v.dtype ?? "float32") as WireDType;
+      if (!["float32", "float16", "int8"].includes(dtype)) fail(k, '{"dtype": "float32" | "float16" | "int8", "level": 0-9}');
+      const level = v.level ?? 0;
+      if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 9) fail(k, '{"level": an integer 0-9}');
+      for (const f of Object.keys(v)) if (f !== "dtype" && f !== "level") fail(k, "only dtype and level");
+      return { dtype, level: level as number };
+    },
   };
 }

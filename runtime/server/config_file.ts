@@ -13,7 +13,7 @@
  *   "checkpointDir": "out/server",
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3,
- *   "allowExport": false, "labelProtection": "none"
+ *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 }
  * }
  * ```
  *
@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import { readJsonConfig } from "../config/json_config.ts";
+import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { ZooDataSpec } from "../../models/zoo/mod.ts";
@@ -72,12 +72,17 @@ export interface ServerConfigFile {
    * gradient (against the norm attack on labels); default `"none"`. Not allowed in U-shape.
    */
   labelProtection: LabelProtection;
+  /**
+   * Codec of the tensors in replies (cut gradients; U-shaped head inputs): float32 exact by
+   * default. `int8` sends a quarter of the bytes, as a clinic's own `codec` does one way.
+   */
+  codec: CodecConfig;
 }
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
-  "allowExport", "labelProtection",
+  "allowExport", "labelProtection", "codec",
 ]);
 
 /**
@@ -178,6 +183,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     order: names("order"),
     epochs: int("epochs", 1),
     labelProtection,
+    codec: cfg.codec("codec"),
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
   };
 }

@@ -22,6 +22,8 @@ Deno.test("config file: defaults, resolved paths, overrides", () => {
   assert.equal(parseServerConfigFile(JSON.stringify({ ...base, allowExport: true }), "/srv").allowExport, true);
   const onnx = parseServerConfigFile(JSON.stringify({ ...base, model: "m.onnx", cuts: ["x"], data: undefined }), "/srv");
   assert.equal(onnx.model, "/srv/m.onnx");
+  assert.deepEqual(f.codec, { dtype: "float32", level: 0 }, "replies are float32 exact unless configured");
+  assert.deepEqual(parseServerConfigFile(JSON.stringify({ ...base, codec: { dtype: "int8" } }), "/srv").codec, { dtype: "int8", level: 0 });
   assert.deepEqual(parseListen("[::1]:9000"), { hostname: "::1", port: 9000 });
 });
 
@@ -39,6 +41,9 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, extra: 1 }, /unknown field "extra"/],
     [{ ...base, serverKey: "" }, /config\.serverKey/],
     [{ ...base, allowExport: "yes" }, /config\.allowExport/],
+    [{ ...base, codec: { dtype: "int4" } }, /config\.codec: expected \{"dtype": "float32" \| "float16" \| "int8"/],
+    [{ ...base, codec: { level: 10 } }, /config\.codec: expected \{"level": an integer 0-9\}/],
+    [{ ...base, codec: { dtype: "int8", topK: 0.1 } }, /config\.codec: expected only dtype and level/],
   ];
   for (const [cfg, re] of bad) assert.throws(() => parseServerConfigFile(JSON.stringify(cfg), "/"), re);
   assert.throws(() => parseServerConfigFile("{", "/"), /not valid JSON/);
