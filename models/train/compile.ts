@@ -300,14 +300,13 @@ function compileSegment(
     prefix,
   });
   const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
-  const seedSet = new Set(seeds.values());
+  const seedNames = new Set(seeds.values());
   const bwdNodes = shareShapeReads(
     [...ctx.nodes, ...outNodes],
     facts,
-    (t) => !ctx.initializers.has(t) && !seedSet.has(t),
+    (t) => !ctx.initializers.has(t) && !seedNames.has(t),
   );
   const producedByBwd = new Set(bwdNodes.flatMap((n) => n.outputs));
-  const seedNames = new Set(seeds.values());
   const referenced = new Set<string>();
   for (const n of bwdNodes) {
     for (const t of n.inputs) {
