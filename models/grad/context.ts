@@ -33,7 +33,7 @@ export class GradContext {
   /** Emitted nodes, in order. */
   readonly nodes: Node[] = [];
   /** Constants the emitted nodes use. */
-  readonly initializers = new Map<string, Tensor>();
+  readonly initializers: Map<string, Tensor> = new Map();
   #counter = 0;
 
   /**
@@ -48,7 +48,7 @@ export class GradContext {
   #consumers = new Map<string, Node[]>();
   #external = new Set<string>();
   /** Nodes whose local derivative a consumer's rule has already applied (fusion). */
-  readonly applied = new Set<Node>();
+  readonly applied: Set<Node> = new Set();
 
   /**
    * Records the forward graph's structure for rules that fuse with a neighbour.
