@@ -106,3 +106,34 @@ Deno.test("U-shape: middle forward/backward over the server equal the unsplit st
     await server.close();
   }
 });
+
+Deno.test("vanilla with the server's reply codec set to int8: the cut gradient comes back quantised, within its bound", async () => {
+  const engine = await testEngine();
+  const server = await startServer("vanilla", { codec: { dtype: "int8", level: 0 } });
+  try {
+    const cfg = tinyConfig("vanilla");
+    const ref = buildSplitModel(cfg.model, "vanilla", "bce");
+    const image = randomTensor([4, 1, 8, 8], 13), target = binaryLabels(4);
+    const truth = await runOneBatch(engine, ref.segments, { image }, target);
+    const mine = buildSplitModel(cfg.model, "vanilla", "bce");
+    const front = await SegmentRunner.create(engine, mine.segments[0]);
+    const f = await front.forward({ image });
+    const cut = mine.segments[0].outputs[0].name;
+    const a = await new RawClinic(server, "a").connect();
+    await a.send({ type: "TURN_REQUEST" });
+    const r = await a.send({ type: "STEP", stepId: "0:0", epoch: 0, activation: f.outputs[cut], labels: target });
+    if (r.type !== "STEP_RESULT") throw new Error(`got ${r.type}`);
+    const got = r.cutGrad.data as Float32Array, want = truth.cuts[0].grad.data as Float32Array;
+    // Per-channel int8: each value within scale/2 = (channel range)/510 of the exact one; the
+    // whole tensor's range bounds every channel's.
+    let lo = 0, hi = 0;
+    for (const v of want) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    const bound = ((hi - lo) / 510) * 1.001;
+    const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+    assert.ok(worst <= bound, `int8 cut gradient: max |difference| ${worst} > scale/2 bound ${bound}`);
+    assert.ok(got.some((v, i) => v !== want[i]), "an int8 reply is not bit-identical to float32");
+    await front.release();
+  } finally {
+    await server.close();
+  }
+});
