@@ -153,7 +153,17 @@ function toModel(model: Model, opset: number, graph: Graph): Model {
   };
 }
 
-function identity(src: string, dst: string): Node {
+/**
+ * An Identity node that gives tensor `src` the graph-output name `dst` (how compiled
+ * graphs name their `loss` and `grad.<tensor>` outputs).
+ *
+ * @example
+ * ```ts
+ * import { identityOutput } from "./compile.ts";
+ * identityOutput("t7", "loss").opType; // "Identity"
+ * ```
+ */
+export function identityOutput(src: string, dst: string): Node {
   return {
     name: `out:${dst}`,
     opType: "Identity",
@@ -262,7 +272,7 @@ function compileSegment(
       ...trainNodes,
       ...lossCtx.nodes,
       ...ctx.nodes,
-      identity(loss, "loss"),
+      identityOutput(loss, "loss"),
       ...outNodes,
     ];
     const step: Graph = {
@@ -409,7 +419,7 @@ function gradOutputs(
     const gname = grads.get(t);
     if (!gname) continue;
     live.add(t);
-    outNodes.push(identity(gname, gradName(t)));
+    outNodes.push(identityOutput(gname, gradName(t)));
     const f = facts.get(t)!;
     outInfos.push({ name: gradName(t), dtype: f.dtype, shape: f.shape && [...f.shape] });
   }

@@ -40,7 +40,7 @@ import { tensor } from "../tensor.ts";
 import { intAttr, intsAttr } from "../graph/ir.ts";
 import { differentiate } from "../grad/reverse.ts";
 import { GradContext } from "../grad/context.ts";
-import { gradName } from "./compile.ts";
+import { gradName, identityOutput } from "./compile.ts";
 
 /** Options of {@linkcode buildNoPeekModel}. */
 export interface NoPeekOptions {
@@ -180,17 +180,9 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
     prefix: "nopeek_grad",
   });
   const dz = grads.get(z)!;
-  const out = (src: string, dst: string) => ({
-    name: `out:${dst}`,
-    opType: "Identity",
-    domain: "",
-    inputs: [src],
-    outputs: [dst],
-    attrs: {},
-  });
   const graph: Graph = {
     name: "nopeek",
-    nodes: [...f.nodes, ...ctx.nodes, out(dc, dcor), out(dz, grad)],
+    nodes: [...f.nodes, ...ctx.nodes, identityOutput(dc, dcor), identityOutput(dz, grad)],
     inputs: [{ name: x, dtype: "float32", shape: [...opts.xShape] }, {
       name: z,
       dtype: "float32",
