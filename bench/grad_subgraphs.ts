@@ -234,6 +234,60 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
     const st = b.op("Reshape", [b.op("Concat", gated, { axis: int(2) }), b.ints([N, 4 * C, h, h])]);
     return b.model(ins, b.op("DepthToSpace", [st], { blocksize: int(2), mode: str("CRD") }));
   };
+  const up2 = (b: Builder, t: string) =>
+    b.op("Resize", [t, "", b.f32([4], [1, 1, 2, 2])], {
+      mode: str("nearest"),
+      coordinate_transformation_mode: str("asymmetric"),
+      nearest_mode: str("floor"),
+    });
+  const prio = (up: (b: Builder, t: string) => string) => () => {
+    const b = new Builder();
+    // Window offset o gets priority 2^(3 - o): the largest priority among a window's maxima
+    // marks the first maximum (row-major), found with one MaxPool at full resolution.
+    const w = new Array(H * H).fill(0).map((_, i) => 2 ** (3 - (((i / H) | 0) % 2) * 2 - (i % H) % 2));
+    const eq = b.op("Equal", ["x", up(b, "y")]);
+    const s = b.op("Where", [eq, b.f32([1, 1, H, H], w), b.f32([], [0])]);
+    const m = b.op("MaxPool", [s], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    const gate = b.op("Equal", [s, up(b, m)]);
+    return b.model(ins, b.op("Where", [gate, up(b, "g"), b.f32([], [0])]));
+  };
+  /** As prio(up2), on [N·C, 1, H, W] views (no NCHWc rewrite: one channel), Where or Mul·Cast. */
+  const prioFlat = (useMul: boolean) => () => {
+    const b = new Builder();
+    const w = new Array(H * H).fill(0).map((_, i) => 2 ** (3 - (((i / H) | 0) % 2) * 2 - (i % H) % 2));
+    const flat = (t: string, hh: number) => b.op("Reshape", [t, b.ints([-1, 1, hh, hh])]);
+    const gate = (m: string, v: string) =>
+      useMul ? b.op("Mul", [b.op("Cast", [m], { to: int(1) }), v]) : b.op("Where", [m, v, b.f32([], [0])]);
+    const eq = b.op("Equal", [flat("x", H), up2(b, flat("y", h))]);
+    const s = gate(eq, b.f32([1, 1, H, H], w));
+    const m = b.op("MaxPool", [s], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    const sel = b.op("Equal", [s, up2(b, m)]);
+    return b.model(ins, b.op("Reshape", [gate(sel, up2(b, flat("g", h))), b.ints([N, C, H, H])]));
+  };
+  const expandUp = (b: Builder, t: string) =>
+    b.op("Reshape", [
+      b.op("Expand", [b.op("Reshape", [t, b.ints([N, C, h, 1, h, 1])]), b.ints([N, C, h, 2, h, 2])]),
+      b.ints([N, C, H, H]),
+    ]);
+  const unpool = () => {
+    const b = new Builder();
+    const yi = `yi`;
+    b.nodes.push({
+      name: "mp",
+      opType: "MaxPool",
+      domain: "",
+      inputs: ["x"],
+      outputs: ["yy", yi],
+      attrs: { kernel_shape: ints([2, 2]), strides: ints([2, 2]) },
+    });
+    return b.model(
+      ins,
+      b.op("MaxUnpool", ["g", yi, b.ints([N, C, H, H])], {
+        kernel_shape: ints([2, 2]),
+        strides: ints([2, 2]),
+      }),
+    );
+  };
   const feeds = {
     x: tensor("float32", [N, C, H, H], x),
     y: tensor("float32", [N, C, h, h], y),
@@ -243,12 +297,17 @@ function maxpoolCase(N: number, C: number, H: number, rng: Rng): Case {
     family: "maxpool",
     label: `MaxPool 2x2/2 grad [${N},${C},${H},${H}]`,
     variants: [
-      ["current: strided Slices, chain, Concat, 6-D Transpose", current()],
+      ["strided Slices, chain, Concat, 6-D Transpose (other windows)", current()],
       ["strided Slices, chain, Concat axis 1, DepthToSpace DCR", d2s()],
       ["strided Slices, Concat, ArgMax, Equal, Where, DepthToSpace", argmax()],
       ["SpaceToDepth, chain, DepthToSpace (no WebGPU SpaceToDepth)", s2dChain()],
       ["one-axis Transpose, row Slices, chain, DepthToSpace DCR", pairs()],
       ["one-hot Conv stride 2 gather, chain, DepthToSpace CRD", convGather()],
+      ["priorities, MaxPool, Resize nearest up", prio(up2)()],
+      ["priorities on [N*C,1,H,W], Where", prioFlat(false)()],
+      ["current: priorities on [N*C,1,H,W], Mul Cast", prioFlat(true)()],
+      ["priorities, MaxPool, Expand up", prio(expandUp)()],
+      ["MaxPool Indices, MaxUnpool (no WebGPU Indices)", unpool()],
     ],
     feeds,
     check: (out) => {
@@ -349,8 +408,8 @@ function convCase(N: number, Ci: number, Co: number, H: number, rng: Rng): Case 
     family: "conv",
     label: `Conv 3x3 pad 1 dW N${N} ${Ci}->${Co} ${H}x${H}`,
     variants: [
-      ["current: Transpose, Conv over the batch axis, Transpose", current()],
-      ["im2col: 9 Slices of padded X^T, Concat, Gemm(transB)", gemm()],
+      ["Transpose, Conv over the batch axis, Transpose", current()],
+      ["current: im2col: 9 Slices of padded X^T, Concat, Gemm(transB)", gemm()],
       ["im2col: 9 Slices, Concat, MatMul with channel-last dY", matmul()],
     ],
     feeds: { x: tensor("float32", [N, Ci, H, H], x), gy: tensor("float32", [N, Co, H, H], gy) },
@@ -391,8 +450,8 @@ function reluCase(dims: number[], rng: Rng): Case {
   return {
     family: "relu",
     label: `ReLU grad [${dims}]`,
-    variants: [["current: Where(Greater(y, 0), g, 0)", where()], [
-      "Mul(g, Cast(Greater(y, 0)))",
+    variants: [["Where(Greater(y, 0), g, 0)", where()], [
+      "current: Mul(g, Cast(Greater(y, 0)))",
       mulCast(),
     ]],
     feeds: { y: tensor("float32", dims, y), g: tensor("float32", dims, g) },

@@ -118,7 +118,11 @@ export class GradContext {
     const value = t.dtype === "int64" && t.dims.length <= 1
       ? Array.from(t.data as BigInt64Array, Number)
       : undefined;
-    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value });
+    const floats = (t.dtype === "float32" || t.dtype === "float64") && t.dims.length === 1 &&
+        t.data.length <= 64
+      ? Array.from(t.data as Float32Array)
+      : undefined;
+    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value, floats });
     return name;
   }
 

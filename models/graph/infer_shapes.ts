@@ -23,6 +23,8 @@ export interface TensorFacts {
   shape?: Dim[];
   /** Element values of a small integer tensor, when computable (possibly symbolic). */
   value?: Dim[];
+  /** Element values of a small 1-D float tensor given as a constant (Resize's scales). */
+  floats?: number[];
 }
 
 /** A map from tensor name to what is known about it. */
@@ -60,6 +62,12 @@ function tensorValue(t: Tensor): Dim[] | undefined {
   return undefined;
 }
 
+function floatValues(t: Tensor): number[] | undefined {
+  if (t.dims.length !== 1 || t.data.length > 64) return undefined;
+  if (t.dtype === "float32" || t.dtype === "float64") return Array.from(t.data as Float32Array);
+  return undefined;
+}
+
 function product(dims: Dim[]): Dim {
   let n = 1;
   const sym: string[] = [];
@@ -88,7 +96,12 @@ export function inferShapes(g: Graph, opset: number, seed?: Facts): Facts {
   const facts: Facts = new Map(seed ?? []);
   for (const v of g.inputs) facts.set(v.name, { dtype: v.dtype, shape: v.shape && [...v.shape] });
   for (const [name, t] of g.initializers) {
-    facts.set(name, { dtype: t.dtype, shape: [...t.dims], value: tensorValue(t) });
+    facts.set(name, {
+      dtype: t.dtype,
+      shape: [...t.dims],
+      value: tensorValue(t),
+      floats: floatValues(t),
+    });
   }
   for (const node of g.nodes) inferNode(node, facts, opset);
   return facts;
@@ -316,6 +329,23 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
       });
       break;
     }
+    case "Resize": {
+      // ONNX Resize-13: each output axis is `sizes[i]` when sizes is given, else
+      // floor(input · scales[i]); a symbolic axis keeps its name only at scale 1.
+      const sizes = inp(3)?.value, scales = inp(2)?.floats;
+      let out: (Dim | undefined)[] | undefined;
+      if (xs && sizes?.length === xs.length) out = [...sizes];
+      else if (xs && scales?.length === xs.length) {
+        out = xs.map((d, i) =>
+          scales[i] === 1 ? d : typeof d === "number" ? Math.floor(d * scales[i]) : undefined
+        );
+      }
+      set(0, {
+        dtype: dt,
+        shape: out && out.every((d) => d !== undefined) ? (out as Dim[]) : undefined,
+      });
+      break;
+    }
     case "GlobalAveragePool":
     case "GlobalMaxPool":
       set(0, { dtype: dt, shape: xs && [xs[0], xs[1], ...xs.slice(2).map(() => 1)] });
@@ -347,25 +377,25 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         const total = product(xs), part = product(known);
         if (typeof total === "number" && typeof part === "number") out[neg] = total / part;
         else {
-          // Cancel the symbolic batch dimension: N*k / k' -> N*(k/k') when numeric parts divide.
-          const symT = xs.filter((d) => typeof d === "string");
-          const symP = known.filter((d) => typeof d === "string");
-          const numT = xs.filter((d) => typeof d === "number").reduce(
-            (a, b) => (a as number) * (b as number),
-            1,
-          ) as number;
-          const numP = known.filter((d) => typeof d === "number").reduce(
-            (a, b) => (a as number) * (b as number),
-            1,
-          ) as number;
-          const rest = symT.filter((s) => !symP.includes(s));
-          if (symP.every((s) => symT.includes(s)) && numT % numP === 0) {
-            const n = numT / numP;
-            out[neg] = rest.length === 0
-              ? n
-              : rest.length === 1 && n === 1
-              ? rest[0]
-              : product([...rest, n]);
+          // Cancel symbolic factors: N*k / k' -> N*(k/k') when the numeric parts divide, with
+          // products such as "N*2" (an earlier Reshape folding the batch) split into factors.
+          const factors = (dims: Dim[]) => {
+            const sym: string[] = [];
+            let num = 1;
+            for (const d of dims) {
+              if (typeof d === "number") num *= d;
+              else for (const f of d.split("*")) /^\d+$/.test(f) ? (num *= Number(f)) : sym.push(f);
+            }
+            return { sym, num };
+          };
+          const t = factors(xs), p = factors(known);
+          const rest = [...t.sym];
+          const cancels = p.sym.every((f) => {
+            const i = rest.indexOf(f);
+            return i >= 0 && rest.splice(i, 1).length === 1;
+          });
+          if (cancels && t.num % p.num === 0) {
+            out[neg] = product([...rest, t.num / p.num]);
           } else out[neg] = `${node.outputs[0]}_d${neg}`;
         }
       }
@@ -478,7 +508,12 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
     case "Constant": {
       const a = node.attrs.value;
       if (a?.type === "tensor") {
-        set(0, { dtype: a.value.dtype, shape: [...a.value.dims], value: tensorValue(a.value) });
+        set(0, {
+          dtype: a.value.dtype,
+          shape: [...a.value.dims],
+          value: tensorValue(a.value),
+          floats: floatValues(a.value),
+        });
       } else if (node.attrs.value_int) {
         set(0, { dtype: "int64", shape: [], value: [getInt(node, "value_int")] });
       } else if (node.attrs.value_ints) {

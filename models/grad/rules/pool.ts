@@ -2,15 +2,19 @@
  * Gradient rules for MaxPool, AveragePool and GlobalAveragePool (ONNX operator spec).
  *
  * MaxPool's gradient is written without the `Indices` output (the WebGPU provider of
- * onnxruntime refuses it): for each kernel offset o, the strided slice of the (−∞-padded)
- * input at o is compared with the pooled output; the first offset that matches in
- * row-major window order wins (PyTorch's tie rule), the gradient is gated by that mask,
- * and a grouped `ConvTranspose` with one-hot kernels scatters the K gated maps back to
- * their window positions, summing overlaps.
+ * onnxruntime refuses it). The gradient of a window goes to its first maximum in row-major
+ * window order (PyTorch's tie rule):
+ * - non-overlapping square windows (k × k, stride k: the usual 2 × 2 pool) mark each window's
+ *   first maximum with offset priorities and a second MaxPool, at the input's resolution,
+ *   and bring the pooled tensors up with nearest `Resize` (see `tiledMaxPoolGrad`);
+ * - other windows compare the strided slice of the (−∞-padded) input at each kernel offset
+ *   with the pooled output, chain the masks so that the first matching offset wins, and
+ *   place the K gated maps back at their window positions with Reshape/Transpose/Pad/Slice,
+ *   summing overlaps.
  *
- * AveragePool's gradient is a grouped `ConvTranspose` with a constant kernel, after dividing
- * dY by the number of cells each window averaged (K, or fewer at padded borders when
- * `count_include_pad` = 0).
+ * AveragePool's gradient divides dY by the number of cells each window averaged (K, or fewer
+ * at padded borders when `count_include_pad` = 0) and spreads it over the window the same
+ * way: one nearest `Resize` for non-overlapping square windows.
  *
  * @example
  * ```ts
@@ -95,34 +99,102 @@ function offsets(k: number[]): number[][] {
   return out;
 }
 
-/** Non-overlapping square 2-D windows (k × k, stride k, no dilation): the DepthToSpace cases. */
+/** Non-overlapping square 2-D windows (k × k, stride k, no dilation): the upsampling cases. */
 function squareTiles({ nsp, k, s, d }: PoolGeom): boolean {
   return nsp === 2 && k[0] === k[1] && k.every((ki, i) => ki === s[i] && d[i] === 1);
 }
 
 /**
- * The K = k² maps [N, C, out₀, out₁] of the input cell at each window offset (row-major),
- * for {@linkcode squareTiles} windows, without strided Slices: the covered input viewed as
- * [N·C·out₀, k, out₁, k] needs one Transpose that moves the last axis inwards
- * (→ [N·C·out₀, k, k, out₁]), after which each offset is a contiguous run of out₁ cells.
- * On onnxruntime's CPU and wasm providers this is 1.1-1.4× faster than K strided Slices
- * (bench/grad_subgraphs.ts), which copy element by element.
+ * Nearest-neighbour upsampling of [N, C, h, w] by k on both spatial axes (every cell
+ * repeated k × k times): `Resize` with integer scales, `asymmetric` coordinates and `floor`
+ * rounding, which maps output cell i to input cell ⌊i / k⌋ exactly (ONNX operator spec,
+ * Resize-13).
  */
-function windowPlanes(ctx: GradContext, xp: string, geom: PoolGeom): string[] {
-  const { k, sp, ys, c } = geom;
-  const [kk, out0, out1] = [k[0], ys[2] as number, ys[3] as number];
+function upsample(ctx: GradContext, t: string, k: number): string {
+  const scales = ctx.constant(tensor("float32", [4], Float32Array.of(1, 1, k, k)), "scales");
+  const r = ctx.emit1("Resize", [t, "", scales], {
+    mode: { type: "string", value: "nearest" },
+    coordinate_transformation_mode: { type: "string", value: "asymmetric" },
+    nearest_mode: { type: "string", value: "floor" },
+  });
+  return r;
+}
+
+/**
+ * From the gradient of the region the windows cover (from the padded input's origin) to the
+ * input's shape: zeros for the cells past the last window, then the padding cut off.
+ */
+function placeCovered(ctx: GradContext, covered: string, geom: PoolGeom): string {
+  const { p, sp, xs, nsp } = geom;
+  const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
+  const tail = sp.map((a, i) => padded[i] - (ctx.shape(covered)[a] as number));
+  let full = covered;
+  if (tail.some((t) => t > 0)) {
+    full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);
+  }
+  if (p.some((v) => v !== 0)) {
+    full = ctx.emit1("Slice", [
+      full,
+      ctx.ints(p.slice(0, nsp)),
+      ctx.ints(sp.map((a, i) => p[i] + (xs[a] as number))),
+      ctx.ints(sp),
+    ]);
+  }
+  return full;
+}
+
+/**
+ * MaxPool's gradient for {@linkcode squareTiles} windows, at the input's resolution and
+ * without gathering or scattering window planes. Each window offset o (row-major, K = k²
+ * offsets) gets the priority 2^(K−1−o); a cell that equals its window's maximum takes its
+ * offset's priority, any other cell 0. A MaxPool over those priorities then finds, per
+ * window, the priority of the *first* maximum (PyTorch's tie rule), and the gradient of the
+ * window goes to the one cell whose priority equals it. The pooled tensors (y, the window
+ * priority, dY) reach the input's resolution by `Resize` (nearest, 2× integer scales;
+ * ONNX operator spec, Resize-13/18), so every elementwise op runs on equal shapes.
+ *
+ * Against gathering the K window planes, chaining K Equal/And/Or masks and scattering with
+ * DepthToSpace, this is 1.1-1.2× faster on onnxruntime's CPU provider and 1.2-1.3× on wasm
+ * (`bench/grad_subgraphs.ts`, MaxPool 2×2 gradients of pneumonia_cnn at batch 64), and it
+ * uses only ops that the WebGPU provider runs. Priorities are exact in float32 up to
+ * K = 24 (2^23), far beyond any pooling window in use; larger K takes the general path.
+ */
+function tiledMaxPoolGrad(ctx: GradContext, xp: string, y: string, gy: string, geom: PoolGeom): string {
+  const { k, sp, ys } = geom;
+  const kk = k[0];
+  const [out0, out1] = [ys[2] as number, ys[3] as number];
+  const dt = ctx.dtype(y);
   const covered = ctx.shape(xp).slice(2).some((v, i) => v !== [out0, out1][i] * kk)
     ? ctx.emit1("Slice", [xp, ctx.ints([0, 0]), ctx.ints([out0 * kk, out1 * kk]), ctx.ints(sp)])
     : xp;
-  const tiles = ctx.emit1("Reshape", [covered, ctx.ints([-1, kk, out1, kk])]);
-  const moved = ctx.emit1("Transpose", [tiles], { perm: intsAttr([0, 1, 3, 2]) });
-  const planes = ctx.emit1("Reshape", [moved, ctx.ints([-1, c, out0, kk * kk, out1])]);
-  return offsets(k).map((_, o) =>
-    ctx.emit1("Reshape", [
-      ctx.emit1("Slice", [planes, ctx.ints([o]), ctx.ints([o + 1]), ctx.ints([3])]),
-      ctx.ints([-1, c, out0, out1]),
-    ])
+  // Every tensor is viewed as [N·C, 1, H, W]: on one channel onnxruntime's CPU provider does
+  // not rewrite MaxPool and Resize to its blocked NCHWc layout, whose reorders cost more here
+  // than the ops themselves.
+  const c = ctx.shape(y)[1];
+  const flat = (t: string, h: number, w: number) => ctx.emit1("Reshape", [t, ctx.ints([-1, 1, h, w])]);
+  const up = (t: string) => upsample(ctx, flat(t, out0, out1), kk);
+  const kTotal = kk * kk;
+  const prio = new Float32Array(out0 * kk * out1 * kk);
+  for (let i = 0; i < out0 * kk; i++) {
+    for (let j = 0; j < out1 * kk; j++) prio[i * out1 * kk + j] = 2 ** (kTotal - 1 - (i % kk) * kk - (j % kk));
+  }
+  const prioT = ctx.constant(
+    dt === "float64"
+      ? tensor("float64", [1, 1, out0 * kk, out1 * kk], Float64Array.from(prio))
+      : tensor("float32", [1, 1, out0 * kk, out1 * kk], prio),
+    "pool_priority",
   );
+  // mask · value as Mul(Cast(mask), value) rather than Where(mask, value, 0): the same values
+  // for finite values, and 1.2× faster for this rule on onnxruntime's CPU provider.
+  const gate = (mask: string, value: string) =>
+    ctx.emit1("Mul", [ctx.emit1("Cast", [mask], { to: intAttr(dt === "float64" ? 11 : 1) }), value]);
+  const s = gate(ctx.emit1("Equal", [flat(covered, out0 * kk, out1 * kk), up(y)]), prioT);
+  const first = ctx.emit1("MaxPool", [s], { kernel_shape: intsAttr(k), strides: intsAttr(k) });
+  // A window without a matching cell (a NaN in x) has first = 0, which must match nothing:
+  // the floor 0.5 lies below every priority and above the non-matching cells' 0.
+  const floored = ctx.emit1("Max", [first, ctx.scalar(0.5, dt)]);
+  const gx = gate(ctx.emit1("Equal", [s, upsample(ctx, floored, kk)]), up(gy));
+  return ctx.emit1("Reshape", [gx, ctx.ints([-1, c as number, out0 * kk, out1 * kk])]);
 }
 
 /**
@@ -135,26 +207,9 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
   const { k, s, d, p, sp, xs, ys, nsp } = geom;
   const outDims = sp.map((a) => ys[a] as number);
   const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
-  let full: string;
-  if (squareTiles(geom)) {
-    // Non-overlapping square 2-D windows: concatenating the K maps along the channel axis
-    // puts window offset (i, j) of channel c at depth (i·k + j)·C + c, which is exactly the
-    // input layout of DepthToSpace in DCR mode (ONNX operator spec, DepthToSpace-13). One
-    // DepthToSpace replaces the 6-D Transpose below: it runs 1.3-1.4× faster on
-    // onnxruntime's CPU provider (bench/grad_subgraphs.ts) and WebGPU has a kernel for it.
-    full = ctx.emit1("DepthToSpace", [ctx.emit1("Concat", maps, { axis: intAttr(1) })], {
-      blocksize: intAttr(k[0]),
-      mode: { type: "string", value: "DCR" },
-    });
-    // Shape inference has no DepthToSpace case: record [N, C, out·k…] for later rules.
-    ctx.facts.set(full, {
-      dtype: ctx.dtype(maps[0]),
-      shape: [ctx.shape(maps[0])[0], geom.c, ...outDims.map((o, i) => o * k[i])],
-    });
-    const tail = sp.map((_, i) => padded[i] - outDims[i] * k[i]);
-    if (tail.some((t) => t > 0)) {
-      full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);
-    }
+  if (squareTiles(geom) && maps.every((m) => m === maps[0])) {
+    // Every window cell gets the same value (AveragePool): one nearest upsampling.
+    return placeCovered(ctx, upsample(ctx, maps[0], k[0]), geom);
   } else if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
     // Non-overlapping windows: interleave the K maps into the window grid in one go.
     // [N, C, K, out…] → [N, C, k…, out…] → [N, C, out₀, k₀, out₁, k₁, …] → [N, C, out·k…]
@@ -168,11 +223,11 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
     const split = ctx.emit1("Reshape", [stacked, ctx.ints([0, 0, ...k, ...outDims])]);
     const perm = [0, 1, ...sp.flatMap((_, i) => [2 + nsp + i, 2 + i])];
     const woven = ctx.emit1("Transpose", [split], { perm: intsAttr(perm) });
-    full = ctx.emit1("Reshape", [woven, ctx.ints([0, 0, ...outDims.map((o, i) => o * k[i])])]);
-    const tail = sp.map((_, i) => padded[i] - outDims[i] * k[i]);
-    if (tail.some((t) => t > 0)) {
-      full = ctx.emit1("Pad", [full, ctx.ints([0, 0, ...sp.map(() => 0), 0, 0, ...tail])]);
-    }
+    return placeCovered(
+      ctx,
+      ctx.emit1("Reshape", [woven, ctx.ints([0, 0, ...outDims.map((o, i) => o * k[i])])]),
+      geom,
+    );
   } else {
     // Overlapping or dilated windows: place each offset's map on a stride-s grid (zero
     // insertion by reshape + pad), shift it to its offset, and sum.
@@ -195,17 +250,8 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
         ctx.ints(sp),
       ]);
     });
-    full = ctx.accumulate(parts);
+    return placeCovered(ctx, ctx.accumulate(parts), geom);
   }
-  if (p.some((v) => v !== 0)) {
-    full = ctx.emit1("Slice", [
-      full,
-      ctx.ints(p.slice(0, nsp)),
-      ctx.ints(sp.map((a, i) => p[i] + (xs[a] as number))),
-      ctx.ints(sp),
-    ]);
-  }
-  return full;
 }
 
 /** Rules by op type. */
@@ -249,9 +295,12 @@ export const POOL_RULES: Record<string, GradRule> = {
       gy = ctx.emit1("Mul", [gy, pos]);
       ctx.applied.add(relu);
     }
+    if (squareTiles(geom) && k[0] * k[0] <= 24) {
+      return [placeCovered(ctx, tiledMaxPoolGrad(ctx, xp, y, gy, geom), geom)];
+    }
     let taken: string | undefined;
     const gated: string[] = [];
-    const slices = squareTiles(geom) ? windowPlanes(ctx, xp, geom) : offsets(k).map((o) => {
+    const slices = offsets(k).map((o) => {
       // The input cell at offset o of every window: one strided Slice.
       const starts = o.map((oi, i) => oi * d[i]);
       const ends = o.map((oi, i) => oi * d[i] + ((ys[sp[i]] as number) - 1) * s[i] + 1);
