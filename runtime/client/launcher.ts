@@ -105,6 +105,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
     allowExport: c.policy.allowExport,
     ...(Object.keys(c.defence ?? {}).length > 0 ? { defence: c.defence } : {}),
     ...(predictFile ? { predictFile } : {}),
+    codec: { dtype: c.codec.dtype, level: c.codec.level },
   };
 }
 

@@ -24,6 +24,7 @@ import { isStringArray } from "../data/npy.ts";
 import { partition, type PartitionScheme } from "../data/partition.ts";
 import { Rng } from "../data/rng.ts";
 import { TensorDataset } from "../data/tensor_dataset.ts";
+import type { CodecConfig } from "../config/json_config.ts";
 import type { Engine } from "../engine/mod.ts";
 import { loadPrivateKeyFile } from "../keys/key_store.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
@@ -120,6 +121,11 @@ export interface RawSideProcessConfig {
   allowExport?: boolean;
   /** Privacy defences at the cut (noise, NoPeek, U-shape label protection); default none. */
   defence?: DefenceConfig;
+  /**
+   * The clinic's wire codec: the cut tensors the raw side sends out are encoded with it, so
+   * the courier relays them without decoding and encoding again (default: float32 exact).
+   */
+  codec?: CodecConfig;
 }
 
 function fail(field: string, expected: string, got: unknown): never {
@@ -220,6 +226,15 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   if (o.allowExport !== undefined && typeof o.allowExport !== "boolean") fail("allowExport", "a boolean", o.allowExport);
   if (o.augment !== undefined && o.augment !== "shift" && o.augment !== "none") {
     fail("augment", `"shift" or "none"`, o.augment);
+  }
+  if (o.codec !== undefined) {
+    const c = o.codec as Record<string, unknown>;
+    if (
+      !c || typeof c !== "object" || !["float32", "float16", "int8"].includes(c.dtype as string) ||
+      !Number.isInteger(c.level) || (c.level as number) < 0 || (c.level as number) > 9
+    ) {
+      fail("codec", "{dtype: float32|float16|int8, level: 0..9}", o.codec);
+    }
   }
   if (o.defence !== undefined) {
     try {

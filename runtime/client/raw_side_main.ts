@@ -63,7 +63,7 @@ export async function runRawSideMain(
     // the inference session only, which its first call loads.
     if (config.predictFile === undefined) await side.warm();
     const profile = new PhaseProfile(config.profile === true);
-    await serveRawSide(side, io.input, io.output, profile);
+    await serveRawSide(side, io.input, io.output, profile, config.codec);
     // Phase names and times only (no data): stderr goes to the launcher's log.
     if (profile.enabled) console.error(profile.format("profile raw side"));
   } finally {

@@ -19,6 +19,7 @@ import { PhaseProfile } from "../protocol/phase_profile.ts";
 import {
   decodeFrame,
   encodeFrame,
+  type FrameEncoding,
   FRAME_KIND,
   FrameReader,
   type WireMessage,
@@ -82,6 +83,9 @@ export function bytesTensor(b: Uint8Array): Tensor<"uint8"> {
 
 type Reply = { header?: unknown; tensors?: Record<string, Tensor> };
 
+/** Replies whose tensors the courier relays to the server (in the wire codec, when given). */
+const CUT_REPLIES = new Set(["forward", "head", "evalForward"]);
+
 async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
   const h = (m.header ?? {}) as Record<string, unknown>;
   if (typeof h !== "object" || Array.isArray(h)) {
@@ -138,7 +142,9 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
 /**
  * Announces `ready` (with `side.info()`), then answers request frames from `input` on `output`
  * until `close` or the end of `input`; closes the side at the end. `profile` (default: off)
- * collects per-method times of frame decode, compute, frame encode and pipe write.
+ * collects per-method times of frame decode, compute, frame encode and pipe write. `codec`
+ * (the clinic's wire codec; default none: float32 exact) encodes the cut tensors of the
+ * `forward`, `head` and `evalForward` replies, which the courier relays as they are.
  *
  * @throws {RawSideError} `PROTOCOL` when `input` breaks off inside a frame
  * @example
@@ -153,11 +159,14 @@ export async function serveRawSide(
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,
   profile: PhaseProfile = new PhaseProfile(false),
+  codec?: FrameEncoding["codec"],
 ): Promise<void> {
   const writer = output.getWriter();
   const reader = new FrameReader(input);
   const send = async (m: WireMessage) => {
-    const frame = profile.time(`raw encode ${m.method}`, () => encodeFrame(m));
+    // The cut tensors go out in the clinic's wire codec, for the courier to relay as they are.
+    const enc = codec && m.kind === FRAME_KIND.reply && CUT_REPLIES.has(m.method) ? { codec } : {};
+    const frame = profile.time(`raw encode ${m.method}`, () => encodeFrame(m, enc));
     await profile.timeAsync(`raw write ${m.method}`, () => writer.write(frame));
   };
   try {

@@ -115,7 +115,8 @@ export class RawSideStub implements RawSide {
           const body = await reader.next();
           if (body === null) break;
           const t0 = prof.enabled ? performance.now() : 0;
-          const m = decodeFrame(body);
+          // Tensors keep their records: the cut activation goes on to the server as it came.
+          const m = decodeFrame(body, undefined, true);
           if (prof.enabled) prof.add(`stub decode ${m.method}`, performance.now() - t0);
           if (m.kind === FRAME_KIND.ready) {
             readyResolve(m.header as RawSideInfo);
@@ -169,13 +170,14 @@ export class RawSideStub implements RawSide {
     let frame: Uint8Array;
     const t0 = this.#prof.enabled ? performance.now() : 0;
     try {
+      // A tensor from the server (the cut gradient) goes on in the record it came in.
       frame = encodeFrame({
         id,
         kind: FRAME_KIND.request,
         method,
         header,
         tensors: new Map(Object.entries(tensors)),
-      });
+      }, { reuseRecords: true });
     } catch (e) {
       return Promise.reject(e);
     }

@@ -117,7 +117,11 @@ export interface ServerConnectionOptions {
   clinicKeyPair: KeyPair;
   /** Consortium pre-shared key (IKpsk2), if the server uses one. */
   psk?: Uint8Array;
-  /** Encoding of the tensors sent (default float32 exact). */
+  /**
+   * Encoding of the tensors sent (default float32 exact). A tensor that still carries its
+   * wire record (the raw side's activation, already in the clinic's codec) is sent as that
+   * record; replies' tensors keep theirs, so the courier relays the cut gradient unchanged.
+   */
   codec?: BundleOptions;
   /** Limits on the replies' tensors (default the codec's). */
   limits?: DecodeLimits;
@@ -303,7 +307,10 @@ export class ServerConnection {
 
   async #request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>> {
     const prof = this.#prof, t = msg.type;
-    const plain = prof.time(`courier ${t} encode`, () => encodeMessage(msg, this.#o.codec));
+    const plain = prof.time(
+      `courier ${t} encode`,
+      () => encodeMessage(msg, { ...this.#o.codec, reuseRecords: true }),
+    );
     return await this.#withRetries(msg.type, async () => {
       if (this.#channel === null) {
         await this.#handshake();
@@ -323,7 +330,7 @@ export class ServerConnection {
         () => openChunked(channel, unpackFrames(bytes, { maxFrameSize: channel.maxFrameSize })),
       );
       if (opened.type !== APP_FRAME_TYPE) throw new ProtocolError("BAD_MESSAGE", `reply frame type ${opened.type}`);
-      const reply = prof.time(`courier ${t} decode`, () => decodeMessage(opened.payload, { limits: this.#o.limits }));
+      const reply = prof.time(`courier ${t} decode`, () => decodeMessage(opened.payload, { limits: this.#o.limits, keepRecords: true }));
       const want = REPLY_TYPE[msg.type];
       if (reply.type === "ERROR") throw new ServerRequestError(0, reply.code, reply.message);
       if (reply.type !== want) throw new ServerRequestError(0, "BAD_REPLY", `${msg.type} answered with ${reply.type}, expected ${want}`);

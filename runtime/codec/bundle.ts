@@ -36,13 +36,16 @@ import {
 } from "./options.ts";
 import { readTensorRecord, writeTensorRecord } from "./tensor_record.ts";
 import { FORMAT_MAX_TENSORS, KIND } from "./wire_format.ts";
+import { rememberWireRecord, wireRecordOf } from "./wire_records.ts";
 
 const MAX_NAME_BYTES = 255;
 
 /**
  * Encodes named tensors into one message, in the iteration order of `tensors`.
  * Names are 1–255 bytes of UTF-8. `opts` gives the defaults;
- * `opts.perTensor[name]` overrides them for one tensor.
+ * `opts.perTensor[name]` overrides them for one tensor. With `opts.reuseRecords`, a tensor
+ * decoded with `keepRecords` is written as the record it arrived in, whatever the encoding
+ * options say (`wire_records.ts`).
  *
  * @throws {RangeError} on a bad name, too many tensors, an override for a name
  * that is not in the bundle, or anything {@linkcode encodeTensor} refuses.
@@ -88,14 +91,26 @@ export function encodeTensors(
     }
     const own = Object.hasOwn(overrides, name) ? overrides[name] : {};
     w.u8(nameBytes.length).bytes(nameBytes);
-    writeTensorRecord(w, t, resolveEncoding({ ...opts, ...own }));
+    const record = opts.reuseRecords ? wireRecordOf(t) : undefined;
+    if (record) w.bytes(record);
+    else writeTensorRecord(w, t, resolveEncoding({ ...opts, ...own }));
   }
   return sealEnvelope(KIND.bundle, w.finish(), padding);
 }
 
+/** Options of {@linkcode decodeTensors}. */
+export interface DecodeTensorsOptions {
+  /**
+   * Remember each tensor's record bytes, for a relay that sends the tensor on with
+   * `reuseRecords` (`wire_records.ts`). Default false.
+   */
+  readonly keepRecords?: boolean;
+}
+
 /**
  * Decodes a message made by {@linkcode encodeTensors}. `limits.maxTensors`
- * bounds the count and `limits.maxElements` the total over all tensors.
+ * bounds the count and `limits.maxElements` the total over all tensors. Every record is
+ * decoded and checked in full, `keepRecords` or not.
  *
  * @throws {CodecError} for any malformed, truncated, oversized or bomb
  * message, invalid UTF-8 or a repeated name.
@@ -108,7 +123,11 @@ export function encodeTensors(
  * decodeTensors(b, { maxTensors: 4 }).get("x")?.data; // Uint8Array [1, 2]
  * ```
  */
-export function decodeTensors(bytes: Uint8Array, limits?: DecodeLimits): Map<string, Tensor> {
+export function decodeTensors(
+  bytes: Uint8Array,
+  limits?: DecodeLimits,
+  opts: DecodeTensorsOptions = {},
+): Map<string, Tensor> {
   const l = resolveLimits(limits);
   const { kind, body } = openEnvelope(bytes);
   if (kind !== KIND.bundle) {
@@ -137,7 +156,10 @@ export function decodeTensors(bytes: Uint8Array, limits?: DecodeLimits): Map<str
     if (out.has(name)) {
       throw new CodecError("MALFORMED", `names[${i}]`, `${JSON.stringify(name)} appears twice`);
     }
-    out.set(name, readTensorRecord(r, l, budget));
+    const start = r.pos;
+    const t = readTensorRecord(r, l, budget);
+    if (opts.keepRecords) rememberWireRecord(t, body.subarray(start, r.pos));
+    out.set(name, t);
   }
   if (r.remaining !== 0) {
     throw new CodecError("MALFORMED", "body length", `${r.remaining} bytes follow the last tensor`);

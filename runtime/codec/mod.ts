@@ -21,7 +21,8 @@
 
 export { CodecError, type CodecErrorCode } from "./codec_error.ts";
 export { decodeTensor, encodeTensor } from "./tensor_codec.ts";
-export { decodeTensors, encodeTensors } from "./bundle.ts";
+export { decodeTensors, type DecodeTensorsOptions, encodeTensors } from "./bundle.ts";
+export { rememberWireRecord, wireRecordOf } from "./wire_records.ts";
 export {
   type BundleOptions,
   type CodecOptions,

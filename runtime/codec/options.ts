@@ -83,6 +83,11 @@ export interface CodecOptions extends TensorEncoding {
 export interface BundleOptions extends CodecOptions {
   /** Encoding overrides by tensor name (merged over the defaults). */
   readonly perTensor?: Readonly<Record<string, TensorEncoding>>;
+  /**
+   * Write a tensor that was decoded with `keepRecords` as the record it arrived in, instead
+   * of encoding it again (a relay's option; `wire_records.ts`). Default false.
+   */
+  readonly reuseRecords?: boolean;
 }
 
 /**

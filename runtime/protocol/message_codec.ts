@@ -120,6 +120,11 @@ export interface DecodeMessageOptions {
   bound?: ReadonlyMap<string, number>;
   /** Accept only these message types (anything else is `BAD_MESSAGE`). */
   accept?: readonly MessageTypeName[];
+  /**
+   * Let the decoded tensors remember their wire records, so that a relay (the clinic's
+   * courier) can pass them on with the codec's `reuseRecords` (runtime/codec/wire_records.ts).
+   */
+  keepRecords?: boolean;
 }
 
 function bad(message: string, cause?: unknown): ProtocolError {
@@ -327,7 +332,7 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
   }
   let tensors: Map<string, Tensor>;
   try {
-    tensors = decodeTensors(rest, options.limits);
+    tensors = decodeTensors(rest, options.limits, { keepRecords: options.keepRecords });
   } catch (e) {
     if (e instanceof CodecError) {
       throw new ProtocolError(

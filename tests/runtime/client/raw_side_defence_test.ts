@@ -236,6 +236,22 @@ Deno.test("defence config: bad values and label protection in vanilla mode are r
   assert.throws(() => validateRawSideConfig({ ...base, defence: { tweak: true } }), isCode("CONFIG_INVALID"));
 });
 
+Deno.test("clinic config: the wire codec reaches the raw-side process config; bad codecs are refused", () => {
+  const base = {
+    server: "http://127.0.0.1:8443", serverPublicKey: "s.pub", clinicKey: "a.key", data: "d/x.npz",
+    model: "cnn", mode: "vanilla", optimizer: { kind: "sgd", lr: 0.1 }, checkpointDir: "ck",
+  };
+  const c = parseClientConfig(JSON.stringify({ ...base, codec: { dtype: "int8", level: 1 } }), "/c");
+  assert.deepEqual(validateRawSideConfig(rawSideConfigOf(c)).codec, { dtype: "int8", level: 1 });
+  const raw = rawSideConfigOf(c);
+  for (const codec of [{ dtype: "int4", level: 0 }, { dtype: "int8", level: 12 }, { dtype: "int8" }, "int8"]) {
+    assert.throws(
+      () => validateRawSideConfig({ ...raw, codec }),
+      (e) => isCode("CONFIG_INVALID")(e) && /codec/.test((e as Error).message),
+    );
+  }
+});
+
 Deno.test("clinic config: defence parsed, checked, and handed to the raw-side process config", () => {
   const base = {
     server: "http://127.0.0.1:8443", serverPublicKey: "s.pub", clinicKey: "a.key", data: "d/x.npz",

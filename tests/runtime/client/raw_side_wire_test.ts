@@ -17,6 +17,7 @@ import { serveRawSide } from "../../../runtime/client/raw_side_service.ts";
 import { RawSideStub } from "../../../runtime/client/raw_side_stub.ts";
 import { LocalRawSide } from "../../../runtime/client/raw_side.ts";
 import { maxAbsDiff, tinyCnn, tinySplits } from "./fixture.ts";
+import { wireRecordOf } from "../../../runtime/codec/mod.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.code === code;
 
@@ -242,4 +243,31 @@ Deno.test("service answers a malformed request with an error frame and keeps ser
     await served;
     await engine.dispose();
   }
+});
+
+Deno.test("frames: cut tensors in the clinic's codec, labels exact; the courier relays records unchanged", () => {
+  const activation = tensor("float32", [4, 3, 5], Float32Array.from({ length: 60 }, (_, i) => Math.sin(i)));
+  const labels = tensor("float32", [4, 1], Float32Array.of(0, 1, 1, 0));
+  const reply = {
+    id: 9,
+    kind: FRAME_KIND.reply,
+    method: "forward",
+    header: {},
+    tensors: new Map<string, Tensor>([["activation", activation], ["labels", labels]]),
+  } as const;
+  const int8 = encodeFrame(reply, { codec: { dtype: "int8", level: 0 } });
+  const exact = encodeFrame(reply);
+  assert.ok(int8.length < exact.length - 120, `${int8.length} vs ${exact.length}`);
+  const got = decodeFrame(int8.subarray(4), undefined, true);
+  // The record's second byte is its wire dtype (ONNX codes: int8 = 3, float32 = 1).
+  assert.equal(wireRecordOf(got.tensors.get("activation")!)?.[1], 3);
+  assert.equal(wireRecordOf(got.tensors.get("labels")!)?.[1], 1);
+  assert.deepEqual(got.tensors.get("labels")!.data, labels.data);
+  assert.ok(maxAbsDiff(got.tensors.get("activation")!, activation) < 0.01);
+  // Relayed with reuseRecords: the same bytes; without: re-encoded as float32 exact.
+  const relay = { ...got, kind: FRAME_KIND.request, method: "backward" } as const;
+  const relayed = encodeFrame(relay, { reuseRecords: true });
+  assert.deepEqual(relayed.subarray(relayed.length - 100), int8.subarray(int8.length - 100));
+  assert.equal(relayed.length, int8.length + "backward".length - "forward".length);
+  assert.ok(encodeFrame(relay).length > relayed.length + 120);
 });
