@@ -18,7 +18,6 @@ import { runOneBatch } from "../../runtime/train/one_batch.ts";
 import { SegmentRunner } from "../../runtime/train/segment_runner.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
-import type { ClinicResult } from "../../runtime/client/clinic.ts";
 import { makeWorld, serverEngine, SIZE, startInProcessServer } from "./split_harness.ts";
 
 const EPOCHS = 3, N = 32, BATCH = 16, SEED = 5, LR = 0.05;
