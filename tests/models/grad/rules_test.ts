@@ -119,6 +119,12 @@ Deno.test("Conv 2-D: strides, asymmetric pads, dilation, groups, bias, output_pa
       pads: intsAttr([0, 1, 1, 0]),
     }),
     conv("no bias, 1x1 kernel", [2, 3, 4, 4], [2, 3, 1, 1], {}, false),
+    // Over 9 taps dW takes the Slice im2col instead of the one-hot Conv columns.
+    conv("5x5 kernel (25 taps), stride 2, pads 2, group 2", [2, 4, 9, 9], [2, 2, 5, 5], {
+      strides: intsAttr([2, 2]),
+      pads: intsAttr([2, 2, 2, 2]),
+      group: intAttr(2),
+    }),
     {
       ...conv("symbolic batch N", [2, 2, 5, 5], [2, 2, 3, 3], { strides: intsAttr([2, 2]) }),
       batchDim: "N",
