@@ -49,12 +49,15 @@ export interface EngineOptions {
    *   worker) and fixed when the first session of that package is created; asking for a
    *   different count later fails with `ENGINE_CONFLICT` (use a `Worker` for a second count).
    *   More than 1 runs the WebAssembly module in worker threads over a `SharedArrayBuffer`;
-   *   under Deno this needs no extra flag.
+   *   under Deno this needs no extra flag. With more than 1, `wasm` refuses graphs that hold
+   *   `Resize` (`ENGINE_UNAVAILABLE`): onnxruntime-web 1.30's threaded module deadlocks on
+   *   them intermittently, and the MaxPool/AveragePool gradients upsample with Resize.
    * - `native`: `intraOpNumThreads` of each session (default 1). The models splitgate trains
-   *   run hundreds of small kernels per step, too small to share out: on the 2-CPU
-   *   development VM the pneumonia_cnn training step graph took 18.4 ms on one thread and
-   *   32.6 ms on two (bench/train_step.ts reports both, as `native` and `native2`). Raise it
-   *   for large models on many-core servers.
+   *   run many small kernels per step, and extra threads pay off only where the cores are
+   *   free: on the 2-CPU development VM the pneumonia_cnn training step took 18.4 ms on one
+   *   thread and 17.0 ms on two (bench/train_step.ts reports both, as `native` and
+   *   `native2`), while the split server and the clinic share those cores. Raise it on
+   *   many-core servers, and measure.
    */
   threads?: number;
   /** `native` only: `"cpu"` (default) or `"cuda"` (the CUDA execution provider). */

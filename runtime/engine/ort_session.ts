@@ -53,6 +53,8 @@ export interface OrtEngineQuirks {
   explain?: LoadFailureExplainer;
   /** Feed float16 as `Uint16Array` rather than `Float16Array` (onnxruntime-node). */
   float16Bits?: boolean;
+  /** Refuses a model this engine is known not to run safely, before ONNX Runtime sees it. */
+  vet?: (model: Uint8Array, modelName: string) => EngineError | undefined;
 }
 
 /**
@@ -113,6 +115,8 @@ export class OrtEngine implements Engine {
         `cannot load ${modelName} on the ${this.name} engine: the model bytes are empty`,
       );
     }
+    const refused = this.#quirks.vet?.(model, modelName);
+    if (refused) throw refused;
     let inner: OrtInferenceSession;
     // onnxruntime-web's Emscripten glue sees Deno's `process.versions.node` and, when its
     // module first initialises (inside the first `create`), sets `global.Worker =

@@ -20,6 +20,7 @@ import * as ort from "onnxruntime-web";
 import { type Engine, type EngineOptions, wasmBinaryUrl } from "./engine.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
 import { OrtEngine } from "./ort_session.ts";
+import { readModel } from "../../models/onnx/read_model.ts";
 
 /** The thread count fixed by the first wasm engine of this process (or worker). */
 let fixedThreads: number | undefined;
@@ -65,5 +66,28 @@ export function createWasmEngine(opts: EngineOptions): Promise<Engine> {
       { cause },
     );
   };
-  return Promise.resolve(new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }, { explain }));
+  // onnxruntime-web 1.30's threaded module deadlocks, intermittently, on the first run of a
+  // training graph that holds Resize (the MaxPool and AveragePool gradients' upsampling):
+  // the pneumonia_cnn step hung in 3 of 5 fresh processes with 2 threads, and in none
+  // without Resize or with 1 thread. A hang would stall a clinic silently, so such graphs
+  // are refused up front.
+  const vet = threads > 1
+    ? (model: Uint8Array, modelName: string): EngineError | undefined => {
+      let ops: Set<string>;
+      try {
+        ops = new Set(readModel(model).graph.nodes.map((n) => n.opType));
+      } catch {
+        return undefined; // not ONNX: ONNX Runtime's own MODEL_INVALID says why
+      }
+      if (!ops.has("Resize")) return undefined;
+      return new EngineError(
+        "ENGINE_UNAVAILABLE",
+        `the wasm engine with ${threads} threads cannot run ${modelName}: it holds Resize, on ` +
+          `which onnxruntime-web's threaded WebAssembly module can deadlock; use threads: 1 (or the native engine)`,
+      );
+    }
+    : undefined;
+  return Promise.resolve(
+    new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }, { explain, vet }),
+  );
 }

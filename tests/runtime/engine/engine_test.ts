@@ -334,6 +334,19 @@ Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and match
     const r = await reply;
     ok(r.ok, r.error ?? "worker failed");
     assertClose(r.out!.logits, expected, "2 threads vs 1");
+    // A graph with Resize is refused on threaded wasm (onnxruntime-web can deadlock on it).
+    const refusal = new Promise<{ ok: boolean; error?: string }>((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+    });
+    const resize = model(
+      [{ op: "Resize", inputs: ["x", "", "scales"], outputs: ["y"] }],
+      [{ name: "x", elem: ELEM.float32, dims: [1, 1, 2, 2] }, { name: "scales", elem: ELEM.float32, dims: [4] }],
+      [{ name: "y", elem: ELEM.float32, dims: [1, 1, 4, 4] }],
+    );
+    worker.postMessage({ ...req, model: resize, feeds: {} });
+    const refused = await refusal;
+    ok(!refused.ok, "a Resize graph ran on 2 wasm threads");
+    ok(/ENGINE_UNAVAILABLE|cannot run/.test(refused.error!) && /Resize/.test(refused.error!) && /threads: 1/.test(refused.error!), refused.error);
   } finally {
     worker.terminate();
   }
