@@ -420,6 +420,22 @@ function convCase(N: number, Ci: number, Co: number, H: number, rng: Rng): Case 
       b.op("Reshape", [b.op("Transpose", [r], { perm: ints([1, 0]) }), b.ints([Co, Ci, 3, 3])]),
     );
   };
+  const oneHot3d = () => {
+    const b = new Builder();
+    // As oneHot, with the columns' Conv written 3-D ([N·Ci, 1, 1, H, W], kernel [9, 1, 1, 3, 3]),
+    // which onnxruntime's CPU provider does not rewrite to NCHWc (no ReorderOutput).
+    const eye = b.f32([9, 1, 1, 3, 3], Array.from({ length: 81 }, (_, i) => (i % 10 === 0 ? 1 : 0)));
+    const cols = b.op("Reshape", [
+      b.op("Conv", [b.op("Reshape", ["x", b.ints([-1, 1, 1, H, H])]), eye], { pads: ints([0, 1, 1, 0, 1, 1]) }),
+      b.ints([N, Ci * 9, H * H]),
+    ]);
+    const gT = b.op("Transpose", [b.op("Reshape", ["gy", b.ints([N, Co, H * H])])], { perm: ints([0, 2, 1]) });
+    const r = b.op("ReduceSum", [b.op("MatMul", [cols, gT]), b.ints([0])], { keepdims: int(0) });
+    return b.model(
+      ins,
+      b.op("Reshape", [b.op("Transpose", [r], { perm: ints([1, 0]) }), b.ints([Co, Ci, 3, 3])]),
+    );
+  };
   return {
     family: "conv",
     label: `Conv 3x3 pad 1 dW N${N} ${Ci}->${Co} ${H}x${H}`,
@@ -428,6 +444,7 @@ function convCase(N: number, Ci: number, Co: number, H: number, rng: Rng): Case 
       ["im2col: 9 Slices of padded X^T, Concat, Gemm(transB)", gemm()],
       ["im2col: 9 Slices, Concat, MatMul with channel-last dY", matmul()],
       ["current: one-hot Conv columns per sample, batched MatMul, ReduceSum", oneHot()],
+      ["the same with a 3-D one-hot Conv (no NCHWc rewrite)", oneHot3d()],
     ],
     feeds: { x: tensor("float32", [N, Ci, H, H], x), gy: tensor("float32", [N, Co, H, H], gy) },
     check: (out) => {
