@@ -44,7 +44,7 @@ const MAX_ONE_HOT_TAPS = 9;
  * [N, G, Cᵢ/G·K, P]. dW is then Σₙ columnsₙ · dYₙᵀ, one batched MatMul against dY laid out
  * [N, G, P, Cₒ/G] and a ReduceSum over N. The one-hot products are exact (1·x, and 0·y = 0
  * for finite y), so this equals the Slice/Concat im2col; it moves far less data and is
- * 1.2-1.4× faster on onnxruntime's wasm provider and 1.15-1.25× on its CPU provider for
+ * 1.3-1.5× faster on onnxruntime's wasm provider and 1.4-1.7× on its CPU provider for
  * pneumonia_cnn's two 3×3 layers at batch 64 (bench/grad_subgraphs.ts). A K-tap one-hot Conv
  * costs K² multiply-adds per input cell, hence the {@linkcode MAX_ONE_HOT_TAPS} bound.
  */

@@ -154,7 +154,7 @@ function placeCovered(ctx: GradContext, covered: string, geom: PoolGeom): string
  * ONNX operator spec, Resize-13/18), so every elementwise op runs on equal shapes.
  *
  * Against gathering the K window planes, chaining K Equal/And/Or masks and scattering with
- * DepthToSpace, this is 1.1-1.2× faster on onnxruntime's CPU provider and 1.2-1.3× on wasm
+ * DepthToSpace, this is 1.4× faster on onnxruntime's CPU provider and 1.2-1.3× on wasm
  * (`bench/grad_subgraphs.ts`, MaxPool 2×2 gradients of pneumonia_cnn at batch 64), and it
  * uses only ops that the WebGPU provider runs. Priorities are exact in float32 up to
  * K = 24 (2^23), far beyond any pooling window in use; larger K takes the general path.
