@@ -15,7 +15,7 @@
 import type { DType } from "../tensor.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, type Dim, intAttr, intsAttr, type Node } from "../graph/ir.ts";
-import { type Facts, inferNode } from "../graph/infer_shapes.ts";
+import { type Facts, floatValues, inferNode } from "../graph/infer_shapes.ts";
 
 /** Raised when a graph cannot be differentiated; `code` says why. */
 export class GradError extends Error {
@@ -118,11 +118,7 @@ export class GradContext {
     const value = t.dtype === "int64" && t.dims.length <= 1
       ? Array.from(t.data as BigInt64Array, Number)
       : undefined;
-    const floats = (t.dtype === "float32" || t.dtype === "float64") && t.dims.length === 1 &&
-        t.data.length <= 64
-      ? Array.from(t.data as Float32Array)
-      : undefined;
-    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value, floats });
+    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value, floats: floatValues(t) });
     return name;
   }
 

@@ -62,7 +62,17 @@ function tensorValue(t: Tensor): Dim[] | undefined {
   return undefined;
 }
 
-function floatValues(t: Tensor): number[] | undefined {
+/**
+ * The elements of a small 1-D float tensor (at most 64), for {@linkcode TensorFacts.floats}.
+ *
+ * @example
+ * ```ts
+ * import { floatValues } from "./infer_shapes.ts";
+ * import { tensor } from "../tensor.ts";
+ * floatValues(tensor("float32", [4], Float32Array.of(1, 1, 2, 2))); // [1, 1, 2, 2]
+ * ```
+ */
+export function floatValues(t: Tensor): number[] | undefined {
   if (t.dims.length !== 1 || t.data.length > 64) return undefined;
   if (t.dtype === "float32" || t.dtype === "float64") return Array.from(t.data as Float32Array);
   return undefined;

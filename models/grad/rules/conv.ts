@@ -34,6 +34,21 @@ function offsets(k: number[]): number[][] {
   return out;
 }
 
+/** What both dW formulations need of the forward Conv. */
+interface WeightGradGeom {
+  k: number[];
+  s: number[];
+  d: number[];
+  p: number[];
+  group: number;
+  cinG: number;
+  coutG: number;
+  cout: number;
+  inSp: number[];
+  ys: Dim[];
+  sp: number[];
+}
+
 /** Kernels of up to this many taps (3×3, or 1-D up to 9) build dW's columns by a one-hot Conv. */
 const MAX_ONE_HOT_TAPS = 9;
 
@@ -48,24 +63,7 @@ const MAX_ONE_HOT_TAPS = 9;
  * pneumonia_cnn's two 3×3 layers at batch 64 (bench/grad_subgraphs.ts). A K-tap one-hot Conv
  * costs K² multiply-adds per input cell, hence the {@linkcode MAX_ONE_HOT_TAPS} bound.
  */
-function oneHotWeightGrad(
-  ctx: GradContext,
-  x: string,
-  g: string,
-  o: {
-    k: number[];
-    s: number[];
-    d: number[];
-    p: number[];
-    group: number;
-    cinG: number;
-    coutG: number;
-    cout: number;
-    inSp: number[];
-    ys: Dim[];
-    sp: number[];
-  },
-): string {
+function oneHotWeightGrad(ctx: GradContext, x: string, g: string, o: WeightGradGeom): string {
   const { k, group, cinG, coutG, cout, inSp, ys, sp } = o;
   const kk = k.reduce((a, v) => a * v, 1);
   const dt = ctx.dtype(x);
@@ -78,11 +76,16 @@ function oneHotWeightGrad(
   const one = new Array(lift).fill(1), zero = new Array(lift).fill(0);
   const kDims = [kk, 1, ...one, ...k];
   const kernel = ctx.constant(
-    dt === "float64" ? tensor("float64", kDims, eye) : tensor("float32", kDims, Float32Array.from(eye)),
+    dt === "float64"
+      ? tensor("float64", kDims, eye)
+      : tensor("float32", kDims, Float32Array.from(eye)),
     "im2col_one_hot",
   );
   const half = o.p.length / 2;
-  const cols = ctx.emit1("Conv", [ctx.emit1("Reshape", [x, ctx.ints([-1, 1, ...one, ...inSp])]), kernel], {
+  const cols = ctx.emit1("Conv", [
+    ctx.emit1("Reshape", [x, ctx.ints([-1, 1, ...one, ...inSp])]),
+    kernel,
+  ], {
     strides: intsAttr([...one, ...o.s]),
     pads: intsAttr([...zero, ...o.p.slice(0, half), ...zero, ...o.p.slice(half)]),
     dilations: intsAttr([...one, ...o.d]),
@@ -90,11 +93,72 @@ function oneHotWeightGrad(
   });
   const positions = sp.reduce((a, ax) => a * (ys[ax] as number), 1);
   const colsG = ctx.emit1("Reshape", [cols, ctx.ints([-1, group, cinG * kk, positions])]);
-  const gT = ctx.emit1("Transpose", [ctx.emit1("Reshape", [g, ctx.ints([-1, group, coutG, positions])])], {
+  const gT = ctx.emit1("Transpose", [
+    ctx.emit1("Reshape", [g, ctx.ints([-1, group, coutG, positions])]),
+  ], {
     perm: intsAttr([0, 1, 3, 2]),
   });
   const summed = ctx.reduceSum(ctx.emit1("MatMul", [colsG, gT]), [0], false); // [G, Cᵢ/G·K, Cₒ/G]
   const dwT = ctx.emit1("Transpose", [summed], { perm: intsAttr([0, 2, 1]) });
+  return ctx.emit1("Reshape", [dwT, ctx.ints([cout, cinG, ...k])]);
+}
+
+/**
+ * dW by im2col with strided Slices (kernels outside the one-hot range): one Slice of the
+ * padded, channel-major input per kernel offset, stacked into the columns [G, Cᵢ/G·K, N·P],
+ * then one GEMM (or a batched MatMul over groups).
+ */
+function sliceWeightGrad(ctx: GradContext, x: string, g: string, o: WeightGradGeom): string {
+  const { k, s, d, p, group, cinG, coutG, cout, inSp, ys, sp } = o;
+  const nsp = sp.length;
+  // Xᵀ [G, Cᵢ/G, N, …] (channel-major, batch inside), zero-padded like the forward pass.
+  const x5 = ctx.emit1("Reshape", [x, ctx.ints([0, group, cinG, ...inSp])]);
+  let xt = ctx.emit1("Transpose", [x5], { perm: intsAttr([1, 2, 0, ...sp.map((a) => a + 1)]) });
+  if (p.some((v) => v !== 0)) {
+    xt = ctx.emit1("Pad", [
+      xt,
+      ctx.ints([0, 0, 0, ...p.slice(0, nsp), 0, 0, 0, ...p.slice(nsp)]),
+    ]);
+  }
+  // im2col: for kernel offset o, the input cells every output position reads there are
+  // one strided Slice (start o·d, step s); stacked on axis 2 they form the columns
+  // [G, Cᵢ/G·K, N·P] (row i·K + o, matching W's [Cₒ, Cᵢ/G, k…] layout).
+  const spT = sp.map((a) => a + 1);
+  const steps = s.some((v) => v !== 1) ? [ctx.ints(s)] : [];
+  const cols = offsets(k).map((o) => {
+    const starts = o.map((oi, i) => oi * d[i]);
+    const ends = starts.map((b0, i) => b0 + ((ys[sp[i]] as number) - 1) * s[i] + 1);
+    const slice = ctx.emit1("Slice", [
+      xt,
+      ctx.ints(starts),
+      ctx.ints(ends),
+      ctx.ints(spT),
+      ...steps,
+    ]);
+    return ctx.emit1("Unsqueeze", [slice, ctx.ints([2])]);
+  });
+  const stacked = cols.length === 1 ? cols[0] : ctx.emit1("Concat", cols, { axis: intAttr(2) });
+  const kk = cols.length;
+  if (group === 1) {
+    // dW [Cₒ, Cᵢ·K] = dYᵀ [Cₒ, N·P] · columnsᵀ: one GEMM (ONNX Gemm with transB).
+    const colsT = ctx.emit1("Reshape", [stacked, ctx.ints([cinG * kk, -1])]);
+    const gt = ctx.emit1("Reshape", [
+      ctx.emit1("Transpose", [g], { perm: intsAttr([1, 0, ...sp]) }),
+      ctx.ints([cout, -1]),
+    ]);
+    const dw2 = ctx.emit1("Gemm", [gt, colsT], { transB: intAttr(1) });
+    return ctx.emit1("Reshape", [dw2, ctx.ints([cout, cinG, ...k])]);
+  }
+  // One GEMM per group as a batched MatMul: columns [G, Cᵢ/G·K, N·P] times dY laid out
+  // [G, N·P, Cₒ/G], then the small [G, Cᵢ/G·K, Cₒ/G] result transposed to W's layout.
+  const colsG = ctx.emit1("Reshape", [stacked, ctx.ints([group, cinG * kk, -1])]);
+  const g4 = ctx.emit1("Reshape", [g, ctx.ints([0, group, coutG, -1])]);
+  const gT = ctx.emit1("Reshape", [
+    ctx.emit1("Transpose", [g4], { perm: intsAttr([1, 0, 3, 2]) }),
+    ctx.ints([group, -1, coutG]),
+  ]);
+  const prod = ctx.emit1("MatMul", [colsG, gT]);
+  const dwT = ctx.emit1("Transpose", [prod], { perm: intsAttr([0, 2, 1]) });
   return ctx.emit1("Reshape", [dwT, ctx.ints([cout, cinG, ...k])]);
 }
 
@@ -147,61 +211,11 @@ export const CONV_RULES: Record<string, GradRule> = {
       const cin = xs[1] as number, cout = ws[0] as number;
       const cinG = cin / group, coutG = cout / group;
       const inSp = sp.map((a) => xs[a] as number);
+      const geom: WeightGradGeom = { k, s, d, p, group, cinG, coutG, cout, inSp, ys, sp };
       const taps = k.reduce((a, v) => a * v, 1);
-      if (taps >= 2 && taps <= MAX_ONE_HOT_TAPS) {
-        dw = oneHotWeightGrad(ctx, x, g!, { k, s, d, p, group, cinG, coutG, cout, inSp, ys, sp });
-        return [dx, dw, b && needs[2] ? ctx.reduceSum(g!, [0, ...sp], false) : undefined];
-      }
-      // Xᵀ [G, Cᵢ/G, N, …] (channel-major, batch inside), zero-padded like the forward pass.
-      const x5 = ctx.emit1("Reshape", [x, ctx.ints([0, group, cinG, ...inSp])]);
-      let xt = ctx.emit1("Transpose", [x5], { perm: intsAttr([1, 2, 0, ...sp.map((a) => a + 1)]) });
-      if (p.some((v) => v !== 0)) {
-        xt = ctx.emit1("Pad", [
-          xt,
-          ctx.ints([0, 0, 0, ...p.slice(0, nsp), 0, 0, 0, ...p.slice(nsp)]),
-        ]);
-      }
-      // im2col: for kernel offset o, the input cells every output position reads there are
-      // one strided Slice (start o·d, step s); stacked on axis 2 they form the columns
-      // [G, Cᵢ/G·K, N·P] (row i·K + o, matching W's [Cₒ, Cᵢ/G, k…] layout).
-      const spT = sp.map((a) => a + 1);
-      const steps = s.some((v) => v !== 1) ? [ctx.ints(s)] : [];
-      const cols = offsets(k).map((o) => {
-        const starts = o.map((oi, i) => oi * d[i]);
-        const ends = starts.map((b0, i) => b0 + ((ys[sp[i]] as number) - 1) * s[i] + 1);
-        const slice = ctx.emit1("Slice", [
-          xt,
-          ctx.ints(starts),
-          ctx.ints(ends),
-          ctx.ints(spT),
-          ...steps,
-        ]);
-        return ctx.emit1("Unsqueeze", [slice, ctx.ints([2])]);
-      });
-      const stacked = cols.length === 1 ? cols[0] : ctx.emit1("Concat", cols, { axis: intAttr(2) });
-      const kk = cols.length;
-      if (group === 1) {
-        // dW [Cₒ, Cᵢ·K] = dYᵀ [Cₒ, N·P] · columnsᵀ: one GEMM (ONNX Gemm with transB).
-        const colsT = ctx.emit1("Reshape", [stacked, ctx.ints([cinG * kk, -1])]);
-        const gt = ctx.emit1("Reshape", [
-          ctx.emit1("Transpose", [g!], { perm: intsAttr([1, 0, ...sp]) }),
-          ctx.ints([cout, -1]),
-        ]);
-        const dw2 = ctx.emit1("Gemm", [gt, colsT], { transB: intAttr(1) });
-        dw = ctx.emit1("Reshape", [dw2, ctx.ints([cout, cinG, ...k])]);
-      } else {
-        // One GEMM per group as a batched MatMul: columns [G, Cᵢ/G·K, N·P] times dY laid out
-        // [G, N·P, Cₒ/G], then the small [G, Cᵢ/G·K, Cₒ/G] result transposed to W's layout.
-        const colsG = ctx.emit1("Reshape", [stacked, ctx.ints([group, cinG * kk, -1])]);
-        const g4 = ctx.emit1("Reshape", [g!, ctx.ints([0, group, coutG, -1])]);
-        const gT = ctx.emit1("Reshape", [
-          ctx.emit1("Transpose", [g4], { perm: intsAttr([1, 0, 3, 2]) }),
-          ctx.ints([group, -1, coutG]),
-        ]);
-        const prod = ctx.emit1("MatMul", [colsG, gT]);
-        const dwT = ctx.emit1("Transpose", [prod], { perm: intsAttr([0, 2, 1]) });
-        dw = ctx.emit1("Reshape", [dwT, ctx.ints([cout, cinG, ...k])]);
-      }
+      dw = taps >= 2 && taps <= MAX_ONE_HOT_TAPS
+        ? oneHotWeightGrad(ctx, x, g!, geom)
+        : sliceWeightGrad(ctx, x, g!, geom);
     }
     if (b && needs[2]) db = ctx.reduceSum(g!, [0, ...sp], false);
     return [dx, dw, db];

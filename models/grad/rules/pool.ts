@@ -108,16 +108,16 @@ function squareTiles({ nsp, k, s, d }: PoolGeom): boolean {
  * Nearest-neighbour upsampling of [N, C, h, w] by k on both spatial axes (every cell
  * repeated k × k times): `Resize` with integer scales, `asymmetric` coordinates and `floor`
  * rounding, which maps output cell i to input cell ⌊i / k⌋ exactly (ONNX operator spec,
- * Resize-13).
+ * Resize-13). The returned function emits one Resize per call; they share one scales constant.
  */
-function upsample(ctx: GradContext, t: string, k: number): string {
+function upsampler(ctx: GradContext, k: number): (t: string) => string {
   const scales = ctx.constant(tensor("float32", [4], Float32Array.of(1, 1, k, k)), "scales");
-  const r = ctx.emit1("Resize", [t, "", scales], {
-    mode: { type: "string", value: "nearest" },
-    coordinate_transformation_mode: { type: "string", value: "asymmetric" },
-    nearest_mode: { type: "string", value: "floor" },
-  });
-  return r;
+  return (t) =>
+    ctx.emit1("Resize", [t, "", scales], {
+      mode: { type: "string", value: "nearest" },
+      coordinate_transformation_mode: { type: "string", value: "asymmetric" },
+      nearest_mode: { type: "string", value: "floor" },
+    });
 }
 
 /**
@@ -172,7 +172,8 @@ function tiledMaxPoolGrad(ctx: GradContext, xp: string, y: string, gy: string, g
   // than the ops themselves.
   const c = ctx.shape(y)[1];
   const flat = (t: string, h: number, w: number) => ctx.emit1("Reshape", [t, ctx.ints([-1, 1, h, w])]);
-  const up = (t: string) => upsample(ctx, flat(t, out0, out1), kk);
+  const upsample = upsampler(ctx, kk);
+  const up = (t: string) => upsample(flat(t, out0, out1));
   const kTotal = kk * kk;
   const prio = new Float32Array(out0 * kk * out1 * kk);
   for (let i = 0; i < out0 * kk; i++) {
@@ -193,7 +194,7 @@ function tiledMaxPoolGrad(ctx: GradContext, xp: string, y: string, gy: string, g
   // A window without a matching cell (a NaN in x) has first = 0, which must match nothing:
   // the floor 0.5 lies below every priority and above the non-matching cells' 0.
   const floored = ctx.emit1("Max", [first, ctx.scalar(0.5, dt)]);
-  const gx = gate(ctx.emit1("Equal", [s, upsample(ctx, floored, kk)]), up(gy));
+  const gx = gate(ctx.emit1("Equal", [s, upsample(floored)]), up(gy));
   return ctx.emit1("Reshape", [gx, ctx.ints([-1, c as number, out0 * kk, out1 * kk])]);
 }
 
@@ -209,7 +210,7 @@ function scatterWindows(ctx: GradContext, maps: string[], geom: PoolGeom): strin
   const padded = sp.map((a, i) => (xs[a] as number) + p[i] + p[i + nsp]);
   if (squareTiles(geom) && maps.every((m) => m === maps[0])) {
     // Every window cell gets the same value (AveragePool): one nearest upsampling.
-    return placeCovered(ctx, upsample(ctx, maps[0], k[0]), geom);
+    return placeCovered(ctx, upsampler(ctx, k[0])(maps[0]), geom);
   } else if (k.every((ki, i) => ki === s[i] && d[i] === 1)) {
     // Non-overlapping windows: interleave the K maps into the window grid in one go.
     // [N, C, K, out…] → [N, C, k…, out…] → [N, C, out₀, k₀, out₁, k₁, …] → [N, C, out·k…]
