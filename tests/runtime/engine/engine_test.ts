@@ -346,7 +346,7 @@ Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and match
     worker.postMessage({ ...req, model: resize, feeds: {} });
     const refused = await refusal;
     ok(!refused.ok, "a Resize graph ran on 2 wasm threads");
-    ok(/ENGINE_UNAVAILABLE|cannot run/.test(refused.error!) && /Resize/.test(refused.error!) && /threads: 1/.test(refused.error!), refused.error);
+    ok(/ENGINE_UNAVAILABLE|cannot run/.test(refused.error!) && /Resize/.test(refused.error!) && /threads: 1/.test(refused.error!), refused.error ?? "no error message");
   } finally {
     worker.terminate();
   }
