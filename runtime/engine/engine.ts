@@ -49,9 +49,9 @@ export interface EngineOptions {
    *   worker) and fixed when the first session of that package is created; asking for a
    *   different count later fails with `ENGINE_CONFLICT` (use a `Worker` for a second count).
    *   More than 1 runs the WebAssembly module in worker threads over a `SharedArrayBuffer`;
-   *   under Deno this needs no extra flag. With more than 1, `wasm` refuses graphs that hold
-   *   `Resize` (`ENGINE_UNAVAILABLE`): onnxruntime-web 1.30's threaded module deadlocks on
-   *   them intermittently, and the MaxPool/AveragePool gradients upsample with Resize.
+   *   under Deno this needs no extra flag. With more than 1, `wasm` runs nearest `Resize`
+   *   as the equivalent `ConvTranspose` (onnxruntime-web 1.30's threaded module deadlocks on
+   *   Resize intermittently; see `resize_rewrite.ts`) and refuses any other Resize.
    * - `native`: `intraOpNumThreads` of each session (default 1). The models splitgate trains
    *   run many small kernels per step, and extra threads pay off only where the cores are
    *   free: on the 2-CPU development VM the pneumonia_cnn training step took 18.4 ms on one

@@ -53,8 +53,11 @@ export interface OrtEngineQuirks {
   explain?: LoadFailureExplainer;
   /** Feed float16 as `Uint16Array` rather than `Float16Array` (onnxruntime-node). */
   float16Bits?: boolean;
-  /** Refuses a model this engine is known not to run safely, before ONNX Runtime sees it. */
-  vet?: (model: Uint8Array, modelName: string) => EngineError | undefined;
+  /**
+   * Adapts a model before ONNX Runtime sees it (a workaround for a runtime bug); may throw an
+   * {@linkcode EngineError} for a model this engine cannot run safely.
+   */
+  prepare?: (model: Uint8Array, modelName: string) => Uint8Array;
 }
 
 /**
@@ -115,8 +118,7 @@ export class OrtEngine implements Engine {
         `cannot load ${modelName} on the ${this.name} engine: the model bytes are empty`,
       );
     }
-    const refused = this.#quirks.vet?.(model, modelName);
-    if (refused) throw refused;
+    if (this.#quirks.prepare) model = this.#quirks.prepare(model, modelName);
     let inner: OrtInferenceSession;
     // onnxruntime-web's Emscripten glue sees Deno's `process.versions.node` and, when its
     // module first initialises (inside the first `create`), sets `global.Worker =

@@ -20,7 +20,10 @@ import * as ort from "onnxruntime-web";
 import { type Engine, type EngineOptions, wasmBinaryUrl } from "./engine.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
 import { OrtEngine } from "./ort_session.ts";
+import type { Model } from "../../models/graph/ir.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
+import { writeModel } from "../../models/onnx/write_model.ts";
+import { rewriteNearestResize } from "./resize_rewrite.ts";
 
 /** The thread count fixed by the first wasm engine of this process (or worker). */
 let fixedThreads: number | undefined;
@@ -67,27 +70,29 @@ export function createWasmEngine(opts: EngineOptions): Promise<Engine> {
     );
   };
   // onnxruntime-web 1.30's threaded module deadlocks, intermittently, on the first run of a
-  // training graph that holds Resize (the MaxPool and AveragePool gradients' upsampling):
-  // the pneumonia_cnn step hung in 3 of 5 fresh processes with 2 threads, and in none
-  // without Resize or with 1 thread. A hang would stall a clinic silently, so such graphs
-  // are refused up front.
-  const vet = threads > 1
-    ? (model: Uint8Array, modelName: string): EngineError | undefined => {
-      let ops: Set<string>;
+  // training graph that holds Resize (the MaxPool and AveragePool gradients' upsampling), so
+  // with more than one thread such Resizes run as the equivalent ConvTranspose
+  // (resize_rewrite.ts); one thread keeps the faster Resize.
+  const prepare = threads > 1
+    ? (model: Uint8Array, modelName: string): Uint8Array => {
+      let parsed: Model;
       try {
-        ops = new Set(readModel(model).graph.nodes.map((n) => n.opType));
+        parsed = readModel(model);
       } catch {
-        return undefined; // not ONNX: ONNX Runtime's own MODEL_INVALID says why
+        return model; // not ONNX: ONNX Runtime's own MODEL_INVALID says why
       }
-      if (!ops.has("Resize")) return undefined;
-      return new EngineError(
-        "ENGINE_UNAVAILABLE",
-        `the wasm engine with ${threads} threads cannot run ${modelName}: it holds Resize, on ` +
-          `which onnxruntime-web's threaded WebAssembly module can deadlock; use threads: 1 (or the native engine)`,
-      );
+      try {
+        const r = rewriteNearestResize(parsed);
+        return r.replaced === 0 ? model : writeModel(r.model);
+      } catch (e) {
+        if (e instanceof EngineError) {
+          throw new EngineError("MODEL_INVALID", `cannot load ${modelName} on the wasm engine with ${threads} threads: ${e.message}`, { cause: e });
+        }
+        throw e;
+      }
     }
     : undefined;
   return Promise.resolve(
-    new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }, { explain, vet }),
+    new OrtEngine("wasm", ort, { executionProviders: ["wasm"] }, { explain, prepare }),
   );
 }

@@ -13,6 +13,8 @@ import { nativeBinaryDir } from "../../../runtime/engine/native_engine.ts";
 import { readGolden } from "./golden.ts";
 import { dtypeModel, ELEM, model } from "./tiny_model.ts";
 import type { WorkerRequest } from "./wasm_worker.ts";
+import { addNode, emptyGraph, stringAttr } from "../../../models/graph/ir.ts";
+import { writeModel } from "../../../models/onnx/write_model.ts";
 
 const MODELS = new URL("../../../../shared/models", import.meta.url).pathname;
 const DENO_WORKER = globalThis.Worker;
@@ -307,6 +309,25 @@ Deno.test("engine.dispose releases its sessions and refuses new loads", async ()
   await rejectsWith(e.load(CNN, { name: "cnn" }), "DISPOSED", "cnn");
 });
 
+/** Nearest 2× upsampling by Resize, as the pooling gradients emit it. */
+function upsampleModel(): Uint8Array {
+  const g = emptyGraph("upsample");
+  g.inputs.push({ name: "x", dtype: "float32", shape: [1, 2, 2, 3] });
+  g.initializers.set("scales", tensor("float32", [4], Float32Array.of(1, 1, 2, 2)));
+  addNode(g, {
+    opType: "Resize",
+    inputs: ["x", "", "scales"],
+    outputs: ["y"],
+    attrs: {
+      mode: stringAttr("nearest"),
+      coordinate_transformation_mode: stringAttr("asymmetric"),
+      nearest_mode: stringAttr("floor"),
+    },
+  });
+  g.outputs.push({ name: "y", dtype: "float32", shape: [1, 2, 4, 6] });
+  return writeModel({ irVersion: 8, opsets: new Map([["", 17]]), producerName: "t", producerVersion: "0", graph: g });
+}
+
 Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and matches 1 thread", async () => {
   const image = CNN_GOLDEN["input.image"];
   const ref = await (await engine("wasm")).load(CNN);
@@ -334,19 +355,20 @@ Deno.test("wasm with 2 threads runs in a Worker from handed-over bytes and match
     const r = await reply;
     ok(r.ok, r.error ?? "worker failed");
     assertClose(r.out!.logits, expected, "2 threads vs 1");
-    // A graph with Resize is refused on threaded wasm (onnxruntime-web can deadlock on it).
-    const refusal = new Promise<{ ok: boolean; error?: string }>((resolve) => {
+    // Threaded wasm runs nearest Resize as a ConvTranspose (onnxruntime-web can deadlock on
+    // Resize with threads): the same upsampling, element for element.
+    const answer = new Promise<{ ok: boolean; out?: Record<string, Tensor>; error?: string }>((resolve) => {
       worker.onmessage = (e) => resolve(e.data);
     });
-    const resize = model(
-      [{ op: "Resize", inputs: ["x", "", "scales"], outputs: ["y"] }],
-      [{ name: "x", elem: ELEM.float32, dims: [1, 1, 2, 2] }, { name: "scales", elem: ELEM.float32, dims: [4] }],
-      [{ name: "y", elem: ELEM.float32, dims: [1, 1, 4, 4] }],
-    );
-    worker.postMessage({ ...req, model: resize, feeds: {} });
-    const refused = await refusal;
-    ok(!refused.ok, "a Resize graph ran on 2 wasm threads");
-    ok(/ENGINE_UNAVAILABLE|cannot run/.test(refused.error!) && /Resize/.test(refused.error!) && /threads: 1/.test(refused.error!), refused.error ?? "no error message");
+    const x = tensor("float32", [1, 2, 2, 3], Float32Array.from({ length: 12 }, (_, i) => i - 5.5));
+    worker.postMessage({ ...req, model: upsampleModel(), feeds: { x } });
+    const up = await answer;
+    ok(up.ok, up.error ?? "worker failed");
+    const want = new Float32Array(2 * 4 * 6);
+    for (let c = 0; c < 2; c++) {
+      for (let i = 0; i < 4; i++) for (let j = 0; j < 6; j++) want[(c * 4 + i) * 6 + j] = x.data[(c * 2 + (i >> 1)) * 3 + (j >> 1)] as number;
+    }
+    deepEqual(Array.from(up.out!.y.data as Float32Array), Array.from(want));
   } finally {
     worker.terminate();
   }
