@@ -12,6 +12,7 @@ import { createEngine } from "../../../runtime/engine/mod.ts";
 import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
 import { NoPeekRunner } from "../../../runtime/privacy/nopeek_runner.ts";
 import { KeyedNormals } from "../../../runtime/privacy/keyed_normals.ts";
+import { rowNorms as rowNormsOf } from "../../../runtime/privacy/metrics.ts";
 import { LocalRawSide, type LocalRawSideConfig, type RawSideMode } from "../../../runtime/client/raw_side.ts";
 import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
 import { validateRawSideConfig } from "../../../runtime/client/raw_side_config.ts";
@@ -31,14 +32,8 @@ function config(mode: RawSideMode, over: Partial<LocalRawSideConfig> = {}): Loca
 
 const isCode = (code: string) => (e: unknown) => e instanceof RawSideError && e.code === code;
 
-function rowNorms(t: Tensor): number[] {
-  const n = t.dims[0], d = t.data.length / n, x = t.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += x[i * d + k] ** 2;
-    return Math.sqrt(s);
-  });
-}
+/** Per-sample L2 norms, by the audit's own metric (runtime/privacy/metrics.ts). */
+const rowNorms = (t: Tensor) => rowNormsOf({ data: t.data as Float32Array, rows: t.dims[0] });
 
 /** `t` with each row clipped to L2 norm `clip`, in float64 (the defence's first half). */
 function clipped(t: Tensor, clip: number): Float64Array {

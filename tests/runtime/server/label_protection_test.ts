@@ -5,16 +5,11 @@
 import assert from "node:assert/strict";
 import type { Tensor } from "../../../models/tensor.ts";
 import { parseServerConfigFile } from "../../../runtime/server/config_file.ts";
+import { rowNorms as rowNormsOf } from "../../../runtime/privacy/metrics.ts";
 import { binaryLabels, CUT_DIMS, randomTensor, RawClinic, startServer } from "./harness.ts";
 
-function rowNorms(t: Tensor): number[] {
-  const n = t.dims[0], d = t.data.length / n, x = t.data as Float32Array;
-  return Array.from({ length: n }, (_, i) => {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += x[i * d + k] ** 2;
-    return Math.sqrt(s);
-  });
-}
+/** Per-sample L2 norms, by the audit's own metric (runtime/privacy/metrics.ts). */
+const rowNorms = (t: Tensor) => rowNormsOf({ data: t.data as Float32Array, rows: t.dims[0] });
 
 async function oneStep(labelProtection?: "none" | "norm-equalise"): Promise<Tensor> {
   const server = await startServer("vanilla", labelProtection ? { labelProtection } : {});
