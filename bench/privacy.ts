@@ -1,11 +1,14 @@
 /**
- * `deno task bench:privacy [--quick] [--out <dir>] [--cut default|alternate] [--estimator v|u] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...] [--seed S | --seeds S1,S2,...]`
+ * `deno task bench:privacy [--quick] [--out <dir>] [--cut default|alternate] [--estimator v|u] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...] [--image-norm a,b] [--seed S | --seeds S1,S2,...]`
  *
  * The privacy/utility trade-off on PneumoniaMNIST with the zoo CNN: the default (vanilla)
  * cut with no defence, three noise levels, three NoPeek weights, label protection, and
  * the U-shaped split. Each setting is trained in-process on the native engine (same seed,
  * same epochs), written as a run directory, audited (`runtime/privacy/audit.ts`), and the
  * table is printed and written to `<out>/table.md` and `<out>/table.json`.
+ *
+ * `--image-norm none,nopeek-u-80` adds those settings again with the clinic's per-image input
+ * standardisation (`defence.inputNorm`), as rows `std+none`, `std+nopeek-u-80`.
  *
  * With `--seeds` every setting is trained and audited once per seed (run directories
  * `<out>/seed-<S>/<setting>`), each seed's ΔAUC and dCor/SSIM ratios are taken against that
@@ -79,6 +82,7 @@ const { values } = parseArgs({
     "audit-only": { type: "boolean", default: false },
     cut: { type: "string", default: "default" },
     estimator: { type: "string", default: "v" },
+    "image-norm": { type: "string" },
   },
   strict: true,
 });
@@ -108,7 +112,18 @@ const settings = settingsFor(
   levels(values.alphas, ALPHAS),
   values.combos ? values.combos.split(",").map((c) => c.split(":").map(Number) as [number, number]) : COMBOS,
   values.estimator,
-).filter((s) => !only || only.includes(s.name));
+);
+// --image-norm a,b: these settings again with the clinic's per-image input standardisation
+// (defence.inputNorm; rows `std+<setting>`, against the same undefended `none`).
+for (const name of values["image-norm"]?.split(",") ?? []) {
+  const s = settings.find((x) => x.name === name);
+  if (!s) {
+    console.error(`bench:privacy: --image-norm names ${JSON.stringify(name)}, which is not a setting here (${settings.map((x) => x.name).join(", ")})`);
+    Deno.exit(2);
+  }
+  settings.push({ ...s, name: `std+${s.name}`, defence: { ...s.defence, inputNorm: "per-image" } });
+}
+const chosen = settings.filter((s) => !only || only.includes(s.name));
 
 const data = await loadDataset(DATA);
 // --quick: a smaller training split (the first 2048 images); validation and test whole.
@@ -122,7 +137,7 @@ const rows: { s: Setting; seed: number; a: AuditResult; trainSeconds: number }[]
 const t0 = performance.now();
 console.log(`bench:privacy — ${data.description}; ${quick ? "quick, 2048 training images, " : ""}${epochs} epochs, batch ${batchSize}, seed${multi ? "s" : ""} ${seeds.join(", ")}, native engine`);
 try {
-  for (const seed of seeds) for (const s of settings) {
+  for (const seed of seeds) for (const s of chosen) {
     const dir = multi ? `${values.out}/seed-${seed}/${s.name}` : `${values.out}/${s.name}`;
     if (values["audit-only"]) {
       // Re-audit the run directories a previous bench wrote (no training).
@@ -211,7 +226,7 @@ if (!multi) {
     const { m, sd } = stat(xs);
     return `${f(m, d)} ± ${f(sd, d)}`;
   };
-  const per = settings.map((s) => {
+  const per = chosen.map((s) => {
     const runs = rows.filter((r) => r.s.name === s.name && baseOf(r.seed));
     const rel = (pick: (a: AuditResult) => number) => runs.map((r) => pick(r.a) / pick(baseOf(r.seed)!));
     return {

@@ -70,6 +70,7 @@ import { SegmentRunner } from "../train/segment_runner.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 import { KeyedNormals } from "../privacy/keyed_normals.ts";
 import { clipAndNoise } from "../privacy/noise_defence.ts";
+import { applyInputNorm } from "../privacy/input_norm.ts";
 import { protectCutGradient } from "../privacy/label_protection.ts";
 import { NoPeekRunner } from "../privacy/nopeek_runner.ts";
 import { writeFileAtomic } from "./atomic_file.ts";
@@ -425,7 +426,13 @@ export class LocalRawSide implements RawSide {
         `defence.labelProtection "norm-equalise" needs mode ushaped: in vanilla mode the server computes the cut gradient, so set labelProtection in the server's config`,
       );
     }
-    const segments = compileModel(config.model, {
+    let model = config.model;
+    try {
+      model = applyInputNorm(config.model, defence);
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
+    const segments = compileModel(model, {
       loss: config.loss,
       cuts: config.cuts,
       seed: config.seed,
@@ -461,7 +468,9 @@ export class LocalRawSide implements RawSide {
     for (const seg of segments.slice(1, config.mode === "ushaped" ? -1 : undefined)) {
       for (const k of [...seg.params.keys(), ...seg.buffers.keys()]) serverNames.add(k);
     }
-    return new LocalRawSide(config, front, head, serverNames, defence);
+    // The model as this clinic runs it (with its input defence), so that an export predicts
+    // as the trained clinic did.
+    return new LocalRawSide({ ...config, model }, front, head, serverNames, defence);
   }
 
   /**

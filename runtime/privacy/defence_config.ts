@@ -8,6 +8,9 @@
  *   sent (see `noise_defence.ts`);
  * - `nopeek`: α·dCor(X, Z) added to the clinic's objective (Vepakomma et al. 2020; see
  *   `models/train/nopeek.ts`);
+ * - `inputNorm`: `"per-image"` standardises each image (zero mean, unit variance) before the
+ *   clinic's first layer, so nothing after it depends on the image's exposure and contrast
+ *   (see `input_norm.ts`);
  * - `labelProtection`: `"norm-equalise"` makes the server rescale every returned cut
  *   gradient to the batch's mean norm before sending it (Li et al. 2022's norm attack; see
  *   `label_protection.ts`).
@@ -33,6 +36,8 @@ export interface DefenceConfig {
    * `models/train/nopeek.ts`).
    */
   nopeek?: { weight: number; estimator?: "v" | "u" };
+  /** `"per-image"`: standardise each input image before the clinic's first layer (default `"none"`). */
+  inputNorm?: "none" | "per-image";
   /** What the server does to the cut gradients it returns (default `"none"`). */
   labelProtection?: LabelProtection;
 }
@@ -55,8 +60,8 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
   if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`defence: expected an object, got ${JSON.stringify(v)}`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!["noise", "nopeek", "labelProtection"].includes(k)) {
-      throw new TypeError(`defence: unknown field ${JSON.stringify(k)}; expected noise, nopeek or labelProtection`);
+    if (!["noise", "nopeek", "inputNorm", "labelProtection"].includes(k)) {
+      throw new TypeError(`defence: unknown field ${JSON.stringify(k)}; expected noise, nopeek, inputNorm or labelProtection`);
     }
   }
   const out: DefenceConfig = {};
@@ -78,6 +83,12 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
     }
     out.nopeek = n.estimator === undefined ? { weight: n.weight } : { weight: n.weight, estimator: n.estimator };
   }
+  if (o.inputNorm !== undefined) {
+    if (o.inputNorm !== "none" && o.inputNorm !== "per-image") {
+      throw new TypeError(`defence.inputNorm: expected "none" or "per-image", got ${JSON.stringify(o.inputNorm)}`);
+    }
+    out.inputNorm = o.inputNorm;
+  }
   if (o.labelProtection !== undefined) {
     if (o.labelProtection !== "none" && o.labelProtection !== "norm-equalise") {
       throw new TypeError(`defence.labelProtection: expected "none" or "norm-equalise", got ${JSON.stringify(o.labelProtection)}`);
@@ -98,6 +109,7 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
  */
 export function describeDefence(d: DefenceConfig): string {
   const parts: string[] = [];
+  if (d.inputNorm === "per-image") parts.push("per-image input standardisation");
   if (d.noise) parts.push(`noise σ=${d.noise.sigma} C=${d.noise.clip}`);
   if (d.nopeek) parts.push(`nopeek α=${d.nopeek.weight}${d.nopeek.estimator === "u" ? " (bias-corrected dCor)" : ""}`);
   if (d.labelProtection && d.labelProtection !== "none") parts.push(d.labelProtection);

@@ -25,6 +25,7 @@ import type { Batch, TensorDataset } from "../data/tensor_dataset.ts";
 import { type DataSplits, evaluate, snapshot } from "../train/central.ts";
 import type { Metrics } from "../train/metrics.ts";
 import type { DefenceConfig } from "./defence_config.ts";
+import { applyInputNorm } from "./input_norm.ts";
 import { DefendedPipeline } from "./defended_pipeline.ts";
 
 /** Options of {@linkcode trainDefended}. */
@@ -96,7 +97,7 @@ export async function evaluateDefended(pipe: DefendedPipeline, ds: TensorDataset
  */
 export async function trainDefended(o: DefendedTrainingOptions): Promise<DefendedTrainingResult> {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new RangeError(`epochs must be an integer >= 1, got ${o.epochs}`);
-  const segments = compileModel(o.model, { loss: o.loss, seed: o.seed, cuts: o.cuts });
+  const segments = compileModel(applyInputNorm(o.model, o.defence), { loss: o.loss, seed: o.seed, cuts: o.cuts });
   const pipe = await DefendedPipeline.create(o.engine, segments, o.defence, o.seed);
   try {
     const opts = segments.map(() => createOptimizer(o.optimizer));

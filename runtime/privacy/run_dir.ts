@@ -41,6 +41,7 @@ import { readNpz, writeNpz } from "../data/npz.ts";
 import { isStringArray } from "../data/npy.ts";
 import type { Metrics } from "../train/metrics.ts";
 import { type DefenceConfig, parseDefenceConfig } from "./defence_config.ts";
+import { applyInputNorm } from "./input_norm.ts";
 
 /** The format tag of `run.json`. */
 export const RUN_FORMAT = "splitgate-run/1";
@@ -185,6 +186,12 @@ export async function openRunDir(dir: string): Promise<OpenedRun> {
   } catch (e) {
     if (e instanceof RunDirError) throw e;
     throw new RunDirError("BAD_MODEL", `${dir}: cannot build the run's model (${(e as Error).message.split("\n")[0]})`);
+  }
+  try {
+    // The clinic trained (and the server saw) the model with its input defence in place.
+    model = applyInputNorm(model, manifest.defence);
+  } catch (e) {
+    throw new RunDirError("BAD_MODEL", `${dir}: ${(e as Error).message}`);
   }
   let segments: CompiledSegment[];
   try {

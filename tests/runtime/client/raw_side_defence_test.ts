@@ -19,7 +19,8 @@ import { validateRawSideConfig } from "../../../runtime/client/raw_side_config.t
 import { parseClientConfig } from "../../../runtime/client/client_config.ts";
 import { rawSideConfigOf } from "../../../runtime/client/launcher.ts";
 import { batchIndices } from "../../../runtime/client/batch_order.ts";
-import { maxAbsDiff, RAW_SIDE_SEED, RAW_SIDE_SGD, rawSideTestConfig } from "./fixture.ts";
+import { maxAbsDiff, RAW_SIDE_SEED, RAW_SIDE_SGD, rawSideTestConfig, tinySplits } from "./fixture.ts";
+import { TensorDataset } from "../../../runtime/data/tensor_dataset.ts";
 
 const engine = await createEngine("wasm");
 const SEED = RAW_SIDE_SEED;
@@ -211,6 +212,38 @@ Deno.test("U-shape label protection: the head-input gradient sent has equal per-
     await plain.close();
     await side.close();
   }
+});
+
+Deno.test("input standardisation: the activation sent no longer depends on each image's exposure", async () => {
+  // The same images, brighter and with more contrast (3·x + 0.4): without the defence the
+  // clinic sends another activation; with it, the same one.
+  const splits = tinySplits();
+  const exposed = (d: TensorDataset) =>
+    new TensorDataset(
+      { image: tensor("float32", [...d.inputs.image.dims], (d.inputs.image.data as Float32Array).map((v) => 3 * v + 0.4)) },
+      d.target,
+    );
+  const brighter = { train: exposed(splits.train), val: exposed(splits.val), test: exposed(splits.test) };
+  const std = { defence: { inputNorm: "per-image" as const } };
+  // One at a time: the wasm engine runs one session at a time.
+  const sides: LocalRawSide[] = [];
+  try {
+    for (const over of [{ data: splits }, { data: brighter }, { data: splits, ...std }, { data: brighter, ...std }]) {
+      sides.push(await LocalRawSide.create(config("vanilla", over)));
+    }
+    const sent: Tensor[] = [];
+    for (const s of sides) sent.push((await s.forward("1:0", 1, 0)).activation);
+    const [plain, plainBright, side, sideBright] = sent;
+    assert.ok(maxAbsDiff(plain, plainBright) > 0.1, "undefended: exposure changes the activation");
+    assert.ok(maxAbsDiff(side, sideBright) < 1e-4, `defended: ${maxAbsDiff(side, sideBright)}`);
+    assert.ok(maxAbsDiff(side, plain) > 0.1, "the defence changes what is sent");
+  } finally {
+    for (const s of sides) await s.close();
+  }
+  await assert.rejects(
+    LocalRawSide.create(config("vanilla", { defence: { inputNorm: "per-pixel" } as never })),
+    (e) => isCode("CONFIG_INVALID")(e) && /defence\.inputNorm/.test((e as Error).message),
+  );
 });
 
 Deno.test("defence config: bad values and label protection in vanilla mode are refused", async () => {

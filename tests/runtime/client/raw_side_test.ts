@@ -353,6 +353,16 @@ Deno.test("exportModel: only under policy.allowExport; the server's weights must
     assert.equal(bytes.length, r.bytes);
     const exported = readModel(bytes, r.file).graph.initializers;
     for (const [k, t] of [...side.weights(), ...middle]) assert.deepEqual(exported.get(k)!.data, t.data, k);
+    assert.ok(!readModel(bytes, r.file).graph.nodes.some((n) => n.name.startsWith("splitgate_standardise/")));
+    // With the input defence the export standardises its images too, as the clinic did.
+    const stdSide = await LocalRawSide.create(config("ushaped", { checkpointDir: dir, allowExport: true, defence: { inputNorm: "per-image" } }));
+    try {
+      const rs = await stdSide.exportModel(writeNpz(middle));
+      const nodes = readModel(await Deno.readFile(`${dir}/${rs.file}`), rs.file).graph.nodes;
+      assert.ok(nodes.filter((n) => n.inputs.includes("image")).every((n) => n.name.startsWith("splitgate_standardise/image/")));
+    } finally {
+      await stdSide.close();
+    }
   } finally {
     await forbidden.close();
     await side.close();

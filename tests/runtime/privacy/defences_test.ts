@@ -6,6 +6,8 @@ import { clipAndNoise } from "../../../runtime/privacy/noise_defence.ts";
 import { equaliseNorms, protectCutGradient } from "../../../runtime/privacy/label_protection.ts";
 import { describeDefence, parseDefenceConfig } from "../../../runtime/privacy/defence_config.ts";
 import { normLeakAuc, rowNorms } from "../../../runtime/privacy/metrics.ts";
+import { applyInputNorm } from "../../../runtime/privacy/input_norm.ts";
+import { zooModel } from "../../../models/zoo/mod.ts";
 
 Deno.test("noise defence clips every sample to the clip norm, keeps small ones, and noises with std σ·C", () => {
   const rng = new Rng(1);
@@ -81,6 +83,24 @@ Deno.test("defence config: parses valid objects, refuses bad fields with a messa
   assert.throws(() => parseDefenceConfig({ nopeek: { weight: 5, estimator: "w" } }), /defence\.nopeek: expected \{weight >= 0, estimator\?: "v" \| "u"\}/);
   assert.throws(() => parseDefenceConfig({ nopeek: { weight: 5, alpha: 1 } }), /defence\.nopeek/);
   assert.throws(() => parseDefenceConfig({ labelProtection: "max" }), /labelProtection/);
+  const std = parseDefenceConfig({ inputNorm: "per-image", nopeek: { weight: 80, estimator: "u" } });
+  assert.deepEqual(std, { inputNorm: "per-image", nopeek: { weight: 80, estimator: "u" } });
+  assert.equal(describeDefence(std), "per-image input standardisation, nopeek α=80 (bias-corrected dCor)");
+  assert.throws(() => parseDefenceConfig({ inputNorm: "per-batch" }), /defence\.inputNorm: expected "none" or "per-image", got "per-batch"/);
   assert.throws(() => parseDefenceConfig({ dp: 1 }), /unknown field "dp"/);
   assert.throws(() => parseDefenceConfig([1]), TypeError);
+});
+
+Deno.test("input standardisation: applied to the image input only when asked; a model without images is refused by name", () => {
+  const spec = { image: { channels: 1, size: 8 }, tabular: { numeric: 4, vocabSizes: [3], codeVocab: 10 } };
+  const cnn = zooModel("cnn", spec, () => 0.5).model;
+  assert.equal(applyInputNorm(cnn, {}), cnn);
+  assert.equal(applyInputNorm(cnn, { inputNorm: "none" }), cnn);
+  const std = applyInputNorm(cnn, { inputNorm: "per-image" });
+  assert.ok(std.graph.nodes.filter((n) => n.inputs.includes("image")).every((n) => n.name.startsWith("splitgate_standardise/image/")));
+  const ehr = zooModel("ehr", spec, () => 0.5).model;
+  assert.throws(
+    () => applyInputNorm(ehr, { inputNorm: "per-image" }),
+    { name: "TypeError", message: /defence\.inputNorm "per-image" needs an image input \(float32 \[N, C, H, W\]\); the model's inputs are numeric: float32\[N, 4\]/ },
+  );
 });

@@ -81,6 +81,12 @@ Deno.test("openRunDir refuses what is not a run directory, naming the problem", 
     assert.equal(run.weights.size, weights.size);
     await writeRunDir(`${root}/u`, manifest(ushaped), weights);
     assert.equal((await openRunDir(`${root}/u`)).segments.length, 3);
+    // A run trained with the input defence is rebuilt with it: the clinic segment the audit
+    // runs standardises the images, as the clinic did, and the weights still fit.
+    await writeRunDir(`${root}/std`, { ...manifest(cuts), defence: { inputNorm: "per-image" } }, weights);
+    const std = await openRunDir(`${root}/std`);
+    assert.ok(std.segments[0].infer.graph.nodes.some((n) => n.name.startsWith("splitgate_standardise/image/")));
+    assert.ok(!run.segments[0].infer.graph.nodes.some((n) => n.name.startsWith("splitgate_standardise/")));
     // The CLI prints one line and exits non-zero, without writing anything.
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", CLI, "--run", `${root}/nothing`, "--out", `${root}/audit_out`],
