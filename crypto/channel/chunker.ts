@@ -52,18 +52,37 @@ export function sealChunked(
   type: number,
   payload: Uint8Array,
 ): Uint8Array[] {
+  return [...sealFrames(channel, type, payload)];
+}
+
+/**
+ * {@linkcode sealChunked}, one frame at a time: each frame is sealed when the iterator is
+ * advanced, so a sender can put one frame on the wire while it seals the next (and the
+ * receiver opens the first meanwhile). The frames must be sent in the order they come.
+ *
+ * @throws {NoiseError} as {@link SecureChannel.seal}, when the frame is sealed.
+ * @example
+ * ```ts
+ * import { sealFrames } from "./chunker.ts";
+ * import type { SecureChannel } from "./secure_channel.ts";
+ * function* framesOf(c: SecureChannel, bytes: Uint8Array) { yield* sealFrames(c, 2, bytes); }
+ * ```
+ */
+export function* sealFrames(
+  channel: SecureChannel,
+  type: number,
+  payload: Uint8Array,
+): Generator<Uint8Array, void, undefined> {
   if (!(payload instanceof Uint8Array)) {
     throw new TypeError(`payload must be a Uint8Array, got ${typeof payload}`);
   }
   const step = channel.maxPayloadSize;
-  const frames: Uint8Array[] = [];
   let off = 0;
   do {
     const end = Math.min(off + step, payload.length);
-    frames.push(channel.seal(type, payload.subarray(off, end), { final: end === payload.length }));
+    yield channel.seal(type, payload.subarray(off, end), { final: end === payload.length });
     off = end;
   } while (off < payload.length);
-  return frames;
 }
 
 /**
@@ -234,24 +253,76 @@ export function openChunked(
   frames: readonly Uint8Array[],
   options: { maxMessageSize?: number } = {},
 ): Message {
-  const r = new Reassembler(options);
-  let message: Message | null = null;
-  for (let i = 0; i < frames.length; i++) {
-    if (message !== null) {
-      throw new NoiseError(
-        "MALFORMED_FRAME",
-        `${frames.length - i} frame(s) follow the final chunk of the message`,
-      );
+  const opener = new MessageOpener(channel, options);
+  for (const f of frames) opener.push(f);
+  return opener.finish();
+}
+
+/**
+ * {@linkcode openChunked}, one frame at a time: each sealed frame is opened as soon as it
+ * has arrived, so that opening overlaps with the rest of the transfer (and with the
+ * sender's sealing of the next frames).
+ *
+ * @example
+ * ```ts
+ * import { MessageOpener, sealChunked } from "./chunker.ts";
+ * import type { SecureChannel } from "./secure_channel.ts";
+ * function roundTrip(a: SecureChannel, b: SecureChannel, x: Uint8Array) {
+ *   const o = new MessageOpener(b);
+ *   for (const f of sealChunked(a, 2, x)) o.push(f);
+ *   return o.finish().payload;
+ * }
+ * ```
+ */
+export class MessageOpener {
+  readonly #channel: SecureChannel;
+  readonly #r: Reassembler;
+  #message: Message | null = null;
+  #frames = 0;
+
+  /**
+   * @param channel the channel the frames were sealed for
+   * @param options `maxMessageSize`: cap on the message (default 256 MiB)
+   */
+  constructor(channel: SecureChannel, options: { maxMessageSize?: number } = {}) {
+    this.#channel = channel;
+    this.#r = new Reassembler(options);
+  }
+
+  /** Whether the final chunk has been opened. */
+  get done(): boolean {
+    return this.#message !== null;
+  }
+
+  /**
+   * Opens the next sealed frame.
+   *
+   * @throws {NoiseError} everything `SecureChannel.open` and `Reassembler.push` throw,
+   *   `MALFORMED_FRAME` (a frame after the final chunk), `CLOSED` (the peer closed the
+   *   channel mid-message).
+   */
+  push(frame: Uint8Array): void {
+    if (this.#message !== null) {
+      throw new NoiseError("MALFORMED_FRAME", `frame ${this.#frames} follows the final chunk of the message`);
     }
-    const opened = channel.open(frames[i]);
+    this.#frames++;
+    const opened = this.#channel.open(frame);
     if (opened.type === MESSAGE_TYPE_CLOSE) {
       throw new NoiseError("CLOSED", "peer closed the channel in the middle of a message");
     }
-    message = r.push(opened);
+    this.#message = this.#r.push(opened);
   }
-  if (message === null) {
-    r.finish();
-    throw new NoiseError("TRUNCATED", "no frames were received");
+
+  /**
+   * The message, once every frame has been pushed.
+   *
+   * @throws {NoiseError} `TRUNCATED` when no frame, or no final chunk, came.
+   */
+  finish(): Message {
+    if (this.#message === null) {
+      this.#r.finish();
+      throw new NoiseError("TRUNCATED", "no frames were received");
+    }
+    return this.#message;
   }
-  return message;
 }

@@ -20,9 +20,11 @@
 export {
   DEFAULT_MAX_MESSAGE_SIZE,
   type Message,
+  MessageOpener,
   openChunked,
   Reassembler,
   sealChunked,
+  sealFrames,
 } from "./chunker.ts";
 export {
   decodeFrameHeader,

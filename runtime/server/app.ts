@@ -7,7 +7,9 @@
  * - `POST /v1/handshake`: Noise IK message 1 → message 2, headers `x-splitgate-session`
  *   (hex session id) and `x-splitgate-clinic` (the allowlist name).
  * - `POST /v1/session/:id/msg`: the sealed frames of one request (length-prefixed, see
- *   `runtime/protocol/body_frames.ts`) → the sealed frames of its reply.
+ *   `runtime/protocol/body_frames.ts`) → the sealed frames of its reply, each frame opened
+ *   as it arrives and each reply frame sealed as the client reads (one request per session
+ *   at a time).
  * - `GET /health` → `{ok: true}`; `GET /v1/status` → clinics, epoch, step, turn, samples/s.
  *
  * Every refusal is a 4xx with `{"error": {"code", "message"}}`; body limits apply before
@@ -29,7 +31,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { openChunked, responderHandshake, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
+import { MessageOpener, responderHandshake, type SecureChannel, sealFrames } from "../../crypto/channel/mod.ts";
 import type { Allowlist } from "../../crypto/keys/allowlist.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import { NoiseError } from "../../crypto/errors.ts";
@@ -39,19 +41,19 @@ import { tensor, type Tensor } from "../../models/tensor.ts";
 import { createEngine, type Engine, type EngineName } from "../engine/mod.ts";
 import {
   APP_FRAME_TYPE,
+  BodyFrameParser,
   CLINIC_HEADER,
   decodeMessage,
   encodeMessage,
+  frameStream,
   isRequest,
   MESSAGE_TYPES,
-  packFrames,
   parseStepId,
   PROTOCOL_CHANNEL_OPTIONS,
   ProtocolError,
   type ReplyMessage,
   type RequestMessage,
   SESSION_HEADER,
-  unpackFrames,
 } from "../protocol/mod.ts";
 import type { BundleOptions } from "../codec/mod.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
@@ -162,6 +164,8 @@ interface ClinicState {
 interface Session {
   clinic: string;
   channel: SecureChannel;
+  /** Settles when this session's current request has sent its whole reply (one at a time). */
+  queue: Promise<void>;
 }
 
 interface Relay {
@@ -571,7 +575,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
           sessions.delete(sid);
         }
       }
-      sessions.set(id, { clinic: hs.peerName, channel: hs.channel });
+      sessions.set(id, { clinic: hs.peerName, channel: hs.channel, queue: Promise.resolve() });
       const st = clinics.get(hs.peerName)!;
       st.bytesIn += body.length;
       st.bytesOut += hs.message2.length;
@@ -585,31 +589,58 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     },
   );
 
-  app.post(
-    "/v1/session/:id/msg",
-    bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge(maxBodyBytes) }),
-    async (c) => {
-      const id = c.req.param("id");
-      const session = sessions.get(id);
-      if (!session) throw httpError(404, "UNKNOWN_SESSION", "no such session; handshake again");
-      const claimed = c.req.header(CLINIC_HEADER);
-      // A cheap early refusal of a request aimed at another clinic's session; the real
-      // protection is the channel's AEAD (a forged header still fails with BAD_TAG).
-      if (claimed !== undefined && claimed !== session.clinic) {
-        throw httpError(403, "SESSION_MISMATCH", "this session belongs to another clinic");
+  // The step traffic is handled as it streams: each sealed frame of the request is opened as
+  // soon as it has arrived, and each frame of the reply is sealed when the clinic reads on
+  // (while it opens the previous one), so the reply's sealing and opening overlap on the two
+  // machines instead of adding up (the courier sends its request as one body; see
+  // runtime/client/server_connection.ts). The body limit is counted as the bytes come, before
+  // anything is opened (Hono's bodyLimit would buffer a chunked body first).
+  app.post("/v1/session/:id/msg", async (c) => {
+    const id = c.req.param("id");
+    const session = sessions.get(id);
+    if (!session) throw httpError(404, "UNKNOWN_SESSION", "no such session; handshake again");
+    const claimed = c.req.header(CLINIC_HEADER);
+    // A cheap early refusal of a request aimed at another clinic's session; the real
+    // protection is the channel's AEAD (a forged header still fails with BAD_TAG).
+    if (claimed !== undefined && claimed !== session.clinic) {
+      throw httpError(403, "SESSION_MISMATCH", "this session belongs to another clinic");
+    }
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes)();
+    // One request of a session at a time, reply included: its frames take consecutive
+    // counters. Other sessions are not held up while this one's body is on the wire.
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const before = session.queue;
+    session.queue = before.then(() => mine);
+    await before;
+    const prof = deps.profile ?? NO_PROFILE;
+    const t0 = prof.enabled ? performance.now() : 0;
+    let openMs = 0;
+    try {
+      const parser = new BodyFrameParser({ maxFrameSize: session.channel.maxFrameSize });
+      const opener = new MessageOpener(session.channel, { maxMessageSize: maxBodyBytes });
+      const open = (frames: Uint8Array[]) => {
+        const t = prof.enabled ? performance.now() : 0;
+        for (const f of frames) opener.push(f);
+        if (prof.enabled) openMs += performance.now() - t;
+      };
+      if (c.req.raw.body) {
+        for await (const piece of c.req.raw.body) {
+          if (parser.bytes + piece.length > maxBodyBytes) throw tooLarge(maxBodyBytes)();
+          open(parser.push(piece));
+        }
       }
-      const prof = deps.profile ?? NO_PROFILE;
-      const t0 = prof.enabled ? performance.now() : 0;
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      if (prof.enabled) prof.add("server read body", performance.now() - t0);
-      const out = await locked(async () => {
+      parser.end();
+      const opened = opener.finish();
+      if (prof.enabled) {
+        prof.add("server read + open (streamed)", performance.now() - t0);
+        prof.add("server open (streamed)", openMs);
+      }
+      const reply = await locked(async () => {
         if (sessions.get(id) !== session) throw httpError(404, "UNKNOWN_SESSION", "session was replaced; handshake again");
-        const opened = prof.time("server open", () => {
-          const frames = unpackFrames(body, { maxFrameSize: session.channel.maxFrameSize });
-          return openChunked(session.channel, frames, { maxMessageSize: maxBodyBytes });
-        });
         const st = clinics.get(session.clinic)!;
-        st.bytesIn += body.length;
+        st.bytesIn += parser.bytes;
         st.lastSeen = now();
         schedule.seen(st.name, now());
         if (opened.type !== APP_FRAME_TYPE) {
@@ -623,15 +654,34 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
             expect: model.expect,
           }));
         if (!isRequest(msg)) throw new ProtocolError("BAD_MESSAGE", `${msg.type} is a reply, not a request`);
-        const reply = await prof.timeAsync(`server handle ${msg.type} (step + encode)`, () => handle(st, msg));
-        const packed = prof.time("server seal", () => packFrames(sealChunked(session.channel, APP_FRAME_TYPE, reply)));
-        st.bytesOut += packed.length;
-        return packed;
+        return await prof.timeAsync(`server handle ${msg.type} (step + encode)`, () => handle(st, msg));
       });
-      if (prof.enabled) prof.add("server /msg total", performance.now() - t0);
-      return c.body(out as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
-    },
-  );
+      const st = clinics.get(session.clinic)!;
+      let sealMs = 0;
+      const frames = sealFrames(session.channel, APP_FRAME_TYPE, reply);
+      const timed: Iterator<Uint8Array> = {
+        next: () => {
+          const t = prof.enabled ? performance.now() : 0;
+          const r = frames.next();
+          if (prof.enabled) sealMs += performance.now() - t;
+          return r;
+        },
+      };
+      const body = frameStream(timed, (n) => (st.bytesOut += n), (complete) => {
+        release();
+        if (complete && prof.enabled) {
+          prof.add("server seal (streamed)", sealMs);
+          prof.add("server /msg total", performance.now() - t0);
+        }
+      });
+      return c.body(body, 200, { "content-type": "application/octet-stream" });
+    } catch (e) {
+      release();
+      // The rest of a refused body is not read.
+      await c.req.raw.body?.cancel().catch(() => {});
+      throw e;
+    }
+  });
 
   function status(): ServerStatus {
     const t = now();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isNoiseError, type NoiseErrorCode } from "../../../crypto/errors.ts";
-import { openChunked, Reassembler, sealChunked } from "../../../crypto/channel/chunker.ts";
+import { MessageOpener, openChunked, Reassembler, sealChunked, sealFrames } from "../../../crypto/channel/chunker.ts";
 import { channelPair } from "./channel_pair.ts";
 
 function rejects(fn: () => unknown, code: NoiseErrorCode) {
@@ -101,4 +101,35 @@ Deno.test("a close frame in the middle of a message ends it with CLOSED", () => 
   const bye = clinic.close();
   rejects(() => openChunked(server, [frames[0], bye]), "CLOSED");
   assert.equal(server.isClosed, true);
+});
+
+Deno.test("sealFrames seals lazily, one frame per step; MessageOpener opens them one by one like openChunked", () => {
+  const { clinic, server } = channelPair({ maxFrameSize: 256 });
+  const payload = randomBytes(5 * clinic.maxPayloadSize + 3, 4);
+  const start = clinic.sendCounter;
+  const it = sealFrames(clinic, 7, payload);
+  // Nothing is sealed before the first step: the channel's counter has not moved.
+  assert.equal(clinic.sendCounter, start);
+  const probe = channelPair({ maxFrameSize: 256 });
+  const opener = new MessageOpener(server);
+  let n = 0;
+  for (let r = it.next(); !r.done; r = it.next()) {
+    n++;
+    assert.equal(clinic.sendCounter, start + BigInt(n), "one frame sealed per step");
+    assert.ok(!opener.done);
+    opener.push(r.value);
+  }
+  assert.equal(n, 6);
+  assert.ok(opener.done);
+  const m = opener.finish();
+  assert.equal(m.type, 7);
+  assert.deepEqual(m.payload, payload);
+  // A frame after the final one, and a finish with nothing pushed, are refused.
+  rejects(() => opener.push(sealChunked(clinic, 7, Uint8Array.of(1))[0]), "MALFORMED_FRAME");
+  rejects(() => new MessageOpener(probe.server).finish(), "TRUNCATED");
+  // A stream cut after some chunks is TRUNCATED at finish.
+  const cut = new MessageOpener(server);
+  const frames = sealChunked(clinic, 7, payload);
+  for (const f of frames.slice(0, 3)) cut.push(f);
+  rejects(() => cut.finish(), "TRUNCATED");
 });

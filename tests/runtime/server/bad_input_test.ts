@@ -111,6 +111,41 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
 
     await t.step("oversized body -> 413 BODY_TOO_LARGE before decryption", async () => {
       await assertError(await a.post(new Uint8Array(65 * 1024)), 413, "BODY_TOO_LARGE");
+      // Streamed without a length: refused once the bytes counted pass the limit, before the
+      // frame (one of the largest allowed, 65535 bytes) is complete, so before anything is
+      // opened; the rest is never read (the stream below would go on for ever).
+      let pulled = 0;
+      const endless = new ReadableStream<Uint8Array>({
+        pull(c) {
+          c.enqueue(pulled++ === 0 ? Uint8Array.of(0, 0, 0xff, 0xff) : new Uint8Array(4096));
+        },
+      });
+      await assertError(await a.post(endless), 413, "BODY_TOO_LARGE");
+      assert.ok(pulled < 40, `read ${pulled} pieces of 4 KiB past a 64 KiB limit`);
+      await stillWorks(a, b);
+    });
+
+    await t.step("a streamed body in odd pieces is opened as it comes; a tampered piece -> 400 BAD_TAG", async () => {
+      const inPieces = (body: Uint8Array, size: number) => {
+        let off = 0;
+        return new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (off >= body.length) return c.close();
+            c.enqueue(body.slice(off, off + size));
+            off += size;
+          },
+        });
+      };
+      const step = { type: "STEP", stepId: "0:0", epoch: 0, activation: act(4), labels: binaryLabels(4) } as const;
+      const bad = a.body(step);
+      bad[bad.length >> 1] ^= 1;
+      const before = paramsSnapshot(server);
+      await assertError(await a.post(inPieces(bad, 7)), 400, "BAD_TAG");
+      assertSameParams(before, server);
+      await stillWorks(a, b);
+      assert.equal((await a.open(await a.post(inPieces(a.body({ type: "TURN_REQUEST" }), 3)))).type, "TURN");
+      const cut = a.body({ type: "TURN_REQUEST" });
+      await assertError(await a.post(inPieces(cut.subarray(0, cut.length - 5), 5)), 400, "MALFORMED_FRAME");
       await stillWorks(a, b);
     });
 

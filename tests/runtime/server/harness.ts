@@ -112,10 +112,11 @@ export class RawClinic {
     return packFrames(sealChunked(this.channel, APP_FRAME_TYPE, plain));
   }
 
-  post(body: Uint8Array, session = this.session, clinic = this.name): Promise<Response> {
+  /** POSTs a body: bytes (with a content-length), or a stream (chunked, no length). */
+  post(body: Uint8Array | ReadableStream<Uint8Array>, session = this.session, clinic = this.name): Promise<Response> {
     return Promise.resolve(this.server.app.request(`/v1/session/${session}/msg`, {
       method: "POST",
-      body: body as Uint8Array<ArrayBuffer>,
+      body: body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
       headers: { [CLINIC_HEADER]: clinic },
     }));
   }
