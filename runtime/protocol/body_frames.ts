@@ -211,10 +211,7 @@ export function frameStream(
         end(true);
         return;
       }
-      const f = next.value;
-      const piece = new Uint8Array(4 + f.length);
-      new DataView(piece.buffer).setUint32(0, f.length, false);
-      piece.set(f, 4);
+      const piece = packFrames([next.value]);
       onBytes?.(piece.length);
       controller.enqueue(piece);
     },
