@@ -81,6 +81,7 @@ await runMain(async () => {
     allowExport: file.allowExport,
     labelProtection: file.labelProtection,
     codec: file.codec,
+    deferUpdate: file.deferUpdate,
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

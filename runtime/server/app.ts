@@ -119,6 +119,12 @@ export interface ServerConfig {
    * protects the head-input gradient it sends (its `defence.labelProtection`).
    */
   labelProtection?: LabelProtection;
+  /**
+   * Whether a step replies before the server's own update (the parameter gradients and the
+   * optimizer step), which then runs while the clinic computes its backward pass; default
+   * true. The numbers are those of the fused step either way (`ServerModel`).
+   */
+  deferUpdate?: boolean;
 }
 
 /**
@@ -282,7 +288,9 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const ownEngine = deps.engine === undefined;
   const engine = deps.engine ??
     await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
-  const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch);
+  const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch, {
+    deferUpdate: config.deferUpdate ?? true,
+  });
   const limits = { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 };
   const turnDoneLimits = { maxElements: maxBodyBytes, maxTensors: order.length + 1 };
   const schedule = new TurnSchedule(order, { timeoutMs: config.turnTimeoutMs ?? 60_000, epochs: config.epochs }, now());
@@ -321,6 +329,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     return { meta, tensors };
   };
   const checkpoint = async () => {
+    await model.settle();
     if (config.checkpointDir) await writeCheckpoint(config.checkpointDir, snapshot());
   };
   let resumed = false;
@@ -397,6 +406,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
       ? `${req.type}:${req.stepId}`
       : null;
     if (key !== null && key === c.lastKey && c.lastReply) return c.lastReply; // a retry: applied once
+    // The last step's deferred update first: whatever this request reads sees it applied.
+    await model.settle();
     let reply: Uint8Array;
     switch (req.type) {
       case "STEP": {
@@ -668,6 +679,10 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         },
       };
       const body = frameStream(timed, (n) => (st.bytesOut += n), (complete) => {
+        // The reply has left (or its reader is gone): the step's deferred update runs now,
+        // after a turn of the event loop that lets the last frame reach the socket — a
+        // session's run holds this thread.
+        setTimeout(() => void model.startUpdate(), 0);
         release();
         if (complete && prof.enabled) {
           prof.add("server seal (streamed)", sealMs);

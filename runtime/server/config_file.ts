@@ -13,7 +13,8 @@
  *   "checkpointDir": "out/server",
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3,
- *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 }
+ *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 },
+ *   "deferUpdate": true
  * }
  * ```
  *
@@ -77,12 +78,17 @@ export interface ServerConfigFile {
    * default. `int8` sends a quarter of the bytes, as a clinic's own `codec` does one way.
    */
   codec: CodecConfig;
+  /**
+   * Whether a step's reply leaves before the server's own update, which then runs while the
+   * clinic computes its backward pass (default true; the numbers are the same either way).
+   */
+  deferUpdate: boolean;
 }
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
-  "allowExport", "labelProtection", "codec",
+  "allowExport", "labelProtection", "codec", "deferUpdate",
 ]);
 
 /**
@@ -185,5 +191,6 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     labelProtection,
     codec: cfg.codec("codec"),
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
+    deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
   };
 }

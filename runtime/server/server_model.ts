@@ -5,6 +5,14 @@
  * with the head-input gradient → cut gradient). Nothing here changes a weight until a
  * whole step succeeded: the graphs run first, the optimizer updates last.
  *
+ * With `deferUpdate` (the default) a step computes only what its reply needs — the loss and
+ * the cut gradient, from the first part of the step graph ({@linkcode partitionGraph}) —
+ * and leaves the parameter gradients and the optimizer step pending. The server starts the
+ * pending update once the reply has left ({@linkcode ServerModel.startUpdate}), so that it
+ * runs while the clinic computes its own backward pass; every other method finishes it
+ * first ({@linkcode ServerModel.settle}), so nothing ever sees half-updated weights. The
+ * numbers are those of the fused step: the same nodes run, split between two sessions.
+ *
  * @example
  * ```ts
  * import { ServerModel } from "./server_model.ts";
@@ -22,6 +30,7 @@ import { SegmentRunner } from "../train/segment_runner.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import type { TensorSpec } from "../protocol/tensor_spec.ts";
 import type { SplitMode } from "./split_model.ts";
+import type { DeferredGradients } from "../train/segment_runner.ts";
 
 /** Forwards kept for a U-shape backward at most (older ones are dropped). */
 const MAX_PENDING = 8;
@@ -54,12 +63,20 @@ export class ServerModel {
   readonly #pending = new Map<string, { saved: Record<string, Tensor>; batch: number }>();
   readonly #inName: string;
   readonly #outName: string;
+  /** The update of the last step, not started yet. */
+  #pendingUpdate: { what: string; grads: DeferredGradients } | null = null;
+  /** The update of the last step, running. */
+  #updating: Promise<void> | null = null;
+  /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
+  #failed: Error | null = null;
 
   private constructor(
     readonly mode: SplitMode,
     readonly runner: SegmentRunner,
     readonly optimizer: Optimizer,
     maxBatch: number,
+    /** Whether steps leave their update pending until {@linkcode ServerModel.startUpdate}. */
+    readonly deferUpdate: boolean,
   ) {
     const seg = runner.segment;
     if (seg.inputs.length !== 1 || seg.outputs.length !== 1) {
@@ -100,15 +117,63 @@ export class ServerModel {
     mode: SplitMode,
     optimizer: OptimizerConfig,
     maxBatch = 1024,
+    opts: { deferUpdate?: boolean } = {},
   ): Promise<ServerModel> {
     const want = mode === "vanilla" ? 2 : 3;
     if (segments.length !== want) {
       throw new TypeError(`mode ${mode} needs ${want} segments, got ${segments.length}`);
     }
     const runner = await SegmentRunner.create(engine, segments[1]);
-    const sm = new ServerModel(mode, runner, createOptimizer(optimizer), maxBatch);
-    await runner.warm();
+    const sm = new ServerModel(mode, runner, createOptimizer(optimizer), maxBatch, opts.deferUpdate ?? true);
+    await runner.warm({ deferred: sm.deferUpdate });
     return sm;
+  }
+
+  /**
+   * Starts the pending update of the last step, if any (the server calls it once the
+   * step's reply has left). Never rejects: a failure is reported by the next call.
+   *
+   * @example
+   * ```ts
+   * import type { ServerModel } from "./server_model.ts";
+   * function replied(sm: ServerModel) { sm.startUpdate(); }
+   * ```
+   */
+  startUpdate(): Promise<void> {
+    const p = this.#pendingUpdate;
+    if (p) {
+      this.#pendingUpdate = null;
+      this.#updating = (async () => {
+        try {
+          this.optimizer.step(this.runner.params, await p.grads.paramGrads());
+        } catch (e) {
+          this.#failed = new Error(
+            `the update of ${p.what} failed after its reply was sent, so the server weights missed it: ` +
+              `${(e as Error).message}; restart the server to resume from its last checkpoint`,
+            { cause: e },
+          );
+        } finally {
+          this.#updating = null;
+        }
+      })();
+    }
+    return this.#updating ?? Promise.resolve();
+  }
+
+  /**
+   * Finishes the pending update of the last step (starting it if need be); every other
+   * method calls it first. Read `runner.params` only after it.
+   *
+   * @throws {Error} when a deferred update failed: the weights missed a step
+   * @example
+   * ```ts
+   * import type { ServerModel } from "./server_model.ts";
+   * async function weights(sm: ServerModel) { await sm.settle(); return sm.runner.params; }
+   * ```
+   */
+  async settle(): Promise<void> {
+    await this.startUpdate();
+    if (this.#failed) throw this.#failed;
   }
 
   #requireMode(mode: SplitMode, what: string): void {
@@ -126,11 +191,22 @@ export class ServerModel {
    */
   async step(activation: Tensor, labels: Tensor): Promise<{ loss: number; cutGrad: Tensor }> {
     this.#requireMode("vanilla", "STEP");
+    await this.settle();
+    if (this.deferUpdate) {
+      const d = await this.runner.stepDeferred({ [this.#inName]: activation }, labels);
+      this.#pendingUpdate = { what: "a STEP", grads: d };
+      return { loss: d.loss, cutGrad: this.#cutGrad(d.inputGrads) };
+    }
     const r = await this.runner.step({ [this.#inName]: activation }, labels);
-    const cutGrad = r.inputGrads[this.#inName];
-    if (!cutGrad) throw new TypeError(`the server segment has no gradient for its input ${this.#inName}`);
+    const cutGrad = this.#cutGrad(r.inputGrads);
     this.optimizer.step(this.runner.params, r.paramGrads);
     return { loss: r.loss, cutGrad };
+  }
+
+  #cutGrad(inputGrads: Record<string, Tensor>): Tensor {
+    const cutGrad = inputGrads[this.#inName];
+    if (!cutGrad) throw new TypeError(`the server segment has no gradient for its input ${this.#inName}`);
+    return cutGrad;
   }
 
   /**
@@ -144,6 +220,7 @@ export class ServerModel {
    */
   async middleForward(stepId: string, activation: Tensor): Promise<Tensor> {
     this.#requireMode("ushaped", "MIDDLE_FORWARD");
+    await this.settle();
     const r = await this.runner.forward({ [this.#inName]: activation });
     this.#pending.set(stepId, { saved: r.saved, batch: activation.dims[0] });
     while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
@@ -167,11 +244,18 @@ export class ServerModel {
    */
   async middleBackward(stepId: string, gradHeadInput: Tensor): Promise<Tensor> {
     this.#requireMode("ushaped", "MIDDLE_BACKWARD");
+    await this.settle();
     const p = this.#pending.get(stepId);
     if (!p) throw new ProtocolError("UNKNOWN_STEP", `no forward of step ${stepId} is held (send MIDDLE_FORWARD first)`);
+    if (this.deferUpdate) {
+      const d = await this.runner.backwardDeferred(p.saved, { [this.#outName]: gradHeadInput });
+      const cutGrad = this.#cutGrad(d.inputGrads);
+      this.#pending.delete(stepId);
+      this.#pendingUpdate = { what: `MIDDLE_BACKWARD ${stepId}`, grads: d };
+      return cutGrad;
+    }
     const r = await this.runner.backward(p.saved, { [this.#outName]: gradHeadInput });
-    const cutGrad = r.inputGrads[this.#inName];
-    if (!cutGrad) throw new TypeError(`the server segment has no gradient for its input ${this.#inName}`);
+    const cutGrad = this.#cutGrad(r.inputGrads);
     this.optimizer.step(this.runner.params, r.paramGrads);
     this.#pending.delete(stepId);
     return cutGrad;
@@ -192,6 +276,7 @@ export class ServerModel {
    * ```
    */
   async evaluate(activation: Tensor): Promise<Tensor> {
+    await this.settle();
     const out = await this.runner.infer({ [this.#inName]: activation });
     return out[this.#outName];
   }
@@ -206,6 +291,7 @@ export class ServerModel {
    * ```
    */
   exportState(): Map<string, Tensor> {
+    this.#requireSettled("exportState");
     const out = new Map<string, Tensor>();
     const copy = (t: Tensor) => ({ dtype: t.dtype, dims: [...t.dims], data: t.data.slice() }) as Tensor;
     for (const [k, v] of this.runner.params) out.set(`param/${k}`, copy(v));
@@ -226,6 +312,7 @@ export class ServerModel {
    * ```
    */
   loadState(state: ReadonlyMap<string, Tensor>): void {
+    if (this.#updating) throw new Error("loadState: an update is running; await settle() first");
     const targets = [
       ...[...this.runner.params].map(([k, v]) => [`param/${k}`, v] as const),
       ...[...this.runner.buffers].map(([k, v]) => [`buffer/${k}`, v] as const),
@@ -246,10 +333,18 @@ export class ServerModel {
       this.runner.buffers.set(k, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } as Tensor);
     }
     this.#pending.clear();
+    this.#pendingUpdate = null; // the state loaded supersedes a step not applied yet
+    this.#failed = null;
   }
 
-  /** Releases the engine sessions. */
+  #requireSettled(what: string): void {
+    if (this.#pendingUpdate || this.#updating) throw new Error(`${what}: a step's update is pending; await settle() first`);
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Releases the engine sessions (after finishing a pending update). */
   async release(): Promise<void> {
+    await this.settle().catch(() => {});
     await this.runner.release();
   }
 }

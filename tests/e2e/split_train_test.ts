@@ -105,6 +105,7 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         assert.ok(r.eval.test && r.eval.test.samples > 0);
         assert.ok(r.bytesUp > 0 && r.bytesDown > 0);
       }
+      await server.handle.model.settle();
       for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`);
       const st = server.handle.status();
       assert.equal(st.finished, true);
@@ -138,6 +139,7 @@ for (const mode of ["vanilla", "ushaped"] as const) {
           assertNear(v, (runner.params.get(k) ?? runner.buffers.get(k))!, `${r.clinic} ${k}`, 5e-2);
         }
       }
+      await server.handle.model.settle();
       for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
       await runner.release();
     } finally {

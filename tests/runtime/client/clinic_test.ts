@@ -77,7 +77,7 @@ async function train(crashAfter: string | null): Promise<{ rollbacks: number; st
     const st = server.status();
     assert.equal(st.finished, true);
     conn.close();
-    return { rollbacks: result.rollbacks, steps: st.clinics.map((c) => c.steps), params: paramsSnapshot(server) };
+    return { rollbacks: result.rollbacks, steps: st.clinics.map((c) => c.steps), params: await paramsSnapshot(server) };
   } finally {
     await side.close();
     await server.close();

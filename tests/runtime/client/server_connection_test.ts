@@ -84,13 +84,13 @@ Deno.test("ServerConnection: a lost reply is retried with the same step id and a
       backoffMs: 1,
     });
     await conn.request(step(0));
-    const w1 = paramsSnapshot(server);
+    const w1 = await paramsSnapshot(server);
     dropNext = true; // the server applies step 0:1, the reply is lost
     const r = await conn.request(step(1));
     assert.equal(r.stepId, "0:1");
     assert.equal(conn.reconnects, 1);
     assert.equal(server.status().step, 2, "step 0:1 applied exactly once");
-    assert.notDeepEqual(paramsSnapshot(server), w1);
+    assert.notDeepEqual(await paramsSnapshot(server), w1);
     conn.close();
   } finally {
     await http.shutdown();

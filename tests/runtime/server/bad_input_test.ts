@@ -36,7 +36,8 @@ async function stillWorks(...clinics: RawClinic[]): Promise<void> {
   }
 }
 
-function assertSameParams(before: Map<string, Float32Array>, server: ServerHandle): void {
+async function assertSameParams(before: Map<string, Float32Array>, server: ServerHandle): Promise<void> {
+  await server.model.settle();
   for (const [k, v] of server.model.runner.params) assert.deepEqual(v.data, before.get(k), `${k} changed`);
 }
 
@@ -84,7 +85,7 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
     });
 
     await t.step("wrong tensor shape / dtype -> 422, weights untouched", async () => {
-      const before = paramsSnapshot(server);
+      const before = await paramsSnapshot(server);
       const bad = [
         [{ activation: randomTensor([4, 16, 4, 3], 1), labels: binaryLabels(4) }, "WRONG_SHAPE"],
         [{ activation: act(4), labels: binaryLabels(3) }, "WRONG_SHAPE"],
@@ -97,7 +98,7 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
       for (const [tensors, code] of bad) {
         await assertError(await a.post(a.body({ type: "STEP", stepId: "0:0", epoch: 0, ...tensors })), 422, code);
       }
-      assertSameParams(before, server);
+      await assertSameParams(before, server);
       await stillWorks(a, b);
       // and a correct step still goes through afterwards
       const ok = await a.send({ type: "STEP", stepId: "0:0", epoch: 0, activation: act(4), labels: binaryLabels(4) });
@@ -139,9 +140,9 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
       const step = { type: "STEP", stepId: "0:0", epoch: 0, activation: act(4), labels: binaryLabels(4) } as const;
       const bad = a.body(step);
       bad[bad.length >> 1] ^= 1;
-      const before = paramsSnapshot(server);
+      const before = await paramsSnapshot(server);
       await assertError(await a.post(inPieces(bad, 7)), 400, "BAD_TAG");
-      assertSameParams(before, server);
+      await assertSameParams(before, server);
       await stillWorks(a, b);
       assert.equal((await a.open(await a.post(inPieces(a.body({ type: "TURN_REQUEST" }), 3)))).type, "TURN");
       const cut = a.body({ type: "TURN_REQUEST" });
@@ -150,13 +151,13 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
     });
 
     await t.step("step for another epoch -> 409 WRONG_EPOCH", async () => {
-      const before = paramsSnapshot(server);
+      const before = await paramsSnapshot(server);
       await assertError(
         await a.post(a.body({ type: "STEP", stepId: "3:1", epoch: 3, activation: act(4), labels: binaryLabels(4) })),
         409,
         "WRONG_EPOCH",
       );
-      assertSameParams(before, server);
+      await assertSameParams(before, server);
       await stillWorks(a, b);
     });
 
@@ -211,17 +212,17 @@ Deno.test("a retried step is answered from the cache and applied once", async ()
   const { server, a } = await fixture();
   try {
     const req = { type: "STEP", stepId: "0:0", epoch: 0, activation: act(4, 3), labels: binaryLabels(4) } as const;
-    const w0 = paramsSnapshot(server);
+    const w0 = await paramsSnapshot(server);
     const r1 = await a.send(req);
-    const w1 = paramsSnapshot(server);
+    const w1 = await paramsSnapshot(server);
     assert.notDeepEqual(w1, w0, "the first step changes the weights");
     const r2 = await a.send(req); // same step id, freshly sealed: a courier's retry
     assert.deepEqual(r2, r1);
-    assert.deepEqual(paramsSnapshot(server), w1, "the retry must not apply the step again");
+    assert.deepEqual(await paramsSnapshot(server), w1, "the retry must not apply the step again");
     assert.equal(server.status().step, 1);
     const r3 = await a.send({ ...req, stepId: "0:1" });
     assert.equal(r3.type, "STEP_RESULT");
-    assert.notDeepEqual(paramsSnapshot(server), w1);
+    assert.notDeepEqual(await paramsSnapshot(server), w1);
     assert.equal(server.status().step, 2);
   } finally {
     await server.close();

@@ -20,6 +20,8 @@ Deno.test("config file: defaults, resolved paths, overrides", () => {
   assert.deepEqual(f.limits, { maxBatch: 64 });
   assert.equal(f.allowExport, false, "export is off unless the config turns it on");
   assert.equal(parseServerConfigFile(JSON.stringify({ ...base, allowExport: true }), "/srv").allowExport, true);
+  assert.equal(f.deferUpdate, true, "the update follows the reply unless the config says otherwise");
+  assert.equal(parseServerConfigFile(JSON.stringify({ ...base, deferUpdate: false }), "/srv").deferUpdate, false);
   const onnx = parseServerConfigFile(JSON.stringify({ ...base, model: "m.onnx", cuts: ["x"], data: undefined }), "/srv");
   assert.equal(onnx.model, "/srv/m.onnx");
   assert.deepEqual(f.codec, { dtype: "float32", level: 0 }, "replies are float32 exact unless configured");
@@ -41,6 +43,7 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, extra: 1 }, /unknown field "extra"/],
     [{ ...base, serverKey: "" }, /config\.serverKey/],
     [{ ...base, allowExport: "yes" }, /config\.allowExport/],
+    [{ ...base, deferUpdate: 1 }, /config\.deferUpdate/],
     [{ ...base, codec: { dtype: "int4" } }, /config\.codec: expected \{"dtype": "float32" \| "float16" \| "int8"/],
     [{ ...base, codec: { level: 10 } }, /config\.codec: expected \{"level": an integer 0-9\}/],
     [{ ...base, codec: { dtype: "int8", topK: 0.1 } }, /config\.codec: expected only dtype and level/],

@@ -25,6 +25,7 @@ Deno.test("EXPORT: 403 EXPORT_FORBIDDEN by default; with allowExport the trained
       const b = await new RawClinic(server, "b").connect();
       const r = await b.send({ type: "EXPORT" }) as { type: string; weights: Record<string, Tensor> };
       assert.equal(r.type, "EXPORT_RESULT");
+      await server.model.settle();
       const want = new Map([...server.model.runner.params, ...server.model.runner.buffers]);
       assert.deepEqual(Object.keys(r.weights).sort(), [...want.keys()].sort(), mode);
       // float32 exact although replies use the int8 codec: weights are never quantised

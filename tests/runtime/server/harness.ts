@@ -143,7 +143,9 @@ export async function assertError(res: Response, status: number, code: string): 
 }
 
 /** A copy of every server parameter, for "weights did not change" checks. */
-export function paramsSnapshot(server: ServerHandle): Map<string, Float32Array> {
+/** The server's weights once the last step's (deferred) update is in. */
+export async function paramsSnapshot(server: ServerHandle): Promise<Map<string, Float32Array>> {
+  await server.model.settle();
   return new Map([...server.model.runner.params].map(([k, v]) => [k, (v.data as Float32Array).slice()]));
 }
 

@@ -30,7 +30,7 @@ Deno.test("vanilla: a split step over the server equals the unsplit step", async
 
     const mine = buildSplitModel(cfg.model, "vanilla", "bce");
     const front = await SegmentRunner.create(engine, mine.segments[0]);
-    const before = paramsSnapshot(server);
+    const before = await paramsSnapshot(server);
     const f = await front.forward({ image });
     const cut = mine.segments[0].outputs[0].name;
     const a = await new RawClinic(server, "a").connect();
@@ -47,6 +47,7 @@ Deno.test("vanilla: a split step over the server equals the unsplit step", async
       assertClose(g.data as Float32Array, truth.paramGrads.get(k)!.data as Float32Array, 1e-5, `front ${k}`);
     }
     // The server applied SGD(lr 0.1) with the same gradients as the reference.
+    await server.model.settle();
     for (const [k, w] of server.model.runner.params) {
       const g = truth.paramGrads.get(k)!.data as Float32Array;
       const expected = before.get(k)!.map((v, i) => v - 0.1 * g[i]);

@@ -100,7 +100,7 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
     await a.send(step("0:1", 2));
     assert.equal(await readCheckpoint(dir), null, "no checkpoint before the first turn ends");
     doneReply = await a.send(doneReq);
-    weights = paramsSnapshot(first);
+    weights = await paramsSnapshot(first);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [CHECKPOINT_FILE], "no temp file left");
     const ck = (await readCheckpoint(dir))!;
     assert.deepEqual((ck.meta as { schedule: unknown }).schedule, { epoch: 0, index: 1 });
@@ -111,7 +111,7 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
   const second = await startServer("vanilla", cfg);
   try {
     assert.equal(second.resumed, true);
-    assert.deepEqual(paramsSnapshot(second), weights);
+    assert.deepEqual(await paramsSnapshot(second), weights);
     assert.equal(second.model.optimizer.steps, 2);
     assert.equal(second.schedule.holder, "b");
     const a = await new RawClinic(second, "a").connect();
@@ -150,7 +150,7 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
     );
     assert.equal(first.schedule.holder, "a", "a refused TURN_DONE does not end the turn");
     await a.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { b: blob(1) } });
-    turnStart = paramsSnapshot(first); // what the checkpoint at the start of b's turn holds
+    turnStart = await paramsSnapshot(first); // what the checkpoint at the start of b's turn holds
     const b = await new RawClinic(first, "b").connect();
     await b.send(step("0:0", 2));
     await b.send(step("0:1", 3));
@@ -161,7 +161,7 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
   const second = await startServer("vanilla", cfg);
   try {
     assert.equal(second.resumed, true);
-    assert.deepEqual(paramsSnapshot(second), turnStart, "the restarted server stands at the start of b's turn");
+    assert.deepEqual(await paramsSnapshot(second), turnStart, "the restarted server stands at the start of b's turn");
     const b = await new RawClinic(second, "b").connect();
     const retried = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { a: blob(2) } } as const;
     await assertError(await b.post(b.body(retried)), 409, "STEP_OUT_OF_ORDER");
@@ -180,7 +180,7 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
     await b.send(step("0:1", 3));
     assert.deepEqual(await b.send(retried), { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
     assert.equal(second.status().step, 3, "a's one step and b's two redone steps, each applied once");
-    assert.notDeepEqual(paramsSnapshot(second), turnStart, "b's steps are in the weights");
+    assert.notDeepEqual(await paramsSnapshot(second), turnStart, "b's steps are in the weights");
   } finally {
     await second.close();
     await Deno.remove(dir, { recursive: true });
