@@ -1,12 +1,18 @@
 /**
- * `deno task bench:split [--rows N] [--batch B] [--epochs E] [--codecs float32,int8] [--profile]`
+ * `deno task bench:split [--rows N] [--batch B] [--epochs E] [--codecs float32,int8] [--servers native,wasm]
+ *  [--fused] [--clinic-in-process] [--profile]`
  *
- * Split training over loopback with encryption (one clinic through the real client: sandboxed
- * wasm raw side + courier, Noise channel; once per wire codec, by default float32 (exact) and
+ * Split training over loopback with encryption (one clinic through the real client, in a
+ * process of its own as on its own gateway (`split_clinic_process.ts`; `--clinic-in-process`
+ * runs its launcher in this process instead, beside the server, as before the fifth session):
+ * sandboxed wasm raw side + courier, Noise channel; once per wire codec, by default float32 (exact) and
  * int8 without deflate (a quarter of the bytes to seal)) against central training of the same
  * model on the same rows on this machine, per engine pairing; bytes on the wire per sample;
  * and the transport choice: the round trip of a ~400 KB body over HTTP POST (keep-alive) and
- * over a WebSocket on loopback. Prints figures; never fails on time. `--profile` also prints,
+ * over a WebSocket on loopback. `--servers` picks the server engines (native, wasm, webgpu;
+ * default native,wasm); with webgpu among them, central training runs on webgpu too. `--fused`:
+ * the server runs its fused step before replying (`deferUpdate: false`). Prints
+ * figures; never fails on time. `--profile` also prints,
  * for each split run, where the time of a step goes: per-phase totals of the raw side (frame
  * decode, compute, frame encode, pipe write), the courier (pipe round trips, message encode,
  * seal, HTTP round trip, open, decode) and the server (body read, open, decode, model step,
@@ -32,11 +38,14 @@ import { trainCentral } from "../runtime/train/central.ts";
 import { parseClientConfig } from "../runtime/client/client_config.ts";
 import { launchClinic } from "../runtime/client/launcher.ts";
 import type { ClinicResult } from "../runtime/client/clinic.ts";
+import { RESULT_LINE } from "./split_clinic_process.ts";
+
+const CLINIC_PROCESS = new URL("./split_clinic_process.ts", import.meta.url).pathname;
 import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" }, profile: { type: "boolean", default: false }, codecs: { type: "string", default: "float32,int8" } },
+  options: { rows: { type: "string", default: "1024" }, batch: { type: "string", default: "64" }, epochs: { type: "string", default: "1" }, profile: { type: "boolean", default: false }, codecs: { type: "string", default: "float32,int8" }, fused: { type: "boolean", default: false }, "clinic-in-process": { type: "boolean", default: false }, servers: { type: "string", default: "native,wasm" } },
 });
 const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(values.epochs);
 const optimizer = { kind: "adam" as const, lr: 1e-3 };
@@ -51,6 +60,11 @@ const CODECS = values.codecs!.split(",").map((c) => {
   }
   return { dtype: dtype as "float32" | "float16" | "int8", level: Number(level) };
 });
+const SERVERS = values.servers!.split(",") as EngineName[];
+if (SERVERS.some((s) => !["native", "wasm", "webgpu"].includes(s))) {
+  console.error(`bench:split: --servers takes some of native,wasm,webgpu, got ${JSON.stringify(values.servers)}`);
+  Deno.exit(2);
+}
 
 const full = await loadDataset(new URL("../data/pneumoniamnist.npz", import.meta.url).pathname, { seed });
 const root = await Deno.makeTempDir({ prefix: "bench_split_" });
@@ -90,21 +104,40 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
   const server = await createServerApp({
     mode: "vanilla", model: { zoo: "cnn", data, seed }, loss: "bce", optimizer, epochs: EPOCHS, limits: { maxBatch: BATCH },
     codec, // the gradients go back in the clinic's codec
+    deferUpdate: !values.fused,
   }, { keyPair: s, allowlist, engine, log: () => {}, profile });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
   try {
-    const config = parseClientConfig(JSON.stringify({
+    const clinicJson = JSON.stringify({
       name: "clinic-a", server: `http://127.0.0.1:${http.addr.port}`, serverPublicKey: sf.publicKeyPath,
       clinicKey: `${dir}/clinic-a.key`, peers: `${dir}/peers.json`, data: `${root}/data/bench.npz`, model: "cnn",
       mode: "vanilla", codec, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
-    }), dir);
+    });
     const lines: string[] = [];
-    const r = (await launchClinic<ClinicResult>(config, "train", {
-      profile: PROFILE,
-      onLine: (l) => {
-        if (l.includes("profile ")) lines.push(l.replace(/^\[[^\]]*\] /, ""));
-      },
-    })).result;
+    let r: { samples: number; trainSeconds: number; bytesUp: number; bytesDown: number; steps: number };
+    if (values["clinic-in-process"]) {
+      r = (await launchClinic<ClinicResult>(parseClientConfig(clinicJson, dir), "train", {
+        profile: PROFILE,
+        onLine: (l) => {
+          if (l.includes("profile ")) lines.push(l.replace(/^\[[^\]]*\] /, ""));
+        },
+      })).result;
+    } else {
+      // The clinic in its own process, as on its own gateway (see split_clinic_process.ts).
+      await Deno.writeTextFile(`${dir}/clinic.json`, clinicJson);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", "--allow-run", CLINIC_PROCESS, `${dir}/clinic.json`, ...(PROFILE ? ["--profile"] : [])],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout).trim().split("\n");
+      const last = text.at(-1) ?? "";
+      if (!out.success || !last.startsWith(RESULT_LINE)) {
+        throw new Error(`the clinic process failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ")}`);
+      }
+      lines.push(...text.slice(0, -1).filter((l) => l.includes("profile ")));
+      r = JSON.parse(last.slice(RESULT_LINE.length));
+    }
     if (PROFILE) {
       console.log(`-- phases, server ${serverEngine}, codec ${codec.dtype}:${codec.level} (${r.steps} steps, ${(r.trainSeconds * 1000 / r.steps).toFixed(1)} ms per step):`);
       console.log([...lines, profile.format("profile server")].join("\n"));
@@ -124,7 +157,14 @@ try {
 } catch { /* no native engine here */ }
 console.log(`central wasm:    ${centralWasm.toFixed(0)} samples/s`);
 console.log(`central native:  ${Number.isNaN(centralNative) ? "n/a" : centralNative.toFixed(0)} samples/s`);
-for (const serverEngine of ["native", "wasm"] as const) for (const codec of CODECS) {
+if (SERVERS.includes("webgpu")) {
+  try {
+    console.log(`central webgpu:  ${(await central("webgpu")).toFixed(0)} samples/s`);
+  } catch (e) {
+    console.log(`central webgpu:  n/a (${(e as Error).message})`);
+  }
+}
+for (const serverEngine of SERVERS) for (const codec of CODECS) {
   const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${`${codec.dtype}:${codec.level}`.padEnd(9)}`;
   try {
     const r = await split(serverEngine, codec);

@@ -328,6 +328,7 @@ export class ServerConnection {
       let openMs = 0;
       const t0 = prof.enabled ? performance.now() : 0;
       const res = await this.#post(`/v1/session/${this.#session}/msg`, body, { [CLINIC_HEADER]: this.#clinic });
+      if (prof.enabled) prof.add(`courier ${t} until the reply's headers`, performance.now() - t0);
       if (!res.ok) throw await this.#refusal(res);
       const parser = new BodyFrameParser({ maxFrameSize: channel.maxFrameSize });
       const opener = new MessageOpener(channel);

@@ -607,6 +607,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   // runtime/client/server_connection.ts). The body limit is counted as the bytes come, before
   // anything is opened (Hono's bodyLimit would buffer a chunked body first).
   app.post("/v1/session/:id/msg", async (c) => {
+    const tIn = performance.now();
     const id = c.req.param("id");
     const session = sessions.get(id);
     if (!session) throw httpError(404, "UNKNOWN_SESSION", "no such session; handshake again");
@@ -627,6 +628,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     await before;
     const prof = deps.profile ?? NO_PROFILE;
     const t0 = prof.enabled ? performance.now() : 0;
+    if (prof.enabled) prof.add("server /msg wait for the session", t0 - tIn);
     let openMs = 0;
     try {
       const parser = new BodyFrameParser({ maxFrameSize: session.channel.maxFrameSize });
@@ -668,6 +670,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         return await prof.timeAsync(`server handle ${msg.type} (step + encode)`, () => handle(st, msg));
       });
       const st = clinics.get(session.clinic)!;
+      if (prof.enabled) prof.add("server /msg until the reply is ready", performance.now() - t0);
       let sealMs = 0;
       const frames = sealFrames(session.channel, APP_FRAME_TYPE, reply);
       const timed: Iterator<Uint8Array> = {
@@ -682,7 +685,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         // The reply has left (or its reader is gone): the step's deferred update runs now,
         // after a turn of the event loop that lets the last frame reach the socket — a
         // session's run holds this thread.
-        setTimeout(() => void model.startUpdate(), 0);
+        setTimeout(() => void prof.timeAsync("server deferred update (after the reply)", () => model.startUpdate()), 0);
         release();
         if (complete && prof.enabled) {
           prof.add("server seal (streamed)", sealMs);
