@@ -23,6 +23,7 @@ export * from "./models/graph/ir.ts";
 export { inferShapes } from "./models/graph/infer_shapes.ts";
 export { checkFeeds } from "./models/graph/check_feeds.ts";
 export { STANDARDISE_EPSILON, standardiseInputs } from "./models/graph/standardise_inputs.ts";
+export { type GraphPartition, partitionGraph } from "./models/graph/partition.ts";
 export { readModel } from "./models/onnx/read_model.ts";
 export { writeModel } from "./models/onnx/write_model.ts";
 export { OnnxFormatError } from "./models/onnx/errors.ts";
