@@ -169,13 +169,18 @@ export class SegmentRunner {
    */
   async backward(saved: Record<string, Tensor>, outputGrads: Record<string, Tensor>): Promise<BackwardResult> {
     const s = await this.#session("backward");
+    return this.#split(await s.run(this.#backwardFeeds(s, saved, outputGrads)));
+  }
+
+  /** Feeds of a backward graph: the saved tensors, the parameters, each output's gradient. */
+  #backwardFeeds(s: Session, saved: Record<string, Tensor>, outputGrads: Record<string, Tensor>): Record<string, Tensor> {
     const feeds: Record<string, Tensor> = { ...saved, ...this.#paramFeeds(s.inputNames) };
     for (const o of this.segment.outputs) {
       const g = outputGrads[o.name];
       if (!g) throw new TypeError(`backward of segment ${this.segment.index}: no gradient for output ${JSON.stringify(o.name)}`);
       feeds[gradName(o.name)] = g;
     }
-    return this.#split(await s.run(feeds));
+    return feeds;
   }
 
   /** Fused forward + loss + backward (the loss segment). */
@@ -226,12 +231,7 @@ export class SegmentRunner {
    */
   async backwardDeferred(saved: Record<string, Tensor>, outputGrads: Record<string, Tensor>): Promise<DeferredGradients> {
     const s = await this.#session("backwardFirst");
-    const feeds: Record<string, Tensor> = { ...saved, ...this.#paramFeeds(s.inputNames) };
-    for (const o of this.segment.outputs) {
-      const g = outputGrads[o.name];
-      if (!g) throw new TypeError(`backward of segment ${this.segment.index}: no gradient for output ${JSON.stringify(o.name)}`);
-      feeds[gradName(o.name)] = g;
-    }
+    const feeds = this.#backwardFeeds(s, saved, outputGrads);
     return this.#deferred("backward", feeds, await s.run(feeds));
   }
 
