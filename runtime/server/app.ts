@@ -607,7 +607,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   // runtime/client/server_connection.ts). The body limit is counted as the bytes come, before
   // anything is opened (Hono's bodyLimit would buffer a chunked body first).
   app.post("/v1/session/:id/msg", async (c) => {
-    const tIn = performance.now();
+    const tIn = deps.profile?.enabled ? performance.now() : 0;
     const id = c.req.param("id");
     const session = sessions.get(id);
     if (!session) throw httpError(404, "UNKNOWN_SESSION", "no such session; handshake again");

@@ -6,7 +6,7 @@
  * whole step succeeded: the graphs run first, the optimizer updates last.
  *
  * With `deferUpdate` (the default) a step computes only what its reply needs — the loss and
- * the cut gradient, from the first part of the step graph ({@linkcode partitionGraph}) —
+ * the cut gradient, from the first part of the step graph (`models/graph/partition.ts`) —
  * and leaves the parameter gradients and the optimizer step pending. The server starts the
  * pending update once the reply has left ({@linkcode ServerModel.startUpdate}), so that it
  * runs while the clinic computes its own backward pass; every other method finishes it
