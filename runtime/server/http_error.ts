@@ -16,6 +16,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { NoiseError } from "../../crypto/errors.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ServerModelError } from "./server_model.ts";
 
 /** HTTP status of each protocol error code. */
 const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
@@ -101,6 +102,7 @@ export function handshakeError(e: NoiseError): HTTPException {
  * ```ts
  * import { protocolError } from "./http_error.ts";
  * import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ServerModelError } from "./server_model.ts";
  * console.log(protocolError(new ProtocolError("WRONG_DTYPE", "labels")).status); // 422
  * ```
  */
@@ -122,5 +124,7 @@ export function toHttpError(e: unknown): HTTPException {
   if (e instanceof HTTPException) return e;
   if (e instanceof ProtocolError) return protocolError(e);
   if (e instanceof NoiseError) return frameError(e);
+  // Names no internals: what failed, and that a restart resumes from the checkpoint.
+  if (e instanceof ServerModelError) return httpError(503, e.code, e.message);
   return httpError(500, "INTERNAL", "internal error; see the server log");
 }

@@ -32,6 +32,26 @@ import type { TensorSpec } from "../protocol/tensor_spec.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { DeferredGradients } from "../train/segment_runner.ts";
 
+/**
+ * A deferred update failed after its step's reply was sent: the server weights missed that
+ * step, so the model serves no more steps until the server is restarted (it then resumes
+ * from its last checkpoint, and the clinics redo the turn).
+ *
+ * @example
+ * ```ts
+ * import { ServerModelError } from "./server_model.ts";
+ * const e = new ServerModelError("the update of a STEP failed");
+ * console.log(e.code); // "MODEL_FAILED"
+ * ```
+ */
+export class ServerModelError extends Error {
+  readonly code = "MODEL_FAILED";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ServerModelError";
+  }
+}
+
 /** Forwards kept for a U-shape backward at most (older ones are dropped). */
 const MAX_PENDING = 8;
 
@@ -68,7 +88,7 @@ export class ServerModel {
   /** The update of the last step, running. */
   #updating: Promise<void> | null = null;
   /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
-  #failed: Error | null = null;
+  #failed: ServerModelError | null = null;
 
   private constructor(
     readonly mode: SplitMode,
@@ -147,7 +167,7 @@ export class ServerModel {
         try {
           this.optimizer.step(this.runner.params, await p.grads.paramGrads());
         } catch (e) {
-          this.#failed = new Error(
+          this.#failed = new ServerModelError(
             `the update of ${p.what} failed after its reply was sent, so the server weights missed it: ` +
               `${(e as Error).message}; restart the server to resume from its last checkpoint`,
             { cause: e },
@@ -164,7 +184,7 @@ export class ServerModel {
    * Finishes the pending update of the last step (starting it if need be); every other
    * method calls it first. Read `runner.params` only after it.
    *
-   * @throws {Error} when a deferred update failed: the weights missed a step
+   * @throws {ServerModelError} when a deferred update failed: the weights missed a step
    * @example
    * ```ts
    * import type { ServerModel } from "./server_model.ts";

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
-import { ServerModel } from "../../../runtime/server/server_model.ts";
-import { binaryLabels, CUT_DIMS, randomTensor, RawClinic, startServer, testEngine, tinyConfig } from "./harness.ts";
+import { ServerModel, ServerModelError } from "../../../runtime/server/server_model.ts";
+import {
+  assertError,
+  binaryLabels,
+  CUT_DIMS,
+  randomTensor,
+  RawClinic,
+  startServer,
+  testEngine,
+  tinyConfig,
+} from "./harness.ts";
 
 const ADAM = { kind: "adam" as const, lr: 1e-2 };
 
@@ -40,7 +49,10 @@ Deno.test("deferred update: a failed update stops the model, naming what was mis
   await sm.step(randomTensor([4, ...CUT_DIMS], 1), binaryLabels(4));
   await sm.startUpdate(); // never rejects
   const missed = /the update of a STEP failed after its reply was sent.*engine lost.*restart the server/;
-  await assert.rejects(() => sm.step(randomTensor([4, ...CUT_DIMS], 2), binaryLabels(4)), missed);
+  await assert.rejects(
+    () => sm.step(randomTensor([4, ...CUT_DIMS], 2), binaryLabels(4)),
+    (e: Error) => e instanceof ServerModelError && missed.test(e.message),
+  );
   await assert.rejects(() => sm.evaluate(randomTensor([4, ...CUT_DIMS], 3)), missed);
   assert.throws(() => sm.exportState(), missed);
   for (const [k, v] of sm.runner.params) assert.deepEqual(v.data, before.get(k), `${k} changed`);
@@ -58,6 +70,32 @@ Deno.test("deferred update: the server applies a step once its reply has left, w
     const changed = () => [...server.model.runner.params].some(([k, v]) => v.data.some((x, i) => x !== before.get(k)![i]));
     for (let i = 0; i < 200 && !changed(); i++) await new Promise((res) => setTimeout(res, 5));
     assert.ok(changed(), "the weights did not change within a second of the reply");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("deferred update: after a failed update the server answers 503 MODEL_FAILED, naming it, and keeps answering", async () => {
+  const server = await startServer("vanilla");
+  try {
+    const real = server.model.runner.stepDeferred.bind(server.model.runner);
+    server.model.runner.stepDeferred = async (inputs, target) => ({
+      ...await real(inputs, target),
+      paramGrads: () => Promise.reject(new Error("engine lost")),
+    });
+    const a = await new RawClinic(server, "a").connect();
+    await a.send({ type: "TURN_REQUEST" });
+    const step = (id: string, seed: number) =>
+      a.post(a.body({ type: "STEP", stepId: id, epoch: 0, activation: randomTensor([4, ...CUT_DIMS], seed), labels: binaryLabels(4) }));
+    assert.equal((await a.open(await step("0:0", 1))).type, "STEP_RESULT");
+    const res = await step("0:1", 2);
+    assert.equal(res.status, 503);
+    const text = await res.clone().text();
+    assert.match(text, /the update of a STEP failed after its reply was sent/);
+    await assertError(res, 503, "MODEL_FAILED");
+    // The process still answers, and says the same to the next request.
+    assert.equal((await server.app.request("/health")).status, 200);
+    await assertError(await step("0:1", 2), 503, "MODEL_FAILED");
   } finally {
     await server.close();
   }
