@@ -406,8 +406,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
       ? `${req.type}:${req.stepId}`
       : null;
     if (key !== null && key === c.lastKey && c.lastReply) return c.lastReply; // a retry: applied once
-    // The last step's deferred update first: whatever this request reads sees it applied.
-    await model.settle();
+    // What reads the model finishes the last step's deferred update first (the model's own
+    // methods, checkpoints, EXPORT); a turn poll of another clinic does not wait for it.
     let reply: Uint8Array;
     switch (req.type) {
       case "STEP": {
@@ -517,6 +517,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
         if (config.allowExport !== true) {
           throw new ProtocolError("EXPORT_FORBIDDEN", "this server's policy does not allow exporting its segment (allowExport)");
         }
+        await model.settle();
         const weights: Record<string, Tensor> = {};
         for (const m of [model.runner.params, model.runner.buffers]) {
           for (const [k, v] of m) weights[k] = v;
