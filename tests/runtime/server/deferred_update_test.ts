@@ -68,8 +68,9 @@ Deno.test("deferred update: the server applies a step once its reply has left, w
     const r = await a.send({ type: "STEP", stepId: "0:0", epoch: 0, activation: randomTensor([4, ...CUT_DIMS], 5), labels: binaryLabels(4) });
     assert.equal(r.type, "STEP_RESULT");
     const changed = () => [...server.model.runner.params].some(([k, v]) => v.data.some((x, i) => x !== before.get(k)![i]));
-    for (let i = 0; i < 200 && !changed(); i++) await new Promise((res) => setTimeout(res, 5));
-    assert.ok(changed(), "the weights did not change within a second of the reply");
+    // A liveness check, not a timing one: the update takes milliseconds; 5 s allows a loaded CI machine.
+    for (let i = 0; i < 1000 && !changed(); i++) await new Promise((res) => setTimeout(res, 5));
+    assert.ok(changed(), "the weights did not change within 5 s of the reply");
   } finally {
     await server.close();
   }
