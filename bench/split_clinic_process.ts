@@ -24,6 +24,11 @@ import type { ClinicResult } from "../runtime/client/clinic.ts";
 /** Prefix of the line carrying the result. */
 export const RESULT_LINE = "result ";
 
+/** A launcher log line as a profile line (its `[process]` tag dropped), or null for any other line. */
+export function profileLine(line: string): string | null {
+  return line.includes("profile ") ? line.replace(/^\[[^\]]*\] /, "") : null;
+}
+
 if (import.meta.main) {
   const [path, flag] = Deno.args;
   if (!path || (flag !== undefined && flag !== "--profile")) {
@@ -35,7 +40,8 @@ if (import.meta.main) {
   const r = (await launchClinic<ClinicResult>(config, "train", {
     profile,
     onLine: (l) => {
-      if (l.includes("profile ")) console.log(l.replace(/^\[[^\]]*\] /, ""));
+      const p = profileLine(l);
+      if (p !== null) console.log(p);
     },
   })).result;
   console.log(RESULT_LINE + JSON.stringify({

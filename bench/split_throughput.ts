@@ -38,10 +38,10 @@ import { trainCentral } from "../runtime/train/central.ts";
 import { parseClientConfig } from "../runtime/client/client_config.ts";
 import { launchClinic } from "../runtime/client/launcher.ts";
 import type { ClinicResult } from "../runtime/client/clinic.ts";
-import { RESULT_LINE } from "./split_clinic_process.ts";
+import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
+import { profileLine, RESULT_LINE } from "./split_clinic_process.ts";
 
 const CLINIC_PROCESS = new URL("./split_clinic_process.ts", import.meta.url).pathname;
-import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -119,7 +119,8 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
       r = (await launchClinic<ClinicResult>(parseClientConfig(clinicJson, dir), "train", {
         profile: PROFILE,
         onLine: (l) => {
-          if (l.includes("profile ")) lines.push(l.replace(/^\[[^\]]*\] /, ""));
+          const p = profileLine(l);
+          if (p !== null) lines.push(p);
         },
       })).result;
     } else {

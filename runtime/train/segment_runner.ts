@@ -62,7 +62,14 @@ export interface DeferredStepResult extends DeferredGradients {
 }
 
 type GraphKind = "forward" | "backward" | "step" | "infer";
-type PartKind = "stepFirst" | "stepSecond" | "backwardFirst" | "backwardSecond";
+/** The two parts of the step and backward graphs ({@linkcode partitionGraph}). */
+const PARTS = {
+  stepFirst: ["step", "first"],
+  stepSecond: ["step", "second"],
+  backwardFirst: ["backward", "first"],
+  backwardSecond: ["backward", "second"],
+} as const;
+type PartKind = keyof typeof PARTS;
 
 function cloneTensor(t: Tensor): Tensor {
   return { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } as Tensor;
@@ -118,8 +125,8 @@ export class SegmentRunner {
   #session(kind: GraphKind | PartKind): Promise<Session> {
     let s = this.#sessions.get(kind);
     if (!s) {
-      const model: Model | undefined = kind.endsWith("First") || kind.endsWith("Second")
-        ? this.#partition(kind.startsWith("step") ? "step" : "backward")[kind.endsWith("First") ? "first" : "second"]
+      const model: Model | undefined = kind in PARTS
+        ? this.#partition(PARTS[kind as PartKind][0])[PARTS[kind as PartKind][1]]
         : this.segment[kind as GraphKind];
       if (!model) throw new TypeError(`segment ${this.segment.index} has no ${kind} graph`);
       s = this.engine.load(writeModel(model), { name: `segment ${this.segment.index} ${kind}` });
@@ -154,10 +161,7 @@ export class SegmentRunner {
   /** Forward pass keeping what the backward needs (non-loss segments). */
   async forward(inputs: Record<string, Tensor>): Promise<ForwardResult> {
     const s = await this.#session("forward");
-    const out = await s.run({ ...inputs, ...this.#paramFeeds(s.inputNames) });
-    this.#updateBuffers(out);
-    const outputs: Record<string, Tensor> = {};
-    for (const o of this.segment.outputs) outputs[o.name] = out[o.name];
+    const { out, outputs } = await this.#trainingRun(s, { ...inputs, ...this.#paramFeeds(s.inputNames) });
     const saved: Record<string, Tensor> = {};
     for (const t of this.segment.saved) saved[t] = out[t] ?? inputs[t];
     return { outputs, saved };
@@ -186,11 +190,17 @@ export class SegmentRunner {
   /** Fused forward + loss + backward (the loss segment). */
   async step(inputs: Record<string, Tensor>, target: Tensor): Promise<StepResult> {
     const s = await this.#session("step");
-    const out = await s.run({ ...inputs, ...this.#paramFeeds(s.inputNames), [this.segment.targetName!]: target });
+    const { out, outputs } = await this.#trainingRun(s, { ...inputs, ...this.#paramFeeds(s.inputNames), [this.segment.targetName!]: target });
+    return { loss: Number(out.loss.data[0]), outputs, ...this.#split(out) };
+  }
+
+  /** Runs a training graph (forward or step): takes its buffer updates, picks the segment's outputs. */
+  async #trainingRun(s: Session, feeds: Record<string, Tensor>): Promise<{ out: Record<string, Tensor>; outputs: Record<string, Tensor> }> {
+    const out = await s.run(feeds);
     this.#updateBuffers(out);
     const outputs: Record<string, Tensor> = {};
     for (const o of this.segment.outputs) outputs[o.name] = out[o.name];
-    return { loss: Number(out.loss.data[0]), outputs, ...this.#split(out) };
+    return { out, outputs };
   }
 
   /**
@@ -209,10 +219,7 @@ export class SegmentRunner {
   async stepDeferred(inputs: Record<string, Tensor>, target: Tensor): Promise<DeferredStepResult> {
     const s = await this.#session("stepFirst");
     const feeds = { ...inputs, ...this.#paramFeeds(s.inputNames), [this.segment.targetName!]: target };
-    const out = await s.run(feeds);
-    this.#updateBuffers(out);
-    const outputs: Record<string, Tensor> = {};
-    for (const o of this.segment.outputs) outputs[o.name] = out[o.name];
+    const { out, outputs } = await this.#trainingRun(s, feeds);
     return { loss: Number(out.loss.data[0]), outputs, ...this.#deferred("step", feeds, out) };
   }
 
