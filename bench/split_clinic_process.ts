@@ -4,7 +4,7 @@
  *
  * Runs the real launcher (`runtime/client/launcher.ts`: sandboxed raw side, courier, and the
  * relay between them) as `deno task client` does at a clinic gateway, and prints the courier's
- * `profile ...` lines and then one line `result <json>` (samples, train seconds, bytes, steps).
+ * `profile ...` lines and then one line `result <json>` (samples, train seconds, steady samples/s, bytes, steps).
  * Why a process: the launcher relays every pipe chunk on its JavaScript thread. In the bench
  * process that thread also runs the server, whose engine holds it during a step (a session's
  * `run` is synchronous on both engines), so the clinic's relay would wait on the server's work
@@ -47,6 +47,7 @@ if (import.meta.main) {
   console.log(RESULT_LINE + JSON.stringify({
     samples: r.samples,
     trainSeconds: r.trainSeconds,
+    steadySamplesPerSec: r.steadySamplesPerSec,
     bytesUp: r.bytesUp,
     bytesDown: r.bytesDown,
     steps: r.steps,

@@ -11,7 +11,11 @@
  * and the transport choice: the round trip of a ~400 KB body over HTTP POST (keep-alive) and
  * over a WebSocket on loopback. `--servers` picks the server engines (native, wasm, webgpu;
  * default native,wasm); with webgpu among them, central training runs on webgpu too. `--fused`:
- * the server runs its fused step before replying (`deferUpdate: false`). Prints
+ * the server runs its fused step before replying (`deferUpdate: false`). Each throughput is
+ * given at steady state — over the steps after the run's first five, which pay for the
+ * engine's warm-up (`runtime/train/steady_rate.ts`) — and over the whole run; the ratios
+ * compare steady with steady (a short run's whole-run ratio mostly measures who warmed up
+ * faster). Prints
  * figures; never fails on time. `--profile` also prints,
  * for each split run, where the time of a step goes: per-phase totals of the raw side (frame
  * decode, compute, frame encode, pipe write), the courier (pipe round trips, message encode,
@@ -84,15 +88,21 @@ const data = await loadDataset(`${root}/data/bench.npz`, { seed });
 console.log(`split vs central: ${data.train.size} PneumoniaMNIST rows, zoo cnn, batch ${BATCH}, ${EPOCHS} epoch(s), adam; ` +
   `${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}`);
 
-async function central(engineName: EngineName): Promise<number> {
+/** Samples/s over the whole run and over its steps after the warm-up (`SteadyRate`). */
+interface Rate {
+  sps: number;
+  steady: number | null;
+}
+
+async function central(engineName: EngineName): Promise<Rate> {
   const engine = await createEngine(engineName, { threads: 1 });
   const rng = new Rng(seed);
   const r = await trainCentral({ engine, model: zooModel("cnn", data, () => rng.float()).model, loss: "bce", data, epochs: EPOCHS, batchSize: BATCH, optimizer, seed });
   if (engineName !== "wasm") await engine.dispose();
-  return r.samplesPerSec;
+  return { sps: r.samplesPerSec, steady: r.steadySamplesPerSec };
 }
 
-async function split(serverEngine: EngineName, codec: { dtype: "float32" | "float16" | "int8"; level: number }): Promise<{ sps: number; bytesPerSample: number }> {
+async function split(serverEngine: EngineName, codec: { dtype: "float32" | "float16" | "int8"; level: number }): Promise<Rate & { bytesPerSample: number }> {
   const dir = await Deno.makeTempDir({ dir: root });
   const s = generateStaticKeyPair(), c = generateStaticKeyPair();
   const sf = await writeKeyPairFiles(dir, "server", s);
@@ -114,7 +124,7 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
       mode: "vanilla", codec, optimizer, seed, batchSize: BATCH, checkpointDir: `${dir}/ck`,
     });
     const lines: string[] = [];
-    let r: { samples: number; trainSeconds: number; bytesUp: number; bytesDown: number; steps: number };
+    let r: Pick<ClinicResult, "samples" | "trainSeconds" | "steadySamplesPerSec" | "bytesUp" | "bytesDown" | "steps">;
     if (values["clinic-in-process"]) {
       r = (await launchClinic<ClinicResult>(parseClientConfig(clinicJson, dir), "train", {
         profile: PROFILE,
@@ -143,7 +153,7 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
       console.log(`-- phases, server ${serverEngine}, codec ${codec.dtype}:${codec.level} (${r.steps} steps, ${(r.trainSeconds * 1000 / r.steps).toFixed(1)} ms per step):`);
       console.log([...lines, profile.format("profile server")].join("\n"));
     }
-    return { sps: r.samples / r.trainSeconds, bytesPerSample: (r.bytesUp + r.bytesDown) / r.samples };
+    return { sps: r.samples / r.trainSeconds, steady: r.steadySamplesPerSec, bytesPerSample: (r.bytesUp + r.bytesDown) / r.samples };
   } finally {
     await http.shutdown();
     await server.close();
@@ -151,16 +161,22 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
   }
 }
 
+/** "steady S samples/s, whole run W" (steady n/a for a run within the warm-up). */
+const rateText = (r: Rate) => `steady ${r.steady === null ? "n/a" : r.steady.toFixed(0)}, whole run ${r.sps.toFixed(0)} samples/s`;
+/** "S.SS× (whole run W.WW×)" against a central rate. */
+const ratioText = (r: Rate, c: Rate) =>
+  `${r.steady !== null && c.steady !== null ? (r.steady / c.steady).toFixed(2) : "n/a"}× (whole run ${(r.sps / c.sps).toFixed(2)}×)`;
+
 const centralWasm = await central("wasm");
-let centralNative = NaN;
+let centralNative: Rate | null = null;
 try {
   centralNative = await central("native");
 } catch { /* no native engine here */ }
-console.log(`central wasm:    ${centralWasm.toFixed(0)} samples/s`);
-console.log(`central native:  ${Number.isNaN(centralNative) ? "n/a" : centralNative.toFixed(0)} samples/s`);
+console.log(`central wasm:    ${rateText(centralWasm)}`);
+console.log(`central native:  ${centralNative === null ? "n/a" : rateText(centralNative)}`);
 if (SERVERS.includes("webgpu")) {
   try {
-    console.log(`central webgpu:  ${(await central("webgpu")).toFixed(0)} samples/s`);
+    console.log(`central webgpu:  ${rateText(await central("webgpu"))}`);
   } catch (e) {
     console.log(`central webgpu:  n/a (${(e as Error).message})`);
   }
@@ -170,8 +186,8 @@ for (const serverEngine of SERVERS) for (const codec of CODECS) {
   try {
     const r = await split(serverEngine, codec);
     console.log(
-      `${tag}: ${r.sps.toFixed(0)} samples/s = ${(r.sps / centralWasm).toFixed(2)} × central wasm` +
-        `${Number.isNaN(centralNative) ? "" : ` (${(r.sps / centralNative).toFixed(2)} × central native)`}; ` +
+      `${tag}: ${rateText(r)} = ${ratioText(r, centralWasm)} central wasm` +
+        `${centralNative === null ? "" : `, ${ratioText(r, centralNative)} central native`}; ` +
         `${(r.bytesPerSample / 1024).toFixed(1)} KiB on the wire per sample (up + down)`,
     );
   } catch (e) {

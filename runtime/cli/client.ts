@@ -151,7 +151,8 @@ await runMain(async () => {
   const t = res.eval.test;
   if (t) console.log(formatClinicEvent(res.clinic, { kind: "eval", split: "test", metrics: t }));
   console.log(
-    `${res.turns} turns, ${res.steps} steps, ${res.samples} samples in ${res.trainSeconds.toFixed(1)} s; ` +
+    `${res.turns} turns, ${res.steps} steps, ${res.samples} samples in ${res.trainSeconds.toFixed(1)} s` +
+      `${res.steadySamplesPerSec === null ? "" : ` (${res.steadySamplesPerSec.toFixed(0)} samples/s after warm-up)`}; ` +
       `sent ${res.bytesUp} bytes, received ${res.bytesDown}; ${res.reconnects} reconnects, ${res.rollbacks} rollbacks`,
   );
   if (values.json) {

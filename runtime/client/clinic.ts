@@ -35,6 +35,7 @@ import type { Tensor } from "../../models/tensor.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { parseStepId, type RequestMessage } from "../protocol/mod.ts";
 import { concatRows, evaluateLogits, type Metrics } from "../train/metrics.ts";
+import { SteadyRate } from "../train/steady_rate.ts";
 import type { RawSide, RawSideInfo } from "./raw_side.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
@@ -130,6 +131,11 @@ export interface ClinicResult {
   samples: number;
   /** Seconds spent in this clinic's turns. */
   trainSeconds: number;
+  /**
+   * Samples per second of the training steps after this process's first five (engine
+   * warm-up, {@linkcode SteadyRate}), turn changes left out; null for no more steps than that.
+   */
+  steadySamplesPerSec: number | null;
   /** Turn rollbacks after a server restart. */
   rollbacks: number;
   /** Mean training loss of each completed turn. */
@@ -254,6 +260,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     steps: 0,
     samples: 0,
     trainSeconds: 0,
+    steadySamplesPerSec: null,
     rollbacks: 0,
     turnLosses: [],
     eval: {},
@@ -268,6 +275,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   let current: { round: number; next: number; lossSum: number; samples: number; t: number } | null = null;
   let lastWaitHolder: string | null | undefined;
   let rounds = 0;
+  const steady = new SteadyRate();
   for (;;) {
     const turn = await ask(o, { type: "TURN_REQUEST" }, false);
     if (turn.finished) {
@@ -317,7 +325,9 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
         const { loss, rows } = info.mode === "vanilla"
           ? await vanillaStep(o, id, round, epoch, batch)
           : await ushapedStep(o, id, round, epoch, batch);
-        o.profile?.add(`clinic step ${k === 0 ? "(first of turn)" : "(rest)"}`, performance.now() - s0);
+        const ms = performance.now() - s0;
+        o.profile?.add(`clinic step ${k === 0 ? "(first of turn)" : "(rest)"}`, ms);
+        steady.add(rows, ms);
         current.next = k + 1;
         current.lossSum += loss * rows;
         current.samples += rows;
@@ -362,6 +372,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
     o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
   }
+  result.steadySamplesPerSec = steady.samplesPerSec;
   result.bytesUp = o.conn.bytesUp;
   result.bytesDown = o.conn.bytesDown;
   result.reconnects = o.conn.reconnects;

@@ -23,6 +23,7 @@ import { Rng } from "../data/rng.ts";
 import type { Batch, TensorDataset } from "../data/tensor_dataset.ts";
 import { concatRows, evaluateLogits, type Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
+import { SteadyRate } from "./steady_rate.ts";
 
 /** Train, validation and test sets. */
 export interface DataSplits {
@@ -77,6 +78,11 @@ export interface CentralResult {
   weights: Map<string, Tensor>;
   /** Training throughput over all epochs (samples/s, steps only). */
   samplesPerSec: number;
+  /**
+   * The same after the run's first five steps (engine warm-up, {@linkcode SteadyRate}); null
+   * for a run of no more steps than that.
+   */
+  steadySamplesPerSec: number | null;
   seconds: number;
 }
 
@@ -126,6 +132,7 @@ export async function trainCentral(o: CentralOptions): Promise<CentralResult> {
   const history: EpochRecord[] = [];
   let best: { epoch: number; score: number; weights: Map<string, Tensor> } | undefined;
   let trainTime = 0, trainSamples = 0;
+  const steady = new SteadyRate();
   const t0 = performance.now();
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const e0 = performance.now();
@@ -134,7 +141,9 @@ export async function trainCentral(o: CentralOptions): Promise<CentralResult> {
       const s0 = performance.now();
       const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
       const loss = await pipe.trainStep(b.inputs, b.target, opts);
-      stepTime += performance.now() - s0;
+      const ms = performance.now() - s0;
+      stepTime += ms;
+      steady.add(idx.length, ms);
       lossSum += loss * idx.length;
       seen += idx.length;
       step++;
@@ -169,6 +178,7 @@ export async function trainCentral(o: CentralOptions): Promise<CentralResult> {
     test: { loss: test.loss, auc: test.auc, accuracy: test.accuracy, samples: test.samples },
     weights: best!.weights,
     samplesPerSec: trainSamples / (trainTime / 1000),
+    steadySamplesPerSec: steady.samplesPerSec,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -104,6 +104,9 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         }
         assert.ok(r.eval.test && r.eval.test.samples > 0);
         assert.ok(r.bytesUp > 0 && r.bytesDown > 0);
+        // Every step of so short a run is warm-up (SteadyRate): no steady rate, and it
+        // crosses the process boundary as null.
+        assert.equal(r.steadySamplesPerSec, null);
       }
       await server.handle.model.settle();
       for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`);

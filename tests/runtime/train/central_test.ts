@@ -29,6 +29,8 @@ Deno.test("central training learns, and the exported ONNX predicts the same in p
     assert.ok(result.history[1].trainLoss < result.history[0].trainLoss * 1.05, "training loss should not grow");
     assert.ok(result.test.auc > 0.8, `test AUC ${result.test.auc} after 2 short epochs`);
     assert.ok(result.bestEpoch >= 1 && result.bestEpoch <= 2);
+    // 32 steps, the first five of them warm-up.
+    assert.ok(result.steadySamplesPerSec !== null && result.steadySamplesPerSec > 0);
 
     // Export: one standard model with the best weights; onnxruntime runs it as is.
     const bytes = writeModel(exportModel(model, result.weights));
