@@ -104,7 +104,8 @@ export class DefendedPipeline {
       throw new RangeError(`defended training needs 1 cut (vanilla) or 2 (U-shaped), got ${segments.length - 1}`);
     }
     const runners = await Promise.all(segments.map((s) => SegmentRunner.create(engine, s)));
-    await Promise.all(runners.map((r) => r.warm()));
+    // One at a time: the WebGPU provider refuses to create two sessions at once.
+    for (const r of runners) await r.warm();
     return new DefendedPipeline(segments, runners, defence, seed);
   }
 

@@ -153,3 +153,20 @@ Deno.test("auditRun on a (untrained) run writes a report with numbers and a PNG,
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "defended pipeline: created on the webgpu engine (its sessions load one at a time)",
+  // The WebGPU device outlives the test, as in tests/runtime/engine/engine_test.ts.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const engine = await createEngine("webgpu");
+    const rng = new Rng(4);
+    const zoo = buildCnn({ random: () => rng.float(), channels: [4, 8], hidden: 8 });
+    const p = await DefendedPipeline.create(engine, compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.default }), {}, 1);
+    const x = tensor("float32", [2, 1, 28, 28], Float32Array.from({ length: 2 * 784 }, () => rng.float()));
+    const r = await p.forwardBackward({ image: x }, tensor("float32", [2, 1], Float32Array.from([0, 1])));
+    assert.ok(Number.isFinite(r.loss), `loss ${r.loss}`);
+    await p.release();
+  },
+});
