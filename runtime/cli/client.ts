@@ -29,7 +29,6 @@ import { dirname, resolve } from "node:path";
 import { tensor } from "../../models/tensor.ts";
 import { writeNpz } from "../data/npz.ts";
 import { type ClientConfig, parseClientConfig } from "../client/client_config.ts";
-import { formatClinicEvent } from "../client/clinic.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
 import { readInput, runMain, UsageError } from "./main.ts";
@@ -147,9 +146,8 @@ await runMain(async () => {
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,
   );
   const r = await launchClinic<ClinicResult>(config, "train", { verboseSteps: values.verbose, onLine: (l) => console.log(l) });
+  // The courier has already logged each evaluation (its `test:` line) through onLine.
   const res = r.result;
-  const t = res.eval.test;
-  if (t) console.log(formatClinicEvent(res.clinic, { kind: "eval", split: "test", metrics: t }));
   console.log(
     `${res.turns} turns, ${res.steps} steps, ${res.samples} samples in ${res.trainSeconds.toFixed(1)} s` +
       `${res.steadySamplesPerSec === null ? "" : ` (${res.steadySamplesPerSec.toFixed(0)} samples/s after warm-up)`}; ` +

@@ -63,6 +63,18 @@ await runMain(async () => {
     if (typeof parsed === "string") throw new Error(`pskFile ${file.pskFile}: ${parsed}`);
     psk = parsed;
   }
+  if (file.checkpointDir !== undefined) {
+    // Fail now, not at the end of the first turn: a server that cannot checkpoint would
+    // answer every TURN_DONE with an internal error while the clinics retry.
+    const { state } = await Deno.permissions.query({ name: "write", path: file.checkpointDir });
+    if (state !== "granted") {
+      throw new Error(
+        `checkpoint directory ${file.checkpointDir}: this process may not write there ` +
+          `(deno task server grants --allow-write=out/server only; put checkpointDir below out/server, ` +
+          `or run runtime/cli/server.ts with --allow-write=<that directory>)`,
+      );
+    }
+  }
   const config: ServerConfig = {
     mode: file.mode,
     model: file.model.endsWith(".onnx")

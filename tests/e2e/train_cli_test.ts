@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ownLines, runCli } from "./cli_harness.ts";
+import { ownLines, runCli, runTask } from "./cli_harness.ts";
 import { writeNpz } from "../../runtime/data/npz.ts";
 import { tensor } from "../../models/tensor.ts";
 
@@ -34,6 +34,23 @@ Deno.test("train CLI: trains the zoo CNN on a user's npz, writes JSON metrics an
     assert.equal(report.seed, 3);
     assert.ok(report.test.auc > 0.9, `separable data, AUC ${report.test.auc}`);
     assert.ok(report.samplesPerSec > 0);
+    assert.ok((await Deno.stat(`${dir}/m.onnx`)).size > 1000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task train: the task exists and its permissions suffice to train, report and export", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/tiny.npz`, tinyImages());
+    const r = await runTask("train", [
+      "--data", `${dir}/tiny.npz`, "--model", "cnn", "--epochs", "1", "--batch", "16", "--engine", "native",
+      "--json", `${dir}/m.json`, "--export", `${dir}/m.onnx`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^test \(best epoch 1\): AUC /m);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/m.json`)).history.length, 1);
     assert.ok((await Deno.stat(`${dir}/m.onnx`)).size > 1000);
   } finally {
     await Deno.remove(dir, { recursive: true });

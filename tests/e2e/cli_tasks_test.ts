@@ -1,0 +1,50 @@
+/**
+ * The deno tasks as the README presents them: every task it names exists, and the tasks'
+ * own permission flags (not `-A`) behave as documented.
+ */
+import assert from "node:assert/strict";
+import { ownLines, ROOT, runTask } from "./cli_harness.ts";
+import { makeWorld } from "./split_harness.ts";
+
+Deno.test("every `deno task` the README names is a task of deno.json", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const tasks = new Set(Object.keys(JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks));
+  const named = new Set([...readme.matchAll(/\bdeno(?:@[\d.]+)? task ([a-z][\w:-]*)/g)].map((m) => m[1]));
+  assert.ok(named.has("demo") && named.has("test") && named.size > 10, `found ${[...named]}`);
+  const missing = [...named].filter((t) => !tasks.has(t));
+  assert.deepEqual(missing, [], `README names tasks deno.json lacks: ${missing.join(", ")}`);
+});
+
+Deno.test("deno task client: SPLITGATE_DEBUG=1 adds the stack to the one-line error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ mode: "sideways" }));
+    const plain = await runTask("client", ["--config", `${dir}/bad.json`]);
+    assert.equal(plain.code, 2, plain.stderr); // a config error is a usage error
+    const lines = ownLines(plain.stderr).filter((l) => !l.startsWith("usage:"));
+    assert.equal(lines.length, 1, plain.stderr);
+    assert.match(lines[0], /^error: .*bad\.json: config\.server: /);
+    const debug = await runTask("client", ["--config", `${dir}/bad.json`], { SPLITGATE_DEBUG: "1" });
+    assert.equal(debug.code, 2, debug.stderr);
+    assert.match(debug.stderr, /^\s+at .*runtime\/cli\/client\.ts:\d+/m, debug.stderr);
+    assert.doesNotMatch(plain.stderr, /^\s+at /m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task server refuses at start-up a checkpoint directory it may not write", async () => {
+  const w = await makeWorld({ mode: "vanilla" });
+  try {
+    // The world's checkpointDir lies in a temp folder, outside the task's --allow-write=out/server.
+    const r = await runTask("server", ["--config", w.serverConfigFile], {}, 60_000);
+    assert.equal(r.code, 1, r.stderr + r.stdout);
+    assert.doesNotMatch(r.stdout, /splitgate server .* on /, "it must not start listening");
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: checkpoint directory ${w.root}/server-ckpt: this process may not write there`, "m"),
+    );
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});
