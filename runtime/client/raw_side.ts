@@ -284,6 +284,14 @@ function checkTensor(
       `${what} has shape [${x.dims}] (${x.data.length} values); expected ${want}`,
     );
   }
+  // What comes from the server reaches this clinic's weights through its optimizer step:
+  // one NaN or infinity would spoil them for good.
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      throw new RawSideError("BAD_TENSOR", `${what}: element ${i} is ${d[i]}; expected finite values`);
+    }
+  }
 }
 
 function checkStepId(stepId: unknown): asserts stepId is string {

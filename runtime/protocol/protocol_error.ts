@@ -20,6 +20,9 @@
  *
  * - `BAD_MESSAGE`: unknown message type, missing or extra fields, bad JSON header.
  * - `WRONG_SHAPE` / `WRONG_DTYPE`: a tensor does not match what the receiver expects.
+ * - `NON_FINITE` / `OUT_OF_RANGE`: a tensor holds a NaN or ±Infinity, or a value outside its
+ *   range (labels of a binary cross-entropy outside [0, 1]); also a step whose loss is not
+ *   finite, which the server refuses to apply.
  * - `WRONG_EPOCH`: a step or turn for another epoch than the server's current one.
  * - `NOT_YOUR_TURN`: a training request from a clinic whose turn it is not.
  * - `STEP_OUT_OF_ORDER`: a step id that is neither a retry of the last step nor its successor.
@@ -45,6 +48,8 @@ export type ProtocolErrorCode =
   | "UNKNOWN_STEP"
   | "WRONG_MODE"
   | "TOO_MANY_ELEMENTS"
+  | "NON_FINITE"
+  | "OUT_OF_RANGE"
   | "FINISHED"
   | "EXPORT_FORBIDDEN";
 

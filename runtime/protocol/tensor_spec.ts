@@ -33,6 +33,13 @@ export interface TensorSpec {
   readonly shape: readonly (number | string)[];
   /** Largest value a symbolic dimension may take (default: no bound but >= 1). */
   readonly maxSymbol?: number;
+  /**
+   * Every element must be finite: one NaN or ±Infinity in a cut tensor would reach the
+   * receiver's weights through its optimizer step and spoil them for every clinic.
+   */
+  readonly finite?: boolean;
+  /** Every element must lie in `[min, max]` (labels of a binary cross-entropy: `[0, 1]`). */
+  readonly range?: readonly [number, number];
 }
 
 function show(dims: readonly (number | string)[]): string {
@@ -44,7 +51,8 @@ function show(dims: readonly (number | string)[]): string {
  * On failure nothing is added to `bound`.
  *
  * @throws {ProtocolError} `WRONG_DTYPE` or `WRONG_SHAPE`, naming the tensor and the
- *   expected and received values.
+ *   expected and received values; `NON_FINITE` or `OUT_OF_RANGE` (with `spec.finite` or
+ *   `spec.range`), naming the first offending element.
  * @example
  * ```ts
  * import { checkTensor } from "./tensor_spec.ts";
@@ -89,5 +97,21 @@ export function checkTensor(
     }
     local.set(want, got);
   }
+  if (spec.finite || spec.range) checkValues(name, t, spec);
   for (const [k, v] of local) bound.set(k, v);
+}
+
+/** The value checks of {@linkcode checkTensor}: the first offending element is named. */
+function checkValues(name: string, t: Tensor, spec: TensorSpec): void {
+  const d = t.data as ArrayLike<number | bigint>;
+  const [lo, hi] = spec.range ?? [-Infinity, Infinity];
+  for (let i = 0; i < d.length; i++) {
+    const v = Number(d[i]);
+    if (spec.finite && !Number.isFinite(v)) {
+      throw new ProtocolError("NON_FINITE", `${name}: element ${i} is ${v}; expected finite values`);
+    }
+    if (!(v >= lo && v <= hi)) {
+      throw new ProtocolError("OUT_OF_RANGE", `${name}: element ${i} is ${v}; expected values in [${lo}, ${hi}]`);
+    }
+  }
 }

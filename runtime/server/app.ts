@@ -290,6 +290,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
   const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch, {
     deferUpdate: config.deferUpdate ?? true,
+    // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
+    ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });
   const limits = { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 };
   const turnDoneLimits = { maxElements: maxBodyBytes, maxTensors: order.length + 1 };

@@ -24,6 +24,8 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
   WRONG_SHAPE: 422,
   WRONG_DTYPE: 422,
   TOO_MANY_ELEMENTS: 422,
+  NON_FINITE: 422,
+  OUT_OF_RANGE: 422,
   WRONG_EPOCH: 409,
   NOT_YOUR_TURN: 409,
   STEP_OUT_OF_ORDER: 409,

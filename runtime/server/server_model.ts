@@ -55,9 +55,17 @@ export class ServerModelError extends Error {
 /** Forwards kept for a U-shape backward at most (older ones are dropped). */
 const MAX_PENDING = 8;
 
-function specOf(v: ValueInfo, what: string, maxBatch: number): TensorSpec {
+function specOf(v: ValueInfo, what: string, maxBatch: number, range?: readonly [number, number]): TensorSpec {
   if (!v.shape) throw new TypeError(`${what} ${JSON.stringify(v.name)} has no static rank; the server needs one`);
-  return { dtype: v.dtype, shape: [...v.shape], maxSymbol: maxBatch };
+  const float = v.dtype === "float32" || v.dtype === "float16" || v.dtype === "float64";
+  return { dtype: v.dtype, shape: [...v.shape], maxSymbol: maxBatch, ...(float ? { finite: true } : {}), ...(range ? { range } : {}) };
+}
+
+/** Refuses a step whose loss is not finite before its update is applied (or left pending). */
+function finiteLoss(loss: number): void {
+  if (!Number.isFinite(loss)) {
+    throw new ProtocolError("NON_FINITE", `the step's loss is ${loss}; the step is not applied`);
+  }
 }
 
 function perSample(spec: TensorSpec): number {
@@ -97,6 +105,8 @@ export class ServerModel {
     maxBatch: number,
     /** Whether steps leave their update pending until {@linkcode ServerModel.startUpdate}. */
     readonly deferUpdate: boolean,
+    /** Range of the labels' values, when the loss bounds them (binary cross-entropy: [0, 1]). */
+    labelRange?: readonly [number, number],
   ) {
     const seg = runner.segment;
     if (seg.inputs.length !== 1 || seg.outputs.length !== 1) {
@@ -111,7 +121,7 @@ export class ServerModel {
     if (mode === "vanilla") {
       if (!seg.hasLoss || !seg.step) throw new TypeError("vanilla mode: the server segment must hold the loss");
       const target = seg.step.graph.inputs.find((v) => v.name === seg.targetName)!;
-      const labels = specOf(target, "target", maxBatch);
+      const labels = specOf(target, "target", maxBatch, labelRange);
       this.expect = { activation, labels };
       this.maxElements = maxBatch * (perSample(activation) + perSample(labels));
     } else {
@@ -137,14 +147,14 @@ export class ServerModel {
     mode: SplitMode,
     optimizer: OptimizerConfig,
     maxBatch = 1024,
-    opts: { deferUpdate?: boolean } = {},
+    opts: { deferUpdate?: boolean; labelRange?: readonly [number, number] } = {},
   ): Promise<ServerModel> {
     const want = mode === "vanilla" ? 2 : 3;
     if (segments.length !== want) {
       throw new TypeError(`mode ${mode} needs ${want} segments, got ${segments.length}`);
     }
     const runner = await SegmentRunner.create(engine, segments[1]);
-    const sm = new ServerModel(mode, runner, createOptimizer(optimizer), maxBatch, opts.deferUpdate ?? true);
+    const sm = new ServerModel(mode, runner, createOptimizer(optimizer), maxBatch, opts.deferUpdate ?? true, opts.labelRange);
     await runner.warm({ deferred: sm.deferUpdate });
     return sm;
   }
@@ -214,10 +224,12 @@ export class ServerModel {
     await this.settle();
     if (this.deferUpdate) {
       const d = await this.runner.stepDeferred({ [this.#inName]: activation }, labels);
+      finiteLoss(d.loss);
       this.#pendingUpdate = { what: "a STEP", grads: d };
       return { loss: d.loss, cutGrad: this.#cutGrad(d.inputGrads) };
     }
     const r = await this.runner.step({ [this.#inName]: activation }, labels);
+    finiteLoss(r.loss);
     const cutGrad = this.#cutGrad(r.inputGrads);
     this.optimizer.step(this.runner.params, r.paramGrads);
     return { loss: r.loss, cutGrad };

@@ -193,6 +193,13 @@ Deno.test("bad calls are refused with codes", async () => {
       ),
       isCode("BAD_TENSOR"),
     );
+    // A NaN from the server would reach the clinic's weights through its optimizer step.
+    const poisoned = Float32Array.from(f.activation.data as Float32Array);
+    poisoned[3] = NaN;
+    await assert.rejects(
+      side.backward("1:0", { dtype: "float32", dims: f.activation.dims, data: poisoned } as Tensor),
+      (e: unknown) => isCode("BAD_TENSOR")(e) && /cut gradient: element 3 is NaN/.test((e as Error).message),
+    );
     await assert.rejects(side.forward("1:0", 1, 1), isCode("STEP_MISMATCH"));
     await assert.rejects(side.forward("1:9", 1, 3), isCode("OUT_OF_RANGE"));
     await assert.rejects(side.forward("", 1, 0), isCode("UNKNOWN_STEP"));

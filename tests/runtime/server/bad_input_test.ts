@@ -105,6 +105,29 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
       assert.equal(ok.type, "STEP_RESULT");
     });
 
+    await t.step("a NaN or infinite activation, or labels outside [0, 1] -> 422, weights untouched", async () => {
+      const before = await paramsSnapshot(server);
+      const withValue = (t: ReturnType<typeof act>, i: number, v: number) => {
+        const d = Float32Array.from(t.data as Float32Array);
+        d[i] = v;
+        return tensor("float32", [...t.dims], d);
+      };
+      const bad = [
+        [{ activation: withValue(act(4), 5, NaN), labels: binaryLabels(4) }, "NON_FINITE", /activation: element 5 is NaN/],
+        [{ activation: withValue(act(4), 0, -Infinity), labels: binaryLabels(4) }, "NON_FINITE", /element 0 is -Infinity/],
+        [{ activation: act(4), labels: withValue(binaryLabels(4), 2, NaN) }, "NON_FINITE", /labels: element 2 is NaN/],
+        [{ activation: act(4), labels: withValue(binaryLabels(4), 3, 7) }, "OUT_OF_RANGE", /labels: element 3 is 7; expected values in \[0, 1\]/],
+        [{ activation: act(4), labels: withValue(binaryLabels(4), 1, -3) }, "OUT_OF_RANGE", /element 1 is -3/],
+      ] as const;
+      for (const [tensors, code, message] of bad) {
+        const r = await a.post(a.body({ type: "STEP", stepId: "0:1", epoch: 0, ...tensors }));
+        assert.match((await assertError(r, 422, code)).message, message);
+      }
+      // Refused before the model ran: no weight, and no BatchNorm statistic, saw the values.
+      await assertSameParams(before, server);
+      await stillWorks(a, b);
+    });
+
     await t.step("undecodable message inside a valid frame -> 400 BAD_MESSAGE", async () => {
       await assertError(await a.post(a.body(Uint8Array.of(99, 0, 0, 0, 0))), 400, "BAD_MESSAGE");
       await stillWorks(a, b);

@@ -101,3 +101,20 @@ Deno.test("deferred update: after a failed update the server answers 503 MODEL_F
     await server.close();
   }
 });
+
+Deno.test("a step whose loss is not finite is refused and not applied, deferred or fused", async () => {
+  const engine = await testEngine();
+  const { segments } = buildSplitModel(tinyConfig("vanilla").model, "vanilla", "bce");
+  for (const deferUpdate of [true, false]) {
+    const sm = await ServerModel.create(engine, segments, "vanilla", ADAM, 16, { deferUpdate });
+    const before = new Map([...sm.runner.params].map(([k, v]) => [k, (v.data as Float32Array).slice()]));
+    // Finite, but far past what float32 arithmetic survives: the loss overflows.
+    const huge = randomTensor([4, ...CUT_DIMS], 3);
+    (huge.data as Float32Array).fill(3e38);
+    await assert.rejects(() => sm.step(huge, binaryLabels(4)), (e: unknown) =>
+      (e as { code?: string }).code === "NON_FINITE" && /the step's loss is (NaN|-?Infinity); the step is not applied/.test((e as Error).message));
+    await sm.settle(); // nothing pending
+    for (const [k, v] of sm.runner.params) assert.deepEqual(v.data, before.get(k), `${k} (deferUpdate ${deferUpdate})`);
+    await sm.release();
+  }
+});

@@ -133,13 +133,14 @@ export class RawClinic {
 }
 
 /** Asserts a JSON error response. */
-export async function assertError(res: Response, status: number, code: string): Promise<void> {
+export async function assertError(res: Response, status: number, code: string): Promise<{ code: string; message: string }> {
   const text = await res.text();
   assert.equal(res.status, status, text);
   assert.match(res.headers.get("content-type") ?? "", /application\/json/);
   const j = JSON.parse(text);
   assert.equal(j.error.code, code, text);
   assert.equal(typeof j.error.message, "string");
+  return j.error;
 }
 
 /** A copy of every server parameter, for "weights did not change" checks. */
