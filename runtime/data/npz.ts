@@ -15,6 +15,8 @@
  */
 
 import { unzipSync, type Zippable, zipSync } from "fflate";
+import { crc32 } from "node:zlib";
+import { storedCrcs } from "./zip_crc.ts";
 import { type NpyArray, readNpy, writeNpy } from "./npy.ts";
 
 /** Options of {@linkcode readNpz}. */
@@ -75,8 +77,26 @@ export function readNpz(
       { cause: e },
     );
   }
+  // fflate inflates without checking the CRC-32 each member was stored with: a damaged
+  // file (a checkpoint hit by a disk error, a truncated copy) would load as if whole.
+  let crcs: Map<string, number> | null;
+  try {
+    crcs = storedCrcs(bytes);
+  } catch (e) {
+    throw new TypeError(`${fileName}: not a valid .npz (ZIP) archive: ${(e as Error).message}`, { cause: e });
+  }
   const out = new Map<string, NpyArray>();
   for (const [member, data] of Object.entries(members)) {
+    const stored = crcs?.get(member);
+    if (stored !== undefined) {
+      const got = crc32(data) >>> 0;
+      if (got !== stored) {
+        throw new TypeError(
+          `${fileName}: array '${member.slice(0, -4)}' fails its CRC-32 check (stored ${hex(stored)}, ` +
+            `read ${hex(got)}): the file is damaged`,
+        );
+      }
+    }
     out.set(member.slice(0, -4), readNpy(data, `${fileName}:${member}`));
   }
   if (wanted) {
@@ -89,6 +109,10 @@ export function readNpz(
     }
   }
   return out;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
 }
 
 /**

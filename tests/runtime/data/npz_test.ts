@@ -159,3 +159,24 @@ Deno.test("npz: keys and maxBytes options; listNpz does not inflate", () => {
   });
   assert.deepEqual([...readNpz(mixed).keys()], ["x"]);
 });
+
+Deno.test("readNpz checks each array's stored CRC-32: a damaged byte is named, not loaded", () => {
+  const n = 4096;
+  const arrays = { weights: tensor("float32", [n], Float32Array.from({ length: n }, (_, i) => Math.sin(i))), step: tensor("int32", [1], Int32Array.of(7)) };
+  for (const level of [0, 6] as const) {
+    const bytes = writeNpz(arrays, { level });
+    assert.deepEqual(readNpz(bytes).get("step")!.data, Int32Array.of(7)); // whole: reads
+    // Damage one byte in the middle of the archive (inside the weights member's data).
+    const bad = bytes.slice();
+    bad[Math.floor(bad.length / 2)] ^= 0x5a;
+    assert.throws(
+      () => readNpz(bad, "ck.npz"),
+      (e: unknown) => e instanceof TypeError && /^ck\.npz: (array 'weights' fails its CRC-32 check \(stored 0x[0-9a-f]{8}, read 0x[0-9a-f]{8}\): the file is damaged|not a valid \.npz)/.test(e.message),
+      `level ${level}`,
+    );
+  }
+  // Stored (level 0), the damage inflates without complaint: only the CRC-32 catches it.
+  const stored = writeNpz(arrays, { level: 0 }).slice();
+  stored[Math.floor(stored.length / 2)] ^= 0x5a;
+  assert.throws(() => readNpz(stored, "ck.npz"), /array 'weights' fails its CRC-32 check/);
+});
