@@ -31,7 +31,7 @@ import { writeNpz } from "../data/npz.ts";
 import { type ClientConfig, parseClientConfig } from "../client/client_config.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
-import { readInput, runMain, UsageError } from "./main.ts";
+import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
@@ -79,7 +79,15 @@ await runMain(async () => {
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
   // Flags override the file: merged as JSON so the file's checks apply to them too.
-  const raw = JSON.parse(text);
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${values.config}: not valid JSON (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new UsageError(`${values.config}: expected a JSON object of settings`);
+  }
   if (values.server) raw.server = values.server;
   if (values.data) raw.data = resolve(values.data);
   if (values["checkpoint-dir"]) raw.checkpointDir = resolve(values["checkpoint-dir"]);
@@ -99,6 +107,12 @@ await runMain(async () => {
     throw new UsageError(`${values.config}: ${(e as Error).message}`);
   }
 
+  // Outputs must not replace an input, the clinic's files or its trained checkpoints.
+  const stored = {
+    files: { "--input": values.input, "--config": values.config, "data": config.data, "clinic key": config.clinicKey },
+    dirs: { "checkpoint directory": config.checkpointDir },
+  };
+  if (values.json) refuseOverwrite("--json", values.json, stored);
   if (values.export !== undefined && task !== "predict") throw new UsageError("--export belongs to predict");
   if (task === "predict") {
     if (values.export !== undefined) {
@@ -109,6 +123,8 @@ await runMain(async () => {
     }
     if (!values.input || !values.out) throw new UsageError("predict needs --input <file.npz> and --out <file.npz|.csv>");
     if (!/\.(npz|csv)$/i.test(values.out)) throw new UsageError(`--out ${values.out}: expected a .npz or .csv file name`);
+    refuseOverwrite("--out", values.out, stored);
+    if (values.export !== undefined) refuseOverwrite("--export", values.export, stored);
     await readInput("--input", values.input); // a clear error before any process starts
     const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number; exportFile?: string }>(
       config,

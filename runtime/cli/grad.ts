@@ -28,7 +28,7 @@ import { isStringArray } from "../data/npy.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { runOneBatch } from "../train/one_batch.ts";
 import { compareArrays } from "../train/compare_arrays.ts";
-import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 
 const USAGE =
   "usage: deno task grad --model <file.onnx> --batch <file.npz> --loss bce|ce|mse [--cut <tensor>] --out <file.npz> [--engine wasm|webgpu|native] [--threads N] [--compare <reference.npz> [--tolerance 1e-3]]";
@@ -61,6 +61,7 @@ await runMain(async () => {
     throw new UsageError(`--threads ${values.threads}: expected a positive integer`);
   }
 
+  refuseOverwrite("--out", values.out!, { files: { "--model": values.model, "--batch": values.batch } });
   const model = readModel(await readInput("--model", values.model!), values.model!);
   const arrays = readNpz(await readInput("--batch", values.batch!), values.batch!);
   const feeds: Record<string, Tensor> = {};

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** A usage error: wrong or missing flags. Printed with the command's usage line. */
@@ -93,5 +94,38 @@ export function parseFlags<const O extends NonNullable<ParseArgsConfig["options"
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * Refuses an output path that would overwrite what the run reads or keeps: an input file
+ * (`--input`, `--batch`, `--model`, the data), or anything inside a directory of stored
+ * state (a clinic's checkpoint folder). Paths are compared after resolving them against the
+ * working directory.
+ *
+ * @throws {UsageError} naming the flag, the path and what it would overwrite
+ * @example
+ * ```ts
+ * import { refuseOverwrite } from "./main.ts";
+ * refuseOverwrite("--out", "pred.csv", { files: { "--input": "x.npz" }, dirs: { checkpointDir: "ck" } });
+ * ```
+ */
+export function refuseOverwrite(
+  flag: string,
+  path: string,
+  protect: { files?: Record<string, string | undefined>; dirs?: Record<string, string | undefined> },
+): void {
+  const out = resolve(path);
+  for (const [what, f] of Object.entries(protect.files ?? {})) {
+    if (f !== undefined && resolve(f) === out) {
+      throw new UsageError(`${flag} ${path}: that is the ${what} file; it would be overwritten`);
+    }
+  }
+  for (const [what, d] of Object.entries(protect.dirs ?? {})) {
+    if (d === undefined) continue;
+    const rel = relative(resolve(d), out);
+    if (rel === "" || (!rel.startsWith("..") && !rel.startsWith("/"))) {
+      throw new UsageError(`${flag} ${path}: it lies in the ${what} ${d}, whose files must not be overwritten`);
+    }
   }
 }

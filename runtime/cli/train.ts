@@ -30,7 +30,7 @@ import { randomShift } from "../data/augment.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
-import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
@@ -105,6 +105,8 @@ await runMain(async () => {
     augment: { type: "string" },
   });
   if (!values.data) throw new UsageError("--data is required");
+  if (values.export) refuseOverwrite("--export", values.export, { files: { "--data": values.data, "--model": values.model, "--json": values.json } });
+  if (values.json) refuseOverwrite("--json", values.json, { files: { "--data": values.data } });
   const epochs = positiveInt("--epochs", values.epochs, 5);
   const batchSize = positiveInt("--batch", values.batch, 64);
   const seed = Number(values.seed);

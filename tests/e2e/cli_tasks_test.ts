@@ -48,3 +48,30 @@ Deno.test("deno task server refuses at start-up a checkpoint directory it may no
     await Deno.remove(w.root, { recursive: true });
   }
 });
+
+Deno.test("deno task client refuses, before starting anything, outputs that would overwrite its files", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  try {
+    const cfg = `${w.root}/clinic-a.json`, ck = `${w.root}/ckpt-clinic-a`;
+    await Deno.mkdir(ck);
+    await Deno.writeTextFile(`${ck}/clinic-a.epoch-8.npz`, "trained weights");
+    const predict = (out: string) => runTask("client", ["predict", "--config", cfg, "--input", w.dataFile, "--out", out]);
+    let r = await predict(`${ck}/clinic-a.epoch-8.npz`);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: --out .*: it lies in the checkpoint directory .*ckpt-clinic-a, whose files must not be overwritten$/m);
+    assert.equal(await Deno.readTextFile(`${ck}/clinic-a.epoch-8.npz`), "trained weights");
+    r = await predict(w.dataFile.replace(/\.npz$/, ".npz"));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: --out .*records\.npz: that is the --input file; it would be overwritten$/m);
+    r = await runTask("client", ["--config", cfg, "--json", cfg]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: --json .*clinic-a\.json: that is the --config file; it would be overwritten$/m);
+    // A config that is not JSON is named.
+    await Deno.writeTextFile(`${w.root}/broken.json`, "{ \"name\": ");
+    r = await runTask("client", ["--config", `${w.root}/broken.json`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: .*broken\.json: not valid JSON \(/m);
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});

@@ -88,6 +88,14 @@ Deno.test("grad CLI: bad input gives a one-line error naming the problem", async
     await t.step("missing model file", async () => {
       assertOneLineError(await runCli("grad.ts", base(`${dir}/nope.onnx`, batch)), /nope\.onnx: file not found/);
     });
+    await t.step("--out naming the batch file: refused, the batch left as it was", async () => {
+      await Deno.copyFile(batch, `${dir}/mine.npz`);
+      const before = await Deno.readFile(`${dir}/mine.npz`);
+      const r = await runCli("grad.ts", ["--model", model, "--batch", `${dir}/mine.npz`, "--loss", "bce", "--out", `${dir}/mine.npz`, "--engine", "native"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: --out .*mine\.npz: that is the --batch file; it would be overwritten$/m);
+      assert.deepEqual(await Deno.readFile(`${dir}/mine.npz`), before);
+    });
     await t.step("non-ONNX bytes", async () => {
       await Deno.writeTextFile(`${dir}/text.onnx`, "this is not a model\n");
       assertOneLineError(await runCli("grad.ts", base(`${dir}/text.onnx`, batch)), /text\.onnx: not an ONNX model/);

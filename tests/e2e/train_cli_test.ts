@@ -67,6 +67,13 @@ Deno.test("train CLI: bad input gives a one-line error naming the problem", asyn
       await Deno.writeFile(`${dir}/tiny.npz`, tinyImages());
       one(await runCli("train.ts", ["--data", `${dir}/tiny.npz`, "--model", "resnet"]), /unknown zoo model "resnet"/);
     });
+    await t.step("--export naming the data file: refused before training", async () => {
+      const before = await Deno.readFile(`${dir}/tiny.npz`);
+      const r = await runCli("train.ts", ["--data", `${dir}/tiny.npz`, "--export", `${dir}/tiny.npz`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: --export .*tiny\.npz: that is the --data file; it would be overwritten$/m);
+      assert.deepEqual(await Deno.readFile(`${dir}/tiny.npz`), before);
+    });
     await t.step("bad flag value", async () => {
       const r = await runCli("train.ts", ["--data", `${dir}/tiny.npz`, "--epochs", "0"]);
       assert.equal(r.code, 2);
