@@ -219,6 +219,15 @@ export function serializePublicKeyFile(name: string, publicKey: Uint8Array): str
  */
 export function parsePublicKeyFile(text: string, path: string): NamedPublicKey {
   const doc = parseJsonObject(text, path);
+  // A private key file also holds a publicKey field; taking it would hide that the secret
+  // was copied to where only the public half belongs (the secret is never echoed).
+  if (doc.type === PRIVATE_KEY_FILE_TYPE || "secretKey" in doc) {
+    throw new NoiseError(
+      "KEY_FILE_INVALID",
+      `key file ${path}: this is a private key file; give the public key file (the .pub that keygen ` +
+        `writes beside it) here, and keep the private key on its own host`,
+    );
+  }
   const name = checkName(doc, path);
   const pub = parseHexKey(doc.publicKey);
   if (typeof pub === "string") {

@@ -85,6 +85,20 @@ Deno.test("public key files round-trip and refuse low-order keys", () => {
   );
 });
 
+Deno.test("a private key file given where a public key file belongs is refused, its secret not echoed", () => {
+  const kp = generateStaticKeyPair();
+  const text = serializePrivateKeyFile("srv", kp);
+  const secretHex = keyToHex(kp.secretKey);
+  try {
+    parsePublicKeyFile(text, "keys/srv.key");
+    assert.fail("a private key file was taken as a public key file");
+  } catch (e) {
+    assert.ok(isNoiseError(e) && e.code === "KEY_FILE_INVALID", String(e));
+    assert.match((e as Error).message, /^key file keys\/srv\.key: this is a private key file; give the public key file/);
+    assert.ok(!(e as Error).message.includes(secretHex));
+  }
+});
+
 Deno.test("key names and fingerprints", () => {
   for (const ok of ["a", "clinic-a", "Clinic_2.east", "x".repeat(64)]) {
     assert.equal(validateKeyName(ok), ok);
