@@ -254,10 +254,11 @@ export async function launchClinic<T = ClinicResult>(
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
     tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
   ];
-  let result: unknown = undefined, lastError = "";
+  let result: unknown = undefined, lastError = "", rawError = "";
   const logs = [
     lines(raw.stderr, (l) => {
       if (/\[[WE]:onnxruntime/.test(l)) return; // onnxruntime's own warnings
+      if (/^raw side( \[[A-Z_]+\])?: /.test(l)) rawError = l; // its fatal error (raw_side_main.ts)
       if (l.trim()) onLine(`[${config.name} raw side] ${l}`);
     }),
     lines(courier.stderr, (l) => {
@@ -285,6 +286,9 @@ export async function launchClinic<T = ClinicResult>(
   clearTimeout(timer);
   await Promise.all([...logs, ...relays]);
   if (!courierStatus.success || result === undefined) {
+    // When the raw side failed on its own (a missing data file, a bad model, a key), the
+    // courier only saw its pipe close: the raw side's own error is the one to report.
+    if (!rawStatus.success && rawError) throw new Error(`clinic ${config.name}: ${rawError}`);
     throw new Error(lastError || `clinic ${config.name}: courier exited with code ${courierStatus.code}`);
   }
   const exported = (result as { exportFile?: unknown } | null)?.exportFile;

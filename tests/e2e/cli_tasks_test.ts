@@ -75,3 +75,16 @@ Deno.test("deno task client refuses, before starting anything, outputs that woul
     await Deno.remove(w.root, { recursive: true });
   }
 });
+
+Deno.test("deno task client: when the raw side fails, its own error is the last line, not the courier's", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  try {
+    await Deno.remove(w.dataFile);
+    const r = await runTask("client", ["--config", `${w.root}/clinic-a.json`]);
+    assert.equal(r.code, 1, r.stderr);
+    const last = ownLines(r.stderr).at(-1) ?? "";
+    assert.match(last, /^error: clinic clinic-a: raw side( \[[A-Z_]+\])?: .*records\.npz: file not found/, r.stderr);
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});
