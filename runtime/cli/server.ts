@@ -97,15 +97,22 @@ await runMain(async () => {
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");
-  const http = Deno.serve({
-    hostname: file.hostname,
-    port: file.port,
-    onListen: (a) =>
-      console.log(
-        `splitgate server ${key.name} (${file.mode}, ${file.engine}) on ${a.hostname}:${a.port}; clinics: ${names}` +
-          (server.resumed ? `; resumed at epoch ${server.schedule.epoch}` : ""),
-      ),
-  }, server.app.fetch);
+  let http: Deno.HttpServer;
+  try {
+    http = Deno.serve({
+      hostname: file.hostname,
+      port: file.port,
+      onListen: (a) =>
+        console.log(
+          `splitgate server ${key.name} (${file.mode}, ${file.engine}) on ${a.hostname}:${a.port}; clinics: ${names}` +
+            (server.resumed ? `; resumed at epoch ${server.schedule.epoch}` : ""),
+        ),
+    }, server.app.fetch);
+  } catch (e) {
+    // "Address already in use" alone does not say which address.
+    await server.close();
+    throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
+  }
   const stop = async () => {
     await http.shutdown();
     await server.close();

@@ -3,7 +3,7 @@
  * own permission flags (not `-A`) behave as documented.
  */
 import assert from "node:assert/strict";
-import { ownLines, ROOT, runTask } from "./cli_harness.ts";
+import { ownLines, ROOT, runCli, runTask } from "./cli_harness.ts";
 import { makeWorld } from "./split_harness.ts";
 
 Deno.test("every `deno task` the README names is a task of deno.json", async () => {
@@ -85,6 +85,21 @@ Deno.test("deno task client: when the raw side fails, its own error is the last 
     const last = ownLines(r.stderr).at(-1) ?? "";
     assert.match(last, /^error: clinic clinic-a: raw side( \[[A-Z_]+\])?: .*records\.npz: file not found/, r.stderr);
   } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});
+
+Deno.test("the server names the listen address it cannot bind", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: w.port });
+  try {
+    const r = await runCli("server.ts", ["--config", w.serverConfigFile], [
+      "--allow-net", "--allow-read", `--allow-write=${w.root}`, "--allow-ffi", "--allow-sys", "--allow-env",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: listen 127\\.0\\.0\\.1:${w.port}: .*[Aa]ddress already in use`, "m"));
+  } finally {
+    taken.close();
     await Deno.remove(w.root, { recursive: true });
   }
 });
