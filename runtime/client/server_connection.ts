@@ -224,7 +224,9 @@ export class ServerConnection {
         headers: { "content-type": "application/octet-stream", ...headers },
       });
     } catch (e) {
-      throw new Retryable(`network error: ${(e as Error).message}`, { cause: e });
+      // fetch's own message ("fetch failed") names neither the address nor the reason.
+      const why = (e as Error).cause instanceof Error ? ` (${((e as Error).cause as Error).message})` : "";
+      throw new Retryable(`network error reaching ${this.#base}: ${(e as Error).message}${why}`, { cause: e });
     }
     this.#up += body.length;
     return res;
@@ -233,7 +235,10 @@ export class ServerConnection {
   async #refusal(res: Response): Promise<Error> {
     const text = await res.text();
     this.#down += text.length;
-    let code = `HTTP_${res.status}`, message = text.slice(0, 200);
+    let code = `HTTP_${res.status}`;
+    // Not a splitgate error body: say so in one line rather than echo a web page.
+    let message = `${this.#base} answered ${res.status} with ${res.headers.get("content-type") ?? "no content type"} ` +
+      `(${text.length} bytes), not a splitgate error: is this the splitgate server's address?`;
     try {
       const j = JSON.parse(text);
       if (j?.error?.code) ({ code, message } = j.error);

@@ -123,7 +123,10 @@ Deno.test("ServerConnection: reconnects after a server restart (404 UNKNOWN_SESS
     await http.shutdown();
     await assert.rejects(
       conn.request({ type: "FETCH_WEIGHTS" }),
-      (e) => e instanceof ServerRequestError && e.code === "UNREACHABLE",
+      (e) =>
+        e instanceof ServerRequestError && e.code === "UNREACHABLE" &&
+        // The address is named, and so is the reason fetch gives underneath.
+        e.message.includes(`network error reaching http://127.0.0.1:${port}: `) && /\(.+\)$/.test(e.message),
     );
   } finally {
     conn.close();
@@ -178,4 +181,26 @@ Deno.test("clinic config pskFile: resolved, and the courier (only) may read it",
   const rawFlags = rawSideCommandArgs(rawSideConfigOf(c)).join(" ");
   assert.ok(!rawFlags.includes("psk.hex"), "the raw-data side gets no access to the psk");
   assert.throws(() => parseClientConfig(JSON.stringify({ ...JSON.parse(text), pskFile: "" }), "/"), /config\.pskFile/);
+});
+
+Deno.test("ServerConnection: an address that is not a splitgate server is named in one line, not echoed", async () => {
+  const page = "<!DOCTYPE HTML><html><body>" + "x".repeat(5000) + "</body></html>";
+  const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () =>
+    new Response(page, { status: 404, headers: { "content-type": "text/html" } }));
+  try {
+    await assert.rejects(
+      ServerConnection.connect({
+        url: `http://127.0.0.1:${other.addr.port}`,
+        serverPublicKey: SERVER_KEYS.publicKey,
+        clinicKeyPair: CLINIC_KEYS.b,
+        backoffMs: 1,
+        retries: 1,
+      }),
+      (e) =>
+        e instanceof ServerRequestError && e.code === "HTTP_404" && !e.message.includes("<") &&
+        e.message.includes(`http://127.0.0.1:${other.addr.port} answered 404 with text/html (${page.length} bytes), not a splitgate error`),
+    );
+  } finally {
+    await other.shutdown();
+  }
 });
