@@ -34,6 +34,7 @@ import { bodyLimit } from "hono/body-limit";
 import { MessageOpener, responderHandshake, type SecureChannel, sealFrames } from "../../crypto/channel/mod.ts";
 import type { Allowlist } from "../../crypto/keys/allowlist.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
+import { fingerprint } from "../../crypto/keys/fingerprint.ts";
 import { NoiseError } from "../../crypto/errors.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
@@ -569,16 +570,25 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     bodyLimit({ maxSize: HANDSHAKE_MAX_BYTES, onError: tooLarge(HANDSHAKE_MAX_BYTES) }),
     async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
-      let hs;
+      let hs, asked: Uint8Array | undefined;
       try {
         hs = responderHandshake({
           staticKeyPair: deps.keyPair,
-          lookupPeer: (k) => deps.allowlist.lookup(k),
+          lookupPeer: (k) => {
+            asked = k;
+            return deps.allowlist.lookup(k);
+          },
           psk: deps.psk,
           channel: PROTOCOL_CHANNEL_OPTIONS,
         }, body);
       } catch (e) {
-        if (e instanceof NoiseError) throw handshakeError(e);
+        if (e instanceof NoiseError) {
+          // The operator's side of a refused clinic: which key knocked (to add it to the
+          // allowlist, or to find a gateway with a stale key), never more of the message.
+          const why = e.code === "UNKNOWN_PEER" ? "UNKNOWN_CLINIC, not in the allowlist" : `BAD_HANDSHAKE, ${e.code}`;
+          log(`handshake refused: ${why}${asked ? `; clinic key ${fingerprint(asked)}` : ""}`);
+          throw handshakeError(e);
+        }
         throw e;
       }
       const id = hex(hs.channel.sessionId);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { initiatorHandshake } from "../../../crypto/channel/mod.ts";
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
+import { fingerprint } from "../../../crypto/keys/fingerprint.ts";
 import { tensor } from "../../../models/tensor.ts";
 import { PROTOCOL_CHANNEL_OPTIONS } from "../../../runtime/protocol/mod.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";
@@ -21,11 +22,12 @@ import {
 
 const act = (n: number, seed = 1) => randomTensor([n, ...CUT_DIMS], seed);
 
-async function fixture(): Promise<{ server: ServerHandle; a: RawClinic; b: RawClinic }> {
-  const server = await startServer("vanilla");
+async function fixture(): Promise<{ server: ServerHandle; a: RawClinic; b: RawClinic; log: string[] }> {
+  const log: string[] = [];
+  const server = await startServer("vanilla", {}, { log });
   const a = await new RawClinic(server, "a").connect();
   const b = await new RawClinic(server, "b").connect();
-  return { server, a, b };
+  return { server, a, b, log };
 }
 
 /** The other clinic (and the given one) still get answers. */
@@ -42,11 +44,12 @@ async function assertSameParams(before: Map<string, Float32Array>, server: Serve
 }
 
 Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", async (t) => {
-  const { server, a, b } = await fixture();
+  const { server, a, b, log } = await fixture();
   try {
-    await t.step("unknown clinic key -> 403 UNKNOWN_CLINIC", async () => {
+    await t.step("unknown clinic key -> 403 UNKNOWN_CLINIC, logged with the key's fingerprint", async () => {
+      const stranger = generateStaticKeyPair();
       const hs = initiatorHandshake({
-        staticKeyPair: generateStaticKeyPair(),
+        staticKeyPair: stranger,
         serverPublicKey: SERVER_KEYS.publicKey,
         channel: PROTOCOL_CHANNEL_OPTIONS,
       });
@@ -55,6 +58,7 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
         403,
         "UNKNOWN_CLINIC",
       );
+      assert.ok(log.includes(`handshake refused: UNKNOWN_CLINIC, not in the allowlist; clinic key ${fingerprint(stranger.publicKey)}`), log.join("\n"));
       await assertError(
         await server.app.request("/v1/handshake", { method: "POST", body: new Uint8Array(7) }),
         400,
