@@ -200,3 +200,17 @@ Deno.test("writeCheckpoint replaces the file by rename; a stale temp never shado
   if (inode1 !== null && inode2 !== null) assert.notEqual(inode1, inode2, "a new file was renamed over the old one");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("readCheckpoint refuses a damaged checkpoint, naming the array, and leaves the file as it is", async () => {
+  const dir = await Deno.makeTempDir();
+  const n = 20_000;
+  await writeCheckpoint(dir, { meta: { n: 1 }, tensors: new Map([["param/w", tensor("float32", [n], Float32Array.from({ length: n }, (_, i) => Math.cos(i)))]]) });
+  const path = join(dir, CHECKPOINT_FILE);
+  const bytes = await Deno.readFile(path);
+  // A disk error in the middle of the largest array: without the CRC-32 check it may inflate.
+  for (let i = 0; i < 64; i++) bytes[Math.floor(bytes.length / 2) + i] = 0;
+  await Deno.writeFile(path, bytes);
+  await assert.rejects(readCheckpoint(dir), /server_checkpoint\.npz: array 'param\/w' fails its CRC-32 check/);
+  assert.deepEqual(await Deno.readFile(path), bytes, "the damaged file is kept for the operator");
+  await Deno.remove(dir, { recursive: true });
+});
