@@ -45,7 +45,32 @@ export interface Optimizer {
   load(state: Map<string, Tensor>): void;
 }
 
-function checkConfig(c: OptimizerConfig): void {
+/** The settings each kind takes: a misspelt one ("momentun") would otherwise be ignored. */
+const SETTINGS: Record<string, readonly string[]> = {
+  sgd: ["kind", "lr", "momentum", "weightDecay", "nesterov"],
+  adam: ["kind", "lr", "beta1", "beta2", "eps", "weightDecay"],
+  adamw: ["kind", "lr", "beta1", "beta2", "eps", "weightDecay"],
+};
+
+/**
+ * Checks optimizer settings: a known kind, only that kind's settings, values in range.
+ *
+ * @throws {TypeError} for an unknown kind or setting; {@link RangeError} for a value out of range
+ * @example
+ * ```ts
+ * import { checkOptimizerConfig } from "./optimizer.ts";
+ * checkOptimizerConfig({ kind: "sgd", lr: 0.1, momentum: 0.9 });
+ * ```
+ */
+export function checkOptimizerConfig(c: OptimizerConfig): void {
+  const known = SETTINGS[(c as { kind: string }).kind];
+  if (known) {
+    for (const k of Object.keys(c)) {
+      if (!known.includes(k)) {
+        throw new TypeError(`optimizer ${c.kind}: unknown setting ${JSON.stringify(k)}; expected one of ${known.join(", ")}`);
+      }
+    }
+  }
   const bad = (what: string, v: unknown) => {
     throw new RangeError(`optimizer ${c.kind}: ${what} must be a finite number >= 0, got ${v}`);
   };
@@ -80,7 +105,7 @@ function checkConfig(c: OptimizerConfig): void {
  * ```
  */
 export function createOptimizer(config: OptimizerConfig): Optimizer {
-  checkConfig(config);
+  checkOptimizerConfig(config);
   const slots = new Map<string, Float32Array>();
   let steps = 0;
   const slot = (key: string, n: number) => {

@@ -32,7 +32,7 @@
 import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import { basename } from "node:path";
 import type { LossKind } from "../../models/grad/loss.ts";
-import type { OptimizerConfig } from "../../models/train/optimizer.ts";
+import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { RowSelection } from "./raw_side_config.ts";
 import type { RawSideMode } from "./raw_side.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
@@ -129,6 +129,11 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
   if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
     fail("optimizer", '{"kind": "sgd" | "adam" | "adamw", "lr": number, ...}');
   }
+  try {
+    checkOptimizerConfig(opt as unknown as OptimizerConfig);
+  } catch (e) {
+    throw new TypeError(`config.optimizer: ${(e as Error).message}`);
+  }
   const codec = cfg.codec("codec");
   const model = str("model")!;
   const cuts = c.cuts;
@@ -139,7 +144,11 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
   const augment = (str("augment", false) ?? "none") as "shift" | "none";
   if (augment !== "shift" && augment !== "none") fail("augment", '"shift" or "none"');
   const policy = (c.policy ?? {}) as Record<string, unknown>;
-  if (typeof policy !== "object" || policy === null || (policy.allowExport !== undefined && typeof policy.allowExport !== "boolean")) {
+  if (
+    typeof policy !== "object" || policy === null || Array.isArray(policy) ||
+    Object.keys(policy).some((k) => k !== "allowExport") ||
+    (policy.allowExport !== undefined && typeof policy.allowExport !== "boolean")
+  ) {
     fail("policy", '{"allowExport": boolean}');
   }
   if (c.rows !== undefined && (c.rows === null || typeof c.rows !== "object")) fail("rows", "an object {train?, val?, test?}");

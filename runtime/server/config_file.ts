@@ -30,7 +30,7 @@
  */
 import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
-import type { OptimizerConfig } from "../../models/train/optimizer.ts";
+import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { ZooDataSpec } from "../../models/zoo/mod.ts";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import type { SplitMode } from "./split_model.ts";
@@ -145,10 +145,19 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
   if (!opt || typeof opt !== "object" || !["sgd", "adam", "adamw"].includes(opt.kind as string) || typeof opt.lr !== "number") {
     fail("optimizer", '{"kind": "sgd" | "adam" | "adamw", "lr": number, ...}');
   }
+  try {
+    checkOptimizerConfig(opt as unknown as OptimizerConfig);
+  } catch (e) {
+    throw new TypeError(`config.optimizer: ${(e as Error).message}`);
+  }
   const model = str("model")!;
   const isOnnx = model.endsWith(".onnx");
-  if (!isOnnx && (c.data === null || typeof c.data !== "object")) {
-    fail("data", 'the data spec of the zoo model, e.g. {"image": {"channels": 1, "size": 28}}');
+  if (!isOnnx && !isDataSpec(c.data)) {
+    fail(
+      "data",
+      'the data spec of the zoo model: {"image": {"channels": n, "size": n}} or ' +
+        '{"tabular": {"numeric": n, "vocabSizes": [n, ...], "codeVocab": n}}, positive integers',
+    );
   }
   const cuts = names("cuts");
   if (isOnnx && !cuts) fail("cuts", "the cut tensor names (required for an .onnx model)");
@@ -193,4 +202,18 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
     deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
   };
+}
+
+/** Whether `v` is a zoo data spec with known fields only and positive integer sizes. */
+function isDataSpec(v: unknown): boolean {
+  const obj = (x: unknown, keys: string[]): x is Record<string, unknown> =>
+    x !== null && typeof x === "object" && !Array.isArray(x) && Object.keys(x).every((k) => keys.includes(k));
+  const pos = (x: unknown, min = 1) => Number.isSafeInteger(x) && (x as number) >= min;
+  if (!obj(v, ["image", "tabular"]) || (v.image === undefined) === (v.tabular === undefined)) return false;
+  if (v.image !== undefined) {
+    return obj(v.image, ["channels", "size"]) && pos(v.image.channels) && pos(v.image.size, 4);
+  }
+  const t = v.tabular;
+  return obj(t, ["numeric", "vocabSizes", "codeVocab"]) && pos(t.numeric, 0) && pos(t.codeVocab) &&
+    Array.isArray(t.vocabSizes) && t.vocabSizes.every((n) => pos(n));
 }

@@ -47,6 +47,14 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, codec: { dtype: "int4" } }, /config\.codec: expected \{"dtype": "float32" \| "float16" \| "int8"/],
     [{ ...base, codec: { level: 10 } }, /config\.codec: expected \{"level": an integer 0-9\}/],
     [{ ...base, codec: { dtype: "int8", topK: 0.1 } }, /config\.codec: expected only dtype and level/],
+    // Nested settings are checked too: a misspelt one must not be ignored.
+    [{ ...base, optimizer: { kind: "sgd", lr: 0.1, momentun: 0.9 } }, /config\.optimizer: optimizer sgd: unknown setting "momentun"; expected one of kind, lr, momentum/],
+    [{ ...base, optimizer: { kind: "adam", lr: 0.1, momentum: 0.9 } }, /config\.optimizer: optimizer adam: unknown setting "momentum"/],
+    [{ ...base, optimizer: { kind: "adam", lr: 0.1, beta1: 1 } }, /config\.optimizer: optimizer adam: beta1 must be in \[0, 1\)/],
+    [{ ...base, data: { image: { channels: 1, size: 0 } } }, /config\.data: expected the data spec of the zoo model/],
+    [{ ...base, data: { image: { channels: "one", size: 28 } } }, /config\.data/],
+    [{ ...base, data: { image: { channels: 1, size: 28, depth: 3 } } }, /config\.data/],
+    [{ ...base, data: { image: { channels: 1, size: 28 }, tabular: { numeric: 1, vocabSizes: [], codeVocab: 2 } } }, /config\.data/],
   ];
   for (const [cfg, re] of bad) assert.throws(() => parseServerConfigFile(JSON.stringify(cfg), "/"), re);
   assert.throws(() => parseServerConfigFile("{", "/"), /not valid JSON/);
