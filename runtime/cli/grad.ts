@@ -62,6 +62,9 @@ await runMain(async () => {
   }
 
   refuseOverwrite("--out", values.out!, { files: { "--model": values.model, "--batch": values.batch } });
+  // Checked before the run, not after --out has been written.
+  const tol = Number(values.tolerance);
+  if (!(tol > 0)) throw new UsageError(`--tolerance ${values.tolerance}: expected a positive number`);
   const model = readModel(await readInput("--model", values.model!), values.model!);
   const arrays = readNpz(await readInput("--batch", values.batch!), values.batch!);
   const feeds: Record<string, Tensor> = {};
@@ -112,10 +115,6 @@ await runMain(async () => {
       }; wrote ${out.size} arrays to ${values.out} (engine ${engineName})`,
     );
     if (values.compare) {
-      const tol = Number(values.tolerance);
-      if (!(tol > 0)) {
-        throw new UsageError(`--tolerance ${values.tolerance}: expected a positive number`);
-      }
       const ref = new Map<string, Tensor>();
       for (const [k, v] of readNpz(await readInput("--compare", values.compare), values.compare)) {
         if (!isStringArray(v) && !k.startsWith("input.") && k !== "target") ref.set(k, v);

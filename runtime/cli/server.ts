@@ -53,8 +53,8 @@ await runMain(async () => {
     }
     file.epochs = n;
   }
-  const key = await loadPrivateKeyFile(file.serverKey);
-  const allowlist = await loadAllowlist(file.allowlist);
+  const key = await named("serverKey", file.serverKey, loadPrivateKeyFile);
+  const allowlist = await named("allowlist", file.allowlist, loadAllowlist);
   let psk: Uint8Array | undefined;
   if (file.pskFile) {
     const parsed = parseHexKey(
@@ -122,3 +122,13 @@ await runMain(async () => {
   } catch { /* signals unavailable: stop with the process */ }
   await http.finished;
 }, USAGE);
+
+/** Loads `path` for config field `field`; a missing file is named by its field. */
+async function named<T>(field: string, path: string, load: (path: string) => Promise<T>): Promise<T> {
+  try {
+    return await load(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`config.${field} ${path}: file not found`, { cause: e });
+    throw e;
+  }
+}

@@ -103,3 +103,17 @@ Deno.test("the server names the listen address it cannot bind", async () => {
     await Deno.remove(w.root, { recursive: true });
   }
 });
+
+Deno.test("the server names the config field of a key or allowlist file that is missing", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  try {
+    await Deno.remove(`${w.root}/keys/allowlist.json`);
+    const r = await runCli("server.ts", ["--config", w.serverConfigFile], [
+      "--allow-net", "--allow-read", `--allow-write=${w.root}`, "--allow-ffi", "--allow-sys", "--allow-env",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: config\.allowlist .*keys\/allowlist\.json: file not found$/m);
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});

@@ -96,6 +96,12 @@ Deno.test("grad CLI: bad input gives a one-line error naming the problem", async
       assert.match(r.stderr, /^error: --out .*mine\.npz: that is the --batch file; it would be overwritten$/m);
       assert.deepEqual(await Deno.readFile(`${dir}/mine.npz`), before);
     });
+    await t.step("a bad --tolerance is refused before the run writes --out", async () => {
+      const r = await runCli("grad.ts", [...base(model, batch), "--compare", batch, "--tolerance", "abc"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: --tolerance abc: expected a positive number$/m);
+      await assert.rejects(Deno.stat(`${dir}/o.npz`), Deno.errors.NotFound);
+    });
     await t.step("non-ONNX bytes", async () => {
       await Deno.writeTextFile(`${dir}/text.onnx`, "this is not a model\n");
       assertOneLineError(await runCli("grad.ts", base(`${dir}/text.onnx`, batch)), /text\.onnx: not an ONNX model/);
