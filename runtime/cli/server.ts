@@ -94,6 +94,7 @@ await runMain(async () => {
     labelProtection: file.labelProtection,
     codec: file.codec,
     deferUpdate: file.deferUpdate,
+    statusFrom: file.statusFrom,
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

@@ -126,6 +126,12 @@ export interface ServerConfig {
    * true. The numbers are those of the fused step either way (`ServerModel`).
    */
   deferUpdate?: boolean;
+  /**
+   * Who may read `GET /v1/status`, which names the participating clinics and their traffic:
+   * `"loopback"` (default: the server's own host, e.g. a local dashboard or an SSH tunnel)
+   * or `"anywhere"`. Which hospitals take part is itself worth keeping to the operators.
+   */
+  statusFrom?: "loopback" | "anywhere";
 }
 
 /**
@@ -563,7 +569,14 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   };
 
   app.get("/health", (c) => c.json({ ok: true }));
-  app.get("/v1/status", (c) => c.json(status()));
+  app.get("/v1/status", (c) => {
+    // c.env is Deno.serve's connection info; an in-process request (tests) has none.
+    const from = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+    if ((config.statusFrom ?? "loopback") === "loopback" && from !== undefined && !isLoopback(from)) {
+      throw httpError(403, "STATUS_LOOPBACK_ONLY", `GET /v1/status answers the server's own host only (config statusFrom); asked from ${from}`);
+    }
+    return c.json(status());
+  });
 
   app.post(
     "/v1/handshake",
@@ -755,3 +768,9 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   };
 }
 
+
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h.startsWith("127.") || h === "::1" || h.startsWith("::ffff:127.");
+}

@@ -83,12 +83,14 @@ export interface ServerConfigFile {
    * clinic computes its backward pass (default true; the numbers are the same either way).
    */
   deferUpdate: boolean;
+  /** Who may read `GET /v1/status` (default `"loopback"`). */
+  statusFrom: "loopback" | "anywhere";
 }
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
-  "allowExport", "labelProtection", "codec", "deferUpdate",
+  "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
 ]);
 
 /**
@@ -201,6 +203,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     codec: cfg.codec("codec"),
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
     deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
+    statusFrom: c.statusFrom === undefined ? "loopback" : c.statusFrom === "loopback" || c.statusFrom === "anywhere" ? c.statusFrom : fail("statusFrom", '"loopback" or "anywhere"'),
   };
 }
 

@@ -230,6 +230,25 @@ Deno.test("server refuses bad input with 4xx JSON codes; other clinics go on", a
       assert.ok(st.clinics[0].bytesIn > 0 && st.clinics[0].bytesOut > 0);
       assert.equal(st.clinics[0].online, true);
     });
+
+    await t.step("status names the clinics: by default only to the server's own host", async () => {
+      const from = (hostname: string) =>
+        server.app.fetch(new Request("http://server/v1/status"), { remoteAddr: { transport: "tcp", hostname, port: 40000 } });
+      for (const local of ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"]) assert.equal((await from(local)).status, 200, local);
+      const e = await assertError(await from("10.0.0.7"), 403, "STATUS_LOOPBACK_ONLY");
+      assert.match(e.message, /asked from 10\.0\.0\.7/);
+      assert.equal((await from("::ffff:10.0.0.7")).status, 403);
+      // /health stays open to a load balancer.
+      assert.equal((await server.app.fetch(new Request("http://server/health"), { remoteAddr: { hostname: "10.0.0.7" } })).status, 200);
+      const open = await startServer("vanilla", { statusFrom: "anywhere" });
+      try {
+        const r = await open.app.fetch(new Request("http://server/v1/status"), { remoteAddr: { hostname: "10.0.0.7" } });
+        assert.equal(r.status, 200);
+        await r.body?.cancel();
+      } finally {
+        await open.close();
+      }
+    });
   } finally {
     await server.close();
   }

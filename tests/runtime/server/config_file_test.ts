@@ -44,6 +44,7 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, serverKey: "" }, /config\.serverKey/],
     [{ ...base, allowExport: "yes" }, /config\.allowExport/],
     [{ ...base, deferUpdate: 1 }, /config\.deferUpdate/],
+    [{ ...base, statusFrom: "public" }, /config\.statusFrom: expected "loopback" or "anywhere"/],
     [{ ...base, codec: { dtype: "int4" } }, /config\.codec: expected \{"dtype": "float32" \| "float16" \| "int8"/],
     [{ ...base, codec: { level: 10 } }, /config\.codec: expected \{"level": an integer 0-9\}/],
     [{ ...base, codec: { dtype: "int8", topK: 0.1 } }, /config\.codec: expected only dtype and level/],
