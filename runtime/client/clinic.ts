@@ -276,8 +276,13 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   let lastWaitHolder: string | null | undefined;
   let rounds = 0;
   const steady = new SteadyRate();
+  let checked = false;
   for (;;) {
     const turn = await ask(o, { type: "TURN_REQUEST" }, false);
+    if (!checked) {
+      checkAgainstServer(o, me, info.mode, turn);
+      checked = true;
+    }
     if (turn.finished) {
       rounds = turn.epoch;
       break;
@@ -378,6 +383,29 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   result.reconnects = o.conn.reconnects;
   result.seconds = (performance.now() - t0) / 1000;
   return result;
+}
+
+/**
+ * Refuses, before the first step, a clinic config that disagrees with the server: peers that
+ * are not clinics of the server's turn order (sealing the weights to one fails only at the
+ * end of a turn), and in vanilla mode a loss other than the one the server trains (this
+ * clinic's metrics and predictions would read the logits wrongly).
+ */
+function checkAgainstServer(o: ClinicOptions, me: string, mode: string, turn: { order: string[]; loss: string }): void {
+  const order = new Set(turn.order);
+  if (!order.has(me)) {
+    throw new Error(`the server's turn order [${turn.order.join(", ")}] does not name this clinic (${me})`);
+  }
+  const strangers = [...o.peers.keys()].filter((p) => !order.has(p));
+  if (strangers.length > 0) {
+    throw new Error(
+      `the peers file names ${strangers.join(", ")}, not in the server's turn order [${turn.order.join(", ")}]: ` +
+        `this clinic's weights would be sealed to ${strangers.length === 1 ? "it" : "them"} at the end of its turn`,
+    );
+  }
+  if (mode === "vanilla" && (o.loss ?? "bce") !== turn.loss) {
+    throw new Error(`the server trains with loss ${turn.loss}; this clinic's config says ${o.loss ?? "bce"}: set "loss": "${turn.loss}"`);
+  }
 }
 
 async function vanillaStep(

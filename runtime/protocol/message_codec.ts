@@ -46,7 +46,7 @@ export const WEIGHT_PREFIX = "weight/";
 // deno-lint-ignore no-control-regex -- the control characters are what it refuses
 const WEIGHT_NAME = /^[^\u0000-\u001f\u007f]{1,512}$/;
 
-type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "stepId?" | "bool";
+type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "names" | "stepId?" | "bool";
 
 interface Schema {
   fields: Record<string, FieldKind>;
@@ -77,7 +77,15 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   EVAL_RESULT: { fields: {}, tensors: ["output"], bundle: true },
   TURN_REQUEST: { fields: {}, tensors: [], bundle: false },
   TURN: {
-    fields: { turn: "name?", yours: "bool", epoch: "epoch", finished: "bool", lastStepId: "stepId?" },
+    fields: {
+      turn: "name?",
+      yours: "bool",
+      epoch: "epoch",
+      finished: "bool",
+      lastStepId: "stepId?",
+      order: "names",
+      loss: "string",
+    },
     tensors: [],
     bundle: false,
   },
@@ -158,6 +166,11 @@ function checkField(type: string, key: string, kind: FieldKind, v: unknown): voi
       return;
     case "name?":
       if (v !== null && (typeof v !== "string" || !KEY_NAME_PATTERN.test(v))) fail("a clinic name or null");
+      return;
+    case "names":
+      if (!Array.isArray(v) || v.length > 1024 || !v.every((n) => typeof n === "string" && KEY_NAME_PATTERN.test(n))) {
+        fail("a list of at most 1024 clinic names");
+      }
       return;
     case "bool":
       if (typeof v !== "boolean") fail("a boolean");

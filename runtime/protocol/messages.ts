@@ -9,7 +9,7 @@
  * | `MIDDLE_FORWARD` {stepId, epoch, activation} | `MIDDLE_FORWARD_RESULT` {stepId, headInput} | U-shape |
  * | `MIDDLE_BACKWARD` {stepId, epoch, gradHeadInput} | `MIDDLE_BACKWARD_RESULT` {stepId, cutGrad} | U-shape |
  * | `EVAL` {activation} | `EVAL_RESULT` {output} (logits, or the head input in U-shape) | both |
- * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId} | both |
+ * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId, order, loss} | both |
  * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
@@ -98,6 +98,10 @@ export interface TurnMessage {
    * server restart this tells a clinic where the server's state stands.
    */
   lastStepId: string | null;
+  /** The server's turn order: every clinic of the training (a clinic checks its peers against it). */
+  order: string[];
+  /** The server's loss (in vanilla mode the loss it trains; a clinic evaluates with the same). */
+  loss: string;
 }
 /** End of the sender's turn, with its weights sealed to every other clinic. */
 export interface TurnDoneMessage {

@@ -476,6 +476,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
           epoch: schedule.epoch,
           finished: schedule.finished,
           lastStepId: last && last.epoch === schedule.epoch ? c.progress : null,
+          order: [...schedule.order],
+          loss: config.loss,
         });
       }
       case "TURN_DONE": {

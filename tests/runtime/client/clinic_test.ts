@@ -95,3 +95,36 @@ Deno.test("clinic: a TURN_DONE refused after a server crash before its checkpoin
   assert.deepEqual(faulty.steps, [EPOCHS * 3], "each step applied once at the server");
   assert.deepEqual(faulty.params, clean.params, "the same weights as an uninterrupted run");
 });
+
+Deno.test("clinic: a config that disagrees with the server is refused at the first TURN, before any step", async () => {
+  const server = await startServer("vanilla", { epochs: 1 }, { names: ["a"] });
+  const ck = await Deno.makeTempDir();
+  const cfg = tinyConfig("vanilla");
+  const { model, cuts } = buildSplitModel(cfg.model, "vanilla", "bce");
+  const side = await LocalRawSide.create({
+    clinic: "a", data: tinySplits(), model, cuts, mode: "vanilla", loss: "bce", optimizer: cfg.optimizer,
+    seed: 7, batchSize: 8, engine: await testEngine(), checkpointDir: ck,
+  });
+  const conn = await ServerConnection.connect({
+    url: "http://server:1",
+    serverPublicKey: SERVER_KEYS.publicKey,
+    clinicKeyPair: CLINIC_KEYS.a,
+    fetch: ((url: string, init?: RequestInit) => server.app.request(url, init)) as typeof fetch,
+  });
+  try {
+    const run = (o: Partial<Parameters<typeof runClinic>[0]>) =>
+      runClinic({ side, conn, peers: new Map(), pollMs: 1, evaluate: [], ...o });
+    // Peers the server's turn order does not have: their sealed weights would be refused only at TURN_DONE.
+    await assert.rejects(
+      run({ peers: new Map([["b", CLINIC_KEYS.b.publicKey]]) }),
+      /the peers file names b, not in the server's turn order \[a\]/,
+    );
+    await assert.rejects(run({ loss: "mse" }), /the server trains with loss bce; this clinic's config says mse: set "loss": "bce"/);
+    assert.equal(server.status().step, 0, "no step was sent");
+  } finally {
+    conn.close();
+    await side.close();
+    await server.close();
+    await Deno.remove(ck, { recursive: true });
+  }
+});

@@ -42,7 +42,7 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
   try {
     const [a, b, c] = await Promise.all(["a", "b", "c"].map((n) => new RawClinic(server, n).connect()));
     const t = await a.send({ type: "TURN_REQUEST" });
-    assert.deepEqual(t, { type: "TURN", turn: "a", yours: true, epoch: 0, finished: false, lastStepId: null });
+    assert.deepEqual(t, { type: "TURN", turn: "a", yours: true, epoch: 0, finished: false, lastStepId: null, order: ["a", "b", "c"], loss: "bce" });
     assert.equal((await a.send(step("0:0", 1))).type, "STEP_RESULT");
     assert.equal((await a.send(step("0:1", 2))).type, "STEP_RESULT");
     assert.equal((await a.send({ type: "TURN_REQUEST" }) as { lastStepId: string }).lastStepId, "0:1");
@@ -63,7 +63,7 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     assert.equal((await c.send({ type: "TURN_REQUEST" }) as { turn: string }).turn, "b");
     clock = 1600;
     const tc = await c.send({ type: "TURN_REQUEST" });
-    assert.deepEqual(tc, { type: "TURN", turn: "c", yours: true, epoch: 0, finished: false, lastStepId: null });
+    assert.deepEqual(tc, { type: "TURN", turn: "c", yours: true, epoch: 0, finished: false, lastStepId: null, order: ["a", "b", "c"], loss: "bce" });
     assert.ok(log.includes("clinic b offline, skipped"), log.join("\n"));
     // c can open what a sealed to it; a gets nothing back of its own
     const wc = await c.send({ type: "FETCH_WEIGHTS" });
@@ -175,6 +175,8 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
       epoch: 0,
       finished: false,
       lastStepId: null,
+      order: ["a", "b"],
+      loss: "bce",
     });
     await b.send(step("0:0", 2));
     await b.send(step("0:1", 3));
