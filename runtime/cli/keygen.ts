@@ -55,6 +55,12 @@ export async function main(
     err(`keygen: --out and --name are required; ${USAGE}`);
     return 2;
   }
+  try {
+    if (!(await Deno.stat(values.out)).isDirectory) {
+      err(`keygen: --out ${values.out}: not a directory (the key files go into one)`);
+      return 2;
+    }
+  } catch { /* absent: created below */ }
   const keyPair = generateStaticKeyPair();
   try {
     validateKeyName(values.name);

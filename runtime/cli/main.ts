@@ -93,6 +93,12 @@ export function parseFlags<const O extends NonNullable<ParseArgsConfig["options"
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
+    // Node's message for `--lr -1` spans three lines and only the last says what to do.
+    const m = /^Option '(--[\w-]+)' argument is ambiguous/.exec((e as Error).message);
+    if (m) {
+      const v = args[args.indexOf(m[1]) + 1] ?? "";
+      throw new UsageError(`${m[1]} ${v}: a value that starts with a dash is written ${m[1]}=${v}`);
+    }
     throw new UsageError((e as Error).message);
   }
 }

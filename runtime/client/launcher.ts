@@ -237,7 +237,14 @@ export async function launchClinic<T = ClinicResult>(
   const deno = opts.denoPath ?? Deno.execPath();
   const onLine = opts.onLine ?? ((l: string) => console.error(l));
   // The raw side may write only inside its checkpoint directory, so it must exist first.
-  await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
+  try {
+    await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new Error(`clinic ${config.name}: checkpointDir ${config.checkpointDir}: not a directory`, { cause: e });
+    }
+    throw e;
+  }
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
   const raw = new Deno.Command(deno, { args: rawArgs, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();

@@ -117,3 +117,16 @@ Deno.test("the server names the config field of a key or allowlist file that is 
     await Deno.remove(w.root, { recursive: true });
   }
 });
+
+Deno.test("deno task client names a checkpointDir that is a file", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  try {
+    await Deno.writeTextFile(`${w.root}/ckpt-clinic-a`, "not a folder");
+    const r = await runTask("client", ["--config", `${w.root}/clinic-a.json`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: clinic clinic-a: checkpointDir .*ckpt-clinic-a: not a directory$/m);
+    assert.equal(await Deno.readTextFile(`${w.root}/ckpt-clinic-a`), "not a folder");
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});

@@ -74,6 +74,11 @@ Deno.test("train CLI: bad input gives a one-line error naming the problem", asyn
       assert.match(r.stderr, /^error: --export .*tiny\.npz: that is the --data file; it would be overwritten$/m);
       assert.deepEqual(await Deno.readFile(`${dir}/tiny.npz`), before);
     });
+    await t.step("a negative value needs --flag=value, and the error says so", async () => {
+      const r = await runCli("train.ts", ["--data", `${dir}/tiny.npz`, "--lr", "-1"]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^error: --lr -1: a value that starts with a dash is written --lr=-1$/m);
+    });
     await t.step("bad flag value", async () => {
       const r = await runCli("train.ts", ["--data", `${dir}/tiny.npz`, "--epochs", "0"]);
       assert.equal(r.code, 2);

@@ -60,6 +60,10 @@ Deno.test("keygen: bad names and missing arguments are one-line errors", async (
     assert.equal(unknown.code, 2);
     assert.equal(unknown.stderr.trimEnd().split("\n").length, 1);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+    await Deno.writeTextFile(`${dir}/a-file`, "x");
+    const notDir = await runCli("--out", `${dir}/a-file`, "--name", "k");
+    assert.equal(notDir.code, 2);
+    assert.match(notDir.stderr.trimEnd(), /^keygen: --out .*a-file: not a directory \(the key files go into one\)$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
