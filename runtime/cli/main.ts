@@ -11,7 +11,7 @@
  * @module
  */
 
-import { relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** A usage error: wrong or missing flags. Printed with the command's usage line. */
@@ -130,7 +130,7 @@ export function refuseOverwrite(
   for (const [what, d] of Object.entries(protect.dirs ?? {})) {
     if (d === undefined) continue;
     const rel = relative(resolve(d), out);
-    if (rel === "" || (!rel.startsWith("..") && !rel.startsWith("/"))) {
+    if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) {
       throw new UsageError(`${flag} ${path}: it lies in the ${what} ${d}, whose files must not be overwritten`);
     }
   }

@@ -77,6 +77,7 @@ import { writeFileAtomic } from "./atomic_file.ts";
 import { augmentRng, batchIndices, stepsPerEpoch } from "./batch_order.ts";
 import { RawSideError } from "./raw_side_error.ts";
 import { applySegmentState, collectSegmentState, type SegmentSlot } from "./segment_state.ts";
+import { firstNonFinite } from "../protocol/tensor_spec.ts";
 
 /**
  * Split modes: `vanilla` (clinic front | server rest + loss; labels travel to the server) and
@@ -286,12 +287,8 @@ function checkTensor(
   }
   // What comes from the server reaches this clinic's weights through its optimizer step:
   // one NaN or infinity would spoil them for good.
-  const d = x.data;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      throw new RawSideError("BAD_TENSOR", `${what}: element ${i} is ${d[i]}; expected finite values`);
-    }
-  }
+  const bad = firstNonFinite(x.data);
+  if (bad >= 0) throw new RawSideError("BAD_TENSOR", `${what}: element ${bad} is ${x.data[bad]}; expected finite values`);
 }
 
 function checkStepId(stepId: unknown): asserts stepId is string {

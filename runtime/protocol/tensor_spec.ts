@@ -101,15 +101,35 @@ export function checkTensor(
   for (const [k, v] of local) bound.set(k, v);
 }
 
+/**
+ * Index of the first NaN or ±Infinity in `data`, or -1 (bigints are always finite). What a
+ * cut tensor must not carry into a receiver's optimizer step, on either side of the cut.
+ *
+ * @example
+ * ```ts
+ * import { firstNonFinite } from "./tensor_spec.ts";
+ * firstNonFinite(Float32Array.of(1, NaN, 2)); // 1
+ * ```
+ */
+export function firstNonFinite(data: ArrayLike<number | bigint>): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v === "number" && !Number.isFinite(v)) return i;
+  }
+  return -1;
+}
+
 /** The value checks of {@linkcode checkTensor}: the first offending element is named. */
 function checkValues(name: string, t: Tensor, spec: TensorSpec): void {
   const d = t.data as ArrayLike<number | bigint>;
-  const [lo, hi] = spec.range ?? [-Infinity, Infinity];
+  if (spec.finite) {
+    const i = firstNonFinite(d);
+    if (i >= 0) throw new ProtocolError("NON_FINITE", `${name}: element ${i} is ${d[i]}; expected finite values`);
+  }
+  if (!spec.range) return;
+  const [lo, hi] = spec.range;
   for (let i = 0; i < d.length; i++) {
     const v = Number(d[i]);
-    if (spec.finite && !Number.isFinite(v)) {
-      throw new ProtocolError("NON_FINITE", `${name}: element ${i} is ${v}; expected finite values`);
-    }
     if (!(v >= lo && v <= hi)) {
       throw new ProtocolError("OUT_OF_RANGE", `${name}: element ${i} is ${v}; expected values in [${lo}, ${hi}]`);
     }
