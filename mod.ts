@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { compileModel, readModel } from "./mod.ts";
- * const model = readModel(await Deno.readFile("../shared/models/res_cnn.onnx"));
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/res_cnn.onnx"));
  * const [front, server] = compileModel(model, { loss: "ce", cuts: ["/Relu_2_output_0"] });
  * console.log(front.forward !== undefined, server.step !== undefined); // true true
  * ```

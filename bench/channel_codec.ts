@@ -20,7 +20,6 @@ import { parseArgs } from "node:util";
 import type { Tensor } from "../models/tensor.ts";
 import { readModel } from "../models/onnx/read_model.ts";
 import { compileModel } from "../models/train/compile.ts";
-import { buildCnn } from "../models/zoo/cnn.ts";
 import { loadDataset } from "../runtime/data/load_dataset.ts";
 import { createEngine, type EngineName } from "../runtime/engine/mod.ts";
 import { SegmentRunner } from "../runtime/train/segment_runner.ts";
@@ -39,17 +38,9 @@ const reps = Number(values.reps);
 const engineName = values.engine as EngineName;
 
 const root = new URL("../", import.meta.url);
-const sharedModel = new URL("../shared/models/pneumonia_cnn.onnx", root);
-let model, cut: string;
-try {
-  model = readModel(await Deno.readFile(sharedModel), "pneumonia_cnn.onnx");
-  cut = "/features/features.5/MaxPool_output_0";
-} catch {
-  const zoo = buildCnn({ random: Math.random });
-  model = zoo.model;
-  cut = zoo.cuts.default[0];
-  console.log("(../shared/models missing: using the zoo CNN)");
-}
+const fixtureModel = new URL("tests/fixtures/models/pneumonia_cnn.onnx", root);
+const model = readModel(await Deno.readFile(fixtureModel), "pneumonia_cnn.onnx");
+const cut = "/features/features.5/MaxPool_output_0";
 const data = await loadDataset(new URL("data/pneumoniamnist.npz", root).pathname);
 const batch = data.train.take(Array.from({ length: 64 }, (_, i) => i));
 const engine = await createEngine(engineName);

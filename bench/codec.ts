@@ -25,9 +25,7 @@ import { unzipSync } from "fflate";
 import { type CodecOptions, decodeTensor, encodeTensor } from "../runtime/codec/mod.ts";
 import { type Tensor, tensor } from "../models/tensor.ts";
 
-const GOLDEN = `${
-  Deno.env.get("SPLITGATE_SHARED") ?? new URL("../../shared", import.meta.url).pathname
-}/models/pneumonia_cnn.golden.npz`;
+const GOLDEN = new URL("../tests/fixtures/models/pneumonia_cnn.golden.npz", import.meta.url).pathname;
 
 /** Reads the '<f4' C-order `cut.activation.npy` from the golden npz (NEP 1 .npy layout). */
 function goldenActivation(): Tensor<"float32"> {

@@ -16,7 +16,7 @@
 import { createEngine, type EngineName, type EngineOptions } from "../runtime/engine/engine.ts";
 import { tensor } from "../models/tensor.ts";
 
-const MODEL = new URL("../../shared/models/pneumonia_cnn.onnx", import.meta.url);
+const MODEL = new URL("../tests/fixtures/models/pneumonia_cnn.onnx", import.meta.url);
 const BATCH = 64;
 
 /** One configuration's timings, in milliseconds per run. */

@@ -32,7 +32,7 @@
  * [--warmup 3] [--gpu-steps 4] [--gpu-warmup 1] [--rounds 3] [--only pytorch,native,native2,wasm1,wasm2,webgpu]
  * [--json results.json]`
  *
- * Without `--model` it uses `../shared/models/pneumonia_cnn.onnx` (relative to the repo
+ * Without `--model` it uses `tests/fixtures/models/pneumonia_cnn.onnx` (relative to the repo
  * root) and, when that is missing, the zoo CNN (`models/zoo/cnn.ts`, seeded weights).
  *
  * @example
@@ -59,7 +59,7 @@ import { formatTable, kernelPeakRss, mib, RssSampler, summarize, type Summary } 
 const LR = 0.01;
 const MOMENTUM = 0.9;
 const PYTHON = "/usr/bin/python3";
-const DEFAULT_MODEL = new URL("../../shared/models/pneumonia_cnn.onnx", import.meta.url);
+const DEFAULT_MODEL = new URL("../tests/fixtures/models/pneumonia_cnn.onnx", import.meta.url);
 const CONFIG = new URL("../deno.json", import.meta.url);
 const SELF = new URL(import.meta.url);
 const PYTORCH_SCRIPT = new URL("./pytorch_step.py", import.meta.url);

@@ -12,7 +12,7 @@
  *
  * @example
  * ```sh
- * deno task grad --model ../shared/models/res_cnn.onnx --batch ../shared/models/res_cnn.golden.npz \
+ * deno task grad --model tests/fixtures/models/res_cnn.onnx --batch tests/fixtures/models/res_cnn.golden.npz \
  *   --loss ce --cut /Relu_2_output_0 --out /tmp/res_cnn.grads.npz
  * ```
  * @module

@@ -16,7 +16,7 @@
  * import { createEngine } from "./engine.ts";
  * import { tensor } from "../../models/tensor.ts";
  * const engine = await createEngine("wasm");
- * const session = await engine.load(Deno.readFileSync("../shared/models/pneumonia_cnn.onnx"));
+ * const session = await engine.load(Deno.readFileSync("tests/fixtures/models/pneumonia_cnn.onnx"));
  * const out = await session.run({ image: tensor("float32", [1, 1, 28, 28]) });
  * console.log(out.logits.dims); // [1, 1]
  * await engine.dispose();
@@ -118,7 +118,7 @@ export interface ValueInfo {
  * import { createEngine } from "./engine.ts";
  * import { tensor } from "../../models/tensor.ts";
  * const engine = await createEngine("wasm");
- * const s = await engine.load(Deno.readFileSync("../shared/models/pneumonia_cnn.onnx"));
+ * const s = await engine.load(Deno.readFileSync("tests/fixtures/models/pneumonia_cnn.onnx"));
  * console.log(s.inputNames, s.outputNames); // ["image"] ["logits"]
  * const { logits } = await s.run({ image: tensor("float32", [2, 1, 28, 28]) }, ["logits"]);
  * await s.release();

@@ -7,7 +7,7 @@
  * import { createEngine } from "./mod.ts";
  * import { tensor } from "../../models/tensor.ts";
  * const engine = await createEngine("wasm");
- * const s = await engine.load(Deno.readFileSync("../shared/models/pneumonia_cnn.onnx"));
+ * const s = await engine.load(Deno.readFileSync("tests/fixtures/models/pneumonia_cnn.onnx"));
  * const { logits } = await s.run({ image: tensor("float32", [4, 1, 28, 28]) });
  * await engine.dispose();
  * ```

@@ -12,7 +12,7 @@
  * import * as ort from "onnxruntime-web";
  * import { OrtEngine } from "./ort_session.ts";
  * const engine = new OrtEngine("wasm", ort, { executionProviders: ["wasm"] });
- * const s = await engine.load(Deno.readFileSync("../shared/models/pneumonia_cnn.onnx"));
+ * const s = await engine.load(Deno.readFileSync("tests/fixtures/models/pneumonia_cnn.onnx"));
  * console.log(s.inputs); // [{ name: "image", dtype: "float32", shape: ["N", 1, 28, 28] }]
  * await engine.dispose();
  * ```
@@ -185,7 +185,7 @@ function shapeText(shape: readonly (number | string)[]): string {
  * import { OrtEngine } from "./ort_session.ts";
  * import { tensor } from "../../models/tensor.ts";
  * const engine = new OrtEngine("wasm", ort, { executionProviders: ["wasm"] });
- * const s = await engine.load(Deno.readFileSync("../shared/models/pneumonia_cnn.onnx"), { name: "cnn" });
+ * const s = await engine.load(Deno.readFileSync("tests/fixtures/models/pneumonia_cnn.onnx"), { name: "cnn" });
  * await s.run({ image: tensor("float32", [1, 1, 28, 28]) }).catch(console.error);
  * await engine.dispose();
  * ```

@@ -4,7 +4,7 @@
  * @module
  */
 export const ROOT = new URL("../../", import.meta.url);
-export const SHARED_MODELS = new URL("../shared/models/", ROOT);
+export const SHARED_MODELS = new URL("tests/fixtures/models/", ROOT);
 
 /** Result of one CLI run. */
 export interface CliRun {

@@ -5,7 +5,7 @@ import { writeModel } from "../../models/onnx/write_model.ts";
 import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
 import type { Tensor } from "../../models/tensor.ts";
 
-// The three PyTorch models in ../shared/models, their loss and suggested cut.
+// The three PyTorch models in tests/fixtures/models, their loss and suggested cut.
 const MODELS = [
   { name: "pneumonia_cnn", loss: "bce", cut: "/features/features.5/MaxPool_output_0" },
   { name: "ehr_mlp", loss: "bce", cut: "/body.1/Relu_output_0" },

@@ -7,7 +7,7 @@ import { tensorFromProto } from "../../../models/onnx/tensor_proto.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
 import { tensor } from "../../../models/tensor.ts";
 
-const SHARED = new URL("../../../../shared/models/", import.meta.url);
+const SHARED = new URL("../../fixtures/models/", import.meta.url);
 const NAMES = ["pneumonia_cnn", "ehr_mlp", "res_cnn"];
 
 Deno.test("readModel reads PyTorch's exporter output: inputs, outputs, nodes, weights", async () => {

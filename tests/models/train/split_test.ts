@@ -9,9 +9,9 @@ import { relativeError } from "../../../runtime/train/compare_arrays.ts";
 import type { Tensor } from "../../../models/tensor.ts";
 import type { LossKind } from "../../../models/grad/loss.ts";
 
-const SHARED = new URL("../../../../shared/models/", import.meta.url);
+const SHARED = new URL("../../fixtures/models/", import.meta.url);
 
-// Each shared model with its suggested cut, another single cut, and a U-shaped pair.
+// Each fixture model with its suggested cut, another single cut, and a U-shaped pair.
 const CASES: { name: string; loss: LossKind; cuts: string[][] }[] = [
   {
     name: "pneumonia_cnn",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../../runtime/cli/vectors.ts";
 
-const VECTORS = new URL("../../../../shared/vectors/noise-25519-chachapoly.json", import.meta.url);
+const VECTORS = new URL("../../fixtures/vectors/noise-25519-chachapoly.json", import.meta.url);
 const CLI = new URL("../../../runtime/cli/vectors.ts", import.meta.url);
 const ROOT = new URL("../../../", import.meta.url);
 
@@ -16,7 +16,7 @@ async function runCli(...args: string[]) {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("vectors CLI: all shared vectors pass, one line each, summary last", async () => {
+Deno.test("vectors CLI: all cacophony vectors pass, one line each, summary last", async () => {
   const r = await runCli(VECTORS.pathname);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");

@@ -1,6 +1,6 @@
 /**
  * Test-only reader of the real cut-layer tensors in
- * ../shared/models/pneumonia_cnn.golden.npz (kept private to the codec tests
+ * tests/fixtures/models/pneumonia_cnn.golden.npz (kept private to the codec tests
  * so they do not depend on runtime/data while it is being written).
  *
  * An .npz is a zip of .npy files (numpy.lib.format); a .npy is the magic
@@ -19,7 +19,7 @@ import { unzipSync } from "fflate";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 
 /**
- * Where the shared golden files live (override with SPLITGATE_SHARED).
+ * The golden file of the fixture CNN.
  *
  * @example
  * ```ts
@@ -27,9 +27,7 @@ import { type Tensor, tensor } from "../../../models/tensor.ts";
  * console.log(GOLDEN_NPZ.endsWith("pneumonia_cnn.golden.npz")); // true
  * ```
  */
-export const GOLDEN_NPZ = `${
-  Deno.env.get("SPLITGATE_SHARED") ?? new URL("../../../../shared", import.meta.url).pathname
-}/models/pneumonia_cnn.golden.npz`;
+export const GOLDEN_NPZ = new URL("../../fixtures/models/pneumonia_cnn.golden.npz", import.meta.url).pathname;
 
 /**
  * Parses a little-endian float32 (`<f4`), C-order .npy.

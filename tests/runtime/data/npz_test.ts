@@ -7,8 +7,7 @@ import { listNpz, readNpz, writeNpz } from "../../../runtime/data/npz.ts";
 import { readNpzFile, writeNpzFile } from "../../../runtime/data/npz_file.ts";
 
 const PNEUMONIA = new URL("../../../data/pneumoniamnist.npz", import.meta.url);
-// shared/ sits beside the repository (the project's read-only material).
-const GOLDEN = new URL("../../../../shared/models/pneumonia_cnn.golden.npz", import.meta.url);
+const GOLDEN = new URL("../../fixtures/models/pneumonia_cnn.golden.npz", import.meta.url);
 const haveGolden = (() => {
   try {
     return Deno.statSync(GOLDEN).isFile;

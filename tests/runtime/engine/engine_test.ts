@@ -16,7 +16,7 @@ import type { WorkerRequest } from "./wasm_worker.ts";
 import { addNode, emptyGraph, stringAttr } from "../../../models/graph/ir.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
 
-const MODELS = new URL("../../../../shared/models", import.meta.url).pathname;
+const MODELS = new URL("../../fixtures/models", import.meta.url).pathname;
 const DENO_WORKER = globalThis.Worker;
 const CNN = Deno.readFileSync(`${MODELS}/pneumonia_cnn.onnx`);
 const EHR = Deno.readFileSync(`${MODELS}/ehr_mlp.onnx`);

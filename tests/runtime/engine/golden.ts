@@ -1,5 +1,5 @@
 /**
- * Test helper: reads the numeric arrays of a `.golden.npz` from /work/shared/models (NumPy
+ * Test helper: reads the numeric arrays of a `.golden.npz` from tests/fixtures/models (NumPy
  * `.npz` = zip of `.npy` files; `.npy` format spec v1.0/2.0: magic, version, little-endian
  * header length, a Python dict literal header, then C-order data). Only the little-endian
  * `<f4` and `<i8` arrays the engine tests need are decoded; other keys are skipped.
@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { readGolden } from "./golden.ts";
- * const g = readGolden("../shared/models/pneumonia_cnn.golden.npz");
+ * const g = readGolden("tests/fixtures/models/pneumonia_cnn.golden.npz");
  * console.log(g["logits"].dims); // [8, 1]
  * ```
  * @module
@@ -43,7 +43,7 @@ function parseNpy(bytes: Uint8Array, key: string): Tensor | undefined {
  * @example
  * ```ts
  * import { readGolden } from "./golden.ts";
- * const g = readGolden("../shared/models/ehr_mlp.golden.npz");
+ * const g = readGolden("tests/fixtures/models/ehr_mlp.golden.npz");
  * console.log(g["input.codes"].dtype); // "int64"
  * ```
  */

@@ -6,7 +6,7 @@
  *
  * @example
  * ```sh
- * deno run --allow-read=../shared/models/pneumonia_cnn.onnx tests/runtime/engine/sandboxed_wasm.ts < ort-wasm-simd-threaded.wasm
+ * deno run --allow-read=tests/fixtures/models/pneumonia_cnn.onnx tests/runtime/engine/sandboxed_wasm.ts < ort-wasm-simd-threaded.wasm
  * ```
  * @module
  */
@@ -18,7 +18,7 @@ import { tensor } from "../../../models/tensor.ts";
 const wasm = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
 try {
   const engine = await createEngine("wasm", wasm.length > 0 ? { wasmBinary: wasm } : {});
-  const session = await engine.load(Deno.readFileSync(new URL("../../../../shared/models/pneumonia_cnn.onnx", import.meta.url)), {
+  const session = await engine.load(Deno.readFileSync(new URL("../../fixtures/models/pneumonia_cnn.onnx", import.meta.url)), {
     name: "pneumonia_cnn",
   });
   const { logits } = await session.run({ image: tensor("float32", [1, 1, 28, 28]) });
