@@ -58,8 +58,6 @@ export interface InitiatorHandshakeOptions extends CommonHandshakeOptions {
   staticKeyPair: KeyPair;
   /** The server's static public key, pinned in advance. */
   serverPublicKey: Uint8Array;
-  /** Fixed ephemeral key, for tests only (never reuse one in production). */
-  ephemeralKeyPair?: KeyPair;
 }
 
 /**
@@ -83,8 +81,6 @@ export interface ResponderHandshakeOptions extends CommonHandshakeOptions {
    * `undefined`/`null` for an unknown clinic (e.g. `allowlist.lookup`).
    */
   lookupPeer: (publicKey: Uint8Array) => { readonly name: string } | null | undefined;
-  /** Fixed ephemeral key, for tests only. */
-  ephemeralKeyPair?: KeyPair;
 }
 
 /**
@@ -169,7 +165,6 @@ export function initiatorHandshake(options: InitiatorHandshakeOptions): Initiato
     initiator: true,
     prologue: prologue(options),
     staticKeyPair: options.staticKeyPair,
-    ephemeralKeyPair: options.ephemeralKeyPair,
     remoteStaticKey: options.serverPublicKey,
     psks: options.psk ? [options.psk] : [],
   });
@@ -230,7 +225,6 @@ export function responderHandshake(
     initiator: false,
     prologue: prologue(options),
     staticKeyPair: options.staticKeyPair,
-    ephemeralKeyPair: options.ephemeralKeyPair,
     psks: options.psk ? [options.psk] : [],
   });
   try {

@@ -75,11 +75,6 @@ export interface ChannelOptions {
    * over lost frames); bounds the REKEY work a single frame can cause. Default 8.
    */
   maxEpochSkip?: number;
-  /**
-   * First counter to send with. For tests of nonce exhaustion; in normal use
-   * leave at 0. With rekeying on, it must be below 2^20 epochs.
-   */
-  initialSendCounter?: bigint;
 }
 
 /**
@@ -153,6 +148,8 @@ const DIRECTION_INITIATOR_TO_RESPONDER = 0x00;
 const DIRECTION_RESPONDER_TO_INITIATOR = 0x01;
 const AAD_LENGTH = SESSION_ID_LENGTH + 1 + FRAME_HEADER_LENGTH;
 const MAX_INITIAL_EPOCHS = 1n << 20n;
+
+let startSendCounter: (channel: SecureChannel, start: bigint) => void;
 
 function intOption(v: number | undefined, def: number, min: number, max: number, name: string) {
   const x = v ?? def;
@@ -244,6 +241,13 @@ export class SecureChannel {
     if (!(init.receive instanceof CipherState) || !init.receive.hasKey()) {
       throw new TypeError("receive must be a keyed CipherState");
     }
+    if (init.send === init.receive) {
+      // Noise rev 34 §5.2 Split() gives each direction its own key; one CipherState for both
+      // would seal the peer's counter n and ours under the same key and nonce.
+      throw new TypeError(
+        "send and receive must be two distinct CipherState objects, got the same one for both",
+      );
+    }
     this.initiator = init.initiator === true;
     this.#sessionId = init.handshakeHash.slice(0, SESSION_ID_LENGTH);
     this.#remoteStaticKey = init.remoteStaticKey?.slice() ?? null;
@@ -254,17 +258,30 @@ export class SecureChannel {
     this.#window = new ReplayWindow(windowSize);
     this.#send = init.send;
     this.#recv = init.receive;
-    const start = o.initialSendCounter ?? 0n;
+    this.#sendCounter = 0n;
+  }
+
+  static {
+    startSendCounter = (channel, start) => channel.#startSendCounterAt(start);
+  }
+
+  /** The test seam behind `_testing.ts`: see {@link _startSendCounterAt}. */
+  #startSendCounterAt(start: bigint): void {
+    if (this.#stats.sealed !== 0 || this.#sendCounter !== 0n) {
+      throw new TypeError(
+        `the send counter can only be moved on a fresh channel; this one sealed ${this.#stats.sealed} frames`,
+      );
+    }
     if (typeof start !== "bigint" || start < 0n || start > MAX_NONCE) {
       throw new RangeError(`initialSendCounter must be a bigint in [0, 2^64-1], got ${start}`);
     }
-    this.#sendCounter = start;
     const startEpoch = this.#epochOf(start);
     if (startEpoch > MAX_INITIAL_EPOCHS) {
       throw new RangeError(
         `initialSendCounter ${start} would need ${startEpoch} rekeys; disable rekeying for such tests`,
       );
     }
+    this.#sendCounter = start;
     while (this.#sendEpoch < startEpoch) {
       this.#send.rekey();
       this.#sendEpoch++;
@@ -554,4 +571,31 @@ export class SecureChannel {
   #assertOpen(): void {
     if (this.#closed) throw new NoiseError("CLOSED", "channel is closed");
   }
+}
+
+/**
+ * Test seam, not part of the API (no `mod.ts` exports it; tests reach it through
+ * `crypto/channel/_testing.ts`): moves a fresh channel's first send counter to `start`,
+ * deriving the rekey epochs on the way, so tests of nonce exhaustion (Noise rev 34 §5.1:
+ * nonce 2^64-1 is reserved) need not seal 2^64 frames. Production channels always start at 0.
+ *
+ * @throws {TypeError} if the channel has already sealed a frame.
+ * @throws {RangeError} for a counter outside [0, 2^64-1], or one more than 2^20 rekey epochs in.
+ * @example
+ * ```ts
+ * import { _startSendCounterAt } from "./secure_channel.ts";
+ * import { initiatorHandshake, responderHandshake } from "./handshake.ts";
+ * import { generateStaticKeyPair } from "../keys/key_pair.ts";
+ * const server = generateStaticKeyPair();
+ * const hs = initiatorHandshake({ staticKeyPair: generateStaticKeyPair(),
+ *   serverPublicKey: server.publicKey, channel: { rekeyInterval: 0 } });
+ * const r = responderHandshake({ staticKeyPair: server, lookupPeer: () => ({ name: "c" }),
+ *   channel: { rekeyInterval: 0 } }, hs.message1);
+ * const clinic = hs.finish(r.message2);
+ * _startSendCounterAt(clinic, 41n);
+ * console.log(r.channel.open(clinic.seal(1, new Uint8Array(0))).counter); // 41n
+ * ```
+ */
+export function _startSendCounterAt(channel: SecureChannel, start: bigint): void {
+  startSendCounter(channel, start);
 }

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { isNoiseError, type NoiseErrorCode } from "../../../crypto/errors.ts";
 import { FRAME_HEADER_LENGTH, MESSAGE_TYPE_CLOSE } from "../../../crypto/channel/frame.ts";
 import { SecureChannel } from "../../../crypto/channel/secure_channel.ts";
-import { MAX_NONCE } from "../../../crypto/noise/cipher_state.ts";
+import { CipherState, MAX_NONCE } from "../../../crypto/noise/cipher_state.ts";
 import { channelPair } from "./channel_pair.ts";
+import { startSendCounterAt } from "../../../crypto/channel/_testing.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -206,4 +207,28 @@ Deno.test("frames from another session are rejected", () => {
       }),
     TypeError,
   );
+});
+
+Deno.test("one CipherState for both directions is refused: it would reuse key and nonce", () => {
+  const both = new CipherState(new Uint8Array(32).fill(7));
+  const init = { initiator: true, send: both, receive: both, handshakeHash: new Uint8Array(32) };
+  assert.throws(() => new SecureChannel(init), {
+    name: "TypeError",
+    message: "send and receive must be two distinct CipherState objects, got the same one for both",
+  });
+  // Two objects holding the same key are the caller's business; the check is about identity.
+  const other = new CipherState(new Uint8Array(32).fill(8));
+  assert.equal(new SecureChannel({ ...init, receive: other }).isClosed, false);
+});
+
+Deno.test("the first send counter is a test seam only: moved on a fresh channel, never after", () => {
+  const { clinic, server } = channelPair({ rekeyInterval: 0 });
+  clinic.seal(1, bytes("a"));
+  assert.throws(() => startSendCounterAt(clinic, 5n), {
+    name: "TypeError",
+    message: /only be moved on a fresh channel; this one sealed 1 frames/,
+  });
+  startSendCounterAt(server, 1000n);
+  assert.equal(clinic.open(server.seal(1, bytes("b"))).counter, 1000n);
+  assert.throws(() => startSendCounterAt(server, 0n), TypeError);
 });
