@@ -6,50 +6,11 @@
  * ```ts
  * import { zooModel } from "./mod.ts";
  * const { model, cuts } = zooModel("cnn", { image: { channels: 1, size: 28 } }, Math.random);
+ * console.log(model.graph.nodes.length > 0, cuts.default); // true ["block1/pool/MaxPool_output_0"]
  * ```
  * @module
  */
-import { buildCnn, type ZooModel } from "./cnn.ts";
-import { buildEhr } from "./ehr.ts";
-
-export { buildCnn, type ZooModel } from "./cnn.ts";
-export { buildEhr } from "./ehr.ts";
-
-/** Names of the zoo models. */
-export const ZOO_NAMES = ["cnn", "ehr"] as const;
-/** A zoo model name. */
-export type ZooName = (typeof ZOO_NAMES)[number];
-
-/** What a zoo model must know about the data. */
-export interface ZooDataSpec {
-  image?: { channels: number; size: number };
-  tabular?: { numeric: number; vocabSizes: number[]; codeVocab: number };
-}
-
-/**
- * Builds a zoo model for data described by `spec`.
- *
- * @throws {TypeError} for an unknown name or data that does not fit the model
- * @example
- * ```ts
- * import { zooModel } from "./mod.ts";
- * zooModel("ehr", { tabular: { numeric: 12, vocabSizes: [3, 4], codeVocab: 50 } }, Math.random);
- * ```
- */
-export function zooModel(name: string, spec: ZooDataSpec, random: () => number): ZooModel {
-  if (name === "cnn") {
-    if (!spec.image) throw new TypeError("zoo model cnn needs image data (an .npz of images)");
-    return buildCnn({ random, inChannels: spec.image.channels, size: spec.image.size });
-  }
-  if (name === "ehr") {
-    if (!spec.tabular) {
-      throw new TypeError("zoo model ehr needs tabular data (a CSV or the Diabetes 130 zip)");
-    }
-    return buildEhr({ random, ...spec.tabular });
-  }
-  throw new TypeError(
-    `unknown zoo model ${JSON.stringify(name)}: expected one of ${
-      ZOO_NAMES.join(", ")
-    } or a .onnx file`,
-  );
-}
+export { buildCnn, type CnnOptions, type ZooModel } from "./cnn.ts";
+export { buildEhr, type EhrOptions } from "./ehr.ts";
+export { NetBuilder } from "./net_builder.ts";
+export { ZOO_NAMES, type ZooDataSpec, zooModel, type ZooName } from "./zoo_model.ts";
