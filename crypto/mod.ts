@@ -1,16 +1,114 @@
 /**
  * The `crypto/` room: who may talk, and sealing what they say. No I/O, no tensors.
  *
+ * - `noise/`: the Noise Protocol Framework, revision 34 (CipherState, SymmetricState,
+ *   HandshakeState, patterns, the cacophony test-vector runner);
+ * - `channel/`: splitgate's IK handshake and the secure channel of transport frames;
+ * - `keys/`: static keys, key files, fingerprints, allowlists;
+ * - `seal/`: sealed boxes for relaying a clinic's weights through the server.
+ *
+ * Test seams (a channel starting at a high send counter) live in `channel/_testing.ts`,
+ * which no face exports. See docs/design/transport.md.
+ *
  * @example
  * ```ts
- * import { generateStaticKeyPair, fingerprint } from "./mod.ts";
- * console.log(fingerprint(generateStaticKeyPair().publicKey));
+ * import { fingerprint, generateStaticKeyPair, NoiseError } from "./mod.ts";
+ * console.log(/^([0-9a-f]{4}:){3}[0-9a-f]{4}$/.test(fingerprint(generateStaticKeyPair().publicKey))); // true
+ * try {
+ *   fingerprint(new Uint8Array(31));
+ * } catch (e) {
+ *   console.log(e instanceof NoiseError && e.code); // "INVALID_KEY"
+ * }
  * ```
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./noise/mod.ts";
-export * from "./keys/mod.ts";
-export * from "./channel/mod.ts";
-export * from "./seal/mod.ts";
+export { isNoiseError, NoiseError, type NoiseErrorCode } from "./errors.ts";
+export {
+  BASE_PATTERNS,
+  CipherState,
+  dh,
+  DHLEN,
+  generateKeyPair,
+  getHash,
+  getPattern,
+  type HandshakeOptions,
+  type HandshakePattern,
+  type HandshakeResult,
+  HandshakeState,
+  type HashName,
+  hkdf,
+  isLowOrderPoint,
+  KEYLEN,
+  MAX_MESSAGE_LENGTH,
+  MAX_NONCE,
+  type NoiseHash,
+  parseProtocolName,
+  type Protocol,
+  PSK_LENGTH,
+  runVector,
+  runVectors,
+  summarize,
+  SymmetricState,
+  TAGLEN,
+  type Token,
+  type VectorResult,
+  type VectorSummary,
+} from "./noise/mod.ts";
+export {
+  Allowlist,
+  assertPrivateKeyMode,
+  describePublicKey,
+  fingerprint,
+  generateStaticKeyPair,
+  KEY_NAME_PATTERN,
+  type KeyPair,
+  keyPairFromSecretKey,
+  keyToHex,
+  type NamedKeyPair,
+  type NamedPublicKey,
+  parseAllowlist,
+  parseHexKey,
+  parsePrivateKeyFile,
+  parsePublicKeyFile,
+  PRIVATE_KEY_FILE_MODE,
+  PRIVATE_KEY_FILE_TYPE,
+  serializeAllowlist,
+  serializePrivateKeyFile,
+  serializePublicKeyFile,
+  validateKeyName,
+} from "./keys/mod.ts";
+export {
+  CHANNEL_PROLOGUE,
+  type ChannelOptions,
+  type ChannelStats,
+  type CommonHandshakeOptions,
+  DEFAULT_MAX_EPOCH_SKIP,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_REKEY_INTERVAL,
+  DEFAULT_WINDOW_SIZE,
+  FLAG_FINAL,
+  FRAME_HEADER_LENGTH,
+  FRAME_VERSION,
+  type FrameHeader,
+  type InitiatorHandshake,
+  initiatorHandshake,
+  type InitiatorHandshakeOptions,
+  MAX_FRAME_SIZE_LIMIT,
+  type Message,
+  MESSAGE_TYPE_CLOSE,
+  MessageOpener,
+  openChunked,
+  type OpenedFrame,
+  Reassembler,
+  type ResponderHandshake,
+  responderHandshake,
+  type ResponderHandshakeOptions,
+  sealChunked,
+  sealFrames,
+  SecureChannel,
+  type SecureChannelInit,
+  SESSION_ID_LENGTH,
+} from "./channel/mod.ts";
+export { open, seal, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD } from "./seal/mod.ts";

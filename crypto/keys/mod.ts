@@ -5,7 +5,8 @@
  * @example
  * ```ts
  * import { fingerprint, generateStaticKeyPair } from "./mod.ts";
- * console.log(fingerprint(generateStaticKeyPair().publicKey));
+ * const { publicKey } = generateStaticKeyPair();
+ * console.log(fingerprint(publicKey).length); // 19, e.g. "3f2a:91c0:5b7e:0d44"
  * ```
  *
  * @module

@@ -6,10 +6,16 @@
  *
  * @example
  * ```ts
- * import { HandshakeState } from "./mod.ts";
- * const hs = new HandshakeState({ protocolName: "Noise_XX_25519_ChaChaPoly_SHA256", initiator: true,
- *   staticKeyPair: (await import("./dh.ts")).generateKeyPair() });
- * console.assert(hs.isMyTurn);
+ * import { generateKeyPair, HandshakeState } from "./mod.ts";
+ * const protocolName = "Noise_NN_25519_ChaChaPoly_SHA256";
+ * const alice = new HandshakeState({ protocolName, initiator: true });
+ * const bob = new HandshakeState({ protocolName, initiator: false });
+ * bob.readMessage(alice.writeMessage(new Uint8Array(0)));
+ * alice.readMessage(bob.writeMessage(new Uint8Array(0)));
+ * const a = alice.split(), b = bob.split();
+ * const sealed = a.send!.encryptWithAd(new Uint8Array(0), new TextEncoder().encode("hi"));
+ * console.log(new TextDecoder().decode(b.receive!.decryptWithAd(new Uint8Array(0), sealed))); // "hi"
+ * console.log(generateKeyPair().publicKey.length); // 32
  * ```
  *
  * @module

@@ -8,7 +8,8 @@
  * import { open, seal } from "./mod.ts";
  * import { generateKeyPair } from "../noise/dh.ts";
  * const next = generateKeyPair();
- * console.assert(open(next, seal(next.publicKey, new Uint8Array([1])))[0] === 1);
+ * const box = seal(next.publicKey, new Uint8Array([1, 2, 3]));
+ * console.log(open(next, box)); // Uint8Array(3) [ 1, 2, 3 ]
  * ```
  * @module
  */
