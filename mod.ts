@@ -1,7 +1,8 @@
 /**
  * splitgate: split learning for hospitals on the clinic gateway.
  *
- * The public API, re-exported from the three rooms:
+ * The public API, re-exported from the faces of the three rooms (each room's or subroom's
+ * `mod.ts`; what no face lists is internal):
  * - models: ONNX I/O, the graph IR, gradient building, splitting and compiling training graphs,
  *   optimizers, the model zoo;
  * - crypto: the Noise channel, keys and allowlists;
@@ -17,47 +18,198 @@
  * @module
  */
 
-// models
-export * from "./models/tensor.ts";
-export * from "./models/graph/ir.ts";
-export { inferShapes } from "./models/graph/infer_shapes.ts";
-export { checkFeeds } from "./models/graph/check_feeds.ts";
-export { STANDARDISE_EPSILON, standardiseInputs } from "./models/graph/standardise_inputs.ts";
-export { type GraphPartition, partitionGraph } from "./models/graph/partition.ts";
-export { readModel } from "./models/onnx/read_model.ts";
-export { writeModel } from "./models/onnx/write_model.ts";
-export { OnnxFormatError } from "./models/onnx/errors.ts";
-export { GradError } from "./models/grad/context.ts";
-export { differentiate } from "./models/grad/reverse.ts";
-export { type LossKind } from "./models/grad/loss.ts";
-export { GRAD_RULES } from "./models/grad/rules/mod.ts";
-export { type CompiledSegment, compileModel, type CompileOptions, gradName } from "./models/train/compile.ts";
-export { type Segment, SplitError, splitModel } from "./models/train/split.ts";
-export { createOptimizer, type Optimizer, type OptimizerConfig } from "./models/train/optimizer.ts";
-export { exportModel } from "./models/train/export.ts";
-export * from "./models/zoo/mod.ts";
+// models: the room's face lists what it publishes; the root picks the everyday API.
+export {
+  addNode,
+  allocate,
+  type Attr,
+  buildCnn,
+  buildEhr,
+  checkFeeds,
+  cloneGraph,
+  type CompiledSegment,
+  compileModel,
+  type CompileOptions,
+  createOptimizer,
+  differentiate,
+  type Dim,
+  type DType,
+  DTYPE_ARRAYS,
+  DTYPE_BYTES,
+  type DTypeArrays,
+  emptyGraph,
+  exportModel,
+  floatAttr,
+  floatsAttr,
+  getFloat,
+  getInt,
+  getInts,
+  getString,
+  GRAD_RULES,
+  GradError,
+  gradName,
+  type Graph,
+  type GraphPartition,
+  inferShapes,
+  intAttr,
+  intsAttr,
+  type LossKind,
+  type Model,
+  type Node,
+  type NodeSpec,
+  OnnxFormatError,
+  type Optimizer,
+  type OptimizerConfig,
+  partitionGraph,
+  readModel,
+  type Segment,
+  sizeOf,
+  SplitError,
+  splitModel,
+  STANDARDISE_EPSILON,
+  standardiseInputs,
+  stringAttr,
+  type Tensor,
+  tensor,
+  tensorAttr,
+  type TensorData,
+  type ValueInfo,
+  writeModel,
+  ZOO_NAMES,
+  type ZooDataSpec,
+  type ZooModel,
+  zooModel,
+  type ZooName,
+} from "./models/mod.ts";
 
 // crypto
-export * from "./crypto/mod.ts";
+export {
+  Allowlist,
+  assertPrivateKeyMode,
+  BASE_PATTERNS,
+  CHANNEL_PROLOGUE,
+  type ChannelOptions,
+  type ChannelStats,
+  CipherState,
+  type CommonHandshakeOptions,
+  DEFAULT_MAX_EPOCH_SKIP,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_REKEY_INTERVAL,
+  DEFAULT_WINDOW_SIZE,
+  describePublicKey,
+  dh,
+  DHLEN,
+  fingerprint,
+  FLAG_FINAL,
+  FRAME_HEADER_LENGTH,
+  FRAME_VERSION,
+  type FrameHeader,
+  generateKeyPair,
+  generateStaticKeyPair,
+  getHash,
+  getPattern,
+  type HandshakeOptions,
+  type HandshakePattern,
+  type HandshakeResult,
+  HandshakeState,
+  type HashName,
+  hkdf,
+  type InitiatorHandshake,
+  initiatorHandshake,
+  type InitiatorHandshakeOptions,
+  isLowOrderPoint,
+  isNoiseError,
+  KEY_NAME_PATTERN,
+  KEYLEN,
+  type KeyPair,
+  keyPairFromSecretKey,
+  keyToHex,
+  MAX_FRAME_SIZE_LIMIT,
+  MAX_MESSAGE_LENGTH,
+  MAX_NONCE,
+  type Message,
+  MESSAGE_TYPE_CLOSE,
+  MessageOpener,
+  type NamedKeyPair,
+  type NamedPublicKey,
+  NoiseError,
+  type NoiseErrorCode,
+  type NoiseHash,
+  open,
+  openChunked,
+  type OpenedFrame,
+  parseAllowlist,
+  parseHexKey,
+  parsePrivateKeyFile,
+  parseProtocolName,
+  parsePublicKeyFile,
+  PRIVATE_KEY_FILE_MODE,
+  PRIVATE_KEY_FILE_TYPE,
+  type Protocol,
+  PSK_LENGTH,
+  Reassembler,
+  type ResponderHandshake,
+  responderHandshake,
+  type ResponderHandshakeOptions,
+  runVector,
+  runVectors,
+  seal,
+  sealChunked,
+  SEALED_BOX_INFO,
+  SEALED_BOX_OVERHEAD,
+  sealFrames,
+  SecureChannel,
+  type SecureChannelInit,
+  serializeAllowlist,
+  serializePrivateKeyFile,
+  serializePublicKeyFile,
+  SESSION_ID_LENGTH,
+  summarize,
+  SymmetricState,
+  TAGLEN,
+  type Token,
+  validateKeyName,
+  type VectorResult,
+  type VectorSummary,
+} from "./crypto/mod.ts";
 
-// runtime
+// runtime: one face per subroom.
 export {
   createEngine,
   type Engine,
   ENGINE_NAMES,
+  EngineError,
   type EngineName,
   type EngineOptions,
   type Session,
   type ValueInfo as SessionValueInfo,
-} from "./runtime/engine/engine.ts";
-export { EngineError } from "./runtime/engine/engine_error.ts";
-export * from "./runtime/codec/mod.ts";
-export { readNpz, writeNpz } from "./runtime/data/npz.ts";
-export { loadDataset } from "./runtime/data/load_dataset.ts";
-export { partition } from "./runtime/data/partition.ts";
-export { TensorDataset } from "./runtime/data/tensor_dataset.ts";
-export { SegmentRunner } from "./runtime/train/segment_runner.ts";
-export { runOneBatch } from "./runtime/train/one_batch.ts";
-export { Pipeline } from "./runtime/train/pipeline.ts";
-export { trainCentral } from "./runtime/train/central.ts";
-export { evaluateLogits, rocAuc } from "./runtime/train/metrics.ts";
+} from "./runtime/engine/mod.ts";
+export {
+  type BundleOptions,
+  CodecError,
+  type CodecErrorCode,
+  type CodecOptions,
+  type DecodeLimits,
+  decodeTensor,
+  decodeTensors,
+  type DecodeTensorsOptions,
+  DEFAULT_LIMITS,
+  encodeTensor,
+  encodeTensors,
+  paddedLength,
+  type Padding,
+  rememberWireRecord,
+  type TensorEncoding,
+  type WireDType,
+  wireRecordOf,
+} from "./runtime/codec/mod.ts";
+export { loadDataset, partition, readNpz, TensorDataset, writeNpz } from "./runtime/data/mod.ts";
+export {
+  evaluateLogits,
+  Pipeline,
+  rocAuc,
+  runOneBatch,
+  SegmentRunner,
+  trainCentral,
+} from "./runtime/train/mod.ts";

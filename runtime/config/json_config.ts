@@ -45,7 +45,11 @@ export interface JsonConfig {
  * @example
  * ```ts
  * import { readJsonConfig } from "./json_config.ts";
- * readJsonConfig("[]", new Set(), "."); // throws: config must be a JSON object
+ * try {
+ *   readJsonConfig("[]", new Set(), ".");
+ * } catch (e) {
+ *   console.log((e as TypeError).message); // "config must be a JSON object"
+ * }
  * ```
  */
 export function readJsonConfig(text: string, fields: ReadonlySet<string>, baseDir: string): JsonConfig {

@@ -153,7 +153,7 @@ export function biasCorrectedDcor(x: Rows, z: Rows, opts: DcorOptions = {}): num
  * @example
  * ```ts
  * import { distanceCorrelation } from "./metrics.ts";
- * distanceCorrelation({ data: [0, 1, 2, 3], rows: 4 }, { data: [0, 1, 4, 9], rows: 4 }); // ≈ 0.98
+ * distanceCorrelation({ data: [0, 1, 2, 3], rows: 4 }, { data: [0, 1, 4, 9], rows: 4 }); // ≈ 0.968
  * ```
  */
 export function distanceCorrelation(x: Rows, z: Rows, opts: DcorOptions = {}): number {

@@ -26,8 +26,14 @@
  *
  * @example
  * ```ts
- * import { readRunDir } from "./run_dir.ts";
- * // const run = await readRunDir("out/privacy/none"); run.manifest.cuts
+ * import { openRunDir, RunDirError } from "./run_dir.ts";
+ * // A real run directory comes from `deno task bench:privacy` (out/privacy/<defence>/);
+ * // tests/runtime/privacy/run_dir_test.ts writes and opens one.
+ * try {
+ *   await openRunDir("no/such/run");
+ * } catch (e) {
+ *   console.log((e as RunDirError).code); // "NO_RUN_JSON"
+ * }
  * ```
  * @module
  */
@@ -148,7 +154,9 @@ async function readBytes(path: string, code: string, what: string): Promise<Uint
  * @example
  * ```ts
  * import { openRunDir } from "./run_dir.ts";
- * // const run = await openRunDir("out/privacy/none");
+ * const cutsOf = async (dir: string) => (await openRunDir(dir)).manifest.cuts;
+ * console.log(await cutsOf("no/such/run").catch((e: Error) => e.message));
+ * // "no/such/run: not a run directory (no such directory)"
  * ```
  */
 export async function openRunDir(dir: string): Promise<OpenedRun> {

@@ -1,6 +1,6 @@
 /**
  * The application messages a clinic's courier and the server exchange inside the Noise
- * channel (issue 5 design, "Messages inside the channel"). Requests go clinic → server,
+ * channel (design: docs/design/transport.md). Requests go clinic → server,
  * each answered by exactly one reply type:
  *
  * | request | reply | mode |

@@ -1,7 +1,7 @@
 /**
  * splitgate's application protocol between a clinic's courier and the server: the messages
  * sealed inside the Noise channel, their byte format, the HTTP body framing of sealed
- * frames, and the channel settings both ends use.
+ * frames, and the channel settings both ends use (see docs/design/transport.md).
  *
  * @example
  * ```ts
@@ -11,10 +11,41 @@
  * ```
  * @module
  */
-import type { ChannelOptions } from "../../crypto/channel/mod.ts";
-
+export {
+  APP_FRAME_TYPE,
+  CLINIC_HEADER,
+  PROTOCOL_CHANNEL_OPTIONS,
+  SESSION_HEADER,
+} from "./channel_settings.ts";
 export { ProtocolError, type ProtocolErrorCode } from "./protocol_error.ts";
-export * from "./messages.ts";
+export {
+  type ErrorMessage,
+  type EvalMessage,
+  type EvalResultMessage,
+  type ExportMessage,
+  type ExportResultMessage,
+  type FetchWeightsMessage,
+  isRequest,
+  type Message,
+  MESSAGE_TYPES,
+  type MessageTypeName,
+  type MiddleBackwardMessage,
+  type MiddleBackwardResultMessage,
+  type MiddleForwardMessage,
+  type MiddleForwardResultMessage,
+  parseStepId,
+  REPLY_TYPE,
+  type ReplyMessage,
+  type RequestMessage,
+  stepId,
+  type StepMessage,
+  type StepResultMessage,
+  type TurnDoneMessage,
+  type TurnDoneResultMessage,
+  type TurnMessage,
+  type TurnRequestMessage,
+  type WeightsMessage,
+} from "./messages.ts";
 export {
   decodeMessage,
   type DecodeMessageOptions,
@@ -23,37 +54,6 @@ export {
   SEALED_PREFIX,
   WEIGHT_PREFIX,
 } from "./message_codec.ts";
-export { checkTensor, type TensorSpec } from "./tensor_spec.ts";
+export { checkTensor, firstNonFinite, type TensorSpec } from "./tensor_spec.ts";
 export { BodyFrameParser, frameStream, packFrames, unpackFrames } from "./body_frames.ts";
-
-/**
- * Channel options both ends use: frames of at most 65535 bytes, the Noise message limit
- * (Noise rev 34 §3). The step traffic streams frame by frame (the receiver opens one while
- * the sender seals the next), so smaller frames let more of the two overlap; the extra
- * per-frame cost (a 4-byte length, the frame header and a 16-byte tag per 64 KiB) is
- * under 0.1% of the bytes.
- *
- * @example
- * ```ts
- * import { PROTOCOL_CHANNEL_OPTIONS } from "./mod.ts";
- * console.log(PROTOCOL_CHANNEL_OPTIONS.maxFrameSize); // 65535
- * ```
- */
-export const PROTOCOL_CHANNEL_OPTIONS: Readonly<ChannelOptions> = { maxFrameSize: 65535 };
-
-/**
- * The channel frame type of every protocol message (the message's own type is its first
- * byte, so the protocol does not depend on the channel's framing).
- *
- * @example
- * ```ts
- * import { APP_FRAME_TYPE } from "./mod.ts";
- * console.log(APP_FRAME_TYPE); // 1
- * ```
- */
-export const APP_FRAME_TYPE = 1;
-
-/** HTTP header carrying the hex session id (handshake reply) . */
-export const SESSION_HEADER = "x-splitgate-session";
-/** HTTP header naming the clinic (handshake reply; routing hint on requests, never trusted alone). */
-export const CLINIC_HEADER = "x-splitgate-clinic";
+export { PhaseProfile, type PhaseRow } from "./phase_profile.ts";
