@@ -7,8 +7,10 @@
  * @example
  * ```ts
  * import { GradContext } from "./context.ts";
- * // const ctx = new GradContext(facts, 17, "grad");
- * // const [y] = ctx.emit("Relu", ["x"]);
+ * const facts = new Map([["x", { dtype: "float32" as const, shape: ["N", 3] }]]);
+ * const ctx = new GradContext(facts, 17, "grad");
+ * const [y] = ctx.emit("Relu", ["x"]);
+ * console.log(ctx.nodes.length, ctx.shape(y)); // 1 ["N", 3]
  * ```
  * @module
  */
@@ -89,7 +91,10 @@ export class GradContext {
    *
    * @example
    * ```ts
-   * // const [dx] = ctx.emit("Mul", [gy, mask]);
+   * import { GradContext } from "./context.ts";
+   * const ctx = new GradContext(new Map([["gy", { dtype: "float32" as const, shape: [2] }]]), 17);
+   * const [dx] = ctx.emit("Mul", ["gy", ctx.scalar(2)]);
+   * console.log(ctx.shape(dx)); // [2]
    * ```
    */
   emit(

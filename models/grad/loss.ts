@@ -11,7 +11,11 @@
  * @example
  * ```ts
  * import { appendLoss } from "./loss.ts";
- * // const { loss, dlogits } = appendLoss(ctx, "bce", "logits", "target");
+ * import { GradContext } from "./context.ts";
+ * const t = { dtype: "float32" as const, shape: ["N", 1] };
+ * const ctx = new GradContext(new Map([["logits", t], ["target", t]]), 17);
+ * const nodes = appendLoss(ctx, "bce", "logits", "target");
+ * console.log(ctx.shape(nodes.loss)); // []
  * ```
  * @module
  */
@@ -44,7 +48,12 @@ export function targetInfo(
  * @example
  * ```ts
  * import { appendLoss } from "./loss.ts";
- * // appendLoss(ctx, "ce", "logits", "labels")
+ * import { GradContext } from "./context.ts";
+ * const ctx = new GradContext(new Map([
+ *   ["logits", { dtype: "float32" as const, shape: ["N", 3] }],
+ *   ["labels", { dtype: "int64" as const, shape: ["N"] }],
+ * ]), 17);
+ * console.log(ctx.shape(appendLoss(ctx, "ce", "logits", "labels").dlogits)); // ["N", 3]
  * ```
  */
 export function appendLoss(

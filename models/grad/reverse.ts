@@ -7,8 +7,15 @@
  * @example
  * ```ts
  * import { differentiate } from "./reverse.ts";
- * // const { grads, ctx } = differentiate(graph, facts, 17,
- * //   { wrt: ["w"], seeds: new Map([["y", "dy"]]) });
+ * import { addNode, emptyGraph } from "../graph/ir.ts";
+ * import { inferShapes } from "../graph/infer_shapes.ts";
+ * const g = emptyGraph("tiny");
+ * g.inputs.push({ name: "x", dtype: "float32", shape: ["N", 3] });
+ * addNode(g, { opType: "Relu", inputs: ["x"], outputs: ["y"] });
+ * const facts = inferShapes(g, 17);
+ * facts.set("dy", { dtype: "float32", shape: ["N", 3] });
+ * const { grads, ctx } = differentiate(g, facts, 17, { wrt: ["x"], seeds: new Map([["y", "dy"]]) });
+ * console.log(grads.has("x"), ctx.nodes.length > 0); // true true
  * ```
  * @module
  */
@@ -53,7 +60,14 @@ export interface ActiveSet {
  * @example
  * ```ts
  * import { findActive } from "./reverse.ts";
- * // findActive(graph, facts, ["w"], ["logits"]).active.length
+ * import { addNode, emptyGraph } from "../graph/ir.ts";
+ * import { inferShapes } from "../graph/infer_shapes.ts";
+ * const g = emptyGraph("tiny");
+ * g.inputs.push({ name: "x", dtype: "float32", shape: ["N", 3] });
+ * addNode(g, { opType: "Relu", inputs: ["x"], outputs: ["y"] });
+ * const facts = inferShapes(g, 17);
+ * facts.set("dy", { dtype: "float32", shape: ["N", 3] });
+ * console.log(findActive(g, facts, ["x"], ["y"]).active.length); // 1
  * ```
  */
 export function findActive(
@@ -105,7 +119,15 @@ export function findActive(
  * @example
  * ```ts
  * import { differentiate } from "./reverse.ts";
- * // differentiate(g, facts, 17, { wrt: ["w"], seeds: new Map([["loss", "one"]]) })
+ * import { addNode, emptyGraph } from "../graph/ir.ts";
+ * import { inferShapes } from "../graph/infer_shapes.ts";
+ * const g = emptyGraph("tiny");
+ * g.inputs.push({ name: "x", dtype: "float32", shape: ["N", 3] });
+ * addNode(g, { opType: "Relu", inputs: ["x"], outputs: ["y"] });
+ * const facts = inferShapes(g, 17);
+ * facts.set("dy", { dtype: "float32", shape: ["N", 3] });
+ * const { grads } = differentiate(g, facts, 17, { wrt: ["x"], seeds: new Map([["y", "dy"]]) });
+ * console.log(typeof grads.get("x")); // "string": the name of dL/dx in the emitted nodes
  * ```
  */
 export function differentiate(

@@ -23,7 +23,10 @@ import type { ValueInfo } from "./ir.ts";
  * @example
  * ```ts
  * import { checkFeeds } from "./check_feeds.ts";
- * // checkFeeds(model.graph.inputs, feeds, "batch.npz")
+ * import { tensor } from "../tensor.ts";
+ * const inputs = [{ name: "image", dtype: "float32" as const, shape: ["N", 1, 28, 28] }];
+ * const feeds = { image: tensor("float32", [64, 1, 28, 28]) };
+ * console.log(checkFeeds(inputs, feeds, "batch.npz")); // { N: 64 }
  * ```
  */
 export function checkFeeds(

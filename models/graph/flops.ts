@@ -109,7 +109,10 @@ const REDUCTIONS = new Set([
  * @example
  * ```ts
  * import { countFlops } from "./flops.ts";
- * // countFlops(compiled.step!.graph, { batch: 64, opset: 17 }).total
+ * import { readModel } from "../onnx/read_model.ts";
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/pneumonia_cnn.onnx"));
+ * const flops = countFlops(model.graph, { batch: 64, opset: 17 });
+ * console.log(flops.total > 0, flops.unknown); // true []
  * ```
  */
 export function countFlops(graph: Graph, opts: FlopOptions): FlopCount {

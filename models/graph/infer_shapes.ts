@@ -10,7 +10,10 @@
  * @example
  * ```ts
  * import { inferShapes } from "./infer_shapes.ts";
- * // const info = inferShapes(model.graph, 17); info.get("logits")?.shape -> ["N", 1]
+ * import { readModel } from "../onnx/read_model.ts";
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/pneumonia_cnn.onnx"));
+ * const info = inferShapes(model.graph, 17);
+ * console.log(info.get("logits")?.shape); // ["N", 1]
  * ```
  * @module
  */

@@ -5,8 +5,8 @@
  * @example
  * ```ts
  * import { readModel } from "./read_model.ts";
- * const model = readModel(await Deno.readFile("model.onnx"), "model.onnx");
- * console.log(model.graph.nodes.length);
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/ehr_mlp.onnx"), "ehr_mlp.onnx");
+ * console.log(model.graph.inputs.map((i) => i.name)); // ["numeric", "codes"]
  * ```
  * @module
  */

@@ -23,7 +23,9 @@ const enc = new TextEncoder();
  * ```ts
  * import { writeModel } from "./write_model.ts";
  * import { readModel } from "./read_model.ts";
- * // round trip: readModel(writeModel(model))
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/ehr_mlp.onnx"));
+ * const again = readModel(writeModel(model));
+ * console.log(again.graph.initializers.size === model.graph.initializers.size); // true
  * ```
  */
 export function writeModel(model: Model): Uint8Array {

@@ -9,7 +9,10 @@
  * @example
  * ```ts
  * import { splitModel } from "./split.ts";
- * // const [front, back] = splitModel(model, ["/features/features.5/MaxPool_output_0"]);
+ * import { readModel } from "../onnx/read_model.ts";
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/pneumonia_cnn.onnx"));
+ * const [front, back] = splitModel(model, ["/features/features.5/MaxPool_output_0"]);
+ * console.log(front.outputs, back.index); // ["/features/features.5/MaxPool_output_0"] 1
  * ```
  * @module
  */
@@ -47,7 +50,9 @@ export class SplitError extends Error {
  * @example
  * ```ts
  * import { splitModel } from "./split.ts";
- * // splitModel(model, []) -> one segment holding the whole model
+ * import { readModel } from "../onnx/read_model.ts";
+ * const model = readModel(await Deno.readFile("tests/fixtures/models/ehr_mlp.onnx"));
+ * console.log(splitModel(model, []).length); // 1: one segment holding the whole model
  * ```
  */
 export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
