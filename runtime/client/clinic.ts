@@ -36,7 +36,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import { parseStepId, type RequestMessage } from "../protocol/mod.ts";
 import { concatRows, evaluateLogits, type Metrics } from "../train/metrics.ts";
 import { SteadyRate } from "../train/steady_rate.ts";
-import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import type { RawSide, RawSideInfo } from "./raw_side/api.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 

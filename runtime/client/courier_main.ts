@@ -24,7 +24,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
-import { RawSideStub } from "./raw_side_stub.ts";
+import { RawSideStub } from "./raw_side/stub.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";

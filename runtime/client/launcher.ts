@@ -3,7 +3,7 @@
  * relays the {@linkcode RawSide} pipe between them (issue 5 design, "Clinic = three OS
  * processes").
  *
- * 1. Raw-data process (`raw_side_main.ts`) with {@linkcode rawSideFlags} only: read the data
+ * 1. Raw-data process (`raw_side/main.ts`) with {@linkcode rawSideFlags} only: read the data
  *    directory, the model file (none for a zoo model), the clinic key, onnxruntime-web's
  *    `.wasm`, the checkpoint directory; write the checkpoint directory. No network, no
  *    subprocesses, no FFI, no environment, no system information.
@@ -26,8 +26,8 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RawSideProcessConfig } from "./raw_side_config.ts";
-import { rawSideCommandArgs } from "./raw_side_process.ts";
+import type { RawSideProcessConfig } from "./raw_side/config.ts";
+import { rawSideCommandArgs } from "./raw_side/process.ts";
 import { courierFlags } from "./courier_flags.ts";
 import type { ClientConfig } from "./client_config.ts";
 import { type CourierConfig, RESULT_PREFIX } from "./courier_main.ts";
@@ -265,7 +265,7 @@ export async function launchClinic<T = ClinicResult>(
   const logs = [
     lines(raw.stderr, (l) => {
       if (/\[[WE]:onnxruntime/.test(l)) return; // onnxruntime's own warnings
-      if (/^raw side( \[[A-Z_]+\])?: /.test(l)) rawError = l; // its fatal error (raw_side_main.ts)
+      if (/^raw side( \[[A-Z_]+\])?: /.test(l)) rawError = l; // its fatal error (raw_side/main.ts)
       if (l.trim()) onLine(`[${config.name} raw side] ${l}`);
     }),
     lines(courier.stderr, (l) => {
