@@ -26,8 +26,12 @@
  * @example
  * ```ts
  * import { runClinic } from "./clinic.ts";
- * // const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
- * // console.log(result.test.auc);
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>) {
+ *   const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
+ *   console.log(result.eval.test?.auc);
+ * }
  * ```
  * @module
  */
@@ -48,7 +52,10 @@ import { ClinicError } from "./clinic_error.ts";
  * @example
  * ```ts
  * import type { ClinicConnection } from "./clinic.ts";
- * // const conn: ClinicConnection = await ServerConnection.connect(options);
+ * import { ServerConnection, type ServerConnectionOptions } from "./server_connection.ts";
+ * async function connect(options: ServerConnectionOptions): Promise<ClinicConnection> {
+ *   return await ServerConnection.connect(options);
+ * }
  * ```
  */
 export interface ClinicConnection {
@@ -85,7 +92,11 @@ export type ClinicEvent =
  * @example
  * ```ts
  * import type { ClinicOptions } from "./clinic.ts";
- * // const o: ClinicOptions = { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * function options(side: RawSide, conn: ClinicConnection, pubB: Uint8Array): ClinicOptions {
+ *   return { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ * }
  * ```
  */
 export interface ClinicOptions {
@@ -527,7 +538,12 @@ async function ushapedStep(
  * @example
  * ```ts
  * import { splitLogits } from "./clinic.ts";
- * // const { logits, labels } = await splitLogits(side, conn, "test");
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * async function testRows(side: RawSide, conn: ClinicConnection) {
+ *   const { logits } = await splitLogits(side, conn, "test");
+ *   return logits.dims[0];
+ * }
  * ```
  */
 export async function splitLogits(

@@ -79,7 +79,10 @@ export interface CourierConfig {
  * @example
  * ```ts
  * import { runCourier } from "./courier_main.ts";
- * // const result = await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+ * import type { CourierConfig } from "./courier_main.ts";
+ * async function serve(config: CourierConfig) {
+ *   return await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+ * }
  * ```
  */
 export async function runCourier(

@@ -20,7 +20,11 @@
  * @example
  * ```ts
  * import { launchClinic } from "./launcher.ts";
- * // const { result } = await launchClinic(config, "train", { onLine: (l) => console.log(l) });
+ * import type { ClientConfig } from "./client_config.ts";
+ * async function train(config: ClientConfig) {
+ *   const { result } = await launchClinic(config, "train", { onLine: (l) => console.log(l) });
+ *   return result.turns;
+ * }
  * ```
  * @module
  */
@@ -80,7 +84,8 @@ export interface LaunchOptions {
  * @example
  * ```ts
  * import { rawSideConfigOf } from "./launcher.ts";
- * // rawSideConfigOf(clientConfig).zoo // "cnn"
+ * import type { ClientConfig } from "./client_config.ts";
+ * function zoo(clientConfig: ClientConfig) { return rawSideConfigOf(clientConfig).zoo; } // "cnn" for a zoo model
  * ```
  */
 export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile = false): RawSideProcessConfig {
@@ -117,7 +122,8 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
  * @example
  * ```ts
  * import { courierConfigOf } from "./launcher.ts";
- * // courierConfigOf(clientConfig, "train").server
+ * import type { ClientConfig } from "./client_config.ts";
+ * function server(clientConfig: ClientConfig) { return courierConfigOf(clientConfig, "train").server; }
  * ```
  */
 export function courierConfigOf(
@@ -151,7 +157,9 @@ export function courierConfigOf(
  * @example
  * ```ts
  * import { courierCommandArgs } from "./launcher.ts";
- * // courierCommandArgs(courierConfig) -> ["run", "--no-prompt", "--allow-net=...", ...]
+ * const args = courierCommandArgs({ task: "train", server: "http://127.0.0.1:8443", keyFile: "a.key",
+ *   serverPublicKeyFile: "s.pub", codec: { dtype: "float32", level: 0 }, loss: "bce" });
+ * console.log(args.slice(0, 3)); // ["run", "--no-prompt", "--allow-net=127.0.0.1:8443"]
  * ```
  */
 export function courierCommandArgs(config: CourierConfig): string[] {
