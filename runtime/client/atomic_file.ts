@@ -22,7 +22,9 @@
  * @example
  * ```ts
  * import { writeFileAtomic } from "./atomic_file.ts";
- * // await writeFileAtomic("ckpt/clinic-a.checkpoint.json", bytes);
+ * async function commit(bytes: Uint8Array) {
+ *   await writeFileAtomic("ckpt/clinic-a.checkpoint.json", bytes);
+ * }
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {

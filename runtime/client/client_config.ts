@@ -33,8 +33,8 @@ import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import { basename } from "node:path";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/optimizer.ts";
-import type { RowSelection } from "./raw_side_config.ts";
-import type { RawSideMode } from "./raw_side.ts";
+import type { RowSelection } from "./raw_side/config.ts";
+import type { RawSideMode } from "./raw_side/api.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 
 /**

@@ -26,19 +26,24 @@
  * @example
  * ```ts
  * import { runClinic } from "./clinic.ts";
- * // const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
- * // console.log(result.test.auc);
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>) {
+ *   const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
+ *   console.log(result.eval.test?.auc);
+ * }
  * ```
  * @module
  */
 import type { Tensor } from "../../models/tensor.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
-import { parseStepId, type RequestMessage } from "../protocol/mod.ts";
+import { parseStepId, type ProtocolErrorCode, type RequestMessage } from "../protocol/mod.ts";
 import { concatRows, evaluateLogits, type Metrics } from "../train/metrics.ts";
 import { SteadyRate } from "../train/steady_rate.ts";
-import type { RawSide, RawSideInfo } from "./raw_side.ts";
+import type { RawSide, RawSideInfo } from "./raw_side/api.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
+import { ClinicError } from "./clinic_error.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -47,7 +52,10 @@ import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
  * @example
  * ```ts
  * import type { ClinicConnection } from "./clinic.ts";
- * // const conn: ClinicConnection = await ServerConnection.connect(options);
+ * import { ServerConnection, type ServerConnectionOptions } from "./server_connection.ts";
+ * async function connect(options: ServerConnectionOptions): Promise<ClinicConnection> {
+ *   return await ServerConnection.connect(options);
+ * }
  * ```
  */
 export interface ClinicConnection {
@@ -84,7 +92,11 @@ export type ClinicEvent =
  * @example
  * ```ts
  * import type { ClinicOptions } from "./clinic.ts";
- * // const o: ClinicOptions = { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * function options(side: RawSide, conn: ClinicConnection, pubB: Uint8Array): ClinicOptions {
+ *   return { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ * }
  * ```
  */
 export interface ClinicOptions {
@@ -150,8 +162,17 @@ export interface ClinicResult {
   seconds: number;
 }
 
-/** Server refusals after which asking whose turn it is brings the clinic back in step. */
-const RESYNC = new Set(["STEP_OUT_OF_ORDER", "UNKNOWN_STEP", "WRONG_EPOCH", "NOT_YOUR_TURN", "FINISHED"]);
+/**
+ * Server refusals after which asking whose turn it is brings the clinic back in step; the
+ * list is checked against the protocol's codes, so a misspelt code does not compile.
+ */
+const RESYNC: ReadonlySet<string> = new Set<ProtocolErrorCode>([
+  "STEP_OUT_OF_ORDER",
+  "UNKNOWN_STEP",
+  "WRONG_EPOCH",
+  "NOT_YOUR_TURN",
+  "FINISHED",
+]);
 
 class Resync extends Error {}
 
@@ -238,11 +259,17 @@ async function ask<M extends RequestMessage>(
  *
  * @throws {ServerRequestError} a refusal it cannot recover from (e.g. `UNKNOWN_CLINIC`),
  *   or `UNREACHABLE` after `patienceMs`
+ * @throws {ClinicError} `CONFIG_MISMATCH` for a config the server's first `TURN` contradicts,
+ *   `CANNOT_RESUME` when a restarted server and this clinic cannot be brought in step
  * @throws {RawSideError} from the raw side
  * @example
  * ```ts
- * import { runClinic } from "./clinic.ts";
- * // const r = await runClinic({ side, conn, peers });
+ * import { runClinic, type ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>) {
+ *   const r = await runClinic({ side, conn, peers });
+ *   return r.eval.test?.auc;
+ * }
  * ```
  */
 export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
@@ -254,8 +281,34 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   for (const name of o.peers.keys()) {
     if (name === me) throw new RangeError(`peers name this clinic (${me}) itself`);
   }
-  const result: ClinicResult = {
-    clinic: me,
+  const result = emptyResult(me);
+  // A restarted clinic continues from its last turn-start checkpoint.
+  await o.side.restore();
+  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate() };
+  const rounds = await trainUntilFinished(run);
+  o.onEvent?.({ kind: "finished", rounds });
+  // The last turn's holder has the final clinic weights; everyone else takes them over.
+  const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
+  if (last.sealedWeights && last.from !== me) await o.side.importWeights(last.sealedWeights);
+  // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
+  await o.side.checkpoint(rounds);
+  for (const split of o.evaluate ?? ["test"]) {
+    const ev = await evaluateSplit(o, info, split);
+    result.eval[split] = ev.metrics;
+    if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
+    o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
+  }
+  result.steadySamplesPerSec = run.steady.samplesPerSec;
+  result.bytesUp = o.conn.bytesUp;
+  result.bytesDown = o.conn.bytesDown;
+  result.reconnects = o.conn.reconnects;
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}
+
+function emptyResult(clinic: string): ClinicResult {
+  return {
+    clinic,
     turns: 0,
     steps: 0,
     samples: 0,
@@ -269,24 +322,41 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     reconnects: 0,
     seconds: 0,
   };
-  // A restarted clinic continues from its last turn-start checkpoint.
-  await o.side.restore();
-  /** The turn in progress: its round and the index (within the turn) of the next step. */
-  let current: { round: number; next: number; lossSum: number; samples: number; t: number } | null = null;
+}
+
+/** The turn in progress: its round and the index (within the turn) of the next step. */
+interface Turn {
+  round: number;
+  next: number;
+  lossSum: number;
+  samples: number;
+  t: number;
+}
+
+/** What the training loop carries from turn to turn. */
+interface Run {
+  o: ClinicOptions;
+  info: RawSideInfo;
+  parts: number;
+  me: string;
+  result: ClinicResult;
+  /** Kept across a resync, so a turn the server still agrees with goes on where it stood. */
+  current: Turn | null;
+  steady: SteadyRate;
+}
+
+/** Asks whose turn it is until the server says training is finished; returns the rounds. */
+async function trainUntilFinished(run: Run): Promise<number> {
+  const { o, me } = run;
   let lastWaitHolder: string | null | undefined;
-  let rounds = 0;
-  const steady = new SteadyRate();
   let checked = false;
   for (;;) {
     const turn = await ask(o, { type: "TURN_REQUEST" }, false);
     if (!checked) {
-      checkAgainstServer(o, me, info.mode, turn);
+      checkAgainstServer(o, me, run.info.mode, turn);
       checked = true;
     }
-    if (turn.finished) {
-      rounds = turn.epoch;
-      break;
-    }
+    if (turn.finished) return turn.epoch;
     if (!turn.yours) {
       if (turn.turn !== lastWaitHolder) o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch });
       lastWaitHolder = turn.turn;
@@ -294,95 +364,109 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
       continue;
     }
     lastWaitHolder = undefined;
-    const round = turn.epoch;
-    const epoch = Math.floor(round / parts), part = round % parts;
-    const { first, end } = turnSlice(info.stepsPerEpoch, part, parts);
-    const serverNext = turn.lastStepId === null ? 0 : parseStepId(turn.lastStepId)!.batch + 1;
     try {
-      if (current === null || current.round !== round) {
-        // A new turn: take over the weights the previous holder sealed to this clinic.
-        const w = await ask(o, { type: "FETCH_WEIGHTS" });
-        let imported: string | null = null;
-        if (w.sealedWeights && w.from !== me) {
-          await o.side.importWeights(w.sealedWeights);
-          imported = w.from;
-        }
-        // The state at the start of the turn: what a rollback returns to.
-        await o.side.checkpoint(round);
-        current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
-        o.onEvent?.({ kind: "turn", round, epoch, part, parts, steps: end - first, imported });
-      } else if (serverNext !== current.next) {
-        if (serverNext !== 0) {
-          throw new Error(
-            `cannot resume round ${round}: the server applied steps up to ${turn.lastStepId}, ` +
-              `this clinic up to step ${current.next - 1}`,
-          );
-        }
-        o.onEvent?.({ kind: "rollback", round, from: current.next });
-        await o.side.restore();
-        result.rollbacks++;
-        current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
-      }
-      for (let k = current.next; first + k < end; k++) {
-        const id = `${round}:${k}`;
-        const batch = first + k;
-        const s0 = performance.now();
-        const { loss, rows } = info.mode === "vanilla"
-          ? await vanillaStep(o, id, round, epoch, batch)
-          : await ushapedStep(o, id, round, epoch, batch);
-        const ms = performance.now() - s0;
-        o.profile?.add(`clinic step ${k === 0 ? "(first of turn)" : "(rest)"}`, ms);
-        steady.add(rows, ms);
-        current.next = k + 1;
-        current.lossSum += loss * rows;
-        current.samples += rows;
-        result.steps++;
-        result.samples += rows;
-        o.onApplied?.(id);
-        o.onEvent?.({ kind: "step", round, step: k + 1, steps: end - first, loss });
-      }
-      const sealedWeights: Record<string, Uint8Array> = {};
-      for (const [name, pub] of o.peers) sealedWeights[name] = await o.side.exportWeights(pub);
-      // The server checks this against its own last applied step: after a crash before its
-      // TURN_DONE checkpoint it stands at the turn's start and refuses, and the turn is redone.
-      const lastStepId = current.next > 0 ? `${round}:${current.next - 1}` : null;
-      const done = await ask(o, { type: "TURN_DONE", epoch: round, lastStepId, sealedWeights });
-      const secs = (performance.now() - current.t) / 1000;
-      result.trainSeconds += secs;
-      result.turns++;
-      const loss = current.samples > 0 ? current.lossSum / current.samples : NaN;
-      result.turnLosses.push(loss);
-      o.onEvent?.({
-        kind: "turn-done",
-        round,
-        steps: end - first,
-        loss,
-        samplesPerSec: secs > 0 ? current.samples / secs : 0,
-        next: done.next,
-      });
+      await playTurn(run, turn.epoch, turn.lastStepId);
     } catch (e) {
       if (e instanceof Resync) continue; // ask again where the server stands
       throw e;
     }
   }
-  o.onEvent?.({ kind: "finished", rounds });
-  // The last turn's holder has the final clinic weights; everyone else takes them over.
-  const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
-  if (last.sealedWeights && last.from !== me) await o.side.importWeights(last.sealedWeights);
-  // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
-  await o.side.checkpoint(rounds);
-  for (const split of o.evaluate ?? ["test"]) {
-    const ev = await evaluateSplit(o, info, split);
-    result.eval[split] = ev.metrics;
-    if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
-    o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
+}
+
+/** This clinic's turn of `round`: start or resume it, run its steps, hand the weights on. */
+async function playTurn(run: Run, round: number, serverLastStepId: string | null): Promise<void> {
+  const { o, info, parts, result } = run;
+  const epoch = Math.floor(round / parts), part = round % parts;
+  const { first, end } = turnSlice(info.stepsPerEpoch, part, parts);
+  const serverNext = serverLastStepId === null ? 0 : parseStepId(serverLastStepId)!.batch + 1;
+  const current = await startOrResume(run, round, serverNext, serverLastStepId, { epoch, part, steps: end - first });
+  for (let k = current.next; first + k < end; k++) {
+    const id = `${round}:${k}`;
+    const batch = first + k;
+    const s0 = performance.now();
+    const { loss, rows } = info.mode === "vanilla"
+      ? await vanillaStep(o, id, round, epoch, batch)
+      : await ushapedStep(o, id, round, epoch, batch);
+    const ms = performance.now() - s0;
+    o.profile?.add(`clinic step ${k === 0 ? "(first of turn)" : "(rest)"}`, ms);
+    run.steady.add(rows, ms);
+    current.next = k + 1;
+    current.lossSum += loss * rows;
+    current.samples += rows;
+    result.steps++;
+    result.samples += rows;
+    o.onApplied?.(id);
+    o.onEvent?.({ kind: "step", round, step: k + 1, steps: end - first, loss });
   }
-  result.steadySamplesPerSec = steady.samplesPerSec;
-  result.bytesUp = o.conn.bytesUp;
-  result.bytesDown = o.conn.bytesDown;
-  result.reconnects = o.conn.reconnects;
-  result.seconds = (performance.now() - t0) / 1000;
-  return result;
+  await endTurn(run, current, end - first);
+}
+
+/**
+ * The turn state to step from: a new turn (weights taken over, a turn-start checkpoint), the
+ * turn in progress, or — when a restarted server stands at the turn's start — the turn rolled
+ * back to this clinic's turn-start checkpoint.
+ *
+ * @throws {ClinicError} `CANNOT_RESUME` when the server stands elsewhere within the turn
+ */
+async function startOrResume(
+  run: Run,
+  round: number,
+  serverNext: number,
+  serverLastStepId: string | null,
+  slice: { epoch: number; part: number; steps: number },
+): Promise<Turn> {
+  const { o, me } = run;
+  if (run.current === null || run.current.round !== round) {
+    // A new turn: take over the weights the previous holder sealed to this clinic.
+    const w = await ask(o, { type: "FETCH_WEIGHTS" });
+    let imported: string | null = null;
+    if (w.sealedWeights && w.from !== me) {
+      await o.side.importWeights(w.sealedWeights);
+      imported = w.from;
+    }
+    // The state at the start of the turn: what a rollback returns to.
+    await o.side.checkpoint(round);
+    run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
+    o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported });
+  } else if (serverNext !== run.current.next) {
+    if (serverNext !== 0) {
+      throw new ClinicError(
+        "CANNOT_RESUME",
+        `cannot resume round ${round}: the server applied steps up to ${serverLastStepId}, ` +
+          `this clinic up to step ${run.current.next - 1}`,
+      );
+    }
+    o.onEvent?.({ kind: "rollback", round, from: run.current.next });
+    await o.side.restore();
+    run.result.rollbacks++;
+    run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
+  }
+  return run.current;
+}
+
+/** Seals this clinic's weights to every peer and ends the turn at the server. */
+async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
+  const { o, result } = run;
+  const round = current.round;
+  const sealedWeights: Record<string, Uint8Array> = {};
+  for (const [name, pub] of o.peers) sealedWeights[name] = await o.side.exportWeights(pub);
+  // The server checks this against its own last applied step: after a crash before its
+  // TURN_DONE checkpoint it stands at the turn's start and refuses, and the turn is redone.
+  const lastStepId = current.next > 0 ? `${round}:${current.next - 1}` : null;
+  const done = await ask(o, { type: "TURN_DONE", epoch: round, lastStepId, sealedWeights });
+  const secs = (performance.now() - current.t) / 1000;
+  result.trainSeconds += secs;
+  result.turns++;
+  const loss = current.samples > 0 ? current.lossSum / current.samples : NaN;
+  result.turnLosses.push(loss);
+  o.onEvent?.({
+    kind: "turn-done",
+    round,
+    steps,
+    loss,
+    samplesPerSec: secs > 0 ? current.samples / secs : 0,
+    next: done.next,
+  });
 }
 
 /**
@@ -394,17 +478,18 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
 function checkAgainstServer(o: ClinicOptions, me: string, mode: string, turn: { order: string[]; loss: string }): void {
   const order = new Set(turn.order);
   if (!order.has(me)) {
-    throw new Error(`the server's turn order [${turn.order.join(", ")}] does not name this clinic (${me})`);
+    throw new ClinicError("CONFIG_MISMATCH", `the server's turn order [${turn.order.join(", ")}] does not name this clinic (${me})`);
   }
   const strangers = [...o.peers.keys()].filter((p) => !order.has(p));
   if (strangers.length > 0) {
-    throw new Error(
+    throw new ClinicError(
+      "CONFIG_MISMATCH",
       `the peers file names ${strangers.join(", ")}, not in the server's turn order [${turn.order.join(", ")}]: ` +
         `this clinic's weights would be sealed to ${strangers.length === 1 ? "it" : "them"} at the end of its turn`,
     );
   }
   if (mode === "vanilla" && (o.loss ?? "bce") !== turn.loss) {
-    throw new Error(`the server trains with loss ${turn.loss}; this clinic's config says ${o.loss ?? "bce"}: set "loss": "${turn.loss}"`);
+    throw new ClinicError("CONFIG_MISMATCH", `the server trains with loss ${turn.loss}; this clinic's config says ${o.loss ?? "bce"}: set "loss": "${turn.loss}"`);
   }
 }
 
@@ -419,7 +504,7 @@ async function vanillaStep(
   const t0 = p ? performance.now() : 0;
   const f = await o.side.forward(id, epoch, batch);
   const t1 = p ? performance.now() : 0;
-  if (!f.labels) throw new TypeError("vanilla mode: the raw side returned no labels");
+  if (!f.labels) throw new ClinicError("BAD_RAW_SIDE_REPLY", "vanilla mode: the raw side returned no labels; expected labels with every forward");
   const r = await ask(o, { type: "STEP", stepId: id, epoch: round, activation: f.activation, labels: f.labels });
   const t2 = p ? performance.now() : 0;
   await o.side.backward(id, r.cutGrad);
@@ -453,7 +538,12 @@ async function ushapedStep(
  * @example
  * ```ts
  * import { splitLogits } from "./clinic.ts";
- * // const { logits, labels } = await splitLogits(side, conn, "test");
+ * import type { ClinicConnection } from "./clinic.ts";
+ * import type { RawSide } from "./raw_side/api.ts";
+ * async function testRows(side: RawSide, conn: ClinicConnection) {
+ *   const { logits } = await splitLogits(side, conn, "test");
+ *   return logits.dims[0];
+ * }
  * ```
  */
 export async function splitLogits(

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { permissionPath } from "./raw_side_flags.ts";
+import { permissionPath } from "./raw_side/flags.ts";
 
 /**
  * What the courier's permissions are built from.

@@ -24,7 +24,8 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
-import { RawSideStub } from "./raw_side_stub.ts";
+import { RawSideStub } from "./raw_side/stub.ts";
+import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
@@ -78,7 +79,10 @@ export interface CourierConfig {
  * @example
  * ```ts
  * import { runCourier } from "./courier_main.ts";
- * // const result = await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+ * import type { CourierConfig } from "./courier_main.ts";
+ * async function serve(config: CourierConfig) {
+ *   return await runCourier(config, Deno.stdin.readable, Deno.stdout.writable);
+ * }
  * ```
  */
 export async function runCourier(
@@ -133,7 +137,7 @@ export async function runCourier(
     }
     if (config.task === "predict") {
       if (await side.restore() === null) {
-        throw new Error("predict: the checkpoint directory holds no trained weights (train first)");
+        throw new ClinicError("NOT_TRAINED", "predict: the checkpoint directory holds no trained weights (train first)");
       }
       const { logits, labels } = await splitLogits(side, conn, "test", info);
       let exportFile: string | undefined;

@@ -3,7 +3,7 @@
  * relays the {@linkcode RawSide} pipe between them (issue 5 design, "Clinic = three OS
  * processes").
  *
- * 1. Raw-data process (`raw_side_main.ts`) with {@linkcode rawSideFlags} only: read the data
+ * 1. Raw-data process (`raw_side/main.ts`) with {@linkcode rawSideFlags} only: read the data
  *    directory, the model file (none for a zoo model), the clinic key, onnxruntime-web's
  *    `.wasm`, the checkpoint directory; write the checkpoint directory. No network, no
  *    subprocesses, no FFI, no environment, no system information.
@@ -20,18 +20,24 @@
  * @example
  * ```ts
  * import { launchClinic } from "./launcher.ts";
- * // const { result } = await launchClinic(config, "train", { onLine: (l) => console.log(l) });
+ * import type { ClientConfig } from "./client_config.ts";
+ * async function train(config: ClientConfig) {
+ *   const { result } = await launchClinic(config, "train", { onLine: (l) => console.log(l) });
+ *   return result.turns;
+ * }
  * ```
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { RawSideProcessConfig } from "./raw_side_config.ts";
-import { rawSideCommandArgs } from "./raw_side_process.ts";
+import type { RawSideProcessConfig } from "./raw_side/config.ts";
+import { rawSideCommandArgs } from "./raw_side/process.ts";
 import { courierFlags } from "./courier_flags.ts";
 import type { ClientConfig } from "./client_config.ts";
-import { type CourierConfig, RESULT_PREFIX } from "./courier_main.ts";
+import type { CourierConfig } from "./courier_main.ts";
 import type { ClinicResult } from "./clinic.ts";
+import { ClinicError } from "./clinic_error.ts";
+import { ChildLog } from "./child_log.ts";
 
 const COURIER_MAIN = new URL("./courier_main.ts", import.meta.url);
 const DENO_JSON = new URL("../../deno.json", import.meta.url);
@@ -78,7 +84,8 @@ export interface LaunchOptions {
  * @example
  * ```ts
  * import { rawSideConfigOf } from "./launcher.ts";
- * // rawSideConfigOf(clientConfig).zoo // "cnn"
+ * import type { ClientConfig } from "./client_config.ts";
+ * function zoo(clientConfig: ClientConfig) { return rawSideConfigOf(clientConfig).zoo; } // "cnn" for a zoo model
  * ```
  */
 export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile = false): RawSideProcessConfig {
@@ -115,7 +122,8 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
  * @example
  * ```ts
  * import { courierConfigOf } from "./launcher.ts";
- * // courierConfigOf(clientConfig, "train").server
+ * import type { ClientConfig } from "./client_config.ts";
+ * function server(clientConfig: ClientConfig) { return courierConfigOf(clientConfig, "train").server; }
  * ```
  */
 export function courierConfigOf(
@@ -149,7 +157,9 @@ export function courierConfigOf(
  * @example
  * ```ts
  * import { courierCommandArgs } from "./launcher.ts";
- * // courierCommandArgs(courierConfig) -> ["run", "--no-prompt", "--allow-net=...", ...]
+ * const args = courierCommandArgs({ task: "train", server: "http://127.0.0.1:8443", keyFile: "a.key",
+ *   serverPublicKeyFile: "s.pub", codec: { dtype: "float32", level: 0 }, loss: "bce" });
+ * console.log(args.slice(0, 3)); // ["run", "--no-prompt", "--allow-net=127.0.0.1:8443"]
  * ```
  */
 export function courierCommandArgs(config: CourierConfig): string[] {
@@ -210,16 +220,78 @@ export interface LaunchResult<T = unknown> {
   rawSideCode: number;
 }
 
+/** Refuses an export the task or the clinic's policy does not allow. */
+function checkExport(config: ClientConfig, task: "train" | "predict", opts: LaunchOptions): void {
+  if (opts.exportModel && (task !== "predict" || !config.policy.allowExport)) {
+    throw new ClinicError(
+      "EXPORT_FORBIDDEN",
+      task !== "predict"
+        ? "exporting the full model is part of predict"
+        : `clinic ${config.name}: policy.allowExport is false in its config; the full model is not assembled`,
+    );
+  }
+}
+
+/** Creates the checkpoint directory (the raw side may write only inside it, so it must exist first). */
+async function makeCheckpointDir(config: ClientConfig): Promise<void> {
+  try {
+    await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new ClinicError(
+        "CHECKPOINT_DIR_INVALID",
+        `clinic ${config.name}: checkpointDir ${config.checkpointDir}: not a directory`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+/** The exported model's path: the raw side names a file of its checkpoint directory, never a path elsewhere. */
+function exportPath(config: ClientConfig, exported: unknown): string {
+  if (typeof exported !== "string" || !/^[^/\\]+\.onnx$/.test(exported) || exported.startsWith(".")) {
+    throw new ClinicError(
+      "EXPORT_INVALID",
+      `clinic ${config.name}: the export names ${JSON.stringify(exported)}, not a file of the checkpoint directory`,
+    );
+  }
+  return join(config.checkpointDir, exported);
+}
+
+/** Spawns the two children, the courier second; the raw side is killed if the courier cannot start. */
+async function spawnChildren(
+  deno: string,
+  rawArgs: string[],
+  courierArgs: string[],
+): Promise<{ raw: Deno.ChildProcess; courier: Deno.ChildProcess }> {
+  const piped = { stdin: "piped", stdout: "piped", stderr: "piped" } as const;
+  const raw = new Deno.Command(deno, { args: rawArgs, ...piped }).spawn();
+  try {
+    return { raw, courier: new Deno.Command(deno, { args: courierArgs, ...piped }).spawn() };
+  } catch (e) {
+    raw.kill("SIGKILL");
+    await raw.status;
+    throw e;
+  }
+}
+
 /**
  * Spawns the raw-data and courier processes of clinic `config`, relays between them and
- * returns the courier's result.
+ * returns the courier's result. The children's progress lines go to `onLine`; their fatal
+ * error lines do not: the one that explains the failure is the message of the error thrown
+ * (see `child_log.ts`), so each error reaches the terminal once.
  *
- * @throws {Error} when the courier fails: the message is its last error line
+ * @throws {ClinicError} `RAW_SIDE_FAILED` or `COURIER_FAILED` when a child fails (the message
+ *   is its own error line); `EXPORT_FORBIDDEN`, `CHECKPOINT_DIR_INVALID`, `EXPORT_INVALID`
  * @example
  * ```ts
  * import { launchClinic } from "./launcher.ts";
- * // const r = await launchClinic(config, "train");
- * // console.log((r.result as ClinicResult).eval.test);
+ * import type { ClientConfig } from "./client_config.ts";
+ * async function auc(config: ClientConfig) {
+ *   const r = await launchClinic(config, "train");
+ *   return r.result.eval.test?.auc;
+ * }
  * ```
  */
 export async function launchClinic<T = ClinicResult>(
@@ -227,56 +299,18 @@ export async function launchClinic<T = ClinicResult>(
   task: "train" | "predict",
   opts: LaunchOptions = {},
 ): Promise<LaunchResult<T>> {
-  if (opts.exportModel && (task !== "predict" || !config.policy.allowExport)) {
-    throw new Error(
-      task !== "predict"
-        ? "exporting the full model is part of predict"
-        : `clinic ${config.name}: policy.allowExport is false in its config; the full model is not assembled`,
-    );
-  }
-  const deno = opts.denoPath ?? Deno.execPath();
-  const onLine = opts.onLine ?? ((l: string) => console.error(l));
-  // The raw side may write only inside its checkpoint directory, so it must exist first.
-  try {
-    await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) {
-      throw new Error(`clinic ${config.name}: checkpointDir ${config.checkpointDir}: not a directory`, { cause: e });
-    }
-    throw e;
-  }
+  checkExport(config, task, opts);
+  await makeCheckpointDir(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
-  const raw = new Deno.Command(deno, { args: rawArgs, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
-  let courier: Deno.ChildProcess;
-  try {
-    courier = new Deno.Command(deno, { args: courierArgs, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
-  } catch (e) {
-    raw.kill("SIGKILL");
-    await raw.status;
-    throw e;
-  }
+  const { raw, courier } = await spawnChildren(opts.denoPath ?? Deno.execPath(), rawArgs, courierArgs);
   opts.onSpawn?.({ rawSide: raw.pid, courier: courier.pid });
   const relays = [
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
     tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
   ];
-  let result: unknown = undefined, lastError = "", rawError = "";
-  const logs = [
-    lines(raw.stderr, (l) => {
-      if (/\[[WE]:onnxruntime/.test(l)) return; // onnxruntime's own warnings
-      if (/^raw side( \[[A-Z_]+\])?: /.test(l)) rawError = l; // its fatal error (raw_side_main.ts)
-      if (l.trim()) onLine(`[${config.name} raw side] ${l}`);
-    }),
-    lines(courier.stderr, (l) => {
-      if (l.startsWith(RESULT_PREFIX)) {
-        result = JSON.parse(l.slice(RESULT_PREFIX.length));
-        return;
-      }
-      if (/^courier( \[|:)/.test(l)) lastError = l;
-      if (l.trim()) onLine(l);
-    }),
-  ];
+  const log = new ChildLog(config.name, opts.onLine ?? ((l: string) => console.error(l)));
+  const logs = [lines(raw.stderr, (l) => log.rawSideLine(l)), lines(courier.stderr, (l) => log.courierLine(l))];
   const courierStatus = await courier.status;
   if (!courierStatus.success) {
     // The courier died: the raw side gets no more requests, stop it.
@@ -292,19 +326,10 @@ export async function launchClinic<T = ClinicResult>(
   const rawStatus = await raw.status;
   clearTimeout(timer);
   await Promise.all([...logs, ...relays]);
-  if (!courierStatus.success || result === undefined) {
-    // When the raw side failed on its own (a missing data file, a bad model, a key), the
-    // courier only saw its pipe close: the raw side's own error is the one to report.
-    if (!rawStatus.success && rawError) throw new Error(`clinic ${config.name}: ${rawError}`);
-    throw new Error(lastError || `clinic ${config.name}: courier exited with code ${courierStatus.code}`);
-  }
+  const result = log.result;
+  if (!courierStatus.success || result === undefined) throw log.failure(courierStatus.code, rawStatus.success);
+  log.flush();
   const exported = (result as { exportFile?: unknown } | null)?.exportFile;
-  if (exported !== undefined) {
-    // The raw side names a file in its checkpoint directory; never follow a path elsewhere.
-    if (typeof exported !== "string" || !/^[^/\\]+\.onnx$/.test(exported) || exported.startsWith(".")) {
-      throw new Error(`clinic ${config.name}: the export names ${JSON.stringify(exported)}, not a file of the checkpoint directory`);
-    }
-    (result as { exportFile: string }).exportFile = join(config.checkpointDir, exported);
-  }
+  if (exported !== undefined) (result as { exportFile: string }).exportFile = exportPath(config, exported);
   return { result: result as T, courierCode: courierStatus.code, rawSideCode: rawStatus.code };
 }

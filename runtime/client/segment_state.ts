@@ -19,7 +19,7 @@ import { sizeOf, type Tensor } from "../../models/tensor.ts";
 import type { Optimizer } from "../../models/train/optimizer.ts";
 import { isStringArray, type NpyArray } from "../data/npy.ts";
 import type { SegmentRunner } from "../train/segment_runner.ts";
-import { RawSideError } from "./raw_side_error.ts";
+import { RawSideError } from "./raw_side/error.ts";
 
 /**
  * One clinic segment with its optimizer.

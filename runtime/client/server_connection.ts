@@ -12,9 +12,11 @@
  * @example
  * ```ts
  * import { ServerConnection } from "./server_connection.ts";
- * // const conn = await ServerConnection.connect({ url: "http://127.0.0.1:8443",
- * //   serverPublicKey, clinicKeyPair });
- * // const turn = await conn.request({ type: "TURN_REQUEST" });
+ * import type { KeyPair } from "../../crypto/noise/dh.ts";
+ * async function whoseTurn(serverPublicKey: Uint8Array, clinicKeyPair: KeyPair) {
+ *   const conn = await ServerConnection.connect({ url: "http://127.0.0.1:8443", serverPublicKey, clinicKeyPair });
+ *   return (await conn.request({ type: "TURN_REQUEST" })).turn;
+ * }
  * ```
  * @module
  */
@@ -149,8 +151,13 @@ class Retryable extends Error {}
  * @example
  * ```ts
  * import { ServerConnection } from "./server_connection.ts";
- * // const conn = await ServerConnection.connect(options);
- * // const { cutGrad, loss } = await conn.request({ type: "STEP", stepId: "0:0", epoch: 0, activation, labels });
+ * import type { ServerConnectionOptions } from "./server_connection.ts";
+ * import type { Tensor } from "../../models/tensor.ts";
+ * async function step(options: ServerConnectionOptions, activation: Tensor, labels: Tensor) {
+ *   const conn = await ServerConnection.connect(options);
+ *   const { cutGrad, loss } = await conn.request({ type: "STEP", stepId: "0:0", epoch: 0, activation, labels });
+ *   return { cutGrad, loss };
+ * }
  * ```
  */
 export class ServerConnection {
@@ -181,7 +188,8 @@ export class ServerConnection {
    * @example
    * ```ts
    * import { ServerConnection } from "./server_connection.ts";
-   * // const conn = await ServerConnection.connect({ url, serverPublicKey, clinicKeyPair });
+   * import type { ServerConnectionOptions } from "./server_connection.ts";
+   * function open(options: ServerConnectionOptions) { return ServerConnection.connect({ ...options, retries: 3 }); }
    * ```
    */
   static async connect(options: ServerConnectionOptions): Promise<ServerConnection> {

@@ -89,6 +89,32 @@ Deno.test("deno task client: when the raw side fails, its own error is the last 
   }
 });
 
+Deno.test("deno task client: a failing clinic prints each error once, not by the courier and again by the launcher", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
+  try {
+    // What the terminal shows: both streams.
+    const shown = (r: { stdout: string; stderr: string }) => ownLines(r.stdout + "\n" + r.stderr);
+    // The courier fails: a consortium key file that is not 64 hex digits.
+    const cfg = `${w.root}/clinic-a.json`;
+    await Deno.writeTextFile(`${w.root}/psk.hex`, "not hex\n");
+    await Deno.writeTextFile(cfg, JSON.stringify({ ...JSON.parse(await Deno.readTextFile(cfg)), pskFile: "psk.hex" }));
+    let r = await runTask("client", ["--config", cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    let errors = shown(r).filter((l) => l.includes("psk.hex:"));
+    assert.equal(errors.length, 1, `one line for the courier's error, got:\n${errors.join("\n")}`);
+    assert.match(errors[0], /^error: courier( \[[A-Z_]+\])?: pskFile .*psk\.hex: /);
+    // The raw side fails: its error once, and not the courier's consequence (its pipe closed).
+    await Deno.remove(w.dataFile);
+    r = await runTask("client", ["--config", cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    errors = shown(r).filter((l) => /file not found|^courier|raw side\] raw side/.test(l));
+    assert.equal(errors.length, 1, `one line for the raw side's error, got:\n${errors.join("\n")}`);
+    assert.match(errors[0], /^error: clinic clinic-a: raw side( \[[A-Z_]+\])?: .*records\.npz: file not found/);
+  } finally {
+    await Deno.remove(w.root, { recursive: true });
+  }
+});
+
 Deno.test("the server names the listen address it cannot bind", async () => {
   const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"] });
   const taken = Deno.listen({ hostname: "127.0.0.1", port: w.port });

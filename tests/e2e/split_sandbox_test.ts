@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { courierCommandArgs, courierConfigOf, rawSideConfigOf } from "../../runtime/client/launcher.ts";
-import { rawSideCommandArgs } from "../../runtime/client/raw_side_process.ts";
+import { rawSideCommandArgs } from "../../runtime/client/raw_side/process.ts";
 import { makeWorld } from "./split_harness.ts";
 
 const PROBE = new URL("../runtime/client/probes/capability_probe.ts", import.meta.url).pathname;

@@ -13,13 +13,13 @@ import { generateKeyPair } from "../../../crypto/noise/dh.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
 import { loadDataset } from "../../../runtime/data/load_dataset.ts";
 import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
-import { RawSideProcess } from "../../../runtime/client/raw_side_process.ts";
+import { RawSideProcess } from "../../../runtime/client/raw_side/process.ts";
 import {
   decodeFrame,
   encodeFrame,
   FRAME_KIND,
   FrameReader,
-} from "../../../runtime/client/raw_side_wire.ts";
+} from "../../../runtime/client/raw_side/wire.ts";
 import { makeClinicDir } from "./sandbox_env.ts";
 import { type ImageSet, SIZE } from "./fixture.ts";
 

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { runClinic } from "../../../runtime/client/clinic.ts";
-import { LocalRawSide } from "../../../runtime/client/raw_side.ts";
+import { LocalRawSide } from "../../../runtime/client/raw_side/mod.ts";
 import { ServerConnection } from "../../../runtime/client/server_connection.ts";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";

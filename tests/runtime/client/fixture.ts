@@ -4,7 +4,7 @@
  * @module
  */
 import type { Engine } from "../../../runtime/engine/mod.ts";
-import type { LocalRawSideConfig, RawSideMode } from "../../../runtime/client/raw_side.ts";
+import type { LocalRawSideConfig, RawSideMode } from "../../../runtime/client/raw_side/mod.ts";
 import { buildCnn, type ZooModel } from "../../../models/zoo/cnn.ts";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";

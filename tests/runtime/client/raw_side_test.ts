@@ -14,8 +14,8 @@ import {
   LocalRawSide,
   type LocalRawSideConfig,
   type RawSideMode,
-} from "../../../runtime/client/raw_side.ts";
-import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
+} from "../../../runtime/client/raw_side/mod.ts";
+import { RawSideError } from "../../../runtime/client/raw_side/mod.ts";
 import { batchIndices, stepsPerEpoch } from "../../../runtime/client/batch_order.ts";
 import { maxAbsDiff, RAW_SIDE_SEED, RAW_SIDE_SGD, rawSideTestConfig, tinyCnn } from "./fixture.ts";
 

@@ -11,11 +11,11 @@ import {
   encodeFrame,
   FRAME_KIND,
   FrameReader,
-} from "../../../runtime/client/raw_side_wire.ts";
-import { RawSideError } from "../../../runtime/client/raw_side_error.ts";
-import { serveRawSide } from "../../../runtime/client/raw_side_service.ts";
-import { RawSideStub } from "../../../runtime/client/raw_side_stub.ts";
-import { LocalRawSide } from "../../../runtime/client/raw_side.ts";
+} from "../../../runtime/client/raw_side/wire.ts";
+import { RawSideError } from "../../../runtime/client/raw_side/mod.ts";
+import { serveRawSide } from "../../../runtime/client/raw_side/service.ts";
+import { RawSideStub } from "../../../runtime/client/raw_side/stub.ts";
+import { LocalRawSide } from "../../../runtime/client/raw_side/mod.ts";
 import { maxAbsDiff, tinyCnn, tinySplits } from "./fixture.ts";
 import { wireRecordOf } from "../../../runtime/codec/mod.ts";
 

@@ -3,7 +3,7 @@
  * keys, checkpoints) and a process config pointing at it.
  * @module
  */
-import type { RawSideProcessConfig } from "../../../runtime/client/raw_side_config.ts";
+import type { RawSideProcessConfig } from "../../../runtime/client/raw_side/mod.ts";
 import { writeKeyPairFiles } from "../../../runtime/keys/key_store.ts";
 import { generateStaticKeyPair, type KeyPair } from "../../../crypto/keys/mod.ts";
 import { type ImageSet, writeTinyModel, writeTinyNpz } from "./fixture.ts";

@@ -6,7 +6,7 @@ import { isNoiseError } from "../../../crypto/errors.ts";
 import { createServerApp, type ServerHandle } from "../../../runtime/server/mod.ts";
 import { parseClientConfig } from "../../../runtime/client/client_config.ts";
 import { courierCommandArgs, courierConfigOf, rawSideConfigOf } from "../../../runtime/client/launcher.ts";
-import { rawSideCommandArgs } from "../../../runtime/client/raw_side_process.ts";
+import { rawSideCommandArgs } from "../../../runtime/client/raw_side/process.ts";
 import {
   allowlist,
   binaryLabels,

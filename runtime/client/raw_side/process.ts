@@ -1,6 +1,6 @@
 /**
  * The raw-data side as a separate, sandboxed OS process: {@linkcode RawSideProcess} spawns
- * `raw_side_main.ts` with exactly the permissions of {@linkcode rawSideFlags} and proxies the
+ * `main.ts` with exactly the permissions of {@linkcode rawSideFlags} and proxies the
  * {@linkcode RawSide} API to it over stdin/stdout frames. The records never leave that process;
  * what comes back over the pipe is what `RawSide` returns (activations, labels in vanilla
  * mode, head-input gradients, sealed weights).
@@ -11,29 +11,35 @@
  *
  * @example
  * ```ts
- * import { RawSideProcess } from "./raw_side_process.ts";
- * // const side = await RawSideProcess.start(config);
- * // const { activation, labels } = await side.forward("1:0", 1, 0);
- * // await side.close();
+ * import { RawSideProcess } from "./process.ts";
+ * import type { RawSideProcessConfig } from "./config.ts";
+ * async function firstActivation(config: RawSideProcessConfig) {
+ *   const side = await RawSideProcess.start(config);
+ *   try {
+ *     return (await side.forward("1:0", 1, 0)).activation.dims;
+ *   } finally {
+ *     await side.close();
+ *   }
+ * }
  * ```
  * @module
  */
 import { fileURLToPath } from "node:url";
-import type { Tensor } from "../../models/tensor.ts";
-import type { RawSide, RawSideInfo } from "./raw_side.ts";
-import type { RawSideProcessConfig } from "./raw_side_config.ts";
-import { RawSideError } from "./raw_side_error.ts";
-import { rawSideFlags } from "./raw_side_flags.ts";
-import { RawSideStub, type RawSideStubOptions } from "./raw_side_stub.ts";
+import type { Tensor } from "../../../models/tensor.ts";
+import type { RawSide, RawSideInfo } from "./api.ts";
+import type { RawSideProcessConfig } from "./config.ts";
+import { RawSideError } from "./error.ts";
+import { rawSideFlags } from "./flags.ts";
+import { RawSideStub, type RawSideStubOptions } from "./stub.ts";
 
-export { rawSideFlags } from "./raw_side_flags.ts";
+export { rawSideFlags } from "./flags.ts";
 
 /**
  * Options of {@linkcode RawSideProcess.start}.
  *
  * @example
  * ```ts
- * import type { RawSideProcessOptions } from "./raw_side_process.ts";
+ * import type { RawSideProcessOptions } from "./process.ts";
  * const o: RawSideProcessOptions = { onStderr: (line) => console.error(`[clinic-a] ${line}`) };
  * ```
  */
@@ -48,8 +54,8 @@ export interface RawSideProcessOptions extends RawSideStubOptions {
   startTimeoutMs?: number;
 }
 
-const MAIN = new URL("./raw_side_main.ts", import.meta.url);
-const DENO_JSON = new URL("../../deno.json", import.meta.url);
+const MAIN = new URL("./main.ts", import.meta.url);
+const DENO_JSON = new URL("../../../deno.json", import.meta.url);
 
 /**
  * The full argument list of the raw-side command (`deno <args>`), flags from
@@ -57,8 +63,10 @@ const DENO_JSON = new URL("../../deno.json", import.meta.url);
  *
  * @example
  * ```ts
- * import { rawSideCommandArgs } from "./raw_side_process.ts";
- * // rawSideCommandArgs(config) -> ["run", "--no-prompt", "--allow-read=...", ..., "<main>", "<config JSON>"]
+ * import { rawSideCommandArgs } from "./process.ts";
+ * const args = rawSideCommandArgs({ clinic: "a", dataFile: "/srv/a/records.npz", zoo: "cnn", cuts: [], mode: "vanilla",
+ *   loss: "bce", optimizer: { kind: "sgd", lr: 0.1 }, seed: 0, batchSize: 8, wasmFile: "/ort.wasm" });
+ * console.log(args.slice(0, 3)); // ["run", "--no-prompt", "--allow-read=/srv/a,/ort.wasm"]
  * ```
  */
 export function rawSideCommandArgs(
@@ -77,9 +85,13 @@ export function rawSideCommandArgs(
  *
  * @example
  * ```ts
- * import { RawSideProcess } from "./raw_side_process.ts";
- * // const side = await RawSideProcess.start(config, { onBytes: (dir, b) => audit(dir, b) });
- * // console.log((await side.info()).trainSize, side.pid);
+ * import { RawSideProcess } from "./process.ts";
+ * import type { RawSideProcessConfig } from "./config.ts";
+ * async function audited(config: RawSideProcessConfig, audit: (dir: string, b: Uint8Array) => void) {
+ *   const side = await RawSideProcess.start(config, { onBytes: (dir, b) => audit(dir, b) });
+ *   console.log((await side.info()).trainSize, side.pid);
+ *   await side.close();
+ * }
  * ```
  */
 export class RawSideProcess implements RawSide {
@@ -113,8 +125,9 @@ export class RawSideProcess implements RawSide {
    *   holds the end of its stderr), or does not get ready within `startTimeoutMs`
    * @example
    * ```ts
-   * import { RawSideProcess } from "./raw_side_process.ts";
-   * // const side = await RawSideProcess.start(config);
+   * import { RawSideProcess } from "./process.ts";
+   * import type { RawSideProcessConfig } from "./config.ts";
+   * function start(config: RawSideProcessConfig) { return RawSideProcess.start(config, { startTimeoutMs: 60_000 }); }
    * ```
    */
   static async start(

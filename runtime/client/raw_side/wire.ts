@@ -18,24 +18,24 @@
  *
  * @example
  * ```ts
- * import { decodeFrame, encodeFrame, FRAME_KIND } from "./raw_side_wire.ts";
+ * import { decodeFrame, encodeFrame, FRAME_KIND } from "./wire.ts";
  * const frame = encodeFrame({ id: 7, kind: FRAME_KIND.request, method: "info", header: {}, tensors: new Map() });
  * const back = decodeFrame(frame.subarray(4));
  * console.log(back.method, back.id); // "info" 7
  * ```
  * @module
  */
-import type { Tensor } from "../../models/tensor.ts";
-import { decodeTensors, encodeTensors, type TensorEncoding } from "../codec/mod.ts";
-import type { CodecConfig } from "../config/json_config.ts";
-import { RawSideError } from "./raw_side_error.ts";
+import { type Tensor, tensor } from "../../../models/tensor.ts";
+import { decodeTensors, encodeTensors, type TensorEncoding } from "../../codec/mod.ts";
+import type { CodecConfig } from "../../config/json_config.ts";
+import { RawSideError } from "./error.ts";
 
 /**
  * Frame kinds.
  *
  * @example
  * ```ts
- * import { FRAME_KIND } from "./raw_side_wire.ts";
+ * import { FRAME_KIND } from "./wire.ts";
  * console.assert(FRAME_KIND.reply === 2);
  * ```
  */
@@ -46,7 +46,7 @@ export const FRAME_KIND = { request: 1, reply: 2, error: 3, ready: 4 } as const;
  *
  * @example
  * ```ts
- * import type { FrameKind } from "./raw_side_wire.ts";
+ * import type { FrameKind } from "./wire.ts";
  * const k: FrameKind = 1;
  * ```
  */
@@ -57,7 +57,7 @@ export type FrameKind = (typeof FRAME_KIND)[keyof typeof FRAME_KIND];
  *
  * @example
  * ```ts
- * import type { WireMessage } from "./raw_side_wire.ts";
+ * import type { WireMessage } from "./wire.ts";
  * const m: WireMessage = { id: 1, kind: 1, method: "checkpoint", header: { epoch: 2 }, tensors: new Map() };
  * ```
  */
@@ -78,7 +78,7 @@ export interface WireMessage {
  *
  * @example
  * ```ts
- * import type { FrameEncoding } from "./raw_side_wire.ts";
+ * import type { FrameEncoding } from "./wire.ts";
  * const raw: FrameEncoding = { codec: { dtype: "int8", level: 0 } }; // the raw side's forward reply
  * const courier: FrameEncoding = { reuseRecords: true }; // relaying the server's int8 gradient
  * ```
@@ -102,8 +102,8 @@ const utf8d = new TextDecoder("utf-8", { fatal: true });
  * @throws {RangeError} for an id outside u32, a method name over 255 bytes, or tensors the codec refuses
  * @example
  * ```ts
- * import { encodeFrame, FRAME_KIND } from "./raw_side_wire.ts";
- * import { tensor } from "../../models/tensor.ts";
+ * import { encodeFrame, FRAME_KIND } from "./wire.ts";
+ * import { tensor } from "../../../models/tensor.ts";
  * encodeFrame({ id: 1, kind: FRAME_KIND.reply, method: "forward", header: {},
  *   tensors: new Map([["activation", tensor("float32", [1, 2])]]) });
  * ```
@@ -153,7 +153,7 @@ export function encodeFrame(m: WireMessage, enc: FrameEncoding = {}): Uint8Array
  * @throws {RawSideError} `PROTOCOL` for a truncated or malformed body (codec errors included)
  * @example
  * ```ts
- * import { decodeFrame, encodeFrame, FRAME_KIND } from "./raw_side_wire.ts";
+ * import { decodeFrame, encodeFrame, FRAME_KIND } from "./wire.ts";
  * const f = encodeFrame({ id: 3, kind: FRAME_KIND.ready, method: "ready", header: { ok: true }, tensors: new Map() });
  * console.log(decodeFrame(f.subarray(4)).header); // { ok: true }
  * ```
@@ -202,7 +202,7 @@ export function decodeFrame(
  *
  * @example
  * ```ts
- * import { encodeFrame, FRAME_KIND, FrameReader } from "./raw_side_wire.ts";
+ * import { encodeFrame, FRAME_KIND, FrameReader } from "./wire.ts";
  * const f = encodeFrame({ id: 1, kind: FRAME_KIND.request, method: "info", header: {}, tensors: new Map() });
  * const reader = new FrameReader(ReadableStream.from([f.subarray(0, 3), f.subarray(3)]));
  * console.log((await reader.next())?.length); // f.length - 4
@@ -292,4 +292,17 @@ export class FrameReader {
     this.#done = true;
     await this.#reader.cancel().catch(() => {});
   }
+}
+
+/**
+ * Wraps bytes as a uint8 tensor (how byte strings travel in a bundle).
+ *
+ * @example
+ * ```ts
+ * import { bytesTensor } from "./wire.ts";
+ * console.log(bytesTensor(new Uint8Array(3)).dims); // [3]
+ * ```
+ */
+export function bytesTensor(b: Uint8Array): Tensor<"uint8"> {
+  return tensor("uint8", [b.length], b);
 }

@@ -6,33 +6,35 @@
  *
  * @example
  * ```ts
- * import { RawSideStub } from "./raw_side_stub.ts";
- * // const stub = new RawSideStub(child.stdout, child.stdin);
- * // const info = await stub.ready;
+ * import { RawSideStub } from "./stub.ts";
+ * async function ready(child: Deno.ChildProcess) {
+ *   const stub = new RawSideStub(child.stdout, child.stdin);
+ *   return (await stub.ready).stepsPerEpoch;
+ * }
  * ```
  * @module
  */
-import type { Tensor } from "../../models/tensor.ts";
-import { NoiseError, type NoiseErrorCode } from "../../crypto/errors.ts";
-import type { RawSide, RawSideInfo } from "./raw_side.ts";
-import { PhaseProfile } from "../protocol/phase_profile.ts";
-import { isRawSideErrorCode, RawSideError } from "./raw_side_error.ts";
-import { bytesTensor, type ErrorHeader } from "./raw_side_service.ts";
+import type { Tensor } from "../../../models/tensor.ts";
+import type { RawSide, RawSideInfo } from "./api.ts";
+import { PhaseProfile } from "../../protocol/phase_profile.ts";
+import { RawSideError } from "./error.ts";
+import { errorFromHeader, type ErrorHeader } from "./error_header.ts";
 import {
+  bytesTensor,
   decodeFrame,
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
   FRAME_KIND,
   FrameReader,
   type WireMessage,
-} from "./raw_side_wire.ts";
+} from "./wire.ts";
 
 /**
  * Options of {@linkcode RawSideStub}.
  *
  * @example
  * ```ts
- * import type { RawSideStubOptions } from "./raw_side_stub.ts";
+ * import type { RawSideStubOptions } from "./stub.ts";
  * const seen: Uint8Array[] = [];
  * const o: RawSideStubOptions = { onBytes: (dir, b) => { if (dir === "fromRawSide") seen.push(b); } };
  * ```
@@ -46,27 +48,17 @@ export interface RawSideStubOptions {
   profile?: PhaseProfile;
 }
 
-function toError(h: ErrorHeader): Error {
-  const msg = String(h?.message ?? "unknown error");
-  if (h?.name === "NoiseError" && typeof h.code === "string") {
-    return new NoiseError(h.code as NoiseErrorCode, msg);
-  }
-  if (h?.name === "RawSideError" && isRawSideErrorCode(h.code)) {
-    return new RawSideError(h.code, msg);
-  }
-  if (h?.name === "TypeError") return new TypeError(msg);
-  if (h?.name === "RangeError") return new RangeError(msg);
-  return new RawSideError("REMOTE", `raw side: ${msg}`);
-}
-
 /**
  * A {@linkcode RawSide} over a stream pair.
  *
  * @example
  * ```ts
- * import { RawSideStub } from "./raw_side_stub.ts";
- * // const side: RawSide = new RawSideStub(readable, writable);
- * // await side.forward("1:0", 1, 0);
+ * import { RawSideStub } from "./stub.ts";
+ * import type { RawSide } from "./api.ts";
+ * async function step(readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>) {
+ *   const side: RawSide = new RawSideStub(readable, writable);
+ *   await side.forward("1:0", 1, 0);
+ * }
  * ```
  */
 export class RawSideStub implements RawSide {
@@ -126,7 +118,7 @@ export class RawSideStub implements RawSide {
           if (!p) throw new RawSideError("PROTOCOL", `reply for unknown request id ${m.id}`);
           this.#pending.delete(m.id);
           if (m.kind === FRAME_KIND.reply) p.resolve(m);
-          else if (m.kind === FRAME_KIND.error) p.reject(toError(m.header as ErrorHeader));
+          else if (m.kind === FRAME_KIND.error) p.reject(errorFromHeader(m.header as ErrorHeader));
           else p.reject(new RawSideError("PROTOCOL", `unexpected frame kind ${m.kind}`));
         }
       } catch (e) {
@@ -151,9 +143,11 @@ export class RawSideStub implements RawSide {
    *
    * @example
    * ```ts
-   * import { RawSideStub } from "./raw_side_stub.ts";
-   * import { RawSideError } from "./raw_side_error.ts";
-   * // stub.abort(new RawSideError("CLOSED", "raw-side process exited with code 1"));
+   * import { RawSideStub } from "./stub.ts";
+   * import { RawSideError } from "./error.ts";
+   * function exited(stub: RawSideStub) {
+   *   stub.abort(new RawSideError("CLOSED", "raw-side process exited with code 1"));
+   * }
    * ```
    */
   abort(error: Error): void {

@@ -2,26 +2,29 @@
  * Entry point of the clinic's sandboxed raw-data process. It runs with the permissions of
  * `rawSideFlags` only (read: data dir, model, key, ort `.wasm`, checkpoints; write:
  * checkpoints; no network, no subprocesses, no FFI, no env, no sys), loads its records and
- * segments, and serves the `RawSide` API over stdin/stdout frames (`raw_side_wire.ts`).
+ * segments, and serves the `RawSide` API over stdin/stdout frames (`wire.ts`).
  * stdout carries frames only: console output goes to stderr.
  *
  * ```
- * deno run <rawSideFlags(config)> runtime/client/raw_side_main.ts '<config JSON>'
+ * deno run <rawSideFlags(config)> runtime/client/raw_side/main.ts '<config JSON>'
  * ```
  *
  * @example
  * ```ts
- * import { runRawSideMain } from "./raw_side_main.ts";
- * // await runRawSideMain([JSON.stringify(config)]);
+ * import { runRawSideMain } from "./main.ts";
+ * import type { RawSideProcessConfig } from "./config.ts";
+ * // In the sandboxed process, with stdin and stdout as the frame pipe:
+ * async function serve(config: RawSideProcessConfig) { await runRawSideMain([JSON.stringify(config)]); }
  * ```
  * @module
  */
-import { createEngine } from "../engine/mod.ts";
-import { loadRawSide, validateRawSideConfig } from "./raw_side_config.ts";
-import { RawSideError } from "./raw_side_error.ts";
-import { defaultWasmFile } from "./raw_side_flags.ts";
-import { serveRawSide } from "./raw_side_service.ts";
-import { PhaseProfile } from "../protocol/phase_profile.ts";
+import { createEngine } from "../../engine/mod.ts";
+import { validateRawSideConfig } from "./config.ts";
+import { loadRawSide } from "./load_raw_side.ts";
+import { RawSideError } from "./error.ts";
+import { defaultWasmFile } from "./flags.ts";
+import { serveRawSide } from "./service.ts";
+import { PhaseProfile } from "../../protocol/phase_profile.ts";
 
 /**
  * Parses the config argument, builds the raw side on the wasm engine and serves it until the
@@ -30,8 +33,10 @@ import { PhaseProfile } from "../protocol/phase_profile.ts";
  * @throws {RawSideError} `CONFIG_INVALID` for a missing or invalid config argument
  * @example
  * ```ts
- * import { runRawSideMain } from "./raw_side_main.ts";
- * // await runRawSideMain(Deno.args, { input: someReadable, output: someWritable });
+ * import { runRawSideMain } from "./main.ts";
+ * async function serve(input: ReadableStream<Uint8Array>, output: WritableStream<Uint8Array>) {
+ *   await runRawSideMain(Deno.args, { input, output });
+ * }
  * ```
  */
 export async function runRawSideMain(

@@ -7,12 +7,12 @@
  *
  * ```
  * deno run --no-prompt --allow-read=<data dir>,<model file>[,<key file>],<ort wasm file>[,<checkpoint dir>]
- *          [--allow-write=<checkpoint dir>] runtime/client/raw_side_main.ts '<config JSON>'
+ *          [--allow-write=<checkpoint dir>] runtime/client/raw_side/main.ts '<config JSON>'
  * ```
  *
  * @example
  * ```ts
- * import { rawSideFlags } from "./raw_side_flags.ts";
+ * import { rawSideFlags } from "./flags.ts";
  * rawSideFlags({ dataFile: "data/x.npz", modelFile: "m.onnx", wasmFile: "/ort.wasm", checkpointDir: "ck" });
  * // ["--no-prompt", "--allow-read=data,m.onnx,/ort.wasm,ck", "--allow-write=ck"]
  * ```
@@ -20,15 +20,15 @@
  */
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { wasmBinaryUrl } from "../engine/engine.ts";
-import type { RawSideProcessConfig } from "./raw_side_config.ts";
+import { wasmBinaryUrl } from "../../engine/engine.ts";
+import type { RawSideProcessConfig } from "./config.ts";
 
 /**
  * Path of onnxruntime-web's WebAssembly module in Deno's npm cache (the default `wasmFile`).
  *
  * @example
  * ```ts
- * import { defaultWasmFile } from "./raw_side_flags.ts";
+ * import { defaultWasmFile } from "./flags.ts";
  * console.log(defaultWasmFile().endsWith("ort-wasm-simd-threaded.wasm")); // true
  * ```
  */
@@ -43,7 +43,7 @@ export function defaultWasmFile(): string {
  * @throws {TypeError} for an empty path or one containing a comma
  * @example
  * ```ts
- * import { permissionPath } from "./raw_side_flags.ts";
+ * import { permissionPath } from "./flags.ts";
  * permissionPath("/srv/data", "data directory"); // "/srv/data"
  * ```
  */
@@ -65,7 +65,7 @@ export function permissionPath(path: string, what: string): string {
  * @throws {TypeError} for a missing path or a path containing a comma
  * @example
  * ```ts
- * import { rawSideFlags } from "./raw_side_flags.ts";
+ * import { rawSideFlags } from "./flags.ts";
  * const flags = rawSideFlags({ dataFile: "/srv/data/a.npz", modelFile: "/srv/m.onnx", keyFile: "/srv/a.key" });
  * console.log(flags.some((f) => f.startsWith("--allow-net"))); // false
  * ```

@@ -1,12 +1,12 @@
 /**
- * The error class of the clinic's raw-data side: every refusal of {@linkcode "./raw_side.ts".RawSide}
+ * The error class of the clinic's raw-data side: every refusal of {@linkcode "./api.ts".RawSide}
  * (a step it does not know, a tensor of the wrong shape, a method that does not apply to the
  * split mode) and every failure of the process plumbing carries a stable `code`, so the courier
  * and the launcher branch on `code`, and the code survives the trip over the process pipe.
  *
  * @example
  * ```ts
- * import { RawSideError } from "./raw_side_error.ts";
+ * import { RawSideError } from "./error.ts";
  * try {
  *   throw new RawSideError("UNKNOWN_STEP", "no forward pass is waiting for step 3:7");
  * } catch (e) {
@@ -30,35 +30,21 @@
  * - `NO_CHECKPOINT_DIR`, `CHECKPOINT_INVALID`: checkpoints not configured, or unreadable.
  * - `NO_KEY`: `importWeights` without this clinic's key pair.
  * - `WEIGHTS_INVALID`: relayed or restored weights that do not fit this model.
+ * - `EXPORT_FORBIDDEN`: `exportModel` while the clinic's policy does not allow it.
  * - `CONFIG_INVALID`: a process configuration that does not validate.
  * - `PROTOCOL`: a malformed frame on the process pipe.
  * - `CLOSED`: the raw side was closed, or its process ended.
  * - `REMOTE`: an unexpected error inside the raw-side process (its message is carried over).
  *
+ * One list gives both the type and the runtime check of codes read back from the pipe.
+ *
  * @example
  * ```ts
- * import type { RawSideErrorCode } from "./raw_side_error.ts";
- * const c: RawSideErrorCode = "BAD_TENSOR";
+ * import { RAW_SIDE_ERROR_CODES } from "./error.ts";
+ * console.assert(RAW_SIDE_ERROR_CODES.includes("BAD_TENSOR"));
  * ```
  */
-export type RawSideErrorCode =
-  | "WRONG_MODE"
-  | "UNKNOWN_STEP"
-  | "STEP_MISMATCH"
-  | "OUT_OF_ORDER"
-  | "BAD_TENSOR"
-  | "OUT_OF_RANGE"
-  | "NO_CHECKPOINT_DIR"
-  | "CHECKPOINT_INVALID"
-  | "NO_KEY"
-  | "WEIGHTS_INVALID"
-  | "EXPORT_FORBIDDEN"
-  | "CONFIG_INVALID"
-  | "PROTOCOL"
-  | "CLOSED"
-  | "REMOTE";
-
-const CODES: ReadonlySet<string> = new Set<RawSideErrorCode>([
+export const RAW_SIDE_ERROR_CODES = [
   "WRONG_MODE",
   "UNKNOWN_STEP",
   "STEP_MISMATCH",
@@ -74,14 +60,27 @@ const CODES: ReadonlySet<string> = new Set<RawSideErrorCode>([
   "PROTOCOL",
   "CLOSED",
   "REMOTE",
-]);
+] as const;
+
+/**
+ * One of {@linkcode RAW_SIDE_ERROR_CODES}.
+ *
+ * @example
+ * ```ts
+ * import type { RawSideErrorCode } from "./error.ts";
+ * const c: RawSideErrorCode = "BAD_TENSOR";
+ * ```
+ */
+export type RawSideErrorCode = (typeof RAW_SIDE_ERROR_CODES)[number];
+
+const CODES: ReadonlySet<string> = new Set(RAW_SIDE_ERROR_CODES);
 
 /**
  * Whether `code` is a {@linkcode RawSideErrorCode} (for codes read back from the pipe).
  *
  * @example
  * ```ts
- * import { isRawSideErrorCode } from "./raw_side_error.ts";
+ * import { isRawSideErrorCode } from "./error.ts";
  * console.assert(isRawSideErrorCode("CLOSED") && !isRawSideErrorCode("NOPE"));
  * ```
  */
@@ -94,7 +93,7 @@ export function isRawSideErrorCode(code: unknown): code is RawSideErrorCode {
  *
  * @example
  * ```ts
- * import { RawSideError } from "./raw_side_error.ts";
+ * import { RawSideError } from "./error.ts";
  * const e = new RawSideError("WRONG_MODE", "head() needs mode ushaped, this clinic runs vanilla");
  * console.assert(e.code === "WRONG_MODE" && e.name === "RawSideError");
  * ```

@@ -1,56 +1,32 @@
 /**
- * Serves a {@linkcode RawSide} over a byte-stream pair with the frames of `raw_side_wire.ts`:
+ * Serves a {@linkcode RawSide} over a byte-stream pair with the frames of `wire.ts`:
  * the loop of the sandboxed raw-data process (stdin in, stdout out). Calls run one at a time in
  * arrival order (the raw side is a sequential state machine); every failure becomes an error
  * frame carrying the error's class, code and message, and the loop goes on.
  *
  * @example
  * ```ts
- * import { serveRawSide } from "./raw_side_service.ts";
- * // await serveRawSide(side, Deno.stdin.readable, Deno.stdout.writable);
+ * import { serveRawSide } from "./service.ts";
+ * import type { RawSide } from "./api.ts";
+ * // The loop of the sandboxed process: stdin in, stdout out.
+ * async function serve(side: RawSide) { await serveRawSide(side, Deno.stdin.readable, Deno.stdout.writable); }
  * ```
  * @module
  */
-import { type Tensor, tensor } from "../../models/tensor.ts";
-import { isNoiseError } from "../../crypto/errors.ts";
-import type { RawSide } from "./raw_side.ts";
-import { RawSideError } from "./raw_side_error.ts";
-import { PhaseProfile } from "../protocol/phase_profile.ts";
+import type { Tensor } from "../../../models/tensor.ts";
+import type { RawSide } from "./api.ts";
+import { RawSideError } from "./error.ts";
+import { PhaseProfile } from "../../protocol/phase_profile.ts";
+import { errorHeader } from "./error_header.ts";
 import {
+  bytesTensor,
   decodeFrame,
   encodeFrame,
   type FrameEncoding,
   FRAME_KIND,
   FrameReader,
   type WireMessage,
-} from "./raw_side_wire.ts";
-
-/**
- * What an error frame's header holds.
- *
- * @example
- * ```ts
- * import type { ErrorHeader } from "./raw_side_service.ts";
- * const h: ErrorHeader = { name: "RawSideError", code: "UNKNOWN_STEP", message: "no forward pass is waiting" };
- * ```
- */
-export interface ErrorHeader {
-  /** The error class name (`RawSideError`, `NoiseError`, `TypeError`, ...). */
-  name: string;
-  /** Its stable code, when it has one. */
-  code?: string;
-  message: string;
-}
-
-function errorHeader(e: unknown): ErrorHeader {
-  if (e instanceof RawSideError || isNoiseError(e)) {
-    return { name: e.name, code: e.code, message: e.message };
-  }
-  if (e instanceof TypeError || e instanceof RangeError) {
-    return { name: e.name, message: e.message };
-  }
-  return { name: "Error", code: "REMOTE", message: e instanceof Error ? e.message : String(e) };
-}
+} from "./wire.ts";
 
 function need(m: WireMessage, name: string): Tensor {
   const t = m.tensors.get(name);
@@ -66,19 +42,6 @@ function bytesOf(m: WireMessage, name: string): Uint8Array {
     throw new RawSideError("BAD_TENSOR", `${m.method}: ${name} must be uint8 [n]`);
   }
   return t.data as Uint8Array;
-}
-
-/**
- * Wraps bytes as a uint8 tensor (how byte strings travel in a bundle).
- *
- * @example
- * ```ts
- * import { bytesTensor } from "./raw_side_service.ts";
- * console.log(bytesTensor(new Uint8Array(3)).dims); // [3]
- * ```
- */
-export function bytesTensor(b: Uint8Array): Tensor<"uint8"> {
-  return tensor("uint8", [b.length], b);
 }
 
 type Reply = { header?: unknown; tensors?: Record<string, Tensor> };
@@ -149,9 +112,18 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
  * @throws {RawSideError} `PROTOCOL` when `input` breaks off inside a frame
  * @example
  * ```ts
- * import { serveRawSide } from "./raw_side_service.ts";
- * // const toChild = new TransformStream<Uint8Array, Uint8Array>(), fromChild = new TransformStream<Uint8Array, Uint8Array>();
- * // serveRawSide(localSide, toChild.readable, fromChild.writable);
+ * import { serveRawSide } from "./service.ts";
+ * import { RawSideStub } from "./stub.ts";
+ * import type { RawSide } from "./api.ts";
+ * // In-process: a stub on one end of two streams, the side served on the other.
+ * async function pair(localSide: RawSide) {
+ *   const toSide = new TransformStream<Uint8Array, Uint8Array>(), fromSide = new TransformStream<Uint8Array, Uint8Array>();
+ *   const served = serveRawSide(localSide, toSide.readable, fromSide.writable);
+ *   const stub = new RawSideStub(fromSide.readable, toSide.writable);
+ *   console.log((await stub.ready).clinic);
+ *   await stub.close();
+ *   await served;
+ * }
  * ```
  */
 export async function serveRawSide(

@@ -1,0 +1,126 @@
+/**
+ * The API between the clinic's raw-data side and its courier ({@linkcode RawSide}): the only
+ * door to the records. What crosses it is exactly what may leave the clinic: activations at
+ * the cut, the gradient at the head's input (U-shape), labels in vanilla mode, and the
+ * clinic's own weights only as a sealed box to the next clinic.
+ *
+ * One training step, vanilla: `forward` → (server: loss, backward) → `backward(cutGrad)`.
+ * U-shape: `forward` → (server middle forward) → `head(headInput)` → (server middle backward)
+ * → `backward(cutGrad)`. Steps are named by `stepId` (`"<epoch>:<batch>"` by convention); a
+ * retried `head` or `backward` for a step already applied returns the first result and never
+ * runs the optimizer twice.
+ *
+ * Implementations: {@linkcode "./local_raw_side.ts".LocalRawSide} (in-process: tests, and the
+ * body of the sandboxed process `main.ts`), {@linkcode "./stub.ts".RawSideStub} (the parent's
+ * end of the pipe) and {@linkcode "./process.ts".RawSideProcess} (spawns and proxies it).
+ *
+ * @example
+ * ```ts
+ * import type { RawSide } from "./api.ts";
+ * import type { Tensor } from "../../../models/tensor.ts";
+ * // One vanilla step: the server turns the activation (and labels) into the cut gradient.
+ * async function step(side: RawSide, server: (a: Tensor, y: Tensor) => Promise<Tensor>) {
+ *   const { activation, labels } = await side.forward("1:0", 1, 0);
+ *   await side.backward("1:0", await server(activation, labels!));
+ * }
+ * ```
+ * @module
+ */
+import type { Tensor } from "../../../models/tensor.ts";
+
+/**
+ * Split modes: `vanilla` (clinic front | server rest + loss; labels travel to the server) and
+ * `ushaped` (clinic front | server middle | clinic head + loss; labels stay).
+ *
+ * @example
+ * ```ts
+ * import type { RawSideMode } from "./api.ts";
+ * const m: RawSideMode = "ushaped";
+ * ```
+ */
+export type RawSideMode = "vanilla" | "ushaped";
+
+/**
+ * What a raw side tells the courier about itself (sizes only, no records).
+ *
+ * @example
+ * ```ts
+ * import type { RawSideInfo } from "./api.ts";
+ * const i: RawSideInfo = { clinic: "a", trainSize: 100, valSize: 10, testSize: 20, mode: "vanilla",
+ *   stepsPerEpoch: 2, inputNames: ["image"], batchSize: 64, evalBatchSize: 256 };
+ * ```
+ */
+export interface RawSideInfo {
+  clinic: string;
+  trainSize: number;
+  valSize: number;
+  testSize: number;
+  mode: RawSideMode;
+  /** Training batches per epoch: `ceil(trainSize / batchSize)`. */
+  stepsPerEpoch: number;
+  inputNames: string[];
+  /** Training batch size (the last batch of an epoch may be shorter). */
+  batchSize: number;
+  /** Rows per `evalForward` batch: batch `b` covers rows `[b·evalBatchSize, (b+1)·evalBatchSize)`. */
+  evalBatchSize: number;
+}
+
+/**
+ * The raw-data side's API. All tensors crossing it are `models/tensor.ts`
+ * tensors.
+ *
+ * @example
+ * ```ts
+ * import type { RawSide } from "./api.ts";
+ * import type { Tensor } from "../../../models/tensor.ts";
+ * async function oneStep(side: RawSide, server: (a: Tensor) => Promise<Tensor>) {
+ *   const f = await side.forward("1:0", 1, 0);
+ *   await side.backward("1:0", await server(f.activation));
+ * }
+ * ```
+ */
+export interface RawSide {
+  /** Sizes and mode. */
+  info(): Promise<RawSideInfo>;
+  /**
+   * Front forward on batch `batch` of epoch `epoch` (seeded batch order, see
+   * `batch_order.ts`). Keeps what the backward needs, keyed by `stepId`. Vanilla: returns the
+   * labels too (they travel to the server). Repeating a pending step returns the same tensors.
+   */
+  forward(
+    stepId: string,
+    epoch: number,
+    batch: number,
+  ): Promise<{ activation: Tensor; labels?: Tensor }>;
+  /**
+   * U-shape only: head step on the server's head input for `stepId`: loss, head backward, head
+   * optimizer step; returns the gradient at the head input (to send back) and the loss.
+   * Idempotent per `stepId`.
+   */
+  head(stepId: string, headInput: Tensor): Promise<{ loss: number; gradHeadInput: Tensor }>;
+  /** Front backward with the cut gradient, then the front optimizer step. Idempotent per `stepId`. */
+  backward(stepId: string, cutGrad: Tensor): Promise<void>;
+  /** Evaluation: cut activations of batch `batch` of split `split` (no state change). */
+  evalForward(
+    split: "val" | "test",
+    batch: number,
+  ): Promise<{ activation: Tensor; labels: Tensor }>;
+  /** U-shape only: logits of the head for a head input (no state change). */
+  evalHead(headInput: Tensor): Promise<Tensor>;
+  /** Epoch checkpoint of the clinic's segments (atomic). */
+  checkpoint(epoch: number): Promise<void>;
+  /** Restores the latest checkpoint, if any. */
+  restore(): Promise<{ epoch: number } | null>;
+  /** Seals this clinic's segment weights (+ optimizer state) to `recipientPublicKey`. */
+  exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array>;
+  /** Opens weights sealed to this clinic and loads them. */
+  importWeights(sealed: Uint8Array): Promise<void>;
+  /**
+   * Assembles the full trained model (this clinic's segments and the server's segment, given
+   * as `.npz` bytes of its parameters and buffers) into one standard ONNX file in the
+   * checkpoint directory, when the clinic's policy allows it; returns its file name there.
+   */
+  exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }>;
+  /** Releases the engine sessions; later calls fail with `CLOSED`. */
+  close(): Promise<void>;
+}
