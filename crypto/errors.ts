@@ -47,6 +47,8 @@ export type NoiseErrorCode =
   | "KEY_FILE_MODE"
   | "KEY_FILE_INVALID"
   | "ALLOWLIST_INVALID"
+  | "ALLOWLIST_DUPLICATE"
+  | "ALLOWLIST_UNKNOWN_NAME"
   | "INVALID_NAME";
 
 /**
