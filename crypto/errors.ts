@@ -49,6 +49,7 @@ export type NoiseErrorCode =
   | "ALLOWLIST_INVALID"
   | "ALLOWLIST_DUPLICATE"
   | "ALLOWLIST_UNKNOWN_NAME"
+  | "ALLOWLIST_CHANGED" // raised by runtime/keys/allowlist_file.ts: edited by two at once
   | "INVALID_NAME";
 
 /**
