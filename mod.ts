@@ -84,7 +84,9 @@ export {
 
 // crypto
 export {
+  addAllowlistEntry,
   Allowlist,
+  type AllowlistEntry,
   assertPrivateKeyMode,
   BASE_PATTERNS,
   CHANNEL_PROLOGUE,
@@ -149,6 +151,7 @@ export {
   type Protocol,
   PSK_LENGTH,
   Reassembler,
+  removeAllowlistEntry,
   type ResponderHandshake,
   responderHandshake,
   type ResponderHandshakeOptions,

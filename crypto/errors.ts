@@ -47,6 +47,9 @@ export type NoiseErrorCode =
   | "KEY_FILE_MODE"
   | "KEY_FILE_INVALID"
   | "ALLOWLIST_INVALID"
+  | "ALLOWLIST_DUPLICATE"
+  | "ALLOWLIST_UNKNOWN_NAME"
+  | "ALLOWLIST_CHANGED" // raised by runtime/keys/allowlist_file.ts: edited by two at once
   | "INVALID_NAME";
 
 /**

@@ -56,7 +56,9 @@ export {
   type VectorSummary,
 } from "./noise/mod.ts";
 export {
+  addAllowlistEntry,
   Allowlist,
+  type AllowlistEntry,
   assertPrivateKeyMode,
   describePublicKey,
   fingerprint,
@@ -73,6 +75,7 @@ export {
   parsePublicKeyFile,
   PRIVATE_KEY_FILE_MODE,
   PRIVATE_KEY_FILE_TYPE,
+  removeAllowlistEntry,
   serializeAllowlist,
   serializePrivateKeyFile,
   serializePublicKeyFile,

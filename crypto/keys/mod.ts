@@ -11,7 +11,14 @@
  *
  * @module
  */
-export { Allowlist, parseAllowlist, serializeAllowlist } from "./allowlist.ts";
+export {
+  addAllowlistEntry,
+  Allowlist,
+  type AllowlistEntry,
+  parseAllowlist,
+  removeAllowlistEntry,
+  serializeAllowlist,
+} from "./allowlist.ts";
 export { fingerprint } from "./fingerprint.ts";
 export { keyToHex, parseHexKey } from "./hex_key.ts";
 export {

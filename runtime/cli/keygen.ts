@@ -2,8 +2,10 @@
  * `deno task keygen --out <dir> --name <name>`: generates a static X25519
  * key pair and writes `<dir>/<name>.key` (mode 0600) and `<dir>/<name>.pub`
  * (formats: `crypto/keys/key_file.ts`), then prints the public key's
- * fingerprint. Never overwrites an existing key. Exit status: 0 on success,
- * 1 on an error (one line on stderr), 2 on a usage error.
+ * fingerprint. Never overwrites an existing key. A relative `--out` is taken
+ * from the folder the command was typed in (`INIT_CWD`, see `user_dir.ts`), as
+ * `deno task allowlist` takes its paths. Exit status: 0 on success, 1 on an
+ * error (one line on stderr), 2 on a usage error.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { parseArgs } from "node:util";
 import { NoiseError } from "../../crypto/errors.ts";
 import { fingerprint, generateStaticKeyPair, validateKeyName } from "../../crypto/keys/mod.ts";
 import { writeKeyPairFiles } from "../keys/key_store.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE = "usage: deno task keygen --out <dir> --name <name>";
 
@@ -80,5 +83,12 @@ export async function main(
 }
 
 if (import.meta.main) {
+  // Here, not in main(): a caller of main() keeps its own working directory.
+  try {
+    enterUserDir();
+  } catch (e) {
+    console.error(`keygen: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
   Deno.exit(await main(Deno.args));
 }

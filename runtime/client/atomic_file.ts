@@ -15,7 +15,8 @@
  */
 
 /**
- * Atomically replaces `path` with `bytes`.
+ * Atomically replaces `path` with `bytes`. The new file gets `options.mode` (default 0600,
+ * set explicitly so the umask cannot widen or narrow it).
  *
  * @throws the file system's error (e.g. `Deno.errors.NotFound` for a missing directory); the
  *   temporary file is removed on failure
@@ -27,7 +28,12 @@
  * }
  * ```
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o600;
   const slash = path.lastIndexOf("/");
   const base = slash >= 0 ? path.slice(slash + 1) : path;
   const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
@@ -37,8 +43,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("")
   }.tmp`;
   try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
     try {
+      if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
       let at = 0;
       while (at < bytes.length) at += await file.write(bytes.subarray(at));
       // fsync before rename, so the rename never points at data still in the page cache.

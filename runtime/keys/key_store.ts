@@ -69,7 +69,21 @@ async function readSmallFile(file: Deno.FsFile, path: string): Promise<string> {
   return text;
 }
 
-async function readTextFile(path: string): Promise<string> {
+/**
+ * Reads a key or allowlist file as UTF-8 text, refusing anything but a regular file of at
+ * most {@link MAX_KEY_FILE_SIZE} bytes.
+ *
+ * @throws {NoiseError} `KEY_FILE_INVALID`; the file system's error (e.g. `Deno.errors.NotFound`).
+ * @example
+ * ```ts
+ * import { readSmallTextFile } from "./key_store.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/allow.json`, "[]");
+ * console.assert((await readSmallTextFile(`${dir}/allow.json`)) === "[]");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readSmallTextFile(path: string): Promise<string> {
   using file = await Deno.open(path, { read: true });
   return await readSmallFile(file, path);
 }
@@ -168,7 +182,7 @@ export async function loadPrivateKeyFile(path: string): Promise<NamedKeyPair> {
  * ```
  */
 export async function loadPublicKeyFile(path: string): Promise<NamedPublicKey> {
-  return parsePublicKeyFile(await readTextFile(path), path);
+  return parsePublicKeyFile(await readSmallTextFile(path), path);
 }
 
 /**
@@ -185,5 +199,5 @@ export async function loadPublicKeyFile(path: string): Promise<NamedPublicKey> {
  * ```
  */
 export async function loadAllowlist(path: string): Promise<Allowlist> {
-  return parseAllowlist(await readTextFile(path), path);
+  return parseAllowlist(await readSmallTextFile(path), path);
 }

@@ -1,6 +1,7 @@
 /**
  * Key files on disk: the I/O half of `crypto/keys/` (which stays pure). Private keys are
- * written with mode 0600 and refused when others can read them.
+ * written with mode 0600 and refused when others can read them; allowlist files are edited
+ * atomically (`allowlist_file.ts`).
  *
  * @example
  * ```ts
@@ -13,6 +14,12 @@
  * ```
  * @module
  */
+export {
+  editAllowlistFile,
+  type MissingAllowlist,
+  NEW_ALLOWLIST_MODE,
+  readAllowlistFile,
+} from "./allowlist_file.ts";
 export {
   type KeyPairPaths,
   loadAllowlist,
