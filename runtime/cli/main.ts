@@ -55,6 +55,38 @@ function debugEnabled(): boolean {
 }
 
 /**
+ * Makes the working directory the one the user typed the command in. `deno task` runs a
+ * task in the folder of its `deno.json` and keeps the user's folder in `INIT_CWD` (as npm
+ * does), so without this a relative `--config clinic.json` typed in `/etc/splitgate` would
+ * be looked up inside the installed copy. Outside a task (`deno run`, a systemd unit)
+ * `INIT_CWD` is unset, or unreadable without `--allow-env=INIT_CWD`, and nothing changes.
+ *
+ * @returns the working directory in force afterwards
+ * @throws {Error} naming `INIT_CWD` when that folder cannot be entered
+ * @example
+ * ```ts
+ * import { enterUserDir } from "./main.ts";
+ * console.log(enterUserDir() === Deno.cwd()); // true
+ * ```
+ */
+export function enterUserDir(): string {
+  let dir: string | undefined;
+  try {
+    dir = Deno.env.get("INIT_CWD");
+  } catch {
+    dir = undefined; // no --allow-env=INIT_CWD: not started by a task that needs it
+  }
+  if (dir) {
+    try {
+      Deno.chdir(dir);
+    } catch (e) {
+      throw new Error(`INIT_CWD ${dir}: cannot enter the folder the command was typed in (${(e as Error).message})`);
+    }
+  }
+  return Deno.cwd();
+}
+
+/**
  * Reads a file, turning a missing or unreadable path into an error naming the flag.
  *
  * @example
