@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { NoiseError } from "../../crypto/errors.ts";
 import { fingerprint, generateStaticKeyPair, validateKeyName } from "../../crypto/keys/mod.ts";
 import { writeKeyPairFiles } from "../keys/key_store.ts";
+import { enterUserDir } from "./main.ts";
 
 const USAGE = "usage: deno task keygen --out <dir> --name <name>";
 
@@ -80,5 +81,7 @@ export async function main(
 }
 
 if (import.meta.main) {
+  // `--out keys` typed in /etc/splitgate means /etc/splitgate/keys, not a folder of the task's.
+  enterUserDir();
   Deno.exit(await main(Deno.args));
 }
