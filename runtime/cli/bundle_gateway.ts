@@ -20,6 +20,8 @@ await runMain(async () => {
   enterUserDir();
   const values = parseFlags(Deno.args, { out: { type: "string" } });
   if (!values.out) throw new UsageError("--out is required");
-  if (!/\.(tar\.gz|tgz)$/.test(values.out)) throw new UsageError(`--out ${values.out}: expected a .tar.gz file name`);
+  if (!/\.(tar\.gz|tgz)$/.test(values.out)) {
+    throw new UsageError(`--out ${values.out}: expected a .tar.gz file name`);
+  }
   await buildGatewayBundle({ out: values.out, log: (l) => console.log(l) });
 }, USAGE);

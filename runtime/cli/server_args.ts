@@ -21,7 +21,11 @@
  */
 import { dirname, resolve } from "node:path";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
-import { parseListen, parseServerConfigFile, type ServerConfigFile } from "../server/config_file.ts";
+import {
+  parseListen,
+  parseServerConfigFile,
+  type ServerConfigFile,
+} from "../server/config_file.ts";
 import { parseFlags, readInput, UsageError } from "./main.ts";
 
 /** The usage line of `deno task server`. */

@@ -30,7 +30,14 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The code that runs: copied into `app/`. */
-export const BUNDLE_CODE = ["deno.json", "deno.lock", "mod.ts", "models", "crypto", "runtime"] as const;
+export const BUNDLE_CODE = [
+  "deno.json",
+  "deno.lock",
+  "mod.ts",
+  "models",
+  "crypto",
+  "runtime",
+] as const;
 
 /**
  * The entry points whose module graphs decide which npm packages go into the cache: the
@@ -116,9 +123,17 @@ export async function buildGatewayBundle(
     const { npmCache, packages } = await npmPackagesOf(deno);
     for (const p of packages) {
       const rel = relative(npmCache, p.localPath);
-      if (rel.startsWith("..")) throw new Error(`npm package ${p.name}@${p.version}: ${p.localPath} is outside ${npmCache}`);
+      if (rel.startsWith("..")) {
+        throw new Error(
+          `npm package ${p.name}@${p.version}: ${p.localPath} is outside ${npmCache}`,
+        );
+      }
       const dest = join(top, "deno_dir", "npm", rel);
-      await copyTree(p.localPath, dest, p.name === "onnxruntime-web" ? ortWebFilter(p.localPath) : notMarker);
+      await copyTree(
+        p.localPath,
+        dest,
+        p.name === "onnxruntime-web" ? ortWebFilter(p.localPath) : notMarker,
+      );
       // The package's registry metadata, which Deno reads to resolve versions.
       const meta = join(dirname(p.localPath), "registry.json");
       await Deno.copyFile(meta, join(dirname(dest), "registry.json")).catch(() => {});
@@ -127,9 +142,19 @@ export async function buildGatewayBundle(
     // deno.json and deno.lock may name only the bundled ones.
     const names = new Set(packages.map((p) => p.name));
     const app = join(top, "app");
-    await Deno.writeTextFile(join(app, "deno.json"), trimConfig(await Deno.readTextFile(join(app, "deno.json")), names));
-    await Deno.writeTextFile(join(app, "deno.lock"), trimLock(await Deno.readTextFile(join(app, "deno.lock")), names));
-    log(`npm packages: ${packages.length} (${packages.map((p) => `${p.name}@${p.version}`).join(", ")})`);
+    await Deno.writeTextFile(
+      join(app, "deno.json"),
+      trimConfig(await Deno.readTextFile(join(app, "deno.json")), names),
+    );
+    await Deno.writeTextFile(
+      join(app, "deno.lock"),
+      trimLock(await Deno.readTextFile(join(app, "deno.lock")), names),
+    );
+    log(
+      `npm packages: ${packages.length} (${
+        packages.map((p) => `${p.name}@${p.version}`).join(", ")
+      })`,
+    );
     await tar(stage, opts.out);
     const bytes = (await Deno.stat(opts.out)).size;
     log(`wrote ${opts.out} (${(bytes / 1e6).toFixed(1)} MB)`);
@@ -186,9 +211,13 @@ export function npmPackageName(spec: string): string {
 export function trimConfig(text: string, packages: ReadonlySet<string>): string {
   const c = JSON.parse(text);
   c.imports = Object.fromEntries(
-    Object.entries(c.imports as Record<string, string>).filter(([, v]) => !v.startsWith("npm:") || packages.has(npmPackageName(v))),
+    Object.entries(c.imports as Record<string, string>).filter(([, v]) =>
+      !v.startsWith("npm:") || packages.has(npmPackageName(v))
+    ),
   );
-  c.tasks = Object.fromEntries(Object.entries(c.tasks as Record<string, string>).filter(([k]) => BUNDLE_TASKS.includes(k)));
+  c.tasks = Object.fromEntries(
+    Object.entries(c.tasks as Record<string, string>).filter(([k]) => BUNDLE_TASKS.includes(k)),
+  );
   return JSON.stringify(c, null, 2) + "\n";
 }
 
@@ -198,7 +227,9 @@ export const BUNDLE_TASKS: readonly string[] = ["server", "client", "keygen"];
 /** The bundle's deno.lock (format 5): entries of bundled packages only, integrity kept. */
 export function trimLock(text: string, packages: ReadonlySet<string>): string {
   const l = JSON.parse(text);
-  if (l.version !== "5") throw new Error(`deno.lock: expected version "5", found ${JSON.stringify(l.version)}`);
+  if (l.version !== "5") {
+    throw new Error(`deno.lock: expected version "5", found ${JSON.stringify(l.version)}`);
+  }
   const keep = (spec: string) => packages.has(npmPackageName(spec));
   l.specifiers = Object.fromEntries(Object.entries(l.specifiers ?? {}).filter(([k]) => keep(k)));
   l.npm = Object.fromEntries(Object.entries(l.npm ?? {}).filter(([k]) => keep(k)));
@@ -208,7 +239,8 @@ export function trimLock(text: string, packages: ReadonlySet<string>): string {
 
 function ortWebFilter(pkgDir: string): (path: string) => boolean {
   const dist = join(pkgDir, "dist");
-  return (path) => notMarker(path) && (dirname(path) !== dist || ORT_WEB_DIST_KEEP.has(basename(path)));
+  return (path) =>
+    notMarker(path) && (dirname(path) !== dist || ORT_WEB_DIST_KEEP.has(basename(path)));
 }
 
 /** Deno's `.scripts-warned-<hash>` markers belong to the build machine's project paths. */
@@ -228,7 +260,9 @@ async function copyTree(from: string, to: string, keep?: (path: string) => boole
     return;
   }
   await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) await copyTree(join(from, e.name), join(to, e.name), keep);
+  for await (const e of Deno.readDir(from)) {
+    await copyTree(join(from, e.name), join(to, e.name), keep);
+  }
 }
 
 async function tar(stage: string, out: string): Promise<void> {

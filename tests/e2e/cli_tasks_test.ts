@@ -66,7 +66,8 @@ Deno.test("deno task server runs from another folder, with a relative --config a
   const out = new Response(child.stdout).text(), err = new Response(child.stderr).text();
   try {
     let up = false;
-    for (let t0 = Date.now(); !up && Date.now() - t0 < 60_000;) {
+    const t0 = Date.now();
+    while (!up && Date.now() - t0 < 60_000) {
       try {
         const r = await fetch(`http://127.0.0.1:${w.port}/health`);
         up = r.ok;

@@ -46,14 +46,21 @@ Deno.test("the server unit starts server.ts with exactly serverFlags of its list
   assert.ok(words.includes(`${INSTALL}/app/runtime/cli/server.ts`));
   assert.equal(after(words, "--config"), "/etc/splitgate/server.json");
   const unit = await Deno.readTextFile(SERVER_UNIT);
-  assert.match(unit, /^StateDirectory=splitgate\/server$/m, "systemd must create the directory the flags grant");
+  assert.match(
+    unit,
+    /^StateDirectory=splitgate\/server$/m,
+    "systemd must create the directory the flags grant",
+  );
 });
 
 Deno.test("the clinic unit starts client.ts with exactly the client task's flags", async () => {
   const words = await execStart(CLINIC_UNIT);
   const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
   const task = (tasks.client as string).split(/\s+/);
-  assert.deepEqual(runFlags(words, /^--cached-only$/), runFlags(task, /^runtime\/cli\/client\.ts$/));
+  assert.deepEqual(
+    runFlags(words, /^--cached-only$/),
+    runFlags(task, /^runtime\/cli\/client\.ts$/),
+  );
   assert.ok(words.includes(`${INSTALL}/app/runtime/cli/client.ts`));
   assert.equal(after(words, "--config"), "/etc/splitgate/%i.json");
   assert.equal(after(words, "--checkpoint-dir"), "/var/lib/splitgate/%i");
@@ -65,8 +72,14 @@ Deno.test("the units hold systemd's hardening, restart policy and journal loggin
     const text = await Deno.readTextFile(unit);
     for (
       const line of [
-        "User=splitgate", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-        "Restart=on-failure", "StandardOutput=journal", "StandardError=journal",
+        "User=splitgate",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "Restart=on-failure",
+        "StandardOutput=journal",
+        "StandardError=journal",
       ]
     ) assert.match(text, new RegExp(`^${line}$`, "m"), `${unit.pathname}: ${line}`);
     assert.doesNotMatch(text, /^MemoryDenyWriteExecute=yes/m, "V8's JIT needs writable code pages");
@@ -87,12 +100,20 @@ Deno.test("the container recipe runs the server unit's command on the port it ex
 
 const ANALYZE = await (async () => {
   try {
-    return (await new Deno.Command("systemd-analyze", { args: ["--version"], stdout: "null", stderr: "null" }).output()).success;
+    return (await new Deno.Command("systemd-analyze", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
   } catch {
     return false;
   }
 })();
-if (!ANALYZE) console.log("systemd-analyze verify test ignored: systemd-analyze is not installed (apt-get install systemd)");
+if (!ANALYZE) {
+  console.log(
+    "systemd-analyze verify test ignored: systemd-analyze is not installed (apt-get install systemd)",
+  );
+}
 
 Deno.test({
   name: "systemd-analyze verify accepts both units",
@@ -105,12 +126,22 @@ Deno.test({
       await Deno.mkdir(`${tmp}/opt/splitgate/bin`, { recursive: true });
       await Deno.symlink(Deno.execPath(), `${tmp}/opt/splitgate/bin/deno`);
       const files = [];
-      for (const [unit, name] of [[SERVER_UNIT, "splitgate-server.service"], [CLINIC_UNIT, "splitgate-clinic@clinic-a.service"]] as const) {
+      for (
+        const [unit, name] of [[SERVER_UNIT, "splitgate-server.service"], [
+          CLINIC_UNIT,
+          "splitgate-clinic@clinic-a.service",
+        ]] as const
+      ) {
         const text = (await Deno.readTextFile(unit)).replaceAll(INSTALL, `${tmp}/opt/splitgate`);
         await Deno.writeTextFile(`${tmp}/${name}`, text);
         files.push(`${tmp}/${name}`);
       }
-      const out = await new Deno.Command("systemd-analyze", { args: ["verify", ...files], cwd: tmp, stdout: "piped", stderr: "piped" }).output();
+      const out = await new Deno.Command("systemd-analyze", {
+        args: ["verify", ...files],
+        cwd: tmp,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
       const dec = new TextDecoder();
       const said = (dec.decode(out.stdout) + dec.decode(out.stderr)).trim();
       assert.equal(out.code, 0, said);
