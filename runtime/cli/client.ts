@@ -32,6 +32,7 @@ import { type ClientConfig, parseClientConfig } from "../client/client_config.ts
 import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
@@ -45,6 +46,8 @@ function positiveInt(flag: string, v: string, min = 1): number {
 }
 
 await runMain(async () => {
+  // Relative paths typed by the user (--config, --data, --out, ...) are theirs, not the task's.
+  enterUserDir();
   let values, positionals;
   try {
     ({ values, positionals } = parseArgs({

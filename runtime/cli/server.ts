@@ -6,9 +6,11 @@
  * resumes from the checkpoint directory when it holds a checkpoint, and serves the Hono
  * app (runtime/server) with Deno.serve until interrupted. Flags override the config file.
  *
- * Permissions: `--allow-net=<listen host:port>`, `--allow-read` (config, keys, allowlist,
- * model, checkpoints, and onnxruntime's files), `--allow-write=<checkpoint dir>`, and for
- * the native engine `--allow-ffi --allow-sys --allow-env`.
+ * Permissions: exactly those of `serverFlags` (`runtime/server/server_flags.ts`):
+ * `--allow-net=<listen host:port>`, `--allow-read` (config, keys, allowlist, model,
+ * checkpoints, and onnxruntime's files), `--allow-write=<checkpoint dir>`, and for the native
+ * engine `--allow-ffi --allow-sys --allow-env`. `deno task server` starts it through
+ * `server_launch.ts`, which derives them from the config; a systemd unit writes them out.
  *
  * @example
  * ```sh
@@ -16,43 +18,16 @@
  * ```
  * @module
  */
-import { dirname } from "node:path";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
-import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import { createServerApp, type ServerConfig } from "../server/mod.ts";
-import { parseListen, parseServerConfigFile } from "../server/config_file.ts";
-import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
-
-const USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N]";
+import { readInput, runMain } from "./main.ts";
+import { enterUserDir } from "./user_dir.ts";
+import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
 
 await runMain(async () => {
-  const values = parseFlags(Deno.args, {
-    config: { type: "string" },
-    listen: { type: "string" },
-    engine: { type: "string" },
-    "checkpoint-dir": { type: "string" },
-    epochs: { type: "string" },
-  });
-  if (!values.config) throw new UsageError("--config is required");
-  const text = new TextDecoder().decode(await readInput("--config", values.config));
-  const file = parseServerConfigFile(text, dirname(values.config));
-  if (values.listen) Object.assign(file, parseListen(values.listen));
-  if (values.engine) {
-    if (!ENGINE_NAMES.includes(values.engine as EngineName)) {
-      throw new UsageError(`--engine ${values.engine}: expected one of ${ENGINE_NAMES.join(", ")}`);
-    }
-    file.engine = values.engine as EngineName;
-  }
-  if (values["checkpoint-dir"]) file.checkpointDir = values["checkpoint-dir"];
-  if (values.epochs !== undefined) {
-    const n = Number(values.epochs);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
-    }
-    file.epochs = n;
-  }
+  enterUserDir();
+  const file = await readServerArgs(Deno.args);
   const key = await named("serverKey", file.serverKey, loadPrivateKeyFile);
   const allowlist = await named("allowlist", file.allowlist, loadAllowlist);
   let psk: Uint8Array | undefined;
@@ -70,8 +45,8 @@ await runMain(async () => {
     if (state !== "granted") {
       throw new Error(
         `checkpoint directory ${file.checkpointDir}: this process may not write there ` +
-          `(deno task server grants --allow-write=out/server only; put checkpointDir below out/server, ` +
-          `or run runtime/cli/server.ts with --allow-write=<that directory>)`,
+          `(start it with deno task server, which grants exactly that directory, ` +
+          `or run runtime/cli/server.ts with --allow-write=${file.checkpointDir})`,
       );
     }
   }
@@ -118,11 +93,14 @@ await runMain(async () => {
     await http.shutdown();
     await server.close();
   };
-  try {
-    Deno.addSignalListener("SIGINT", () => void stop());
-  } catch { /* signals unavailable: stop with the process */ }
+  // SIGTERM is what systemd and container runtimes send: finish the open requests too.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => void stop());
+    } catch { /* signals unavailable: stop with the process */ }
+  }
   await http.finished;
-}, USAGE);
+}, SERVER_USAGE);
 
 /** Loads `path` for config field `field`; a missing file is named by its field. */
 async function named<T>(field: string, path: string, load: (path: string) => Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 /**
  * The folder the user typed a command in, for entry points whose path arguments are the
- * user's own files (key files, allowlists).
+ * user's own files (configs, key files, allowlists).
  *
  * `deno task` runs a task in the folder of its `deno.json` and keeps the folder the command
  * was typed in in `INIT_CWD`, as `npm run` does (docs.deno.com, "deno task": "Specifying the

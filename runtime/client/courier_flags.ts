@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { permissionPath } from "./raw_side/flags.ts";
+import { permissionPath } from "../config/permission_path.ts";
 
 /**
  * What the courier's permissions are built from.

@@ -14,3 +14,4 @@
  * @module
  */
 export { type CodecConfig, type JsonConfig, readJsonConfig } from "./json_config.ts";
+export { permissionPath } from "./permission_path.ts";

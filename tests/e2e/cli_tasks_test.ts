@@ -33,11 +33,13 @@ Deno.test("deno task client: SPLITGATE_DEBUG=1 adds the stack to the one-line er
   }
 });
 
-Deno.test("deno task server refuses at start-up a checkpoint directory it may not write", async () => {
+Deno.test("the server refuses at start-up a checkpoint directory it may not write", async () => {
   const w = await makeWorld({ mode: "vanilla" });
   try {
-    // The world's checkpointDir lies in a temp folder, outside the task's --allow-write=out/server.
-    const r = await runTask("server", ["--config", w.serverConfigFile], {}, 60_000);
+    // Started by hand with a grant that misses the config's checkpointDir.
+    const r = await runCli("server.ts", ["--config", w.serverConfigFile], [
+      "--allow-net", "--allow-read", `--allow-write=${w.root}/elsewhere`, "--allow-ffi", "--allow-sys", "--allow-env",
+    ]);
     assert.equal(r.code, 1, r.stderr + r.stdout);
     assert.doesNotMatch(r.stdout, /splitgate server .* on /, "it must not start listening");
     assert.match(
@@ -46,6 +48,70 @@ Deno.test("deno task server refuses at start-up a checkpoint directory it may no
     );
   } finally {
     await Deno.remove(w.root, { recursive: true });
+  }
+});
+
+Deno.test("deno task server runs from another folder, with a relative --config and state outside the repository", async () => {
+  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"], serverEngine: "wasm" });
+  // As an operator would type it in the config's folder: deno task --config <install>/deno.json.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "--config", new URL("deno.json", ROOT).pathname, "server", "--config", "server.json"],
+    cwd: w.root,
+    stdout: "piped",
+    stderr: "piped",
+    // deno task (like npm) sets INIT_CWD to the folder it was typed in unless it is set
+    // already, and this test runs under a task that set it: name the folder as a shell would.
+    env: { NO_COLOR: "1", INIT_CWD: w.root },
+  }).spawn();
+  const out = new Response(child.stdout).text(), err = new Response(child.stderr).text();
+  try {
+    let up = false;
+    const t0 = Date.now();
+    while (!up && Date.now() - t0 < 60_000) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${w.port}/health`);
+        up = r.ok;
+        await r.body?.cancel();
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    if (!up) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* it exited: its output says why */ }
+      assert.fail(`the server did not come up: ${await out} ${await err}`);
+    }
+    // The launcher passes SIGTERM on (systemd's stop), and the server stops cleanly.
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const stdout = await out, stderr = await err;
+    assert.equal(status.code, 0, stderr);
+    assert.match(stdout, new RegExp(`^splitgate server server \\(vanilla, wasm\\) on 127\\.0\\.0\\.1:${w.port}`, "m"));
+    // Its checkpoint directory (temp folder, not out/server) passed the start-up write check.
+    assert.doesNotMatch(stderr, /may not write/);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* stopped */ }
+    await child.status;
+    await Deno.remove(w.root, { recursive: true });
+  }
+});
+
+Deno.test("deno task server from another folder names a missing config in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", new URL("deno.json", ROOT).pathname, "server", "--config", "nope.json"],
+      cwd: dir,
+      env: { NO_COLOR: "1", INIT_CWD: dir },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.deepEqual(ownLines(stderr), ["error: --config nope.json: file not found"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -22,6 +22,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { wasmBinaryUrl } from "../../engine/engine.ts";
 import type { RawSideProcessConfig } from "./config.ts";
+import { permissionPath } from "../../config/permission_path.ts";
 
 /**
  * Path of onnxruntime-web's WebAssembly module in Deno's npm cache (the default `wasmFile`).
@@ -34,29 +35,6 @@ import type { RawSideProcessConfig } from "./config.ts";
  */
 export function defaultWasmFile(): string {
   return fileURLToPath(wasmBinaryUrl());
-}
-
-/**
- * Checks a path for a permission list: Deno separates list entries with commas, so a path
- * holding one would widen or break the grant.
- *
- * @throws {TypeError} for an empty path or one containing a comma
- * @example
- * ```ts
- * import { permissionPath } from "./flags.ts";
- * permissionPath("/srv/data", "data directory"); // "/srv/data"
- * ```
- */
-export function permissionPath(path: string, what: string): string {
-  if (typeof path !== "string" || path.length === 0) {
-    throw new TypeError(`${what} must be a non-empty path, got ${JSON.stringify(path)}`);
-  }
-  if (path.includes(",")) {
-    throw new TypeError(
-      `${what} ${JSON.stringify(path)} contains a comma, which Deno's permission lists cannot hold`,
-    );
-  }
-  return path;
 }
 
 /**

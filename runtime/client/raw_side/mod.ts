@@ -27,7 +27,7 @@ export { isRawSideErrorCode, RAW_SIDE_ERROR_CODES, RawSideError, type RawSideErr
 export { type RawSideProcessConfig, type RowSelection, validateRawSideConfig } from "./config.ts";
 export { loadRawSide } from "./load_raw_side.ts";
 export { loadPredictInput } from "./predict_input.ts";
-export { defaultWasmFile, permissionPath, rawSideFlags } from "./flags.ts";
+export { defaultWasmFile, rawSideFlags } from "./flags.ts";
 export { rawSideCommandArgs, RawSideProcess, type RawSideProcessOptions } from "./process.ts";
 export { RawSideStub, type RawSideStubOptions } from "./stub.ts";
 export { serveRawSide } from "./service.ts";
