@@ -48,7 +48,7 @@ export const BUNDLE_ENTRY_POINTS = [
   "runtime/cli/server.ts",
   "runtime/cli/client.ts",
   "runtime/cli/keygen.ts",
-  "runtime/client/raw_side_main.ts",
+  "runtime/client/raw_side/main.ts",
   "runtime/client/courier_main.ts",
 ] as const;
 
