@@ -104,7 +104,6 @@ export function handshakeError(e: NoiseError): HTTPException {
  * ```ts
  * import { protocolError } from "./http_error.ts";
  * import { ProtocolError } from "../protocol/protocol_error.ts";
-import { ServerModelError } from "./server_model.ts";
  * console.log(protocolError(new ProtocolError("WRONG_DTYPE", "labels")).status); // 422
  * ```
  */
