@@ -1,6 +1,6 @@
 /**
  * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu]
- *  [--checkpoint-dir DIR] [--epochs N]`
+ *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]`
  *
  * Runs the split-learning server: loads the server key, the clinic allowlist and the model,
  * resumes from the checkpoint directory when it holds a checkpoint, and serves the Hono
@@ -25,7 +25,7 @@ import { parseListen, parseServerConfigFile } from "../server/config_file.ts";
 import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N]";
+  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]";
 
 await runMain(async () => {
   const values = parseFlags(Deno.args, {
@@ -34,6 +34,7 @@ await runMain(async () => {
     engine: { type: "string" },
     "checkpoint-dir": { type: "string" },
     epochs: { type: "string" },
+    "turns-per-epoch": { type: "string" },
   });
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
@@ -52,6 +53,13 @@ await runMain(async () => {
       throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
     }
     file.epochs = n;
+  }
+  if (values["turns-per-epoch"] !== undefined) {
+    const n = Number(values["turns-per-epoch"]);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UsageError(`--turns-per-epoch ${values["turns-per-epoch"]}: expected a positive integer`);
+    }
+    file.turnsPerEpoch = n;
   }
   const key = await named("serverKey", file.serverKey, loadPrivateKeyFile);
   const allowlist = await named("allowlist", file.allowlist, loadAllowlist);
@@ -90,6 +98,7 @@ await runMain(async () => {
     turnTimeoutMs: file.turnTimeoutMs,
     order: file.order,
     epochs: file.epochs,
+    turnsPerEpoch: file.turnsPerEpoch,
     allowExport: file.allowExport,
     labelProtection: file.labelProtection,
     codec: file.codec,

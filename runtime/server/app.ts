@@ -53,6 +53,7 @@ import { serverStatus, type ServerStatus } from "./server_status.ts";
 import { SessionTable } from "./session_table.ts";
 import { buildSplitModel } from "./split_model.ts";
 import { TurnSchedule } from "./turn_schedule.ts";
+import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 
 /**
@@ -107,7 +108,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? ((line: string) => console.log(line));
   const names = deps.allowlist.entries.map((e) => e.name);
-  const { order, maxBodyBytes, labelProtection } = resolveServerConfig(config, names);
+  const { order, maxBodyBytes, labelProtection, turnsPerEpoch } = resolveServerConfig(config, names);
+  const rounds: RoundNaming = { turnsPerEpoch, epochs: config.epochs };
   const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
   const ownEngine = deps.engine === undefined;
   const engine = deps.engine ??
@@ -117,9 +119,13 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });
-  const schedule = new TurnSchedule(order, { timeoutMs: config.turnTimeoutMs ?? 60_000, epochs: config.epochs }, now());
+  // The schedule counts rounds: each data epoch is turnsPerEpoch of them.
+  const schedule = new TurnSchedule(order, {
+    timeoutMs: config.turnTimeoutMs ?? 60_000,
+    epochs: config.epochs === undefined ? undefined : config.epochs * turnsPerEpoch,
+  }, now());
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
-  const resumed = await resume(state, config.checkpointDir, now, log);
+  const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
   const sessions = new SessionTable();
   const lock = new SerialLock();
   const ctx: HandlerContext = {
@@ -129,6 +135,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     allowExport: config.allowExport === true,
     codec: config.codec,
     profile: deps.profile ?? NO_PROFILE,
+    rounds,
     now,
     log,
   };
@@ -169,11 +176,35 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
 }
 
 /** Restores `state` from the checkpoint in `dir`, if there is one; whether it did. */
-async function resume(state: ServerState, dir: string | undefined, now: () => number, log: (line: string) => void): Promise<boolean> {
+async function resume(
+  state: ServerState,
+  dir: string | undefined,
+  now: () => number,
+  report: (at: string) => void,
+  rounds: RoundNaming,
+): Promise<boolean> {
   if (!dir) return false;
   const ck = await readCheckpoint(dir);
   if (!ck) return false;
   state.restore(ck, now(), dir);
-  log(`resumed from checkpoint: epoch ${state.schedule.epoch}, turn ${state.schedule.holder ?? "none (finished)"}`);
+  report(resumedAt(state.schedule, rounds));
   return true;
+}
+
+/**
+ * Where a resumed schedule stands, for the log: `epoch 2/3, turn clinic-b` (or the round
+ * and its part when epochs have several turns), or `training finished`.
+ *
+ * @example
+ * ```ts
+ * import { resumedAt } from "./app.ts";
+ * import { TurnSchedule } from "./turn_schedule.ts";
+ * const s = new TurnSchedule(["a", "b"], { timeoutMs: 1000, epochs: 3 }, 0);
+ * s.restore({ epoch: 1, index: 1 }, 0);
+ * console.log(resumedAt(s, { turnsPerEpoch: 1, epochs: 3 })); // epoch 2/3, turn b
+ * ```
+ */
+export function resumedAt(schedule: TurnSchedule, rounds: RoundNaming): string {
+  if (schedule.finished) return "training finished";
+  return `${roundLabel(schedule.epoch, rounds)}, turn ${schedule.holder}`;
 }

@@ -24,7 +24,8 @@
  * ```
  * @module
  */
-export { createServerApp, type ServerHandle } from "./app.ts";
+export { createServerApp, resumedAt, type ServerHandle } from "./app.ts";
+export { epochsDone, roundEndLine, roundLabel, type RoundNaming } from "./round_label.ts";
 export { type ResolvedServerConfig, resolveServerConfig, type ServerConfig, type ServerDeps } from "./server_config.ts";
 export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_status.ts";
 export { CHECKPOINT_VERSION, type ClinicRecord, type Relay, ServerState } from "./server_state.ts";

@@ -61,8 +61,13 @@ export interface ServerConfig {
   turnTimeoutMs?: number;
   /** Turn order (default: allowlist order). */
   order?: string[];
-  /** Stop after this many epochs (default: never). */
+  /** Stop after this many data epochs (default: never); the schedule runs `epochs × turnsPerEpoch` rounds. */
   epochs?: number;
+  /**
+   * Turns each clinic takes per data epoch, as the clinics' own `turnsPerEpoch` (default 1):
+   * a round of the turn order is then part of an epoch, and the log names both.
+   */
+  turnsPerEpoch?: number;
   /** Codec options of replies (default float32 exact). */
   codec?: BundleOptions;
   /**
@@ -124,7 +129,7 @@ export interface ServerDeps {
  * @example
  * ```ts
  * import type { ResolvedServerConfig } from "./server_config.ts";
- * const r: ResolvedServerConfig = { order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none" };
+ * const r: ResolvedServerConfig = { order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1 };
  * ```
  */
 export interface ResolvedServerConfig {
@@ -133,6 +138,8 @@ export interface ResolvedServerConfig {
   /** Largest request body in bytes. */
   maxBodyBytes: number;
   labelProtection: LabelProtection;
+  /** Turns of each clinic per data epoch. */
+  turnsPerEpoch: number;
 }
 
 /** Default of `limits.maxBodyBytes`: 64 MiB. */
@@ -144,7 +151,8 @@ const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
  *
  * @throws {RangeError} naming the setting and what was expected: a turn order naming a
  *   clinic outside the allowlist, `limits.maxBodyBytes` under 1024, an unknown
- *   `labelProtection`, or label protection outside vanilla mode.
+ *   `labelProtection`, label protection outside vanilla mode, or a `turnsPerEpoch` that is
+ *   not a positive integer.
  * @example
  * ```ts
  * import { resolveServerConfig } from "./server_config.ts";
@@ -174,5 +182,9 @@ export function resolveServerConfig(config: ServerConfig, names: readonly string
       `labelProtection ${JSON.stringify(labelProtection)} needs mode vanilla; in ${config.mode} mode the labels stay at the clinic, which protects the gradient it sends (its defence.labelProtection)`,
     );
   }
-  return { order, maxBodyBytes, labelProtection };
+  const turnsPerEpoch = config.turnsPerEpoch ?? 1;
+  if (!Number.isInteger(turnsPerEpoch) || turnsPerEpoch < 1) {
+    throw new RangeError(`turnsPerEpoch ${turnsPerEpoch}: expected an integer >= 1`);
+  }
+  return { order, maxBodyBytes, labelProtection, turnsPerEpoch };
 }

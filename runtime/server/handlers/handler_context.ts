@@ -18,6 +18,7 @@ import type { BundleOptions } from "../../codec/mod.ts";
 import { encodeMessage, parseStepId, ProtocolError, type ReplyMessage, type RequestMessage } from "../../protocol/mod.ts";
 import type { PhaseProfile } from "../../protocol/phase_profile.ts";
 import type { LabelProtection } from "../../privacy/defence_config.ts";
+import { epochsDone, roundEndLine, type RoundNaming } from "../round_label.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
 
@@ -38,6 +39,8 @@ export interface HandlerContext {
   /** Codec options of replies. */
   codec?: BundleOptions;
   profile: PhaseProfile;
+  /** How the schedule's rounds map to data epochs (for the log). */
+  rounds: RoundNaming;
   now: () => number;
   log: (line: string) => void;
 }
@@ -110,7 +113,9 @@ export function encodeReply(ctx: HandlerContext, m: ReplyMessage): Uint8Array {
  */
 export function expectTurn(ctx: HandlerContext, clinic: string, epoch: number, what: string): void {
   const { schedule } = ctx.state;
-  if (schedule.finished) throw new ProtocolError("FINISHED", `training finished after ${schedule.epoch} epochs`);
+  if (schedule.finished) {
+    throw new ProtocolError("FINISHED", `training finished after ${epochsDone(schedule.epoch, ctx.rounds)} epochs`);
+  }
   if (epoch !== schedule.epoch) {
     throw new ProtocolError("WRONG_EPOCH", `${what} for epoch ${epoch}, the server is in epoch ${schedule.epoch}`);
   }
@@ -156,7 +161,8 @@ export function lastStepOfRound(ctx: HandlerContext, c: ClinicRecord): string | 
 }
 
 /**
- * Logs what a schedule change did: clinics skipped as offline, rounds ended.
+ * Logs what a schedule change did: clinics skipped as offline, rounds ended (named by
+ * their data epoch: `epoch 3/3 done`, not the round count).
  *
  * @example
  * ```ts
@@ -166,5 +172,5 @@ export function lastStepOfRound(ctx: HandlerContext, c: ClinicRecord): string | 
  */
 export function logScheduleEvent(ctx: HandlerContext, ev: ScheduleEvent): void {
   for (const s of ev.skipped) ctx.log(`clinic ${s} offline, skipped`);
-  for (const e of ev.epochsEnded) ctx.log(`epoch ${e} done`);
+  for (const r of ev.epochsEnded) ctx.log(roundEndLine(r, ctx.rounds));
 }

@@ -18,6 +18,7 @@
  * @module
  */
 import { ProtocolError } from "../../protocol/mod.ts";
+import { roundLabel } from "../round_label.ts";
 import type { ClinicRecord } from "../server_state.ts";
 import {
   encodeReply,
@@ -105,7 +106,7 @@ const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
     throw e;
   }
   state.model.clearPending();
-  ctx.log(`clinic ${c.name} finished its turn of epoch ${req.epoch}; next: ${schedule.holder ?? "none (finished)"}`);
+  ctx.log(`clinic ${c.name} finished its turn of ${roundLabel(req.epoch, ctx.rounds)}; next: ${schedule.holder ?? "none (finished)"}`);
   logScheduleEvent(ctx, ev);
   return reply;
 };
