@@ -20,7 +20,7 @@ import { dirname } from "node:path";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
-import { createServerApp, type ServerConfig } from "../server/mod.ts";
+import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts";
 import { parseListen, parseServerConfigFile } from "../server/config_file.ts";
 import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
@@ -114,8 +114,9 @@ await runMain(async () => {
       port: file.port,
       onListen: (a) =>
         console.log(
-          `splitgate server ${key.name} (${file.mode}, ${file.engine}) on ${a.hostname}:${a.port}; clinics: ${names}` +
-            (server.resumed ? `; resumed at epoch ${server.schedule.epoch}` : ""),
+          `splitgate server listening on ${a.hostname}:${a.port} (key ${key.name}, ${file.mode} mode, ${file.engine} engine); ` +
+            `clinics: ${names}` +
+            (server.resumed ? `; resumed at ${resumedAt(server.schedule, { turnsPerEpoch: file.turnsPerEpoch, epochs: file.epochs })}` : ""),
         ),
     }, server.app.fetch);
   } catch (e) {
