@@ -112,15 +112,15 @@ const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
 };
 
 /** `FETCH_WEIGHTS`: the blob the last turn's clinic sealed to the asker (none to itself). */
-const fetchWeights: Handler<"FETCH_WEIGHTS"> = async (ctx, c) => {
+const fetchWeights: Handler<"FETCH_WEIGHTS"> = (ctx, c) => {
   const { relay } = ctx.state;
   const blob = relay.from !== c.name ? relay.blobs.get(c.name) : undefined;
-  return encodeReply(ctx, {
+  return Promise.resolve(encodeReply(ctx, {
     type: "WEIGHTS",
     from: relay.from,
     seq: relay.seq,
     ...(blob ? { sealedWeights: blob } : {}),
-  });
+  }));
 };
 
 /**
