@@ -123,7 +123,8 @@ await runMain(async () => {
       checkpointDir: `${root}/server`,
       limits: { maxBatch: Math.max(256, batchSize) },
       turnTimeoutMs: 120_000,
-      epochs: epochs * parts,
+      epochs,
+      turnsPerEpoch: parts, // the server runs epochs × parts rounds and logs "epoch 3/3 done"
     }, { keyPair: serverKeys, allowlist, engine, log: (l) => console.log(`[server] ${l}`) });
     const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
     const port = http.addr.port;

@@ -1,6 +1,6 @@
 /**
  * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu]
- *  [--checkpoint-dir DIR] [--epochs N]`
+ *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]`
  *
  * Runs the split-learning server: loads the server key, the clinic allowlist and the model,
  * resumes from the checkpoint directory when it holds a checkpoint, and serves the Hono
@@ -20,7 +20,7 @@
  */
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
-import { createServerApp, type ServerConfig } from "../server/mod.ts";
+import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts";
 import { readInput, runMain } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
@@ -65,6 +65,7 @@ await runMain(async () => {
     turnTimeoutMs: file.turnTimeoutMs,
     order: file.order,
     epochs: file.epochs,
+    turnsPerEpoch: file.turnsPerEpoch,
     allowExport: file.allowExport,
     labelProtection: file.labelProtection,
     codec: file.codec,
@@ -80,8 +81,9 @@ await runMain(async () => {
       port: file.port,
       onListen: (a) =>
         console.log(
-          `splitgate server ${key.name} (${file.mode}, ${file.engine}) on ${a.hostname}:${a.port}; clinics: ${names}` +
-            (server.resumed ? `; resumed at epoch ${server.schedule.epoch}` : ""),
+          `splitgate server listening on ${a.hostname}:${a.port} (key ${key.name}, ${file.mode} mode, ${file.engine} engine); ` +
+            `clinics: ${names}` +
+            (server.resumed ? `; resumed at ${resumedAt(server.schedule, { turnsPerEpoch: file.turnsPerEpoch, epochs: file.epochs })}` : ""),
         ),
     }, server.app.fetch);
   } catch (e) {

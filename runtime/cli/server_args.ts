@@ -30,7 +30,7 @@ import { parseFlags, readInput, UsageError } from "./main.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N]";
+  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]";
 
 /**
  * Parses the server's arguments and reads its config file; flags override the file.
@@ -51,6 +51,7 @@ export async function readServerArgs(args: string[]): Promise<ServerConfigFile> 
     engine: { type: "string" },
     "checkpoint-dir": { type: "string" },
     epochs: { type: "string" },
+    "turns-per-epoch": { type: "string" },
   });
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
@@ -75,12 +76,16 @@ export async function readServerArgs(args: string[]): Promise<ServerConfigFile> 
     file.engine = values.engine as EngineName;
   }
   if (values["checkpoint-dir"]) file.checkpointDir = resolve(values["checkpoint-dir"]);
-  if (values.epochs !== undefined) {
-    const n = Number(values.epochs);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(`--epochs ${values.epochs}: expected a positive integer`);
-    }
-    file.epochs = n;
+  if (values.epochs !== undefined) file.epochs = positiveInteger("--epochs", values.epochs);
+  if (values["turns-per-epoch"] !== undefined) {
+    file.turnsPerEpoch = positiveInteger("--turns-per-epoch", values["turns-per-epoch"]);
   }
   return file;
+}
+
+/** A flag's value as an integer ≥ 1, or a usage error naming the flag and the value. */
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${value}: expected a positive integer`);
+  return n;
 }

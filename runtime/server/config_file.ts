@@ -12,7 +12,7 @@
  *   "engine": "native", "threads": 4,
  *   "checkpointDir": "out/server",
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
- *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3,
+ *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3, "turnsPerEpoch": 1,
  *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 },
  *   "deferUpdate": true
  * }
@@ -65,7 +65,10 @@ export interface ServerConfigFile {
   limits?: { maxBodyBytes?: number; maxBatch?: number; maxElements?: number };
   turnTimeoutMs: number;
   order?: string[];
+  /** Data epochs to train (default: until stopped). */
   epochs?: number;
+  /** Turns each clinic takes per data epoch, as the clinics' `turnsPerEpoch` (default 1). */
+  turnsPerEpoch: number;
   /** Whether clinics may fetch the server segment's weights to assemble the full model (default false). */
   allowExport: boolean;
   /**
@@ -90,7 +93,7 @@ export interface ServerConfigFile {
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
-  "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
+  "turnsPerEpoch", "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
 ]);
 
 /**
@@ -199,6 +202,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     turnTimeoutMs: int("turnTimeoutMs", 1) ?? 60_000,
     order: names("order"),
     epochs: int("epochs", 1),
+    turnsPerEpoch: int("turnsPerEpoch", 1) ?? 1,
     labelProtection,
     codec: cfg.codec("codec"),
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),

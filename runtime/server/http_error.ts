@@ -82,6 +82,19 @@ export function frameError(e: NoiseError): HTTPException {
 }
 
 /**
+ * What the clinic is told when the server cannot decrypt its handshake message 1. In Noise
+ * IK (rev 34 §7.5) message 1's static key and payload are encrypted under keys mixed from
+ * `es` and `ss`, i.e. from the server public key the clinic was configured with, and the
+ * protocol name (IK or IKpsk2) enters the handshake hash first (§5.2), so a clinic holding
+ * another server public key, or with a psk where the server has none (or the reverse),
+ * fails exactly here. A wrong psk *value* fails later, at the clinic, on message 2 (psk2
+ * mixes it in after message 1, §9). Tampering fails here too, so the hint says "usual", and
+ * adds nothing an attacker could not read in this comment: no key, no fingerprint.
+ */
+const BAD_TAG_HINT = "handshake refused: invalid tag; the usual cause is a clinic configured with another " +
+  "server public key (its serverPublicKey) or another psk setting than this server's";
+
+/**
  * Maps a `NoiseError` from the handshake.
  *
  * @example
@@ -93,7 +106,7 @@ export function frameError(e: NoiseError): HTTPException {
  */
 export function handshakeError(e: NoiseError): HTTPException {
   if (e.code === "UNKNOWN_PEER") return httpError(403, "UNKNOWN_CLINIC", "clinic key is not in the allowlist");
-  if (e.code === "BAD_TAG") return httpError(400, "BAD_HANDSHAKE", "handshake refused: invalid tag");
+  if (e.code === "BAD_TAG") return httpError(400, "BAD_HANDSHAKE", BAD_TAG_HINT);
   return httpError(400, "BAD_HANDSHAKE", `handshake refused: ${e.code}`);
 }
 
@@ -104,7 +117,6 @@ export function handshakeError(e: NoiseError): HTTPException {
  * ```ts
  * import { protocolError } from "./http_error.ts";
  * import { ProtocolError } from "../protocol/protocol_error.ts";
-import { ServerModelError } from "./server_model.ts";
  * console.log(protocolError(new ProtocolError("WRONG_DTYPE", "labels")).status); // 422
  * ```
  */

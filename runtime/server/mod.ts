@@ -2,22 +2,41 @@
  * The split-learning server (`deno task server`): a Hono app hosting the server segment,
  * per-clinic Noise sessions, round-robin turns, relayed sealed weights and checkpoints.
  *
+ * The room, one concept per file: `app.ts` mounts the routers (`routes/`) with their
+ * middleware (`middleware/`: phase timing, session lookup, streaming body limit,
+ * loopback-only) over the state (`server_state.ts`, checkpointed with
+ * `snapshot()`/`restore()`), the session table (`session_table.ts`) and the handler table
+ * (`handler_table.ts`, one handler per request type in `handlers/`).
+ *
  * @example
  * ```ts
  * import { createServerApp } from "./mod.ts";
- * // const server = await createServerApp(config, { keyPair, allowlist });
+ * import { Allowlist } from "../../crypto/keys/allowlist.ts";
+ * import { generateStaticKeyPair } from "../../crypto/keys/key_pair.ts";
+ * const server = await createServerApp(
+ *   { mode: "vanilla", loss: "bce", optimizer: { kind: "sgd", lr: 0.1 }, engine: "wasm",
+ *     model: { zoo: "cnn", data: { image: { channels: 1, size: 8 } } } },
+ *   { keyPair: generateStaticKeyPair(), allowlist: new Allowlist([{ name: "a", publicKey: generateStaticKeyPair().publicKey }]) },
+ * );
  * // Deno.serve({ port: 8443, hostname: "0.0.0.0" }, server.app.fetch);
+ * console.log(server.status().turn); // "a"
+ * await server.close();
  * ```
  * @module
  */
-export {
-  type ClinicStatus,
-  createServerApp,
-  type ServerConfig,
-  type ServerDeps,
-  type ServerHandle,
-  type ServerStatus,
-} from "./app.ts";
+export { createServerApp, resumedAt, type ServerHandle } from "./app.ts";
+export { epochsDone, roundEndLine, roundLabel, type RoundNaming } from "./round_label.ts";
+export { type ResolvedServerConfig, resolveServerConfig, type ServerConfig, type ServerDeps } from "./server_config.ts";
+export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_status.ts";
+export { CHECKPOINT_VERSION, type ClinicRecord, type Relay, ServerState } from "./server_state.ts";
+export { type QueueTurn, type Session, SessionTable } from "./session_table.ts";
+export { SerialLock } from "./serial_lock.ts";
+export { handleRequest, HANDLERS } from "./handler_table.ts";
+export type { Handler, HandlerContext, RequestOf } from "./handlers/handler_context.ts";
+export { isLoopback, loopbackOnly } from "./middleware/loopback_only.ts";
+export { countingStream, streamingBodyLimit } from "./middleware/streaming_body_limit.ts";
+export { phaseTiming, type PhaseTimingEnv, RequestTimer } from "./middleware/phase_timing.ts";
+export { type SessionEnv, sessionLookup } from "./middleware/session_lookup.ts";
 export { CHECKPOINT_FILE, type CheckpointData, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 export { frameError, handshakeError, httpError, protocolError, toHttpError } from "./http_error.ts";
 export { ServerModel } from "./server_model.ts";

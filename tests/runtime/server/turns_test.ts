@@ -74,7 +74,7 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     assert.equal((await c.send(step("0:0", 4))).type, "STEP_RESULT");
     const cd = await c.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { a: blob(4), b: blob(5) } });
     assert.deepEqual(cd, { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
-    assert.ok(log.includes("epoch 0 done"), log.join("\n"));
+    assert.ok(log.includes("epoch 1 done"), log.join("\n")); // the data epoch, 1-based (it said "epoch 0")
     await assertError(await a.post(a.body(step("0:2", 5))), 409, "WRONG_EPOCH");
     const st = server.status();
     assert.deepEqual(st.clinics.map((x) => x.steps), [2, 0, 1]);

@@ -1,0 +1,63 @@
+/**
+ * The server's answer to each request message, as a table typed by request type (as
+ * `SCHEMAS` is by message type in `runtime/protocol/message_codec.ts`): a request type
+ * without a handler does not compile. {@linkcode handleRequest} answers a repeated
+ * state-changing request from the clinic's cached reply (applied once), then dispatches.
+ *
+ * @example
+ * ```ts
+ * import { HANDLERS } from "./handler_table.ts";
+ * console.log(Object.keys(HANDLERS).length); // 8
+ * ```
+ * @module
+ */
+import type { RequestMessage } from "../protocol/mod.ts";
+import { exportSegment } from "./handlers/export_handler.ts";
+import { type Handler, type HandlerContext, type RequestOf, retryKey } from "./handlers/handler_context.ts";
+import { STEP_HANDLERS } from "./handlers/step_handlers.ts";
+import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
+import type { ClinicRecord } from "./server_state.ts";
+
+/**
+ * One handler per request type.
+ *
+ * @example
+ * ```ts
+ * import { HANDLERS } from "./handler_table.ts";
+ * console.log("TURN_DONE" in HANDLERS, "STEP_RESULT" in HANDLERS); // true false
+ * ```
+ */
+export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = {
+  ...STEP_HANDLERS,
+  ...TURN_HANDLERS,
+  EXPORT: exportSegment,
+};
+
+/**
+ * Answers `req` from clinic `c` (under the server's lock): a repeat of the clinic's last
+ * state-changing request gets its cached reply; anything else goes to its handler.
+ *
+ * @throws {ProtocolError} from the handler, the state unchanged.
+ * @example
+ * ```ts
+ * import { handleRequest } from "./handler_table.ts";
+ * // const reply = await handleRequest(ctx, state.clinic("a"), { type: "TURN_REQUEST" });
+ * ```
+ * (tests/runtime/server/turns_test.ts, "a retried TURN_DONE does not advance twice",
+ * shows a repeat.)
+ */
+export function handleRequest(ctx: HandlerContext, c: ClinicRecord, req: RequestMessage): Promise<Uint8Array> {
+  const key = retryKey(req);
+  if (key !== null && key === c.lastKey && c.lastReply) return Promise.resolve(c.lastReply); // a retry: applied once
+  return dispatch(req.type, ctx, c, req as RequestOf<typeof req.type>);
+}
+
+/** Calls the handler of type `type` (a generic helper, so the table lookup stays typed). */
+function dispatch<T extends RequestMessage["type"]>(
+  type: T,
+  ctx: HandlerContext,
+  c: ClinicRecord,
+  req: RequestOf<T>,
+): Promise<Uint8Array> {
+  return (HANDLERS[type] as Handler<T>)(ctx, c, req);
+}
