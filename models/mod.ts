@@ -66,9 +66,11 @@ export {
   differentiate,
   type Differentiated,
   type DifferentiateRequest,
+  GRAD_ERROR_CODES,
   GRAD_RULES,
   GradContext,
   GradError,
+  type GradErrorCode,
   type GradRule,
   type LossKind,
   type LossNodes,
@@ -89,7 +91,9 @@ export {
   type Optimizer,
   type OptimizerConfig,
   type Segment,
+  SPLIT_ERROR_CODES,
   SplitError,
+  type SplitErrorCode,
   splitModel,
 } from "./train/mod.ts";
 export {

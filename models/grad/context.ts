@@ -18,17 +18,10 @@ import type { DType } from "../tensor.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, type Dim, intAttr, intsAttr, type Node } from "../graph/ir.ts";
 import { type Facts, floatValues, inferNode } from "../graph/infer_shapes.ts";
+import { GradError } from "./grad_error.ts";
 
-/** Raised when a graph cannot be differentiated; `code` says why. */
-export class GradError extends Error {
-  /** `UNSUPPORTED_OP`, `UNSUPPORTED_ATTR`, `UNKNOWN_SHAPE`, `UNKNOWN_TENSOR`, ... */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "GradError";
-    this.code = code;
-  }
-}
+// GradError moved to its own file; re-exported here so that existing imports keep working.
+export { GRAD_ERROR_CODES, GradError, type GradErrorCode, isGradErrorCode } from "./grad_error.ts";
 
 /** Collects the nodes and constants of a backward graph. */
 export class GradContext {
