@@ -23,6 +23,8 @@
  * - `UNSUPPORTED_LOSS`: an unknown loss name.
  * - `UNKNOWN_SHAPE`: a rule needs a static shape or axis that shape inference left open.
  * - `UNKNOWN_TENSOR`: a tensor name no node, input or initializer defines.
+ * - `DUPLICATE_RULE`: two rule families define the same op, or an op has a rule and is also
+ *   listed as non-differentiable (raised when the rule registry loads).
  *
  * @example
  * ```ts
@@ -38,6 +40,7 @@ export const GRAD_ERROR_CODES = [
   "UNSUPPORTED_LOSS",
   "UNKNOWN_SHAPE",
   "UNKNOWN_TENSOR",
+  "DUPLICATE_RULE",
 ] as const;
 
 /**
