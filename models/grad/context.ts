@@ -15,6 +15,7 @@
  * @module
  */
 import type { DType } from "../tensor.ts";
+import { ONNX_DTYPE_CODES } from "../dtypes.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, type Dim, intAttr, intsAttr, type Node } from "../graph/ir.ts";
 import { type Facts, floatValues, inferNode } from "../graph/infer_shapes.ts";
@@ -107,6 +108,20 @@ export class GradContext {
   /** {@linkcode emit} for single-output nodes. */
   emit1(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, hint?: string): string {
     return this.emit(opType, inputs, attrs, 1, hint)[0];
+  }
+
+  /**
+   * Emits `Cast(x)` to `dtype` and returns the output's name. `to` is the ONNX
+   * `TensorProto.DataType` code of `dtype` from the one dtype table (dtypes.ts; onnx.proto:
+   * FLOAT = 1, FLOAT16 = 10, DOUBLE = 11), so a float16 graph casts to FLOAT16.
+   *
+   * @example
+   * ```ts
+   * // const mask = ctx.cast(ctx.emit1("Greater", [y, zero]), ctx.dtype(y));
+   * ```
+   */
+  cast(x: string, dtype: DType): string {
+    return this.emit1("Cast", [x], { to: intAttr(ONNX_DTYPE_CODES[dtype]) });
   }
 
   /** Adds a constant tensor and returns its name. */

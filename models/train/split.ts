@@ -18,6 +18,7 @@
  */
 import type { Model, Node } from "../graph/ir.ts";
 import { SplitError } from "./split_error.ts";
+import { FLOAT_DTYPES } from "../dtypes.ts";
 
 // SplitError moved to its own file; re-exported here so that existing imports keep working.
 export {
@@ -149,7 +150,7 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
       const prev = seen.get(name);
       if (
         prev !== undefined &&
-        (t.dtype === "float32" || t.dtype === "float64" || t.dtype === "float16")
+        FLOAT_DTYPES.has(t.dtype)
       ) {
         throw new SplitError(
           "SHARED_WEIGHT",
