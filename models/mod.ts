@@ -60,7 +60,13 @@ export {
   type TensorFacts,
   type ValueInfo,
 } from "./graph/mod.ts";
-export { OnnxFormatError, readModel, writeModel } from "./onnx/mod.ts";
+export {
+  ONNX_FORMAT_ERROR_CODES,
+  OnnxFormatError,
+  type OnnxFormatErrorCode,
+  readModel,
+  writeModel,
+} from "./onnx/mod.ts";
 export {
   appendLoss,
   differentiate,
