@@ -60,15 +60,23 @@ export {
   type TensorFacts,
   type ValueInfo,
 } from "./graph/mod.ts";
-export { OnnxFormatError, readModel, writeModel } from "./onnx/mod.ts";
+export {
+  ONNX_FORMAT_ERROR_CODES,
+  OnnxFormatError,
+  type OnnxFormatErrorCode,
+  readModel,
+  writeModel,
+} from "./onnx/mod.ts";
 export {
   appendLoss,
   differentiate,
   type Differentiated,
   type DifferentiateRequest,
+  GRAD_ERROR_CODES,
   GRAD_RULES,
   GradContext,
   GradError,
+  type GradErrorCode,
   type GradRule,
   type LossKind,
   type LossNodes,
@@ -89,7 +97,9 @@ export {
   type Optimizer,
   type OptimizerConfig,
   type Segment,
+  SPLIT_ERROR_CODES,
   SplitError,
+  type SplitErrorCode,
   splitModel,
 } from "./train/mod.ts";
 export {

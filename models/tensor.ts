@@ -14,34 +14,11 @@
  * @module
  */
 
-/** Element types splitgate understands, named as onnxruntime-common names them. */
-export type DType =
-  | "float32"
-  | "float64"
-  | "float16"
-  | "int8"
-  | "uint8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "int64"
-  | "bool";
+import { type DType, DTYPE_ARRAYS, type DTypeArrays } from "./dtypes.ts";
 
-/** The typed array that backs each {@linkcode DType}. */
-export interface DTypeArrays {
-  float32: Float32Array;
-  float64: Float64Array;
-  float16: Uint16Array;
-  int8: Int8Array;
-  uint8: Uint8Array;
-  int16: Int16Array;
-  uint16: Uint16Array;
-  int32: Int32Array;
-  uint32: Uint32Array;
-  int64: BigInt64Array;
-  bool: Uint8Array;
-}
+// The dtypes, their backing arrays and widths live in the one dtype table (dtypes.ts);
+// re-exported here, where every room has always imported them from.
+export { type DType, DTYPE_ARRAYS, DTYPE_BYTES, type DTypeArrays } from "./dtypes.ts";
 
 /** Any backing array of a {@linkcode Tensor}. */
 export type TensorData = DTypeArrays[DType];
@@ -55,36 +32,6 @@ export interface Tensor<D extends DType = DType> {
   /** Row-major elements; its length is the product of `dims`. */
   readonly data: DTypeArrays[D];
 }
-
-/** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  float32: 4,
-  float64: 8,
-  float16: 2,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  bool: 1,
-};
-
-/** The typed-array constructor backing each {@linkcode DType}. */
-export const DTYPE_ARRAYS = {
-  float32: Float32Array,
-  float64: Float64Array,
-  float16: Uint16Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  bool: Uint8Array,
-} as const;
 
 /**
  * Number of elements of a shape, checked: every dimension must be a non-negative

@@ -15,20 +15,14 @@
  * @module
  */
 import type { DType } from "../tensor.ts";
+import { ONNX_DTYPE_CODES } from "../dtypes.ts";
 import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, type Dim, intAttr, intsAttr, type Node } from "../graph/ir.ts";
 import { type Facts, floatValues, inferNode } from "../graph/infer_shapes.ts";
+import { GradError } from "./grad_error.ts";
 
-/** Raised when a graph cannot be differentiated; `code` says why. */
-export class GradError extends Error {
-  /** `UNSUPPORTED_OP`, `UNSUPPORTED_ATTR`, `UNKNOWN_SHAPE`, `UNKNOWN_TENSOR`, ... */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "GradError";
-    this.code = code;
-  }
-}
+// GradError moved to its own file; re-exported here so that existing imports keep working.
+export { GRAD_ERROR_CODES, GradError, type GradErrorCode, isGradErrorCode } from "./grad_error.ts";
 
 /** Collects the nodes and constants of a backward graph. */
 export class GradContext {
@@ -114,6 +108,20 @@ export class GradContext {
   /** {@linkcode emit} for single-output nodes. */
   emit1(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, hint?: string): string {
     return this.emit(opType, inputs, attrs, 1, hint)[0];
+  }
+
+  /**
+   * Emits `Cast(x)` to `dtype` and returns the output's name. `to` is the ONNX
+   * `TensorProto.DataType` code of `dtype` from the one dtype table (dtypes.ts; onnx.proto:
+   * FLOAT = 1, FLOAT16 = 10, DOUBLE = 11), so a float16 graph casts to FLOAT16.
+   *
+   * @example
+   * ```ts
+   * // const mask = ctx.cast(ctx.emit1("Greater", [y, zero]), ctx.dtype(y));
+   * ```
+   */
+  cast(x: string, dtype: DType): string {
+    return this.emit1("Cast", [x], { to: intAttr(ONNX_DTYPE_CODES[dtype]) });
   }
 
   /** Adds a constant tensor and returns its name. */

@@ -63,8 +63,7 @@ export function appendLoss(
   target: string,
 ): LossNodes {
   const dt = ctx.dtype(logits);
-  const code = dt === "float64" ? 11 : 1;
-  const count = (t: string) => ctx.emit1("Cast", [ctx.emit1("Size", [t])], { to: intAttr(code) });
+  const count = (t: string) => ctx.cast(ctx.emit1("Size", [t]), dt);
   const mean = (t: string) => ctx.reduceMean(t, [...Array(ctx.rank(t)).keys()], false);
   switch (kind) {
     case "bce": {
@@ -101,8 +100,8 @@ export function appendLoss(
         tensor("int64", [1, classes], BigInt64Array.from({ length: classes }, (_, i) => BigInt(i))),
         "classes",
       );
-      const onehot = ctx.emit1("Cast", [ctx.emit1("Equal", [t1, range])], { to: intAttr(code) });
-      const n = ctx.emit1("Cast", [ctx.emit1("Size", [target])], { to: intAttr(code) });
+      const onehot = ctx.cast(ctx.emit1("Equal", [t1, range]), dt);
+      const n = ctx.cast(ctx.emit1("Size", [target]), dt);
       const dlogits = ctx.emit1("Div", [ctx.emit1("Sub", [ctx.emit1("Exp", [lsm]), onehot]), n]);
       return { loss, dlogits };
     }

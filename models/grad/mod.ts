@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-export { GradContext, GradError } from "./context.ts";
+export { GradContext } from "./context.ts";
+export { GRAD_ERROR_CODES, GradError, type GradErrorCode, isGradErrorCode } from "./grad_error.ts";
 export { appendLoss, type LossKind, type LossNodes, targetInfo } from "./loss.ts";
 export { differentiate, type Differentiated, type DifferentiateRequest } from "./reverse.ts";
 export type { GradRule } from "./rule.ts";

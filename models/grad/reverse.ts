@@ -23,8 +23,7 @@ import type { Graph, Node } from "../graph/ir.ts";
 import type { Facts } from "../graph/infer_shapes.ts";
 import { GradContext, GradError } from "./context.ts";
 import { GRAD_RULES, NON_DIFFERENTIABLE } from "./rules/mod.ts";
-
-const FLOAT = new Set(["float32", "float64", "float16"]);
+import { isFloatDType } from "../dtypes.ts";
 
 /** What to differentiate. */
 export interface DifferentiateRequest {
@@ -76,7 +75,7 @@ export function findActive(
   wrt: readonly string[],
   seeds: Iterable<string>,
 ): ActiveSet {
-  const isFloat = (t: string) => FLOAT.has(facts.get(t)?.dtype ?? "");
+  const isFloat = (t: string) => isFloatDType(facts.get(t)?.dtype ?? "");
   // Forward sweep: which tensors depend on something we differentiate.
   const requires = new Set<string>(wrt);
   for (const n of graph.nodes) {

@@ -18,6 +18,7 @@
  * @module
  */
 import type { DType, Tensor } from "../tensor.ts";
+import { DTYPE_OF_ONNX_CODE } from "../dtypes.ts";
 import { type Dim, getFloat, getInt, getInts, getString, type Graph, type Node } from "./ir.ts";
 
 /** What is known about one tensor. */
@@ -177,20 +178,13 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
         break;
       }
       const to = getInt(node, node.opType === "Cast" ? "to" : "dtype");
-      const map: Record<number, DType> = {
-        1: "float32",
-        2: "uint8",
-        3: "int8",
-        4: "uint16",
-        5: "int16",
-        6: "int32",
-        7: "int64",
-        9: "bool",
-        10: "float16",
-        11: "float64",
-        12: "uint32",
-      };
-      set(0, { dtype: map[to] ?? "float32", shape: xs && [...xs], value: node.opType === "Cast" ? x?.value : undefined });
+      // `to` / `dtype` is an ONNX TensorProto.DataType code (dtypes.ts); a code without a
+      // splitgate dtype (STRING, UINT64, BFLOAT16, ...) is taken as float32.
+      set(0, {
+        dtype: DTYPE_OF_ONNX_CODE.get(to) ?? "float32",
+        shape: xs && [...xs],
+        value: node.opType === "Cast" ? x?.value : undefined,
+      });
       break;
     }
     case "CastLike":

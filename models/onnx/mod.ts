@@ -11,6 +11,6 @@
  * ```
  * @module
  */
-export { OnnxFormatError } from "./errors.ts";
+export { ONNX_FORMAT_ERROR_CODES, OnnxFormatError, type OnnxFormatErrorCode } from "./errors.ts";
 export { readModel } from "./read_model.ts";
 export { writeModel } from "./write_model.ts";

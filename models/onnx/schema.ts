@@ -148,18 +148,3 @@ export function onnxRoot(): protobuf.Root {
   if (!root) root = protobuf.parse(PROTO, { keepCase: true }).root;
   return root;
 }
-
-/** ONNX `TensorProto.DataType` codes of the dtypes splitgate handles. */
-export const ONNX_DTYPE_CODES = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  uint16: 4,
-  int16: 5,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
-  uint32: 12,
-} as const;

@@ -16,12 +16,8 @@
  * @module
  */
 import { type DType, DTYPE_BYTES, sizeOf, type Tensor, tensor } from "../tensor.ts";
-import { ONNX_DTYPE_CODES } from "./schema.ts";
+import { DTYPE_OF_ONNX_CODE, ONNX_DTYPE_CODES } from "../dtypes.ts";
 import { OnnxFormatError } from "./errors.ts";
-
-const CODE_TO_DTYPE = new Map<number, DType>(
-  Object.entries(ONNX_DTYPE_CODES).map(([k, v]) => [v, k as DType]),
-);
 
 /**
  * The splitgate dtype of an ONNX `DataType` code, or an error naming the code.
@@ -33,12 +29,12 @@ const CODE_TO_DTYPE = new Map<number, DType>(
  * ```
  */
 export function dtypeFromCode(code: number, what = "tensor"): DType {
-  const d = CODE_TO_DTYPE.get(code);
+  const d = DTYPE_OF_ONNX_CODE.get(code);
   if (!d) {
     throw new OnnxFormatError(
       "UNSUPPORTED_DTYPE",
       `${what}: ONNX data type ${code} is not supported (supported: ${
-        [...CODE_TO_DTYPE.values()].join(", ")
+        [...DTYPE_OF_ONNX_CODE.values()].join(", ")
       })`,
     );
   }

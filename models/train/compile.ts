@@ -24,6 +24,7 @@
  * @module
  */
 import type { Tensor } from "../tensor.ts";
+import { FLOAT_DTYPES } from "../dtypes.ts";
 import type { Graph, Model, Node, ValueInfo } from "../graph/ir.ts";
 import { type Facts, inferNode, inferShapes } from "../graph/infer_shapes.ts";
 import { differentiate, findActive } from "../grad/reverse.ts";
@@ -87,8 +88,6 @@ export interface CompiledSegment {
   /** Names of the gradient outputs of the input (the cut gradient sent back), if any. */
   inputGradNames: string[];
 }
-
-const FLOAT = new Set(["float32", "float64", "float16"]);
 
 /** Name of the gradient tensor of `t` in compiled graphs. */
 export const gradName = (t: string): string => `grad.${t}`;
@@ -201,7 +200,7 @@ function compileSegment(
     }
     // Parameters: float tensors of rank >= 1 named by the framework. Scalars and
     // exporter-made constants (`onnx::…`) are constants, as are frozen weights.
-    const isParam = FLOAT.has(t.dtype) && t.dims.length >= 1 && !name.startsWith("onnx::") &&
+    const isParam = FLOAT_DTYPES.has(t.dtype) && t.dims.length >= 1 && !name.startsWith("onnx::") &&
       !o.frozen.has(name);
     (isParam ? params : constants).set(name, t);
   }
@@ -237,7 +236,9 @@ function compileSegment(
     trainable: [...params.keys()].filter((n) => live.has(n)),
     infer: toModel(model, opset, infer),
   });
-  const floatInputs = o.inputGrads ? seg.inputs.filter((n) => FLOAT.has(facts.get(n)!.dtype)) : [];
+  const floatInputs = o.inputGrads
+    ? seg.inputs.filter((n) => FLOAT_DTYPES.has(facts.get(n)!.dtype))
+    : [];
   const wrt = [...params.keys(), ...floatInputs];
   const prefix = `seg${seg.index}`;
 

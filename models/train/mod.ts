@@ -15,7 +15,13 @@
  * @module
  */
 export { type CompiledSegment, compileModel, type CompileOptions, gradName } from "./compile.ts";
-export { type Segment, SplitError, splitModel } from "./split.ts";
+export { type Segment, splitModel } from "./split.ts";
+export {
+  isSplitErrorCode,
+  SPLIT_ERROR_CODES,
+  SplitError,
+  type SplitErrorCode,
+} from "./split_error.ts";
 export {
   checkOptimizerConfig,
   createOptimizer,

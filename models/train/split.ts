@@ -17,6 +17,16 @@
  * @module
  */
 import type { Model, Node } from "../graph/ir.ts";
+import { SplitError } from "./split_error.ts";
+import { FLOAT_DTYPES } from "../dtypes.ts";
+
+// SplitError moved to its own file; re-exported here so that existing imports keep working.
+export {
+  isSplitErrorCode,
+  SPLIT_ERROR_CODES,
+  SplitError,
+  type SplitErrorCode,
+} from "./split_error.ts";
 
 /** One piece of a cut model. */
 export interface Segment {
@@ -32,21 +42,11 @@ export interface Segment {
   initializers: string[];
 }
 
-/** A cut that does not work; `code` says why. */
-export class SplitError extends Error {
-  /** `UNKNOWN_CUT`, `CUT_ORDER`, `CUT_CROSSING`, `SHARED_WEIGHT`. */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "SplitError";
-    this.code = code;
-  }
-}
-
 /**
  * Splits `model` at `cuts` (ordered from input to output) into `cuts.length + 1` segments.
  *
- * @throws {SplitError} naming the cut and the offending tensor.
+ * @throws {SplitError} naming the cut and the offending tensor; `code` is one of
+ *   {@linkcode SPLIT_ERROR_CODES}.
  * @example
  * ```ts
  * import { splitModel } from "./split.ts";
@@ -150,7 +150,7 @@ export function splitModel(model: Model, cuts: readonly string[]): Segment[] {
       const prev = seen.get(name);
       if (
         prev !== undefined &&
-        (t.dtype === "float32" || t.dtype === "float64" || t.dtype === "float16")
+        FLOAT_DTYPES.has(t.dtype)
       ) {
         throw new SplitError(
           "SHARED_WEIGHT",

@@ -44,9 +44,9 @@ import {
 
 /** Wire dtypes of float sources, by ONNX code, with their element width. */
 const FLOAT_WIRE_BYTES: ReadonlyMap<number, number> = new Map([
-  [DTYPE_CODE.float32, 4],
-  [DTYPE_CODE.float16, 2],
-  [DTYPE_CODE.int8, 1],
+  [DTYPE_CODE.float32, DTYPE_BYTES.float32],
+  [DTYPE_CODE.float16, DTYPE_BYTES.float16],
+  [DTYPE_CODE.int8, DTYPE_BYTES.int8],
 ]);
 
 const U32_MAX = 0xffffffff;

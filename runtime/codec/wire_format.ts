@@ -46,6 +46,11 @@
  */
 
 import type { DType } from "../../models/tensor.ts";
+import {
+  DTYPE_OF_ONNX_CODE,
+  FLOAT_DTYPES as MODEL_FLOAT_DTYPES,
+  ONNX_DTYPE_CODES,
+} from "../../models/dtypes.ts";
 
 /** The four magic bytes "SGTC" (splitgate tensor codec). */
 export const MAGIC: Uint8Array = new Uint8Array([0x53, 0x47, 0x54, 0x43]);
@@ -77,27 +82,16 @@ export const FORMAT_MAX_RANK = 255;
 export const FORMAT_MAX_TENSORS = 0xffff;
 
 /**
- * Dtype codes, as numbered by ONNX `TensorProto.DataType` (onnx/onnx.proto), so
- * that a reader of a capture can name them without this file.
+ * Dtype codes (record bytes 0 and 1: source and wire dtype), as numbered by ONNX
+ * `TensorProto.DataType` (onnx/onnx.proto), so that a reader of a capture can name them
+ * from the ONNX spec without this file. They are the one dtype table's codes
+ * (models/dtypes.ts); tests/models/dtypes_test.ts pins them to the spec's numbers, so the
+ * wire format cannot drift with that table.
  */
-export const DTYPE_CODE: Readonly<Record<DType, number>> = {
-  float32: 1,
-  uint8: 2,
-  int8: 3,
-  uint16: 4,
-  int16: 5,
-  int32: 6,
-  int64: 7,
-  bool: 9,
-  float16: 10,
-  float64: 11,
-  uint32: 12,
-};
+export const DTYPE_CODE: Readonly<Record<DType, number>> = ONNX_DTYPE_CODES;
 
 /** The inverse of {@linkcode DTYPE_CODE}. */
-export const DTYPE_OF_CODE: ReadonlyMap<number, DType> = new Map(
-  (Object.entries(DTYPE_CODE) as [DType, number][]).map(([d, c]) => [c, d]),
-);
+export const DTYPE_OF_CODE: ReadonlyMap<number, DType> = DTYPE_OF_ONNX_CODE;
 
 /** Source dtypes the codec treats as real numbers (decoded as float32). */
-export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float64", "float16"]);
+export const FLOAT_DTYPES: ReadonlySet<DType> = MODEL_FLOAT_DTYPES;

@@ -14,7 +14,7 @@
 
 import * as ort from "onnxruntime-node";
 import type { InferenceSession as OrtInferenceSession } from "onnxruntime-common";
-import type { Engine, EngineOptions } from "./engine.ts";
+import type { Engine, EngineOptions } from "./engine_types.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
 import { OrtEngine } from "./ort_session.ts";
 

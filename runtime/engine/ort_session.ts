@@ -24,7 +24,7 @@ import type {
   Tensor as OrtTensor,
 } from "onnxruntime-common";
 import { sizeOf, type Tensor } from "../../models/tensor.ts";
-import type { Engine, EngineName, LoadOptions, Session, ValueInfo } from "./engine.ts";
+import type { Engine, EngineName, LoadOptions, Session, ValueInfo } from "./engine_types.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
 import { fromOrtTensor, type OrtTensorConstructor, toOrtTensor } from "./ort_tensor.ts";
 

@@ -17,7 +17,8 @@
  */
 
 import * as ort from "onnxruntime-web";
-import { type Engine, type EngineOptions, wasmBinaryUrl } from "./engine.ts";
+import type { Engine, EngineOptions } from "./engine_types.ts";
+import { wasmBinaryUrl } from "./wasm_binary.ts";
 import { causeMessage, EngineError } from "./engine_error.ts";
 import { OrtEngine } from "./ort_session.ts";
 import type { Model } from "../../models/graph/ir.ts";

@@ -49,7 +49,6 @@ import type { SecureChannel } from "../../crypto/channel/mod.ts";
 import { generateStaticKeyPair } from "../../crypto/keys/key_pair.ts";
 import { open as openBox, seal as sealBox } from "../../crypto/seal/mod.ts";
 import { type BundleOptions, decodeTensors, encodeTensors } from "../codec/mod.ts";
-import { collectSegmentState } from "../client/segment_state.ts";
 import { writeNpz } from "../data/npz.ts";
 import { batches } from "../data/partition.ts";
 import { Rng } from "../data/rng.ts";
@@ -58,6 +57,7 @@ import type { Engine } from "../engine/mod.ts";
 import { type DataSplits, evaluate, snapshot } from "./central.ts";
 import type { Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
+import { collectSegmentState } from "./segment_state.ts";
 
 /** Message types on the simulated channel (application types, any value > 0 would do). */
 const MSG_TENSORS = 2, MSG_BLOB = 3;

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { getFloat, intAttr, type Node } from "../../graph/ir.ts";
+import { getFloat, type Node } from "../../graph/ir.ts";
 import type { GradContext } from "../context.ts";
 import type { GradRule } from "../rule.ts";
 
@@ -34,10 +34,7 @@ export const ACTIVATION_RULES: Record<string, GradRule> = {
     if (ctx.applied.has(n)) return [g];
     const dt = ctx.dtype(g!);
     const pos = ctx.emit1("Greater", [yOf(n), ctx.scalar(0, dt)]);
-    // Cast `to` is a TensorProto.DataType: FLOAT = 1, DOUBLE = 11 (ONNX onnx.proto).
-    return [
-      ctx.emit1("Mul", [g!, ctx.emit1("Cast", [pos], { to: intAttr(dt === "float64" ? 11 : 1) })]),
-    ];
+    return [ctx.emit1("Mul", [g!, ctx.cast(pos, dt)])];
   },
   LeakyRelu: (n, [g], ctx) => {
     const alpha = getFloat(n, "alpha", 0.01);

@@ -63,12 +63,12 @@ export const ARITHMETIC_RULES: Record<string, GradRule> = {
     }
     const dt = ctx.dtype(a);
     const pm1 = ctx.emit1("Sub", [
-      ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } }),
+      ctx.cast(p, dt),
       ctx.scalar(1, dt),
     ]);
     const d = ctx.emit1("Mul", [
       ctx.emit1("Pow", [a, pm1]),
-      ctx.emit1("Cast", [p], { to: { type: "int", value: dt === "float64" ? 11 : 1 } }),
+      ctx.cast(p, dt),
     ]);
     return [ctx.unbroadcast(ctx.emit1("Mul", [g!, d]), a, y, n), undefined];
   },

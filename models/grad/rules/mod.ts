@@ -1,6 +1,7 @@
 /**
  * The registry of gradient rules by ONNX op type, and the ops that pass through as
- * non-differentiable (their outputs carry no gradient).
+ * non-differentiable (their outputs carry no gradient). The families merge through
+ * `mergeRuleFamilies` (registry.ts), which refuses an op defined twice when this module loads.
  *
  * @example
  * ```ts
@@ -19,21 +20,7 @@ import { SHAPE_RULES } from "./shape.ts";
 import { GATHER_RULES } from "./gather.ts";
 import { REDUCE_RULES } from "./reduce.ts";
 import { SOFTMAX_RULES } from "./softmax.ts";
-
-/** Every op with a reverse-mode rule. */
-export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
-  Object.entries({
-    ...ACTIVATION_RULES,
-    ...ARITHMETIC_RULES,
-    ...LINEAR_RULES,
-    ...CONV_RULES,
-    ...POOL_RULES,
-    ...SHAPE_RULES,
-    ...GATHER_RULES,
-    ...REDUCE_RULES,
-    ...SOFTMAX_RULES,
-  }),
-);
+import { mergeRuleFamilies } from "./registry.ts";
 
 /**
  * Ops whose outputs are constant almost everywhere or not real-valued: shape arithmetic,
@@ -71,3 +58,23 @@ export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
   "IsNaN",
   "IsInf",
 ]);
+
+/**
+ * Every op with a reverse-mode rule, merged from the rule families. An op defined in two
+ * families, or with a rule while listed in {@linkcode NON_DIFFERENTIABLE}, stops this module
+ * from loading with a `GradError` `DUPLICATE_RULE` naming the op and both definitions.
+ */
+export const GRAD_RULES: ReadonlyMap<string, GradRule> = mergeRuleFamilies(
+  {
+    activation: ACTIVATION_RULES,
+    arithmetic: ARITHMETIC_RULES,
+    linear: LINEAR_RULES,
+    conv: CONV_RULES,
+    pool: POOL_RULES,
+    shape: SHAPE_RULES,
+    gather: GATHER_RULES,
+    reduce: REDUCE_RULES,
+    softmax: SOFTMAX_RULES,
+  },
+  NON_DIFFERENTIABLE,
+);

@@ -188,7 +188,7 @@ function tiledMaxPoolGrad(ctx: GradContext, xp: string, y: string, gy: string, g
   // mask · value as Mul(Cast(mask), value) rather than Where(mask, value, 0): the same values
   // for finite values, and 1.2× faster for this rule on onnxruntime's CPU provider.
   const gate = (mask: string, value: string) =>
-    ctx.emit1("Mul", [ctx.emit1("Cast", [mask], { to: intAttr(dt === "float64" ? 11 : 1) }), value]);
+    ctx.emit1("Mul", [ctx.cast(mask, dt), value]);
   const s = gate(ctx.emit1("Equal", [flat(covered, out0 * kk, out1 * kk), up(y)]), prioT);
   const first = ctx.emit1("MaxPool", [s], { kernel_shape: intsAttr(k), strides: intsAttr(k) });
   // A window without a matching cell (a NaN in x) has first = 0, which must match nothing:
@@ -292,7 +292,7 @@ export const POOL_RULES: Record<string, GradRule> = {
     let gy = g!;
     const relu = ctx.soleProducer(x, "Relu", n);
     if (relu) {
-      const pos = ctx.emit1("Cast", [ctx.emit1("Greater", [y, zero])], { to: intAttr(dt === "float64" ? 11 : 1) });
+      const pos = ctx.cast(ctx.emit1("Greater", [y, zero]), dt);
       gy = ctx.emit1("Mul", [gy, pos]);
       ctx.applied.add(relu);
     }
@@ -316,7 +316,7 @@ export const POOL_RULES: Record<string, GradRule> = {
       } else taken = eq;
       // gy · Cast(mask) rather than Where(mask, gy, 0): the same values for finite gy, and
       // faster on onnxruntime's CPU and wasm providers (as for Relu's gradient).
-      gated.push(ctx.emit1("Mul", [gy, ctx.emit1("Cast", [mask], { to: intAttr(dt === "float64" ? 11 : 1) })]));
+      gated.push(ctx.emit1("Mul", [gy, ctx.cast(mask, dt)]));
     }
     return [scatterWindows(ctx, gated, geom)];
   },

@@ -54,13 +54,8 @@ export const REDUCE_RULES: Record<string, GradRule> = {
       return [ctx.emit1("Mul", [e, ctx.scalar(1 / count, dt)]), undefined];
     }
     // A reduced axis is dynamic (e.g. the batch): count = |x| / |y| at run time.
-    const code = dt === "float64" ? 11 : 1;
-    const sx = ctx.emit1("Cast", [ctx.emit1("Size", [n.inputs[0]])], {
-      to: { type: "int", value: code },
-    });
-    const sy = ctx.emit1("Cast", [ctx.emit1("Size", [n.outputs[0]])], {
-      to: { type: "int", value: code },
-    });
+    const sx = ctx.cast(ctx.emit1("Size", [n.inputs[0]]), dt);
+    const sy = ctx.cast(ctx.emit1("Size", [n.outputs[0]]), dt);
     return [ctx.emit1("Div", [e, ctx.emit1("Div", [sx, sy])]), undefined];
   },
 };

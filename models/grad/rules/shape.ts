@@ -15,10 +15,9 @@
 import { getInt, getInts, getString, intAttr, intsAttr } from "../../graph/ir.ts";
 import type { GradRule } from "../rule.ts";
 import { GradError } from "../context.ts";
+import { FLOAT_DTYPES } from "../../dtypes.ts";
 
 const reshapeBack: GradRule = (n, [g], ctx) => [ctx.reshapeLike(g!, n.inputs[0])];
-
-const DTYPE_CODE: Record<string, number> = { float32: 1, float16: 10, float64: 11 };
 
 /** Rules by op type. */
 export const SHAPE_RULES: Record<string, GradRule> = {
@@ -117,8 +116,9 @@ export const SHAPE_RULES: Record<string, GradRule> = {
     return [ctx.emit1("Pad", [g!, ctx.ints(pads.map((v) => -v))])];
   },
   Cast: (n, [g], ctx) => {
-    const code = DTYPE_CODE[ctx.dtype(n.inputs[0])];
-    if (code === undefined) return [undefined];
-    return [ctx.emit1("Cast", [g!], { to: intAttr(code) })];
+    // Only a real-valued input receives a gradient, cast back to its own type.
+    const dt = ctx.dtype(n.inputs[0]);
+    if (!FLOAT_DTYPES.has(dt)) return [undefined];
+    return [ctx.cast(g!, dt)];
   },
 };
