@@ -6,7 +6,7 @@
  * PyTorch's exporter writes them), so that the target shape of a `Reshape` is known.
  *
  * The per-op rules live in shape_rules/, one file per op family, merged into one registry
- * ({@linkcode SHAPE_RULES}); this module walks the graph and records what they infer.
+ * ({@linkcode SHAPE_INFERENCE_RULES}); this module walks the graph and records what they infer.
  *
  * The gradient rules need ranks and broadcast axes; they never need the batch size.
  *
@@ -22,13 +22,13 @@
  */
 import type { Graph, Node } from "./ir.ts";
 import { type Facts, floatValues, tensorValue } from "./shape_rules/facts.ts";
-import { SHAPE_RULES } from "./shape_rules/mod.ts";
+import { SHAPE_INFERENCE_RULES } from "./shape_rules/mod.ts";
 import { dtypeOf, type ShapeRule } from "./shape_rules/rule.ts";
 
 export { type Facts, floatValues, type TensorFacts } from "./shape_rules/facts.ts";
 export { ShapeError } from "./shape_rules/shape_error.ts";
 export { broadcastShapes } from "./shape_rules/dims.ts";
-export { SHAPE_RULES } from "./shape_rules/mod.ts";
+export { SHAPE_INFERENCE_RULES } from "./shape_rules/mod.ts";
 
 /**
  * Infers dtype and shape of every tensor in `g`. Graph inputs and initializers seed the
@@ -64,7 +64,7 @@ export function inferShapes(g: Graph, opset: number, seed?: Facts): Facts {
 const unknownOp: ShapeRule = (node, [x]) => node.outputs.map(() => ({ dtype: dtypeOf(x) }));
 
 /**
- * Infers the outputs of one node into `facts` by the op's rule in {@linkcode SHAPE_RULES}.
+ * Infers the outputs of one node into `facts` by the op's rule in {@linkcode SHAPE_INFERENCE_RULES}.
  * Exposed for the gradient builder, which infers the nodes it emits one at a time.
  *
  * @throws {ShapeError} `SHAPE` when the rule cannot infer the node (e.g. `auto_pad=SAME_UPPER`)
@@ -78,7 +78,7 @@ const unknownOp: ShapeRule = (node, [x]) => node.outputs.map(() => ({ dtype: dty
  */
 export function inferNode(node: Node, facts: Facts, opset: number): void {
   const inputs = node.inputs.map((n) => (n ? facts.get(n) : undefined));
-  const rule = SHAPE_RULES.get(node.opType) ?? unknownOp;
+  const rule = SHAPE_INFERENCE_RULES.get(node.opType) ?? unknownOp;
   const outputs = rule(node, inputs, { opset });
   // An omitted optional output (empty name) records nothing, nor does an output the rule
   // leaves unknown.

@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { SHAPE_RULES } from "./mod.ts";
- * SHAPE_RULES.has("Conv"); // true
+ * import { SHAPE_INFERENCE_RULES } from "./mod.ts";
+ * SHAPE_INFERENCE_RULES.has("Conv"); // true
  * ```
  * @module
  */
@@ -28,9 +28,11 @@ export type { InputFacts, OutputFacts, ShapeRule, ShapeRuleContext } from "./rul
 
 /**
  * The rule families, by the name a duplicate-op error gives. Listed separately from
- * {@linkcode SHAPE_RULES} so that a test can check each family's ops land in the registry.
+ * {@linkcode SHAPE_INFERENCE_RULES} so that a test can check each family's ops land in the registry.
  */
-export const SHAPE_RULE_FAMILIES: Readonly<Record<string, Readonly<Record<string, ShapeRule>>>> = {
+export const SHAPE_INFERENCE_FAMILIES: Readonly<
+  Record<string, Readonly<Record<string, ShapeRule>>>
+> = {
   elementwise: ELEMENTWISE_SHAPE_RULES,
   broadcast: BROADCAST_SHAPE_RULES,
   linear: LINEAR_SHAPE_RULES,
@@ -44,10 +46,10 @@ export const SHAPE_RULE_FAMILIES: Readonly<Record<string, Readonly<Record<string
 };
 
 /**
- * Every op with a shape rule, merged from {@linkcode SHAPE_RULE_FAMILIES}. An op defined in
+ * Every op with a shape rule, merged from {@linkcode SHAPE_INFERENCE_FAMILIES}. An op defined in
  * two families stops this module from loading with a `ShapeError` `DUPLICATE_RULE` naming
  * the op and both families.
  */
-export const SHAPE_RULES: ReadonlyMap<string, ShapeRule> = mergeShapeRuleFamilies(
-  SHAPE_RULE_FAMILIES,
+export const SHAPE_INFERENCE_RULES: ReadonlyMap<string, ShapeRule> = mergeShapeRuleFamilies(
+  SHAPE_INFERENCE_FAMILIES,
 );

@@ -2,7 +2,10 @@ import * as assert from "node:assert/strict";
 import { ShapeError } from "../../../models/graph/infer_shapes.ts";
 import { mergeShapeRuleFamilies } from "../../../models/graph/shape_rules/registry.ts";
 import type { ShapeRule } from "../../../models/graph/shape_rules/rule.ts";
-import { SHAPE_RULE_FAMILIES, SHAPE_RULES } from "../../../models/graph/shape_rules/mod.ts";
+import {
+  SHAPE_INFERENCE_FAMILIES,
+  SHAPE_INFERENCE_RULES,
+} from "../../../models/graph/shape_rules/mod.ts";
 import { inferNode } from "../../../models/graph/infer_shapes.ts";
 
 const same: ShapeRule = (_n, [x]) => [x];
@@ -37,17 +40,19 @@ Deno.test("mergeShapeRuleFamilies: disjoint families merge in family order, each
   assert.equal(rules.get("ReduceSum"), scalar);
 });
 
-Deno.test("SHAPE_RULES: the real registry loads, holding every family's rules exactly once", () => {
-  const families = Object.values(SHAPE_RULE_FAMILIES);
+Deno.test("SHAPE_INFERENCE_RULES: the real registry loads, holding every family's rules exactly once", () => {
+  const families = Object.values(SHAPE_INFERENCE_FAMILIES);
   const total = families.reduce((n, f) => n + Object.keys(f).length, 0);
-  assert.equal(SHAPE_RULES.size, total, "an op is defined in two families");
+  assert.equal(SHAPE_INFERENCE_RULES.size, total, "an op is defined in two families");
   for (const f of families) {
-    for (const [op, rule] of Object.entries(f)) assert.equal(SHAPE_RULES.get(op), rule, op);
+    for (const [op, rule] of Object.entries(f)) {
+      assert.equal(SHAPE_INFERENCE_RULES.get(op), rule, op);
+    }
   }
   for (
     const op of ["Conv", "Relu", "MaxPool", "Gemm", "Reshape", "Concat", "ReduceMean", "Shape"]
   ) {
-    assert.ok(SHAPE_RULES.has(op), op);
+    assert.ok(SHAPE_INFERENCE_RULES.has(op), op);
   }
 });
 
@@ -61,7 +66,7 @@ Deno.test("inferNode: an op without a rule gets the first input's dtype and no s
     outputs: ["v", "", "i"],
     attrs: {},
   };
-  assert.equal(SHAPE_RULES.has("TopK"), false);
+  assert.equal(SHAPE_INFERENCE_RULES.has("TopK"), false);
   inferNode(node, facts, 17);
   assert.deepEqual(facts.get("v"), { dtype: "float16" });
   assert.deepEqual(facts.get("i"), { dtype: "float16" });
@@ -69,7 +74,7 @@ Deno.test("inferNode: an op without a rule gets the first input's dtype and no s
 });
 
 Deno.test("a shape rule is pure: it reads its inputs' facts and returns the outputs' facts", () => {
-  const rule = SHAPE_RULES.get("Transpose")!;
+  const rule = SHAPE_INFERENCE_RULES.get("Transpose")!;
   const x = { dtype: "float32" as const, shape: ["N", 3, 5] };
   const node = {
     name: "t",
