@@ -31,6 +31,8 @@
  * - `TOO_MANY_ELEMENTS`: a tensor bundle larger than the receiver's element limit.
  * - `FINISHED`: training is over (all configured epochs done).
  * - `EXPORT_FORBIDDEN`: an `EXPORT` to a server whose policy does not allow it.
+ * - `BAD_ENVELOPE`: a `TURN_DONE` blob that is not a sealed envelope from the sender to the
+ *   clinic it is listed for, for the turn's epoch (`crypto/seal/sealed_envelope.ts`).
  *
  * @example
  * ```ts
@@ -51,7 +53,8 @@ export type ProtocolErrorCode =
   | "NON_FINITE"
   | "OUT_OF_RANGE"
   | "FINISHED"
-  | "EXPORT_FORBIDDEN";
+  | "EXPORT_FORBIDDEN"
+  | "BAD_ENVELOPE";
 
 /**
  * A refused protocol message or request, with a machine-readable `code`.
