@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Tensor } from "../../../models/tensor.ts";
 import { ProtocolError } from "../../../runtime/protocol/mod.ts";
-import type { ServerConfig, ServerHandle } from "../../../runtime/server/mod.ts";
+import { resolveServerConfig, type ServerConfig, type ServerHandle } from "../../../runtime/server/mod.ts";
 import { ServerModel } from "../../../runtime/server/server_model.ts";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
 import {
@@ -194,5 +194,39 @@ Deno.test("over HTTP: the clinic whose deferred update was dropped gets 422 NON_
     assert.notDeepEqual(await stateOf(server), before, "the honest step was not applied");
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("limits.maxActivation must be a finite number > 0", () => {
+  for (const bad of [0, -1, Infinity, NaN]) {
+    assert.throws(
+      () => resolveServerConfig(tinyConfig("vanilla", { limits: { maxActivation: bad } }), ["a"]),
+      (e: Error) => e instanceof RangeError && e.message === `limits.maxActivation ${bad}: expected a finite number > 0`,
+    );
+  }
+  assert.equal(resolveServerConfig(tinyConfig("vanilla"), ["a"]).maxActivation, 1e4, "the default");
+});
+
+Deno.test("U-shape: a MIDDLE_FORWARD past a raised bound is refused NON_FINITE, nothing held, state unchanged; ×1e6 refused by the default bound", async () => {
+  const server = await startServer("ushaped", { limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, maxActivation: 1e30 } });
+  const strict = await startServer("ushaped");
+  try {
+    const a = await new RawClinic(server, "a").connect();
+    await a.send({ type: "TURN_REQUEST" });
+    const before = await stateOf(server);
+    const err = await assertError(
+      await a.post(a.body({ type: "MIDDLE_FORWARD", stepId: "0:0", epoch: 0, activation: scaled(4, 2, 1e20) })),
+      422,
+      "NON_FINITE",
+    );
+    assert.match(err.message, /^MIDDLE_FORWARD 0:0 refused: it would make (buffer\/\S+|headInput) \(element \d+ is -?Infinity\) non-finite/);
+    assert.deepEqual(await stateOf(server), before);
+    assert.equal(server.model.pendingBatch("0:0"), undefined, "a refused forward is not held for a backward");
+    const s = await new RawClinic(strict, "a").connect();
+    await s.send({ type: "TURN_REQUEST" });
+    await assertError(await s.post(s.body({ type: "MIDDLE_FORWARD", stepId: "0:0", epoch: 0, activation: scaled(4, 2, 1e6) })), 422, "OUT_OF_RANGE");
+  } finally {
+    await server.close();
+    await strict.close();
   }
 });
