@@ -43,7 +43,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import type { TensorSpec } from "../protocol/tensor_spec.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { DeferredGradients } from "../train/segment_runner.ts";
-import { applyFiniteUpdate, namedBuffers, requireFinite } from "./finite_state.ts";
+import { FiniteUpdate, namedBuffers, requireFinite } from "./finite_state.ts";
 
 /**
  * A deferred update failed after its step's reply was sent: the server weights missed that
@@ -177,6 +177,8 @@ export class ServerModel {
   /** Deferred updates dropped as non-finite, by the owner they are reported to. */
   readonly #dropped = new Map<string, ProtocolError>();
   readonly #log: (line: string) => void;
+  /** Applies optimizer updates only when they come out finite. */
+  readonly #finite = new FiniteUpdate();
   /** The update of the last step, running. */
   #updating: Promise<void> | null = null;
   /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
@@ -276,7 +278,7 @@ export class ServerModel {
       this.#pendingUpdate = null;
       this.#updating = (async () => {
         try {
-          applyFiniteUpdate(p.what, this.optimizer, this.runner.params, await p.grads.paramGrads());
+          this.#finite.apply(p.what, this.optimizer, this.runner.params, await p.grads.paramGrads());
         } catch (e) {
           if (e instanceof ProtocolError) {
             // Non-finite: rolled back. Not fatal, since the state is as before the step.
@@ -380,7 +382,7 @@ export class ServerModel {
       }
       const r = await this.runner.step({ [this.#inName]: activation }, labels);
       const cutGrad = this.#checkedReply(what, r.loss, r.inputGrads);
-      applyFiniteUpdate(what, this.optimizer, this.runner.params, r.paramGrads);
+      this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
       return { loss: r.loss, cutGrad };
     });
   }
@@ -455,7 +457,7 @@ export class ServerModel {
     }
     const r = await this.runner.backward(p.saved, { [this.#outName]: gradHeadInput });
     const cutGrad = this.#checkedReply(what, null, r.inputGrads);
-    applyFiniteUpdate(what, this.optimizer, this.runner.params, r.paramGrads);
+    this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
     this.#pending.delete(stepId);
     return cutGrad;
   }
