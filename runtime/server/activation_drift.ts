@@ -81,8 +81,12 @@ export class ActivationDrift {
     this.#alpha = o.alpha ?? 0.1;
     this.#warmup = o.warmup ?? 5;
     this.#intervalMs = o.intervalMs ?? 60_000;
-    if (!(this.#factor > 1)) throw new RangeError(`drift factor ${this.#factor}: expected a number > 1`);
-    if (!(this.#alpha > 0 && this.#alpha <= 1)) throw new RangeError(`drift alpha ${this.#alpha}: expected a number in (0, 1]`);
+    if (!(this.#factor > 1)) {
+      throw new RangeError(`drift factor ${this.#factor}: expected a number > 1`);
+    }
+    if (!(this.#alpha > 0 && this.#alpha <= 1)) {
+      throw new RangeError(`drift alpha ${this.#alpha}: expected a number in (0, 1]`);
+    }
   }
 
   /** The running RMS baseline of `clinic`, or null before its first batch. */
@@ -122,7 +126,9 @@ export class ActivationDrift {
     b.lastWarned = now;
     b.heldBack = 0;
     const ratio = before > 0 ? `${(x / before).toPrecision(3)}×` : "far from";
-    return `clinic ${clinic}: cut activation RMS ${x.toPrecision(3)} at step ${stepId} is ${ratio} its running ` +
+    return `clinic ${clinic}: cut activation RMS ${
+      x.toPrecision(3)
+    } at step ${stepId} is ${ratio} its running ` +
       `baseline ${before.toPrecision(3)}${held}; check that clinic's input normalisation ` +
       `(next warning about it in ${Math.round(this.#intervalMs / 1000)} s at the earliest)`;
   }
