@@ -179,8 +179,9 @@ export class ServerModel {
   readonly #log: (line: string) => void;
   /** Applies optimizer updates only when they come out finite. */
   readonly #finite = new FiniteUpdate();
-  /** The update of the last step, running. */
+  /** The update of the last step, running, and who sent that step. */
   #updating: Promise<void> | null = null;
+  #updatingOwner: string | null = null;
   /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
   #failed: ServerModelError | null = null;
 
@@ -276,6 +277,7 @@ export class ServerModel {
     const p = this.#pendingUpdate;
     if (p) {
       this.#pendingUpdate = null;
+      this.#updatingOwner = p.owner;
       this.#updating = (async () => {
         try {
           this.#finite.apply(p.what, this.optimizer, this.runner.params, await p.grads.paramGrads());
@@ -293,6 +295,7 @@ export class ServerModel {
           );
         } finally {
           this.#updating = null;
+          this.#updatingOwner = null;
         }
       })();
     }
@@ -324,7 +327,9 @@ export class ServerModel {
 
   /**
    * The refusal owed to `owner` for a deferred update of its that was dropped as non-finite
-   * (once: taking it clears it), after finishing the update in flight; null when none.
+   * (once: taking it clears it), after finishing that owner's pending or running update;
+   * null when none. Another owner's update is neither started nor waited for (it starts
+   * once its reply has left, as always).
    *
    * @example
    * ```ts
@@ -333,7 +338,7 @@ export class ServerModel {
    * ```
    */
   async takeDropped(owner: string): Promise<ProtocolError | null> {
-    await this.startUpdate();
+    if (this.#pendingUpdate?.owner === owner || this.#updatingOwner === owner) await this.startUpdate();
     const e = this.#dropped.get(owner) ?? null;
     this.#dropped.delete(owner);
     return e;

@@ -229,10 +229,12 @@ Deno.test("a deferred update found non-finite after its reply is dropped, logged
     clinic: "a",
   });
   assert.ok(Number.isFinite(r.loss)); // the reply left
+  assert.equal(await sm.takeDropped("b"), null, "another clinic is not told");
+  assert.throws(() => sm.exportState(), /pending/, "another clinic's request does not start the update early");
   await sm.startUpdate(); // never rejects
   await sm.settle(); // not fatal: the model keeps serving
   assert.deepEqual(plain(sm.exportState()), before, "the dropped update changed the state");
-  assert.equal(await sm.takeDropped("b"), null, "another clinic is not told");
+  assert.equal(await sm.takeDropped("b"), null, "another clinic is not told, after the drop either");
   const e = await sm.takeDropped("a");
   assert.ok(e instanceof ProtocolError && e.code === "NON_FINITE");
   assert.match(
