@@ -14,8 +14,14 @@
  *    the two (`--allow-run`), copies bytes between the raw side's stdout and the courier's
  *    stdin and back, and writes the result files the operator asked for.
  *
- * Both children get `--cached-only` (no module downloads at run time) and this repository's
- * `deno.json` as import map; neither grants a permission.
+ * Both children get `--cached-only` (no module downloads at run time), `--no-remote` (no
+ * `http(s):`/`jsr:` module at all), `--frozen` (no write to `deno.lock`, which lies in the code
+ * folder) and this repository's `deno.json` as import map; none grants a permission. They start
+ * with a cleared environment holding only {@linkcode childEnv}'s variables (issue 16, part 5).
+ *
+ * Before anything starts, {@linkcode checkSandboxFolders} refuses links inside the data and
+ * checkpoint folders and folders that overlap keys, code or the module cache, and the grants
+ * name real paths.
  *
  * @example
  * ```ts
@@ -38,9 +44,13 @@ import type { CourierConfig } from "./courier_main.ts";
 import type { ClinicResult } from "./clinic.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { ChildLog } from "./child_log.ts";
+import { childEnv } from "./child_env.ts";
+import { checkSandboxFolders } from "./sandbox_folders.ts";
 
 const COURIER_MAIN = new URL("./courier_main.ts", import.meta.url);
 const DENO_JSON = new URL("../../deno.json", import.meta.url);
+/** Module loading of the courier: cache only, no remote module, the lockfile read-only. */
+const MODULE_FLAGS = ["--cached-only", "--no-remote", "--frozen"];
 
 /**
  * Options of {@linkcode launchClinic}.
@@ -74,6 +84,14 @@ export interface LaunchOptions {
   pollMs?: number;
   /** Both children log per-phase timings at the end (`profile ...` lines to `onLine`). */
   profile?: boolean;
+  /**
+   * Revoke this process's `run` permission once both children run (the `client` command does):
+   * a `deno task` cannot name the Deno executable in `--allow-run`, so the launcher gives the
+   * permission up as soon as it has used it; from then on it can spawn nothing (not `curl`, not
+   * `sh`). Stopping its children needs no `run` permission. Default false: a test process or the
+   * demo launches several clinics.
+   */
+  revokeRun?: boolean;
   /** Called with the two process ids once spawned (fault tests). */
   onSpawn?: (pids: { rawSide: number; courier: number }) => void;
 }
@@ -172,7 +190,7 @@ export function courierCommandArgs(config: CourierConfig): string[] {
       peersFile: config.peersFile,
       pskFile: config.pskFile,
     }),
-    "--cached-only",
+    ...MODULE_FLAGS,
     `--config=${fileURLToPath(DENO_JSON)}`,
     fileURLToPath(COURIER_MAIN),
     JSON.stringify(config),
@@ -265,10 +283,11 @@ async function spawnChildren(
   rawArgs: string[],
   courierArgs: string[],
 ): Promise<{ raw: Deno.ChildProcess; courier: Deno.ChildProcess }> {
-  const piped = { stdin: "piped", stdout: "piped", stderr: "piped" } as const;
-  const raw = new Deno.Command(deno, { args: rawArgs, ...piped }).spawn();
+  const piped = { stdin: "piped", stdout: "piped", stderr: "piped", clearEnv: true } as const;
+  const raw = new Deno.Command(deno, { args: rawArgs, ...piped, env: childEnv("rawSide") }).spawn();
   try {
-    return { raw, courier: new Deno.Command(deno, { args: courierArgs, ...piped }).spawn() };
+    const courier = new Deno.Command(deno, { args: courierArgs, ...piped, env: childEnv("courier") });
+    return { raw, courier: courier.spawn() };
   } catch (e) {
     raw.kill("SIGKILL");
     await raw.status;
@@ -283,7 +302,8 @@ async function spawnChildren(
  * (see `child_log.ts`), so each error reaches the terminal once.
  *
  * @throws {ClinicError} `RAW_SIDE_FAILED` or `COURIER_FAILED` when a child fails (the message
- *   is its own error line); `EXPORT_FORBIDDEN`, `CHECKPOINT_DIR_INVALID`, `EXPORT_INVALID`
+ *   is its own error line); `EXPORT_FORBIDDEN`, `CHECKPOINT_DIR_INVALID`, `EXPORT_INVALID`;
+ *   `SYMLINK_REFUSED`, `FOLDER_OVERLAP` (see {@linkcode checkSandboxFolders})
  * @example
  * ```ts
  * import { launchClinic } from "./launcher.ts";
@@ -301,9 +321,11 @@ export async function launchClinic<T = ClinicResult>(
 ): Promise<LaunchResult<T>> {
   checkExport(config, task, opts);
   await makeCheckpointDir(config);
+  config = await checkSandboxFolders(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
   const { raw, courier } = await spawnChildren(opts.denoPath ?? Deno.execPath(), rawArgs, courierArgs);
+  if (opts.revokeRun) Deno.permissions.revokeSync({ name: "run" });
   opts.onSpawn?.({ rawSide: raw.pid, courier: courier.pid });
   const relays = [
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
