@@ -46,6 +46,7 @@ import { ClinicError } from "./clinic_error.ts";
 import { ChildLog } from "./child_log.ts";
 import { childEnv } from "./child_env.ts";
 import { checkSandboxFolders } from "./sandbox_folders.ts";
+import { checkCheckpointMode, prepareCheckpointDir } from "./checkpoint_dir.ts";
 
 const COURIER_MAIN = new URL("./courier_main.ts", import.meta.url);
 const DENO_JSON = new URL("../../deno.json", import.meta.url);
@@ -250,22 +251,6 @@ function checkExport(config: ClientConfig, task: "train" | "predict", opts: Laun
   }
 }
 
-/** Creates the checkpoint directory (the raw side may write only inside it, so it must exist first). */
-async function makeCheckpointDir(config: ClientConfig): Promise<void> {
-  try {
-    await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) {
-      throw new ClinicError(
-        "CHECKPOINT_DIR_INVALID",
-        `clinic ${config.name}: checkpointDir ${config.checkpointDir}: not a directory`,
-        { cause: e },
-      );
-    }
-    throw e;
-  }
-}
-
 /** The exported model's path: the raw side names a file of its checkpoint directory, never a path elsewhere. */
 function exportPath(config: ClientConfig, exported: unknown): string {
   if (typeof exported !== "string" || !/^[^/\\]+\.onnx$/.test(exported) || exported.startsWith(".")) {
@@ -320,7 +305,9 @@ export async function launchClinic<T = ClinicResult>(
   opts: LaunchOptions = {},
 ): Promise<LaunchResult<T>> {
   checkExport(config, task, opts);
-  await makeCheckpointDir(config);
+  const say = opts.onLine ?? ((l: string) => console.error(l));
+  const reset = await prepareCheckpointDir(config.checkpointDir, config.name);
+  if (reset) say(reset);
   config = await checkSandboxFolders(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
@@ -331,7 +318,7 @@ export async function launchClinic<T = ClinicResult>(
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
     tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
   ];
-  const log = new ChildLog(config.name, opts.onLine ?? ((l: string) => console.error(l)));
+  const log = new ChildLog(config.name, say);
   const logs = [lines(raw.stderr, (l) => log.rawSideLine(l)), lines(courier.stderr, (l) => log.courierLine(l))];
   const courierStatus = await courier.status;
   if (!courierStatus.success) {
@@ -348,6 +335,9 @@ export async function launchClinic<T = ClinicResult>(
   const rawStatus = await raw.status;
   clearTimeout(timer);
   await Promise.all([...logs, ...relays]);
+  // The raw side's write grant covers its folder itself (see checkpoint_dir.ts).
+  const changed = await checkCheckpointMode(config.checkpointDir, config.name);
+  if (changed) say(`${changed} (changed during the run)`);
   const result = log.result;
   if (!courierStatus.success || result === undefined) throw log.failure(courierStatus.code, rawStatus.success);
   log.flush();

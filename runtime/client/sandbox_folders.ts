@@ -96,7 +96,11 @@ function overlap(config: ClientConfig, message: string): never {
 }
 
 /** Refuses key files inside either folder. */
-function refuseKeysInside(config: ClientConfig, folders: Record<string, string>, keys: Record<string, string>): void {
+function refuseKeysInside(
+  config: ClientConfig,
+  folders: Record<string, string>,
+  keys: Record<string, string>,
+): void {
   for (const [role, folder] of Object.entries(folders)) {
     for (const [field, file] of Object.entries(keys)) {
       if (within(file, folder)) {
@@ -111,14 +115,23 @@ function refuseKeysInside(config: ClientConfig, folders: Record<string, string>,
 }
 
 /** Refuses a checkpoint folder that holds, or lies inside, a protected folder. */
-function refuseCheckpointOver(config: ClientConfig, checkpointDir: string, p: ProtectedFolders): void {
-  const named = [["code folder (the folder of deno.json)", p.code], ["Deno module cache", p.moduleCache]];
+function refuseCheckpointOver(
+  config: ClientConfig,
+  checkpointDir: string,
+  p: ProtectedFolders,
+): void {
+  const named = [["code folder (the folder of deno.json)", p.code], [
+    "Deno module cache",
+    p.moduleCache,
+  ]];
   for (const [what, folder] of named) {
     if (folder === undefined) continue;
     if (within(checkpointDir, folder) || within(folder, checkpointDir)) {
       overlap(
         config,
-        `checkpointDir ${checkpointDir} ${within(checkpointDir, folder) ? "lies inside" : "holds"} the ` +
+        `checkpointDir ${checkpointDir} ${
+          within(checkpointDir, folder) ? "lies inside" : "holds"
+        } the ` +
           `${what} ${folder}; the raw-data process writes its checkpoint folder and the courier runs ` +
           "that code with network access: choose a checkpoint folder outside both",
       );
