@@ -306,9 +306,10 @@ export async function launchClinic<T = ClinicResult>(
 ): Promise<LaunchResult<T>> {
   checkExport(config, task, opts);
   const say = opts.onLine ?? ((l: string) => console.error(l));
+  // Checked first: a refused checkpoint folder (inside the code, say) is never created.
+  config = await checkSandboxFolders(config);
   const reset = await prepareCheckpointDir(config.checkpointDir, config.name);
   if (reset) say(reset);
-  config = await checkSandboxFolders(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
   const { raw, courier } = await spawnChildren(opts.denoPath ?? Deno.execPath(), rawArgs, courierArgs);

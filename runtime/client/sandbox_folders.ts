@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClientConfig } from "./client_config.ts";
 import { ClinicError } from "./clinic_error.ts";
@@ -57,13 +57,19 @@ function within(path: string, folder: string): boolean {
   return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 }
 
-/** The real path of `path`, or `path` itself when it does not exist (the child reports that). */
+/**
+ * The real path of `path`: links resolved in its longest existing prefix, the rest appended
+ * (a checkpoint folder not created yet is checked where it will be created).
+ */
 async function real(path: string): Promise<string> {
-  try {
-    return await Deno.realPath(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return path;
-    throw e;
+  const rest: string[] = [];
+  for (let p = resolve(path);; p = dirname(p)) {
+    try {
+      return join(await Deno.realPath(p), ...rest.reverse());
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || p === dirname(p)) throw e;
+      rest.push(basename(p));
+    }
   }
 }
 
@@ -142,7 +148,8 @@ function refuseCheckpointOver(
 /**
  * Checks the raw side's folders of `config` and returns the config with real paths (links in
  * the folders' own paths resolved) for the data file, checkpoint folder, model and key files, so
- * the grants name what the processes will actually open. The checkpoint folder must exist.
+ * the grants name what the processes will actually open. Run it before the checkpoint folder
+ * is created, so a refused one is not.
  *
  * @param config the clinic config
  * @param protect the code folder and module cache (default {@linkcode protectedFolders})
@@ -172,7 +179,7 @@ export async function checkSandboxFolders(
   const dataDir = await real(dirname(config.data));
   const checkpointDir = await real(config.checkpointDir);
   await refuseLinks(dataDir, "data folder", config.name).catch(ignoreMissing);
-  await refuseLinks(checkpointDir, "checkpoint folder", config.name);
+  await refuseLinks(checkpointDir, "checkpoint folder", config.name).catch(ignoreMissing);
   const keys: Record<string, string> = {
     clinicKey: await real(config.clinicKey),
     serverPublicKey: await real(config.serverPublicKey),
@@ -193,7 +200,7 @@ export async function checkSandboxFolders(
   };
 }
 
-/** A data folder that does not exist holds no link; the raw side reports the missing file. */
+/** A folder that does not exist yet holds no link (the raw side reports a missing data file). */
 function ignoreMissing(e: unknown): void {
   if (!(e instanceof Deno.errors.NotFound)) throw e;
 }
