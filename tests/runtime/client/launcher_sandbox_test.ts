@@ -17,7 +17,6 @@ import { type ClinicDir, makeClinicDir } from "./sandbox_env.ts";
 
 const CODE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const RUN_PROBE = fileURLToPath(new URL("./probes/launcher_run_probe.ts", import.meta.url));
-const CAPABILITY_PROBE = fileURLToPath(new URL("./probes/capability_probe.ts", import.meta.url));
 /** A Deno executable that does not exist: a launch that got past its checks fails with NotFound. */
 const NO_DENO = "/nonexistent/deno";
 
