@@ -5,8 +5,8 @@
  *
  * | variable | raw side | courier | why |
  * | --- | --- | --- | --- |
- * | `DENO_DIR` | if the launcher's is set | same | the module cache both run from (`--cached-only`) |
- * | `DENO_NO_UPDATE_CHECK` | `1` | `1` | Deno's own update check is a request to the network |
+ * | `DENO_DIR` | the launcher's cache ({@linkcode inheritedEnv}) | same | the module cache both run from (`--cached-only`) |
+ * | `DENO_NO_UPDATE_CHECK` | `1` | `1` | Deno's own update check (a `CONNECT dl.deno.land:443`, seen from a child without it) |
  * | `NO_COLOR` | `1` | `1` | plain log lines for the launcher to relay |
  * | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` | {@linkcode DOWNLOAD_SINK} | — | see below |
  *
@@ -27,6 +27,9 @@
  * ```
  * @module
  */
+
+import { basename, dirname } from "node:path";
+import { defaultWasmFile } from "./raw_side/flags.ts";
 
 /**
  * The proxy every download of the raw side's module loader is sent to: the discard port of
@@ -53,23 +56,39 @@ export const DOWNLOAD_SINK = "http://127.0.0.1:9";
 export const INHERITED_VARIABLES = ["DENO_DIR"] as const;
 
 /**
- * The launcher's value of each of {@linkcode INHERITED_VARIABLES} it may read (`--allow-env`);
- * one it may not read is left out, and the child then uses Deno's default cache folder.
+ * The Deno cache folder this process loads its npm packages from, found from where
+ * onnxruntime-web's `.wasm` resolved (`<deno dir>/npm/<registry host>/onnxruntime-web/...`);
+ * undefined when the packages come from elsewhere (a `node_modules` folder).
+ *
+ * @example
+ * ```ts
+ * import { cacheFolderOfPackages } from "./child_env.ts";
+ * console.log(cacheFolderOfPackages()); // e.g. "/home/me/.cache/deno"
+ * ```
+ */
+export function cacheFolderOfPackages(): string | undefined {
+  let dir = dirname(defaultWasmFile());
+  while (dir !== dirname(dir) && basename(dir) !== "npm") dir = dirname(dir);
+  return basename(dir) === "npm" ? dirname(dir) : undefined;
+}
+
+/**
+ * What the children inherit: `DENO_DIR` as the launcher sees it when it may read it
+ * (`--allow-env=DENO_DIR`, as the `client` task grants), else the cache folder its own packages
+ * came from ({@linkcode cacheFolderOfPackages}), so both children load the very modules the
+ * launcher was installed with, wherever `HOME` or `XDG_CACHE_HOME` pointed.
  *
  * @example
  * ```ts
  * import { inheritedEnv } from "./child_env.ts";
- * console.log(typeof inheritedEnv()); // "object"
+ * console.log(typeof inheritedEnv().DENO_DIR); // "string" (from Deno's npm cache)
  * ```
  */
 export function inheritedEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of INHERITED_VARIABLES) {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") continue;
-    const v = Deno.env.get(name);
-    if (v !== undefined && v !== "") out[name] = v;
-  }
-  return out;
+  const granted =
+    Deno.permissions.querySync({ name: "env", variable: "DENO_DIR" }).state === "granted";
+  const dir = (granted ? Deno.env.get("DENO_DIR") : undefined) || cacheFolderOfPackages();
+  return dir ? { DENO_DIR: dir } : {};
 }
 
 /**

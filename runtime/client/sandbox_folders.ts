@@ -29,7 +29,6 @@ import { fileURLToPath } from "node:url";
 import type { ClientConfig } from "./client_config.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { refuseLinks } from "./folder_links.ts";
-import { defaultWasmFile } from "./raw_side/flags.ts";
 import { inheritedEnv } from "./child_env.ts";
 
 /** This checkout or installed copy: the folder of `deno.json`. */
@@ -73,14 +72,10 @@ async function real(path: string): Promise<string> {
   }
 }
 
-/** Deno's cache folder: `DENO_DIR` when the launcher may read it, else the one onnxruntime-web's wasm was found in. */
+/** Deno's cache folder the children will run from (see {@linkcode inheritedEnv}). */
 async function moduleCache(): Promise<string | undefined> {
-  const fromEnv = inheritedEnv().DENO_DIR;
-  if (fromEnv) return await real(fromEnv);
-  // <deno dir>/npm/<registry host>/onnxruntime-web/<version>/dist/<file>.wasm
-  let dir = dirname(defaultWasmFile());
-  while (dir !== dirname(dir) && basename(dir) !== "npm") dir = dirname(dir);
-  return basename(dir) === "npm" ? await real(dirname(dir)) : undefined;
+  const dir = inheritedEnv().DENO_DIR;
+  return dir ? await real(dir) : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import { checkSandboxFolders } from "../../../runtime/client/sandbox_folders.ts"
 import { checkCheckpointMode, prepareCheckpointDir } from "../../../runtime/client/checkpoint_dir.ts";
 import { ClinicError, type ClinicErrorCode } from "../../../runtime/client/clinic_error.ts";
 import { type ClinicDir, makeClinicDir } from "./sandbox_env.ts";
+import { cacheFolderOfPackages, childEnv, inheritedEnv } from "../../../runtime/client/child_env.ts";
 
 const CODE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const RUN_PROBE = fileURLToPath(new URL("./probes/launcher_run_probe.ts", import.meta.url));
@@ -193,7 +194,8 @@ Deno.test({
         },
       }).catch((e) => assert.ok(e instanceof ClinicError, String(e)));
       const [raw, courier] = await envs!;
-      const denoDir = Deno.env.get("DENO_DIR") ? ["DENO_DIR"] : [];
+      const denoDir = inheritedEnv().DENO_DIR ? ["DENO_DIR"] : [];
+      assert.equal(raw.DENO_DIR, inheritedEnv().DENO_DIR);
       assert.deepEqual(
         Object.keys(raw).sort(),
         [...denoDir, "ALL_PROXY", "DENO_NO_UPDATE_CHECK", "HTTPS_PROXY", "HTTP_PROXY", "NO_COLOR"].sort(),
@@ -208,6 +210,22 @@ Deno.test({
       await c.remove();
     }
   },
+});
+
+Deno.test("childEnv: only the listed variables; DENO_DIR is the launcher's cache even without env permission", () => {
+  const env = childEnv("courier", { DENO_DIR: "/opt/splitgate/deno_dir", AWS_SECRET_ACCESS_KEY: "x", PATH: "/bin" });
+  assert.deepEqual(env, { DENO_DIR: "/opt/splitgate/deno_dir", DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
+  assert.deepEqual(Object.keys(childEnv("rawSide", {})).sort(), [
+    "ALL_PROXY",
+    "DENO_NO_UPDATE_CHECK",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_COLOR",
+  ]);
+  // This test process reads its env; where DENO_DIR is unset, the cache its packages came from.
+  const cache = cacheFolderOfPackages();
+  assert.ok(cache !== undefined && Deno.statSync(`${cache}/npm`).isDirectory, String(cache));
+  assert.equal(inheritedEnv().DENO_DIR, Deno.env.get("DENO_DIR") || cache);
 });
 
 Deno.test("launcher: with revokeRun (the client command) it cannot spawn sh, curl or deno once both children run", async () => {
