@@ -8,7 +8,8 @@
  * | `DENO_DIR` | the launcher's cache ({@linkcode inheritedEnv}) | same | the module cache both run from (`--cached-only`) |
  * | `DENO_NO_UPDATE_CHECK` | `1` | `1` | Deno's own update check (a `CONNECT dl.deno.land:443`, seen from a child without it) |
  * | `NO_COLOR` | `1` | `1` | plain log lines for the launcher to relay |
- * | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` | {@linkcode DOWNLOAD_SINK} | — | see below |
+ * | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` | {@linkcode DOWNLOAD_SINK} | same | see below |
+ * | `NO_PROXY` | — | the server's host | the courier's requests to its server go direct |
  *
  * Why a proxy for the raw side: Deno's `--allow-net` governs the program, not Deno's own module
  * loader. `--no-remote` refuses `http(s):` and `jsr:` specifiers, `--cached-only` refuses
@@ -17,7 +18,8 @@
  * Should `--cached-only` ever be dropped, an `import("npm:<data>")` would ask the registry for
  * `<data>`. With every proxy variable set to a closed loopback port, the loader's request goes
  * to that port and nowhere else: no DNS lookup of the registry, no packet leaves the host.
- * The courier keeps no proxy: it must reach its server directly.
+ * The courier gets the same sink, with its server's host in `NO_PROXY`, so it still reaches its
+ * server directly (its `--allow-net` names that one address anyway).
  *
  * @example
  * ```ts
@@ -92,25 +94,38 @@ export function inheritedEnv(): Record<string, string> {
 }
 
 /**
+ * Which child an environment is for: the raw side, or the courier with its server's URL (the
+ * one host it reaches directly, past the download sink).
+ *
+ * @example
+ * ```ts
+ * import type { Child } from "./child_env.ts";
+ * const c: Child = { courier: "http://10.0.0.5:8443" };
+ * ```
+ */
+export type Child = "rawSide" | { courier: string };
+
+/**
  * The complete environment of a child process (used with `clearEnv: true`).
  *
- * @param who which child
+ * @param who the raw side, or the courier and its server URL
  * @param inherited the launcher's values of {@linkcode INHERITED_VARIABLES} (default
  *   {@linkcode inheritedEnv}); other keys are ignored
  * @example
  * ```ts
  * import { childEnv } from "./child_env.ts";
- * console.log(Object.keys(childEnv("courier", {})).sort()); // ["DENO_NO_UPDATE_CHECK", "NO_COLOR"]
+ * const env = childEnv({ courier: "http://10.0.0.5:8443" }, {});
+ * console.log(env.NO_PROXY, env.HTTPS_PROXY); // "10.0.0.5" "http://127.0.0.1:9"
  * ```
  */
 export function childEnv(
-  who: "rawSide" | "courier",
+  who: Child,
   inherited: Readonly<Record<string, string>> = inheritedEnv(),
 ): Record<string, string> {
   const env: Record<string, string> = { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" };
   for (const name of INHERITED_VARIABLES) if (inherited[name]) env[name] = inherited[name];
-  if (who === "rawSide") {
-    env.HTTP_PROXY = env.HTTPS_PROXY = env.ALL_PROXY = DOWNLOAD_SINK;
-  }
+  env.HTTP_PROXY = env.HTTPS_PROXY = env.ALL_PROXY = DOWNLOAD_SINK;
+  // The courier's requests to its server go direct (NO_PROXY takes host names, not ports).
+  if (who !== "rawSide") env.NO_PROXY = new URL(who.courier).hostname.replace(/^\[(.*)\]$/, "$1");
   return env;
 }

@@ -267,11 +267,12 @@ async function spawnChildren(
   deno: string,
   rawArgs: string[],
   courierArgs: string[],
+  server: string,
 ): Promise<{ raw: Deno.ChildProcess; courier: Deno.ChildProcess }> {
   const piped = { stdin: "piped", stdout: "piped", stderr: "piped", clearEnv: true } as const;
   const raw = new Deno.Command(deno, { args: rawArgs, ...piped, env: childEnv("rawSide") }).spawn();
   try {
-    const courier = new Deno.Command(deno, { args: courierArgs, ...piped, env: childEnv("courier") });
+    const courier = new Deno.Command(deno, { args: courierArgs, ...piped, env: childEnv({ courier: server }) });
     return { raw, courier: courier.spawn() };
   } catch (e) {
     raw.kill("SIGKILL");
@@ -312,7 +313,12 @@ export async function launchClinic<T = ClinicResult>(
   if (reset) say(reset);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
-  const { raw, courier } = await spawnChildren(opts.denoPath ?? Deno.execPath(), rawArgs, courierArgs);
+  const { raw, courier } = await spawnChildren(
+    opts.denoPath ?? Deno.execPath(),
+    rawArgs,
+    courierArgs,
+    config.server,
+  );
   if (opts.revokeRun) Deno.permissions.revokeSync({ name: "run" });
   opts.onSpawn?.({ rawSide: raw.pid, courier: courier.pid });
   const relays = [

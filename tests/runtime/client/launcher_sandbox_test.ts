@@ -201,7 +201,11 @@ Deno.test({
         [...denoDir, "ALL_PROXY", "DENO_NO_UPDATE_CHECK", "HTTPS_PROXY", "HTTP_PROXY", "NO_COLOR"].sort(),
       );
       assert.equal(raw.HTTPS_PROXY, "http://127.0.0.1:9");
-      assert.deepEqual(Object.keys(courier).sort(), [...denoDir, "DENO_NO_UPDATE_CHECK", "NO_COLOR"].sort());
+      assert.deepEqual(
+        Object.keys(courier).sort(),
+        [...denoDir, "ALL_PROXY", "DENO_NO_UPDATE_CHECK", "HTTPS_PROXY", "HTTP_PROXY", "NO_COLOR", "NO_PROXY"].sort(),
+      );
+      assert.equal(courier.NO_PROXY, "127.0.0.1");
     } finally {
       Deno.env.delete("SPLITGATE_TEST_TOKEN");
       server.close();
@@ -213,8 +217,21 @@ Deno.test({
 });
 
 Deno.test("childEnv: only the listed variables; DENO_DIR is the launcher's cache even without env permission", () => {
-  const env = childEnv("courier", { DENO_DIR: "/opt/splitgate/deno_dir", AWS_SECRET_ACCESS_KEY: "x", PATH: "/bin" });
-  assert.deepEqual(env, { DENO_DIR: "/opt/splitgate/deno_dir", DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
+  const env = childEnv({ courier: "https://gpu.example.org:8443" }, {
+    DENO_DIR: "/opt/splitgate/deno_dir",
+    AWS_SECRET_ACCESS_KEY: "x",
+    PATH: "/bin",
+  });
+  assert.deepEqual(env, {
+    DENO_DIR: "/opt/splitgate/deno_dir",
+    DENO_NO_UPDATE_CHECK: "1",
+    NO_COLOR: "1",
+    HTTP_PROXY: "http://127.0.0.1:9",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    ALL_PROXY: "http://127.0.0.1:9",
+    NO_PROXY: "gpu.example.org",
+  });
+  assert.equal(childEnv({ courier: "http://[::1]:8443" }, {}).NO_PROXY, "::1");
   assert.deepEqual(Object.keys(childEnv("rawSide", {})).sort(), [
     "ALL_PROXY",
     "DENO_NO_UPDATE_CHECK",
