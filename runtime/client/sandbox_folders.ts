@@ -9,7 +9,9 @@
  *   it choose whom the courier seals to);
  * - the checkpoint folder may neither hold nor lie inside the code (the folder of `deno.json`,
  *   which holds `deno.json` and `deno.lock`) or Deno's module cache: the courier runs that code
- *   with network access, so a raw side able to rewrite it could leave through the courier.
+ *   with network access, so a raw side able to rewrite it could leave through the courier. Even
+ *   a new folder inside the checkout is refused: tools take folders (`deno test tests/` runs any
+ *   `*_test.ts` planted there, with network), so no file the raw side writes may land in it.
  *
  * Reading the code is harmless, so a data folder inside the checkout (the embedded `data/`
  * sets) is allowed.
@@ -134,7 +136,8 @@ function refuseCheckpointOver(
           within(checkpointDir, folder) ? "lies inside" : "holds"
         } the ` +
           `${what} ${folder}; the raw-data process writes its checkpoint folder and the courier runs ` +
-          "that code with network access: choose a checkpoint folder outside both",
+          "that code with network access: choose a checkpoint folder outside both (e.g. " +
+          `/var/lib/splitgate/${config.name}, as the systemd unit does)`,
       );
     }
   }
