@@ -7,8 +7,9 @@
  *
  * Runs a clinic: the launcher (`runtime/client/launcher.ts`) spawns the sandboxed raw-data
  * process and the courier process and relays between them; this process has no network
- * access. Training runs until the server says it is finished, then the clinic's test split
- * is evaluated through the cut. `predict` runs split inference of the trained model (the
+ * access, and gives up its `run` permission once both children run (`revokeRun`). Training
+ * runs until the server says it is finished, then the clinic's test split is evaluated through
+ * the cut. `predict` runs split inference of the trained model (the
  * clinic segments from the checkpoint directory, the server's from the server) on the
  * images of `--input` and writes one score per row. `--export` also assembles the full trained
  * model as one standard ONNX file — only when the clinic config's `policy.allowExport` and the
@@ -132,7 +133,7 @@ await runMain(async () => {
     const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number; exportFile?: string }>(
       config,
       "predict",
-      { predictFile: resolve(values.input), exportModel: values.export !== undefined },
+      { predictFile: resolve(values.input), exportModel: values.export !== undefined, revokeRun: true },
     );
     const { logits, dims } = r.result;
     const binary = config.loss === "bce" && dims[1] === 1;
@@ -164,7 +165,11 @@ await runMain(async () => {
     `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,
   );
-  const r = await launchClinic<ClinicResult>(config, "train", { verboseSteps: values.verbose, onLine: (l) => console.log(l) });
+  const r = await launchClinic<ClinicResult>(config, "train", {
+    verboseSteps: values.verbose,
+    onLine: (l) => console.log(l),
+    revokeRun: true,
+  });
   // The courier has already logged each evaluation (its `test:` line) through onLine.
   const res = r.result;
   console.log(
