@@ -36,7 +36,8 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
 };
 
 /**
- * An `HTTPException` whose response is the JSON error body.
+ * An `HTTPException` whose response is the JSON error body (with extra `headers`, e.g.
+ * `retry-after`).
  *
  * @example
  * ```ts
@@ -45,10 +46,15 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
  * console.log(res.status); // 413
  * ```
  */
-export function httpError(status: ContentfulStatusCode, code: string, message: string): HTTPException {
+export function httpError(
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): HTTPException {
   const res = new Response(JSON.stringify({ error: { code, message } }), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: { ...headers, "content-type": "application/json" },
   });
   return new HTTPException(status, { res, message });
 }
