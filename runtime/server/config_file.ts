@@ -62,7 +62,16 @@ export interface ServerConfigFile {
   engine: EngineName;
   threads?: number;
   checkpointDir?: string;
-  limits?: { maxBodyBytes?: number; maxBatch?: number; maxElements?: number };
+  limits?: {
+    maxBodyBytes?: number;
+    maxBatch?: number;
+    maxElements?: number;
+    bodyTimeoutMs?: number;
+    handshakeBurst?: number;
+    handshakeRefillMs?: number;
+    addressHandshakeBurst?: number;
+    addressHandshakeRefillMs?: number;
+  };
   turnTimeoutMs: number;
   order?: string[];
   /** Data epochs to train (default: until stopped). */
@@ -89,6 +98,18 @@ export interface ServerConfigFile {
   /** Who may read `GET /v1/status` (default `"loopback"`). */
   statusFrom: "loopback" | "anywhere";
 }
+
+/** The keys of `limits` (each a positive integer; see `ServerConfig.limits`). */
+const LIMIT_KEYS = [
+  "maxBodyBytes",
+  "maxBatch",
+  "maxElements",
+  "bodyTimeoutMs",
+  "handshakeBurst",
+  "handshakeRefillMs",
+  "addressHandshakeBurst",
+  "addressHandshakeRefillMs",
+];
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
@@ -171,8 +192,8 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     const l = c.limits as Record<string, unknown>;
     if (l === null || typeof l !== "object" || Array.isArray(l)) fail("limits", "an object");
     for (const [k, v] of Object.entries(l)) {
-      if (!["maxBodyBytes", "maxBatch", "maxElements"].includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-        fail("limits", "{maxBodyBytes?, maxBatch?, maxElements?} of positive integers");
+      if (!LIMIT_KEYS.includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+        fail("limits", `{${LIMIT_KEYS.map((n) => `${n}?`).join(", ")}} of positive integers`);
       }
     }
     limits = l as ServerConfigFile["limits"];

@@ -56,6 +56,20 @@ export interface ServerConfig {
     maxBatch?: number;
     /** Element limit of one request (default: from maxBatch and the cut shapes). */
     maxElements?: number;
+    /**
+     * Milliseconds a `/msg` request body may take to arrive in full (default 30,000): past
+     * it the request is refused with 408 `BODY_TIMEOUT`. Bodies are read and authenticated
+     * before they queue for their session, so a slow body delays only itself.
+     */
+    bodyTimeoutMs?: number;
+    /** Handshakes a clinic key may make at once (token bucket size, default 10). */
+    handshakeBurst?: number;
+    /** Milliseconds per handshake a clinic key regains (default 2,000: 30 a minute). */
+    handshakeRefillMs?: number;
+    /** Handshakes a peer address may make at once, any key (default 100). */
+    addressHandshakeBurst?: number;
+    /** Milliseconds per handshake a peer address regains (default 50: 20 a second). */
+    addressHandshakeRefillMs?: number;
   };
   /** Silence after which the turn holder is skipped (default 60 s). */
   turnTimeoutMs?: number;
@@ -140,6 +154,10 @@ export interface ResolvedServerConfig {
   labelProtection: LabelProtection;
   /** Turns of each clinic per data epoch. */
   turnsPerEpoch: number;
+  /** Deadline of a `/msg` body in ms. */
+  bodyTimeoutMs: number;
+  /** Handshake token buckets per clinic key and per peer address. */
+  handshakeRate: { perKey: { burst: number; refillMs: number }; perAddress: { burst: number; refillMs: number } };
 }
 
 /** Default of `limits.maxBodyBytes`: 64 MiB. */
@@ -186,5 +204,23 @@ export function resolveServerConfig(config: ServerConfig, names: readonly string
   if (!Number.isInteger(turnsPerEpoch) || turnsPerEpoch < 1) {
     throw new RangeError(`turnsPerEpoch ${turnsPerEpoch}: expected an integer >= 1`);
   }
-  return { order, maxBodyBytes, labelProtection, turnsPerEpoch };
+  return { order, maxBodyBytes, labelProtection, turnsPerEpoch, ...resolveTimeLimits(config.limits ?? {}) };
+}
+
+/** The body deadline and the handshake rates, with their defaults, checked. */
+function resolveTimeLimits(
+  l: NonNullable<ServerConfig["limits"]>,
+): Pick<ResolvedServerConfig, "bodyTimeoutMs" | "handshakeRate"> {
+  const int = (key: keyof typeof l, dflt: number): number => {
+    const v = l[key] ?? dflt;
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`limits.${key} ${v}: expected an integer >= 1`);
+    return v;
+  };
+  return {
+    bodyTimeoutMs: int("bodyTimeoutMs", 30_000),
+    handshakeRate: {
+      perKey: { burst: int("handshakeBurst", 10), refillMs: int("handshakeRefillMs", 2_000) },
+      perAddress: { burst: int("addressHandshakeBurst", 100), refillMs: int("addressHandshakeRefillMs", 50) },
+    },
+  };
 }
