@@ -375,7 +375,13 @@ export class ServerConnection {
         throw new Retryable(`network error reading the reply: ${(e as Error).message}`, { cause: e });
       }
       this.#down += parser.bytes;
+      if (parser.bytes === 0) throw new Retryable("the reply was cut off before its first frame");
       parser.end();
+      if (!opener.done) {
+        // Every frame that came opened, but the final one never came: the server cut the
+        // reply short (its session closing under it); the request is retried.
+        throw new Retryable("the reply was cut off before its final frame");
+      }
       const opened = opener.finish();
       if (prof.enabled) {
         prof.add(`courier ${t} open (streamed)`, openMs);

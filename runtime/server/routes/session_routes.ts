@@ -189,7 +189,12 @@ async function answer(d: SessionRouteDeps, id: string, session: Session, opened:
   return await profile.timeAsync(`server handle ${msg.type} (step + encode)`, () => handleRequest(d.ctx, st, msg));
 }
 
-/** The reply's sealed frames as a stream, each sealed when the clinic reads on. */
+/**
+ * The reply's sealed frames as a stream, each sealed when the clinic reads on. Should the
+ * channel be destroyed under it (the server closing), the stream ends early with a log line
+ * instead of erroring: Deno.serve prints a response stream's error as if uncaught (the
+ * `NoiseError: channel is closed` of issue 16), and the clinic retries a cut-off reply.
+ */
 function replyStream(
   d: SessionRouteDeps,
   session: Session,
@@ -201,14 +206,25 @@ function replyStream(
   const st = state.clinic(session.clinic);
   const seal = timer.meter();
   const frames = sealFrames(session.channel, APP_FRAME_TYPE, reply);
-  const timed: Iterator<Uint8Array> = { next: () => seal.time(() => frames.next()) };
+  let cut = false;
+  const timed: Iterator<Uint8Array> = {
+    next: () => {
+      try {
+        return seal.time(() => frames.next());
+      } catch (e) {
+        cut = true;
+        d.ctx.log(`clinic ${session.clinic}: reply cut off (${(e as Error).message})`);
+        return { done: true, value: undefined };
+      }
+    },
+  };
   return frameStream(timed, (n) => (st.bytesOut += n), (complete) => {
     // The reply has left (or its reader is gone): the step's deferred update runs now,
     // after a turn of the event loop that lets the last frame reach the socket — a
     // session's run holds this thread.
     setTimeout(() => void profile.timeAsync("server deferred update (after the reply)", () => state.model.startUpdate()), 0);
     release();
-    if (complete) {
+    if (complete && !cut) {
       profile.add("server seal (streamed)", seal.ms);
       timer.sinceStart("server /msg total");
     }
