@@ -155,3 +155,27 @@ Deno.test("a flood from one address is refused before any DH; replays do not spe
     await server.close();
   }
 });
+
+Deno.test("a session retired under a reply keeps its channel until the reply has left; a reply cut off ends quietly", async () => {
+  const log: string[] = [];
+  const server = await startServer("vanilla", {}, { log });
+  let closed = false;
+  try {
+    const a1 = await new RawClinic(server, "a").connect();
+    assert.equal((await a1.send({ type: "TURN_REQUEST" })).type, "TURN");
+    // a1's reply is ready but not read yet (each frame is sealed when the clinic reads on).
+    const pending = await a1.post(a1.body({ type: "TURN_REQUEST" }));
+    const a2 = await new RawClinic(server, "a").connect();
+    assert.equal((await a2.send({ type: "TURN_REQUEST" })).type, "TURN"); // retires a1
+    assert.equal((await a1.open(pending)).type, "TURN", "a1's last reply still opens");
+    await assertError(await a1.post(a1.body({ type: "TURN_REQUEST" })), 404, "UNKNOWN_SESSION");
+    // The server closing under a reply: the reply ends short, with a log line, not an error.
+    const cut = await a2.post(a2.body({ type: "TURN_REQUEST" }));
+    closed = true;
+    await server.close();
+    assert.equal((await cut.arrayBuffer()).byteLength, 0);
+    assert.ok(log.some((l) => /clinic a: reply cut off \(channel is closed\)/.test(l)), log.join("\n"));
+  } finally {
+    if (!closed) await server.close();
+  }
+});
