@@ -113,5 +113,10 @@ export {
   SecureChannel,
   type SecureChannelInit,
   SESSION_ID_LENGTH,
+  TAI64N_BYTES,
+  Tai64nClock,
+  compareTai64n,
+  tai64nFromMs,
+  tai64nToMs,
 } from "./channel/mod.ts";
 export { open, seal, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD } from "./seal/mod.ts";

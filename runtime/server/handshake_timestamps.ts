@@ -87,12 +87,22 @@ export class HandshakeTimestamps {
       throw new TypeError(`${path}: not JSON; expected {"version": 1, "clinics": {...}}`);
     }
     const clinics = (parsed as { version?: unknown; clinics?: unknown } | null)?.clinics;
-    if ((parsed as { version?: unknown })?.version !== 1 || clinics === null || typeof clinics !== "object") {
+    if (
+      (parsed as { version?: unknown })?.version !== 1 || clinics === null ||
+      typeof clinics !== "object"
+    ) {
       throw new TypeError(`${path}: expected {"version": 1, "clinics": {...}}`);
     }
     for (const [key, ts] of Object.entries(clinics as Record<string, unknown>)) {
-      if (!/^[0-9a-f]{64}$/.test(key) || typeof ts !== "string" || !new RegExp(`^[0-9a-f]{${2 * TAI64N_BYTES}}$`).test(ts)) {
-        throw new TypeError(`${path}: entry ${JSON.stringify(key.slice(0, 80))}: expected a 32-byte key in hex → a 12-byte TAI64N label in hex`);
+      if (
+        !/^[0-9a-f]{64}$/.test(key) || typeof ts !== "string" ||
+        !new RegExp(`^[0-9a-f]{${2 * TAI64N_BYTES}}$`).test(ts)
+      ) {
+        throw new TypeError(
+          `${path}: entry ${
+            JSON.stringify(key.slice(0, 80))
+          }: expected a 32-byte key in hex → a 12-byte TAI64N label in hex`,
+        );
       }
       last.set(key, unhex(ts));
     }

@@ -55,9 +55,13 @@ export class LogThrottle {
       w.suppressed++;
       return;
     }
-    const more = w && w.suppressed > 0 ? ` (${w.suppressed} more like it in the last ${Math.round((now - w.at) / 1000)} s)` : "";
+    const more = w && w.suppressed > 0
+      ? ` (${w.suppressed} more like it in the last ${Math.round((now - w.at) / 1000)} s)`
+      : "";
     this.#windows.delete(key);
-    if (this.#windows.size >= this.#maxKeys) this.#windows.delete(this.#windows.keys().next().value!);
+    if (this.#windows.size >= this.#maxKeys) {
+      this.#windows.delete(this.#windows.keys().next().value!);
+    }
     this.#windows.set(key, { at: now, suppressed: 0 });
     this.#sink(line + more);
   }

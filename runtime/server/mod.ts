@@ -6,7 +6,9 @@
  * middleware (`middleware/`: phase timing, session lookup, streaming body limit,
  * loopback-only) over the state (`server_state.ts`, checkpointed with
  * `snapshot()`/`restore()`), the session table (`session_table.ts`) and the handler table
- * (`handler_table.ts`, one handler per request type in `handlers/`).
+ * (`handler_table.ts`, one handler per request type in `handlers/`). Handshakes pass the
+ * per-address and per-key token buckets (`token_buckets.ts`) and the replay check of
+ * `handshake_timestamps.ts`; refusals are logged through `log_throttle.ts`.
  *
  * @example
  * ```ts
@@ -31,6 +33,10 @@ export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_sta
 export { CHECKPOINT_VERSION, type ClinicRecord, type Relay, ServerState } from "./server_state.ts";
 export { type QueueTurn, type Session, SessionTable } from "./session_table.ts";
 export { SerialLock } from "./serial_lock.ts";
+export { HANDSHAKE_TIMESTAMPS_FILE, HandshakeTimestamps } from "./handshake_timestamps.ts";
+export { type TokenBucketOptions, TokenBuckets } from "./token_buckets.ts";
+export { LogThrottle } from "./log_throttle.ts";
+export { gateBeforeDecode } from "./handlers/request_gates.ts";
 export { handleRequest, HANDLERS } from "./handler_table.ts";
 export type { Handler, HandlerContext, RequestOf } from "./handlers/handler_context.ts";
 export { isLoopback, loopbackOnly } from "./middleware/loopback_only.ts";

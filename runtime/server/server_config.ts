@@ -143,7 +143,10 @@ export interface ServerDeps {
  * @example
  * ```ts
  * import type { ResolvedServerConfig } from "./server_config.ts";
- * const r: ResolvedServerConfig = { order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1 };
+ * const r: ResolvedServerConfig = {
+ *   order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1, bodyTimeoutMs: 30_000,
+ *   handshakeRate: { perKey: { burst: 10, refillMs: 2000 }, perAddress: { burst: 100, refillMs: 50 } },
+ * };
  * ```
  */
 export interface ResolvedServerConfig {

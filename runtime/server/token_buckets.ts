@@ -6,7 +6,7 @@
  *
  * The table is bounded: past `maxKeys` keys, buckets that have refilled completely (a key
  * that has been quiet for `burst × refillMs`) are forgotten first, since a full bucket is
- * what a new key gets anyway; if none has, the oldest is.
+ * what a new key gets anyway; if none has, the one holding the most tokens is.
  *
  * @example
  * ```ts
@@ -60,8 +60,12 @@ export class TokenBuckets {
 
   /** @throws {RangeError} for a burst that is not an integer >= 1 or a refill that is not > 0. */
   constructor(o: TokenBucketOptions) {
-    if (!Number.isInteger(o.burst) || o.burst < 1) throw new RangeError(`burst ${o.burst}: expected an integer >= 1`);
-    if (!(o.refillMs > 0) || !Number.isFinite(o.refillMs)) throw new RangeError(`refillMs ${o.refillMs}: expected a number > 0`);
+    if (!Number.isInteger(o.burst) || o.burst < 1) {
+      throw new RangeError(`burst ${o.burst}: expected an integer >= 1`);
+    }
+    if (!(o.refillMs > 0) || !Number.isFinite(o.refillMs)) {
+      throw new RangeError(`refillMs ${o.refillMs}: expected a number > 0`);
+    }
     this.#burst = o.burst;
     this.#refillMs = o.refillMs;
     this.#maxKeys = o.maxKeys ?? 10_000;
@@ -95,11 +99,14 @@ export class TokenBuckets {
   }
 
   #evict(now: number): void {
-    const full = this.#burst * this.#refillMs;
+    let fullest: string | undefined, most = -1;
     for (const [k, b] of this.#buckets) {
-      if (b.tokens + Math.max(0, now - b.at) / this.#refillMs >= this.#burst || now - b.at >= full) this.#buckets.delete(k);
+      const tokens = Math.min(this.#burst, b.tokens + Math.max(0, now - b.at) / this.#refillMs);
+      if (tokens >= this.#burst) this.#buckets.delete(k);
+      else if (tokens > most) [fullest, most] = [k, tokens];
     }
-    // Still full: forget the oldest key (Map keeps insertion order).
-    if (this.#buckets.size >= this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
+    // Still full: forget the least limited key, never an exhausted one first (forgetting a
+    // bucket refills it, so spraying new keys must not reset the keys that are limited).
+    if (this.#buckets.size >= this.#maxKeys && fullest !== undefined) this.#buckets.delete(fullest);
   }
 }

@@ -43,7 +43,12 @@ export function gateBeforeDecode(ctx: HandlerContext, c: ClinicRecord, payload: 
 
 function gateTurnDone(ctx: HandlerContext, c: ClinicRecord, payload: Uint8Array): void {
   const h = decodeMessageHeader(payload).header as { epoch: number; lastStepId: string | null };
-  const key = retryKey({ type: "TURN_DONE", epoch: h.epoch, lastStepId: h.lastStepId, sealedWeights: {} });
+  const key = retryKey({
+    type: "TURN_DONE",
+    epoch: h.epoch,
+    lastStepId: h.lastStepId,
+    sealedWeights: {},
+  });
   if (c.lastReply && c.lastKey === key) return; // a retry, answered from the cache
   expectTurn(ctx, c.name, h.epoch, "TURN_DONE");
   const applied = lastStepOfRound(ctx, c);

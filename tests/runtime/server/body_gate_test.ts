@@ -20,7 +20,11 @@ class HttpClinic extends RawClinic {
   constructor(server: ServerHandle, name: string, readonly url: string) {
     super(server, name);
   }
-  override post(body: Uint8Array | ReadableStream<Uint8Array>, session = this.session, clinic = this.name): Promise<Response> {
+  override post(
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    session = this.session,
+    clinic = this.name,
+  ): Promise<Response> {
     return fetch(`${this.url}/v1/session/${session}/msg`, {
       method: "POST",
       body: body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>,
@@ -63,7 +67,10 @@ function trickle(everyMs: number): { body: ReadableStream<Uint8Array>; stop: () 
 /** Resolves to `p`'s value, or rejects once `ms` have passed. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const late = new Promise<never>((
+    _,
+    reject,
+  ) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
   return Promise.race([p, late]).finally(() => clearTimeout(t));
 }
 
@@ -79,7 +86,11 @@ Deno.test("a trickled body to /msg does not delay an honest request of the same 
     const attack = a.post(slow.body).catch((e) => e).finally(() => (attackAnswered = true));
     await new Promise((r) => setTimeout(r, 300)); // the attacker's request is being read
     const t0 = performance.now();
-    const turn = await within(a.send({ type: "TURN_REQUEST" }), 3000, "honest TURN_REQUEST behind a trickled body");
+    const turn = await within(
+      a.send({ type: "TURN_REQUEST" }),
+      3000,
+      "honest TURN_REQUEST behind a trickled body",
+    );
     assert.equal(turn.type, "TURN");
     assert.ok(performance.now() - t0 < 3000);
     assert.equal(attackAnswered, false, "the trickled request was still being read");
@@ -94,7 +105,9 @@ Deno.test("a trickled body to /msg does not delay an honest request of the same 
 });
 
 Deno.test("a body not complete within limits.bodyTimeoutMs gets 408 BODY_TIMEOUT", async () => {
-  const server = await startServer("vanilla", { limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, bodyTimeoutMs: 500 } });
+  const server = await startServer("vanilla", {
+    limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, bodyTimeoutMs: 500 },
+  });
   const { url, stop } = serve(server);
   const slow = trickle(50);
   try {
@@ -116,7 +129,8 @@ Deno.test("a client that disconnects mid-upload is logged as such, not as an int
   try {
     const a = await new HttpClinic(server, "a", url).connect();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(url).port) });
-    const head = `POST /v1/session/${a.session}/msg HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 50000\r\n` +
+    const head =
+      `POST /v1/session/${a.session}/msg HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 50000\r\n` +
       `${CLINIC_HEADER}: a\r\n\r\n`;
     await conn.write(new TextEncoder().encode(head));
     // A frame of 40,000 bytes declared, 3000 of them sent.
@@ -124,8 +138,13 @@ Deno.test("a client that disconnects mid-upload is logged as such, not as an int
     await conn.write(new Uint8Array(3000));
     await new Promise((r) => setTimeout(r, 200));
     conn.close();
-    for (let i = 0; i < 50 && !log.some((l) => l.includes("mid-upload")); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(log.some((l) => /clinic a: client disconnected mid-upload after \d+ bytes/.test(l)), log.join("\n"));
+    for (let i = 0; i < 50 && !log.some((l) => l.includes("mid-upload")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(
+      log.some((l) => /clinic a: client disconnected mid-upload after \d+ bytes/.test(l)),
+      log.join("\n"),
+    );
     assert.ok(!log.some((l) => l.includes("internal error")), log.join("\n"));
     assert.equal((await a.send({ type: "TURN_REQUEST" })).type, "TURN");
   } finally {
@@ -147,12 +166,32 @@ Deno.test("TURN_DONE out of turn or epoch is refused by its header, before its b
   const server = await startServer("vanilla");
   try {
     const [a, b] = await Promise.all(["a", "b"].map((n) => new RawClinic(server, n).connect()));
-    const turnDone = (epoch: number) => ({ type: "TURN_DONE", epoch, lastStepId: null, sealedWeights: { a: Uint8Array.of(1) } }) as const;
+    const turnDone = (epoch: number) =>
+      ({
+        type: "TURN_DONE",
+        epoch,
+        lastStepId: null,
+        sealedWeights: { a: Uint8Array.of(1) },
+      }) as const;
     // The bundle is garbage: had it been decoded, the refusal would be 400 BAD_MESSAGE.
-    await assertError(await b.post(b.body(withGarbageBundle(turnDone(0), 4000))), 409, "NOT_YOUR_TURN");
-    await assertError(await a.post(a.body(withGarbageBundle(turnDone(3), 4000))), 409, "WRONG_EPOCH");
+    await assertError(
+      await b.post(b.body(withGarbageBundle(turnDone(0), 4000))),
+      409,
+      "NOT_YOUR_TURN",
+    );
+    await assertError(
+      await a.post(a.body(withGarbageBundle(turnDone(3), 4000))),
+      409,
+      "WRONG_EPOCH",
+    );
     // In turn and epoch, the same garbage is decoded, and refused for what it is.
-    await assertError(await a.post(a.body(withGarbageBundle({ ...turnDone(0), sealedWeights: { b: Uint8Array.of(1) } }, 4000))), 400, "BAD_MESSAGE");
+    await assertError(
+      await a.post(
+        a.body(withGarbageBundle({ ...turnDone(0), sealedWeights: { b: Uint8Array.of(1) } }, 4000)),
+      ),
+      400,
+      "BAD_MESSAGE",
+    );
   } finally {
     await server.close();
   }
@@ -162,10 +201,17 @@ Deno.test("EVAL: only the turn's holder (or anyone once finished), batch bounded
   const server = await startServer("vanilla");
   try {
     const [a, b] = await Promise.all(["a", "b"].map((n) => new RawClinic(server, n).connect()));
-    const evalOf = (n: number) => ({ type: "EVAL", activation: randomTensor([n, ...CUT_DIMS], n) }) as const;
-    await assertError(await b.post(b.body(withGarbageBundle(evalOf(2), 100))), 409, "NOT_YOUR_TURN");
+    const evalOf = (n: number) =>
+      ({ type: "EVAL", activation: randomTensor([n, ...CUT_DIMS], n) }) as const;
+    await assertError(
+      await b.post(b.body(withGarbageBundle(evalOf(2), 100))),
+      409,
+      "NOT_YOUR_TURN",
+    );
     assert.equal((await a.send(evalOf(2))).type, "EVAL_RESULT");
-    const big = await a.post(a.body({ type: "EVAL", activation: tensor("float32", [17, ...CUT_DIMS]) }));
+    const big = await a.post(
+      a.body({ type: "EVAL", activation: tensor("float32", [17, ...CUT_DIMS]) }),
+    );
     assert.equal(big.status, 422, await big.clone().text());
     await big.body?.cancel();
   } finally {

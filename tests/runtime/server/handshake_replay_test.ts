@@ -18,9 +18,15 @@ function message1(name: string): Uint8Array<ArrayBuffer> {
 }
 
 /** POSTs a handshake body, as from peer address `from` when given (Deno.serve's conn info). */
-function handshake(server: ServerHandle, body: Uint8Array<ArrayBuffer>, from?: string): Promise<Response> {
+function handshake(
+  server: ServerHandle,
+  body: Uint8Array<ArrayBuffer>,
+  from?: string,
+): Promise<Response> {
   const req = new Request("http://server/v1/handshake", { method: "POST", body });
-  return Promise.resolve(server.app.fetch(req, from ? { remoteAddr: { hostname: from } } : undefined));
+  return Promise.resolve(
+    server.app.fetch(req, from ? { remoteAddr: { hostname: from } } : undefined),
+  );
 }
 
 /** A clinic whose handshake message 1 an on-path attacker captured. */
@@ -107,12 +113,16 @@ Deno.test("a replayed message 1 is refused after a server restart (timestamps ke
 Deno.test("a handshake flood from one clinic key gets 429 RATE_LIMITED with Retry-After; the log stays bounded", async () => {
   let clock = 1_000_000;
   const log: string[] = [];
-  const server = await startServer("vanilla", { limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, handshakeBurst: 3, handshakeRefillMs: 60_000 } }, {
+  const server = await startServer("vanilla", {
+    limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, handshakeBurst: 3, handshakeRefillMs: 60_000 },
+  }, {
     log,
     now: () => clock,
   });
   try {
-    for (let i = 0; i < 3; i++) assert.equal((await handshake(server, message1("a"), `10.0.0.${i}`)).status, 200);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await handshake(server, message1("a"), `10.0.0.${i}`)).status, 200);
+    }
     const res = await handshake(server, message1("a"), "10.0.0.9");
     await assertError(res.clone(), 429, "RATE_LIMITED");
     assert.equal(res.headers.get("retry-after"), "60");
@@ -140,15 +150,33 @@ Deno.test("a handshake flood from one clinic key gets 429 RATE_LIMITED with Retr
 Deno.test("a flood from one address is refused before any DH; replays do not spend the clinic's tokens", async () => {
   const log: string[] = [];
   const server = await startServer("vanilla", {
-    limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, handshakeBurst: 2, addressHandshakeBurst: 5, addressHandshakeRefillMs: 60_000 },
+    limits: {
+      maxBatch: 16,
+      maxBodyBytes: 64 * 1024,
+      handshakeBurst: 2,
+      addressHandshakeBurst: 5,
+      addressHandshakeRefillMs: 60_000,
+    },
   }, { log, now: () => 0 });
   try {
     const a = await new CapturedClinic(server, "a").connect();
     // Replays from many addresses: refused as stale, the clinic's own bucket untouched.
-    for (let i = 0; i < 20; i++) await assertError(await handshake(server, a.captured!, `192.0.2.${i}`), 409, "STALE_HANDSHAKE");
-    assert.equal((await handshake(server, message1("a"))).status, 200, "the clinic can still reconnect");
+    for (let i = 0; i < 20; i++) {
+      await assertError(
+        await handshake(server, a.captured!, `192.0.2.${i}`),
+        409,
+        "STALE_HANDSHAKE",
+      );
+    }
+    assert.equal(
+      (await handshake(server, message1("a"))).status,
+      200,
+      "the clinic can still reconnect",
+    );
     // One address: 5 handshakes of anything, then 429 without reading the body.
-    for (let i = 0; i < 5; i++) await (await handshake(server, new Uint8Array(108), "198.51.100.7")).body?.cancel();
+    for (let i = 0; i < 5; i++) {
+      await (await handshake(server, new Uint8Array(108), "198.51.100.7")).body?.cancel();
+    }
     await assertError(await handshake(server, message1("b"), "198.51.100.7"), 429, "RATE_LIMITED");
     assert.ok(log.length < 10, `log of ${log.length} lines:\n${log.join("\n")}`);
   } finally {
@@ -174,7 +202,10 @@ Deno.test("a session retired under a reply keeps its channel until the reply has
     closed = true;
     await server.close();
     assert.equal((await cut.arrayBuffer()).byteLength, 0);
-    assert.ok(log.some((l) => /clinic a: reply cut off \(channel is closed\)/.test(l)), log.join("\n"));
+    assert.ok(
+      log.some((l) => /clinic a: reply cut off \(channel is closed\)/.test(l)),
+      log.join("\n"),
+    );
   } finally {
     if (!closed) await server.close();
   }
