@@ -6,7 +6,8 @@
  *
  * Routes (binary bodies are `application/octet-stream`):
  * - `POST /v1/handshake` (`routes/handshake_routes.ts`): Noise IK message 1 → message 2,
- *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`.
+ *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`; a replayed or
+ *   stale message 1 is 409 `STALE_HANDSHAKE`, a flood 429 `RATE_LIMITED` with `Retry-After`.
  * - `POST /v1/session/:id/msg` (`routes/session_routes.ts`): the sealed frames of one
  *   request → the sealed frames of its reply, streamed both ways.
  * - `GET /health` → `{ok: true}`; `GET /v1/status` (`routes/status_routes.ts`) → clinics,

@@ -3,7 +3,8 @@
  * after a restart, and a handshake flood is refused and logged in bounded lines.
  */
 import assert from "node:assert/strict";
-import { initiatorHandshake } from "../../../crypto/channel/mod.ts";
+import { CHANNEL_PROLOGUE, initiatorHandshake } from "../../../crypto/channel/mod.ts";
+import { HandshakeState } from "../../../crypto/noise/handshake_state.ts";
 import { PROTOCOL_CHANNEL_OPTIONS, SESSION_HEADER } from "../../../runtime/protocol/mod.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";
 import { assertError, CLINIC_KEYS, RawClinic, SERVER_KEYS, startServer } from "./harness.ts";
@@ -208,5 +209,23 @@ Deno.test("a session retired under a reply keeps its channel until the reply has
     );
   } finally {
     if (!closed) await server.close();
+  }
+});
+
+Deno.test("a gateway of the previous wire format (no timestamp) is told to update", async () => {
+  const server = await startServer("vanilla");
+  try {
+    const old = new HandshakeState({
+      protocolName: "Noise_IK_25519_ChaChaPoly_SHA256",
+      initiator: true,
+      prologue: new TextEncoder().encode(CHANNEL_PROLOGUE),
+      staticKeyPair: CLINIC_KEYS.a,
+      remoteStaticKey: SERVER_KEYS.publicKey,
+    });
+    const m1 = old.writeMessage(new Uint8Array(0)) as Uint8Array<ArrayBuffer>;
+    const e = await assertError(await handshake(server, m1), 400, "BAD_HANDSHAKE");
+    assert.match(e.message, /carries no 12-byte timestamp; the gateway runs an older splitgate/);
+  } finally {
+    await server.close();
   }
 });
