@@ -115,11 +115,11 @@ async function readAndOpen(body: ReadableStream<Uint8Array> | null, o: ReadOptio
       reader.cancel().catch(() => {});
     }, o.timeoutMs);
     try {
+      const late = () => httpError(408, "BODY_TIMEOUT", `request body not complete after ${o.timeoutMs} ms (${parser.bytes} bytes came)`);
       for (;;) {
-        const piece = await readPiece(reader, parser.bytes);
-        if (timedOut) {
-          throw httpError(408, "BODY_TIMEOUT", `request body not complete after ${o.timeoutMs} ms (${parser.bytes} bytes came)`);
-        }
+        // The deadline cancels the read: whether that ends or fails it, the answer is 408.
+        const piece = await readPiece(reader, parser.bytes).catch((e) => Promise.reject(timedOut ? late() : e));
+        if (timedOut) throw late();
         if (piece === null) break;
         const frames = parser.push(piece);
         open.time(() => {
