@@ -29,6 +29,7 @@ import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
+import { runId } from "../../crypto/seal/sealed_envelope.ts";
 import { ServerConnection, ServerRequestError } from "./server_connection.ts";
 import { equalBytes } from "@noble/ciphers/utils.js";
 
@@ -161,6 +162,8 @@ export async function runCourier(
       side,
       conn,
       peers,
+      // Relayed weights are bound to this server's run (issue 16 part 4).
+      run: runId(serverKey.publicKey),
       loss: config.loss,
       turnsPerEpoch: config.turnsPerEpoch,
       pollMs: config.pollMs,

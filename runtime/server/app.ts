@@ -57,6 +57,7 @@ import { buildSplitModel } from "./split_model.ts";
 import { TurnSchedule } from "./turn_schedule.ts";
 import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
+import { ActivationDrift } from "./activation_drift.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -110,10 +111,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? ((line: string) => console.log(line));
   const names = deps.allowlist.entries.map((e) => e.name);
-  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, bodyTimeoutMs, handshakeRate } = resolveServerConfig(
-    config,
-    names,
-  );
+  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, bodyTimeoutMs, handshakeRate } =
+    resolveServerConfig(config, names);
   const rounds: RoundNaming = { turnsPerEpoch, epochs: config.epochs };
   const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
   const ownEngine = deps.engine === undefined;
@@ -121,6 +120,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
   const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch, {
     deferUpdate: config.deferUpdate ?? true,
+    maxActivation,
+    log,
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });
@@ -144,6 +145,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     rounds,
     now,
     log,
+    drift: new ActivationDrift(),
   };
   const status = () => serverStatus(state, sessions, now());
 

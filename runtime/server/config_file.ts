@@ -11,7 +11,7 @@
  *   "optimizer": { "kind": "adam", "lr": 0.001 },
  *   "engine": "native", "threads": 4,
  *   "checkpointDir": "out/server",
- *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
+ *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000, "maxActivation": 10000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3, "turnsPerEpoch": 1,
  *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 },
  *   "deferUpdate": true
@@ -66,6 +66,7 @@ export interface ServerConfigFile {
     maxBodyBytes?: number;
     maxBatch?: number;
     maxElements?: number;
+    maxActivation?: number;
     bodyTimeoutMs?: number;
     handshakeBurst?: number;
     handshakeRefillMs?: number;
@@ -192,8 +193,14 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     const l = c.limits as Record<string, unknown>;
     if (l === null || typeof l !== "object" || Array.isArray(l)) fail("limits", "an object");
     for (const [k, v] of Object.entries(l)) {
+      if (k === "maxActivation") {
+        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+          throw new TypeError(`config.limits.maxActivation: expected a finite number > 0, got ${JSON.stringify(v)}`);
+        }
+        continue;
+      }
       if (!LIMIT_KEYS.includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-        fail("limits", `{${LIMIT_KEYS.map((n) => `${n}?`).join(", ")}} of positive integers`);
+        fail("limits", `{${LIMIT_KEYS.map((n) => `${n}?`).join(", ")}} of positive integers, maxActivation? a finite number > 0`);
       }
     }
     limits = l as ServerConfigFile["limits"];

@@ -33,6 +33,7 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
   WRONG_MODE: 400,
   FINISHED: 409,
   EXPORT_FORBIDDEN: 403,
+  BAD_ENVELOPE: 422,
 };
 
 /**

@@ -87,7 +87,7 @@ Deno.test("deno task server runs from another folder, with a relative --config a
     const status = await child.status;
     const stdout = await out, stderr = await err;
     assert.equal(status.code, 0, stderr);
-    assert.match(stdout, new RegExp(`^splitgate server server \\(vanilla, wasm\\) on 127\\.0\\.0\\.1:${w.port}`, "m"));
+    assert.match(stdout, new RegExp(`^splitgate server listening on 127\\.0\\.0\\.1:${w.port} \\(key server, vanilla mode, wasm engine\\)`, "m"));
     // Its checkpoint directory (temp folder, not out/server) passed the start-up write check.
     assert.doesNotMatch(stderr, /may not write/);
   } finally {

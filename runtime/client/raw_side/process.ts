@@ -26,7 +26,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "../../../models/tensor.ts";
-import type { RawSide, RawSideInfo } from "./api.ts";
+import type { RawSide, RawSideInfo, WeightsRecipient } from "./api.ts";
 import type { RawSideProcessConfig } from "./config.ts";
 import { RawSideError } from "./error.ts";
 import { rawSideFlags } from "./flags.ts";
@@ -241,12 +241,15 @@ export class RawSideProcess implements RawSide {
     return this.#stub.restore();
   }
   /** {@inheritDoc RawSide.exportWeights} */
-  exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
-    return this.#stub.exportWeights(recipientPublicKey);
+  exportWeights(to: WeightsRecipient, binding: { run: Uint8Array; epoch: number }): Promise<Uint8Array> {
+    return this.#stub.exportWeights(to, binding);
   }
   /** {@inheritDoc RawSide.importWeights} */
-  importWeights(sealed: Uint8Array): Promise<void> {
-    return this.#stub.importWeights(sealed);
+  importWeights(
+    sealed: Uint8Array,
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+  ): Promise<{ sender: string; epoch: number; seq: number }> {
+    return this.#stub.importWeights(sealed, from);
   }
 
   /** {@inheritDoc RawSide.exportModel} */

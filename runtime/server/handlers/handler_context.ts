@@ -19,6 +19,7 @@ import { encodeMessage, parseStepId, ProtocolError, type ReplyMessage, type Requ
 import type { PhaseProfile } from "../../protocol/phase_profile.ts";
 import type { LabelProtection } from "../../privacy/defence_config.ts";
 import { epochsDone, roundEndLine, type RoundNaming } from "../round_label.ts";
+import type { ActivationDrift } from "../activation_drift.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
 
@@ -43,6 +44,8 @@ export interface HandlerContext {
   rounds: RoundNaming;
   now: () => number;
   log: (line: string) => void;
+  /** Per-clinic baselines of the cut activations' scale (warnings only). */
+  drift: ActivationDrift;
 }
 
 /**
