@@ -114,6 +114,11 @@ export {
   SecureChannel,
   type SecureChannelInit,
   SESSION_ID_LENGTH,
+  TAI64N_BYTES,
+  Tai64nClock,
+  compareTai64n,
+  tai64nFromMs,
+  tai64nToMs,
 } from "./channel/mod.ts";
 export {
   ENVELOPE_CHUNK,

@@ -6,7 +6,8 @@
  *
  * Routes (binary bodies are `application/octet-stream`):
  * - `POST /v1/handshake` (`routes/handshake_routes.ts`): Noise IK message 1 → message 2,
- *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`.
+ *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`; a replayed or
+ *   stale message 1 is 409 `STALE_HANDSHAKE`, a flood 429 `RATE_LIMITED` with `Retry-After`.
  * - `POST /v1/session/:id/msg` (`routes/session_routes.ts`): the sealed frames of one
  *   request → the sealed frames of its reply, streamed both ways.
  * - `GET /health` → `{ok: true}`; `GET /v1/status` (`routes/status_routes.ts`) → clinics,
@@ -42,6 +43,7 @@ import type { HandlerContext } from "./handlers/handler_context.ts";
 import { httpError, toHttpError } from "./http_error.ts";
 import { loopbackOnly } from "./middleware/loopback_only.ts";
 import { readCheckpoint } from "./checkpoint.ts";
+import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 import { handshakeRoutes } from "./routes/handshake_routes.ts";
 import { sessionRoutes } from "./routes/session_routes.ts";
 import { statusRoutes } from "./routes/status_routes.ts";
@@ -109,7 +111,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? ((line: string) => console.log(line));
   const names = deps.allowlist.entries.map((e) => e.name);
-  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation } = resolveServerConfig(config, names);
+  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, bodyTimeoutMs, handshakeRate } =
+    resolveServerConfig(config, names);
   const rounds: RoundNaming = { turnsPerEpoch, epochs: config.epochs };
   const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
   const ownEngine = deps.engine === undefined;
@@ -129,6 +132,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }, now());
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
+  const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
   const lock = new SerialLock();
   const ctx: HandlerContext = {
@@ -154,12 +158,23 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   app.notFound(() => httpError(404, "NOT_FOUND", "no such route").getResponse());
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/v1", statusRoutes(status, loopbackOnly(config.statusFrom ?? "loopback")));
-  app.route("/v1", handshakeRoutes({ keyPair: deps.keyPair, allowlist: deps.allowlist, psk: deps.psk, state, sessions, now, log }));
+  app.route("/v1", handshakeRoutes({
+    keyPair: deps.keyPair,
+    allowlist: deps.allowlist,
+    psk: deps.psk,
+    state,
+    sessions,
+    timestamps,
+    ...handshakeRate,
+    now,
+    log,
+  }));
   app.route("/v1/session", sessionRoutes({
     ctx,
     sessions,
     lock,
     maxBodyBytes,
+    bodyTimeoutMs,
     limits: { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 },
     turnDoneLimits: { maxElements: maxBodyBytes, maxTensors: order.length + 1 },
   }));

@@ -62,7 +62,17 @@ export interface ServerConfigFile {
   engine: EngineName;
   threads?: number;
   checkpointDir?: string;
-  limits?: { maxBodyBytes?: number; maxBatch?: number; maxElements?: number; maxActivation?: number };
+  limits?: {
+    maxBodyBytes?: number;
+    maxBatch?: number;
+    maxElements?: number;
+    maxActivation?: number;
+    bodyTimeoutMs?: number;
+    handshakeBurst?: number;
+    handshakeRefillMs?: number;
+    addressHandshakeBurst?: number;
+    addressHandshakeRefillMs?: number;
+  };
   turnTimeoutMs: number;
   order?: string[];
   /** Data epochs to train (default: until stopped). */
@@ -89,6 +99,18 @@ export interface ServerConfigFile {
   /** Who may read `GET /v1/status` (default `"loopback"`). */
   statusFrom: "loopback" | "anywhere";
 }
+
+/** The keys of `limits` (each a positive integer; see `ServerConfig.limits`). */
+const LIMIT_KEYS = [
+  "maxBodyBytes",
+  "maxBatch",
+  "maxElements",
+  "bodyTimeoutMs",
+  "handshakeBurst",
+  "handshakeRefillMs",
+  "addressHandshakeBurst",
+  "addressHandshakeRefillMs",
+];
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
@@ -177,8 +199,8 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
         }
         continue;
       }
-      if (!["maxBodyBytes", "maxBatch", "maxElements"].includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-        fail("limits", "{maxBodyBytes?, maxBatch?, maxElements?} of positive integers, maxActivation? a finite number > 0");
+      if (!LIMIT_KEYS.includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+        fail("limits", `{${LIMIT_KEYS.map((n) => `${n}?`).join(", ")}} of positive integers, maxActivation? a finite number > 0`);
       }
     }
     limits = l as ServerConfigFile["limits"];

@@ -9,6 +9,8 @@
  * (`handler_table.ts`, one handler per request type in `handlers/`). The shared model is
  * guarded by `finite_state.ts` (no step applies a non-finite tensor; checkpoints are checked
  * on load) and watched by `activation_drift.ts` (per-clinic warnings on activation scale).
+ * Handshakes pass the per-address and per-key token buckets (`token_buckets.ts`) and the
+ * replay check of `handshake_timestamps.ts`; refusals are logged through `log_throttle.ts`.
  *
  * @example
  * ```ts
@@ -33,6 +35,10 @@ export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_sta
 export { CHECKPOINT_VERSION, type ClinicRecord, type Relay, ServerState } from "./server_state.ts";
 export { type QueueTurn, type Session, SessionTable } from "./session_table.ts";
 export { SerialLock } from "./serial_lock.ts";
+export { HANDSHAKE_TIMESTAMPS_FILE, HandshakeTimestamps } from "./handshake_timestamps.ts";
+export { type TokenBucketOptions, TokenBuckets } from "./token_buckets.ts";
+export { LogThrottle } from "./log_throttle.ts";
+export { gateBeforeDecode } from "./handlers/request_gates.ts";
 export { handleRequest, HANDLERS } from "./handler_table.ts";
 export type { Handler, HandlerContext, RequestOf } from "./handlers/handler_context.ts";
 export { isLoopback, loopbackOnly } from "./middleware/loopback_only.ts";

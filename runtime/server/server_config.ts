@@ -65,6 +65,20 @@ export interface ServerConfig {
      * running variance infinite (issue 16).
      */
     maxActivation?: number;
+    /**
+     * Milliseconds a `/msg` request body may take to arrive in full (default 30,000): past
+     * it the request is refused with 408 `BODY_TIMEOUT`. Bodies are read and authenticated
+     * before they queue for their session, so a slow body delays only itself.
+     */
+    bodyTimeoutMs?: number;
+    /** Handshakes a clinic key may make at once (token bucket size, default 10). */
+    handshakeBurst?: number;
+    /** Milliseconds per handshake a clinic key regains (default 2,000: 30 a minute). */
+    handshakeRefillMs?: number;
+    /** Handshakes a peer address may make at once, any key (default 100). */
+    addressHandshakeBurst?: number;
+    /** Milliseconds per handshake a peer address regains (default 50: 20 a second). */
+    addressHandshakeRefillMs?: number;
   };
   /** Silence after which the turn holder is skipped (default 60 s). */
   turnTimeoutMs?: number;
@@ -138,7 +152,11 @@ export interface ServerDeps {
  * @example
  * ```ts
  * import type { ResolvedServerConfig } from "./server_config.ts";
- * const r: ResolvedServerConfig = { order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1, maxActivation: 1e4 };
+ * const r: ResolvedServerConfig = {
+ *   order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1, maxActivation: 1e4,
+ *   bodyTimeoutMs: 30_000,
+ *   handshakeRate: { perKey: { burst: 10, refillMs: 2000 }, perAddress: { burst: 100, refillMs: 50 } },
+ * };
  * ```
  */
 export interface ResolvedServerConfig {
@@ -151,6 +169,10 @@ export interface ResolvedServerConfig {
   turnsPerEpoch: number;
   /** Largest |x| of a cut activation element. */
   maxActivation: number;
+  /** Deadline of a `/msg` body in ms. */
+  bodyTimeoutMs: number;
+  /** Handshake token buckets per clinic key and per peer address. */
+  handshakeRate: { perKey: { burst: number; refillMs: number }; perAddress: { burst: number; refillMs: number } };
 }
 
 /** Default of `limits.maxBodyBytes`: 64 MiB. */
@@ -201,5 +223,23 @@ export function resolveServerConfig(config: ServerConfig, names: readonly string
   if (typeof maxActivation !== "number" || !(maxActivation > 0) || !Number.isFinite(maxActivation)) {
     throw new RangeError(`limits.maxActivation ${maxActivation}: expected a finite number > 0`);
   }
-  return { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation };
+  return { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, ...resolveTimeLimits(config.limits ?? {}) };
+}
+
+/** The body deadline and the handshake rates, with their defaults, checked. */
+function resolveTimeLimits(
+  l: NonNullable<ServerConfig["limits"]>,
+): Pick<ResolvedServerConfig, "bodyTimeoutMs" | "handshakeRate"> {
+  const int = (key: keyof typeof l, dflt: number): number => {
+    const v = l[key] ?? dflt;
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`limits.${key} ${v}: expected an integer >= 1`);
+    return v;
+  };
+  return {
+    bodyTimeoutMs: int("bodyTimeoutMs", 30_000),
+    handshakeRate: {
+      perKey: { burst: int("handshakeBurst", 10), refillMs: int("handshakeRefillMs", 2_000) },
+      perAddress: { burst: int("addressHandshakeBurst", 100), refillMs: int("addressHandshakeRefillMs", 50) },
+    },
+  };
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CHECKPOINT_FILE, readCheckpoint, TurnSchedule, writeCheckpoint } from "../../../runtime/server/mod.ts";
 import { tensor } from "../../../models/tensor.ts";
+import { HANDSHAKE_TIMESTAMPS_FILE } from "../../../runtime/server/handshake_timestamps.ts";
 import { sealEnvelope } from "../../../crypto/seal/sealed_envelope.ts";
 import { generateKeyPair } from "../../../crypto/noise/dh.ts";
 import { assertError, binaryLabels, CUT_DIMS, paramsSnapshot, randomTensor, RawClinic, startServer } from "./harness.ts";
@@ -114,7 +115,11 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
     assert.equal(await readCheckpoint(dir), null, "no checkpoint before the first turn ends");
     doneReply = await a.send(doneReq);
     weights = await paramsSnapshot(first);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [CHECKPOINT_FILE], "no temp file left");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      [CHECKPOINT_FILE, HANDSHAKE_TIMESTAMPS_FILE].sort(),
+      "no temp file left",
+    );
     const ck = (await readCheckpoint(dir))!;
     assert.deepEqual((ck.meta as { schedule: unknown }).schedule, { epoch: 0, index: 1 });
     assert.ok(ck.tensors.has("opt/steps"));
