@@ -21,6 +21,7 @@ import type { LabelProtection } from "../../privacy/defence_config.ts";
 import { epochsDone, roundEndLine, type RoundNaming } from "../round_label.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
+import type { StudyMetrics } from "../metrics/study_metrics.ts";
 
 /**
  * Everything a handler may use.
@@ -43,6 +44,8 @@ export interface HandlerContext {
   rounds: RoundNaming;
   now: () => number;
   log: (line: string) => void;
+  /** Records applied steps for `/metrics`, `/dashboard` and `metrics.jsonl` (none: not recorded). */
+  metrics?: StudyMetrics;
 }
 
 /**

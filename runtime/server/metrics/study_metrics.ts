@@ -92,7 +92,8 @@ export interface StepReport {
   /** Server compute of this request, seconds. */
   seconds: number;
   samples: number;
-  cutDims: readonly number[];
+  /** The cut tensor's shape (U-shape: left out, the middle forward's is taken). */
+  cutDims?: readonly number[];
 }
 
 /** Options of {@linkcode StudyMetrics}. */
@@ -111,8 +112,8 @@ export interface StudyMetricsOptions {
  * ```ts
  * import { StudyMetrics } from "./study_metrics.ts";
  * const m = new StudyMetrics();
- * m.forwardDone("a", 0.002); // U-shape: the middle forward's share of the next step
- * m.step({ clinic: "a", epoch: 0, loss: null, seconds: 0.003, samples: 4, cutDims: [4, 10] });
+ * m.forwardDone("a", 0.002, [4, 10]); // U-shape: the middle forward's share of the next step
+ * m.step({ clinic: "a", epoch: 0, loss: null, seconds: 0.003, samples: 4 });
  * console.log(m.clinic("a")!.serverSeconds.toFixed(3), m.stepSeconds.count); // 0.005 1
  * ```
  */
@@ -121,7 +122,7 @@ export class StudyMetrics {
   readonly #maxPoints: number;
   readonly #sink: ((p: StepPoint) => void) | undefined;
   readonly #clinics = new Map<string, ClinicMetrics>();
-  readonly #forward = new Map<string, number>();
+  readonly #forward = new Map<string, { seconds: number; cutDims: readonly number[] }>();
   readonly #points: StepPoint[] = [];
   /** Server compute per step (`splitgate_step_seconds`). */
   readonly stepSeconds: Histogram = new Histogram(STEP_SECONDS_BUCKETS);
@@ -139,9 +140,9 @@ export class StudyMetrics {
     this.startedAt = this.#now();
   }
 
-  /** U-shape: the middle forward of `clinic`'s next step took `seconds`. */
-  forwardDone(clinic: string, seconds: number): void {
-    this.#forward.set(clinic, (this.#forward.get(clinic) ?? 0) + seconds);
+  /** U-shape: the middle forward of `clinic`'s next step took `seconds` on a cut tensor of shape `cutDims`. */
+  forwardDone(clinic: string, seconds: number, cutDims: readonly number[]): void {
+    this.#forward.set(clinic, { seconds, cutDims: [...cutDims] });
     this.busySeconds += seconds;
   }
 
@@ -149,8 +150,10 @@ export class StudyMetrics {
   step(r: StepReport): void {
     const t = this.#now();
     const c = this.#clinicOrNew(r.clinic);
-    const serverSeconds = r.seconds + (this.#forward.get(r.clinic) ?? 0);
+    const fwd = this.#forward.get(r.clinic);
     this.#forward.delete(r.clinic);
+    const serverSeconds = r.seconds + (fwd?.seconds ?? 0);
+    const cutDims = r.cutDims ?? fwd?.cutDims ?? [];
     // The time since this clinic's previous step ended that the server did not spend on
     // this step: the clinic's backward/forward passes and both network legs.
     const outsideSeconds = c.lastStepAt !== null && c.lastEpoch === r.epoch
@@ -160,8 +163,10 @@ export class StudyMetrics {
     c.lastLoss = r.loss;
     c.lastEpoch = r.epoch;
     c.lastStepAt = t;
-    c.cutDims = [...r.cutDims];
-    c.cutFloat32Bytes += 4 * r.cutDims.reduce((a, b) => a * b, 1);
+    if (cutDims.length > 0) {
+      c.cutDims = [...cutDims];
+      c.cutFloat32Bytes += 4 * cutDims.reduce((a, b) => a * b, 1);
+    }
     c.serverSeconds += serverSeconds;
     if (outsideSeconds !== null) {
       c.outsideSeconds += outsideSeconds;
