@@ -69,7 +69,8 @@ function render(s) {
     sv.samplesPerSec.toFixed(0) + " samples/s</dd><dt>memory</dt><dd>" + mib(sv.rssBytes) + " resident, " + mib(sv.heapUsedBytes) + " JS heap</dd></dl>";
   $("clinics").innerHTML = s.clinics.map(row).join("");
   $("timing").innerHTML = s.clinics.map(timing).join("");
-  $("loss").innerHTML = lineChartSvg({ title: "training loss per clinic", xLabel: "seconds since start", series: s.curves.map((c, i) => ({ name: c.clinic, color: COLORS[i % COLORS.length], points: c.points.map((p) => [p[0], p[2]]) })) });
+  // Against each clinic's own step count: a clinic's curve does not bridge the others' turns.
+  $("loss").innerHTML = lineChartSvg({ title: "training loss per clinic", xLabel: "clinic's step", series: s.curves.map((c, i) => ({ name: c.clinic, color: COLORS[i % COLORS.length], points: c.points.map((p) => [p[1], p[2]]) })) });
   $("overall").innerHTML = lineChartSvg({ title: "training loss, all clinics (moving mean)", xLabel: "seconds since start", series: [{ name: "overall", color: "#333", points: s.overall }] });
   $("updates").textContent = String(++updates);
   $("updated").textContent = new Date(s.at).toLocaleTimeString();
