@@ -96,6 +96,7 @@ await runMain(async () => {
     throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
   }
   const stop = async () => {
+    server.endLiveViews(); // an open dashboard would hold the graceful shutdown forever
     await http.shutdown();
     await server.close();
   };

@@ -88,6 +88,11 @@ export interface ServerHandle {
   status(): ServerStatus;
   /** What `/metrics` and `/dashboard` show of the steps (since this server started). */
   metrics: StudyMetrics;
+  /**
+   * Ends the dashboard's open event streams (call before a graceful `Deno.serve` shutdown,
+   * which waits for open responses; `close()` ends them too).
+   */
+  endLiveViews(): void;
   /** Writes a checkpoint now (also done after every turn). */
   checkpoint(): Promise<void>;
   /** Releases the engine sessions (and the engine, if the server created it). */
@@ -181,12 +186,14 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     turnDoneLimits: { maxElements: maxBodyBytes, maxTensors: order.length + 1 },
   }));
   const operators = operatorAccess({ token: config.metricsToken });
+  const liveViews = new AbortController();
   const engineName = config.engine ?? "native";
   app.route("/", metricsRoutes(() => prometheusText({ status: status(), metrics, engine: engineName, mode: config.mode }), operators));
   app.route("/", dashboardRoutes({
     snapshot: () => dashboardSnapshot({ status: status(), metrics, study, lastSeen: (n) => state.clinic(n).lastSeen, now: now() }),
     guard: operators,
     intervalMs: config.dashboardIntervalMs,
+    signal: liveViews.signal,
   }));
 
   return {
@@ -196,8 +203,10 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     resumed,
     status,
     metrics,
+    endLiveViews: () => liveViews.abort(),
     checkpoint: () => lock.run(() => state.checkpoint()),
     async close() {
+      liveViews.abort();
       sessions.closeAll();
       metricsLog?.close();
       await model.release();

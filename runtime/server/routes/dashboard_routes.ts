@@ -34,6 +34,11 @@ export interface DashboardRouteDeps {
   guard: MiddlewareHandler;
   /** Time between live updates, ms (default 1000). */
   intervalMs?: number;
+  /**
+   * Ends every open event stream when aborted: a graceful HTTP shutdown waits for open
+   * responses, and an event stream never ends by itself.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -62,9 +67,13 @@ export function dashboardRoutes(d: DashboardRouteDeps): Hono {
       stream.onAbort(() => {
         open = false;
       });
-      while (open) {
+      const ended = new Promise<void>((resolve) => {
+        if (d.signal?.aborted) resolve();
+        d.signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+      while (open && !d.signal?.aborted) {
         await stream.writeSSE({ data: JSON.stringify(d.snapshot()), retry: 2000 });
-        await stream.sleep(every);
+        await Promise.race([stream.sleep(every), ended]);
       }
     }));
   return app;

@@ -150,3 +150,25 @@ Deno.test("metrics: /dashboard is one page with nothing external, and its event 
     await server.close();
   }
 });
+
+Deno.test("metrics: endLiveViews ends open event streams, so a graceful shutdown finishes", async () => {
+  const server = await startServer("vanilla", { dashboardIntervalMs: 50 });
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
+  try {
+    const res = await fetch(`http://127.0.0.1:${http.addr.port}/dashboard/events`);
+    const reader = res.body!.getReader();
+    await reader.read(); // the first update: the stream is open
+    server.endLiveViews();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      http.shutdown().then(() => "shut down"),
+      new Promise((r) => (timer = setTimeout(() => r("still waiting after 5 s"), 5000))),
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, "shut down");
+    while (!(await reader.read()).done) { /* the rest of the stream */ }
+  } finally {
+    await server.close();
+    await http.shutdown();
+  }
+});
