@@ -58,7 +58,7 @@ function render(s) {
   const st = s.study;
   $("study").innerHTML = "<dl><dt>model</dt><dd>" + esc(st.model) + " (" + esc(st.mode) + ")</dd><dt>cuts</dt><dd>" + esc(st.cuts ? st.cuts.join(", ") : "the model's default") +
     "</dd><dt>loss / optimizer</dt><dd>" + esc(st.loss) + " / " + esc(st.optimizer) + "</dd><dt>schedule</dt><dd>" + esc(st.schedule.kind) + ": " + esc(st.schedule.order.join(" → ")) +
-    ", " + (st.schedule.epochs ?? "∞") + " rounds, " + st.schedule.turnsPerEpoch + " turn(s) per epoch</dd><dt>reply codec</dt><dd>" + esc(st.replyCodec) +
+    ", " + (st.schedule.epochs ?? "∞") + " epoch(s), " + st.schedule.turnsPerEpoch + " turn(s) per clinic per epoch</dd><dt>reply codec</dt><dd>" + esc(st.replyCodec) +
     "</dd><dt>server defences</dt><dd>" + esc(st.defences.length ? st.defences.join(", ") : "none") + "</dd></dl>";
   $("leaves").innerHTML = "<dl><dt>cut tensor</dt><dd>" + esc(st.cut.dtype) + " [" + esc(st.cut.shape.join(" × ")) + "] per batch (N = batch size)" +
     "</dd><dt>and</dt><dd>" + (st.mode === "vanilla" ? "the batch's labels" : "nothing else: labels and the head stay at the clinic") +
