@@ -52,7 +52,8 @@ export function lineChartSvg(c: LineChart): string {
   if (all.length === 0) {
     return head + `<text x="${w / 2}" y="${h / 2}" font-size="12" fill="#888" text-anchor="middle">no data yet</text></svg>`;
   }
-  let x0 = Math.min(...all.map((p) => p[0])), x1 = Math.max(...all.map((p) => p[0]));
+  const x0 = Math.min(...all.map((p) => p[0]));
+  let x1 = Math.max(...all.map((p) => p[0]));
   let y0 = Math.min(...all.map((p) => p[1])), y1 = Math.max(...all.map((p) => p[1]));
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) (y0 -= 0.5, y1 += 0.5);
