@@ -24,6 +24,7 @@ import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts"
 import { readInput, runMain } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
+import { parseTokenFile } from "../server/middleware/operator_access.ts";
 
 await runMain(async () => {
   enterUserDir();
@@ -71,6 +72,9 @@ await runMain(async () => {
     codec: file.codec,
     deferUpdate: file.deferUpdate,
     statusFrom: file.statusFrom,
+    metricsToken: file.metricsTokenFile === undefined
+      ? undefined
+      : parseTokenFile(new TextDecoder().decode(await readInput("metricsTokenFile", file.metricsTokenFile)), file.metricsTokenFile),
   };
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");
@@ -92,6 +96,7 @@ await runMain(async () => {
     throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
   }
   const stop = async () => {
+    server.endLiveViews(); // an open dashboard would hold the graceful shutdown forever
     await http.shutdown();
     await server.close();
   };

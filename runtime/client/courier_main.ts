@@ -24,6 +24,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
+import { eventLine } from "./clinic_event_line.ts";
 import { RawSideStub } from "./raw_side/stub.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
@@ -72,6 +73,8 @@ export interface CourierConfig {
   exportModel?: boolean;
   /** Log per-phase timings (pipe calls, encode, seal, HTTP, open, decode) at the end. */
   profile?: boolean;
+  /** Log every progress event, steps included, as an event line (`clinic_event_line.ts`) instead of text. */
+  events?: boolean;
 }
 
 /**
@@ -171,6 +174,9 @@ export async function runCourier(
       keepScores: config.keepScores,
       profile,
       onEvent: (e) => {
+        if (config.events) {
+          return log(eventLine({ ...e, clinic: conn.clinic, t: Date.now(), bytesUp: conn.bytesUp, bytesDown: conn.bytesDown }));
+        }
         if (e.kind === "step" && !config.verboseSteps) return;
         log(formatClinicEvent(conn.clinic, e));
       },

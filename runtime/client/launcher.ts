@@ -34,6 +34,7 @@
  * ```
  * @module
  */
+import { type ClinicEventRecord, parseEventLine } from "./clinic_event_line.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RawSideProcessConfig } from "./raw_side/config.ts";
@@ -95,6 +96,11 @@ export interface LaunchOptions {
   revokeRun?: boolean;
   /** Called with the two process ids once spawned (fault tests). */
   onSpawn?: (pids: { rawSide: number; courier: number }) => void;
+  /**
+   * Every progress event of the courier, steps included, instead of its progress lines
+   * (`clinic_event_line.ts`; the other log lines still go to `onLine`).
+   */
+  onEvent?: (e: ClinicEventRecord) => void;
 }
 
 /**
@@ -148,7 +154,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
 export function courierConfigOf(
   c: ClientConfig,
   task: "train" | "predict",
-  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile"> = {},
+  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile" | "onEvent"> = {},
 ): CourierConfig {
   return {
     task,
@@ -167,6 +173,7 @@ export function courierConfigOf(
     verboseSteps: o.verboseSteps ?? false,
     ...(o.exportModel ? { exportModel: true } : {}),
     ...(o.profile ? { profile: true } : {}),
+    ...(o.onEvent ? { events: true } : {}),
   };
 }
 
@@ -325,7 +332,12 @@ export async function launchClinic<T = ClinicResult>(
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
     tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
   ];
-  const log = new ChildLog(config.name, say);
+  const onEvent = opts.onEvent;
+  const log = new ChildLog(config.name, onEvent ? (l) => {
+    const e = parseEventLine(l);
+    if (e) onEvent(e);
+    else say(l);
+  } : say);
   const logs = [lines(raw.stderr, (l) => log.rawSideLine(l)), lines(courier.stderr, (l) => log.courierLine(l))];
   const courierStatus = await courier.status;
   if (!courierStatus.success) {

@@ -12,6 +12,10 @@
  *   request → the sealed frames of its reply, streamed both ways.
  * - `GET /health` → `{ok: true}`; `GET /v1/status` (`routes/status_routes.ts`) → clinics,
  *   epoch, step, turn, samples/s.
+ * - `GET /metrics` (`routes/metrics_routes.ts`, Prometheus text) and `GET /dashboard`
+ *   (`routes/dashboard_routes.ts`, a live page over Server-Sent Events), for the server's own
+ *   host or a bearer token (`middleware/operator_access.ts`). With a checkpoint directory,
+ *   every applied step is also appended to its `metrics.jsonl` (`metrics/metrics_log.ts`).
  *
  * Every refusal is a 4xx with `{"error": {"code", "message"}}`; body limits apply before
  * any decryption; one request at a time touches the model (a promise-chain lock), and a
@@ -58,6 +62,14 @@ import { TurnSchedule } from "./turn_schedule.ts";
 import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { ActivationDrift } from "./activation_drift.ts";
+import { dashboardSnapshot } from "./dashboard/dashboard_snapshot.ts";
+import { MetricsLog } from "./metrics/metrics_log.ts";
+import { prometheusText } from "./metrics/prometheus_text.ts";
+import { studyInfo } from "./metrics/study_info.ts";
+import { StudyMetrics } from "./metrics/study_metrics.ts";
+import { operatorAccess } from "./middleware/operator_access.ts";
+import { dashboardRoutes } from "./routes/dashboard_routes.ts";
+import { metricsRoutes } from "./routes/metrics_routes.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -77,6 +89,13 @@ export interface ServerHandle {
   /** Whether the state was resumed from a checkpoint. */
   resumed: boolean;
   status(): ServerStatus;
+  /** What `/metrics` and `/dashboard` show of the steps (since this server started). */
+  metrics: StudyMetrics;
+  /**
+   * Ends the dashboard's open event streams (call before a graceful `Deno.serve` shutdown,
+   * which waits for open responses; `close()` ends them too).
+   */
+  endLiveViews(): void;
   /** Writes a checkpoint now (also done after every turn). */
   checkpoint(): Promise<void>;
   /** Releases the engine sessions (and the engine, if the server created it). */
@@ -135,6 +154,12 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
   const lock = new SerialLock();
+  const study = studyInfo(config, { order, turnsPerEpoch, labelProtection, cut: model.expect.activation });
+  const metricsLog = config.checkpointDir
+    ? MetricsLog.open(config.checkpointDir, (e) => log(`metrics log ${config.checkpointDir}: ${e.message}; no more lines written`))
+    : undefined;
+  metricsLog?.append({ kind: "study", t: now(), study, clinics: names });
+  const metrics = new StudyMetrics({ now, sink: metricsLog && ((p) => metricsLog.append(p)) });
   const ctx: HandlerContext = {
     state,
     loss: config.loss,
@@ -146,6 +171,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     now,
     log,
     drift: new ActivationDrift(),
+    metrics,
   };
   const status = () => serverStatus(state, sessions, now());
 
@@ -178,6 +204,16 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     limits: { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 },
     turnDoneLimits: { maxElements: maxBodyBytes, maxTensors: order.length + 1 },
   }));
+  const operators = operatorAccess({ token: config.metricsToken });
+  const liveViews = new AbortController();
+  const engineName = config.engine ?? "native";
+  app.route("/", metricsRoutes(() => prometheusText({ status: status(), metrics, engine: engineName, mode: config.mode }), operators));
+  app.route("/", dashboardRoutes({
+    snapshot: () => dashboardSnapshot({ status: status(), metrics, study, lastSeen: (n) => state.clinic(n).lastSeen, now: now() }),
+    guard: operators,
+    intervalMs: config.dashboardIntervalMs,
+    signal: liveViews.signal,
+  }));
 
   return {
     app,
@@ -185,9 +221,13 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     schedule,
     resumed,
     status,
+    metrics,
+    endLiveViews: () => liveViews.abort(),
     checkpoint: () => lock.run(() => state.checkpoint()),
     async close() {
+      liveViews.abort();
       sessions.closeAll();
+      metricsLog?.close();
       await model.release();
       if (ownEngine) await engine.dispose();
     },

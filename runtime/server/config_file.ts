@@ -98,6 +98,11 @@ export interface ServerConfigFile {
   deferUpdate: boolean;
   /** Who may read `GET /v1/status` (default `"loopback"`). */
   statusFrom: "loopback" | "anywhere";
+  /**
+   * A file whose first line is the bearer token other hosts must present to read
+   * `GET /metrics` and `GET /dashboard` (default: none, the server's own host only).
+   */
+  metricsTokenFile?: string;
 }
 
 /** The keys of `limits` (each a positive integer; see `ServerConfig.limits`). */
@@ -116,6 +121,7 @@ const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
   "turnsPerEpoch", "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
+  "metricsTokenFile",
 ]);
 
 /**
@@ -236,6 +242,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
     deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
     statusFrom: c.statusFrom === undefined ? "loopback" : c.statusFrom === "loopback" || c.statusFrom === "anywhere" ? c.statusFrom : fail("statusFrom", '"loopback" or "anywhere"'),
+    metricsTokenFile: c.metricsTokenFile === undefined ? undefined : path(str("metricsTokenFile")!),
   };
 }
 

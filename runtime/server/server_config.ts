@@ -118,6 +118,14 @@ export interface ServerConfig {
    * or `"anywhere"`. Which hospitals take part is itself worth keeping to the operators.
    */
   statusFrom?: "loopback" | "anywhere";
+  /**
+   * The bearer token other hosts must present to read `GET /metrics` and `GET /dashboard`
+   * (the server's own host needs none); none: the server's own host only. The CLI reads it
+   * from the config's `metricsTokenFile`.
+   */
+  metricsToken?: string;
+  /** Milliseconds between the dashboard's live updates (default 1000). */
+  dashboardIntervalMs?: number;
 }
 
 /**

@@ -22,6 +22,7 @@ import { epochsDone, roundEndLine, type RoundNaming } from "../round_label.ts";
 import type { ActivationDrift } from "../activation_drift.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
+import type { StudyMetrics } from "../metrics/study_metrics.ts";
 
 /**
  * Everything a handler may use.
@@ -46,6 +47,8 @@ export interface HandlerContext {
   log: (line: string) => void;
   /** Per-clinic baselines of the cut activations' scale (warnings only). */
   drift: ActivationDrift;
+  /** Records applied steps for `/metrics`, `/dashboard` and `metrics.jsonl` (none: not recorded). */
+  metrics?: StudyMetrics;
 }
 
 /**

@@ -32,12 +32,14 @@ const step: Handler<"STEP"> = async (ctx, c, req) => {
   expectTurn(ctx, c.name, req.epoch, "STEP");
   expectNext(c, req.stepId);
   watchDrift(ctx, c, req.stepId, req.activation);
+  const t0 = performance.now();
   const r = await ctx.profile.timeAsync("server model.step", () => state.model.step(req.activation, req.labels, { stepId: req.stepId, clinic: c.name }));
   // Label protection goes between the step graph and the codec: what leaves is protected.
   const cutGrad = protectCutGradient(r.cutGrad, ctx.labelProtection);
   const reply = encodeReply(ctx, { type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad });
   state.countStep(c, req.stepId, req.activation.dims[0], ctx.now());
   state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.step({ clinic: c.name, epoch: req.epoch, loss: r.loss, seconds: (performance.now() - t0) / 1000, samples: req.activation.dims[0], cutDims: req.activation.dims });
   return reply;
 };
 
@@ -46,9 +48,11 @@ const middleForward: Handler<"MIDDLE_FORWARD"> = async (ctx, c, req) => {
   expectTurn(ctx, c.name, req.epoch, "MIDDLE_FORWARD");
   expectNext(c, req.stepId);
   watchDrift(ctx, c, req.stepId, req.activation);
+  const t0 = performance.now();
   const headInput = await ctx.state.model.middleForward(req.stepId, req.activation);
   const reply = encodeReply(ctx, { type: "MIDDLE_FORWARD_RESULT", stepId: req.stepId, headInput });
   ctx.state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.forwardDone(c.name, (performance.now() - t0) / 1000, req.activation.dims);
   return reply;
 };
 
@@ -66,10 +70,12 @@ const middleBackward: Handler<"MIDDLE_BACKWARD"> = async (ctx, c, req) => {
       `gradHeadInput: batch ${req.gradHeadInput.dims[0]} differs from the forward's ${batch}`,
     );
   }
+  const t0 = performance.now();
   const cutGrad = await state.model.middleBackward(req.stepId, req.gradHeadInput, c.name);
   const reply = encodeReply(ctx, { type: "MIDDLE_BACKWARD_RESULT", stepId: req.stepId, cutGrad });
   state.countStep(c, req.stepId, batch, ctx.now());
   state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.step({ clinic: c.name, epoch: req.epoch, loss: null, seconds: (performance.now() - t0) / 1000, samples: batch });
   return reply;
 };
 

@@ -115,9 +115,10 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
     assert.equal(await readCheckpoint(dir), null, "no checkpoint before the first turn ends");
     doneReply = await a.send(doneReq);
     weights = await paramsSnapshot(first);
+    // Beside the checkpoint only the handshake timestamps and the study's metrics log, no temp file.
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
-      [CHECKPOINT_FILE, HANDSHAKE_TIMESTAMPS_FILE].sort(),
+      [CHECKPOINT_FILE, HANDSHAKE_TIMESTAMPS_FILE, "metrics.jsonl"].sort(),
       "no temp file left",
     );
     const ck = (await readCheckpoint(dir))!;
