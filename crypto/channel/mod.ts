@@ -40,6 +40,8 @@ export {
 } from "./frame.ts";
 export {
   CHANNEL_PROLOGUE,
+  type ChannelCipher,
+  channelProtocolName,
   type CommonHandshakeOptions,
   type InitiatorHandshake,
   initiatorHandshake,
