@@ -89,6 +89,7 @@ export {
   validateKeyName,
 } from "./keys/mod.ts";
 export {
+  CHANNEL_CIPHERS,
   CHANNEL_PROLOGUE,
   type ChannelCipher,
   type ChannelOptions,

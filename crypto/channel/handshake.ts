@@ -14,7 +14,7 @@
  * @module
  */
 import { NoiseError } from "../errors.ts";
-import type { CipherBackend } from "../noise/cipher_functions.ts";
+import type { CipherBackend, CipherName } from "../noise/cipher_functions.ts";
 import type { KeyPair } from "../noise/dh.ts";
 import { HandshakeState } from "../noise/handshake_state.ts";
 import type { HashName } from "../noise/hash.ts";
@@ -37,6 +37,20 @@ export const CHANNEL_PROLOGUE = "splitgate/channel/v1";
 export type ChannelCipher = "chachapoly" | "aesgcm";
 
 /**
+ * The protocol-name spelling of each {@link ChannelCipher}.
+ *
+ * @example
+ * ```ts
+ * import { CHANNEL_CIPHERS } from "./handshake.ts";
+ * console.log(CHANNEL_CIPHERS.aesgcm); // "AESGCM"
+ * ```
+ */
+export const CHANNEL_CIPHERS: Readonly<Record<ChannelCipher, CipherName>> = Object.freeze({
+  chachapoly: "ChaChaPoly",
+  aesgcm: "AESGCM",
+});
+
+/**
  * The Noise protocol name of the channel for a cipher, psk setting and hash: both ends
  * agree on all three through it, because it is the first input of the handshake hash (§5.2).
  *
@@ -48,11 +62,10 @@ export type ChannelCipher = "chachapoly" | "aesgcm";
  */
 export function channelProtocolName(o: CommonHandshakeOptions): string {
   const cipher = o.cipher ?? "chachapoly";
-  if (cipher !== "chachapoly" && cipher !== "aesgcm") {
+  if (!Object.hasOwn(CHANNEL_CIPHERS, cipher)) {
     throw new TypeError(`cipher must be "chachapoly" or "aesgcm", got ${JSON.stringify(cipher)}`);
   }
-  const name = cipher === "aesgcm" ? "AESGCM" : "ChaChaPoly";
-  return `Noise_${o.psk ? "IKpsk2" : "IK"}_25519_${name}_${o.hash ?? "SHA256"}`;
+  return `Noise_${o.psk ? "IKpsk2" : "IK"}_25519_${CHANNEL_CIPHERS[cipher]}_${o.hash ?? "SHA256"}`;
 }
 
 /**

@@ -39,6 +39,7 @@ export {
   MESSAGE_TYPE_CLOSE,
 } from "./frame.ts";
 export {
+  CHANNEL_CIPHERS,
   CHANNEL_PROLOGUE,
   type ChannelCipher,
   channelProtocolName,

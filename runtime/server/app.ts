@@ -150,7 +150,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   app.notFound(() => httpError(404, "NOT_FOUND", "no such route").getResponse());
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/v1", statusRoutes(status, loopbackOnly(config.statusFrom ?? "loopback")));
-  app.route("/v1", handshakeRoutes({ keyPair: deps.keyPair, allowlist: deps.allowlist, psk: deps.psk, state, sessions, now, log }));
+  app.route("/v1", handshakeRoutes({ keyPair: deps.keyPair, allowlist: deps.allowlist, psk: deps.psk, cipher: config.cipher, state, sessions, now, log }));
   app.route("/v1/session", sessionRoutes({
     ctx,
     sessions,

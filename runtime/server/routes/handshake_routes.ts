@@ -14,7 +14,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { responderHandshake } from "../../../crypto/channel/mod.ts";
+import { type ChannelCipher, responderHandshake } from "../../../crypto/channel/mod.ts";
 import { NoiseError } from "../../../crypto/errors.ts";
 import { fingerprint } from "../../../crypto/keys/fingerprint.ts";
 import { CLINIC_HEADER, PROTOCOL_CHANNEL_OPTIONS, SESSION_HEADER } from "../../protocol/mod.ts";
@@ -36,6 +36,8 @@ const HANDSHAKE_MAX_BYTES = 1024;
  * ```
  */
 export type HandshakeRouteDeps = Pick<ServerDeps, "keyPair" | "allowlist" | "psk"> & {
+  /** The channel's cipher (`ServerConfig.cipher`; default `"chachapoly"`). */
+  cipher?: ChannelCipher;
   state: ServerState;
   sessions: SessionTable;
   now: () => number;
@@ -71,6 +73,7 @@ export function handshakeRoutes(d: HandshakeRouteDeps): Hono {
           return d.allowlist.lookup(k);
         },
         psk: d.psk,
+        cipher: d.cipher,
         channel: PROTOCOL_CHANNEL_OPTIONS,
       }, body);
     } catch (e) {
