@@ -29,7 +29,7 @@ function ownBytes(b: Uint8Array): Uint8Array {
 
 /**
  * The `node:crypto` implementation of a Noise cipher. Use it through
- * {@link import("./cipher_select.ts").getNoiseCipher}, which checks it against @noble first.
+ * `getNoiseCipher` (`cipher_select.ts`), which checks it against @noble first.
  *
  * @example
  * ```ts
