@@ -43,6 +43,10 @@ export type NoiseErrorCode =
   | "CHUNK_TYPE_MISMATCH"
   | "UNKNOWN_PEER"
   | "UNEXPECTED_PAYLOAD"
+  // sealed envelopes (crypto/seal/sealed_envelope.ts)
+  | "ENVELOPE_INVALID"
+  | "WRONG_RECIPIENT"
+  | "WRONG_RUN"
   // key material (crypto/keys)
   | "KEY_FILE_MODE"
   | "KEY_FILE_INVALID"

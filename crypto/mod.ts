@@ -5,7 +5,8 @@
  *   HandshakeState, patterns, the cacophony test-vector runner);
  * - `channel/`: splitgate's IK handshake and the secure channel of transport frames;
  * - `keys/`: static keys, key files, fingerprints, allowlists;
- * - `seal/`: sealed boxes for relaying a clinic's weights through the server.
+ * - `seal/`: sender-authenticated envelopes for relaying a clinic's weights through the server
+ *   (and anonymous sealed boxes).
  *
  * Test seams (a channel starting at a high send counter) live in `channel/_testing.ts`,
  * which no face exports. See docs/design/transport.md.
@@ -123,5 +124,26 @@ export {
   SecureChannel,
   type SecureChannelInit,
   SESSION_ID_LENGTH,
+  TAI64N_BYTES,
+  Tai64nClock,
+  compareTai64n,
+  tai64nFromMs,
+  tai64nToMs,
 } from "./channel/mod.ts";
-export { open, seal, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD } from "./seal/mod.ts";
+export {
+  ENVELOPE_CHUNK,
+  ENVELOPE_PROTOCOL,
+  ENVELOPE_VERSION,
+  envelopeBodyLength,
+  type EnvelopeHeader,
+  open,
+  openEnvelope,
+  type OpenEnvelopeOptions,
+  readEnvelopeHeader,
+  runId,
+  seal,
+  SEALED_BOX_INFO,
+  SEALED_BOX_OVERHEAD,
+  sealEnvelope,
+  type SealEnvelopeOptions,
+} from "./seal/mod.ts";

@@ -9,7 +9,11 @@
  * forward secrecy and can be replayed (§7.7 payload security properties:
  * source 1, destination 2), so this helper forbids application data in
  * both handshake messages; application data flows only through the
- * SecureChannel afterwards.
+ * SecureChannel afterwards. Message 1's payload is exactly a 12-byte TAI64N
+ * timestamp (`./tai64n.ts`), WireGuard's answer to that replayability
+ * (WireGuard paper §5.1): encrypted to the server's static key and
+ * authenticated by the "ss" DH, it lets the server refuse a message 1 that
+ * is not newer than the last one it accepted from the same clinic key.
  *
  * @module
  */
@@ -19,6 +23,10 @@ import type { KeyPair } from "../noise/dh.ts";
 import { HandshakeState } from "../noise/handshake_state.ts";
 import type { HashName } from "../noise/hash.ts";
 import { type ChannelOptions, SecureChannel } from "./secure_channel.ts";
+import { TAI64N_BYTES, Tai64nClock } from "./tai64n.ts";
+
+/** The clock of message 1 timestamps when the caller gives none: one per process. */
+const PROCESS_CLOCK = new Tai64nClock();
 
 /** Fixed prologue prefix (§6): binds the handshake to this application and version. */
 export const CHANNEL_PROLOGUE = "splitgate/channel/v1";
@@ -112,6 +120,11 @@ export interface InitiatorHandshakeOptions extends CommonHandshakeOptions {
   staticKeyPair: KeyPair;
   /** The server's static public key, pinned in advance. */
   serverPublicKey: Uint8Array;
+  /**
+   * Message 1's TAI64N timestamp (12 bytes; `Tai64nClock.next()`). Default: the process's
+   * own strictly increasing clock over `Date.now()`.
+   */
+  timestamp?: Uint8Array;
 }
 
 /**
@@ -176,6 +189,12 @@ export interface ResponderHandshake {
   readonly peerName: string;
   /** The clinic's authenticated static public key. */
   readonly peerPublicKey: Uint8Array;
+  /**
+   * Message 1's authenticated TAI64N timestamp. The caller refuses the handshake (and
+   * destroys `channel`) when it is not greater than the last one it accepted from
+   * `peerPublicKey`: that is what makes a replayed message 1 useless.
+   */
+  readonly timestamp: Uint8Array;
 }
 
 function prologue(o: CommonHandshakeOptions): Uint8Array {
@@ -185,6 +204,17 @@ function prologue(o: CommonHandshakeOptions): Uint8Array {
   out.set(base);
   out.set(extra, base.length);
   return out;
+}
+
+function requireTimestamp(payload: Uint8Array): Uint8Array {
+  if (payload.length !== TAI64N_BYTES) {
+    throw new NoiseError(
+      "UNEXPECTED_PAYLOAD",
+      `handshake message 1 carries ${payload.length} payload bytes; expected a ${TAI64N_BYTES}-byte TAI64N ` +
+        "timestamp (a gateway older than the server sends none)",
+    );
+  }
+  return payload;
 }
 
 function requireEmpty(payload: Uint8Array, which: string): void {
@@ -197,16 +227,17 @@ function requireEmpty(payload: Uint8Array, which: string): void {
 }
 
 /**
- * Starts the clinic's side: builds message 1 with an empty payload.
+ * Starts the clinic's side: builds message 1, whose payload is the TAI64N timestamp.
  *
  * @throws {NoiseError} `INVALID_KEY`, `LOW_ORDER_POINT` (a low-order server key).
+ * @throws {RangeError} a `timestamp` that is not 12 bytes.
  * @example
  * ```ts
  * import { initiatorHandshake } from "./handshake.ts";
  * import { generateStaticKeyPair } from "../keys/key_pair.ts";
  * const hs = initiatorHandshake({
  *   staticKeyPair: generateStaticKeyPair(), serverPublicKey: generateStaticKeyPair().publicKey });
- * console.assert(hs.message1.length === 32 + 48 + 16);
+ * console.assert(hs.message1.length === 32 + 48 + 12 + 16);
  * ```
  */
 export function initiatorHandshake(options: InitiatorHandshakeOptions): InitiatorHandshake {
@@ -219,7 +250,12 @@ export function initiatorHandshake(options: InitiatorHandshakeOptions): Initiato
     remoteStaticKey: options.serverPublicKey,
     psks: options.psk ? [options.psk] : [],
   });
-  const message1 = hs.writeMessage(new Uint8Array(0));
+  const timestamp = options.timestamp ?? PROCESS_CLOCK.next();
+  if (timestamp.length !== TAI64N_BYTES) {
+    hs.destroy();
+    throw new RangeError(`timestamp of ${timestamp.length} bytes: expected a ${TAI64N_BYTES}-byte TAI64N label`);
+  }
+  const message1 = hs.writeMessage(timestamp);
   return {
     message1,
     finish(message2: Uint8Array): SecureChannel {
@@ -253,7 +289,8 @@ export function initiatorHandshake(options: InitiatorHandshakeOptions): Initiato
  *
  * @throws {NoiseError} `UNKNOWN_PEER` (key not in the allowlist), `BAD_TAG`
  *   (clinic used a wrong server key, tampering, psk mismatch), `MALFORMED_MESSAGE`,
- *   `MESSAGE_TOO_LARGE`, `LOW_ORDER_POINT`, `UNEXPECTED_PAYLOAD` (data in message 1).
+ *   `MESSAGE_TOO_LARGE`, `LOW_ORDER_POINT`, `UNEXPECTED_PAYLOAD` (message 1's payload is
+ *   not a 12-byte timestamp).
  * @example
  * ```ts
  * import { initiatorHandshake, responderHandshake } from "./handshake.ts";
@@ -280,8 +317,7 @@ export function responderHandshake(
     psks: options.psk ? [options.psk] : [],
   });
   try {
-    const payload = hs.readMessage(message1);
-    requireEmpty(payload, "handshake message 1");
+    const timestamp = requireTimestamp(hs.readMessage(message1));
     const peerPublicKey = hs.remoteStaticKey!;
     const peer = options.lookupPeer(peerPublicKey.slice());
     if (peer === null || peer === undefined) {
@@ -297,7 +333,7 @@ export function responderHandshake(
       remoteStaticKey: r.remoteStaticKey,
       options: options.channel,
     });
-    return { message2, channel, peerName: peer.name, peerPublicKey };
+    return { message2, channel, peerName: peer.name, peerPublicKey, timestamp };
   } catch (e) {
     hs.destroy();
     throw e;

@@ -51,6 +51,7 @@ export {
   responderHandshake,
   type ResponderHandshakeOptions,
 } from "./handshake.ts";
+export { compareTai64n, TAI64N_BYTES, Tai64nClock, tai64nFromMs, tai64nToMs } from "./tai64n.ts";
 export {
   type ChannelOptions,
   type ChannelStats,

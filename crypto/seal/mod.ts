@@ -1,7 +1,11 @@
 /**
- * Sealed boxes: anonymous public-key encryption to one recipient (X25519 + HKDF-SHA256 +
- * ChaCha20-Poly1305), used to relay a clinic's segment weights through the server to the next
- * clinic without the server being able to read them.
+ * Sealing for one recipient:
+ *
+ * - `sealed_envelope.ts`: sender-authenticated envelopes (Noise `K`, a readable header that
+ *   binds sender, recipient, run, epoch and sequence), used to relay a clinic's segment
+ *   weights through the server to the next clinic: the server can neither read nor forge them;
+ * - `sealed_box.ts`: anonymous sealed boxes (X25519 + HKDF-SHA256 + ChaCha20-Poly1305), which
+ *   prove nothing about the sender; kept for callers that only need confidentiality.
  *
  * @example
  * ```ts
@@ -14,3 +18,16 @@
  * @module
  */
 export { open, seal, SEALED_BOX_INFO, SEALED_BOX_OVERHEAD } from "./sealed_box.ts";
+export {
+  ENVELOPE_CHUNK,
+  ENVELOPE_PROTOCOL,
+  ENVELOPE_VERSION,
+  envelopeBodyLength,
+  type EnvelopeHeader,
+  openEnvelope,
+  type OpenEnvelopeOptions,
+  readEnvelopeHeader,
+  runId,
+  sealEnvelope,
+  type SealEnvelopeOptions,
+} from "./sealed_envelope.ts";

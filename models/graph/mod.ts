@@ -1,7 +1,7 @@
 /**
  * The graph IR and the passes over it that know nothing of training: shape and type
- * inference, feed checks, input standardisation, partitioning one graph into two, and
- * FLOP counts.
+ * inference (a registry of per-op rules, shape_rules/), feed checks, input
+ * standardisation, partitioning one graph into two, and FLOP counts.
  *
  * @example
  * ```ts
@@ -38,10 +38,19 @@ export {
 export {
   broadcastShapes,
   type Facts,
+  inferNode,
   inferShapes,
   ShapeError,
   type TensorFacts,
 } from "./infer_shapes.ts";
+export { SHAPE_ERROR_CODES, type ShapeErrorCode } from "./shape_rules/shape_error.ts";
+export {
+  mergeShapeRuleFamilies,
+  SHAPE_INFERENCE_FAMILIES,
+  SHAPE_INFERENCE_RULES,
+  type ShapeRule,
+  type ShapeRuleContext,
+} from "./shape_rules/mod.ts";
 export { checkFeeds } from "./check_feeds.ts";
 export { STANDARDISE_EPSILON, standardiseInputs } from "./standardise_inputs.ts";
 export { type GraphPartition, partitionGraph } from "./partition.ts";

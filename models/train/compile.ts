@@ -32,6 +32,7 @@ import { GradContext, GradError } from "../grad/context.ts";
 import { appendLoss, type LossKind, targetInfo } from "../grad/loss.ts";
 import { type Segment, splitModel } from "./split.ts";
 import { bufferNames, lowerForTraining } from "./lower_training.ts";
+import { shareShapeReads } from "./share_shape_reads.ts";
 
 /** Options of {@linkcode compileModel}. */
 export interface CompileOptions {
@@ -173,22 +174,128 @@ export function identityOutput(src: string, dst: string): Node {
   };
 }
 
+/** What {@linkcode compileModel} decides per segment, before compiling it. */
+interface SegmentOptions {
+  loss?: LossKind;
+  inputGrads: boolean;
+  frozen: Set<string>;
+  buffers: Set<string>;
+  seed: number;
+  targetName: string;
+}
+
+/**
+ * What both kinds of segment build on: the segment's tensors, its parameters and constants,
+ * the lowered training nodes and the plain inference graph. `facts` is the segment's own
+ * copy, extended with the lowered nodes' tensors.
+ */
+interface SegmentPlan {
+  model: Model;
+  seg: Segment;
+  opset: number;
+  facts: Facts;
+  /** Prefix of graph and node names (`seg<index>`). */
+  prefix: string;
+  params: Map<string, Tensor>;
+  constants: Map<string, Tensor>;
+  buffers: Map<string, Tensor>;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  /** Parameters then buffers, as graph inputs. */
+  paramInfos: ValueInfo[];
+  bufferUpdates: Map<string, string>;
+  /** Outputs carrying the buffers' next values. */
+  updateInfos: ValueInfo[];
+  /** The lowered nodes (batch statistics, dropout masks) the training graphs run. */
+  trainNodes: Node[];
+  /** Constants of the training graphs: the segment's and those lowering added. */
+  trainConsts: Map<string, Tensor>;
+  /** Float segment inputs to differentiate with respect to. */
+  floatInputs: string[];
+  /** Every tensor a gradient is wanted for: parameters, then `floatInputs`. */
+  wrt: string[];
+  /** Forward only, for evaluation and inference. */
+  infer: Graph;
+}
+
 function compileSegment(
   model: Model,
   seg: Segment,
   globalFacts: Facts,
   opset: number,
-  o: {
-    loss?: LossKind;
-    inputGrads: boolean;
-    frozen: Set<string>;
-    buffers: Set<string>;
-    seed: number;
-    targetName: string;
-  },
+  o: SegmentOptions,
 ): CompiledSegment {
+  const plan = planSegment(model, seg, globalFacts, opset, o);
+  return o.loss ? compileLossSegment(plan, o.loss, o.targetName) : compileCutSegment(plan);
+}
+
+/**
+ * Sorts the segment's initializers into parameters, constants and buffers, lowers its nodes
+ * for training and infers the lowered nodes' tensors into a copy of the facts.
+ */
+function planSegment(
+  model: Model,
+  seg: Segment,
+  globalFacts: Facts,
+  opset: number,
+  o: SegmentOptions,
+): SegmentPlan {
   const g = model.graph;
   const facts: Facts = new Map(globalFacts);
+  const { params, constants, buffers } = sortInitializers(g, seg, o);
+  const inputs = seg.inputs.map((n) => valueInfo(facts, n));
+  const outputs = seg.outputs.map((n) => valueInfo(facts, n));
+  const paramInfos = [...params.keys(), ...buffers.keys()].map((n) => valueInfo(facts, n));
+  // Training graphs run the lowered nodes (batch statistics, dropout masks).
+  const lowered = lowerForTraining({ ...g, nodes: seg.nodes }, facts, opset, o.seed + seg.index);
+  const trainNodes = lowered.graph.nodes;
+  const trainConsts = new Map([
+    ...constants,
+    ...[...lowered.graph.initializers].filter(([n]) => !g.initializers.has(n)),
+  ]);
+  addConstantFacts(facts, trainConsts);
+  if (lowered.graph.nodes !== seg.nodes) { for (const n of trainNodes) inferNode(n, facts, opset); }
+  const updateInfos = [...lowered.bufferUpdates.values()].map((n) => valueInfo(facts, n));
+  const floatInputs = o.inputGrads
+    ? seg.inputs.filter((n) => FLOAT_DTYPES.has(facts.get(n)!.dtype))
+    : [];
+  const prefix = `seg${seg.index}`;
+  const infer: Graph = {
+    name: `${prefix}_infer`,
+    nodes: seg.nodes,
+    inputs: [...inputs, ...paramInfos],
+    outputs,
+    initializers: new Map(constants),
+    valueInfo: new Map(),
+  };
+  return {
+    model,
+    seg,
+    opset,
+    facts,
+    prefix,
+    params,
+    constants,
+    buffers,
+    inputs,
+    outputs,
+    paramInfos,
+    bufferUpdates: lowered.bufferUpdates,
+    updateInfos,
+    trainNodes,
+    trainConsts,
+    floatInputs,
+    wrt: [...params.keys(), ...floatInputs],
+    infer,
+  };
+}
+
+/** The segment's initializers as parameters (trained), constants and buffers. */
+function sortInitializers(
+  g: Graph,
+  seg: Segment,
+  o: SegmentOptions,
+): { params: Map<string, Tensor>; constants: Map<string, Tensor>; buffers: Map<string, Tensor> } {
   const params = new Map<string, Tensor>();
   const constants = new Map<string, Tensor>();
   const buffers = new Map<string, Tensor>();
@@ -204,17 +311,12 @@ function compileSegment(
       !o.frozen.has(name);
     (isParam ? params : constants).set(name, t);
   }
-  const inputs = seg.inputs.map((n) => valueInfo(facts, n));
-  const outputs = seg.outputs.map((n) => valueInfo(facts, n));
-  const paramInfos = [...params.keys(), ...buffers.keys()].map((n) => valueInfo(facts, n));
-  // Training graphs run the lowered nodes (batch statistics, dropout masks).
-  const lowered = lowerForTraining({ ...g, nodes: seg.nodes }, facts, opset, o.seed + seg.index);
-  const trainNodes = lowered.graph.nodes;
-  const trainConsts = new Map([
-    ...constants,
-    ...[...lowered.graph.initializers].filter(([n]) => !g.initializers.has(n)),
-  ]);
-  for (const [n, t] of trainConsts) {
+  return { params, constants, buffers };
+}
+
+/** Facts of the constants not known yet (those lowering added), int64 values tracked. */
+function addConstantFacts(facts: Facts, consts: Map<string, Tensor>): void {
+  for (const [n, t] of consts) {
     if (!facts.has(n)) {
       facts.set(n, {
         dtype: t.dtype,
@@ -223,123 +325,116 @@ function compileSegment(
       });
     }
   }
-  if (lowered.graph.nodes !== seg.nodes) { for (const n of trainNodes) inferNode(n, facts, opset); }
-  const updateInfos = [...lowered.bufferUpdates.values()].map((n) => valueInfo(facts, n));
-  /** What every compiled segment reports, loss or not. */
-  const common = (live: Set<string>) => ({
-    index: seg.index,
-    inputs,
-    outputs,
-    params,
-    buffers,
-    bufferUpdates: lowered.bufferUpdates,
-    trainable: [...params.keys()].filter((n) => live.has(n)),
-    infer: toModel(model, opset, infer),
-  });
-  const floatInputs = o.inputGrads
-    ? seg.inputs.filter((n) => FLOAT_DTYPES.has(facts.get(n)!.dtype))
-    : [];
-  const wrt = [...params.keys(), ...floatInputs];
-  const prefix = `seg${seg.index}`;
+}
 
-  const infer: Graph = {
-    name: `${prefix}_infer`,
-    nodes: seg.nodes,
-    inputs: [...inputs, ...paramInfos],
-    outputs,
-    initializers: new Map(constants),
-    valueInfo: new Map(),
+/** What every compiled segment reports, loss or not. */
+function commonParts(p: SegmentPlan, live: Set<string>) {
+  return {
+    index: p.seg.index,
+    inputs: p.inputs,
+    outputs: p.outputs,
+    params: p.params,
+    buffers: p.buffers,
+    bufferUpdates: p.bufferUpdates,
+    trainable: [...p.params.keys()].filter((n) => live.has(n)),
+    infer: toModel(p.model, p.opset, p.infer),
   };
+}
 
-  if (o.loss) {
-    if (outputs.length !== 1) {
-      throw new GradError("UNSUPPORTED_MODEL", "the loss segment must have exactly one output");
-    }
-    const logits = outputs[0];
-    // Refuse an op without a rule first: the loss head needs shapes such an op hides.
-    findActive({ ...infer, nodes: trainNodes }, facts, wrt, [logits.name]);
-    const ti = targetInfo(o.loss, logits.shape ?? []);
-    facts.set(o.targetName, { dtype: ti.dtype, shape: ti.shape });
-    const lossCtx = new GradContext(facts, opset, `${prefix}/loss`);
-    const { loss, dlogits } = appendLoss(lossCtx, o.loss, logits.name, o.targetName);
-    const { grads, ctx } = differentiate(
-      { ...infer, nodes: trainNodes },
-      facts,
-      opset,
-      { wrt, seeds: new Map([[logits.name, dlogits]]), prefix },
-    );
-    const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
-    const nodes = [
-      ...trainNodes,
+/**
+ * The loss segment: one fused `step` graph (forward, loss, backward), seeded with the
+ * gradient of the loss at the logits.
+ */
+function compileLossSegment(
+  p: SegmentPlan,
+  lossKind: LossKind,
+  targetName: string,
+): CompiledSegment {
+  const { facts, opset, prefix, outputs } = p;
+  if (outputs.length !== 1) {
+    throw new GradError("UNSUPPORTED_MODEL", "the loss segment must have exactly one output");
+  }
+  const logits = outputs[0];
+  // Refuse an op without a rule first: the loss head needs shapes such an op hides.
+  findActive({ ...p.infer, nodes: p.trainNodes }, facts, p.wrt, [logits.name]);
+  const ti = targetInfo(lossKind, logits.shape ?? []);
+  facts.set(targetName, { dtype: ti.dtype, shape: ti.shape });
+  const lossCtx = new GradContext(facts, opset, `${prefix}/loss`);
+  const { loss, dlogits } = appendLoss(lossCtx, lossKind, logits.name, targetName);
+  const { grads, ctx } = differentiate({ ...p.infer, nodes: p.trainNodes }, facts, opset, {
+    wrt: p.wrt,
+    seeds: new Map([[logits.name, dlogits]]),
+    prefix,
+  });
+  const { outNodes, outInfos, live } = gradOutputs(grads, facts, p.params, p.floatInputs);
+  const step: Graph = {
+    name: `${prefix}_step`,
+    nodes: [
+      ...p.trainNodes,
       ...lossCtx.nodes,
       ...ctx.nodes,
       identityOutput(loss, "loss"),
       ...outNodes,
-    ];
-    const step: Graph = {
-      name: `${prefix}_step`,
-      nodes,
-      inputs: [...inputs, ...paramInfos, { name: o.targetName, dtype: ti.dtype, shape: ti.shape }],
-      outputs: [
-        { name: "loss", dtype: logits.dtype, shape: [] },
-        logits,
-        ...outInfos,
-        ...updateInfos,
-      ],
-      initializers: new Map([...trainConsts, ...lossCtx.initializers, ...ctx.initializers]),
-      valueInfo: new Map(),
-    };
-    return {
-      ...common(live),
-      saved: [],
-      step: toModel(model, opset, step),
-      hasLoss: true,
-      targetName: o.targetName,
-      inputGradNames: floatInputs.map(gradName),
-    };
-  }
+    ],
+    inputs: [...p.inputs, ...p.paramInfos, { name: targetName, dtype: ti.dtype, shape: ti.shape }],
+    outputs: [
+      { name: "loss", dtype: logits.dtype, shape: [] },
+      logits,
+      ...outInfos,
+      ...p.updateInfos,
+    ],
+    initializers: new Map([...p.trainConsts, ...lossCtx.initializers, ...ctx.initializers]),
+    valueInfo: new Map(),
+  };
+  return {
+    ...commonParts(p, live),
+    saved: [],
+    step: toModel(p.model, opset, step),
+    hasLoss: true,
+    targetName,
+    inputGradNames: p.floatInputs.map(gradName),
+  };
+}
 
-  // Non-loss segment: the gradient of each output arrives as an input.
+/**
+ * A segment without the loss: a `forward` graph that also outputs the tensors its backward
+ * reads, and a `backward` graph from those and the gradient of each output (an input
+ * `grad.<output>`) to the parameter and input gradients.
+ */
+function compileCutSegment(p: SegmentPlan): CompiledSegment {
+  const { facts, opset, prefix, outputs, seg } = p;
   const seeds = new Map<string, string>();
   for (const out of outputs) {
     seeds.set(out.name, gradName(out.name));
     facts.set(gradName(out.name), { dtype: out.dtype, shape: out.shape && [...out.shape] });
   }
-  const { grads, ctx } = differentiate({ ...infer, nodes: trainNodes }, facts, opset, {
-    wrt,
+  const { grads, ctx } = differentiate({ ...p.infer, nodes: p.trainNodes }, facts, opset, {
+    wrt: p.wrt,
     seeds,
     prefix,
   });
-  const { outNodes, outInfos, live } = gradOutputs(grads, facts, params, floatInputs);
+  const { outNodes, outInfos, live } = gradOutputs(grads, facts, p.params, p.floatInputs);
   const seedNames = new Set(seeds.values());
   const bwdNodes = shareShapeReads(
     [...ctx.nodes, ...outNodes],
     facts,
     (t) => !ctx.initializers.has(t) && !seedNames.has(t),
   );
-  const producedByBwd = new Set(bwdNodes.flatMap((n) => n.outputs));
-  const referenced = new Set<string>();
-  for (const n of bwdNodes) {
-    for (const t of n.inputs) {
-      if (t && !producedByBwd.has(t) && !ctx.initializers.has(t)) referenced.add(t);
-    }
-  }
-  const bwdParams = paramInfos.filter((p) => referenced.has(p.name));
-  const bwdConsts = new Map([...trainConsts].filter(([n]) => referenced.has(n)));
+  const referenced = backwardReads(bwdNodes, ctx.initializers);
   const saved = [...referenced].filter((t) =>
-    !seedNames.has(t) && !params.has(t) && !buffers.has(t) && !trainConsts.has(t)
+    !seedNames.has(t) && !p.params.has(t) && !p.buffers.has(t) && !p.trainConsts.has(t)
   );
   const forward: Graph = {
-    ...infer,
+    ...p.infer,
     name: `${prefix}_forward`,
-    nodes: trainNodes,
-    initializers: new Map(trainConsts),
+    nodes: p.trainNodes,
+    initializers: new Map(p.trainConsts),
     outputs: [
       ...outputs,
       ...saved.filter((t) => !seg.outputs.includes(t) && !seg.inputs.includes(t)).map((t) =>
         valueInfo(facts, t)
       ),
-      ...updateInfos,
+      ...p.updateInfos,
     ],
   };
   const backward: Graph = {
@@ -347,63 +442,39 @@ function compileSegment(
     nodes: bwdNodes,
     inputs: [
       ...saved.map((t) => valueInfo(facts, t)),
-      ...bwdParams,
+      ...p.paramInfos.filter((v) => referenced.has(v.name)),
       ...[...seedNames].map((t) => valueInfo(facts, t)),
     ],
     outputs: outInfos,
-    initializers: new Map([...bwdConsts, ...ctx.initializers]),
+    initializers: new Map([
+      ...[...p.trainConsts].filter(([n]) => referenced.has(n)),
+      ...ctx.initializers,
+    ]),
     valueInfo: new Map(),
   };
   return {
-    ...common(live),
+    ...commonParts(p, live),
     saved,
-    forward: toModel(model, opset, forward),
-    backward: toModel(model, opset, backward),
+    forward: toModel(p.model, opset, forward),
+    backward: toModel(p.model, opset, backward),
     hasLoss: false,
-    inputGradNames: floatInputs.filter((t) => live.has(t)).map(gradName),
+    inputGradNames: p.floatInputs.filter((t) => live.has(t)).map(gradName),
   };
 }
 
 /**
- * Rewrites backward nodes that read a forward tensor only for its shape. A forward tensor
- * every backward reader of which is `Shape` or `Size` (ONNX operator spec, Shape-15 and
- * Size-13: the output depends on the input's dimensions only) need not cross from the
- * forward call to the backward call whole when another tensor of the same static shape
- * crosses anyway: those readers read that one instead. The gradient rules of the
- * reductions in a lowered BatchNormalization read their input's shape this way, which
- * otherwise saved two extra [N, C, H, W] tensors per block (on the wasm engine every saved
- * tensor is copied out of and back into the module's memory). The shape stays static in
- * the backward graph, so its shape inference and FLOP count are unchanged.
+ * The tensors the backward nodes read from outside themselves (saved forward tensors,
+ * parameters, constants, seeds), in first-read order; their own initializers excluded.
  */
-function shareShapeReads(nodes: Node[], facts: Facts, isForwardTensor: (t: string) => boolean): Node[] {
+function backwardReads(nodes: Node[], initializers: ReadonlyMap<string, Tensor>): Set<string> {
   const produced = new Set(nodes.flatMap((n) => n.outputs));
-  const isShapeRead = (n: Node) => (n.opType === "Shape" || n.opType === "Size") && n.domain === "";
-  const readers = new Map<string, Node[]>();
+  const referenced = new Set<string>();
   for (const n of nodes) {
     for (const t of n.inputs) {
-      if (t && !produced.has(t) && isForwardTensor(t)) readers.set(t, [...(readers.get(t) ?? []), n]);
+      if (t && !produced.has(t) && !initializers.has(t)) referenced.add(t);
     }
   }
-  const key = (t: string) => {
-    const shape = facts.get(t)?.shape;
-    return shape ? JSON.stringify(shape) : undefined;
-  };
-  // Tensors that cross anyway (read by something other than Shape/Size), by static shape.
-  const crossing = new Map<string, string>();
-  for (const [t, rs] of readers) {
-    const k = key(t);
-    if (k && !rs.every(isShapeRead) && !crossing.has(k)) crossing.set(k, t);
-  }
-  const swap = new Map<string, string>();
-  for (const [t, rs] of readers) {
-    const k = key(t);
-    const other = k ? crossing.get(k) : undefined;
-    if (other && other !== t && rs.every(isShapeRead)) swap.set(t, other);
-  }
-  if (swap.size === 0) return nodes;
-  return nodes.map((n) =>
-    isShapeRead(n) && swap.has(n.inputs[0]) ? { ...n, inputs: [swap.get(n.inputs[0])!, ...n.inputs.slice(1)] } : n
-  );
+  return referenced;
 }
 
 /** Identity nodes naming each gradient `grad.<tensor>`; unreachable tensors are dropped. */

@@ -80,6 +80,21 @@ export const NOPEEK_NAMES = { x: "x", z: "z", dcor: "dcor", grad: gradName("z") 
  * ```
  */
 export function buildNoPeekModel(opts: NoPeekOptions): Model {
+  const { opset, eps, estimator } = checkNoPeekOptions(opts);
+  const { x, z } = NOPEEK_NAMES;
+  const facts: Facts = new Map([
+    [x, { dtype: "float32", shape: [...opts.xShape] }],
+    [z, { dtype: "float32", shape: [...opts.zShape] }],
+  ]);
+  const f = new GradContext(facts, opset, "nopeek");
+  const dc = emitDcor(f, eps, estimator);
+  return noPeekModel(f, facts, opset, dc, opts);
+}
+
+/** The options with defaults filled in, or a RangeError naming the bad one. */
+function checkNoPeekOptions(
+  opts: NoPeekOptions,
+): { opset: number; eps: number; estimator: "v" | "u" } {
   const opset = opts.opset ?? 17;
   const eps = opts.epsilon ?? 1e-6;
   if (!(eps > 0) || !Number.isFinite(eps)) {
@@ -92,63 +107,83 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
       );
     }
   }
-  const { x, z, dcor, grad } = NOPEEK_NAMES;
-  const facts: Facts = new Map([
-    [x, { dtype: "float32", shape: [...opts.xShape] }],
-    [z, { dtype: "float32", shape: [...opts.zShape] }],
-  ]);
-  const f = new GradContext(facts, opset, "nopeek");
-  const epsName = f.scalar(eps), two = f.scalar(2), tiny = f.scalar(1e-12);
   const estimator = opts.estimator ?? "v";
   if (estimator !== "v" && estimator !== "u") {
     throw new RangeError(`nopeek: estimator must be "v" or "u", got ${JSON.stringify(estimator)}`);
   }
+  return { opset, eps, estimator };
+}
 
-  // Pairwise distances of the rows of `a`.
-  const distances = (a: string): string => {
-    const flat = f.emit1("Flatten", [a], { axis: intAttr(1) }, "flat");
-    const sq = f.reduceSum(f.emit1("Mul", [flat, flat]), [1], true); // [N, 1]
-    const gram = f.emit1("MatMul", [
-      flat,
-      f.emit1("Transpose", [flat], { perm: intsAttr([1, 0]) }),
-    ]);
-    const d2 = f.emit1("Sub", [
-      f.emit1("Add", [sq, f.emit1("Transpose", [sq], { perm: intsAttr([1, 0]) })]),
-      f.emit1("Mul", [gram, two]),
-    ]);
-    // Rounding can make a diagonal entry slightly negative; Relu clamps it to 0.
-    return f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [d2]), epsName])], {}, "dist");
-  };
-  // Double-centred distance matrix (Székely et al. 2007, eq. 2.8).
-  const centred = (d: string): string => {
-    const rows = f.reduceMean(d, [1], true),
-      cols = f.reduceMean(d, [0], true),
-      all = f.reduceMean(d, [0, 1], true);
-    return f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all], {}, "centred");
-  };
-  const dX = distances(x), dZ = distances(z);
-  // U-centring (Székely & Rizzo 2014, eq. 2.6): Ã_ij = a_ij − a_i·/(n−2) − a_·j/(n−2) +
-  // a_··/((n−1)(n−2)) off the diagonal, 0 on it. n and the diagonal mask come from X's side,
-  // which the gradient does not flow through.
-  let uCentred: ((d: string) => string) | undefined;
-  if (estimator === "u") {
-    const n = f.emit1("Cast", [
+/** Emits dCor(x, z) into `f` (module doc: distances, centring, ratio); returns its name. */
+function emitDcor(f: GradContext, eps: number, estimator: "v" | "u"): string {
+  const epsName = f.scalar(eps), two = f.scalar(2), tiny = f.scalar(1e-12);
+  const dX = pairwiseDistances(f, NOPEEK_NAMES.x, epsName, two);
+  const dZ = pairwiseDistances(f, NOPEEK_NAMES.z, epsName, two);
+  const centre = estimator === "u" ? uCentring(f, dX, two) : (d: string) => doubleCentred(f, d);
+  const A = centre(dX), B = centre(dZ);
+  return dcorOfCentred(f, A, B, tiny, estimator);
+}
+
+/** Pairwise distances √(max(‖u − v‖², 0) + ε) of the rows of `a`, as an [N, N] tensor. */
+function pairwiseDistances(f: GradContext, a: string, epsName: string, two: string): string {
+  const flat = f.emit1("Flatten", [a], { axis: intAttr(1) }, "flat");
+  const sq = f.reduceSum(f.emit1("Mul", [flat, flat]), [1], true); // [N, 1]
+  const gram = f.emit1("MatMul", [
+    flat,
+    f.emit1("Transpose", [flat], { perm: intsAttr([1, 0]) }),
+  ]);
+  const d2 = f.emit1("Sub", [
+    f.emit1("Add", [sq, f.emit1("Transpose", [sq], { perm: intsAttr([1, 0]) })]),
+    f.emit1("Mul", [gram, two]),
+  ]);
+  // Rounding can make a diagonal entry slightly negative; Relu clamps it to 0.
+  return f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [d2]), epsName])], {}, "dist");
+}
+
+/** Double-centred distance matrix (Székely et al. 2007, eq. 2.8). */
+function doubleCentred(f: GradContext, d: string): string {
+  const rows = f.reduceMean(d, [1], true),
+    cols = f.reduceMean(d, [0], true),
+    all = f.reduceMean(d, [0, 1], true);
+  return f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all], {}, "centred");
+}
+
+/**
+ * U-centring (Székely & Rizzo 2014, eq. 2.6): Ã_ij = a_ij − a_i·/(n−2) − a_·j/(n−2) +
+ * a_··/((n−1)(n−2)) off the diagonal, 0 on it. n and the diagonal mask come from X's side
+ * (`dX`), which the gradient does not flow through; they are emitted once, here.
+ */
+function uCentring(f: GradContext, dX: string, two: string): (d: string) => string {
+  const n = f.emit1(
+    "Cast",
+    [
       f.emit1("Shape", [dX], { start: intAttr(0), end: intAttr(1) }),
-    ], { to: intAttr(1) }, "n"); // [1], float
-    const one = f.scalar(1);
-    const nm2 = f.emit1("Sub", [n, two]);
-    const nm1nm2 = f.emit1("Mul", [f.emit1("Sub", [n, one]), nm2]);
-    const offDiag = f.emit1("Sub", [one, f.emit1("EyeLike", [dX])], {}, "offdiag");
-    uCentred = (d: string) => {
-      const rows = f.emit1("Div", [f.reduceSum(d, [1], true), nm2]);
-      const cols = f.emit1("Div", [f.reduceSum(d, [0], true), nm2]);
-      const all = f.emit1("Div", [f.reduceSum(d, [0, 1], true), nm1nm2]);
-      const c = f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all]);
-      return f.emit1("Mul", [c, offDiag], {}, "ucentred");
-    };
-  }
+    ],
+    { to: intAttr(1) },
+    "n",
+  ); // [1], float
+  const one = f.scalar(1);
+  const nm2 = f.emit1("Sub", [n, two]);
+  const nm1nm2 = f.emit1("Mul", [f.emit1("Sub", [n, one]), nm2]);
+  const offDiag = f.emit1("Sub", [one, f.emit1("EyeLike", [dX])], {}, "offdiag");
+  return (d: string) => {
+    const rows = f.emit1("Div", [f.reduceSum(d, [1], true), nm2]);
+    const cols = f.emit1("Div", [f.reduceSum(d, [0], true), nm2]);
+    const all = f.emit1("Div", [f.reduceSum(d, [0, 1], true), nm1nm2]);
+    const c = f.emit1("Add", [f.emit1("Sub", [f.emit1("Sub", [d, rows]), cols]), all]);
+    return f.emit1("Mul", [c, offDiag], {}, "ucentred");
+  };
+}
+
+/** dCor from the centred matrices A and B: √(max(dCov²/√(dVar²·dVar²), 0) + floor). */
+function dcorOfCentred(
+  f: GradContext,
+  A: string,
+  B: string,
+  tiny: string,
+  estimator: "v" | "u",
+): string {
   const mean = (t: string) => f.reduceMean(t, [0, 1], false);
-  const A = (uCentred ?? centred)(dX), B = (uCentred ?? centred)(dZ);
   // Both estimators are ratios of sums over the same entries, so the normalising constant
   // (1/n² for the V-statistic, 1/(n(n−3)) for the U-statistic) cancels.
   const cov = mean(f.emit1("Mul", [A, B]));
@@ -162,9 +197,21 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
   // is 0): max(R*², 0) as in metrics.ts, and a floor of 1e-4 under the √ so that its slope,
   // 1/(2√(R*² + floor)), stays below 50 as the dependence vanishes.
   const floor = estimator === "u" ? f.scalar(1e-4) : tiny;
-  const dc = f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [r2]), floor])], {}, "dcor");
+  return f.emit1("Sqrt", [f.emit1("Add", [f.emit1("Relu", [r2]), floor])], {}, "dcor");
+}
 
-  // d dCor / dZ: seed 1 at the scalar output, reverse pass over the nodes above.
+/**
+ * The model `(x, z) → (dcor, grad.z)`: the forward nodes in `f`, then d dCor / dZ by the
+ * reverse pass seeded with 1 at the scalar `dc`.
+ */
+function noPeekModel(
+  f: GradContext,
+  facts: Facts,
+  opset: number,
+  dc: string,
+  opts: NoPeekOptions,
+): Model {
+  const { x, z, dcor, grad } = NOPEEK_NAMES;
   const one = f.constant(tensor("float32", [], new Float32Array([1])), "one");
   const forward: Graph = {
     name: "nopeek",
@@ -183,16 +230,14 @@ export function buildNoPeekModel(opts: NoPeekOptions): Model {
   const graph: Graph = {
     name: "nopeek",
     nodes: [...f.nodes, ...ctx.nodes, identityOutput(dc, dcor), identityOutput(dz, grad)],
-    inputs: [{ name: x, dtype: "float32", shape: [...opts.xShape] }, {
-      name: z,
-      dtype: "float32",
-      shape: [...opts.zShape],
-    }],
-    outputs: [{ name: dcor, dtype: "float32", shape: [] }, {
-      name: grad,
-      dtype: "float32",
-      shape: [...opts.zShape],
-    }],
+    inputs: [
+      { name: x, dtype: "float32", shape: [...opts.xShape] },
+      { name: z, dtype: "float32", shape: [...opts.zShape] },
+    ],
+    outputs: [
+      { name: dcor, dtype: "float32", shape: [] },
+      { name: grad, dtype: "float32", shape: [...opts.zShape] },
+    ],
     initializers: new Map([...f.initializers, ...ctx.initializers]),
     valueInfo: new Map(),
   };

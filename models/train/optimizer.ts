@@ -41,6 +41,12 @@ export interface Optimizer {
   step(params: Map<string, Tensor>, grads: Map<string, Tensor>): void;
   /** The state as named tensors (for checkpoints). */
   state(): Map<string, Tensor>;
+  /**
+   * The live moment arrays by key (the keys of {@linkcode Optimizer.state} but `steps`), not
+   * copies: for a caller that checks or backs up the state at every step without allocating
+   * (allocating fresh typed arrays costs far more than copying into kept ones). Read only.
+   */
+  slots(): ReadonlyMap<string, Float32Array>;
   /** Restores state written by {@linkcode Optimizer.state}. */
   load(state: Map<string, Tensor>): void;
 }
@@ -160,6 +166,9 @@ export function createOptimizer(config: OptimizerConfig): Optimizer {
           }
         }
       }
+    },
+    slots() {
+      return slots;
     },
     state() {
       const out = new Map<string, Tensor>();

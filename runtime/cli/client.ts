@@ -1,20 +1,26 @@
 /**
  * `deno task client --config <clinic.json> [--server URL] [--data FILE] [--checkpoint-dir DIR]
  *  [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] [--seed S] [--batch B]
- *  [--turns-per-epoch T] [--json result.json] [--verbose]`
+ *  [--turns-per-epoch T] [--json result.json] [--verbose] [--events json]`
  *
  * `deno task client predict --config <clinic.json> --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]`
  *
  * Runs a clinic: the launcher (`runtime/client/launcher.ts`) spawns the sandboxed raw-data
  * process and the courier process and relays between them; this process has no network
- * access. Training runs until the server says it is finished, then the clinic's test split
- * is evaluated through the cut. `predict` runs split inference of the trained model (the
+ * access, and gives up its `run` permission once both children run (`revokeRun`). Training
+ * runs until the server says it is finished, then the clinic's test split is evaluated through
+ * the cut. `predict` runs split inference of the trained model (the
  * clinic segments from the checkpoint directory, the server's from the server) on the
  * images of `--input` and writes one score per row. `--export` also assembles the full trained
  * model as one standard ONNX file — only when the clinic config's `policy.allowExport` and the
  * server's `allowExport` both allow it: the server sends its segment's weights (inside the
  * channel), the raw-data process merges them with the clinic's segments and writes the model
  * into its checkpoint directory, and this process copies it to `--export`.
+ *
+ * Progress: on a terminal, one line rewritten in place during a turn (round, step/steps, ETA,
+ * loss, bytes up/down; `runtime/client/progress_line.ts`); otherwise plain lines (one per turn,
+ * one per step with `--verbose`). `--events json` prints every progress event, steps included,
+ * as one JSON object per line on stdout (`runtime/client/clinic_event_line.ts`).
  *
  * @example
  * ```sh
@@ -31,12 +37,14 @@ import { writeNpz } from "../data/npz.ts";
 import { type ClientConfig, parseClientConfig } from "../client/client_config.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
+import type { ClinicEventRecord } from "../client/clinic_event_line.ts";
+import { ProgressLine } from "../client/progress_line.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
-  "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] " +
+  "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] " +
   "| predict ... --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]";
 
 function positiveInt(flag: string, v: string, min = 1): number {
@@ -65,6 +73,7 @@ await runMain(async () => {
         "turns-per-epoch": { type: "string" },
         json: { type: "string" },
         verbose: { type: "boolean", default: false },
+        events: { type: "string" },
         input: { type: "string" },
         out: { type: "string" },
         export: { type: "string" },
@@ -117,6 +126,7 @@ await runMain(async () => {
   };
   if (values.json) refuseOverwrite("--json", values.json, stored);
   if (values.export !== undefined && task !== "predict") throw new UsageError("--export belongs to predict");
+  if (values.events !== undefined && values.events !== "json") throw new UsageError(`--events ${values.events}: expected json`);
   if (task === "predict") {
     if (values.export !== undefined) {
       if (!/\.onnx$/i.test(values.export)) throw new UsageError(`--export ${values.export}: expected an .onnx file name`);
@@ -132,7 +142,7 @@ await runMain(async () => {
     const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number; exportFile?: string }>(
       config,
       "predict",
-      { predictFile: resolve(values.input), exportModel: values.export !== undefined },
+      { predictFile: resolve(values.input), exportModel: values.export !== undefined, revokeRun: true },
     );
     const { logits, dims } = r.result;
     const binary = config.loss === "bce" && dims[1] === 1;
@@ -164,7 +174,22 @@ await runMain(async () => {
     `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,
   );
-  const r = await launchClinic<ClinicResult>(config, "train", { verboseSteps: values.verbose, onLine: (l) => console.log(l) });
+  // A terminal gets a progress line; a pipe or file plain lines (or JSON events when asked).
+  const progress = values.events === undefined && Deno.stdout.isTerminal()
+    ? new ProgressLine((s) => Deno.stdout.writeSync(new TextEncoder().encode(s)))
+    : undefined;
+  const onEvent = values.events === "json"
+    ? (e: ClinicEventRecord) => console.log(JSON.stringify(e))
+    : progress && ((e: ClinicEventRecord) => progress.event(e));
+  const r = await launchClinic<ClinicResult>(config, "train", {
+    verboseSteps: values.verbose,
+    onLine: (l) => {
+      progress?.end();
+      console.log(l);
+    },
+    ...(onEvent ? { onEvent } : {}),
+  });
+  progress?.end();
   // The courier has already logged each evaluation (its `test:` line) through onLine.
   const res = r.result;
   console.log(

@@ -1,6 +1,7 @@
 /**
  * `deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] [--mode vanilla|ushaped]
- *  [--engine native|wasm] [--data file.npz] [--seed S] [--codec float32|float16|int8[:level]]`
+ *  [--engine native|wasm] [--data file.npz] [--seed S] [--codec float32|float16|int8[:level]]
+ *  [--linger SECONDS]`
  *
  * splitgate end to end on one machine: throwaway keys in a temp directory, a split server on
  * loopback (native engine when onnxruntime-node loads, else wasm), and two clinics, each the
@@ -13,6 +14,10 @@
  *
  * Ends with a table: per-clinic and overall test AUC and accuracy, bytes sent and received
  * per clinic, wall time, and the central run.
+ *
+ * As soon as the server is up it prints `dashboard: http://127.0.0.1:<port>/dashboard` (the
+ * live page, `runtime/server/routes/dashboard_routes.ts`); `--linger S` keeps the server and
+ * its dashboard up S seconds after training (default 0).
  *
  * @example
  * ```sh
@@ -38,7 +43,8 @@ import { parseFlags, runMain, UsageError } from "./main.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
-  "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central]";
+  "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
+  "[--linger SECONDS]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -64,6 +70,7 @@ await runMain(async () => {
     partition: { type: "string", default: "size-dirichlet" },
     alpha: { type: "string", default: "0.5" },
     codec: { type: "string", default: "float32" },
+    linger: { type: "string", default: "0" },
   });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
@@ -80,6 +87,8 @@ await runMain(async () => {
   const codecMatch = /^(float32|float16|int8)(?::([0-9]))?$/.exec(values.codec!);
   if (!codecMatch) throw new UsageError(`--codec ${values.codec}: expected float32, float16 or int8, optionally :level (deflate 0-9)`);
   const codec = { dtype: codecMatch[1] as "float32" | "float16" | "int8", level: Number(codecMatch[2] ?? 0) };
+  const linger = Number(values.linger);
+  if (!(Number.isFinite(linger) && linger >= 0)) throw new UsageError(`--linger ${values.linger}: expected seconds >= 0`);
   const alpha = Number(values.alpha);
   if (!(alpha > 0)) throw new UsageError(`--alpha ${values.alpha}: expected a positive number`);
   const optimizer: OptimizerConfig = { kind: "adam", lr: 1e-3 };
@@ -128,6 +137,7 @@ await runMain(async () => {
     }, { keyPair: serverKeys, allowlist, engine, log: (l) => console.log(`[server] ${l}`) });
     const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
     const port = http.addr.port;
+    console.log(`dashboard: http://127.0.0.1:${port}/dashboard`);
     const labels = Array.from(data.train.target.data as ArrayLike<number>, Number);
     const shares = partition({ scheme, count: data.train.size, labels, clinics: 2, alpha, seed });
     console.log(
@@ -174,6 +184,11 @@ await runMain(async () => {
         return r.result;
       })));
     } finally {
+      if (linger > 0) {
+        console.log(`the server and its dashboard stay up ${linger} s (--linger)`);
+        await new Promise((r) => setTimeout(r, linger * 1000));
+      }
+      server.endLiveViews(); // an open dashboard would hold the graceful shutdown forever
       await http.shutdown();
       await server.close();
     }

@@ -26,6 +26,7 @@ import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts"
 import { readInput, runMain } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
+import { parseTokenFile } from "../server/middleware/operator_access.ts";
 
 await runMain(async () => {
   enterUserDir();
@@ -74,6 +75,9 @@ await runMain(async () => {
     deferUpdate: file.deferUpdate,
     statusFrom: file.statusFrom,
     cipher: file.cipher,
+    metricsToken: file.metricsTokenFile === undefined
+      ? undefined
+      : parseTokenFile(new TextDecoder().decode(await readInput("metricsTokenFile", file.metricsTokenFile)), file.metricsTokenFile),
   };
   // Issue 20: says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
   describeNoiseCipher(CHANNEL_CIPHERS[file.cipher ?? "chachapoly"]);
@@ -97,6 +101,7 @@ await runMain(async () => {
     throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
   }
   const stop = async () => {
+    server.endLiveViews(); // an open dashboard would hold the graceful shutdown forever
     await http.shutdown();
     await server.close();
   };

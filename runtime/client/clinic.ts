@@ -28,8 +28,8 @@
  * import { runClinic } from "./clinic.ts";
  * import type { ClinicConnection } from "./clinic.ts";
  * import type { RawSide } from "./raw_side/api.ts";
- * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>) {
- *   const result = await runClinic({ side, conn, peers, onEvent: (e) => console.error(e) });
+ * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>, run: Uint8Array) {
+ *   const result = await runClinic({ side, conn, peers, run, onEvent: (e) => console.error(e) });
  *   console.log(result.eval.test?.auc);
  * }
  * ```
@@ -95,7 +95,7 @@ export type ClinicEvent =
  * import type { ClinicConnection } from "./clinic.ts";
  * import type { RawSide } from "./raw_side/api.ts";
  * function options(side: RawSide, conn: ClinicConnection, pubB: Uint8Array): ClinicOptions {
- *   return { side, conn, peers: new Map([["clinic-b", pubB]]), loss: "bce" };
+ *   return { side, conn, peers: new Map([["clinic-b", pubB]]), run: new Uint8Array(32), loss: "bce" };
  * }
  * ```
  */
@@ -104,6 +104,11 @@ export interface ClinicOptions {
   conn: ClinicConnection;
   /** Every other clinic of the turn order, by name: their public keys (relayed weights are sealed to them). */
   peers: ReadonlyMap<string, Uint8Array>;
+  /**
+   * The run id relayed weights are bound to (32 bytes): `runId(serverPublicKey)` of
+   * `crypto/seal/sealed_envelope.ts`, so weights sealed for another server's run do not open.
+   */
+  run: Uint8Array;
   /** Loss of the model (for the evaluation metrics; default bce). */
   loss?: LossKind;
   /** Rounds per data epoch (default 1: a turn is a clinic's whole epoch). */
@@ -266,8 +271,8 @@ async function ask<M extends RequestMessage>(
  * ```ts
  * import { runClinic, type ClinicConnection } from "./clinic.ts";
  * import type { RawSide } from "./raw_side/api.ts";
- * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>) {
- *   const r = await runClinic({ side, conn, peers });
+ * async function train(side: RawSide, conn: ClinicConnection, peers: Map<string, Uint8Array>, run: Uint8Array) {
+ *   const r = await runClinic({ side, conn, peers, run });
  *   return r.eval.test?.auc;
  * }
  * ```
@@ -283,13 +288,15 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   }
   const result = emptyResult(me);
   // A restarted clinic continues from its last turn-start checkpoint.
-  await o.side.restore();
-  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate() };
+  const restored = (await o.side.restore())?.epoch ?? null;
+  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored };
   const rounds = await trainUntilFinished(run);
   o.onEvent?.({ kind: "finished", rounds });
-  // The last turn's holder has the final clinic weights; everyone else takes them over.
+  // The last turn's holder has the final clinic weights; everyone else takes them over —
+  // unless this clinic restarted from its final checkpoint, which already holds them (the
+  // raw side refuses the same envelope twice).
   const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
-  if (last.sealedWeights && last.from !== me) await o.side.importWeights(last.sealedWeights);
+  if (last.sealedWeights && last.from !== me && restored !== rounds) await importFrom(o, last.sealedWeights);
   // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
   await o.side.checkpoint(rounds);
   for (const split of o.evaluate ?? ["test"]) {
@@ -343,6 +350,16 @@ interface Run {
   /** Kept across a resync, so a turn the server still agrees with goes on where it stood. */
   current: Turn | null;
   steady: SteadyRate;
+  /** The round of the checkpoint this process restored at start (null: none). */
+  restored: number | null;
+}
+
+/**
+ * Opens relayed weights in the raw side: it checks they were sealed by one of this clinic's
+ * peers, to it, for this run, and are newer than the last it accepted from that sender.
+ */
+async function importFrom(o: ClinicOptions, sealed: Uint8Array): Promise<string> {
+  return (await o.side.importWeights(sealed, { run: o.run, peers: o.peers })).sender;
 }
 
 /** Asks whose turn it is until the server says training is finished; returns the rounds. */
@@ -416,14 +433,16 @@ async function startOrResume(
   slice: { epoch: number; part: number; steps: number },
 ): Promise<Turn> {
   const { o, me } = run;
-  if (run.current === null || run.current.round !== round) {
+  if (run.current === null && run.restored === round) {
+    // Restarted within this turn: the restored turn-start checkpoint already holds the
+    // weights taken over at its start (the raw side would refuse that envelope twice).
+    run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
+    o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported: null });
+  } else if (run.current === null || run.current.round !== round) {
     // A new turn: take over the weights the previous holder sealed to this clinic.
     const w = await ask(o, { type: "FETCH_WEIGHTS" });
     let imported: string | null = null;
-    if (w.sealedWeights && w.from !== me) {
-      await o.side.importWeights(w.sealedWeights);
-      imported = w.from;
-    }
+    if (w.sealedWeights && w.from !== me) imported = await importFrom(o, w.sealedWeights);
     // The state at the start of the turn: what a rollback returns to.
     await o.side.checkpoint(round);
     run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
@@ -449,7 +468,9 @@ async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
   const { o, result } = run;
   const round = current.round;
   const sealedWeights: Record<string, Uint8Array> = {};
-  for (const [name, pub] of o.peers) sealedWeights[name] = await o.side.exportWeights(pub);
+  for (const [name, publicKey] of o.peers) {
+    sealedWeights[name] = await o.side.exportWeights({ name, publicKey }, { run: o.run, epoch: round });
+  }
   // The server checks this against its own last applied step: after a crash before its
   // TURN_DONE checkpoint it stands at the turn's start and refuses, and the turn is redone.
   const lastStepId = current.next > 0 ? `${round}:${current.next - 1}` : null;

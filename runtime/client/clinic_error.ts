@@ -30,6 +30,10 @@
  * - `EXPORT_FORBIDDEN`: a full-model export outside `predict`, or against the clinic's policy.
  * - `EXPORT_INVALID`: the export names a file outside the checkpoint directory.
  * - `CHECKPOINT_DIR_INVALID`: the checkpoint directory is a file.
+ * - `SYMLINK_REFUSED`: the data or checkpoint folder holds a symbolic link, which the
+ *   sandbox's path grants would follow out of the folder.
+ * - `FOLDER_OVERLAP`: the data or checkpoint folder holds a key, PSK or peers file, or the
+ *   checkpoint folder holds or lies inside the code or Deno's module cache.
  * - `RAW_SIDE_FAILED`: the raw-data process failed (its own error line is the message).
  * - `COURIER_FAILED`: the courier process failed (its own error line is the message).
  *
@@ -47,6 +51,8 @@ export const CLINIC_ERROR_CODES = [
   "EXPORT_FORBIDDEN",
   "EXPORT_INVALID",
   "CHECKPOINT_DIR_INVALID",
+  "SYMLINK_REFUSED",
+  "FOLDER_OVERLAP",
   "RAW_SIDE_FAILED",
   "COURIER_FAILED",
 ] as const;

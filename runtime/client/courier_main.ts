@@ -24,6 +24,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import type { WireDType } from "../codec/mod.ts";
 import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/key_store.ts";
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
+import { eventLine } from "./clinic_event_line.ts";
 import { RawSideStub } from "./raw_side/stub.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
@@ -31,6 +32,7 @@ import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
 import { CHANNEL_CIPHERS, type ChannelCipher } from "../../crypto/channel/handshake.ts";
 import { describeNoiseCipher } from "../../crypto/noise/cipher_select.ts";
+import { runId } from "../../crypto/seal/sealed_envelope.ts";
 import { ServerConnection, ServerRequestError } from "./server_connection.ts";
 import { equalBytes } from "@noble/ciphers/utils.js";
 
@@ -75,6 +77,8 @@ export interface CourierConfig {
   exportModel?: boolean;
   /** Log per-phase timings (pipe calls, encode, seal, HTTP, open, decode) at the end. */
   profile?: boolean;
+  /** Log every progress event, steps included, as an event line (`clinic_event_line.ts`) instead of text. */
+  events?: boolean;
 }
 
 /**
@@ -168,6 +172,8 @@ export async function runCourier(
       side,
       conn,
       peers,
+      // Relayed weights are bound to this server's run (issue 16 part 4).
+      run: runId(serverKey.publicKey),
       loss: config.loss,
       turnsPerEpoch: config.turnsPerEpoch,
       pollMs: config.pollMs,
@@ -175,6 +181,9 @@ export async function runCourier(
       keepScores: config.keepScores,
       profile,
       onEvent: (e) => {
+        if (config.events) {
+          return log(eventLine({ ...e, clinic: conn.clinic, t: Date.now(), bytesUp: conn.bytesUp, bytesDown: conn.bytesDown }));
+        }
         if (e.kind === "step" && !config.verboseSteps) return;
         log(formatClinicEvent(conn.clinic, e));
       },

@@ -14,8 +14,14 @@
  *    the two (`--allow-run`), copies bytes between the raw side's stdout and the courier's
  *    stdin and back, and writes the result files the operator asked for.
  *
- * Both children get `--cached-only` (no module downloads at run time) and this repository's
- * `deno.json` as import map; neither grants a permission.
+ * Both children get `--cached-only` (no module downloads at run time), `--no-remote` (no
+ * `http(s):`/`jsr:` module at all), `--frozen` (no write to `deno.lock`, which lies in the code
+ * folder) and this repository's `deno.json` as import map; none grants a permission. They start
+ * with a cleared environment holding only {@linkcode childEnv}'s variables (issue 16, part 5).
+ *
+ * Before anything starts, {@linkcode checkSandboxFolders} refuses links inside the data and
+ * checkpoint folders and folders that overlap keys, code or the module cache, and the grants
+ * name real paths.
  *
  * @example
  * ```ts
@@ -28,6 +34,7 @@
  * ```
  * @module
  */
+import { type ClinicEventRecord, parseEventLine } from "./clinic_event_line.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RawSideProcessConfig } from "./raw_side/config.ts";
@@ -38,9 +45,14 @@ import type { CourierConfig } from "./courier_main.ts";
 import type { ClinicResult } from "./clinic.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { ChildLog } from "./child_log.ts";
+import { childEnv } from "./child_env.ts";
+import { checkSandboxFolders } from "./sandbox_folders.ts";
+import { checkCheckpointMode, prepareCheckpointDir } from "./checkpoint_dir.ts";
 
 const COURIER_MAIN = new URL("./courier_main.ts", import.meta.url);
 const DENO_JSON = new URL("../../deno.json", import.meta.url);
+/** Module loading of the courier: cache only, no remote module, the lockfile read-only. */
+const MODULE_FLAGS = ["--cached-only", "--no-remote", "--frozen"];
 
 /**
  * Options of {@linkcode launchClinic}.
@@ -74,8 +86,21 @@ export interface LaunchOptions {
   pollMs?: number;
   /** Both children log per-phase timings at the end (`profile ...` lines to `onLine`). */
   profile?: boolean;
+  /**
+   * Revoke this process's `run` permission once both children run (the `client` command does):
+   * a `deno task` cannot name the Deno executable in `--allow-run`, so the launcher gives the
+   * permission up as soon as it has used it; from then on it can spawn nothing (not `curl`, not
+   * `sh`). Stopping its children needs no `run` permission. Default false: a test process or the
+   * demo launches several clinics.
+   */
+  revokeRun?: boolean;
   /** Called with the two process ids once spawned (fault tests). */
   onSpawn?: (pids: { rawSide: number; courier: number }) => void;
+  /**
+   * Every progress event of the courier, steps included, instead of its progress lines
+   * (`clinic_event_line.ts`; the other log lines still go to `onLine`).
+   */
+  onEvent?: (e: ClinicEventRecord) => void;
 }
 
 /**
@@ -129,7 +154,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
 export function courierConfigOf(
   c: ClientConfig,
   task: "train" | "predict",
-  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile"> = {},
+  o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile" | "onEvent"> = {},
 ): CourierConfig {
   return {
     task,
@@ -149,6 +174,7 @@ export function courierConfigOf(
     verboseSteps: o.verboseSteps ?? false,
     ...(o.exportModel ? { exportModel: true } : {}),
     ...(o.profile ? { profile: true } : {}),
+    ...(o.onEvent ? { events: true } : {}),
   };
 }
 
@@ -173,7 +199,7 @@ export function courierCommandArgs(config: CourierConfig): string[] {
       peersFile: config.peersFile,
       pskFile: config.pskFile,
     }),
-    "--cached-only",
+    ...MODULE_FLAGS,
     `--config=${fileURLToPath(DENO_JSON)}`,
     fileURLToPath(COURIER_MAIN),
     JSON.stringify(config),
@@ -233,22 +259,6 @@ function checkExport(config: ClientConfig, task: "train" | "predict", opts: Laun
   }
 }
 
-/** Creates the checkpoint directory (the raw side may write only inside it, so it must exist first). */
-async function makeCheckpointDir(config: ClientConfig): Promise<void> {
-  try {
-    await Deno.mkdir(config.checkpointDir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) {
-      throw new ClinicError(
-        "CHECKPOINT_DIR_INVALID",
-        `clinic ${config.name}: checkpointDir ${config.checkpointDir}: not a directory`,
-        { cause: e },
-      );
-    }
-    throw e;
-  }
-}
-
 /** The exported model's path: the raw side names a file of its checkpoint directory, never a path elsewhere. */
 function exportPath(config: ClientConfig, exported: unknown): string {
   if (typeof exported !== "string" || !/^[^/\\]+\.onnx$/.test(exported) || exported.startsWith(".")) {
@@ -265,11 +275,13 @@ async function spawnChildren(
   deno: string,
   rawArgs: string[],
   courierArgs: string[],
+  server: string,
 ): Promise<{ raw: Deno.ChildProcess; courier: Deno.ChildProcess }> {
-  const piped = { stdin: "piped", stdout: "piped", stderr: "piped" } as const;
-  const raw = new Deno.Command(deno, { args: rawArgs, ...piped }).spawn();
+  const piped = { stdin: "piped", stdout: "piped", stderr: "piped", clearEnv: true } as const;
+  const raw = new Deno.Command(deno, { args: rawArgs, ...piped, env: childEnv("rawSide") }).spawn();
   try {
-    return { raw, courier: new Deno.Command(deno, { args: courierArgs, ...piped }).spawn() };
+    const courier = new Deno.Command(deno, { args: courierArgs, ...piped, env: childEnv({ courier: server }) });
+    return { raw, courier: courier.spawn() };
   } catch (e) {
     raw.kill("SIGKILL");
     await raw.status;
@@ -284,7 +296,8 @@ async function spawnChildren(
  * (see `child_log.ts`), so each error reaches the terminal once.
  *
  * @throws {ClinicError} `RAW_SIDE_FAILED` or `COURIER_FAILED` when a child fails (the message
- *   is its own error line); `EXPORT_FORBIDDEN`, `CHECKPOINT_DIR_INVALID`, `EXPORT_INVALID`
+ *   is its own error line); `EXPORT_FORBIDDEN`, `CHECKPOINT_DIR_INVALID`, `EXPORT_INVALID`;
+ *   `SYMLINK_REFUSED`, `FOLDER_OVERLAP` (see {@linkcode checkSandboxFolders})
  * @example
  * ```ts
  * import { launchClinic } from "./launcher.ts";
@@ -301,16 +314,31 @@ export async function launchClinic<T = ClinicResult>(
   opts: LaunchOptions = {},
 ): Promise<LaunchResult<T>> {
   checkExport(config, task, opts);
-  await makeCheckpointDir(config);
+  const say = opts.onLine ?? ((l: string) => console.error(l));
+  // Checked first: a refused checkpoint folder (inside the code, say) is never created.
+  config = await checkSandboxFolders(config);
+  const reset = await prepareCheckpointDir(config.checkpointDir, config.name);
+  if (reset) say(reset);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
-  const { raw, courier } = await spawnChildren(opts.denoPath ?? Deno.execPath(), rawArgs, courierArgs);
+  const { raw, courier } = await spawnChildren(
+    opts.denoPath ?? Deno.execPath(),
+    rawArgs,
+    courierArgs,
+    config.server,
+  );
+  if (opts.revokeRun) Deno.permissions.revokeSync({ name: "run" });
   opts.onSpawn?.({ rawSide: raw.pid, courier: courier.pid });
   const relays = [
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
     tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
   ];
-  const log = new ChildLog(config.name, opts.onLine ?? ((l: string) => console.error(l)));
+  const onEvent = opts.onEvent;
+  const log = new ChildLog(config.name, onEvent ? (l) => {
+    const e = parseEventLine(l);
+    if (e) onEvent(e);
+    else say(l);
+  } : say);
   const logs = [lines(raw.stderr, (l) => log.rawSideLine(l)), lines(courier.stderr, (l) => log.courierLine(l))];
   const courierStatus = await courier.status;
   if (!courierStatus.success) {
@@ -327,6 +355,9 @@ export async function launchClinic<T = ClinicResult>(
   const rawStatus = await raw.status;
   clearTimeout(timer);
   await Promise.all([...logs, ...relays]);
+  // The raw side's write grant covers its folder itself (see checkpoint_dir.ts).
+  const changed = await checkCheckpointMode(config.checkpointDir, config.name);
+  if (changed) say(`${changed} (changed during the run)`);
   const result = log.result;
   if (!courierStatus.success || result === undefined) throw log.failure(courierStatus.code, rawStatus.success);
   log.flush();

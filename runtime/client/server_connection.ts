@@ -3,8 +3,8 @@
  * /v1/handshake`, then each request sealed into the channel, POSTed to
  * `/v1/session/:id/msg`, and the reply opened and decoded.
  *
- * Reconnection: on a network error, a 5xx, or `404 UNKNOWN_SESSION` (the server restarted
- * or replaced the session) it handshakes again and re-sends THE SAME request (same step
+ * Reconnection: on a network error, a 5xx, `429 RATE_LIMITED` (after its `Retry-After`), or
+ * `404 UNKNOWN_SESSION` (the server restarted or replaced the session) it handshakes again and re-sends THE SAME request (same step
  * id) sealed in the new channel. That is safe because the server answers a repeated step
  * id from its cache without applying it again. Retries are bounded with exponential
  * backoff; every other refusal (4xx) is thrown as a {@linkcode ServerRequestError}.
@@ -144,8 +144,11 @@ export interface ServerConnectionOptions {
   profile?: PhaseProfile;
 }
 
-/** Errors after which a re-handshake and a retry may succeed. */
-class Retryable extends Error {}
+/** Errors after which a re-handshake and a retry may succeed (not before `afterMs`). */
+class Retryable extends Error {
+  /** The server's `Retry-After`, in ms (0: none). */
+  afterMs = 0;
+}
 
 /**
  * A clinic's connection to the server.
@@ -195,6 +198,10 @@ export class ServerConnection {
    * ```
    */
   static async connect(options: ServerConnectionOptions): Promise<ServerConnection> {
+    // Each handshake's message 1 carries a fresh TAI64N timestamp from the process's
+    // strictly increasing clock (crypto/channel/handshake.ts), which the server requires to
+    // grow per clinic key: a clock set back refuses the clinic (409 STALE_HANDSHAKE) until
+    // it passes the last handshake's time again.
     const c = new ServerConnection(options);
     await c.#withRetries("handshake", () => c.#handshake());
     return c;
@@ -256,6 +263,12 @@ export class ServerConnection {
     if (res.status >= 500 || (res.status === 404 && code === "UNKNOWN_SESSION")) {
       return new Retryable(`${code}: ${message}`);
     }
+    if (res.status === 429) {
+      // Too many handshakes (RATE_LIMITED): wait as long as the server asks, then retry.
+      const r = new Retryable(`${code}: ${message}`);
+      r.afterMs = 1000 * (Number(res.headers.get("retry-after")) || 1);
+      return r;
+    }
     return new ServerRequestError(res.status, code, message);
   }
 
@@ -294,8 +307,9 @@ export class ServerConnection {
             cause: e,
           });
         }
-        this.#o.log?.(`${what}: ${e.message}; reconnecting in ${wait} ms`);
-        await new Promise((r) => setTimeout(r, wait));
+        const pause = Math.max(wait, e.afterMs);
+        this.#o.log?.(`${what}: ${e.message}; reconnecting in ${pause} ms`);
+        await new Promise((r) => setTimeout(r, pause));
         wait = Math.min(wait * 2, this.#o.maxBackoffMs ?? 5000);
         // Drop the channel: the next attempt handshakes first.
         this.#channel?.destroy();
@@ -364,7 +378,13 @@ export class ServerConnection {
         throw new Retryable(`network error reading the reply: ${(e as Error).message}`, { cause: e });
       }
       this.#down += parser.bytes;
+      if (parser.bytes === 0) throw new Retryable("the reply was cut off before its first frame");
       parser.end();
+      if (!opener.done) {
+        // Every frame that came opened, but the final one never came: the server cut the
+        // reply short (its session closing under it); the request is retried.
+        throw new Retryable("the reply was cut off before its final frame");
+      }
       const opened = opener.finish();
       if (prof.enabled) {
         prof.add(`courier ${t} open (streamed)`, openMs);

@@ -288,23 +288,22 @@ function isTensor(v: unknown): v is Tensor {
 }
 
 /**
- * Decodes and validates a message.
+ * Decodes and validates a message's type and scalar header fields only, leaving its tensor
+ * bundle undecoded (and uninflated): what a receiver needs to refuse a request by its turn
+ * and epoch before paying for its tensors.
  *
- * @throws {ProtocolError} `BAD_MESSAGE`, `WRONG_SHAPE`, `WRONG_DTYPE`, `TOO_MANY_ELEMENTS`;
- *   nothing else for any input bytes.
+ * @throws {ProtocolError} `BAD_MESSAGE` for a prefix or header that does not fit the schema.
  * @example
  * ```ts
- * import { decodeMessage, encodeMessage } from "./message_codec.ts";
- * import { tensor } from "../../models/tensor.ts";
- * const bytes = encodeMessage({ type: "EVAL", activation: tensor("float32", [2, 3]) });
- * try {
- *   decodeMessage(bytes, { expect: { activation: { dtype: "float32", shape: ["N", 4] } } });
- * } catch (e) {
- *   console.log((e as { code: string }).code); // WRONG_SHAPE
- * }
+ * import { decodeMessageHeader, encodeMessage } from "./message_codec.ts";
+ * const bytes = encodeMessage({ type: "TURN_DONE", epoch: 3, lastStepId: "3:9", sealedWeights: { b: Uint8Array.of(1) } });
+ * console.log(decodeMessageHeader(bytes).header); // { type: "TURN_DONE", epoch: 3, lastStepId: "3:9" }
  * ```
  */
-export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions = {}): Message {
+export function decodeMessageHeader(
+  bytes: Uint8Array,
+  options: Pick<DecodeMessageOptions, "accept"> = {},
+): { type: MessageTypeName; header: Record<string, unknown>; rest: Uint8Array } {
   if (!(bytes instanceof Uint8Array) || bytes.length < 5) {
     throw bad(`message of ${bytes?.length ?? 0} bytes is shorter than its 5-byte prefix`);
   }
@@ -338,7 +337,29 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
     out[key] = kind === "loss" && h[key] === null ? NaN : h[key];
   }
   checkStepEpoch(out);
-  const rest = bytes.subarray(5 + hlen);
+  return { type, header: out, rest: bytes.subarray(5 + hlen) };
+}
+
+/**
+ * Decodes and validates a message.
+ *
+ * @throws {ProtocolError} `BAD_MESSAGE`, `WRONG_SHAPE`, `WRONG_DTYPE`, `TOO_MANY_ELEMENTS`;
+ *   nothing else for any input bytes.
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeMessage } from "./message_codec.ts";
+ * import { tensor } from "../../models/tensor.ts";
+ * const bytes = encodeMessage({ type: "EVAL", activation: tensor("float32", [2, 3]) });
+ * try {
+ *   decodeMessage(bytes, { expect: { activation: { dtype: "float32", shape: ["N", 4] } } });
+ * } catch (e) {
+ *   console.log((e as { code: string }).code); // WRONG_SHAPE
+ * }
+ * ```
+ */
+export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions = {}): Message {
+  const { type, header: out, rest } = decodeMessageHeader(bytes, options);
+  const schema = SCHEMAS[type];
   if (!schema.bundle) {
     if (rest.length !== 0) throw bad(`${type}: ${rest.length} unexpected bytes after the header`);
     return out as unknown as Message;

@@ -48,6 +48,7 @@ export {
 } from "./messages.ts";
 export {
   decodeMessage,
+  decodeMessageHeader,
   type DecodeMessageOptions,
   encodeMessage,
   MAX_HEADER_BYTES,

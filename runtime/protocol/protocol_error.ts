@@ -21,8 +21,11 @@
  * - `BAD_MESSAGE`: unknown message type, missing or extra fields, bad JSON header.
  * - `WRONG_SHAPE` / `WRONG_DTYPE`: a tensor does not match what the receiver expects.
  * - `NON_FINITE` / `OUT_OF_RANGE`: a tensor holds a NaN or ±Infinity, or a value outside its
- *   range (labels of a binary cross-entropy outside [0, 1]); also a step whose loss is not
- *   finite, which the server refuses to apply.
+ *   range (labels of a binary cross-entropy outside [0, 1]; a cut activation beyond the
+ *   server's `limits.maxActivation`); also a step the server refuses to apply because its
+ *   loss, or a parameter, optimizer moment, running statistic or gradient it would produce,
+ *   is not finite (or, with deferred updates, the next request of the clinic whose step's
+ *   update was dropped for that reason).
  * - `WRONG_EPOCH`: a step or turn for another epoch than the server's current one.
  * - `NOT_YOUR_TURN`: a training request from a clinic whose turn it is not.
  * - `STEP_OUT_OF_ORDER`: a step id that is neither a retry of the last step nor its successor.
@@ -31,6 +34,8 @@
  * - `TOO_MANY_ELEMENTS`: a tensor bundle larger than the receiver's element limit.
  * - `FINISHED`: training is over (all configured epochs done).
  * - `EXPORT_FORBIDDEN`: an `EXPORT` to a server whose policy does not allow it.
+ * - `BAD_ENVELOPE`: a `TURN_DONE` blob that is not a sealed envelope from the sender to the
+ *   clinic it is listed for, for the turn's epoch (`crypto/seal/sealed_envelope.ts`).
  *
  * @example
  * ```ts
@@ -51,7 +56,8 @@ export type ProtocolErrorCode =
   | "NON_FINITE"
   | "OUT_OF_RANGE"
   | "FINISHED"
-  | "EXPORT_FORBIDDEN";
+  | "EXPORT_FORBIDDEN"
+  | "BAD_ENVELOPE";
 
 /**
  * A refused protocol message or request, with a machine-readable `code`.

@@ -40,6 +40,8 @@ export interface TensorSpec {
   readonly finite?: boolean;
   /** Every element must lie in `[min, max]` (labels of a binary cross-entropy: `[0, 1]`). */
   readonly range?: readonly [number, number];
+  /** Where `range` comes from, added to an `OUT_OF_RANGE` refusal (e.g. `"limits.maxActivation"`). */
+  readonly rangeSource?: string;
 }
 
 function show(dims: readonly (number | string)[]): string {
@@ -131,7 +133,8 @@ function checkValues(name: string, t: Tensor, spec: TensorSpec): void {
   for (let i = 0; i < d.length; i++) {
     const v = Number(d[i]);
     if (!(v >= lo && v <= hi)) {
-      throw new ProtocolError("OUT_OF_RANGE", `${name}: element ${i} is ${v}; expected values in [${lo}, ${hi}]`);
+      const source = spec.rangeSource ? ` (${spec.rangeSource})` : "";
+      throw new ProtocolError("OUT_OF_RANGE", `${name}: element ${i} is ${v}; expected values in [${lo}, ${hi}]${source}`);
     }
   }
 }

@@ -6,11 +6,16 @@
  *
  * Routes (binary bodies are `application/octet-stream`):
  * - `POST /v1/handshake` (`routes/handshake_routes.ts`): Noise IK message 1 → message 2,
- *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`.
+ *   headers `x-splitgate-session` (hex session id) and `x-splitgate-clinic`; a replayed or
+ *   stale message 1 is 409 `STALE_HANDSHAKE`, a flood 429 `RATE_LIMITED` with `Retry-After`.
  * - `POST /v1/session/:id/msg` (`routes/session_routes.ts`): the sealed frames of one
  *   request → the sealed frames of its reply, streamed both ways.
  * - `GET /health` → `{ok: true}`; `GET /v1/status` (`routes/status_routes.ts`) → clinics,
  *   epoch, step, turn, samples/s.
+ * - `GET /metrics` (`routes/metrics_routes.ts`, Prometheus text) and `GET /dashboard`
+ *   (`routes/dashboard_routes.ts`, a live page over Server-Sent Events), for the server's own
+ *   host or a bearer token (`middleware/operator_access.ts`). With a checkpoint directory,
+ *   every applied step is also appended to its `metrics.jsonl` (`metrics/metrics_log.ts`).
  *
  * Every refusal is a 4xx with `{"error": {"code", "message"}}`; body limits apply before
  * any decryption; one request at a time touches the model (a promise-chain lock), and a
@@ -42,6 +47,7 @@ import type { HandlerContext } from "./handlers/handler_context.ts";
 import { httpError, toHttpError } from "./http_error.ts";
 import { loopbackOnly } from "./middleware/loopback_only.ts";
 import { readCheckpoint } from "./checkpoint.ts";
+import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 import { handshakeRoutes } from "./routes/handshake_routes.ts";
 import { sessionRoutes } from "./routes/session_routes.ts";
 import { statusRoutes } from "./routes/status_routes.ts";
@@ -55,6 +61,15 @@ import { buildSplitModel } from "./split_model.ts";
 import { TurnSchedule } from "./turn_schedule.ts";
 import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
+import { ActivationDrift } from "./activation_drift.ts";
+import { dashboardSnapshot } from "./dashboard/dashboard_snapshot.ts";
+import { MetricsLog } from "./metrics/metrics_log.ts";
+import { prometheusText } from "./metrics/prometheus_text.ts";
+import { studyInfo } from "./metrics/study_info.ts";
+import { StudyMetrics } from "./metrics/study_metrics.ts";
+import { operatorAccess } from "./middleware/operator_access.ts";
+import { dashboardRoutes } from "./routes/dashboard_routes.ts";
+import { metricsRoutes } from "./routes/metrics_routes.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -74,6 +89,13 @@ export interface ServerHandle {
   /** Whether the state was resumed from a checkpoint. */
   resumed: boolean;
   status(): ServerStatus;
+  /** What `/metrics` and `/dashboard` show of the steps (since this server started). */
+  metrics: StudyMetrics;
+  /**
+   * Ends the dashboard's open event streams (call before a graceful `Deno.serve` shutdown,
+   * which waits for open responses; `close()` ends them too).
+   */
+  endLiveViews(): void;
   /** Writes a checkpoint now (also done after every turn). */
   checkpoint(): Promise<void>;
   /** Releases the engine sessions (and the engine, if the server created it). */
@@ -108,7 +130,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? ((line: string) => console.log(line));
   const names = deps.allowlist.entries.map((e) => e.name);
-  const { order, maxBodyBytes, labelProtection, turnsPerEpoch } = resolveServerConfig(config, names);
+  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, bodyTimeoutMs, handshakeRate } =
+    resolveServerConfig(config, names);
   const rounds: RoundNaming = { turnsPerEpoch, epochs: config.epochs };
   const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
   const ownEngine = deps.engine === undefined;
@@ -116,6 +139,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
   const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch, {
     deferUpdate: config.deferUpdate ?? true,
+    maxActivation,
+    log,
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });
@@ -126,8 +151,15 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }, now());
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
+  const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
   const lock = new SerialLock();
+  const study = studyInfo(config, { order, turnsPerEpoch, labelProtection, cut: model.expect.activation });
+  const metricsLog = config.checkpointDir
+    ? MetricsLog.open(config.checkpointDir, (e) => log(`metrics log ${config.checkpointDir}: ${e.message}; no more lines written`))
+    : undefined;
+  metricsLog?.append({ kind: "study", t: now(), study, clinics: names });
+  const metrics = new StudyMetrics({ now, sink: metricsLog && ((p) => metricsLog.append(p)) });
   const ctx: HandlerContext = {
     state,
     loss: config.loss,
@@ -138,6 +170,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     rounds,
     now,
     log,
+    drift: new ActivationDrift(),
+    metrics,
   };
   const status = () => serverStatus(state, sessions, now());
 
@@ -150,14 +184,36 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   app.notFound(() => httpError(404, "NOT_FOUND", "no such route").getResponse());
   app.get("/health", (c) => c.json({ ok: true }));
   app.route("/v1", statusRoutes(status, loopbackOnly(config.statusFrom ?? "loopback")));
-  app.route("/v1", handshakeRoutes({ keyPair: deps.keyPair, allowlist: deps.allowlist, psk: deps.psk, cipher: config.cipher, state, sessions, now, log }));
+  app.route("/v1", handshakeRoutes({
+    keyPair: deps.keyPair,
+    allowlist: deps.allowlist,
+    psk: deps.psk,
+    cipher: config.cipher,
+    state,
+    sessions,
+    timestamps,
+    ...handshakeRate,
+    now,
+    log,
+  }));
   app.route("/v1/session", sessionRoutes({
     ctx,
     sessions,
     lock,
     maxBodyBytes,
+    bodyTimeoutMs,
     limits: { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 },
     turnDoneLimits: { maxElements: maxBodyBytes, maxTensors: order.length + 1 },
+  }));
+  const operators = operatorAccess({ token: config.metricsToken });
+  const liveViews = new AbortController();
+  const engineName = config.engine ?? "native";
+  app.route("/", metricsRoutes(() => prometheusText({ status: status(), metrics, engine: engineName, mode: config.mode }), operators));
+  app.route("/", dashboardRoutes({
+    snapshot: () => dashboardSnapshot({ status: status(), metrics, study, lastSeen: (n) => state.clinic(n).lastSeen, now: now() }),
+    guard: operators,
+    intervalMs: config.dashboardIntervalMs,
+    signal: liveViews.signal,
   }));
 
   return {
@@ -166,9 +222,13 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     schedule,
     resumed,
     status,
+    metrics,
+    endLiveViews: () => liveViews.abort(),
     checkpoint: () => lock.run(() => state.checkpoint()),
     async close() {
+      liveViews.abort();
       sessions.closeAll();
+      metricsLog?.close();
       await model.release();
       if (ownEngine) await engine.dispose();
     },

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { tensor, type Tensor } from "../../models/tensor.ts";
 import { readNpz, writeNpz } from "../data/npz.ts";
 import { isStringArray } from "../data/npy.ts";
+import { describeNonFinite, firstNonFiniteTensor } from "./finite_state.ts";
 
 /** File name of the server checkpoint inside the checkpoint directory. */
 export const CHECKPOINT_FILE = "server_checkpoint.npz";
@@ -73,9 +74,14 @@ export async function writeCheckpoint(dir: string, data: CheckpointData): Promis
 }
 
 /**
- * Reads the checkpoint in `dir`, or null when there is none.
+ * Reads the checkpoint in `dir`, or null when there is none. Every float array must be
+ * finite: the CRC of each member proves the bytes are those written, not that what was
+ * written was sound (issue 16: a poisoned step's infinite BatchNorm variance was
+ * checkpointed and resumed without complaint). A refused file is left in place, for the
+ * operator to inspect or replace.
  *
- * @throws {TypeError} for a file that is not a server checkpoint.
+ * @throws {TypeError} for a file that is not a server checkpoint, or one holding a NaN or
+ *   ±Infinity (naming the array and the element).
  * @example
  * ```ts
  * import { readCheckpoint } from "./checkpoint.ts";
@@ -108,6 +114,13 @@ export async function readCheckpoint(dir: string): Promise<CheckpointData | null
     if (k === META) continue;
     if (isStringArray(v)) throw new TypeError(`${path}: member ${k} holds strings, expected a tensor`);
     tensors.set(k, v);
+  }
+  const bad = firstNonFiniteTensor(tensors);
+  if (bad) {
+    throw new TypeError(
+      `${path}: array ${describeNonFinite(bad)}: a checkpoint must hold finite values; refusing to resume from it ` +
+        `(the file is left in place: restore an earlier copy, or move it away to start afresh)`,
+    );
   }
   return { meta: parsed as Record<string, unknown>, tensors };
 }

@@ -11,7 +11,7 @@
  *   "optimizer": { "kind": "adam", "lr": 0.001 },
  *   "engine": "native", "threads": 4,
  *   "checkpointDir": "out/server",
- *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000 },
+ *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000, "maxActivation": 10000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3, "turnsPerEpoch": 1,
  *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 },
  *   "deferUpdate": true, "cipher": "chachapoly"
@@ -63,7 +63,17 @@ export interface ServerConfigFile {
   engine: EngineName;
   threads?: number;
   checkpointDir?: string;
-  limits?: { maxBodyBytes?: number; maxBatch?: number; maxElements?: number };
+  limits?: {
+    maxBodyBytes?: number;
+    maxBatch?: number;
+    maxElements?: number;
+    maxActivation?: number;
+    bodyTimeoutMs?: number;
+    handshakeBurst?: number;
+    handshakeRefillMs?: number;
+    addressHandshakeBurst?: number;
+    addressHandshakeRefillMs?: number;
+  };
   turnTimeoutMs: number;
   order?: string[];
   /** Data epochs to train (default: until stopped). */
@@ -91,13 +101,31 @@ export interface ServerConfigFile {
   statusFrom: "loopback" | "anywhere";
   /** The channel's cipher, as every clinic's `cipher` (default `"chachapoly"`). */
   cipher?: ChannelCipher;
+  /**
+   * A file whose first line is the bearer token other hosts must present to read
+   * `GET /metrics` and `GET /dashboard` (default: none, the server's own host only).
+   */
+  metricsTokenFile?: string;
 }
+
+/** The keys of `limits` (each a positive integer; see `ServerConfig.limits`). */
+const LIMIT_KEYS = [
+  "maxBodyBytes",
+  "maxBatch",
+  "maxElements",
+  "bodyTimeoutMs",
+  "handshakeBurst",
+  "handshakeRefillMs",
+  "addressHandshakeBurst",
+  "addressHandshakeRefillMs",
+];
 
 const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
   "turnsPerEpoch", "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
   "cipher",
+  "metricsTokenFile",
 ]);
 
 /**
@@ -175,8 +203,14 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     const l = c.limits as Record<string, unknown>;
     if (l === null || typeof l !== "object" || Array.isArray(l)) fail("limits", "an object");
     for (const [k, v] of Object.entries(l)) {
-      if (!["maxBodyBytes", "maxBatch", "maxElements"].includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-        fail("limits", "{maxBodyBytes?, maxBatch?, maxElements?} of positive integers");
+      if (k === "maxActivation") {
+        if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+          throw new TypeError(`config.limits.maxActivation: expected a finite number > 0, got ${JSON.stringify(v)}`);
+        }
+        continue;
+      }
+      if (!LIMIT_KEYS.includes(k) || typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+        fail("limits", `{${LIMIT_KEYS.map((n) => `${n}?`).join(", ")}} of positive integers, maxActivation? a finite number > 0`);
       }
     }
     limits = l as ServerConfigFile["limits"];
@@ -213,6 +247,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
     statusFrom: c.statusFrom === undefined ? "loopback" : c.statusFrom === "loopback" || c.statusFrom === "anywhere" ? c.statusFrom : fail("statusFrom", '"loopback" or "anywhere"'),
     cipher: c.cipher === undefined ? "chachapoly" : c.cipher === "chachapoly" || c.cipher === "aesgcm" ? c.cipher : fail("cipher", '"chachapoly" or "aesgcm"'),
+    metricsTokenFile: c.metricsTokenFile === undefined ? undefined : path(str("metricsTokenFile")!),
   };
 }
 

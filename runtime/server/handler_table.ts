@@ -35,7 +35,10 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
 
 /**
  * Answers `req` from clinic `c` (under the server's lock): a repeat of the clinic's last
- * state-changing request gets its cached reply; anything else goes to its handler.
+ * state-changing request gets its cached reply; anything else goes to its handler, unless
+ * the server dropped the deferred update of one of this clinic's steps as non-finite since
+ * its last request: that request is then refused (`NON_FINITE`, naming the step), once, so
+ * the clinic learns of it (`ServerModel.takeDropped`).
  *
  * @throws {ProtocolError} from the handler, the state unchanged.
  * @example
@@ -46,10 +49,12 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
  * (tests/runtime/server/turns_test.ts, "a retried TURN_DONE does not advance twice",
  * shows a repeat.)
  */
-export function handleRequest(ctx: HandlerContext, c: ClinicRecord, req: RequestMessage): Promise<Uint8Array> {
+export async function handleRequest(ctx: HandlerContext, c: ClinicRecord, req: RequestMessage): Promise<Uint8Array> {
   const key = retryKey(req);
-  if (key !== null && key === c.lastKey && c.lastReply) return Promise.resolve(c.lastReply); // a retry: applied once
-  return dispatch(req.type, ctx, c, req as RequestOf<typeof req.type>);
+  if (key !== null && key === c.lastKey && c.lastReply) return c.lastReply; // a retry: applied once
+  const dropped = await ctx.state.model.takeDropped(c.name);
+  if (dropped) throw dropped;
+  return await dispatch(req.type, ctx, c, req as RequestOf<typeof req.type>);
 }
 
 /** Calls the handler of type `type` (a generic helper, so the table lookup stays typed). */

@@ -33,10 +33,12 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
   WRONG_MODE: 400,
   FINISHED: 409,
   EXPORT_FORBIDDEN: 403,
+  BAD_ENVELOPE: 422,
 };
 
 /**
- * An `HTTPException` whose response is the JSON error body.
+ * An `HTTPException` whose response is the JSON error body (with extra `headers`, e.g.
+ * `retry-after`).
  *
  * @example
  * ```ts
@@ -45,10 +47,15 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
  * console.log(res.status); // 413
  * ```
  */
-export function httpError(status: ContentfulStatusCode, code: string, message: string): HTTPException {
+export function httpError(
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): HTTPException {
   const res = new Response(JSON.stringify({ error: { code, message } }), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: { ...headers, "content-type": "application/json" },
   });
   return new HTTPException(status, { res, message });
 }
@@ -108,6 +115,12 @@ const BAD_TAG_HINT = "handshake refused: invalid tag; the usual cause is a clini
 export function handshakeError(e: NoiseError): HTTPException {
   if (e.code === "UNKNOWN_PEER") return httpError(403, "UNKNOWN_CLINIC", "clinic key is not in the allowlist");
   if (e.code === "BAD_TAG") return httpError(400, "BAD_HANDSHAKE", BAD_TAG_HINT);
+  if (e.code === "UNEXPECTED_PAYLOAD") {
+    // Message 1 decrypted, so keys and psk agree: what is missing is the timestamp that
+    // gateways send since issue 16 (crypto/channel/tai64n.ts).
+    return httpError(400, "BAD_HANDSHAKE", "handshake refused: message 1 carries no 12-byte timestamp; " +
+      "the gateway runs an older splitgate than this server (update it)");
+  }
   return httpError(400, "BAD_HANDSHAKE", `handshake refused: ${e.code}`);
 }
 

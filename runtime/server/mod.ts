@@ -6,7 +6,11 @@
  * middleware (`middleware/`: phase timing, session lookup, streaming body limit,
  * loopback-only) over the state (`server_state.ts`, checkpointed with
  * `snapshot()`/`restore()`), the session table (`session_table.ts`) and the handler table
- * (`handler_table.ts`, one handler per request type in `handlers/`).
+ * (`handler_table.ts`, one handler per request type in `handlers/`). The shared model is
+ * guarded by `finite_state.ts` (no step applies a non-finite tensor; checkpoints are checked
+ * on load) and watched by `activation_drift.ts` (per-clinic warnings on activation scale).
+ * Handshakes pass the per-address and per-key token buckets (`token_buckets.ts`) and the
+ * replay check of `handshake_timestamps.ts`; refusals are logged through `log_throttle.ts`.
  *
  * @example
  * ```ts
@@ -31,6 +35,10 @@ export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_sta
 export { CHECKPOINT_VERSION, type ClinicRecord, type Relay, ServerState } from "./server_state.ts";
 export { type QueueTurn, type Session, SessionTable } from "./session_table.ts";
 export { SerialLock } from "./serial_lock.ts";
+export { HANDSHAKE_TIMESTAMPS_FILE, HandshakeTimestamps } from "./handshake_timestamps.ts";
+export { type TokenBucketOptions, TokenBuckets } from "./token_buckets.ts";
+export { LogThrottle } from "./log_throttle.ts";
+export { gateBeforeDecode } from "./handlers/request_gates.ts";
 export { handleRequest, HANDLERS } from "./handler_table.ts";
 export type { Handler, HandlerContext, RequestOf } from "./handlers/handler_context.ts";
 export { isLoopback, loopbackOnly } from "./middleware/loopback_only.ts";
@@ -39,6 +47,8 @@ export { phaseTiming, type PhaseTimingEnv, RequestTimer } from "./middleware/pha
 export { type SessionEnv, sessionLookup } from "./middleware/session_lookup.ts";
 export { CHECKPOINT_FILE, type CheckpointData, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 export { frameError, handshakeError, httpError, protocolError, toHttpError } from "./http_error.ts";
-export { ServerModel } from "./server_model.ts";
+export { DEFAULT_MAX_ACTIVATION, ServerModel, type ServerModelOptions, type StepTag } from "./server_model.ts";
+export { describeNonFinite, FiniteUpdate, firstNonFiniteTensor, type NonFiniteTensor, requireFinite } from "./finite_state.ts";
+export { ActivationDrift, type DriftOptions } from "./activation_drift.ts";
 export { buildSplitModel, type ModelSpec, type SplitMode, type SplitModel } from "./split_model.ts";
 export { type ScheduleEvent, type ScheduleState, TurnSchedule } from "./turn_schedule.ts";

@@ -24,6 +24,7 @@ import type { BundleOptions } from "../codec/mod.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
 import type { ModelSpec, SplitMode } from "./split_model.ts";
+import { DEFAULT_MAX_ACTIVATION } from "./server_model.ts";
 
 /**
  * Server settings (the CLI builds them from its config file and flags).
@@ -57,6 +58,28 @@ export interface ServerConfig {
     maxBatch?: number;
     /** Element limit of one request (default: from maxBatch and the cut shapes). */
     maxElements?: number;
+    /**
+     * Largest magnitude |x| of any element of a cut activation a clinic sends (`STEP`,
+     * `MIDDLE_FORWARD`, `EVAL`); beyond it the request is refused with 422 `OUT_OF_RANGE`
+     * before any graph runs (default 1e4, unitless like the activations). One step with
+     * activations scaled by 1e6 froze the shared model; by 1e20 it made a BatchNorm's
+     * running variance infinite (issue 16).
+     */
+    maxActivation?: number;
+    /**
+     * Milliseconds a `/msg` request body may take to arrive in full (default 30,000): past
+     * it the request is refused with 408 `BODY_TIMEOUT`. Bodies are read and authenticated
+     * before they queue for their session, so a slow body delays only itself.
+     */
+    bodyTimeoutMs?: number;
+    /** Handshakes a clinic key may make at once (token bucket size, default 10). */
+    handshakeBurst?: number;
+    /** Milliseconds per handshake a clinic key regains (default 2,000: 30 a minute). */
+    handshakeRefillMs?: number;
+    /** Handshakes a peer address may make at once, any key (default 100). */
+    addressHandshakeBurst?: number;
+    /** Milliseconds per handshake a peer address regains (default 50: 20 a second). */
+    addressHandshakeRefillMs?: number;
   };
   /** Silence after which the turn holder is skipped (default 60 s). */
   turnTimeoutMs?: number;
@@ -103,6 +126,14 @@ export interface ServerConfig {
    * handshake (`BAD_HANDSHAKE`, invalid tag).
    */
   cipher?: ChannelCipher;
+  /**
+   * The bearer token other hosts must present to read `GET /metrics` and `GET /dashboard`
+   * (the server's own host needs none); none: the server's own host only. The CLI reads it
+   * from the config's `metricsTokenFile`.
+   */
+  metricsToken?: string;
+  /** Milliseconds between the dashboard's live updates (default 1000). */
+  dashboardIntervalMs?: number;
 }
 
 /**
@@ -137,7 +168,11 @@ export interface ServerDeps {
  * @example
  * ```ts
  * import type { ResolvedServerConfig } from "./server_config.ts";
- * const r: ResolvedServerConfig = { order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1 };
+ * const r: ResolvedServerConfig = {
+ *   order: ["a"], maxBodyBytes: 1 << 20, labelProtection: "none", turnsPerEpoch: 1, maxActivation: 1e4,
+ *   bodyTimeoutMs: 30_000,
+ *   handshakeRate: { perKey: { burst: 10, refillMs: 2000 }, perAddress: { burst: 100, refillMs: 50 } },
+ * };
  * ```
  */
 export interface ResolvedServerConfig {
@@ -148,6 +183,12 @@ export interface ResolvedServerConfig {
   labelProtection: LabelProtection;
   /** Turns of each clinic per data epoch. */
   turnsPerEpoch: number;
+  /** Largest |x| of a cut activation element. */
+  maxActivation: number;
+  /** Deadline of a `/msg` body in ms. */
+  bodyTimeoutMs: number;
+  /** Handshake token buckets per clinic key and per peer address. */
+  handshakeRate: { perKey: { burst: number; refillMs: number }; perAddress: { burst: number; refillMs: number } };
 }
 
 /** Default of `limits.maxBodyBytes`: 64 MiB. */
@@ -159,8 +200,8 @@ const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
  *
  * @throws {RangeError} naming the setting and what was expected: a turn order naming a
  *   clinic outside the allowlist, `limits.maxBodyBytes` under 1024, an unknown
- *   `labelProtection`, label protection outside vanilla mode, or a `turnsPerEpoch` that is
- *   not a positive integer.
+ *   `labelProtection`, label protection outside vanilla mode, a `turnsPerEpoch` that is
+ *   not a positive integer, or a `limits.maxActivation` that is not a finite number > 0.
  * @example
  * ```ts
  * import { resolveServerConfig } from "./server_config.ts";
@@ -194,5 +235,27 @@ export function resolveServerConfig(config: ServerConfig, names: readonly string
   if (!Number.isInteger(turnsPerEpoch) || turnsPerEpoch < 1) {
     throw new RangeError(`turnsPerEpoch ${turnsPerEpoch}: expected an integer >= 1`);
   }
-  return { order, maxBodyBytes, labelProtection, turnsPerEpoch };
+  const maxActivation = config.limits?.maxActivation ?? DEFAULT_MAX_ACTIVATION;
+  if (typeof maxActivation !== "number" || !(maxActivation > 0) || !Number.isFinite(maxActivation)) {
+    throw new RangeError(`limits.maxActivation ${maxActivation}: expected a finite number > 0`);
+  }
+  return { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, ...resolveTimeLimits(config.limits ?? {}) };
+}
+
+/** The body deadline and the handshake rates, with their defaults, checked. */
+function resolveTimeLimits(
+  l: NonNullable<ServerConfig["limits"]>,
+): Pick<ResolvedServerConfig, "bodyTimeoutMs" | "handshakeRate"> {
+  const int = (key: keyof typeof l, dflt: number): number => {
+    const v = l[key] ?? dflt;
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`limits.${key} ${v}: expected an integer >= 1`);
+    return v;
+  };
+  return {
+    bodyTimeoutMs: int("bodyTimeoutMs", 30_000),
+    handshakeRate: {
+      perKey: { burst: int("handshakeBurst", 10), refillMs: int("handshakeRefillMs", 2_000) },
+      perAddress: { burst: int("addressHandshakeBurst", 100), refillMs: int("addressHandshakeRefillMs", 50) },
+    },
+  };
 }

@@ -13,6 +13,18 @@
  * first ({@linkcode ServerModel.settle}), so nothing ever sees half-updated weights. The
  * numbers are those of the fused step: the same nodes run, split between two sessions.
  *
+ * Nothing non-finite enters the shared state (`finite_state.ts`, issue 16 part 1): a step is
+ * refused with `NON_FINITE`, naming the tensor, when its loss, the BatchNorm running
+ * statistics it produced, the gradient it would send back, or its parameter and optimizer
+ * update are not finite, and the previous state is kept (the buffers the graph replaced are
+ * put back; the optimizer's update is undone from copies taken before it). With
+ * `deferUpdate`, everything but the parameter update is checked before the reply; an update
+ * found non-finite after the reply left is dropped (parameters, optimizer state and, for a
+ * STEP, the running statistics are put back as they were before the step), logged, and
+ * reported to the clinic that sent the step as a `NON_FINITE` refusal of its next request
+ * ({@linkcode ServerModel.takeDropped}); its own front already took the step, which the
+ * server cannot undo, only not apply to the shared state.
+ *
  * @example
  * ```ts
  * import { ServerModel } from "./server_model.ts";
@@ -31,6 +43,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import type { TensorSpec } from "../protocol/tensor_spec.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { DeferredGradients } from "../train/segment_runner.ts";
+import { FiniteUpdate, namedBuffers, requireFinite } from "./finite_state.ts";
 
 /**
  * A deferred update failed after its step's reply was sent: the server weights missed that
@@ -52,14 +65,82 @@ export class ServerModelError extends Error {
   }
 }
 
+/**
+ * Options of {@linkcode ServerModel.create}.
+ *
+ * @example
+ * ```ts
+ * import type { ServerModelOptions } from "./server_model.ts";
+ * const o: ServerModelOptions = { deferUpdate: true, labelRange: [0, 1], maxActivation: 1e4 };
+ * ```
+ */
+export interface ServerModelOptions {
+  /** Reply before the parameter update (default true). */
+  deferUpdate?: boolean;
+  /** Range of the labels' values, when the loss bounds them (binary cross-entropy: [0, 1]). */
+  labelRange?: readonly [number, number];
+  /** Largest |x| of a cut activation (`limits.maxActivation`, default {@linkcode DEFAULT_MAX_ACTIVATION}). */
+  maxActivation?: number;
+  /** Where a dropped deferred update is logged (default nowhere). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Who sent a step, for the refusals that name it: its id, and the clinic a dropped deferred
+ * update is reported to.
+ *
+ * @example
+ * ```ts
+ * import type { StepTag } from "./server_model.ts";
+ * const t: StepTag = { stepId: "0:3", clinic: "clinic-a" };
+ * ```
+ */
+export interface StepTag {
+  stepId?: string;
+  clinic?: string;
+}
+
+/**
+ * A step's deferred parameter update: what it was and who sent it (for the refusal that
+ * reports a dropped one), and the running statistics from before its forward pass, put back
+ * when the update is dropped so that the whole step is undone on the server.
+ */
+interface PendingUpdate {
+  what: string;
+  owner: string;
+  grads: DeferredGradients;
+  buffersBefore: Map<string, Tensor>;
+}
+
 /** Forwards kept for a U-shape backward at most (older ones are dropped). */
 const MAX_PENDING = 8;
 
-function specOf(v: ValueInfo, what: string, maxBatch: number, range?: readonly [number, number]): TensorSpec {
+function specOf(
+  v: ValueInfo,
+  what: string,
+  maxBatch: number,
+  range?: readonly [number, number],
+  rangeSource?: string,
+): TensorSpec {
   if (!v.shape) throw new TypeError(`${what} ${JSON.stringify(v.name)} has no static rank; the server needs one`);
   const float = v.dtype === "float32" || v.dtype === "float16" || v.dtype === "float64";
-  return { dtype: v.dtype, shape: [...v.shape], maxSymbol: maxBatch, ...(float ? { finite: true } : {}), ...(range ? { range } : {}) };
+  return {
+    dtype: v.dtype,
+    shape: [...v.shape],
+    maxSymbol: maxBatch,
+    ...(float ? { finite: true } : {}),
+    ...(range ? { range } : {}),
+    ...(rangeSource ? { rangeSource } : {}),
+  };
 }
+
+/**
+ * Default of `limits.maxActivation`, the largest |x| a clinic may send in a cut activation.
+ * Cut activations after a normalisation or a ReLU block are of order 1 to 10; 1e4 leaves
+ * three orders of magnitude for honest data while refusing the issue's 1e6 and 1e20 scalings
+ * (a BatchNorm's running variance grows with the square: 1e20² overflows float32).
+ */
+export const DEFAULT_MAX_ACTIVATION = 1e4;
 
 /** Refuses a step whose loss is not finite before its update is applied (or left pending). */
 function finiteLoss(loss: number): void {
@@ -91,10 +172,16 @@ export class ServerModel {
   readonly #pending = new Map<string, { saved: Record<string, Tensor>; batch: number }>();
   readonly #inName: string;
   readonly #outName: string;
-  /** The update of the last step, not started yet. */
-  #pendingUpdate: { what: string; grads: DeferredGradients } | null = null;
-  /** The update of the last step, running. */
+  /** The update of the last step, not started yet: who sent it, and the buffers before it. */
+  #pendingUpdate: PendingUpdate | null = null;
+  /** Deferred updates dropped as non-finite, by the owner they are reported to. */
+  readonly #dropped = new Map<string, ProtocolError>();
+  readonly #log: (line: string) => void;
+  /** Applies optimizer updates only when they come out finite. */
+  readonly #finite = new FiniteUpdate();
+  /** The update of the last step, running, and who sent that step. */
   #updating: Promise<void> | null = null;
+  #updatingOwner: string | null = null;
   /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
   #failed: ServerModelError | null = null;
 
@@ -106,8 +193,12 @@ export class ServerModel {
     /** Whether steps leave their update pending until {@linkcode ServerModel.startUpdate}. */
     readonly deferUpdate: boolean,
     /** Range of the labels' values, when the loss bounds them (binary cross-entropy: [0, 1]). */
-    labelRange?: readonly [number, number],
+    labelRange: readonly [number, number] | undefined,
+    /** Largest |x| of a cut activation a clinic may send. */
+    readonly maxActivation: number,
+    log: (line: string) => void,
   ) {
+    this.#log = log;
     const seg = runner.segment;
     if (seg.inputs.length !== 1 || seg.outputs.length !== 1) {
       throw new TypeError(
@@ -117,7 +208,7 @@ export class ServerModel {
     }
     this.#inName = seg.inputs[0].name;
     this.#outName = seg.outputs[0].name;
-    const activation = specOf(seg.inputs[0], "cut", maxBatch);
+    const activation = specOf(seg.inputs[0], "cut", maxBatch, [-maxActivation, maxActivation], "limits.maxActivation");
     if (mode === "vanilla") {
       if (!seg.hasLoss || !seg.step) throw new TypeError("vanilla mode: the server segment must hold the loss");
       const target = seg.step.graph.inputs.find((v) => v.name === seg.targetName)!;
@@ -138,7 +229,7 @@ export class ServerModel {
    * @example
    * ```ts
    * import { ServerModel } from "./server_model.ts";
-   * // await ServerModel.create(engine, segments, "vanilla", { kind: "sgd", lr: 0.1 }, 256);
+   * // await ServerModel.create(engine, segments, "vanilla", { kind: "sgd", lr: 0.1 }, 256, { maxActivation: 100 });
    * ```
    */
   static async create(
@@ -147,14 +238,27 @@ export class ServerModel {
     mode: SplitMode,
     optimizer: OptimizerConfig,
     maxBatch = 1024,
-    opts: { deferUpdate?: boolean; labelRange?: readonly [number, number] } = {},
+    opts: ServerModelOptions = {},
   ): Promise<ServerModel> {
     const want = mode === "vanilla" ? 2 : 3;
     if (segments.length !== want) {
       throw new TypeError(`mode ${mode} needs ${want} segments, got ${segments.length}`);
     }
+    const maxActivation = opts.maxActivation ?? DEFAULT_MAX_ACTIVATION;
+    if (!(maxActivation > 0) || !Number.isFinite(maxActivation)) {
+      throw new RangeError(`limits.maxActivation ${maxActivation}: expected a finite number > 0`);
+    }
     const runner = await SegmentRunner.create(engine, segments[1]);
-    const sm = new ServerModel(mode, runner, createOptimizer(optimizer), maxBatch, opts.deferUpdate ?? true, opts.labelRange);
+    const sm = new ServerModel(
+      mode,
+      runner,
+      createOptimizer(optimizer),
+      maxBatch,
+      opts.deferUpdate ?? true,
+      opts.labelRange,
+      maxActivation,
+      opts.log ?? (() => {}),
+    );
     await runner.warm({ deferred: sm.deferUpdate });
     return sm;
   }
@@ -173,10 +277,17 @@ export class ServerModel {
     const p = this.#pendingUpdate;
     if (p) {
       this.#pendingUpdate = null;
+      this.#updatingOwner = p.owner;
       this.#updating = (async () => {
         try {
-          this.optimizer.step(this.runner.params, await p.grads.paramGrads());
+          this.#finite.apply(p.what, this.optimizer, this.runner.params, await p.grads.paramGrads());
         } catch (e) {
+          if (e instanceof ProtocolError) {
+            // Non-finite: rolled back. Not fatal, since the state is as before the step.
+            for (const [k, v] of p.buffersBefore) this.runner.buffers.set(k, v);
+            this.#dropUpdate(p.what, p.owner, e);
+            return;
+          }
           this.#failed = new ServerModelError(
             `the update of ${p.what} failed after its reply was sent, so the server weights missed it: ` +
               `${(e as Error).message}; restart the server to resume from its last checkpoint`,
@@ -184,6 +295,7 @@ export class ServerModel {
           );
         } finally {
           this.#updating = null;
+          this.#updatingOwner = null;
         }
       })();
     }
@@ -206,6 +318,47 @@ export class ServerModel {
     if (this.#failed) throw this.#failed;
   }
 
+  /** Records a deferred update refused as non-finite after its reply left. */
+  #dropUpdate(what: string, owner: string, e: ProtocolError): void {
+    const message = `the update of ${what} was dropped after its reply was sent: ${e.message}`;
+    this.#dropped.set(owner, new ProtocolError("NON_FINITE", message));
+    this.#log(`${owner ? `clinic ${owner}: ` : ""}${message}`);
+  }
+
+  /**
+   * The refusal owed to `owner` for a deferred update of its that was dropped as non-finite
+   * (once: taking it clears it), after finishing that owner's pending or running update;
+   * null when none. Another owner's update is neither started nor waited for (it starts
+   * once its reply has left, as always).
+   *
+   * @example
+   * ```ts
+   * import type { ServerModel } from "./server_model.ts";
+   * async function check(sm: ServerModel) { const e = await sm.takeDropped("clinic-a"); if (e) throw e; }
+   * ```
+   */
+  async takeDropped(owner: string): Promise<ProtocolError | null> {
+    if (this.#pendingUpdate?.owner === owner || this.#updatingOwner === owner) await this.startUpdate();
+    const e = this.#dropped.get(owner) ?? null;
+    this.#dropped.delete(owner);
+    return e;
+  }
+
+  /**
+   * Runs `fn` (which may replace the runner's buffers: a training forward updates the
+   * BatchNorm running statistics) and puts the buffers back when it throws, so a refused
+   * step leaves them as they were. The runner replaces buffer tensors, never writes them.
+   */
+  async #keepingBuffers<T>(fn: (saved: Map<string, Tensor>) => Promise<T>): Promise<T> {
+    const saved = new Map(this.runner.buffers);
+    try {
+      return await fn(saved);
+    } catch (e) {
+      for (const [k, v] of saved) this.runner.buffers.set(k, v);
+      throw e;
+    }
+  }
+
   #requireMode(mode: SplitMode, what: string): void {
     if (this.mode !== mode) throw new ProtocolError("WRONG_MODE", `${what} needs a ${mode} server; this one is ${this.mode}`);
   }
@@ -218,21 +371,36 @@ export class ServerModel {
    * import type { ServerModel } from "./server_model.ts";
    * async function go(sm: ServerModel, a: any, y: any) { return (await sm.step(a, y)).loss; }
    * ```
+   *
+   * @throws {ProtocolError} `NON_FINITE` naming the loss or tensor; nothing changed.
    */
-  async step(activation: Tensor, labels: Tensor): Promise<{ loss: number; cutGrad: Tensor }> {
+  async step(activation: Tensor, labels: Tensor, tag: StepTag = {}): Promise<{ loss: number; cutGrad: Tensor }> {
     this.#requireMode("vanilla", "STEP");
     await this.settle();
-    if (this.deferUpdate) {
-      const d = await this.runner.stepDeferred({ [this.#inName]: activation }, labels);
-      finiteLoss(d.loss);
-      this.#pendingUpdate = { what: "a STEP", grads: d };
-      return { loss: d.loss, cutGrad: this.#cutGrad(d.inputGrads) };
-    }
-    const r = await this.runner.step({ [this.#inName]: activation }, labels);
-    finiteLoss(r.loss);
-    const cutGrad = this.#cutGrad(r.inputGrads);
-    this.optimizer.step(this.runner.params, r.paramGrads);
-    return { loss: r.loss, cutGrad };
+    const what = tag.stepId ? `STEP ${tag.stepId}` : "a STEP";
+    return await this.#keepingBuffers(async (buffersBefore) => {
+      if (this.deferUpdate) {
+        const d = await this.runner.stepDeferred({ [this.#inName]: activation }, labels);
+        const cutGrad = this.#checkedReply(what, d.loss, d.inputGrads);
+        this.#pendingUpdate = { what, owner: tag.clinic ?? "", grads: d, buffersBefore };
+        return { loss: d.loss, cutGrad };
+      }
+      const r = await this.runner.step({ [this.#inName]: activation }, labels);
+      const cutGrad = this.#checkedReply(what, r.loss, r.inputGrads);
+      this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
+      return { loss: r.loss, cutGrad };
+    });
+  }
+
+  /**
+   * Checks what a step produced before its reply: the loss (if any), the running statistics
+   * the graph wrote, and the cut gradient that leaves. Returns the cut gradient.
+   */
+  #checkedReply(what: string, loss: number | null, inputGrads: Record<string, Tensor>): Tensor {
+    if (loss !== null) finiteLoss(loss);
+    const cutGrad = this.#cutGrad(inputGrads);
+    requireFinite(what, [...namedBuffers(this.runner.buffers), ["cutGrad", cutGrad]]);
+    return cutGrad;
   }
 
   #cutGrad(inputGrads: Record<string, Tensor>): Tensor {
@@ -253,10 +421,14 @@ export class ServerModel {
   async middleForward(stepId: string, activation: Tensor): Promise<Tensor> {
     this.#requireMode("ushaped", "MIDDLE_FORWARD");
     await this.settle();
-    const r = await this.runner.forward({ [this.#inName]: activation });
-    this.#pending.set(stepId, { saved: r.saved, batch: activation.dims[0] });
-    while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
-    return r.outputs[this.#outName];
+    return await this.#keepingBuffers(async () => {
+      const r = await this.runner.forward({ [this.#inName]: activation });
+      const headInput = r.outputs[this.#outName];
+      requireFinite(`MIDDLE_FORWARD ${stepId}`, [...namedBuffers(this.runner.buffers), ["headInput", headInput]]);
+      this.#pending.set(stepId, { saved: r.saved, batch: activation.dims[0] });
+      while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
+      return headInput;
+    });
   }
 
   /** Batch size of the pending forward of `stepId`, if any. */
@@ -274,21 +446,23 @@ export class ServerModel {
    * async function go(sm: ServerModel, g: any) { return await sm.middleBackward("0:0", g); }
    * ```
    */
-  async middleBackward(stepId: string, gradHeadInput: Tensor): Promise<Tensor> {
+  async middleBackward(stepId: string, gradHeadInput: Tensor, clinic = ""): Promise<Tensor> {
     this.#requireMode("ushaped", "MIDDLE_BACKWARD");
     await this.settle();
     const p = this.#pending.get(stepId);
     if (!p) throw new ProtocolError("UNKNOWN_STEP", `no forward of step ${stepId} is held (send MIDDLE_FORWARD first)`);
+    const what = `MIDDLE_BACKWARD ${stepId}`;
     if (this.deferUpdate) {
       const d = await this.runner.backwardDeferred(p.saved, { [this.#outName]: gradHeadInput });
-      const cutGrad = this.#cutGrad(d.inputGrads);
+      const cutGrad = this.#checkedReply(what, null, d.inputGrads);
       this.#pending.delete(stepId);
-      this.#pendingUpdate = { what: `MIDDLE_BACKWARD ${stepId}`, grads: d };
+      // The forward's running statistics were taken at MIDDLE_FORWARD; a dropped update keeps them.
+      this.#pendingUpdate = { what, owner: clinic, grads: d, buffersBefore: new Map(this.runner.buffers) };
       return cutGrad;
     }
     const r = await this.runner.backward(p.saved, { [this.#outName]: gradHeadInput });
-    const cutGrad = this.#cutGrad(r.inputGrads);
-    this.optimizer.step(this.runner.params, r.paramGrads);
+    const cutGrad = this.#checkedReply(what, null, r.inputGrads);
+    this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
     this.#pending.delete(stepId);
     return cutGrad;
   }
@@ -367,6 +541,7 @@ export class ServerModel {
     this.#pending.clear();
     this.#pendingUpdate = null; // the state loaded supersedes a step not applied yet
     this.#failed = null;
+    this.#dropped.clear();
   }
 
   #requireSettled(what: string): void {

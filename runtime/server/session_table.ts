@@ -1,8 +1,16 @@
 /**
- * The live Noise sessions: at most one per clinic (a new handshake, i.e. a reconnect,
- * retires the clinic's old session), each with a queue that lets one request at a time
- * use its channel — a request's frames and its reply's frames take consecutive counters
- * (Noise rev 34 §5.1: one nonce per message, in order), while other sessions go on.
+ * The live Noise sessions: per clinic at most one proven session and one candidate, each
+ * with a queue that lets one request at a time use its channel — a request's frames and
+ * its reply's frames take consecutive counters (Noise rev 34 §5.1: one nonce per message,
+ * in order), while other sessions go on.
+ *
+ * A new handshake (a reconnect) opens a candidate and leaves the clinic's proven session
+ * alone: only the candidate's first authenticated transport frame, which only the holder of
+ * the handshake's ephemeral key can produce, proves it and retires the old session. A
+ * replayed handshake message 1 (Noise rev 34 §7.7) yields a candidate that never proves
+ * itself, so it no longer knocks the clinic off (issue 16). A newer candidate replaces an
+ * older one. A retired session's channel is destroyed once the request it is serving has
+ * sent its reply, never under that reply.
  *
  * @example
  * ```ts
@@ -28,6 +36,8 @@ export interface Session {
   channel: SecureChannel;
   /** Settles when this session's current request has sent its whole reply (one at a time). */
   queue: Promise<void>;
+  /** Whether a transport frame has been authenticated on it (a candidate until then). */
+  proven: boolean;
 }
 
 /**
@@ -60,17 +70,35 @@ export interface QueueTurn {
 export class SessionTable {
   readonly #sessions = new Map<string, Session>();
 
-  /** Opens session `id` of `clinic`, retiring (and destroying) the clinic's previous one. */
+  /**
+   * Opens session `id` of `clinic` as a candidate: it replaces the clinic's previous
+   * candidate, and the clinic's proven session stays until {@linkcode SessionTable.prove}.
+   */
   open(id: string, clinic: string, channel: SecureChannel): Session {
     for (const [sid, s] of this.#sessions) {
-      if (s.clinic === clinic) {
-        s.channel.destroy();
-        this.#sessions.delete(sid);
-      }
+      if (s.clinic === clinic && !s.proven) this.#retire(sid, s);
     }
-    const session: Session = { clinic, channel, queue: Promise.resolve() };
+    const session: Session = { clinic, channel, queue: Promise.resolve(), proven: false };
     this.#sessions.set(id, session);
     return session;
+  }
+
+  /**
+   * Marks `session` (id `id`) proven, once a transport frame authenticated on it, and
+   * retires the clinic's other sessions. Does nothing for a proven or retired session.
+   */
+  prove(id: string, session: Session): void {
+    if (session.proven || !this.isLive(id, session)) return;
+    session.proven = true;
+    for (const [sid, s] of this.#sessions) {
+      if (s.clinic === session.clinic && s !== session) this.#retire(sid, s);
+    }
+  }
+
+  /** Forgets `s`; destroys its channel once its current request's reply has left. */
+  #retire(id: string, s: Session): void {
+    this.#sessions.delete(id);
+    void s.queue.then(() => s.channel.destroy());
   }
 
   /** The session with id `id`, if it is live. */

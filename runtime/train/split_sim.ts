@@ -7,7 +7,7 @@
  * makes one pass over *its own* training samples with the server segment; then its
  * clinic-side state — the front segment (and the head in U-shape) with its parameters,
  * BatchNorm buffers and optimizer state — is relayed through the server to the next
- * clinic as a sealed box (`crypto/seal`), exactly the blob `LocalRawSide.exportWeights`
+ * clinic as a sealed envelope (`crypto/seal`), exactly the blob `LocalRawSide.exportWeights`
  * makes. In process the same runners simply continue.
  *
  * Nothing on the wire is estimated. Every tensor that would travel is encoded with the
@@ -47,7 +47,7 @@ import { createOptimizer, type Optimizer, type OptimizerConfig } from "../../mod
 import { initiatorHandshake, openChunked, responderHandshake, sealChunked } from "../../crypto/channel/mod.ts";
 import type { SecureChannel } from "../../crypto/channel/mod.ts";
 import { generateStaticKeyPair } from "../../crypto/keys/key_pair.ts";
-import { open as openBox, seal as sealBox } from "../../crypto/seal/mod.ts";
+import { openEnvelope, runId, sealEnvelope } from "../../crypto/seal/mod.ts";
 import { type BundleOptions, decodeTensors, encodeTensors } from "../codec/mod.ts";
 import { writeNpz } from "../data/npz.ts";
 import { batches } from "../data/partition.ts";
@@ -313,7 +313,10 @@ export async function trainSplitSim(o: SplitSimOptions): Promise<SimResult> {
   const serverSegs = mode === "vanilla" ? [1] : mode === "ushaped" ? [1] : [];
   const links = o.clinics.map(() => new WireLink(o.codec));
   const keys = o.clinics.map(() => generateStaticKeyPair());
-  const aad = new TextEncoder().encode(`splitgate/clinic-weights/v1;mode=${mode}`);
+  // The relay's envelope as the runtime makes it (runtime/client/raw_side/weight_relay.ts).
+  const aad = new TextEncoder().encode(`splitgate/clinic-weights/v2;mode=${mode}`);
+  const relayRun = runId(generateStaticKeyPair().publicKey);
+  let relaySeq = 0;
   const clinicSeconds = o.clinics.map(() => 0);
   let serverSeconds = 0;
   const relayUp = o.clinics.map(() => 0), relayDown = o.clinics.map(() => 0);
@@ -348,12 +351,15 @@ export async function trainSplitSim(o: SplitSimOptions): Promise<SimResult> {
           const state = collectSegmentState(
             clinicSegs.map((i, j) => ({ role: j === 0 ? "front" as const : "head" as const, runner: runners[i], optimizer: opts[i] })),
           );
-          const blob = sealBox(keys[k].publicKey, writeNpz(state, { level: 1 }), aad);
+          const header = { sender: `clinic-${previous}`, recipient: `clinic-${k}`, run: relayRun, epoch, seq: ++relaySeq };
+          const plaintext = writeNpz(state, { level: 1 });
+          const blob = sealEnvelope({ sender: keys[previous], recipientPublicKey: keys[k].publicKey, header, plaintext, context: aad });
           const atServer = links[previous].upBlob(blob);
           relayUp[previous] += atServer.length;
           const atClinic = links[k].downBlob(atServer);
           relayDown[k] += atClinic.length;
-          openBox(keys[k], atClinic, aad); // the next clinic can open it (and only it)
+          // the next clinic can open it (and only it), knowing who sealed it
+          openEnvelope({ recipient: keys[k], recipientName: header.recipient, run: relayRun, senderKey: () => keys[previous].publicKey, blob: atClinic, context: aad });
         }
         previous = k;
         for (const idx of queues[k].splice(0, turn)) {

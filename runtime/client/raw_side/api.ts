@@ -41,6 +41,20 @@ import type { Tensor } from "../../../models/tensor.ts";
 export type RawSideMode = "vanilla" | "ushaped";
 
 /**
+ * The clinic relayed weights are sealed to: its name and static public key.
+ *
+ * @example
+ * ```ts
+ * import type { WeightsRecipient } from "./api.ts";
+ * const to: WeightsRecipient = { name: "clinic-b", publicKey: new Uint8Array(32) };
+ * ```
+ */
+export interface WeightsRecipient {
+  name: string;
+  publicKey: Uint8Array;
+}
+
+/**
  * What a raw side tells the courier about itself (sizes only, no records).
  *
  * @example
@@ -111,10 +125,21 @@ export interface RawSide {
   checkpoint(epoch: number): Promise<void>;
   /** Restores the latest checkpoint, if any. */
   restore(): Promise<{ epoch: number } | null>;
-  /** Seals this clinic's segment weights (+ optimizer state) to `recipientPublicKey`. */
-  exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array>;
-  /** Opens weights sealed to this clinic and loads them. */
-  importWeights(sealed: Uint8Array): Promise<void>;
+  /**
+   * Seals this clinic's segment weights (+ optimizer state) from its static key to `to`, for
+   * run `binding.run` and round `binding.epoch`, with the next value of its sealing counter
+   * (`weight_relay.ts`; the envelope: `crypto/seal/sealed_envelope.ts`).
+   */
+  exportWeights(to: WeightsRecipient, binding: { run: Uint8Array; epoch: number }): Promise<Uint8Array>;
+  /**
+   * Opens weights sealed to this clinic by one of `from.peers` for run `from.run`, refuses
+   * them unless newer than the last accepted from that sender, loads them and records them
+   * (saved with the next checkpoint). Returns who sealed them, at which round and sequence.
+   */
+  importWeights(
+    sealed: Uint8Array,
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+  ): Promise<{ sender: string; epoch: number; seq: number }>;
   /**
    * Assembles the full trained model (this clinic's segments and the server's segment, given
    * as `.npz` bytes of its parameters and buffers) into one standard ONNX file in the

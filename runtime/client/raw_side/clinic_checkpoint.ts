@@ -4,8 +4,14 @@
  * ```
  * <clinic>.epoch-<e>.npz        params, buffers and optimizer state (segment_state.ts names)
  * <clinic>.checkpoint.json      {"format": "splitgate-clinic-checkpoint/v1", "clinic", "mode",
- *                                "epoch", "weights": "<clinic>.epoch-<e>.npz", "sha256": hex}
+ *                                "epoch", "weights": "<clinic>.epoch-<e>.npz", "sha256": hex,
+ *                                "relay": {"seq": n, "accepted": {"<sender>": {"epoch", "seq"}}}}
  * ```
+ *
+ * `relay` (absent in checkpoints written before it existed: read as nothing accepted) is the
+ * clinic's relay ledger (`weight_relay.ts`): the last sealing counter it used, and the last
+ * relayed weights it accepted from each sender, so a restarted clinic still refuses older
+ * weights (no rollback across restarts; issue 16 part 4).
  *
  * Each file is written atomically (`atomic_file.ts`), weights first: the sidecar is the commit
  * point, so a crash between the two leaves the previous checkpoint in force. Older weight
@@ -19,7 +25,7 @@
  * async function roundTrip(slots: SegmentSlot[]) {
  *   const where = { dir: "ckpt", clinic: "clinic-a", mode: "vanilla" as const };
  *   await saveClinicCheckpoint(where, 3, slots);
- *   console.log(await restoreClinicCheckpoint(where, slots)); // { epoch: 3 }
+ *   console.log((await restoreClinicCheckpoint(where, slots))?.epoch); // 3
  * }
  * ```
  * @module
@@ -31,6 +37,7 @@ import { writeFileAtomic } from "../atomic_file.ts";
 import { applySegmentState, collectSegmentState, type SegmentSlot } from "../segment_state.ts";
 import type { RawSideMode } from "./api.ts";
 import { RawSideError } from "./error.ts";
+import type { RelayLedger, RelayRecord } from "./weight_relay.ts";
 
 /** Format tag of the checkpoint sidecar. */
 const CHECKPOINT_FORMAT = "splitgate-clinic-checkpoint/v1";
@@ -94,6 +101,7 @@ export async function saveClinicCheckpoint(
   place: CheckpointPlace,
   epoch: number,
   slots: readonly SegmentSlot[],
+  relay: RelayLedger = { seq: 0, accepted: new Map() },
 ): Promise<void> {
   const dir = checkpointDir(place);
   const weights = `${place.clinic}.epoch-${epoch}.npz`;
@@ -106,6 +114,7 @@ export async function saveClinicCheckpoint(
     epoch,
     weights,
     sha256: bytesToHex(sha256(bytes)),
+    relay: { seq: relay.seq, accepted: Object.fromEntries(relay.accepted) },
   };
   await writeFileAtomic(sidecarPath(place), utf8.encode(JSON.stringify(sidecar, null, 2) + "\n"));
   const prefix = `${place.clinic}.epoch-`;
@@ -123,7 +132,11 @@ export async function saveClinicCheckpoint(
  * Checks a parsed sidecar field by field; returns the epoch and the weights file name.
  * Every refusal names the sidecar, the field, what it holds and what was expected.
  */
-function checkSidecar(place: CheckpointPlace, path: string, text: string): { epoch: number; weights: string; sha256: unknown } {
+function checkSidecar(
+  place: CheckpointPlace,
+  path: string,
+  text: string,
+): { epoch: number; weights: string; sha256: unknown; relay: RelayLedger } {
   const bad = (msg: string) => new RawSideError("CHECKPOINT_INVALID", `${path}: ${msg}`);
   let meta: Record<string, unknown>;
   try {
@@ -153,11 +166,35 @@ function checkSidecar(place: CheckpointPlace, path: string, text: string): { epo
       `weights ${JSON.stringify(meta.weights)} is not a file name in the checkpoint directory`,
     );
   }
-  return { epoch: epoch as number, weights: meta.weights, sha256: meta.sha256 };
+  return { epoch: epoch as number, weights: meta.weights, sha256: meta.sha256, relay: checkRelay(meta.relay, bad) };
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Checks the sidecar's relay ledger (absent: nothing sealed or accepted yet). */
+function checkRelay(relay: unknown, bad: (msg: string) => RawSideError): RelayLedger {
+  if (relay === undefined) return { seq: 0, accepted: new Map() };
+  const r = relay as { seq?: unknown; accepted?: unknown };
+  if (relay === null || typeof relay !== "object" || !isCount(r.seq)) {
+    throw bad(`relay.seq ${JSON.stringify(r?.seq)} is not an integer >= 0`);
+  }
+  if (r.accepted === null || typeof r.accepted !== "object" || Array.isArray(r.accepted)) {
+    throw bad("relay.accepted is not an object of {epoch, seq} by sender");
+  }
+  const accepted = new Map<string, RelayRecord>();
+  for (const [who, v] of Object.entries(r.accepted as Record<string, unknown>)) {
+    const rec = v as { epoch?: unknown; seq?: unknown };
+    if (rec === null || typeof rec !== "object" || !isCount(rec.epoch) || !isCount(rec.seq)) {
+      throw bad(`relay.accepted.${who} ${JSON.stringify(v)} is not {epoch, seq} of integers >= 0`);
+    }
+    accepted.set(who, { epoch: rec.epoch, seq: rec.seq });
+  }
+  return { seq: r.seq, accepted };
 }
 
 /**
- * Loads the checkpoint in force into `slots`; null when the clinic has none yet.
+ * Loads the checkpoint in force into `slots`; returns its epoch and relay ledger, or null
+ * when the clinic has none yet.
  *
  * @throws {RawSideError} `NO_CHECKPOINT_DIR`; `CHECKPOINT_INVALID` for a sidecar that does not
  *   check or weights that do not match its SHA-256; `WEIGHTS_INVALID` for weights that do not
@@ -175,7 +212,7 @@ function checkSidecar(place: CheckpointPlace, path: string, text: string): { epo
 export async function restoreClinicCheckpoint(
   place: CheckpointPlace,
   slots: readonly SegmentSlot[],
-): Promise<{ epoch: number } | null> {
+): Promise<{ epoch: number; relay: RelayLedger } | null> {
   const dir = checkpointDir(place), path = sidecarPath(place);
   let text: string;
   try {
@@ -190,5 +227,5 @@ export async function restoreClinicCheckpoint(
     throw new RawSideError("CHECKPOINT_INVALID", `${path}: ${meta.weights} does not match its SHA-256 (torn or altered)`);
   }
   applySegmentState(slots, readNpz(bytes, meta.weights), `checkpoint ${meta.weights}`);
-  return { epoch: meta.epoch };
+  return { epoch: meta.epoch, relay: meta.relay };
 }

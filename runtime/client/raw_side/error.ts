@@ -28,8 +28,10 @@
  * - `BAD_TENSOR`: a tensor of the wrong dtype, shape or size.
  * - `OUT_OF_RANGE`: an epoch or batch index outside what the data has.
  * - `NO_CHECKPOINT_DIR`, `CHECKPOINT_INVALID`: checkpoints not configured, or unreadable.
- * - `NO_KEY`: `importWeights` without this clinic's key pair.
+ * - `NO_KEY`: `exportWeights`/`importWeights` without this clinic's key pair.
  * - `WEIGHTS_INVALID`: relayed or restored weights that do not fit this model.
+ * - `WEIGHTS_REPLAYED`: relayed weights not newer (epoch, seq) than the last accepted from
+ *   their sender: a replay or a rollback by the relay.
  * - `EXPORT_FORBIDDEN`: `exportModel` while the clinic's policy does not allow it.
  * - `CONFIG_INVALID`: a process configuration that does not validate.
  * - `PROTOCOL`: a malformed frame on the process pipe.
@@ -55,6 +57,7 @@ export const RAW_SIDE_ERROR_CODES = [
   "CHECKPOINT_INVALID",
   "NO_KEY",
   "WEIGHTS_INVALID",
+  "WEIGHTS_REPLAYED",
   "EXPORT_FORBIDDEN",
   "CONFIG_INVALID",
   "PROTOCOL",

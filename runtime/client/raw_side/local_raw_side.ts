@@ -38,14 +38,14 @@ import type { DefenceConfig } from "../../privacy/defence_config.ts";
 import { writeFileAtomic } from "../atomic_file.ts";
 import { augmentRng, batchIndices, stepsPerEpoch } from "../batch_order.ts";
 import type { SegmentSlot } from "../segment_state.ts";
-import type { RawSide, RawSideInfo, RawSideMode } from "./api.ts";
+import type { RawSide, RawSideInfo, RawSideMode, WeightsRecipient } from "./api.ts";
 import { checkpointDir, type CheckpointPlace, restoreClinicCheckpoint, saveClinicCheckpoint } from "./clinic_checkpoint.ts";
 import { checkNoPeekInput, CutDefences, prepareDefences } from "./defences.ts";
 import { RawSideError } from "./error.ts";
 import { checkIndex, checkStepId, checkTensor, staticDims } from "./input_checks.ts";
 import { assembleModel, serverWeightNames } from "./model_export.ts";
 import { type HeadResult, StepLedger, type StepReply } from "./step_ledger.ts";
-import { openWeights, sealWeights } from "./weight_relay.ts";
+import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
 
 /**
  * Configuration of a {@linkcode LocalRawSide}.
@@ -83,7 +83,7 @@ export interface LocalRawSideConfig {
   engine: Engine;
   /** Directory of this clinic's checkpoints (needed by `checkpoint`/`restore`). */
   checkpointDir?: string;
-  /** This clinic's static key pair (needed by `importWeights`). */
+  /** This clinic's static key pair (needed by `exportWeights` and `importWeights`). */
   keyPair?: KeyPair;
   /** Applied to each training batch (e.g. random image shift) with that batch's own generator. */
   augment?: (batch: Batch, rng: Rng) => Batch;
@@ -178,6 +178,8 @@ export class LocalRawSide implements RawSide {
   /** Parameter and buffer names of the segment(s) the server runs (what `exportModel` needs from it). */
   readonly #serverNames: ReadonlySet<string>;
   readonly #steps = new StepLedger();
+  /** Sealing counter and last accepted relayed weights per sender; saved with each checkpoint. */
+  readonly #relay: RelayLedger = { seq: 0, accepted: new Map() };
   readonly #defences: CutDefences;
   #closed = false;
 
@@ -443,30 +445,54 @@ export class LocalRawSide implements RawSide {
   async checkpoint(epoch: number): Promise<void> {
     this.#open();
     checkIndex(epoch, "epoch");
-    await saveClinicCheckpoint(this.#place(), epoch, this.#slots());
+    await saveClinicCheckpoint(this.#place(), epoch, this.#slots(), this.#relay);
   }
 
   /** {@inheritDoc RawSide.restore} */
   async restore(): Promise<{ epoch: number } | null> {
     this.#open();
     const r = await restoreClinicCheckpoint(this.#place(), this.#slots());
+    if (!r) return null;
     // The steps in flight belonged to the weights just replaced.
-    if (r) this.#steps.clear();
-    return r;
+    this.#steps.clear();
+    // The ledger only moves forward: a rollback of the weights is not a rollback of what was
+    // accepted or sealed (the checkpoint's ledger is never newer than this process's).
+    this.#relay.seq = Math.max(this.#relay.seq, r.relay.seq);
+    for (const [who, rec] of r.relay.accepted) {
+      if (isNewer(rec, this.#relay.accepted.get(who))) this.#relay.accepted.set(who, rec);
+    }
+    return { epoch: r.epoch };
   }
 
   /** {@inheritDoc RawSide.exportWeights} */
   // deno-lint-ignore require-await
-  async exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
+  async exportWeights(to: WeightsRecipient, binding: { run: Uint8Array; epoch: number }): Promise<Uint8Array> {
     this.#open();
-    return sealWeights(this.#slots(), this.#c.mode, recipientPublicKey);
+    checkIndex(binding.epoch, "epoch");
+    const seq = this.#relay.seq + 1;
+    const { clinic, keyPair, mode } = this.#c;
+    const sealed = sealWeights(this.#slots(), mode, { me: clinic, keyPair, to, run: binding.run, epoch: binding.epoch, seq });
+    this.#relay.seq = seq;
+    return sealed;
   }
 
   /** {@inheritDoc RawSide.importWeights} */
   // deno-lint-ignore require-await
-  async importWeights(sealed: Uint8Array): Promise<void> {
+  async importWeights(
+    sealed: Uint8Array,
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+  ): Promise<{ sender: string; epoch: number; seq: number }> {
     this.#open();
-    openWeights(this.#slots(), this.#c.mode, this.#c.keyPair, sealed, this.#c.clinic);
+    const { clinic, keyPair, mode } = this.#c;
+    const got = openWeights(this.#slots(), mode, {
+      me: clinic,
+      keyPair,
+      run: from.run,
+      peers: from.peers,
+      accepted: this.#relay.accepted,
+    }, sealed);
+    this.#relay.accepted.set(got.sender, { epoch: got.epoch, seq: got.seq });
+    return got;
   }
 
   /**

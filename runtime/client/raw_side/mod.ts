@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-export type { RawSide, RawSideInfo, RawSideMode } from "./api.ts";
+export type { RawSide, RawSideInfo, RawSideMode, WeightsRecipient } from "./api.ts";
 export { LocalRawSide, type LocalRawSideConfig } from "./local_raw_side.ts";
 export { isRawSideErrorCode, RAW_SIDE_ERROR_CODES, RawSideError, type RawSideErrorCode } from "./error.ts";
 export { type RawSideProcessConfig, type RowSelection, validateRawSideConfig } from "./config.ts";

@@ -6,8 +6,13 @@
  * mode, head-input gradients, sealed weights).
  *
  * Besides the permission flags the command line holds `--cached-only` (the process may not
- * even fetch modules; everything it imports must already be in Deno's cache) and `--config`
- * (the import map of this repository's `deno.json`); neither grants a permission.
+ * even fetch modules; everything it imports must already be in Deno's cache), `--no-remote`
+ * (an `http(s):` or `jsr:` specifier is refused before any request, with or without
+ * `--cached-only`), `--frozen` (a new `npm:` specifier cannot be added to `deno.lock`, a file of
+ * the code folder) and `--config` (the import map of this repository's `deno.json`); none grants
+ * a permission. Module loading is not governed by `--allow-net`, hence these flags and the
+ * download sink of `child_env.ts` (issue 16, part 5). The process starts with a cleared
+ * environment ({@linkcode childEnv}).
  *
  * @example
  * ```ts
@@ -26,11 +31,12 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "../../../models/tensor.ts";
-import type { RawSide, RawSideInfo } from "./api.ts";
+import type { RawSide, RawSideInfo, WeightsRecipient } from "./api.ts";
 import type { RawSideProcessConfig } from "./config.ts";
 import { RawSideError } from "./error.ts";
 import { rawSideFlags } from "./flags.ts";
 import { RawSideStub, type RawSideStubOptions } from "./stub.ts";
+import { childEnv } from "../child_env.ts";
 
 export { rawSideFlags } from "./flags.ts";
 
@@ -48,7 +54,7 @@ export interface RawSideProcessOptions extends RawSideStubOptions {
   denoPath?: string;
   /** Each line the process writes to stderr (default: copied to this process's stderr). */
   onStderr?: (line: string) => void;
-  /** Pass `--cached-only` (default true). */
+  /** Pass `--cached-only` (default true; `--no-remote` and `--frozen` are always passed). */
   cachedOnly?: boolean;
   /** How long to wait for the process to load its data and model (default 120 s). */
   startTimeoutMs?: number;
@@ -75,6 +81,7 @@ export function rawSideCommandArgs(
 ): string[] {
   const args = ["run", ...rawSideFlags(config)];
   if (opts.cachedOnly ?? true) args.push("--cached-only");
+  args.push("--no-remote", "--frozen");
   if (DENO_JSON.protocol === "file:") args.push(`--config=${fileURLToPath(DENO_JSON)}`);
   args.push(MAIN.protocol === "file:" ? fileURLToPath(MAIN) : MAIN.href, JSON.stringify(config));
   return args;
@@ -139,6 +146,8 @@ export class RawSideProcess implements RawSide {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      clearEnv: true,
+      env: childEnv("rawSide"),
     });
     const child = cmd.spawn();
     let tail = "";
@@ -241,12 +250,15 @@ export class RawSideProcess implements RawSide {
     return this.#stub.restore();
   }
   /** {@inheritDoc RawSide.exportWeights} */
-  exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
-    return this.#stub.exportWeights(recipientPublicKey);
+  exportWeights(to: WeightsRecipient, binding: { run: Uint8Array; epoch: number }): Promise<Uint8Array> {
+    return this.#stub.exportWeights(to, binding);
   }
   /** {@inheritDoc RawSide.importWeights} */
-  importWeights(sealed: Uint8Array): Promise<void> {
-    return this.#stub.importWeights(sealed);
+  importWeights(
+    sealed: Uint8Array,
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+  ): Promise<{ sender: string; epoch: number; seq: number }> {
+    return this.#stub.importWeights(sealed, from);
   }
 
   /** {@inheritDoc RawSide.exportModel} */

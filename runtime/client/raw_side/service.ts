@@ -14,6 +14,7 @@
  * @module
  */
 import type { Tensor } from "../../../models/tensor.ts";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import type { RawSide } from "./api.ts";
 import { RawSideError } from "./error.ts";
 import { PhaseProfile } from "../../protocol/phase_profile.ts";
@@ -42,6 +43,21 @@ function bytesOf(m: WireMessage, name: string): Uint8Array {
     throw new RawSideError("BAD_TENSOR", `${m.method}: ${name} must be uint8 [n]`);
   }
   return t.data as Uint8Array;
+}
+
+/** The peers map of an `importWeights` call: `{name: 64 hex digits}` in its header. */
+function peersOf(m: WireMessage, peers: unknown): Map<string, Uint8Array> {
+  if (peers === null || typeof peers !== "object" || Array.isArray(peers)) {
+    throw new RawSideError("PROTOCOL", `${m.method}: header.peers must be an object of hex keys by name`);
+  }
+  const out = new Map<string, Uint8Array>();
+  for (const [name, hex] of Object.entries(peers as Record<string, unknown>)) {
+    if (typeof hex !== "string" || !/^[0-9a-f]{64}$/.test(hex)) {
+      throw new RawSideError("PROTOCOL", `${m.method}: header.peers.${name} must be 64 hex digits`);
+    }
+    out.set(name, hexToBytes(hex));
+  }
+  return out;
 }
 
 type Reply = { header?: unknown; tensors?: Record<string, Tensor> };
@@ -83,15 +99,13 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
       return {};
     case "restore":
       return { header: { restored: await side.restore() } };
-    case "exportWeights":
-      return {
-        tensors: {
-          sealed: bytesTensor(await side.exportWeights(bytesOf(m, "recipientPublicKey"))),
-        },
-      };
+    case "exportWeights": {
+      const to = { name: h.to as string, publicKey: bytesOf(m, "recipientPublicKey") };
+      const sealed = await side.exportWeights(to, { run: bytesOf(m, "run"), epoch: h.epoch as number });
+      return { tensors: { sealed: bytesTensor(sealed) } };
+    }
     case "importWeights":
-      await side.importWeights(bytesOf(m, "sealed"));
-      return {};
+      return { header: await side.importWeights(bytesOf(m, "sealed"), { run: bytesOf(m, "run"), peers: peersOf(m, h.peers) }) };
     case "exportModel":
       return { header: await side.exportModel(bytesOf(m, "serverWeights")) };
     case "close":

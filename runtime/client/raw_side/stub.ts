@@ -14,8 +14,9 @@
  * ```
  * @module
  */
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Tensor } from "../../../models/tensor.ts";
-import type { RawSide, RawSideInfo } from "./api.ts";
+import type { RawSide, RawSideInfo, WeightsRecipient } from "./api.ts";
 import { PhaseProfile } from "../../protocol/phase_profile.ts";
 import { RawSideError } from "./error.ts";
 import { errorFromHeader, type ErrorHeader } from "./error_header.ts";
@@ -260,9 +261,10 @@ export class RawSideStub implements RawSide {
   }
 
   /** {@inheritDoc RawSide.exportWeights} */
-  async exportWeights(recipientPublicKey: Uint8Array): Promise<Uint8Array> {
-    const sealed = (await this.#call("exportWeights", {}, {
-      recipientPublicKey: bytesTensor(recipientPublicKey),
+  async exportWeights(to: WeightsRecipient, binding: { run: Uint8Array; epoch: number }): Promise<Uint8Array> {
+    const sealed = (await this.#call("exportWeights", { to: to.name, epoch: binding.epoch }, {
+      recipientPublicKey: bytesTensor(to.publicKey),
+      run: bytesTensor(binding.run),
     })).tensors.get("sealed");
     if (!sealed || sealed.dtype !== "uint8") {
       throw new RawSideError("PROTOCOL", "exportWeights reply has no sealed bytes");
@@ -271,8 +273,19 @@ export class RawSideStub implements RawSide {
   }
 
   /** {@inheritDoc RawSide.importWeights} */
-  async importWeights(sealed: Uint8Array): Promise<void> {
-    await this.#call("importWeights", {}, { sealed: bytesTensor(sealed) });
+  async importWeights(
+    sealed: Uint8Array,
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+  ): Promise<{ sender: string; epoch: number; seq: number }> {
+    const peers = Object.fromEntries([...from.peers].map(([name, key]) => [name, bytesToHex(key)]));
+    const h = (await this.#call("importWeights", { peers }, {
+      sealed: bytesTensor(sealed),
+      run: bytesTensor(from.run),
+    })).header as { sender?: unknown; epoch?: unknown; seq?: unknown };
+    if (typeof h.sender !== "string" || !Number.isSafeInteger(h.epoch) || !Number.isSafeInteger(h.seq)) {
+      throw new RawSideError("PROTOCOL", "importWeights reply lacks sender, epoch or seq");
+    }
+    return { sender: h.sender, epoch: h.epoch as number, seq: h.seq as number };
   }
 
   /** {@inheritDoc RawSide.exportModel} */

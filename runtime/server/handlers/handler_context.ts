@@ -19,8 +19,10 @@ import { encodeMessage, parseStepId, ProtocolError, type ReplyMessage, type Requ
 import type { PhaseProfile } from "../../protocol/phase_profile.ts";
 import type { LabelProtection } from "../../privacy/defence_config.ts";
 import { epochsDone, roundEndLine, type RoundNaming } from "../round_label.ts";
+import type { ActivationDrift } from "../activation_drift.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
+import type { StudyMetrics } from "../metrics/study_metrics.ts";
 
 /**
  * Everything a handler may use.
@@ -43,6 +45,10 @@ export interface HandlerContext {
   rounds: RoundNaming;
   now: () => number;
   log: (line: string) => void;
+  /** Per-clinic baselines of the cut activations' scale (warnings only). */
+  drift: ActivationDrift;
+  /** Records applied steps for `/metrics`, `/dashboard` and `metrics.jsonl` (none: not recorded). */
+  metrics?: StudyMetrics;
 }
 
 /**

@@ -14,21 +14,32 @@
  * ```
  * @module
  */
+import type { Tensor } from "../../../models/tensor.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { protectCutGradient } from "../../privacy/label_protection.ts";
-import { encodeReply, expectNext, expectTurn, type Handler, retryKey } from "./handler_context.ts";
+import type { ClinicRecord } from "../server_state.ts";
+import { encodeReply, expectNext, expectTurn, type Handler, type HandlerContext, retryKey } from "./handler_context.ts";
+
+/** Logs a (rate-limited) warning when a clinic's activations drift from its baseline. */
+function watchDrift(ctx: HandlerContext, c: ClinicRecord, stepId: string, activation: Tensor): void {
+  const warning = ctx.drift.observe(c.name, stepId, activation, ctx.now());
+  if (warning) ctx.log(warning);
+}
 
 /** `STEP` (vanilla): one training step of the server segment; the cut gradient back. */
 const step: Handler<"STEP"> = async (ctx, c, req) => {
   const { state } = ctx;
   expectTurn(ctx, c.name, req.epoch, "STEP");
   expectNext(c, req.stepId);
-  const r = await ctx.profile.timeAsync("server model.step", () => state.model.step(req.activation, req.labels));
+  watchDrift(ctx, c, req.stepId, req.activation);
+  const t0 = performance.now();
+  const r = await ctx.profile.timeAsync("server model.step", () => state.model.step(req.activation, req.labels, { stepId: req.stepId, clinic: c.name }));
   // Label protection goes between the step graph and the codec: what leaves is protected.
   const cutGrad = protectCutGradient(r.cutGrad, ctx.labelProtection);
   const reply = encodeReply(ctx, { type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad });
   state.countStep(c, req.stepId, req.activation.dims[0], ctx.now());
   state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.step({ clinic: c.name, epoch: req.epoch, loss: r.loss, seconds: (performance.now() - t0) / 1000, samples: req.activation.dims[0], cutDims: req.activation.dims });
   return reply;
 };
 
@@ -36,9 +47,12 @@ const step: Handler<"STEP"> = async (ctx, c, req) => {
 const middleForward: Handler<"MIDDLE_FORWARD"> = async (ctx, c, req) => {
   expectTurn(ctx, c.name, req.epoch, "MIDDLE_FORWARD");
   expectNext(c, req.stepId);
+  watchDrift(ctx, c, req.stepId, req.activation);
+  const t0 = performance.now();
   const headInput = await ctx.state.model.middleForward(req.stepId, req.activation);
   const reply = encodeReply(ctx, { type: "MIDDLE_FORWARD_RESULT", stepId: req.stepId, headInput });
   ctx.state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.forwardDone(c.name, (performance.now() - t0) / 1000, req.activation.dims);
   return reply;
 };
 
@@ -56,10 +70,12 @@ const middleBackward: Handler<"MIDDLE_BACKWARD"> = async (ctx, c, req) => {
       `gradHeadInput: batch ${req.gradHeadInput.dims[0]} differs from the forward's ${batch}`,
     );
   }
-  const cutGrad = await state.model.middleBackward(req.stepId, req.gradHeadInput);
+  const t0 = performance.now();
+  const cutGrad = await state.model.middleBackward(req.stepId, req.gradHeadInput, c.name);
   const reply = encodeReply(ctx, { type: "MIDDLE_BACKWARD_RESULT", stepId: req.stepId, cutGrad });
   state.countStep(c, req.stepId, batch, ctx.now());
   state.remember(c, retryKey(req)!, reply);
+  ctx.metrics?.step({ clinic: c.name, epoch: req.epoch, loss: null, seconds: (performance.now() - t0) / 1000, samples: batch });
   return reply;
 };
 

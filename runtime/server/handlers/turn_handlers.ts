@@ -7,6 +7,10 @@
  * Relayed weights: TURN_DONE carries the sender's weights sealed to EVERY other clinic in
  * the turn order, so when the next clinic is offline and skipped, the one after it still
  * finds a blob it can open (a blob sealed to one recipient only would strand the turn).
+ * Each blob's envelope header (`crypto/seal/sealed_envelope.ts`: version, sender, recipient,
+ * epoch, sizes) is checked before it is stored, so random bytes are refused at relay time
+ * (422 `BAD_ENVELOPE`) instead of ending the next clinic's run; only the recipient can check
+ * that the sender really sealed it (issue 16 part 4).
  * A schedule change is checkpointed before it is answered, and undone when the checkpoint
  * fails, so a restarted server and its clinics agree on whose turn it is.
  *
@@ -17,6 +21,7 @@
  * ```
  * @module
  */
+import { readEnvelopeHeader } from "../../../crypto/seal/sealed_envelope.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { roundLabel } from "../round_label.ts";
 import type { ClinicRecord } from "../server_state.ts";
@@ -83,6 +88,24 @@ function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TUR
   const missing = others.filter((n) => !given.includes(n));
   if (missing.length > 0) {
     throw new ProtocolError("BAD_MESSAGE", `TURN_DONE lacks weights sealed to ${missing.join(", ")} (seal to every other clinic)`);
+  }
+  for (const [to, blob] of Object.entries(req.sealedWeights)) checkEnvelope(c.name, to, req.epoch, blob);
+}
+
+/** Refuses a relayed blob whose envelope header does not say: from `from` to `to`, at `epoch`. */
+function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array): void {
+  let h;
+  try {
+    h = readEnvelopeHeader(blob).header;
+  } catch (e) {
+    throw new ProtocolError("BAD_ENVELOPE", `TURN_DONE weights for ${to}: ${(e as Error).message}`);
+  }
+  const want = `sender ${from}, recipient ${to}, epoch ${epoch}`;
+  if (h.sender !== from || h.recipient !== to || h.epoch !== epoch) {
+    throw new ProtocolError(
+      "BAD_ENVELOPE",
+      `TURN_DONE weights for ${to}: envelope says sender ${h.sender}, recipient ${h.recipient}, epoch ${h.epoch}; expected ${want}`,
+    );
   }
 }
 

@@ -86,6 +86,11 @@ export const streamingBodyLimit = (maxBytes: number): MiddlewareHandler =>
     const declared = c.req.header("content-length");
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
     const body = c.req.raw.body;
-    if (body) c.req.raw = new Request(c.req.raw, { body: countingStream(body, maxBytes) });
+    if (body) {
+      // Built from the parts, not from `c.req.raw`: copying a request reads its `signal`, and
+      // Deno.serve then warns on every request about its legacy abort behaviour.
+      const { method, headers, url } = c.req.raw;
+      c.req.raw = new Request(url, { method, headers, body: countingStream(body, maxBytes) });
+    }
     await next();
   };

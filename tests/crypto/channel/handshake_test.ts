@@ -5,6 +5,7 @@ import { Allowlist } from "../../../crypto/keys/allowlist.ts";
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
 import { HandshakeState } from "../../../crypto/noise/handshake_state.ts";
 import { CHANNEL_PROLOGUE } from "../../../crypto/channel/handshake.ts";
+import { compareTai64n, Tai64nClock, tai64nFromMs, tai64nToMs } from "../../../crypto/channel/tai64n.ts";
 import { LOW_ORDER_POINTS } from "../low_order_points.ts";
 
 function rejects(fn: () => unknown, code: NoiseErrorCode) {
@@ -122,4 +123,53 @@ Deno.test("handshakes with different prologues do not interoperate", () => {
     () => responderHandshake({ ...responder, prologue: Uint8Array.of(2) }, hs.message1),
     "BAD_TAG",
   );
+});
+
+Deno.test("message 1 carries its TAI64N timestamp, encrypted; without one it is refused (UNEXPECTED_PAYLOAD)", () => {
+  const ts = tai64nFromMs(1_765_000_000_123);
+  const hs = initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: server.publicKey, timestamp: ts });
+  assert.equal(hs.message1.length, 32 + 48 + 12 + 16);
+  // Encrypted: the label's bytes do not appear in the message.
+  const at = (hay: Uint8Array, needle: Uint8Array) =>
+    hay.some((_, i) => needle.every((b, j) => hay[i + j] === b));
+  assert.equal(at(hs.message1, ts), false);
+  const r = responderHandshake(responder, hs.message1);
+  assert.deepEqual(r.timestamp, ts);
+  assert.equal(tai64nToMs(r.timestamp), 1_765_000_000_123);
+  // A message 1 of the previous wire format (empty payload) names what is missing.
+  const old = new HandshakeState({
+    protocolName: "Noise_IK_25519_ChaChaPoly_SHA256",
+    initiator: true,
+    prologue: new TextEncoder().encode(CHANNEL_PROLOGUE),
+    staticKeyPair: clinicA,
+    remoteStaticKey: server.publicKey,
+  });
+  assert.throws(() => responderHandshake(responder, old.writeMessage(new Uint8Array(0))), {
+    name: "NoiseError",
+    message: /carries 0 payload bytes; expected a 12-byte TAI64N timestamp/,
+  });
+  assert.throws(
+    () => initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: server.publicKey, timestamp: new Uint8Array(8) }),
+    { name: "RangeError", message: /timestamp of 8 bytes: expected a 12-byte TAI64N label/ },
+  );
+});
+
+Deno.test("default timestamps increase strictly, also within one millisecond", () => {
+  const a = responderHandshake(responder, initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: server.publicKey }).message1);
+  const b = responderHandshake(responder, initiatorHandshake({ staticKeyPair: clinicA, serverPublicKey: server.publicKey }).message1);
+  assert.equal(compareTai64n(a.timestamp, b.timestamp), -1);
+});
+
+Deno.test("TAI64N: WireGuard's label layout, byte order is time order, the clock never repeats", () => {
+  // 2^62 + 10 + 1 s, then 5 ms as nanoseconds (D. J. Bernstein, "TAI64, TAI64N").
+  assert.deepEqual(tai64nFromMs(1005), Uint8Array.of(0x40, 0, 0, 0, 0, 0, 0, 11, 0x00, 0x4c, 0x4b, 0x40));
+  assert.equal(compareTai64n(tai64nFromMs(999), tai64nFromMs(1000)), -1);
+  assert.equal(compareTai64n(tai64nFromMs(2000), tai64nFromMs(1999)), 1);
+  let t = 50;
+  const clock = new Tai64nClock(() => t);
+  const seen = [clock.next(), clock.next()];
+  t = 10; // the wall clock steps back
+  seen.push(clock.next());
+  assert.deepEqual(seen.map(tai64nToMs), [50, 51, 52]);
+  assert.throws(() => tai64nFromMs(-1), { name: "RangeError", message: /timestamp -1: expected a non-negative integer/ });
 });

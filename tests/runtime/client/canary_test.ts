@@ -93,7 +93,7 @@ Deno.test("canary: no byte the raw side emits carries the planted record pattern
       const rows = split === "val" ? info.valSize : info.testSize;
       for (let b = 0; b * info.evalBatchSize < rows; b++) await proc.evalForward(split, b);
     }
-    await proc.exportWeights(generateKeyPair().publicKey);
+    await proc.exportWeights({ name: "clinic-b", publicKey: generateKeyPair().publicKey }, { run: new Uint8Array(32), epoch: 1 });
     await proc.checkpoint(1);
     await server.release();
   } finally {

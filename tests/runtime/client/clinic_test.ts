@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { runClinic } from "../../../runtime/client/clinic.ts";
+import { runId } from "../../../crypto/seal/sealed_envelope.ts";
 import { LocalRawSide } from "../../../runtime/client/raw_side/mod.ts";
 import { ServerConnection } from "../../../runtime/client/server_connection.ts";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
@@ -58,6 +59,7 @@ async function train(crashAfter: string | null): Promise<{ rollbacks: number; st
       side,
       conn,
       peers: new Map(),
+      run: runId(SERVER_KEYS.publicKey),
       pollMs: 1,
       onApplied: (id) => {
         if (id === crashAfter && !crashed) {
@@ -113,7 +115,7 @@ Deno.test("clinic: a config that disagrees with the server is refused at the fir
   });
   try {
     const run = (o: Partial<Parameters<typeof runClinic>[0]>) =>
-      runClinic({ side, conn, peers: new Map(), pollMs: 1, evaluate: [], ...o });
+      runClinic({ side, conn, peers: new Map(), run: runId(SERVER_KEYS.publicKey), pollMs: 1, evaluate: [], ...o });
     // Peers the server's turn order does not have: their sealed weights would be refused only at TURN_DONE.
     await assert.rejects(
       run({ peers: new Map([["b", CLINIC_KEYS.b.publicKey]]) }),

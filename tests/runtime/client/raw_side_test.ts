@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
-import { seal } from "../../../crypto/seal/sealed_box.ts";
+import { sealEnvelope } from "../../../crypto/seal/sealed_envelope.ts";
 import { writeNpz } from "../../../runtime/data/npz.ts";
 import { readModel } from "../../../models/onnx/read_model.ts";
 import { compileModel } from "../../../models/train/compile.ts";
@@ -207,7 +207,11 @@ Deno.test("bad calls are refused with codes", async () => {
     await assert.rejects(side.head("1:0", f.activation), isCode("WRONG_MODE"));
     await assert.rejects(side.evalHead(f.activation), isCode("WRONG_MODE"));
     await assert.rejects(side.checkpoint(1), isCode("NO_CHECKPOINT_DIR"));
-    await assert.rejects(side.importWeights(new Uint8Array(64)), isCode("NO_KEY"));
+    await assert.rejects(side.importWeights(new Uint8Array(64), { run: new Uint8Array(32), peers: new Map() }), isCode("NO_KEY"));
+    await assert.rejects(
+      side.exportWeights({ name: "b", publicKey: generateKeyPair().publicKey }, { run: new Uint8Array(32), epoch: 0 }),
+      isCode("NO_KEY"),
+    );
     await assert.rejects(
       LocalRawSide.create(config("ushaped", { cuts: tinyCnn().cuts.default })),
       isCode("CONFIG_INVALID"),
@@ -265,11 +269,11 @@ Deno.test("checkpoint/restore round trip: weights, buffers and Adam state", asyn
 });
 
 Deno.test("export/import sealed weights between clinics; a third clinic cannot open them", async () => {
-  const kb = generateKeyPair(), kc = generateKeyPair();
-  const a = await LocalRawSide.create(config("ushaped", { clinic: "a" }));
+  const ka = generateKeyPair(), kb = generateKeyPair(), kc = generateKeyPair();
+  const run = new Uint8Array(32).fill(5), from = { run, peers: new Map([["a", ka.publicKey]]) };
+  const a = await LocalRawSide.create(config("ushaped", { clinic: "a", keyPair: ka }));
   const b = await LocalRawSide.create(config("ushaped", { clinic: "b", keyPair: kb, seed: 99 }));
   const c = await LocalRawSide.create(config("ushaped", { clinic: "c", keyPair: kc }));
-  const v = await LocalRawSide.create(config("vanilla", { clinic: "v", keyPair: kb }));
   try {
     // move a's weights away from the initial ones
     const segments = compileModel(tinyCnn().model, {
@@ -288,30 +292,33 @@ Deno.test("export/import sealed weights between clinics; a third clinic cannot o
 
     const wa = a.weights();
     const cBefore = c.weights();
-    const blob = await a.exportWeights(kb.publicKey);
+    const blob = await a.exportWeights({ name: "b", publicKey: kb.publicKey }, { run, epoch: 1 });
     // the blob does not contain the weights in the clear
     const first = new Uint8Array(
       (wa.get("block1.conv.weight")!.data as Float32Array).buffer.slice(0, 16),
     );
     assert.equal(indexOf(blob, first), -1);
-    await b.importWeights(blob);
+    assert.deepEqual(await b.importWeights(blob, from), { sender: "a", epoch: 1, seq: 1 });
     assert.deepEqual(b.weights(), wa);
-    await assert.rejects(c.importWeights(blob), (e) => isNoiseError(e, "BAD_TAG"));
+    await assert.rejects(c.importWeights(blob, from), (e) => isNoiseError(e, "WRONG_RECIPIENT"));
     assert.deepEqual(c.weights(), cBefore);
-    // sealed for U-shape, refused by a vanilla clinic holding the right key (mode is bound)
-    await assert.rejects(v.importWeights(blob), (e) => isNoiseError(e, "BAD_TAG"));
+    // sealed for U-shape, refused by a vanilla clinic of the same name and key (mode is bound)
+    const vb = await LocalRawSide.create(config("vanilla", { clinic: "b", keyPair: kb }));
+    await assert.rejects(vb.importWeights(blob, from), (e) => isNoiseError(e, "BAD_TAG"));
+    await vb.close();
     // a correctly sealed blob whose content does not fit the model is refused, nothing applied
     const wb = b.weights();
-    const aad = new TextEncoder().encode("splitgate/clinic-weights/v1;mode=ushaped");
-    const junk = seal(
-      kb.publicKey,
-      writeNpz({ "front:param:block1.conv.weight": tensor("float32", [1]) }),
-      aad,
-    );
-    await assert.rejects(b.importWeights(junk), isCode("WEIGHTS_INVALID"));
+    const junk = sealEnvelope({
+      sender: ka,
+      recipientPublicKey: kb.publicKey,
+      header: { sender: "a", recipient: "b", run, epoch: 2, seq: 9 },
+      plaintext: writeNpz({ "front:param:block1.conv.weight": tensor("float32", [1]) }),
+      context: new TextEncoder().encode("splitgate/clinic-weights/v2;mode=ushaped"),
+    });
+    await assert.rejects(b.importWeights(junk, from), isCode("WEIGHTS_INVALID"));
     assert.deepEqual(b.weights(), wb);
   } finally {
-    for (const s of [a, b, c, v]) await s.close();
+    for (const s of [a, b, c]) await s.close();
   }
 });
 

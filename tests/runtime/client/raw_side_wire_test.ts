@@ -170,13 +170,17 @@ Deno.test("service + stub over a pipe: U-shape step, eval, error classes, bad fr
     const logits = await stub.evalHead(mf.outputs[c1]);
     assert.equal(logits.dims[0], 8);
     await assert.rejects(stub.backward("1:0", tensor("float32", [1])), isCode("BAD_TENSOR"));
+    const run = new Uint8Array(32).fill(3), from = { run, peers: new Map([["a", kp.publicKey]]) };
     await assert.rejects(
-      stub.importWeights(new Uint8Array(80).fill(9)),
-      (e) => isNoiseError(e, "BAD_TAG"),
+      stub.importWeights(new Uint8Array(80).fill(9), from),
+      (e) => isNoiseError(e, "ENVELOPE_INVALID"),
     );
     await assert.rejects(stub.evalForward("train" as "val", 0), isCode("OUT_OF_RANGE"));
-    const blob = await stub.exportWeights(kp.publicKey);
-    await twin.importWeights(blob);
+    const blob = await stub.exportWeights({ name: "a", publicKey: kp.publicKey }, { run, epoch: 1 });
+    assert.deepEqual(await twin.importWeights(blob, from), { sender: "a", epoch: 1, seq: 1 });
+    // the side behind the pipe takes it once; the replay's refusal keeps its code over the pipe
+    assert.deepEqual(await stub.importWeights(blob, from), { sender: "a", epoch: 1, seq: 1 });
+    await assert.rejects(stub.importWeights(blob, from), isCode("WEIGHTS_REPLAYED"));
     assert.deepEqual(await stub.restore().catch((e) => e.code), "NO_CHECKPOINT_DIR");
   } finally {
     await stub.close();

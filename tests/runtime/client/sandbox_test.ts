@@ -203,9 +203,10 @@ Deno.test("RawSideProcess works end to end inside the sandbox and matches the in
       keyFile: nextKey.privateKeyPath,
     }, engine);
     assert.notDeepEqual(nextSide.weights(), local.weights());
-    const blob = await proc.exportWeights(next.publicKey);
-    await assert.rejects(proc.importWeights(blob), (e) => isNoiseError(e, "BAD_TAG")); // sealed to b, not a
-    await nextSide.importWeights(blob);
+    const run = new Uint8Array(32).fill(1), from = { run, peers: new Map([["clinic-a", c.keyPair.publicKey]]) };
+    const blob = await proc.exportWeights({ name: "clinic-b", publicKey: next.publicKey }, { run, epoch: 1 });
+    await assert.rejects(proc.importWeights(blob, from), (e) => isNoiseError(e, "WRONG_RECIPIENT")); // sealed to b, not a
+    await nextSide.importWeights(blob, from);
     assert.deepEqual(nextSide.weights(), local.weights());
     await nextSide.close();
     await server.release();

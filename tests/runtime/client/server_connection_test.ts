@@ -204,3 +204,36 @@ Deno.test("ServerConnection: an address that is not a splitgate server is named 
     await other.shutdown();
   }
 });
+
+Deno.test("ServerConnection: waits out a handshake's 429 Retry-After; retries a reply cut off before its frames", async () => {
+  const server = await startServer("vanilla", {
+    limits: { maxBatch: 16, maxBodyBytes: 64 * 1024, handshakeBurst: 1, handshakeRefillMs: 1000 },
+  });
+  const log: string[] = [];
+  let cutNext = false;
+  // The real server, except that one /msg reply can be made to arrive empty (cut off).
+  const viaApp: typeof fetch = async (input, init) => {
+    const res = await server.app.request(String(input).replace(/^https?:\/\/[^/]+/, ""), init as RequestInit);
+    if (cutNext && String(input).endsWith("/msg") && res.ok) {
+      cutNext = false;
+      await res.body?.cancel();
+      return new Response(new Uint8Array(0), { status: 200 });
+    }
+    return res;
+  };
+  try {
+    const o = { url: "http://server", serverPublicKey: SERVER_KEYS.publicKey, clinicKeyPair: CLINIC_KEYS.a, fetch: viaApp, log: (l: string) => log.push(l) };
+    const first = await ServerConnection.connect(o);
+    const t0 = performance.now();
+    const second = await ServerConnection.connect(o); // the key's one token is spent: 429, Retry-After 1
+    assert.ok(performance.now() - t0 >= 900, `connected after ${performance.now() - t0} ms`);
+    assert.ok(log.some((l) => /handshake: RATE_LIMITED: .*reconnecting in 1000 ms/.test(l)), log.join("\n"));
+    first.close();
+    cutNext = true;
+    assert.equal((await second.request({ type: "TURN_REQUEST" })).type, "TURN");
+    assert.ok(log.some((l) => /TURN_REQUEST: the reply was cut off before its first frame/.test(l)), log.join("\n"));
+    second.close();
+  } finally {
+    await server.close();
+  }
+});

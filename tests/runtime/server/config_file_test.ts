@@ -27,6 +27,8 @@ Deno.test("config file: defaults, resolved paths, overrides", () => {
   assert.deepEqual(f.codec, { dtype: "float32", level: 0 }, "replies are float32 exact unless configured");
   assert.deepEqual(parseServerConfigFile(JSON.stringify({ ...base, codec: { dtype: "int8" } }), "/srv").codec, { dtype: "int8", level: 0 });
   assert.deepEqual(parseListen("[::1]:9000"), { hostname: "::1", port: 9000 });
+  // limits.maxActivation is a magnitude, not a count: any finite number > 0.
+  assert.deepEqual(parseServerConfigFile(JSON.stringify({ ...base, limits: { maxActivation: 2.5e3 } }), "/srv").limits, { maxActivation: 2500 });
 });
 
 Deno.test("config file: each bad field is named", () => {
@@ -38,6 +40,8 @@ Deno.test("config file: each bad field is named", () => {
     [{ ...base, data: undefined }, /config\.data/],
     [{ ...base, model: "m.onnx" }, /config\.cuts/],
     [{ ...base, limits: { maxBody: 1 } }, /config\.limits/],
+    [{ ...base, limits: { maxActivation: 0 } }, /^TypeError: config\.limits\.maxActivation: expected a finite number > 0, got 0$/],
+    [{ ...base, limits: { maxActivation: "1e4" } }, /config\.limits\.maxActivation: expected a finite number > 0, got "1e4"/],
     [{ ...base, epochs: 0 }, /config\.epochs/],
     [{ ...base, listen: "nope" }, /listen/],
     [{ ...base, extra: 1 }, /unknown field "extra"/],

@@ -92,7 +92,7 @@ Deno.test("deferred update: after a failed update the server answers 503 MODEL_F
     const res = await step("0:1", 2);
     assert.equal(res.status, 503);
     const text = await res.clone().text();
-    assert.match(text, /the update of a STEP failed after its reply was sent/);
+    assert.match(text, /the update of STEP 0:0 failed after its reply was sent/);
     await assertError(res, 503, "MODEL_FAILED");
     // The process still answers, and says the same to the next request.
     assert.equal((await server.app.request("/health")).status, 200);

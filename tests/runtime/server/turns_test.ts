@@ -3,9 +3,23 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CHECKPOINT_FILE, readCheckpoint, TurnSchedule, writeCheckpoint } from "../../../runtime/server/mod.ts";
 import { tensor } from "../../../models/tensor.ts";
+import { HANDSHAKE_TIMESTAMPS_FILE } from "../../../runtime/server/handshake_timestamps.ts";
+import { sealEnvelope } from "../../../crypto/seal/sealed_envelope.ts";
+import { generateKeyPair } from "../../../crypto/noise/dh.ts";
 import { assertError, binaryLabels, CUT_DIMS, paramsSnapshot, randomTensor, RawClinic, startServer } from "./harness.ts";
 
-const blob = (n: number) => Uint8Array.from({ length: 60 }, (_, i) => (i * n) & 255);
+// Relayed blobs are sealed envelopes (the server checks their header); one per (n, from, to),
+// so a blob compares equal to itself after the relay.
+const blobs = new Map<string, Uint8Array>();
+const blob = (n: number, from: string, to: string) => {
+  const key = `${n}/${from}/${to}`;
+  if (!blobs.has(key)) {
+    const header = { sender: from, recipient: to, run: new Uint8Array(32), epoch: 0, seq: n };
+    const plaintext = Uint8Array.from({ length: 60 }, (_, i) => (i * n) & 255);
+    blobs.set(key, sealEnvelope({ sender: generateKeyPair(), recipientPublicKey: generateKeyPair().publicKey, header, plaintext }));
+  }
+  return blobs.get(key)!;
+};
 const step = (id: string, seed: number) => ({
   type: "STEP",
   stepId: id,
@@ -47,13 +61,13 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     assert.equal((await a.send(step("0:1", 2))).type, "STEP_RESULT");
     assert.equal((await a.send({ type: "TURN_REQUEST" }) as { lastStepId: string }).lastStepId, "0:1");
     // a TURN_DONE must seal to every other clinic
-    await assertError(await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1) } })), 400, "BAD_MESSAGE");
+    await assertError(await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1, "a", "b") } })), 400, "BAD_MESSAGE");
     await assertError(
-      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1), c: blob(2), a: blob(3) } })),
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1, "a", "b"), c: blob(2, "a", "c"), a: blob(3, "a", "a") } })),
       400,
       "BAD_MESSAGE",
     );
-    const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1), c: blob(2) } } as const;
+    const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1, "a", "b"), c: blob(2, "a", "c") } } as const;
     const done = await a.send(doneReq);
     assert.deepEqual(done, { type: "TURN_DONE_RESULT", epoch: 0, next: "b" });
     assert.deepEqual(await a.send(doneReq), done, "a retried TURN_DONE does not advance twice");
@@ -67,12 +81,12 @@ Deno.test("turns: TURN_DONE relays blobs to every other clinic; an offline clini
     assert.ok(log.includes("clinic b offline, skipped"), log.join("\n"));
     // c can open what a sealed to it; a gets nothing back of its own
     const wc = await c.send({ type: "FETCH_WEIGHTS" });
-    assert.deepEqual(wc, { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(2) });
+    assert.deepEqual(wc, { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(2, "a", "c") });
     assert.deepEqual(await a.send({ type: "FETCH_WEIGHTS" }), { type: "WEIGHTS", from: "a", seq: 1 });
     // b comes back: its step is refused, the turn is c's
     await assertError(await b.post(b.body(step("0:0", 3))), 409, "NOT_YOUR_TURN");
     assert.equal((await c.send(step("0:0", 4))).type, "STEP_RESULT");
-    const cd = await c.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { a: blob(4), b: blob(5) } });
+    const cd = await c.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { a: blob(4, "c", "a"), b: blob(5, "c", "b") } });
     assert.deepEqual(cd, { type: "TURN_DONE_RESULT", epoch: 1, next: "a" });
     assert.ok(log.includes("epoch 1 done"), log.join("\n")); // the data epoch, 1-based (it said "epoch 0")
     await assertError(await a.post(a.body(step("0:2", 5))), 409, "WRONG_EPOCH");
@@ -92,7 +106,7 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
   const first = await startServer("vanilla", cfg);
   let weights: Map<string, Float32Array>;
   let doneReply;
-  const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(7) } } as const;
+  const doneReq = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(7, "a", "b") } } as const;
   try {
     assert.equal(first.resumed, false);
     const a = await new RawClinic(first, "a").connect();
@@ -101,7 +115,12 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
     assert.equal(await readCheckpoint(dir), null, "no checkpoint before the first turn ends");
     doneReply = await a.send(doneReq);
     weights = await paramsSnapshot(first);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [CHECKPOINT_FILE], "no temp file left");
+    // Beside the checkpoint only the handshake timestamps and the study's metrics log, no temp file.
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      [CHECKPOINT_FILE, HANDSHAKE_TIMESTAMPS_FILE, "metrics.jsonl"].sort(),
+      "no temp file left",
+    );
     const ck = (await readCheckpoint(dir))!;
     assert.deepEqual((ck.meta as { schedule: unknown }).schedule, { epoch: 0, index: 1 });
     assert.ok(ck.tensors.has("opt/steps"));
@@ -119,7 +138,7 @@ Deno.test("checkpoint: written atomically after each turn, resumed by a new serv
     assert.deepEqual(await a.send(doneReq), doneReply);
     assert.equal(second.schedule.holder, "b");
     const b = await new RawClinic(second, "b").connect();
-    assert.deepEqual(await b.send({ type: "FETCH_WEIGHTS" }), { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(7) });
+    assert.deepEqual(await b.send({ type: "FETCH_WEIGHTS" }), { type: "WEIGHTS", from: "a", seq: 1, sealedWeights: blob(7, "a", "b") });
     assert.equal(second.status().step, 2);
   } finally {
     await second.close();
@@ -139,17 +158,17 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
     await a.send(step("0:0", 1));
     // a TURN_DONE that claims fewer or more steps than the server applied is refused
     await assertError(
-      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: { b: blob(1) } })),
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: { b: blob(1, "a", "b") } })),
       409,
       "STEP_OUT_OF_ORDER",
     );
     await assertError(
-      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1) } })),
+      await a.post(a.body({ type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { b: blob(1, "a", "b") } })),
       409,
       "STEP_OUT_OF_ORDER",
     );
     assert.equal(first.schedule.holder, "a", "a refused TURN_DONE does not end the turn");
-    await a.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { b: blob(1) } });
+    await a.send({ type: "TURN_DONE", epoch: 0, lastStepId: "0:0", sealedWeights: { b: blob(1, "a", "b") } });
     turnStart = await paramsSnapshot(first); // what the checkpoint at the start of b's turn holds
     const b = await new RawClinic(first, "b").connect();
     await b.send(step("0:0", 2));
@@ -163,7 +182,7 @@ Deno.test("TURN_DONE after a crash before its checkpoint: refused on the rolled-
     assert.equal(second.resumed, true);
     assert.deepEqual(await paramsSnapshot(second), turnStart, "the restarted server stands at the start of b's turn");
     const b = await new RawClinic(second, "b").connect();
-    const retried = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { a: blob(2) } } as const;
+    const retried = { type: "TURN_DONE", epoch: 0, lastStepId: "0:1", sealedWeights: { a: blob(2, "b", "a") } } as const;
     await assertError(await b.post(b.body(retried)), 409, "STEP_OUT_OF_ORDER");
     assert.equal(second.schedule.holder, "b", "the turn is not ended on the rolled-back state");
     assert.equal(second.schedule.epoch, 0);

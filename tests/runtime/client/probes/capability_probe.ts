@@ -31,7 +31,8 @@ const outcomes: Record<string, string> = {
   connectPort1: await attempt(() => Deno.connect({ port: 1 })),
   listen: await attempt(() => Deno.listen({ hostname: "127.0.0.1", port: 0 })),
   resolveDns: await attempt(() => Deno.resolveDns("example.org", "A")),
-  command: await attempt(() => new Deno.Command("true").output()),
+  // an absolute path: a child of the launcher has no PATH to look a bare name up in
+  command: await attempt(() => new Deno.Command("/bin/sh", { args: ["-c", "true"] }).output()),
   envGet: await attempt(() => Deno.env.get("HOME")),
   dlopen: await attempt(() => Deno.dlopen("libc.so.6", {})),
   sys: await attempt(() => Deno.hostname()),
