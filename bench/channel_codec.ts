@@ -5,14 +5,17 @@
  *
  * - encode + decode time and throughput (MB/s of raw float32), and the wire size as a share of
  *   the raw float32 bytes;
- * - seal + open time over the Noise channel (64 KiB frames);
+ * - seal + open time over the Noise channel (64 KiB frames), with the cipher (`--cipher`) and
+ *   the implementation that seals frames (`--transport`: `native` = node:crypto, the default,
+ *   or `noble` = @noble/ciphers, the pure-JavaScript reference; issue 20);
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
  * Never pass/fail on time: it prints figures.
  *
  * ```sh
- * deno task bench:channel [--engine native|wasm] [--reps 15]
+ * deno task bench:channel [--engine native|wasm] [--reps 15] [--cipher chachapoly|aesgcm]
+ *   [--transport native|noble]
  * ```
  * @module
  */
@@ -25,15 +28,30 @@ import { createEngine, type EngineName } from "../runtime/engine/mod.ts";
 import { SegmentRunner } from "../runtime/train/segment_runner.ts";
 import { runOneBatch } from "../runtime/train/one_batch.ts";
 import { type CodecOptions, decodeTensor, encodeTensor } from "../runtime/codec/mod.ts";
-import { initiatorHandshake, responderHandshake } from "../crypto/channel/handshake.ts";
+import {
+  type ChannelCipher,
+  initiatorHandshake,
+  responderHandshake,
+} from "../crypto/channel/handshake.ts";
+import type { CipherBackend } from "../crypto/noise/cipher_functions.ts";
+import { describeNoiseCipher } from "../crypto/noise/cipher_select.ts";
 import { openChunked, sealChunked } from "../crypto/channel/chunker.ts";
 import { generateStaticKeyPair } from "../crypto/keys/key_pair.ts";
 import { formatTable, summarize } from "./_timing.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { engine: { type: "string", default: "native" }, reps: { type: "string", default: "15" } },
+  options: {
+    engine: { type: "string", default: "native" },
+    reps: { type: "string", default: "15" },
+    cipher: { type: "string", default: "chachapoly" },
+    transport: { type: "string", default: "native" },
+  },
 });
+const aead = {
+  cipher: values.cipher as ChannelCipher,
+  transport: values.transport as CipherBackend,
+};
 const reps = Number(values.reps);
 const engineName = values.engine as EngineName;
 
@@ -63,8 +81,19 @@ const rawBytes = activation!.data.byteLength;
 
 // A real IK channel pair.
 const serverKeys = generateStaticKeyPair(), clinicKeys = generateStaticKeyPair();
-const hs = initiatorHandshake({ staticKeyPair: clinicKeys, serverPublicKey: serverKeys.publicKey });
-const resp = responderHandshake({ staticKeyPair: serverKeys, lookupPeer: () => ({ name: "clinic" }) }, hs.message1);
+const hs = initiatorHandshake({
+  staticKeyPair: clinicKeys,
+  serverPublicKey: serverKeys.publicKey,
+  ...aead,
+});
+const resp = responderHandshake(
+  { staticKeyPair: serverKeys, lookupPeer: () => ({ name: "clinic" }), ...aead },
+  hs.message1,
+);
+const cipherInfo = describeNoiseCipher(
+  aead.cipher === "aesgcm" ? "AESGCM" : "ChaChaPoly",
+  aead.transport,
+);
 const clinic = hs.finish(resp.message2), server = resp.channel;
 
 const settings: [string, CodecOptions][] = [
@@ -78,6 +107,7 @@ const settings: [string, CodecOptions][] = [
 ];
 
 const rows: string[][] = [];
+const shareOf = new Map<string, number>();
 // Two passes: the first only warms up the JIT for every code path, the second is measured.
 for (const pass of [0, 1]) for (const [name, opts] of settings) {
   const codecMs: number[] = [], channelMs: number[] = [];
@@ -104,6 +134,7 @@ for (const pass of [0, 1]) for (const [name, opts] of settings) {
   }
   if (pass === 0) continue;
   const codec = summarize(codecMs).median, chan = summarize(channelMs).median;
+  shareOf.set(name, (100 * (codec + chan)) / step);
   rows.push([
     name,
     (codec / 2).toFixed(2),
@@ -119,6 +150,10 @@ for (const pass of [0, 1]) for (const [name, opts] of settings) {
 console.log(`machine: ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}; engine ${engineName}`);
 console.log(`activation: [${activation!.dims}] float32 = ${rawBytes} bytes (real: pneumonia_cnn front on 64 PneumoniaMNIST images)`);
 console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${reps}`);
+console.log(
+  `channel: ${cipherInfo.cipher} via ${cipherInfo.implementation}` +
+    (cipherInfo.fallbackReason ? ` (native not used: ${cipherInfo.fallbackReason})` : ""),
+);
 console.log("per tensor: codec = encode + decode; channel = seal + open (64 KiB frames). Medians; wire = sealed bytes.");
 console.log(formatTable(
   ["setting", "codec ms", "codec MB/s", "channel ms", "channel MB/s", "wire act.", "wire grad", "share of step"],
@@ -128,3 +163,8 @@ console.log("share of step = (codec + channel, activation and gradient) / step c
 console.log("wire act. = sealed activation bytes / raw float32 bytes; target for int8+deflate <= 25%.");
 for (const r of runners) await r.release();
 await engine.dispose();
+// Issue 20's acceptance line, last: the two settings without deflate (goal x <= 5, y <= 15).
+console.log(
+  `channel+codec: ${shareOf.get("int8, no deflate")!.toFixed(1)} % of a ${engineName} step (int8), ` +
+    `${shareOf.get("float32, no deflate")!.toFixed(1)} % (float32)`,
+);

@@ -27,11 +27,17 @@
 export { isNoiseError, NoiseError, type NoiseErrorCode } from "./errors.ts";
 export {
   BASE_PATTERNS,
+  CIPHER_NAMES,
+  type CipherBackend,
+  type CipherName,
+  type CipherReport,
   CipherState,
+  describeNoiseCipher,
   dh,
   DHLEN,
   generateKeyPair,
   getHash,
+  getNoiseCipher,
   getPattern,
   type HandshakeOptions,
   type HandshakePattern,
@@ -43,6 +49,7 @@ export {
   KEYLEN,
   MAX_MESSAGE_LENGTH,
   MAX_NONCE,
+  type NoiseCipher,
   type NoiseHash,
   parseProtocolName,
   type Protocol,
@@ -83,8 +90,11 @@ export {
   validateKeyName,
 } from "./keys/mod.ts";
 export {
+  CHANNEL_CIPHERS,
   CHANNEL_PROLOGUE,
+  type ChannelCipher,
   type ChannelOptions,
+  channelProtocolName,
   type ChannelStats,
   type CommonHandshakeOptions,
   DEFAULT_MAX_EPOCH_SKIP,

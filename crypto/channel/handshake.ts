@@ -18,6 +18,7 @@
  * @module
  */
 import { NoiseError } from "../errors.ts";
+import type { CipherBackend, CipherName } from "../noise/cipher_functions.ts";
 import type { KeyPair } from "../noise/dh.ts";
 import { HandshakeState } from "../noise/handshake_state.ts";
 import type { HashName } from "../noise/hash.ts";
@@ -31,7 +32,52 @@ const PROCESS_CLOCK = new Tai64nClock();
 export const CHANNEL_PROLOGUE = "splitgate/channel/v1";
 
 /**
- * Options shared by both sides; both must agree on `psk`, `hash` and `prologue`.
+ * The channel's cipher as configured (`cipher` in the server and clinic configs), and its
+ * protocol-name spelling: `chachapoly` → `ChaChaPoly` (Noise rev 34 §12.3), `aesgcm` →
+ * `AESGCM` (§12.4).
+ *
+ * @example
+ * ```ts
+ * import type { ChannelCipher } from "./handshake.ts";
+ * const c: ChannelCipher = "aesgcm";
+ * ```
+ */
+export type ChannelCipher = "chachapoly" | "aesgcm";
+
+/**
+ * The protocol-name spelling of each {@link ChannelCipher}.
+ *
+ * @example
+ * ```ts
+ * import { CHANNEL_CIPHERS } from "./handshake.ts";
+ * console.log(CHANNEL_CIPHERS.aesgcm); // "AESGCM"
+ * ```
+ */
+export const CHANNEL_CIPHERS: Readonly<Record<ChannelCipher, CipherName>> = Object.freeze({
+  chachapoly: "ChaChaPoly",
+  aesgcm: "AESGCM",
+});
+
+/**
+ * The Noise protocol name of the channel for a cipher, psk setting and hash: both ends
+ * agree on all three through it, because it is the first input of the handshake hash (§5.2).
+ *
+ * @example
+ * ```ts
+ * import { channelProtocolName } from "./handshake.ts";
+ * console.log(channelProtocolName({ cipher: "aesgcm" })); // "Noise_IK_25519_AESGCM_SHA256"
+ * ```
+ */
+export function channelProtocolName(o: CommonHandshakeOptions): string {
+  const cipher = o.cipher ?? "chachapoly";
+  if (!Object.hasOwn(CHANNEL_CIPHERS, cipher)) {
+    throw new TypeError(`cipher must be "chachapoly" or "aesgcm", got ${JSON.stringify(cipher)}`);
+  }
+  return `Noise_${o.psk ? "IKpsk2" : "IK"}_25519_${CHANNEL_CIPHERS[cipher]}_${o.hash ?? "SHA256"}`;
+}
+
+/**
+ * Options shared by both sides; both must agree on `psk`, `hash`, `cipher` and `prologue`.
  *
  * @example
  * ```ts
@@ -44,6 +90,14 @@ export interface CommonHandshakeOptions {
   psk?: Uint8Array;
   /** Hash function. Default `"SHA256"`. */
   hash?: HashName;
+  /** Cipher of handshake and frames. Default `"chachapoly"`. */
+  cipher?: ChannelCipher;
+  /**
+   * Implementation of the cipher for transport frames: `"native"` (default, `node:crypto`;
+   * `@noble/ciphers` with a warning on stderr where the native one fails its self-test) or
+   * `"noble"`. Local only: it does not change a byte on the wire.
+   */
+  transport?: CipherBackend;
   /** Extra prologue bytes appended to {@link CHANNEL_PROLOGUE} (e.g. a deployment id). */
   prologue?: Uint8Array;
   /** Options of the resulting {@link SecureChannel}. */
@@ -143,10 +197,6 @@ export interface ResponderHandshake {
   readonly timestamp: Uint8Array;
 }
 
-function protocolName(o: CommonHandshakeOptions): string {
-  return `Noise_${o.psk ? "IKpsk2" : "IK"}_25519_ChaChaPoly_${o.hash ?? "SHA256"}`;
-}
-
 function prologue(o: CommonHandshakeOptions): Uint8Array {
   const base = new TextEncoder().encode(CHANNEL_PROLOGUE);
   const extra = o.prologue ?? new Uint8Array(0);
@@ -192,8 +242,9 @@ function requireEmpty(payload: Uint8Array, which: string): void {
  */
 export function initiatorHandshake(options: InitiatorHandshakeOptions): InitiatorHandshake {
   const hs = new HandshakeState({
-    protocolName: protocolName(options),
+    protocolName: channelProtocolName(options),
     initiator: true,
+    transport: options.transport,
     prologue: prologue(options),
     staticKeyPair: options.staticKeyPair,
     remoteStaticKey: options.serverPublicKey,
@@ -258,8 +309,9 @@ export function responderHandshake(
   message1: Uint8Array,
 ): ResponderHandshake {
   const hs = new HandshakeState({
-    protocolName: protocolName(options),
+    protocolName: channelProtocolName(options),
     initiator: false,
+    transport: options.transport,
     prologue: prologue(options),
     staticKeyPair: options.staticKeyPair,
     psks: options.psk ? [options.psk] : [],

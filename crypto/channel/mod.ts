@@ -39,7 +39,10 @@ export {
   MESSAGE_TYPE_CLOSE,
 } from "./frame.ts";
 export {
+  CHANNEL_CIPHERS,
   CHANNEL_PROLOGUE,
+  type ChannelCipher,
+  channelProtocolName,
   type CommonHandshakeOptions,
   type InitiatorHandshake,
   initiatorHandshake,

@@ -416,7 +416,8 @@ export class SecureChannel {
     encodeFrameHeader({ type, final, counter }, frame);
     const aad = this.#aad(this.#sendDirection, frame);
     this.#send.setNonce(counter);
-    frame.set(this.#send.encryptWithAd(aad, payload), FRAME_HEADER_LENGTH);
+    // Sealed straight into the frame's body (issue 20: no intermediate ciphertext buffer).
+    this.#send.encryptWithAd(aad, payload, frame.subarray(FRAME_HEADER_LENGTH));
     this.#sendCounter = counter + 1n;
     this.#stats.sealed++;
     return frame;

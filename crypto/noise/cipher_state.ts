@@ -1,36 +1,27 @@
 /**
- * CipherState of Noise rev 34 §5.1 with the ChaChaPoly cipher of §12.3.
+ * CipherState of Noise rev 34 §5.1 over the cipher functions of §4.2: ChaChaPoly (§12.3) or
+ * AESGCM (§12.4), each from `@noble/ciphers` or `node:crypto` (see `cipher_select.ts`).
  *
  * @module
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { NoiseError } from "../errors.ts";
+import { KEYLEN, type NoiseCipher, TAGLEN } from "./cipher_functions.ts";
+import { nobleCipher } from "./noble_ciphers.ts";
 
-/** Length of a ChaChaPoly key (§4.2). */
-export const KEYLEN = 32;
-/** Length of the Poly1305 authentication tag appended to every ciphertext (§4.2). */
-export const TAGLEN = 16;
+export { KEYLEN, TAGLEN };
 /** 2^64-1: reserved by §5.1 for REKEY and never used as a message nonce. */
 export const MAX_NONCE = 0xffff_ffff_ffff_ffffn;
 
 const ZEROS32 = new Uint8Array(32);
-
-/**
- * §12.3: the 96-bit ChaChaPoly nonce is 32 bits of zeros followed by the
- * little-endian 64-bit counter `n`.
- */
-function chachaNonce(n: bigint): Uint8Array {
-  const nonce = new Uint8Array(12);
-  new DataView(nonce.buffer).setBigUint64(4, n, true);
-  return nonce;
-}
+const NOBLE_CHACHAPOLY = nobleCipher("ChaChaPoly");
 
 /**
  * A Noise CipherState: a key `k` (or none) and a 64-bit nonce `n` (§5.1).
  *
  * The nonce 2^64-1 is reserved: once `n` reaches it, encrypting or decrypting
  * throws `NONCE_EXHAUSTED`. A failed decryption leaves `n` unchanged, as §5.1
- * requires. `destroy()` wipes the key.
+ * requires. `destroy()` wipes the key. The cipher is fixed at construction: @noble's
+ * ChaChaPoly unless another {@link NoiseCipher} is given.
  *
  * @example
  * ```ts
@@ -45,10 +36,28 @@ export class CipherState {
   #k: Uint8Array | null = null;
   #n = 0n;
   #destroyed = false;
+  readonly #cipher: NoiseCipher;
 
-  /** InitializeKey(key) at construction; omit `key` for an empty CipherState. */
-  constructor(key?: Uint8Array) {
+  /**
+   * InitializeKey(key) at construction; omit `key` for an empty CipherState. `cipher`
+   * (default @noble's ChaChaPoly) computes ENCRYPT and DECRYPT.
+   */
+  constructor(key?: Uint8Array, cipher: NoiseCipher = NOBLE_CHACHAPOLY) {
+    this.#cipher = cipher;
     if (key !== undefined) this.initializeKey(key);
+  }
+
+  /**
+   * The cipher functions this state uses.
+   *
+   * @example
+   * ```ts
+   * import { CipherState } from "./cipher_state.ts";
+   * console.log(new CipherState().cipher.name); // "ChaChaPoly"
+   * ```
+   */
+  get cipher(): NoiseCipher {
+    return this.#cipher;
   }
 
   /**
@@ -119,7 +128,8 @@ export class CipherState {
 
   /**
    * EncryptWithAd(ad, plaintext) (§5.1): ENCRYPT(k, n++, ad, plaintext), or
-   * the plaintext unchanged if there is no key.
+   * the plaintext unchanged if there is no key. With `out` (exactly `plaintext.length + 16`
+   * bytes) the ciphertext is written there, so a frame is sealed into its own buffer.
    *
    * @throws {NoiseError} `NONCE_EXHAUSTED` when `n` is 2^64-1.
    * @example
@@ -129,13 +139,13 @@ export class CipherState {
    * console.assert(c.encryptWithAd(new Uint8Array(0), new Uint8Array(5)).length === 21);
    * ```
    */
-  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  encryptWithAd(ad: Uint8Array, plaintext: Uint8Array, out?: Uint8Array): Uint8Array {
     this.#assertLive();
     if (this.#k === null) return plaintext.slice();
     this.#assertNonceUsable();
-    const out = chacha20poly1305(this.#k, chachaNonce(this.#n), ad).encrypt(plaintext);
+    const ct = this.#cipher.encrypt(this.#k, this.#n, ad, plaintext, out);
     this.#n++;
-    return out;
+    return ct;
   }
 
   /**
@@ -160,7 +170,7 @@ export class CipherState {
     if (ciphertext.length < TAGLEN) throw new NoiseError("BAD_TAG", "invalid tag");
     let out: Uint8Array;
     try {
-      out = chacha20poly1305(this.#k, chachaNonce(this.#n), ad).decrypt(ciphertext);
+      out = this.#cipher.decrypt(this.#k, this.#n, ad, ciphertext);
     } catch {
       // Deliberately vague: the reason a tag failed is of use only to an attacker.
       throw new NoiseError("BAD_TAG", "invalid tag");
@@ -170,8 +180,8 @@ export class CipherState {
   }
 
   /**
-   * Rekey() (§5.1, §11.3): k = REKEY(k) = ENCRYPT(k, 2^64-1, zerolen, zeros)[0:32].
-   * The nonce is left unchanged, as the spec says.
+   * Rekey() (§5.1, §11.3): k = REKEY(k) = ENCRYPT(k, 2^64-1, zerolen, zeros)[0:32], the
+   * default REKEY of §4.2 for both ciphers. The nonce is left unchanged, as the spec says.
    *
    * @example
    * ```ts
@@ -185,8 +195,7 @@ export class CipherState {
   rekey(): void {
     this.#assertLive();
     if (this.#k === null) throw new NoiseError("INVALID_STATE", "cannot rekey: no key set");
-    const full = chacha20poly1305(this.#k, chachaNonce(MAX_NONCE), new Uint8Array(0))
-      .encrypt(ZEROS32);
+    const full = this.#cipher.encrypt(this.#k, MAX_NONCE, new Uint8Array(0), ZEROS32);
     this.#k.fill(0);
     this.#k = full.slice(0, KEYLEN);
     full.fill(0);
@@ -207,7 +216,7 @@ export class CipherState {
    */
   clone(): CipherState {
     this.#assertLive();
-    const c = new CipherState();
+    const c = new CipherState(undefined, this.#cipher);
     if (this.#k !== null) c.initializeKey(this.#k);
     c.#n = this.#n;
     return c;

@@ -5,6 +5,8 @@
  */
 import { NoiseError } from "../errors.ts";
 import { type CipherState, TAGLEN } from "./cipher_state.ts";
+import type { CipherBackend, NoiseCipher } from "./cipher_functions.ts";
+import { getNoiseCipher } from "./cipher_select.ts";
 import { dh, DHLEN, generateKeyPair, type KeyPair } from "./dh.ts";
 import { parseProtocolName, type Protocol } from "./protocol_name.ts";
 import { SymmetricState } from "./symmetric_state.ts";
@@ -44,6 +46,12 @@ export interface HandshakeOptions {
   remoteEphemeralKey?: Uint8Array;
   /** Pre-shared keys, 32 bytes each, in the order the "psk" tokens occur (§9). */
   psks?: readonly Uint8Array[];
+  /**
+   * Which implementation of the protocol's cipher seals transport messages after Split():
+   * `"native"` (default: `node:crypto`, or `@noble/ciphers` with a warning on stderr where the
+   * native one fails its self-test) or `"noble"`. Handshake messages always use @noble.
+   */
+  transport?: CipherBackend;
 }
 
 /**
@@ -119,6 +127,7 @@ export class HandshakeState {
   #messageIndex = 0;
   #failed = false;
   #result: HandshakeResult | null = null;
+  readonly #transport: NoiseCipher;
 
   /**
    * Initialize(handshake_pattern, initiator, prologue, s, e, rs, re) of §5.3.
@@ -170,7 +179,14 @@ export class HandshakeState {
       throw new NoiseError("MISSING_KEY", `pattern ${p.name} needs the remote ephemeral key`);
     }
 
-    this.#ss = new SymmetricState(this.protocol.hash, this.protocol.name);
+    // Issue 20: @noble for the handshake; the transport cipher is chosen (and, if native,
+    // self-tested) here, before any message, so a fallback is reported at start-up.
+    this.#transport = getNoiseCipher(this.protocol.cipher, options.transport ?? "native");
+    this.#ss = new SymmetricState(
+      this.protocol.hash,
+      this.protocol.name,
+      getNoiseCipher(this.protocol.cipher, "noble"),
+    );
     this.#ss.mixHash(options.prologue ?? new Uint8Array(0));
     // §7.1: pre-message public keys are hashed, initiator's first.
     const preKeys = (
@@ -468,7 +484,7 @@ export class HandshakeState {
     this.#messageIndex++;
     if (this.#messageIndex < this.protocol.pattern.messages.length) return;
     const handshakeHash = this.#ss.handshakeHash;
-    const [c1, c2] = this.#ss.split();
+    const [c1, c2] = this.#ss.split(this.#transport);
     let send: CipherState | null = this.initiator ? c1 : c2;
     let receive: CipherState | null = this.initiator ? c2 : c1;
     if (this.protocol.pattern.oneWay) {

@@ -1,5 +1,7 @@
 /**
- * The Noise Protocol Framework, revision 34, for `Noise_*_25519_ChaChaPoly_*`:
+ * The Noise Protocol Framework, revision 34, for `Noise_*_25519_ChaChaPoly_*` and
+ * `Noise_*_25519_AESGCM_*` (each cipher from `@noble/ciphers` or, for transport messages,
+ * `node:crypto`):
  * CipherState (§5.1), SymmetricState (§5.2), HandshakeState (§5.3), the
  * one-way, interactive and deferred patterns with psk modifiers (§7, §9, §18),
  * and a test-vector runner.
@@ -21,6 +23,13 @@
  * @module
  */
 export { CipherState, KEYLEN, MAX_NONCE, TAGLEN } from "./cipher_state.ts";
+export {
+  CIPHER_NAMES,
+  type CipherBackend,
+  type CipherName,
+  type NoiseCipher,
+} from "./cipher_functions.ts";
+export { type CipherReport, describeNoiseCipher, getNoiseCipher } from "./cipher_select.ts";
 export { dh, DHLEN, generateKeyPair, isLowOrderPoint, type KeyPair } from "./dh.ts";
 export {
   type HandshakeOptions,

@@ -4,17 +4,18 @@
  * @module
  */
 import { NoiseError } from "../errors.ts";
+import type { CipherName } from "./cipher_functions.ts";
 import { getHash, type NoiseHash } from "./hash.ts";
 import { getPattern, type HandshakePattern } from "./patterns.ts";
 
 /**
- * A parsed protocol name `Noise_<pattern>_25519_ChaChaPoly_<hash>`.
+ * A parsed protocol name `Noise_<pattern>_25519_<ChaChaPoly|AESGCM>_<hash>`.
  *
  * @example
  * ```ts
  * import { parseProtocolName } from "./protocol_name.ts";
  * const p = parseProtocolName("Noise_XX_25519_ChaChaPoly_BLAKE2s");
- * console.assert(p.pattern.name === "XX" && p.hash.name === "BLAKE2s");
+ * console.assert(p.pattern.name === "XX" && p.hash.name === "BLAKE2s" && p.cipher === "ChaChaPoly");
  * ```
  */
 export interface Protocol {
@@ -22,19 +23,22 @@ export interface Protocol {
   readonly name: string;
   /** The handshake pattern with its modifiers applied. */
   readonly pattern: HandshakePattern;
+  /** The cipher (§12.3 ChaChaPoly or §12.4 AESGCM). */
+  readonly cipher: CipherName;
   /** The hash function. */
   readonly hash: NoiseHash;
 }
 
 /**
- * Parses `Noise_<pattern>_25519_ChaChaPoly_<hash>` — the only DH and cipher
- * this implementation offers are 25519 (§12.1) and ChaChaPoly (§12.3).
+ * Parses `Noise_<pattern>_25519_<cipher>_<hash>` — the only DH this implementation offers
+ * is 25519 (§12.1); the ciphers are ChaChaPoly (§12.3) and AESGCM (§12.4).
  *
  * @throws {NoiseError} `UNSUPPORTED_PROTOCOL` for anything else.
  * @example
  * ```ts
  * import { parseProtocolName } from "./protocol_name.ts";
  * console.assert(parseProtocolName("Noise_IKpsk2_25519_ChaChaPoly_SHA256").pattern.pskCount === 1);
+ * console.assert(parseProtocolName("Noise_IK_25519_AESGCM_SHA256").cipher === "AESGCM");
  * ```
  */
 export function parseProtocolName(name: string): Protocol {
@@ -52,11 +56,16 @@ export function parseProtocolName(name: string): Protocol {
   if (dhName !== "25519") {
     throw new NoiseError("UNSUPPORTED_PROTOCOL", `unsupported DH "${dhName}": expected 25519`);
   }
-  if (cipherName !== "ChaChaPoly") {
+  if (cipherName !== "ChaChaPoly" && cipherName !== "AESGCM") {
     throw new NoiseError(
       "UNSUPPORTED_PROTOCOL",
-      `unsupported cipher "${cipherName}": expected ChaChaPoly`,
+      `unsupported cipher "${cipherName}": expected ChaChaPoly or AESGCM`,
     );
   }
-  return Object.freeze({ name, pattern: getPattern(patternName), hash: getHash(hashName) });
+  return Object.freeze({
+    name,
+    pattern: getPattern(patternName),
+    cipher: cipherName,
+    hash: getHash(hashName),
+  });
 }

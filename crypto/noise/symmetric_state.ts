@@ -4,6 +4,7 @@
  * @module
  */
 import { CipherState, KEYLEN } from "./cipher_state.ts";
+import type { NoiseCipher } from "./cipher_functions.ts";
 import { hkdf, type NoiseHash } from "./hash.ts";
 
 /**
@@ -22,11 +23,15 @@ export class SymmetricState {
   readonly #hash: NoiseHash;
   #ck: Uint8Array;
   #h: Uint8Array;
-  readonly #cipher = new CipherState();
+  readonly #cipher: CipherState;
 
-  /** InitializeSymmetric(protocol_name) (§5.2). */
-  constructor(hash: NoiseHash, protocolName: string) {
+  /**
+   * InitializeSymmetric(protocol_name) (§5.2). `cipher` encrypts handshake payloads and
+   * static keys (default @noble's ChaChaPoly); it must be the protocol name's cipher.
+   */
+  constructor(hash: NoiseHash, protocolName: string, cipher?: NoiseCipher) {
     this.#hash = hash;
+    this.#cipher = new CipherState(undefined, cipher);
     const name = new TextEncoder().encode(protocolName);
     // §5.2: a name of at most HASHLEN bytes is zero-padded, a longer one hashed.
     if (name.length <= hash.hashLen) {
@@ -162,9 +167,9 @@ export class SymmetricState {
   }
 
   /**
-   * Split() (§5.2): two CipherStates, initiator→responder first. Wipes `ck`
-   * and the handshake cipher key afterwards (§5.3: the SymmetricState may be
-   * deleted once split).
+   * Split() (§5.2): two CipherStates, initiator→responder first, computing with
+   * `transport` (default: the handshake's own cipher functions). Wipes `ck` and the
+   * handshake cipher key afterwards (§5.3: the SymmetricState may be deleted once split).
    *
    * @example
    * ```ts
@@ -174,10 +179,15 @@ export class SymmetricState {
    * console.assert(c1.hasKey() && c2.hasKey());
    * ```
    */
-  split(): [CipherState, CipherState] {
+  split(transport: NoiseCipher = this.#cipher.cipher): [CipherState, CipherState] {
+    if (transport.name !== this.#cipher.cipher.name) {
+      throw new TypeError(
+        `transport cipher must be the handshake's ${this.#cipher.cipher.name}, got ${transport.name}`,
+      );
+    }
     const [k1, k2] = hkdf(this.#hash, this.#ck, new Uint8Array(0), 2);
-    const c1 = new CipherState(k1.subarray(0, KEYLEN));
-    const c2 = new CipherState(k2.subarray(0, KEYLEN));
+    const c1 = new CipherState(k1.subarray(0, KEYLEN), transport);
+    const c2 = new CipherState(k2.subarray(0, KEYLEN), transport);
     k1.fill(0);
     k2.fill(0);
     this.destroy();

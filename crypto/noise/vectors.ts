@@ -6,6 +6,7 @@
  */
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { NoiseError } from "../errors.ts";
+import type { CipherBackend } from "./cipher_functions.ts";
 import { generateKeyPair, type KeyPair } from "./dh.ts";
 import { HandshakeState } from "./handshake_state.ts";
 import { parseProtocolName } from "./protocol_name.ts";
@@ -86,7 +87,9 @@ function expectEqual(what: string, got: Uint8Array, want: Uint8Array): void {
 /**
  * Runs one vector: replays every handshake and transport message in both
  * directions with the fixed ephemeral keys and compares every ciphertext,
- * every decrypted payload and the handshake hash byte for byte.
+ * every decrypted payload and the handshake hash byte for byte. `transport` picks the
+ * implementation that seals the transport messages (default `"native"`, see
+ * `HandshakeOptions.transport`), so the vectors check either.
  *
  * @example
  * ```ts
@@ -95,7 +98,10 @@ function expectEqual(what: string, got: Uint8Array, want: Uint8Array): void {
  * console.assert(r.status === "skip");
  * ```
  */
-export function runVector(vector: unknown): VectorResult {
+export function runVector(
+  vector: unknown,
+  options: { transport?: CipherBackend } = {},
+): VectorResult {
   if (vector === null || typeof vector !== "object" || Array.isArray(vector)) {
     return { protocolName: "(not an object)", status: "fail", reason: "vector is not an object" };
   }
@@ -118,6 +124,7 @@ export function runVector(vector: unknown): VectorResult {
       ephemeralKeyPair: keyPairField(v, "init_ephemeral"),
       remoteStaticKey: hexField(v, "init_remote_static"),
       psks: psksField(v, "init_psks"),
+      transport: options.transport,
     });
     const resp = new HandshakeState({
       protocolName,
@@ -127,6 +134,7 @@ export function runVector(vector: unknown): VectorResult {
       ephemeralKeyPair: keyPairField(v, "resp_ephemeral"),
       remoteStaticKey: hexField(v, "resp_remote_static"),
       psks: psksField(v, "resp_psks"),
+      transport: options.transport,
     });
     const messages = v.messages;
     if (!Array.isArray(messages)) throw new Mismatch("field messages is not an array");
@@ -180,7 +188,8 @@ export function runVector(vector: unknown): VectorResult {
 }
 
 /**
- * Runs every vector of a parsed test-vector file (`{vectors: [...]}` or a bare array).
+ * Runs every vector of a parsed test-vector file (`{vectors: [...]}` or a bare array), with
+ * the transport implementation of `options` (see {@link runVector}).
  *
  * @throws {TypeError} when the document has no vector list.
  * @example
@@ -189,7 +198,10 @@ export function runVector(vector: unknown): VectorResult {
  * console.assert(runVectors({ vectors: [] }).length === 0);
  * ```
  */
-export function runVectors(document: unknown): VectorResult[] {
+export function runVectors(
+  document: unknown,
+  options: { transport?: CipherBackend } = {},
+): VectorResult[] {
   const list = Array.isArray(document)
     ? document
     : (document !== null && typeof document === "object" &&
@@ -199,7 +211,7 @@ export function runVectors(document: unknown): VectorResult[] {
   if (list === null) {
     throw new TypeError('test-vector file must be {"vectors": [...]} or an array of vectors');
   }
-  return list.map(runVector);
+  return list.map((v) => runVector(v, options));
 }
 
 /**

@@ -18,7 +18,9 @@
  * ```
  * @module
  */
+import { CHANNEL_CIPHERS } from "../../crypto/channel/handshake.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
+import { describeNoiseCipher } from "../../crypto/noise/cipher_select.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
 import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts";
 import { readInput, runMain } from "./main.ts";
@@ -72,10 +74,13 @@ await runMain(async () => {
     codec: file.codec,
     deferUpdate: file.deferUpdate,
     statusFrom: file.statusFrom,
+    cipher: file.cipher,
     metricsToken: file.metricsTokenFile === undefined
       ? undefined
       : parseTokenFile(new TextDecoder().decode(await readInput("metricsTokenFile", file.metricsTokenFile)), file.metricsTokenFile),
   };
+  // Issue 20: says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
+  describeNoiseCipher(CHANNEL_CIPHERS[file.cipher ?? "chachapoly"]);
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");
   let http: Deno.HttpServer;

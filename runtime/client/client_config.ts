@@ -31,6 +31,7 @@
  */
 import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import { basename } from "node:path";
+import type { ChannelCipher } from "../../crypto/channel/handshake.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { RowSelection } from "./raw_side/config.ts";
@@ -62,6 +63,11 @@ export interface ClientConfig {
    * (its own `pskFile`); read by the courier only.
    */
   pskFile?: string;
+  /**
+   * The channel's cipher, as the server's `cipher` (issue 20): `"chachapoly"` (default) or
+   * `"aesgcm"`; read by the courier only.
+   */
+  cipher?: ChannelCipher;
   /** The records (`.npz` images, `.csv`/`.zip` tables). */
   data: string;
   dataLabel?: string;
@@ -98,7 +104,7 @@ const FIELDS = new Set([
   "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
-  "defence",
+  "defence", "cipher",
 ]);
 
 /**
@@ -172,6 +178,11 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     clinicKey,
     peers: c.peers === undefined ? undefined : path(str("peers")!),
     pskFile: c.pskFile === undefined ? undefined : path(str("pskFile")!),
+    cipher: c.cipher === undefined
+      ? "chachapoly"
+      : c.cipher === "chachapoly" || c.cipher === "aesgcm"
+      ? c.cipher
+      : fail("cipher", '"chachapoly" or "aesgcm"'),
     data: path(str("data")!),
     dataLabel: str("dataLabel", false),
     dataPositive: str("dataPositive", false),

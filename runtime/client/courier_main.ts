@@ -30,6 +30,8 @@ import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
 import { parseHexKey } from "../../crypto/keys/hex_key.ts";
+import { CHANNEL_CIPHERS, type ChannelCipher } from "../../crypto/channel/handshake.ts";
+import { describeNoiseCipher } from "../../crypto/noise/cipher_select.ts";
 import { runId } from "../../crypto/seal/sealed_envelope.ts";
 import { ServerConnection, ServerRequestError } from "./server_connection.ts";
 import { equalBytes } from "@noble/ciphers/utils.js";
@@ -55,6 +57,8 @@ export interface CourierConfig {
   peersFile?: string;
   /** The consortium pre-shared key file (64 hex digits), for a server that uses IKpsk2. */
   pskFile?: string;
+  /** The channel's cipher (default `"chachapoly"`), as the server's. */
+  cipher?: ChannelCipher;
   codec: { dtype: WireDType; level: number };
   loss: LossKind;
   turnsPerEpoch?: number;
@@ -114,6 +118,8 @@ export async function runCourier(
       if (typeof parsed === "string") throw new TypeError(`pskFile ${config.pskFile}: ${parsed}`);
       psk = parsed;
     }
+    // Issue 20: says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
+    describeNoiseCipher(CHANNEL_CIPHERS[config.cipher ?? "chachapoly"]);
     const patience = config.patienceMs ?? 300_000;
     const t0 = Date.now();
     let conn: ServerConnection;
@@ -124,6 +130,7 @@ export async function runCourier(
           serverPublicKey: serverKey.publicKey,
           clinicKeyPair: own.keyPair,
           ...(psk ? { psk } : {}),
+          ...(config.cipher ? { cipher: config.cipher } : {}),
           codec: { dtype: config.codec.dtype, level: config.codec.level },
           retries: config.retries ?? 8,
           maxBackoffMs: 2000,

@@ -163,6 +163,7 @@ export function courierConfigOf(
     serverPublicKeyFile: c.serverPublicKey,
     ...(c.peers ? { peersFile: c.peers } : {}),
     ...(c.pskFile ? { pskFile: c.pskFile } : {}),
+    ...(c.cipher && c.cipher !== "chachapoly" ? { cipher: c.cipher } : {}),
     codec: c.codec,
     loss: c.loss,
     turnsPerEpoch: c.turnsPerEpoch,

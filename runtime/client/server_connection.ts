@@ -21,7 +21,7 @@
  * @module
  */
 import { NoiseError } from "../../crypto/errors.ts";
-import { initiatorHandshake, MessageOpener, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
+import { type ChannelCipher, initiatorHandshake, MessageOpener, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import type { BundleOptions, DecodeLimits } from "../codec/mod.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
@@ -120,6 +120,8 @@ export interface ServerConnectionOptions {
   clinicKeyPair: KeyPair;
   /** Consortium pre-shared key (IKpsk2), if the server uses one. */
   psk?: Uint8Array;
+  /** The channel's cipher (default `"chachapoly"`); the server must use the same. */
+  cipher?: ChannelCipher;
   /**
    * Encoding of the tensors sent (default float32 exact). A tensor that still carries its
    * wire record (the raw side's activation, already in the clinic's codec) is sent as that
@@ -277,6 +279,7 @@ export class ServerConnection {
       staticKeyPair: this.#o.clinicKeyPair,
       serverPublicKey: this.#o.serverPublicKey,
       psk: this.#o.psk,
+      cipher: this.#o.cipher,
       channel: PROTOCOL_CHANNEL_OPTIONS,
     });
     const res = await this.#post("/v1/handshake", hs.message1);

@@ -188,6 +188,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     keyPair: deps.keyPair,
     allowlist: deps.allowlist,
     psk: deps.psk,
+    cipher: config.cipher,
     state,
     sessions,
     timestamps,

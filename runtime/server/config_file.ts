@@ -14,7 +14,7 @@
  *   "limits": { "maxBodyBytes": 67108864, "maxBatch": 1024, "maxElements": 4000000, "maxActivation": 10000 },
  *   "turnTimeoutMs": 60000, "order": ["clinic-a", "clinic-b"], "epochs": 3, "turnsPerEpoch": 1,
  *   "allowExport": false, "labelProtection": "none", "codec": { "dtype": "float32", "level": 0 },
- *   "deferUpdate": true
+ *   "deferUpdate": true, "cipher": "chachapoly"
  * }
  * ```
  *
@@ -35,6 +35,7 @@ import type { ZooDataSpec } from "../../models/zoo/mod.ts";
 import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
+import type { ChannelCipher } from "../../crypto/channel/handshake.ts";
 
 /**
  * A parsed config file: paths resolved, model not yet loaded.
@@ -98,6 +99,8 @@ export interface ServerConfigFile {
   deferUpdate: boolean;
   /** Who may read `GET /v1/status` (default `"loopback"`). */
   statusFrom: "loopback" | "anywhere";
+  /** The channel's cipher, as every clinic's `cipher` (default `"chachapoly"`). */
+  cipher?: ChannelCipher;
   /**
    * A file whose first line is the bearer token other hosts must present to read
    * `GET /metrics` and `GET /dashboard` (default: none, the server's own host only).
@@ -121,6 +124,7 @@ const FIELDS = new Set([
   "listen", "serverKey", "allowlist", "pskFile", "model", "data", "seed", "mode", "loss", "cuts",
   "optimizer", "engine", "threads", "checkpointDir", "limits", "turnTimeoutMs", "order", "epochs",
   "turnsPerEpoch", "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
+  "cipher",
   "metricsTokenFile",
 ]);
 
@@ -242,6 +246,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     allowExport: c.allowExport === undefined ? false : c.allowExport === true ? true : c.allowExport === false ? false : fail("allowExport", "a boolean"),
     deferUpdate: c.deferUpdate === undefined ? true : c.deferUpdate === true ? true : c.deferUpdate === false ? false : fail("deferUpdate", "a boolean"),
     statusFrom: c.statusFrom === undefined ? "loopback" : c.statusFrom === "loopback" || c.statusFrom === "anywhere" ? c.statusFrom : fail("statusFrom", '"loopback" or "anywhere"'),
+    cipher: c.cipher === undefined ? "chachapoly" : c.cipher === "chachapoly" || c.cipher === "aesgcm" ? c.cipher : fail("cipher", '"chachapoly" or "aesgcm"'),
     metricsTokenFile: c.metricsTokenFile === undefined ? undefined : path(str("metricsTokenFile")!),
   };
 }

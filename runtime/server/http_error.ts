@@ -92,14 +92,15 @@ export function frameError(e: NoiseError): HTTPException {
  * What the clinic is told when the server cannot decrypt its handshake message 1. In Noise
  * IK (rev 34 §7.5) message 1's static key and payload are encrypted under keys mixed from
  * `es` and `ss`, i.e. from the server public key the clinic was configured with, and the
- * protocol name (IK or IKpsk2) enters the handshake hash first (§5.2), so a clinic holding
- * another server public key, or with a psk where the server has none (or the reverse),
+ * protocol name (IK or IKpsk2, ChaChaPoly or AESGCM) enters the handshake hash first (§5.2), so a
+ * clinic holding another server public key, with a psk where the server has none (or the
+ * reverse), or with another cipher,
  * fails exactly here. A wrong psk *value* fails later, at the clinic, on message 2 (psk2
  * mixes it in after message 1, §9). Tampering fails here too, so the hint says "usual", and
  * adds nothing an attacker could not read in this comment: no key, no fingerprint.
  */
 const BAD_TAG_HINT = "handshake refused: invalid tag; the usual cause is a clinic configured with another " +
-  "server public key (its serverPublicKey) or another psk setting than this server's";
+  "server public key (its serverPublicKey) or another psk or cipher setting than this server's";
 
 /**
  * Maps a `NoiseError` from the handshake.

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import type { ChannelCipher } from "../../crypto/channel/handshake.ts";
 import type { Allowlist } from "../../crypto/keys/allowlist.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
@@ -118,6 +119,13 @@ export interface ServerConfig {
    * or `"anywhere"`. Which hospitals take part is itself worth keeping to the operators.
    */
   statusFrom?: "loopback" | "anywhere";
+  /**
+   * The channel's cipher (issue 20): `"chachapoly"` (default, `Noise_IK_25519_ChaChaPoly_SHA256`)
+   * or `"aesgcm"` (`Noise_IK_25519_AESGCM_SHA256`). Every clinic must configure the same:
+   * the cipher is part of the protocol name, so a clinic with the other one fails its
+   * handshake (`BAD_HANDSHAKE`, invalid tag).
+   */
+  cipher?: ChannelCipher;
   /**
    * The bearer token other hosts must present to read `GET /metrics` and `GET /dashboard`
    * (the server's own host needs none); none: the server's own host only. The CLI reads it

@@ -26,7 +26,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { compareTai64n, type ResponderHandshake, responderHandshake } from "../../../crypto/channel/mod.ts";
+import { type ChannelCipher, compareTai64n, type ResponderHandshake, responderHandshake } from "../../../crypto/channel/mod.ts";
 import { NoiseError } from "../../../crypto/errors.ts";
 import { fingerprint } from "../../../crypto/keys/fingerprint.ts";
 import { CLINIC_HEADER, PROTOCOL_CHANNEL_OPTIONS, SESSION_HEADER } from "../../protocol/mod.ts";
@@ -52,6 +52,8 @@ const HANDSHAKE_MAX_BYTES = 1024;
  * ```
  */
 export type HandshakeRouteDeps = Pick<ServerDeps, "keyPair" | "allowlist" | "psk"> & {
+  /** The channel's cipher (`ServerConfig.cipher`; default `"chachapoly"`). */
+  cipher?: ChannelCipher;
   state: ServerState;
   sessions: SessionTable;
   /** Last accepted message 1 timestamp per clinic key. */
@@ -156,6 +158,7 @@ function open(
         return d.allowlist.lookup(k);
       },
       psk: d.psk,
+      cipher: d.cipher,
       channel: PROTOCOL_CHANNEL_OPTIONS,
     }, body);
   } catch (e) {

@@ -116,7 +116,7 @@ Deno.test("misuse is refused with specific codes", () => {
     const bad of [
       "Noise_QQ_25519_ChaChaPoly_SHA256",
       "Noise_NN_448_ChaChaPoly_SHA256",
-      "Noise_NN_25519_AESGCM_SHA256",
+      "Noise_NN_25519_AESOCB_SHA256",
       "Noise_NN_25519_ChaChaPoly_MD5",
       "NN",
       "Noise_NNpsk9_25519_ChaChaPoly_SHA256",

@@ -11,7 +11,7 @@ import { PROTOCOL_CHANNEL_OPTIONS } from "../../../runtime/protocol/mod.ts";
 import { assertError, CLINIC_KEYS, SERVER_KEYS, startServer } from "./harness.ts";
 
 const HINT = "handshake refused: invalid tag; the usual cause is a clinic configured with another " +
-  "server public key (its serverPublicKey) or another psk setting than this server's";
+  "server public key (its serverPublicKey) or another psk or cipher setting than this server's";
 
 function message1(serverPublicKey: Uint8Array, psk?: Uint8Array): Uint8Array<ArrayBuffer> {
   const hs = initiatorHandshake({ staticKeyPair: CLINIC_KEYS.a, serverPublicKey, psk, channel: PROTOCOL_CHANNEL_OPTIONS });
