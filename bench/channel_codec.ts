@@ -1,5 +1,5 @@
 /**
- * Channel + codec benchmark (issue 4): on REAL cut-layer activations — pneumonia_cnn's front
+ * Channel + codec benchmark: on REAL cut-layer activations — pneumonia_cnn's front
  * segment run on 64 PneumoniaMNIST training images, a 64×32×7×7 float32 tensor — and the
  * gradient that comes back for it, it measures per codec setting:
  *
@@ -7,7 +7,7 @@
  *   the raw float32 bytes;
  * - seal + open time over the Noise channel (64 KiB frames), with the cipher (`--cipher`) and
  *   the implementation that seals frames (`--transport`: `native` = node:crypto, the default,
- *   or `noble` = @noble/ciphers, the pure-JavaScript reference; issue 20);
+ *   or `noble` = @noble/ciphers, the pure-JavaScript reference);
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
@@ -163,7 +163,7 @@ console.log("share of step = (codec + channel, activation and gradient) / step c
 console.log("wire act. = sealed activation bytes / raw float32 bytes; target for int8+deflate <= 25%.");
 for (const r of runners) await r.release();
 await engine.dispose();
-// Issue 20's acceptance line, last: the two settings without deflate (goal x <= 5, y <= 15).
+// The summary line, last: the two settings without deflate (goal x <= 5, y <= 15).
 console.log(
   `channel+codec: ${shareOf.get("int8, no deflate")!.toFixed(1)} % of a ${engineName} step (int8), ` +
     `${shareOf.get("float32, no deflate")!.toFixed(1)} % (float32)`,

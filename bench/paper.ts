@@ -2,7 +2,7 @@
  * `deno task bench:paper [--quick] [--out <dir>] [--engine native|wasm|webgpu]
  *  [--seeds 0,1,2] [--clinics 2,4] [--datasets pneumoniamnist,diabetes130]`
  *
- * Reproduces issue 6's comparison of central training, FedAvg and split learning
+ * Reproduces the comparison of central training, FedAvg and split learning
  * (vanilla, U-shaped, and vanilla at the zoo model's alternate cut) on PneumoniaMNIST (zoo CNN) and
  * Diabetes 130 (zoo EHR network), with 2 and 4 clinics, IID and label-skewed
  * (Dirichlet α = 0.5) partitions of the *training* split; validation and test stay pooled.

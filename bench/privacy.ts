@@ -202,7 +202,7 @@ if (!multi) {
       `${f(a.reconstruction.psnr, 2)} | ${f(a.reconstruction.ssim)} | ${f(a.leak.normAuc, 3)} | ${f(a.leak.directionAuc, 3)} |`
     ),
   ];
-  // The goal of issue 7: within 0.02 test AUC of "none" while halving dCor or SSIM. Both dCor
+  // The goal: within 0.02 test AUC of "none" while halving dCor or SSIM. Both dCor
   // estimators are checked and named: the V-statistic cannot halve here (its floor for
   // independent 1568-dimensional activations at 512 rows is ≈ 0.47, half of "none").
   const goalOf = (pick: (a: AuditResult) => number, what: string) =>

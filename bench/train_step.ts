@@ -1,7 +1,7 @@
 /**
  * Benchmark of one training step — forward, BCE (or cross-entropy) loss, backward, SGD
  * update with momentum 0.9 — of `pneumonia_cnn.onnx` at batch 64, on every engine, with
- * PyTorch on the same two cores as the baseline in the same run (issue 2).
+ * PyTorch on the same two cores as the baseline in the same run.
  *
  * Each configuration runs in its own subprocess (this script with `--child`): the wasm
  * thread count is process-wide in onnxruntime-web, and a separate process also gives each

@@ -416,7 +416,7 @@ export class SecureChannel {
     encodeFrameHeader({ type, final, counter }, frame);
     const aad = this.#aad(this.#sendDirection, frame);
     this.#send.setNonce(counter);
-    // Sealed straight into the frame's body (issue 20: no intermediate ciphertext buffer).
+    // Sealed straight into the frame's body (no intermediate ciphertext buffer).
     this.#send.encryptWithAd(aad, payload, frame.subarray(FRAME_HEADER_LENGTH));
     this.#sendCounter = counter + 1n;
     this.#stats.sealed++;

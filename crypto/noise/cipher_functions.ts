@@ -2,7 +2,7 @@
  * The cipher functions of Noise rev 34 §4.2 (ENCRYPT, DECRYPT) for the two ciphers of §12.3
  * (ChaChaPoly) and §12.4 (AESGCM), as an interface that more than one implementation fills:
  * `@noble/ciphers` (pure JavaScript, the reference, always used for handshake messages) and
- * `node:crypto` (native, used for transport messages; issue 20). Both produce byte-identical
+ * `node:crypto` (native, used for transport messages). Both produce byte-identical
  * ciphertexts and tags, which `tests/crypto/noise/cipher_functions_test.ts` checks.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Choosing the implementation of a Noise cipher (issue 20): the native `node:crypto` AEAD for
+ * Choosing the implementation of a Noise cipher (docs/design/transport.md): the native `node:crypto` AEAD for
  * transport messages when it works here, else `@noble/ciphers`, and never silently. Before
  * the native cipher is first handed out it must reproduce @noble's ciphertext and tag for a
  * fixed input, open it, and refuse it with one tag bit flipped; if any of that fails (a
@@ -93,7 +93,7 @@ export function _chooseCipher(
     reason = `node:crypto is unavailable: ${e instanceof Error ? e.message : String(e)}`;
   }
   if (reason === undefined) return { cipher: native! };
-  // Issue 20: the native path is never replaced silently.
+  // The native path is never replaced silently.
   warn(
     `splitgate: native ${name} (node:crypto) is not used because ${reason}; ` +
       `transport frames are sealed with @noble/ciphers ${name} (pure JavaScript, slower)`,

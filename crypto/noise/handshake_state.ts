@@ -179,7 +179,7 @@ export class HandshakeState {
       throw new NoiseError("MISSING_KEY", `pattern ${p.name} needs the remote ephemeral key`);
     }
 
-    // Issue 20: @noble for the handshake; the transport cipher is chosen (and, if native,
+    // @noble for the handshake; the transport cipher is chosen (and, if native,
     // self-tested) here, before any message, so a fallback is reported at start-up.
     this.#transport = getNoiseCipher(this.protocol.cipher, options.transport ?? "native");
     this.#ss = new SymmetricState(

@@ -1,6 +1,6 @@
 /**
  * ChaChaPoly (Noise rev 34 §12.3) and AESGCM (§12.4) on `node:crypto`: the native AEADs that
- * seal and open transport frames (issue 20: @noble's pure-JavaScript ChaCha20-Poly1305 took a
+ * seal and open transport frames (@noble's pure-JavaScript ChaCha20-Poly1305 took a
  * large share of a training step). Same ciphers, same bytes on the wire: a property test
  * compares every output with `@noble/ciphers`.
  *

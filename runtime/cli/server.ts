@@ -79,7 +79,7 @@ await runMain(async () => {
       ? undefined
       : parseTokenFile(new TextDecoder().decode(await readInput("metricsTokenFile", file.metricsTokenFile)), file.metricsTokenFile),
   };
-  // Issue 20: says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
+  // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
   describeNoiseCipher(CHANNEL_CIPHERS[file.cipher ?? "chachapoly"]);
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   const names = allowlist.entries.map((e) => e.name).join(", ");

@@ -1,5 +1,5 @@
 /**
- * The clinic's checkpoint folder as the launcher prepares and watches it (issue 16, part 5).
+ * The clinic's checkpoint folder as the launcher prepares and watches it (docs/design/security_model.md).
  *
  * The raw-data process is granted `--allow-write=<checkpoint folder>`. Deno 2.9's grants are
  * path prefixes with no "contents only" form, so that grant covers the folder itself: the raw

@@ -1,5 +1,5 @@
 /**
- * The environment of the clinic's two child processes (issue 16, part 5). The launcher starts
+ * The environment of the clinic's two child processes (docs/design/security_model.md). The launcher starts
  * them with `clearEnv: true` and exactly the variables of {@linkcode childEnv}; nothing of the
  * operator's shell (tokens, proxies, `NPM_CONFIG_*`, `DENO_AUTH_TOKENS`, ...) reaches them.
  *

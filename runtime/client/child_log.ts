@@ -4,7 +4,7 @@
  * line (`RESULT_PREFIX + JSON`) is taken as the result; and each process's fatal error line
  * (`courier [CODE]: …` from `courier_main.ts`, `raw side [CODE]: …` from `raw_side/main.ts`)
  * is held back, because the launcher reports it as the error it throws, which the entry
- * point prints: passed on as well, every error would reach the terminal twice (issue 15).
+ * point prints: passed on as well, every error would reach the terminal twice.
  *
  * When the raw side fails on its own (a missing data file, a bad model, a key), the courier
  * only sees its pipe close: the raw side's line is the error, and the courier's `CLOSED` line,

@@ -64,7 +64,7 @@ export interface ClientConfig {
    */
   pskFile?: string;
   /**
-   * The channel's cipher, as the server's `cipher` (issue 20): `"chachapoly"` (default) or
+   * The channel's cipher, as the server's `cipher` (docs/design/transport.md): `"chachapoly"` (default) or
    * `"aesgcm"`; read by the courier only.
    */
   cipher?: ChannelCipher;

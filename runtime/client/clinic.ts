@@ -1,6 +1,6 @@
 /**
- * The clinic's driver — the courier's logic (issue 5 design, "Sequential round-robin" and
- * "Checkpoints"): it asks the server whose turn it is, and on its own turn imports the
+ * The clinic's driver — the courier's logic (docs/design/faults_and_resume.md): it asks the
+ * server whose turn it is, and on its own turn imports the
  * weights the previous clinic sealed to it, runs its share of the epoch step by step between
  * the raw-data side and the server, seals its weights to every other clinic and ends the
  * turn. When training is finished it evaluates the test split through the cut.

@@ -118,7 +118,7 @@ export async function runCourier(
       if (typeof parsed === "string") throw new TypeError(`pskFile ${config.pskFile}: ${parsed}`);
       psk = parsed;
     }
-    // Issue 20: says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
+    // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
     describeNoiseCipher(CHANNEL_CIPHERS[config.cipher ?? "chachapoly"]);
     const patience = config.patienceMs ?? 300_000;
     const t0 = Date.now();
@@ -172,7 +172,7 @@ export async function runCourier(
       side,
       conn,
       peers,
-      // Relayed weights are bound to this server's run (issue 16 part 4).
+      // Relayed weights are bound to this server's run (docs/design/security_model.md).
       run: runId(serverKey.publicKey),
       loss: config.loss,
       turnsPerEpoch: config.turnsPerEpoch,

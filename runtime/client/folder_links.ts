@@ -1,5 +1,5 @@
 /**
- * Refuses symbolic links inside a folder the raw-data process is granted (issue 16, part 5).
+ * Refuses symbolic links inside a folder the raw-data process is granted (docs/design/security_model.md).
  * Deno's path-scoped grants (`--allow-read=<dir>`, `--allow-write=<dir>`) check the path the
  * program names, and the operating system then follows any link on it: a link in the data
  * folder pointing at the PSK file, or at `/etc`, is read through the data folder's grant, and

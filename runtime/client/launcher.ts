@@ -1,7 +1,6 @@
 /**
  * The clinic launcher (`deno task client`): starts the clinic's two sandboxed processes and
- * relays the {@linkcode RawSide} pipe between them (issue 5 design, "Clinic = three OS
- * processes").
+ * relays the {@linkcode RawSide} pipe between them (docs/design/processes_and_permissions.md).
  *
  * 1. Raw-data process (`raw_side/main.ts`) with {@linkcode rawSideFlags} only: read the data
  *    directory, the model file (none for a zoo model), the clinic key, onnxruntime-web's
@@ -17,7 +16,7 @@
  * Both children get `--cached-only` (no module downloads at run time), `--no-remote` (no
  * `http(s):`/`jsr:` module at all), `--frozen` (no write to `deno.lock`, which lies in the code
  * folder) and this repository's `deno.json` as import map; none grants a permission. They start
- * with a cleared environment holding only {@linkcode childEnv}'s variables (issue 16, part 5).
+ * with a cleared environment holding only {@linkcode childEnv}'s variables (docs/design/security_model.md).
  *
  * Before anything starts, {@linkcode checkSandboxFolders} refuses links inside the data and
  * checkpoint folders and folders that overlap keys, code or the module cache, and the grants

@@ -1,6 +1,6 @@
 /**
  * The folders the raw-data process is granted, checked before the launcher starts anything
- * (issue 16, part 5): links refused ({@linkcode refuseLinks}), real paths resolved, and
+ * (docs/design/security_model.md): links refused ({@linkcode refuseLinks}), real paths resolved, and
  * overlaps with what the raw side must never read or write refused.
  *
  * The raw side reads its data folder and reads and writes its checkpoint folder. So:

@@ -1,5 +1,5 @@
 /**
- * A per-clinic watch on the scale of the cut activations it sends (issue 16, part 1): the
+ * A per-clinic watch on the scale of the cut activations it sends (docs/design/security_model.md): the
  * root-mean-square of each training batch against the clinic's running baseline, an
  * exponential moving average of the same statistic. A batch far from the baseline (by
  * default over 10× or under 1/10 of it) is logged as a warning, at most once a minute per

@@ -76,7 +76,7 @@ export async function writeCheckpoint(dir: string, data: CheckpointData): Promis
 /**
  * Reads the checkpoint in `dir`, or null when there is none. Every float array must be
  * finite: the CRC of each member proves the bytes are those written, not that what was
- * written was sound (issue 16: a poisoned step's infinite BatchNorm variance was
+ * written was sound (a poisoned step's infinite BatchNorm variance was
  * checkpointed and resumed without complaint). A refused file is left in place, for the
  * operator to inspect or replace.
  *

@@ -1,5 +1,5 @@
 /**
- * The finiteness guard of the server's shared state (issue 16, part 1): one accepted step
+ * The finiteness guard of the server's shared state (docs/design/security_model.md): one accepted step
  * must not be able to break the shared model for good. A float32 NaN or ±Infinity in a
  * parameter, an optimizer moment or a BatchNorm running statistic never goes away again
  * (NaN absorbs every later update; an infinite `running_var` makes every evaluation output

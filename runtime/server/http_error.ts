@@ -117,7 +117,7 @@ export function handshakeError(e: NoiseError): HTTPException {
   if (e.code === "BAD_TAG") return httpError(400, "BAD_HANDSHAKE", BAD_TAG_HINT);
   if (e.code === "UNEXPECTED_PAYLOAD") {
     // Message 1 decrypted, so keys and psk agree: what is missing is the timestamp that
-    // gateways send since issue 16 (crypto/channel/tai64n.ts).
+    // gateways send (crypto/channel/tai64n.ts).
     return httpError(400, "BAD_HANDSHAKE", "handshake refused: message 1 carries no 12-byte timestamp; " +
       "the gateway runs an older splitgate than this server (update it)");
   }

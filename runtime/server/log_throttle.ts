@@ -2,7 +2,7 @@
  * A log that says the same kind of thing about the same source at most once per window:
  * a refused handshake is logged once per key or address per `windowMs` (default 10 s), and
  * the next line that gets through says how many were left out meanwhile. A client sending
- * 500 refused handshakes a second then costs one log line per 10 s, not 50 KB/s (issue 16).
+ * 500 refused handshakes a second then costs one log line per 10 s, not 50 KB/s (docs/design/security_model.md).
  *
  * @example
  * ```ts

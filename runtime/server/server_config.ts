@@ -63,7 +63,7 @@ export interface ServerConfig {
      * `MIDDLE_FORWARD`, `EVAL`); beyond it the request is refused with 422 `OUT_OF_RANGE`
      * before any graph runs (default 1e4, unitless like the activations). One step with
      * activations scaled by 1e6 froze the shared model; by 1e20 it made a BatchNorm's
-     * running variance infinite (issue 16).
+     * running variance infinite (docs/design/security_model.md).
      */
     maxActivation?: number;
     /**
@@ -120,7 +120,7 @@ export interface ServerConfig {
    */
   statusFrom?: "loopback" | "anywhere";
   /**
-   * The channel's cipher (issue 20): `"chachapoly"` (default, `Noise_IK_25519_ChaChaPoly_SHA256`)
+   * The channel's cipher (docs/design/transport.md): `"chachapoly"` (default, `Noise_IK_25519_ChaChaPoly_SHA256`)
    * or `"aesgcm"` (`Noise_IK_25519_AESGCM_SHA256`). Every clinic must configure the same:
    * the cipher is part of the protocol name, so a clinic with the other one fails its
    * handshake (`BAD_HANDSHAKE`, invalid tag).

@@ -13,7 +13,7 @@
  * first ({@linkcode ServerModel.settle}), so nothing ever sees half-updated weights. The
  * numbers are those of the fused step: the same nodes run, split between two sessions.
  *
- * Nothing non-finite enters the shared state (`finite_state.ts`, issue 16 part 1): a step is
+ * Nothing non-finite enters the shared state (`finite_state.ts`): a step is
  * refused with `NON_FINITE`, naming the tensor, when its loss, the BatchNorm running
  * statistics it produced, the gradient it would send back, or its parameter and optimizer
  * update are not finite, and the previous state is kept (the buffers the graph replaced are

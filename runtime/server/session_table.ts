@@ -8,7 +8,7 @@
  * alone: only the candidate's first authenticated transport frame, which only the holder of
  * the handshake's ephemeral key can produce, proves it and retires the old session. A
  * replayed handshake message 1 (Noise rev 34 §7.7) yields a candidate that never proves
- * itself, so it no longer knocks the clinic off (issue 16). A newer candidate replaces an
+ * itself, so it no longer knocks the clinic off (docs/design/security_model.md). A newer candidate replaces an
  * older one. A retired session's channel is destroyed once the request it is serving has
  * sent its reply, never under that reply.
  *

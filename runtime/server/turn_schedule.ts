@@ -1,6 +1,6 @@
 /**
- * Sequential round-robin over the allowlisted clinics (issue 5 design, "Sequential
- * round-robin"): one clinic trains at a time for one pass over its data (its turn); an
+ * Sequential round-robin over the allowlisted clinics (docs/design/faults_and_resume.md):
+ * one clinic trains at a time for one pass over its data (its turn); an
  * epoch ends when every clinic in the order had its turn or was skipped. A clinic whose
  * turn it is but that sends nothing for `timeoutMs` (no TURN_REQUEST, no step) is skipped
  * ("clinic X offline, skipped") the next time anyone asks whose turn it is.

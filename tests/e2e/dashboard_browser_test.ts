@@ -1,5 +1,5 @@
 /**
- * Issue 21's acceptance: a real headless Chromium opens `GET /dashboard` of a server that two
+ * A real headless Chromium opens `GET /dashboard` of a server that two
  * real clinics (sandboxed raw side + courier each) train with, receives live updates over
  * Server-Sent Events while steps arrive, shows each clinic's row and loss curve as the server
  * has them, and is photographed. Set SPLITGATE_DASHBOARD_SCREENSHOT=<file.png> to keep the

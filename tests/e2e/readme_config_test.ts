@@ -1,5 +1,5 @@
 /**
- * The README is the user's manual (issue 15): within its length bound, and its configuration
+ * The README is the user's manual: within its length bound, and its configuration
  * reference has a row for every field the server and clinic config parsers accept. The
  * accepted fields are read from the parsers themselves (the "unknown field" error lists them),
  * so a field added to a parser without a README row fails here.

@@ -1,7 +1,7 @@
 /**
  * `runtime/cli/server.ts`'s start-up line: one line naming the address, the server key, the
  * mode, the engine and the clinics — it used to read "splitgate server server (vanilla,
- * native) on …" with a key named `server` (issue 15).
+ * native) on …" with a key named `server`.
  */
 import assert from "node:assert/strict";
 import { makeWorld, startServerProcess } from "./split_harness.ts";

@@ -11,7 +11,7 @@
  * `relay` (absent in checkpoints written before it existed: read as nothing accepted) is the
  * clinic's relay ledger (`weight_relay.ts`): the last sealing counter it used, and the last
  * relayed weights it accepted from each sender, so a restarted clinic still refuses older
- * weights (no rollback across restarts; issue 16 part 4).
+ * weights (no rollback across restarts; docs/design/security_model.md).
  *
  * Each file is written atomically (`atomic_file.ts`), weights first: the sidecar is the commit
  * point, so a crash between the two leaves the previous checkpoint in force. Older weight

@@ -11,7 +11,7 @@
  * `--cached-only`), `--frozen` (a new `npm:` specifier cannot be added to `deno.lock`, a file of
  * the code folder) and `--config` (the import map of this repository's `deno.json`); none grants
  * a permission. Module loading is not governed by `--allow-net`, hence these flags and the
- * download sink of `child_env.ts` (issue 16, part 5). The process starts with a cleared
+ * download sink of `child_env.ts` (docs/design/security_model.md). The process starts with a cleared
  * environment ({@linkcode childEnv}).
  *
  * @example

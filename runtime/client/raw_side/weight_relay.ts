@@ -10,7 +10,7 @@
  * No rollback: the recipient keeps the last accepted (epoch, seq) per sender (a
  * {@linkcode RelayLedger}, saved with the clinic checkpoint) and refuses a blob that is not
  * strictly newer, so a relay cannot hand back an older segment of a clinic, nor the same one
- * twice. Issue 16, part 4.
+ * twice (docs/design/security_model.md).
  *
  * @example
  * ```ts

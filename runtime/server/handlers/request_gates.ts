@@ -1,6 +1,6 @@
 /**
  * Refusals a request gets from its type and header alone, before its tensors are decoded
- * (issue 16): decoding is the expensive part, and a TURN_DONE's sealed weights may inflate
+ * (docs/design/security_model.md): decoding is the expensive part, and a TURN_DONE's sealed weights may inflate
  * to the body limit (64 MiB by default), so a TURN_DONE that does not end the turn the
  * server holds is refused on its epoch and last step id before any of its bundle is read,
  * and an EVAL outside the clinic's turn before its activations are.

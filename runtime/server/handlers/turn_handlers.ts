@@ -10,7 +10,7 @@
  * Each blob's envelope header (`crypto/seal/sealed_envelope.ts`: version, sender, recipient,
  * epoch, sizes) is checked before it is stored, so random bytes are refused at relay time
  * (422 `BAD_ENVELOPE`) instead of ending the next clinic's run; only the recipient can check
- * that the sender really sealed it (issue 16 part 4).
+ * that the sender really sealed it (docs/design/security_model.md).
  * A schedule change is checkpointed before it is answered, and undone when the checkpoint
  * fails, so a restarted server and its clinics agree on whose turn it is.
  *

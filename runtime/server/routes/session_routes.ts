@@ -12,7 +12,7 @@
  * The body is read and authenticated in full, within `limits.bodyTimeoutMs` (408
  * `BODY_TIMEOUT`), BEFORE the request takes its place in the session's queue: the session
  * id travels in the URL, so anyone on the path can open a request on it, and a body that
- * never ends (or never authenticates) must not hold the clinic's real requests (issue 16).
+ * never ends (or never authenticates) must not hold the clinic's real requests (docs/design/security_model.md).
  * Opening frames outside the queue is safe: the channel's replay window (RFC 4303 style)
  * accepts each counter once, in any order, and an honest courier sends its next request
  * only after the last reply. The first authenticated frame proves a new session
@@ -193,7 +193,7 @@ async function answer(d: SessionRouteDeps, id: string, session: Session, opened:
  * The reply's sealed frames as a stream, each sealed when the clinic reads on. Should the
  * channel be destroyed under it (the server closing), the stream ends early with a log line
  * instead of erroring: Deno.serve prints a response stream's error as if uncaught (the
- * `NoiseError: channel is closed` of issue 16), and the clinic retries a cut-off reply.
+ * uncaught `NoiseError: channel is closed`), and the clinic retries a cut-off reply.
  */
 function replyStream(
   d: SessionRouteDeps,

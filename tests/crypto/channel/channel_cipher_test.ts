@@ -1,5 +1,5 @@
 /**
- * Issue 20: the channel's cipher is configured on both ends and agreed through the Noise
+ * The channel's cipher is configured on both ends and agreed through the Noise
  * protocol name; the implementation (native or @noble) is local and invisible on the wire.
  */
 import assert from "node:assert/strict";

@@ -9,7 +9,7 @@ import { startSendCounterAt, type TestChannelOptions } from "../../../crypto/cha
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
 import type { CipherBackend } from "../../../crypto/noise/cipher_functions.ts";
 
-/** A cipher and the implementation that seals transport frames with it (issue 20). */
+/** A cipher and the implementation that seals transport frames with it (docs/design/transport.md). */
 export interface AeadPath {
   readonly cipher: ChannelCipher;
   readonly transport: CipherBackend;

@@ -74,7 +74,7 @@ function mutate(frame: Uint8Array, m: Mutation): Uint8Array {
 const equal = (a: Uint8Array, b: Uint8Array) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
-// Every test of this block runs once per AEAD path (issue 20): native and @noble,
+// Every test of this block runs once per AEAD path (docs/design/transport.md): native and @noble,
 // ChaChaPoly and AESGCM must refuse the same attacks with the same codes.
 for (const aead of AEAD_PATHS) {
   const channelPair = channelPairOn(aead);

@@ -17,7 +17,7 @@ function rejects(fn: () => unknown, code: NoiseErrorCode, msg?: string) {
   });
 }
 
-// Every test of this block runs once per AEAD path (issue 20): native and @noble,
+// Every test of this block runs once per AEAD path (docs/design/transport.md): native and @noble,
 // ChaChaPoly and AESGCM must refuse the same attacks with the same codes.
 for (const aead of AEAD_PATHS) {
   const channelPair = channelPairOn(aead);

@@ -1,5 +1,5 @@
 /**
- * Issue 20: the native (`node:crypto`) and the reference (`@noble/ciphers`) implementations
+ * The native (`node:crypto`) and the reference (`@noble/ciphers`) implementations
  * of each Noise cipher are interchangeable: byte-identical ciphertexts and tags for random
  * inputs, and the same refusals for tampered ones.
  */

@@ -24,7 +24,7 @@ function flipHex(hex: string, index: number): string {
   return hex.slice(0, index * 2) + b.toString(16).padStart(2, "0") + hex.slice(index * 2 + 2);
 }
 
-// Issue 20: the transport messages of every vector are sealed by the native implementation
+// The transport messages of every vector are sealed by the native implementation
 // and by @noble in turn; both must reproduce every byte.
 for (const cipher of ["ChaChaPoly", "AESGCM"] as const) {
   for (const transport of ["native", "noble"] as const satisfies readonly CipherBackend[]) {

@@ -2,7 +2,7 @@
  * A clinic restarted within its turn resumes from the checkpoint it took at the turn's start,
  * which already holds the weights it took over then: it must not import the same envelope
  * again, since its raw side refuses an envelope not newer than the last accepted from that
- * sender (`WEIGHTS_REPLAYED`, issue 16 part 4); nor must a clinic restarted after training,
+ * sender (`WEIGHTS_REPLAYED`); nor must a clinic restarted after training,
  * whose final checkpoint holds the last holder's weights. Two clinics, an in-process server.
  */
 import assert from "node:assert/strict";

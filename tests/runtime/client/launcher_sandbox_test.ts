@@ -1,5 +1,5 @@
 /**
- * The launcher's own part of the clinic sandbox (issue 16, part 5): links and overlapping
+ * The launcher's own part of the clinic sandbox (docs/design/security_model.md): links and overlapping
  * folders refused before anything starts, real paths in the grants, the children's cleared
  * environment, the run permission given up once both children run, and the checkpoint
  * folder's mode.

@@ -1,5 +1,5 @@
 /**
- * Relayed weights prove who sealed them (issue 16 part 4): the recipient's raw side refuses a
+ * Relayed weights prove who sealed them (docs/design/security_model.md): the recipient's raw side refuses a
  * blob forged with only its public key (what the relay server holds), a blob sealed by one
  * clinic and presented as another's, and an older or replayed blob (no rollback), also after
  * a restart from its checkpoint.

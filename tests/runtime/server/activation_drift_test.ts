@@ -1,5 +1,5 @@
 /**
- * Issue 16, part 1: a per-clinic warning when a clinic's activation statistics drift far from
+ * a per-clinic warning when a clinic's activation statistics drift far from
  * its running baseline, rate-limited, naming clinic and step but no values of a sample.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Issue 16, part 3: a body that never ends must not stall a clinic's session, a client gone
+ * a body that never ends must not stall a clinic's session, a client gone
  * mid-upload is logged as such, and TURN_DONE / EVAL are refused by turn before decoding.
  * The first two run a real Deno.serve on loopback.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 20: `cipher: "chachapoly" | "aesgcm"` in the server's and the clinic's configs picks
+ * `cipher: "chachapoly" | "aesgcm"` in the server's and the clinic's configs picks
  * the channel's Noise protocol name; both ends must agree, and a clinic with the other
  * cipher is refused at the handshake with the usual-cause hint.
  */

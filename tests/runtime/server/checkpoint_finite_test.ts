@@ -1,5 +1,5 @@
 /**
- * Issue 16, part 1: a checkpoint is checked for NaN/±Infinity in every array when it is
+ * a checkpoint is checked for NaN/±Infinity in every array when it is
  * loaded, not only for its CRC (a poisoned step's infinite running variance was checkpointed
  * and resumed without complaint). A refused checkpoint is left in place.
  */

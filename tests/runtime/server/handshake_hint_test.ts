@@ -1,5 +1,5 @@
 /**
- * A handshake message 1 the server cannot decrypt says what usually causes it (issue 15:
+ * A handshake message 1 the server cannot decrypt says what usually causes it (
  * `BAD_HANDSHAKE: invalid tag` alone left the operator guessing): a clinic configured with
  * another server public key, or disagreeing with the server on the psk. Nothing more: the
  * reply goes to whoever sent the message.

@@ -1,5 +1,5 @@
 /**
- * Issue 16, part 2: a replayed handshake message 1 must not knock a clinic off, before or
+ * a replayed handshake message 1 must not knock a clinic off, before or
  * after a restart, and a handshake flood is refused and logged in bounded lines.
  */
 import assert from "node:assert/strict";

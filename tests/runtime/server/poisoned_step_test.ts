@@ -1,5 +1,5 @@
 /**
- * Issue 16, part 1: one accepted step must not break the shared model. The attacks of the
+ * one accepted step must not break the shared model. The attacks of the
  * issue (a STEP of finite activations scaled by 1e6, which froze every EVAL output, and by
  * 1e20, which made a BatchNorm running variance +inf) are refused, the server's whole state
  * (parameters, buffers, optimizer) is as before, and the server keeps serving.

@@ -1,5 +1,5 @@
 /**
- * The relay checks each TURN_DONE blob's envelope header before storing it (issue 16 part 4):
+ * The relay checks each TURN_DONE blob's envelope header before storing it (docs/design/security_model.md):
  * random bytes, or an envelope that names another sender, recipient or epoch, are refused
  * with 422 `BAD_ENVELOPE`, the turn stays with the sender and nothing is relayed.
  */

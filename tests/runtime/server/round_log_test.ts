@@ -1,6 +1,6 @@
 /**
  * The server's log names data epochs, not rounds: three epochs of four turns each used to
- * end with "epoch 11 done" (issue 15); now the last line is "epoch 3/3 done (round 11)".
+ * end with "epoch 11 done"; now the last line is "epoch 3/3 done (round 11)".
  */
 import assert from "node:assert/strict";
 import { roundEndLine, roundLabel } from "../../../runtime/server/mod.ts";
