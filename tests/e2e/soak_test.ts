@@ -1,0 +1,175 @@
+/**
+ * Soak test of issue 16's defences (its acceptance): a real server (Deno.serve on loopback in
+ * this process), two honest clinics through the real client (sandboxed raw side + courier
+ * processes) and a bounded adversary (`soak_adversary.ts`: poisoned steps, forged blobs, slow
+ * bodies, replayed handshakes and frames) run together. The same world is trained twice with
+ * the same seeds, once without the adversary and once with it:
+ *
+ * - both honest clinics finish, with test AUCs within 0.005 of the run without the adversary;
+ * - every attack was refused at least once with the code the issue's fix gives it;
+ * - the server's final state (model parameters, buffers, optimizer; its checkpoint file) is
+ *   all finite, and it never answered 5xx.
+ *
+ * The adversary's key is allowlisted and first in the turn order in BOTH runs, so the only
+ * difference is what it does: it never ends its turn (it cannot seal honest weights), and the
+ * server skips it after `turnTimeoutMs`, as it skips the silent key of the run without it.
+ */
+import assert from "node:assert/strict";
+import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
+import type { Tensor } from "../../models/tensor.ts";
+import type { ClinicResult } from "../../runtime/client/clinic.ts";
+import { launchClinic } from "../../runtime/client/launcher.ts";
+import { readNpz } from "../../runtime/data/npz.ts";
+import { loadAllowlist, loadPrivateKeyFile } from "../../runtime/keys/key_store.ts";
+import { createServerApp, type ServerHandle } from "../../runtime/server/mod.ts";
+import { CHECKPOINT_FILE } from "../../runtime/server/checkpoint.ts";
+import { parseServerConfigFile } from "../../runtime/server/config_file.ts";
+import { startRecordingProxy } from "./recording_proxy.ts";
+import { type AdversaryReport, runAdversary } from "./soak_adversary.ts";
+import { makeWorld, serverEngine, type SplitWorld } from "./split_harness.ts";
+
+const ADVERSARY = "mallory";
+/** Per-sample cut of the zoo CNN on 8×8 single-channel images (block 1 after pooling). */
+const CUT_DIMS = [16, 4, 4] as const;
+/** Silence after which a turn's holder is skipped: the adversary's turn costs this much. */
+const TURN_TIMEOUT_MS = 4000;
+/** A trickled body is refused after this long (the default 30 s would outlast the test). */
+const BODY_TIMEOUT_MS = 1500;
+
+/** The server on the world's port, counting its answers by status. */
+async function startServer(w: SplitWorld, order: string[]) {
+  const f = parseServerConfigFile(await Deno.readTextFile(w.serverConfigFile), w.root);
+  const key = await loadPrivateKeyFile(f.serverKey);
+  const handle: ServerHandle = await createServerApp({
+    mode: f.mode,
+    model: { zoo: f.model, data: f.data!, seed: f.seed },
+    loss: f.loss,
+    optimizer: f.optimizer,
+    checkpointDir: f.checkpointDir,
+    limits: { ...f.limits, bodyTimeoutMs: BODY_TIMEOUT_MS },
+    turnTimeoutMs: TURN_TIMEOUT_MS,
+    epochs: f.epochs,
+    order,
+  }, { keyPair: key.keyPair, allowlist: await loadAllowlist(f.allowlist), engine: await serverEngine(), log: () => {} });
+  const statuses = new Map<number, number>();
+  const http = Deno.serve({ hostname: "127.0.0.1", port: f.port, onListen() {} }, async (req, info) => {
+    const res = await handle.app.fetch(req, info);
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    return res;
+  });
+  return {
+    handle,
+    statuses,
+    serverPublicKey: key.keyPair.publicKey,
+    checkpointDir: f.checkpointDir!,
+    async stop() {
+      await http.shutdown();
+      await handle.close();
+    },
+  };
+}
+
+/** A world of two honest clinics plus the adversary's key in the allowlist (both runs). */
+async function soakWorld() {
+  const w = await makeWorld({ mode: "vanilla", n: 320, batchSize: 16, epochs: 1, seed: 11, optimizer: { kind: "sgd", lr: 0.1 } });
+  const file = `${w.root}/keys/allowlist.json`;
+  const keyPair = generateStaticKeyPair();
+  const entries = [...(await loadAllowlist(file)).entries, { name: ADVERSARY, publicKey: keyPair.publicKey }];
+  await Deno.writeTextFile(file, serializeAllowlist(new Allowlist(entries)));
+  return { w, keyPair };
+}
+
+interface Run {
+  results: ClinicResult[];
+  adversary: AdversaryReport | null;
+  statuses: Map<number, number>;
+  nonFinite: string[];
+  ms: number;
+}
+
+/** Trains the world once; with the adversary when `attack`. */
+async function run(attack: boolean): Promise<Run> {
+  const t0 = performance.now();
+  const { w, keyPair } = await soakWorld();
+  const server = await startServer(w, [ADVERSARY, ...w.clinics]);
+  const proxy = startRecordingProxy(`http://127.0.0.1:${w.port}`);
+  try {
+    let finished = 0;
+    const clinics = Promise.all(w.clientConfigs.map(async (c) => {
+      const r = await launchClinic({ ...c, server: proxy.url }, "train", { onLine: () => {}, pollMs: 20 });
+      finished++;
+      return r.result;
+    }));
+    const adversary = attack
+      ? runAdversary({
+        server: `http://127.0.0.1:${w.port}`,
+        serverPublicKey: server.serverPublicKey,
+        name: ADVERSARY,
+        keyPair,
+        honest: w.clinics,
+        cutDims: CUT_DIMS,
+        captured: proxy.captured,
+        done: () => finished === w.clinics.length,
+        maxActions: 60,
+        deadlineMs: 60_000,
+      })
+      : Promise.resolve(null);
+    const [results, report] = await Promise.all([clinics, adversary]);
+    await server.handle.model.settle();
+    const nonFinite = [
+      ...nonFiniteArrays(server.handle.model.exportState(), "state"),
+      ...nonFiniteArrays(readNpz(await Deno.readFile(`${server.checkpointDir}/${CHECKPOINT_FILE}`)), "checkpoint"),
+    ];
+    return { results, adversary: report, statuses: server.statuses, nonFinite, ms: performance.now() - t0 };
+  } finally {
+    await proxy.stop();
+    await server.stop();
+    await w.remove();
+  }
+}
+
+/** Names of the float arrays of `arrays` holding a NaN or an infinity. */
+function nonFiniteArrays(arrays: Map<string, unknown>, where: string): string[] {
+  const bad: string[] = [];
+  for (const [k, v] of arrays) {
+    const t = v as Tensor;
+    if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) continue;
+    if (!t.data.every(Number.isFinite)) bad.push(`${where} ${k}`);
+  }
+  return bad;
+}
+
+/** Each attack and the code its fix answers it with (issue 16). */
+const EXPECTED_REFUSALS = [
+  "poison OUT_OF_RANGE",
+  "forged-blob BAD_ENVELOPE",
+  "slow-body BODY_TIMEOUT",
+  "handshake-replay STALE_HANDSHAKE",
+  "frame-replay REPLAY",
+];
+
+Deno.test("soak: two honest clinics and a bounded adversary; the AUCs are as without it and the server stays finite", async () => {
+  const quiet = await run(false);
+  const noisy = await run(true);
+  const report = noisy.adversary!;
+  const summary = `adversary ${report.actions} actions, refused ${JSON.stringify([...report.refused])}; ` +
+    `statuses ${JSON.stringify([...noisy.statuses])}; runs ${quiet.ms.toFixed(0)} ms / ${noisy.ms.toFixed(0)} ms`;
+  console.log(`soak: ${summary}`);
+  for (const [i, r] of noisy.results.entries()) {
+    const base = quiet.results[i];
+    assert.equal(r.clinic, base.clinic);
+    assert.ok(r.steps > 0 && r.steps === base.steps, `${r.clinic}: ${r.steps} steps, ${base.steps} without the adversary`);
+    const auc = r.eval.test?.auc, baseAuc = base.eval.test?.auc;
+    assert.ok(typeof auc === "number" && typeof baseAuc === "number", `${r.clinic}: no test AUC`);
+    assert.ok(Math.abs(auc - baseAuc) <= 0.005, `${r.clinic}: test AUC ${auc} with the adversary, ${baseAuc} without`);
+    console.log(`soak: ${r.clinic} test AUC ${auc.toFixed(4)} with, ${baseAuc.toFixed(4)} without the adversary`);
+  }
+  for (const key of EXPECTED_REFUSALS) {
+    assert.ok((report.refused.get(key) ?? 0) >= 1, `no "${key}" refusal: ${summary}`);
+  }
+  assert.deepEqual(report.accepted, [], `attacks the server accepted: ${summary}`);
+  for (const r of [quiet, noisy]) {
+    assert.deepEqual(r.nonFinite, [], "non-finite server arrays");
+    assert.ok([...r.statuses.keys()].every((s) => s < 500), `the server answered 5xx: ${summary}`);
+  }
+});
