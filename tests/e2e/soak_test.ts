@@ -16,17 +16,18 @@
  */
 import assert from "node:assert/strict";
 import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
-import type { Tensor } from "../../models/tensor.ts";
+import { tensor, type Tensor } from "../../models/tensor.ts";
 import type { ClinicResult } from "../../runtime/client/clinic.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
-import { readNpz } from "../../runtime/data/npz.ts";
+import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
+import { Rng } from "../../runtime/data/rng.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../../runtime/keys/key_store.ts";
 import { createServerApp, type ServerHandle } from "../../runtime/server/mod.ts";
 import { CHECKPOINT_FILE } from "../../runtime/server/checkpoint.ts";
 import { parseServerConfigFile } from "../../runtime/server/config_file.ts";
 import { startRecordingProxy } from "./recording_proxy.ts";
 import { type AdversaryReport, runAdversary } from "./soak_adversary.ts";
-import { makeWorld, serverEngine, type SplitWorld } from "./split_harness.ts";
+import { makeWorld, serverEngine, SIZE, type SplitWorld } from "./split_harness.ts";
 
 const ADVERSARY = "mallory";
 /** Per-sample cut of the zoo CNN on 8×8 single-channel images (block 1 after pooling). */
@@ -35,6 +36,10 @@ const CUT_DIMS = [16, 4, 4] as const;
 const TURN_TIMEOUT_MS = 4000;
 /** A trickled body is refused after this long (the default 30 s would outlast the test). */
 const BODY_TIMEOUT_MS = 1500;
+/** Brightness the positive class adds to its square (of noise 0..99). */
+const CONTRAST = 12;
+/** SGD rate: with CONTRAST, one epoch ends near test AUC 0.77 and 0.86 (measured), short of 1. */
+const LR = 0.1;
 
 /** The server on the world's port, counting its answers by status. */
 async function startServer(w: SplitWorld, order: string[]) {
@@ -69,9 +74,30 @@ async function startServer(w: SplitWorld, order: string[]) {
   };
 }
 
+/**
+ * `n` images whose label is a faint square (+`contrast` on noise of 0..99), so one epoch
+ * leaves the test AUC short of 1 and a disturbed run shows in it.
+ */
+function faintImages(n: number, seed: number, contrast: number): Tensor[] {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * SIZE * SIZE), labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = rng.int(2);
+    for (let p = 0; p < SIZE * SIZE; p++) {
+      const y = Math.floor(p / SIZE), x = p % SIZE;
+      const inSquare = y >= 2 && y < 6 && x >= 2 && x < 6;
+      images[i * SIZE * SIZE + p] = rng.int(100) + (labels[i] && inSquare ? contrast : 0);
+    }
+  }
+  return [tensor("uint8", [n, SIZE, SIZE], images), tensor("uint8", [n, 1], labels)];
+}
+
 /** A world of two honest clinics plus the adversary's key in the allowlist (both runs). */
 async function soakWorld() {
-  const w = await makeWorld({ mode: "vanilla", n: 320, batchSize: 16, epochs: 1, seed: 11, optimizer: { kind: "sgd", lr: 0.1 } });
+  const w = await makeWorld({ mode: "vanilla", n: 320, batchSize: 16, epochs: 1, seed: 11, optimizer: { kind: "sgd", lr: LR } });
+  const [ti, tl] = faintImages(320, 1, CONTRAST), [vi, vl] = faintImages(16, 2, CONTRAST);
+  const [si, sl] = faintImages(192, 3, CONTRAST);
+  await Deno.writeFile(w.dataFile, writeNpz({ train_images: ti, train_labels: tl, val_images: vi, val_labels: vl, test_images: si, test_labels: sl }));
   const file = `${w.root}/keys/allowlist.json`;
   const keyPair = generateStaticKeyPair();
   const entries = [...(await loadAllowlist(file)).entries, { name: ADVERSARY, publicKey: keyPair.publicKey }];
@@ -84,6 +110,8 @@ interface Run {
   adversary: AdversaryReport | null;
   statuses: Map<number, number>;
   nonFinite: string[];
+  /** The server's final state (parameters, buffers, optimizer), copied. */
+  state: Map<string, Float64Array>;
   ms: number;
 }
 
@@ -116,11 +144,13 @@ async function run(attack: boolean): Promise<Run> {
       : Promise.resolve(null);
     const [results, report] = await Promise.all([clinics, adversary]);
     await server.handle.model.settle();
+    const exported = server.handle.model.exportState();
+    const state = new Map([...exported].map(([k, t]) => [k, Float64Array.from(t.data as ArrayLike<number>)]));
     const nonFinite = [
-      ...nonFiniteArrays(server.handle.model.exportState(), "state"),
+      ...nonFiniteArrays(exported, "state"),
       ...nonFiniteArrays(readNpz(await Deno.readFile(`${server.checkpointDir}/${CHECKPOINT_FILE}`)), "checkpoint"),
     ];
-    return { results, adversary: report, statuses: server.statuses, nonFinite, ms: performance.now() - t0 };
+    return { results, adversary: report, statuses: server.statuses, nonFinite, state, ms: performance.now() - t0 };
   } finally {
     await proxy.stop();
     await server.stop();
@@ -162,12 +192,23 @@ Deno.test("soak: two honest clinics and a bounded adversary; the AUCs are as wit
     const auc = r.eval.test?.auc, baseAuc = base.eval.test?.auc;
     assert.ok(typeof auc === "number" && typeof baseAuc === "number", `${r.clinic}: no test AUC`);
     assert.ok(Math.abs(auc - baseAuc) <= 0.005, `${r.clinic}: test AUC ${auc} with the adversary, ${baseAuc} without`);
+    // Stricter than the AUC: every turn's training loss is the one without the adversary.
+    for (const [t, loss] of r.turnLosses.entries()) {
+      assert.ok(Math.abs(loss - base.turnLosses[t]) <= 1e-6, `${r.clinic} turn ${t} loss ${loss}, ${base.turnLosses[t]} without the adversary`);
+    }
     console.log(`soak: ${r.clinic} test AUC ${auc.toFixed(4)} with, ${baseAuc.toFixed(4)} without the adversary`);
   }
   for (const key of EXPECTED_REFUSALS) {
     assert.ok((report.refused.get(key) ?? 0) >= 1, `no "${key}" refusal: ${summary}`);
   }
   assert.deepEqual(report.accepted, [], `attacks the server accepted: ${summary}`);
+  // The server's final state is the one it reaches without the adversary.
+  assert.deepEqual([...noisy.state.keys()], [...quiet.state.keys()]);
+  for (const [k, v] of noisy.state) {
+    const base = quiet.state.get(k)!;
+    const worst = v.reduce((m, x, i) => Math.max(m, Math.abs(x - base[i])), 0);
+    assert.ok(worst <= 1e-6, `server ${k}: differs by up to ${worst} from the run without the adversary`);
+  }
   for (const r of [quiet, noisy]) {
     assert.deepEqual(r.nonFinite, [], "non-finite server arrays");
     assert.ok([...r.statuses.keys()].every((s) => s < 500), `the server answered 5xx: ${summary}`);
