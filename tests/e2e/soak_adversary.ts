@@ -90,14 +90,14 @@ class Adversary {
     return this.report.actions < this.o.maxActions && Date.now() - this.#t0 < this.o.deadlineMs;
   }
 
-  /** Sends one attack request and tallies the answer. */
-  async #act(attack: Attack, send: () => Promise<Response>): Promise<void> {
+  /** Sends one attack request and tallies the answer; true when the server accepted it. */
+  async #act(attack: Attack, send: () => Promise<Response>): Promise<boolean> {
     this.report.actions++;
     const res = await send();
     const text = await res.text();
     if (res.ok) {
       this.report.accepted.push(`${attack} ${res.status}`);
-      return;
+      return true;
     }
     let code = String(res.status);
     try {
@@ -105,6 +105,7 @@ class Adversary {
     } catch { /* not a JSON refusal: keep the status */ }
     const key = `${attack} ${code}`;
     this.report.refused.set(key, (this.report.refused.get(key) ?? 0) + 1);
+    return false;
   }
 
   #post(body: BodyInit, session = this.#session, clinic = this.o.name): Promise<Response> {
@@ -143,14 +144,18 @@ class Adversary {
     await this.#connect();
     const turn = await this.#send({ type: "TURN_REQUEST" });
     if (turn.type !== "TURN" || !turn.yours) throw new Error(`adversary: expected the first turn, got ${JSON.stringify(turn)}`);
+    // A step the server wrongly accepts moves the next one's id on, so that with a defence
+    // removed the later attacks still reach the checks they are aimed at.
+    let lastStepId: string | null = null, next = 0;
     for (const k of [1e6, 1e20]) {
-      const step = { type: "STEP", stepId: `${turn.epoch}:0`, epoch: turn.epoch, activation: scaledActivation(this.o.cutDims, 8, k), labels: halfLabels(8) } as const;
-      await this.#act("poison", () => this.#post(this.#sealed(step)));
+      const stepId = `${turn.epoch}:${next}`;
+      const step = { type: "STEP", stepId, epoch: turn.epoch, activation: scaledActivation(this.o.cutDims, 8, k), labels: halfLabels(8) } as const;
+      if (await this.#act("poison", () => this.#post(this.#sealed(step)))) (lastStepId = stepId), next++;
     }
     const done = (blob: (to: string) => Uint8Array) => ({
       type: "TURN_DONE",
       epoch: turn.epoch,
-      lastStepId: null,
+      lastStepId,
       sealedWeights: Object.fromEntries(this.o.honest.map((to) => [to, blob(to)])),
     }) as const;
     const random = () => crypto.getRandomValues(new Uint8Array(2048));
