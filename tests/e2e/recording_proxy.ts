@@ -50,7 +50,11 @@ export function startRecordingProxy(upstream: string): RecordingProxy {
     const headers = new Headers(req.headers);
     headers.delete("host");
     headers.delete("content-length");
-    const res = await fetch(`${upstream}${url.pathname}${url.search}`, { method: req.method, headers, body });
+    const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      body,
+    });
     // Kept once the server has answered, so a replay never races the original to the server.
     record(captured, url.pathname, req.headers, body);
     return new Response(res.body, { status: res.status, headers: res.headers });
@@ -58,7 +62,12 @@ export function startRecordingProxy(upstream: string): RecordingProxy {
   return { url: `http://127.0.0.1:${http.addr.port}`, captured, stop: () => http.shutdown() };
 }
 
-function record(c: Captured, path: string, headers: Headers, body: Uint8Array<ArrayBuffer> | undefined): void {
+function record(
+  c: Captured,
+  path: string,
+  headers: Headers,
+  body: Uint8Array<ArrayBuffer> | undefined,
+): void {
   if (!body) return;
   if (path === "/v1/handshake" && c.handshakes.length < KEEP) c.handshakes.push(body.slice());
   const m = /^\/v1\/session\/([^/]+)\/msg$/.exec(path);

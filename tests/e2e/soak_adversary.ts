@@ -17,12 +17,12 @@
  * refusal by attack and code.
  * @module
  */
-import { initiatorHandshake, type SecureChannel, sealChunked } from "../../crypto/channel/mod.ts";
+import { initiatorHandshake, sealChunked, type SecureChannel } from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import { generateKeyPair } from "../../crypto/noise/dh.ts";
 import { sealEnvelope } from "../../crypto/seal/sealed_envelope.ts";
 import { openChunked } from "../../crypto/channel/mod.ts";
-import { tensor, type Tensor } from "../../models/tensor.ts";
+import { type Tensor, tensor } from "../../models/tensor.ts";
 import {
   APP_FRAME_TYPE,
   CLINIC_HEADER,
@@ -117,7 +117,9 @@ class Adversary {
   }
 
   #sealed(msg: RequestMessage): Uint8Array<ArrayBuffer> {
-    return packFrames(sealChunked(this.#channel, APP_FRAME_TYPE, encodeMessage(msg))) as Uint8Array<ArrayBuffer>;
+    return packFrames(sealChunked(this.#channel, APP_FRAME_TYPE, encodeMessage(msg))) as Uint8Array<
+      ArrayBuffer
+    >;
   }
 
   async #connect(): Promise<void> {
@@ -126,15 +128,22 @@ class Adversary {
       serverPublicKey: this.o.serverPublicKey,
       channel: PROTOCOL_CHANNEL_OPTIONS,
     });
-    const res = await fetch(`${this.o.server}/v1/handshake`, { method: "POST", body: hs.message1 as Uint8Array<ArrayBuffer> });
-    if (res.status !== 200) throw new Error(`adversary handshake: ${res.status} ${await res.text()}`);
+    const res = await fetch(`${this.o.server}/v1/handshake`, {
+      method: "POST",
+      body: hs.message1 as Uint8Array<ArrayBuffer>,
+    });
+    if (res.status !== 200) {
+      throw new Error(`adversary handshake: ${res.status} ${await res.text()}`);
+    }
     this.#channel = hs.finish(new Uint8Array(await res.arrayBuffer()));
     this.#session = res.headers.get(SESSION_HEADER)!;
   }
 
   async #send(msg: RequestMessage): Promise<Message> {
     const res = await this.#post(this.#sealed(msg));
-    if (res.status !== 200) throw new Error(`adversary ${msg.type}: ${res.status} ${await res.text()}`);
+    if (res.status !== 200) {
+      throw new Error(`adversary ${msg.type}: ${res.status} ${await res.text()}`);
+    }
     const frames = unpackFrames(new Uint8Array(await res.arrayBuffer()));
     return decodeMessage(openChunked(this.#channel, frames).payload);
   }
@@ -143,28 +152,45 @@ class Adversary {
   async turnAttacks(): Promise<void> {
     await this.#connect();
     const turn = await this.#send({ type: "TURN_REQUEST" });
-    if (turn.type !== "TURN" || !turn.yours) throw new Error(`adversary: expected the first turn, got ${JSON.stringify(turn)}`);
+    if (turn.type !== "TURN" || !turn.yours) {
+      throw new Error(`adversary: expected the first turn, got ${JSON.stringify(turn)}`);
+    }
     // A step the server wrongly accepts moves the next one's id on, so that with a defence
     // removed the later attacks still reach the checks they are aimed at.
     let lastStepId: string | null = null, next = 0;
     for (const k of [1e6, 1e20]) {
       const stepId = `${turn.epoch}:${next}`;
-      const step = { type: "STEP", stepId, epoch: turn.epoch, activation: scaledActivation(this.o.cutDims, 8, k), labels: halfLabels(8) } as const;
-      if (await this.#act("poison", () => this.#post(this.#sealed(step)))) (lastStepId = stepId), next++;
+      const step = {
+        type: "STEP",
+        stepId,
+        epoch: turn.epoch,
+        activation: scaledActivation(this.o.cutDims, 8, k),
+        labels: halfLabels(8),
+      } as const;
+      if (await this.#act("poison", () => this.#post(this.#sealed(step)))) {
+        (lastStepId = stepId), next++;
+      }
     }
-    const done = (blob: (to: string) => Uint8Array) => ({
-      type: "TURN_DONE",
-      epoch: turn.epoch,
-      lastStepId,
-      sealedWeights: Object.fromEntries(this.o.honest.map((to) => [to, blob(to)])),
-    }) as const;
+    const done = (blob: (to: string) => Uint8Array) =>
+      ({
+        type: "TURN_DONE",
+        epoch: turn.epoch,
+        lastStepId,
+        sealedWeights: Object.fromEntries(this.o.honest.map((to) => [to, blob(to)])),
+      }) as const;
     const random = () => crypto.getRandomValues(new Uint8Array(2048));
     // Sealed by the adversary's own key but claiming an honest clinic as its sender.
     const claimed = (to: string) =>
       sealEnvelope({
         sender: generateKeyPair(),
         recipientPublicKey: generateKeyPair().publicKey,
-        header: { sender: this.o.honest.find((h) => h !== to)!, recipient: to, run: new Uint8Array(32), epoch: turn.epoch, seq: 1 },
+        header: {
+          sender: this.o.honest.find((h) => h !== to)!,
+          recipient: to,
+          run: new Uint8Array(32),
+          epoch: turn.epoch,
+          seq: 1,
+        },
         plaintext: new Uint8Array(512),
       });
     await this.#act("forged-blob", () => this.#post(this.#sealed(done(random))));
@@ -188,7 +214,10 @@ class Adversary {
     while (!this.o.done() && this.#budgetLeft()) {
       if (hs < captured.handshakes.length * 3) {
         const m1 = captured.handshakes[Math.floor(hs++ / 3)];
-        await this.#act("handshake-replay", () => fetch(`${this.o.server}/v1/handshake`, { method: "POST", body: m1 }));
+        await this.#act(
+          "handshake-replay",
+          () => fetch(`${this.o.server}/v1/handshake`, { method: "POST", body: m1 }),
+        );
       }
       if (fr < captured.frames.length) {
         const f = captured.frames[fr++];

@@ -16,7 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
-import { tensor, type Tensor } from "../../models/tensor.ts";
+import { type Tensor, tensor } from "../../models/tensor.ts";
 import type { ClinicResult } from "../../runtime/client/clinic.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
@@ -45,6 +45,7 @@ const LR = 0.1;
 async function startServer(w: SplitWorld, order: string[]) {
   const f = parseServerConfigFile(await Deno.readTextFile(w.serverConfigFile), w.root);
   const key = await loadPrivateKeyFile(f.serverKey);
+  const log: string[] = [];
   const handle: ServerHandle = await createServerApp({
     mode: f.mode,
     model: { zoo: f.model, data: f.data!, seed: f.seed },
@@ -55,16 +56,26 @@ async function startServer(w: SplitWorld, order: string[]) {
     turnTimeoutMs: TURN_TIMEOUT_MS,
     epochs: f.epochs,
     order,
-  }, { keyPair: key.keyPair, allowlist: await loadAllowlist(f.allowlist), engine: await serverEngine(), log: () => {} });
-  const statuses = new Map<number, number>();
-  const http = Deno.serve({ hostname: "127.0.0.1", port: f.port, onListen() {} }, async (req, info) => {
-    const res = await handle.app.fetch(req, info);
-    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    return res;
+  }, {
+    keyPair: key.keyPair,
+    allowlist: await loadAllowlist(f.allowlist),
+    engine: await serverEngine(),
+    // Kept (bounded) to look for internal errors; the refusals' own lines are rate-limited.
+    log: (line) => void (log.length < 1000 && log.push(line)),
   });
+  const statuses = new Map<number, number>();
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: f.port, onListen() {} },
+    async (req, info) => {
+      const res = await handle.app.fetch(req, info);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      return res;
+    },
+  );
   return {
     handle,
     statuses,
+    log,
     serverPublicKey: key.keyPair.publicKey,
     checkpointDir: f.checkpointDir!,
     async stop() {
@@ -94,13 +105,33 @@ function faintImages(n: number, seed: number, contrast: number): Tensor[] {
 
 /** A world of two honest clinics plus the adversary's key in the allowlist (both runs). */
 async function soakWorld() {
-  const w = await makeWorld({ mode: "vanilla", n: 320, batchSize: 16, epochs: 1, seed: 11, optimizer: { kind: "sgd", lr: LR } });
+  const w = await makeWorld({
+    mode: "vanilla",
+    n: 320,
+    batchSize: 16,
+    epochs: 1,
+    seed: 11,
+    optimizer: { kind: "sgd", lr: LR },
+  });
   const [ti, tl] = faintImages(320, 1, CONTRAST), [vi, vl] = faintImages(16, 2, CONTRAST);
   const [si, sl] = faintImages(192, 3, CONTRAST);
-  await Deno.writeFile(w.dataFile, writeNpz({ train_images: ti, train_labels: tl, val_images: vi, val_labels: vl, test_images: si, test_labels: sl }));
+  await Deno.writeFile(
+    w.dataFile,
+    writeNpz({
+      train_images: ti,
+      train_labels: tl,
+      val_images: vi,
+      val_labels: vl,
+      test_images: si,
+      test_labels: sl,
+    }),
+  );
   const file = `${w.root}/keys/allowlist.json`;
   const keyPair = generateStaticKeyPair();
-  const entries = [...(await loadAllowlist(file)).entries, { name: ADVERSARY, publicKey: keyPair.publicKey }];
+  const entries = [...(await loadAllowlist(file)).entries, {
+    name: ADVERSARY,
+    publicKey: keyPair.publicKey,
+  }];
   await Deno.writeTextFile(file, serializeAllowlist(new Allowlist(entries)));
   return { w, keyPair };
 }
@@ -110,6 +141,8 @@ interface Run {
   adversary: AdversaryReport | null;
   statuses: Map<number, number>;
   nonFinite: string[];
+  /** The server's log lines. */
+  log: string[];
   /** The server's final state (parameters, buffers, optimizer), copied. */
   state: Map<string, Float64Array>;
   ms: number;
@@ -122,11 +155,18 @@ async function run(attack: boolean): Promise<Run> {
   const server = await startServer(w, [ADVERSARY, ...w.clinics]);
   const proxy = startRecordingProxy(`http://127.0.0.1:${w.port}`);
   try {
-    let finished = 0;
-    const clinics = Promise.all(w.clientConfigs.map(async (c) => {
-      const r = await launchClinic({ ...c, server: proxy.url }, "train", { onLine: () => {}, pollMs: 20 });
-      finished++;
-      return r.result;
+    // Settled, not Promise.all: a clinic that fails (a defence removed) must not leave the
+    // other one running when the server stops.
+    let ended = 0;
+    const clinics = Promise.allSettled(w.clientConfigs.map(async (c) => {
+      try {
+        return (await launchClinic({ ...c, server: proxy.url }, "train", {
+          onLine: () => {},
+          pollMs: 20,
+        })).result;
+      } finally {
+        ended++;
+      }
     }));
     const adversary = attack
       ? runAdversary({
@@ -137,20 +177,37 @@ async function run(attack: boolean): Promise<Run> {
         honest: w.clinics,
         cutDims: CUT_DIMS,
         captured: proxy.captured,
-        done: () => finished === w.clinics.length,
+        done: () => ended === w.clinics.length,
         maxActions: 60,
         deadlineMs: 60_000,
       })
       : Promise.resolve(null);
-    const [results, report] = await Promise.all([clinics, adversary]);
+    const [settled, report] = await Promise.all([clinics, adversary]);
+    const results = settled.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    });
     await server.handle.model.settle();
     const exported = server.handle.model.exportState();
-    const state = new Map([...exported].map(([k, t]) => [k, Float64Array.from(t.data as ArrayLike<number>)]));
+    const state = new Map(
+      [...exported].map(([k, t]) => [k, Float64Array.from(t.data as ArrayLike<number>)]),
+    );
     const nonFinite = [
       ...nonFiniteArrays(exported, "state"),
-      ...nonFiniteArrays(readNpz(await Deno.readFile(`${server.checkpointDir}/${CHECKPOINT_FILE}`)), "checkpoint"),
+      ...nonFiniteArrays(
+        readNpz(await Deno.readFile(`${server.checkpointDir}/${CHECKPOINT_FILE}`)),
+        "checkpoint",
+      ),
     ];
-    return { results, adversary: report, statuses: server.statuses, nonFinite, state, ms: performance.now() - t0 };
+    return {
+      results,
+      adversary: report,
+      statuses: server.statuses,
+      log: server.log,
+      nonFinite,
+      state,
+      ms: performance.now() - t0,
+    };
   } finally {
     await proxy.stop();
     await server.stop();
@@ -182,21 +239,37 @@ Deno.test("soak: two honest clinics and a bounded adversary; the AUCs are as wit
   const quiet = await run(false);
   const noisy = await run(true);
   const report = noisy.adversary!;
-  const summary = `adversary ${report.actions} actions, refused ${JSON.stringify([...report.refused])}; ` +
-    `statuses ${JSON.stringify([...noisy.statuses])}; runs ${quiet.ms.toFixed(0)} ms / ${noisy.ms.toFixed(0)} ms`;
+  const summary =
+    `adversary ${report.actions} actions, refused ${JSON.stringify([...report.refused])}; ` +
+    `statuses ${JSON.stringify([...noisy.statuses])}; runs ${quiet.ms.toFixed(0)} ms / ${
+      noisy.ms.toFixed(0)
+    } ms`;
   console.log(`soak: ${summary}`);
   for (const [i, r] of noisy.results.entries()) {
     const base = quiet.results[i];
     assert.equal(r.clinic, base.clinic);
-    assert.ok(r.steps > 0 && r.steps === base.steps, `${r.clinic}: ${r.steps} steps, ${base.steps} without the adversary`);
+    assert.ok(
+      r.steps > 0 && r.steps === base.steps,
+      `${r.clinic}: ${r.steps} steps, ${base.steps} without the adversary`,
+    );
     const auc = r.eval.test?.auc, baseAuc = base.eval.test?.auc;
     assert.ok(typeof auc === "number" && typeof baseAuc === "number", `${r.clinic}: no test AUC`);
-    assert.ok(Math.abs(auc - baseAuc) <= 0.005, `${r.clinic}: test AUC ${auc} with the adversary, ${baseAuc} without`);
+    assert.ok(
+      Math.abs(auc - baseAuc) <= 0.005,
+      `${r.clinic}: test AUC ${auc} with the adversary, ${baseAuc} without`,
+    );
     // Stricter than the AUC: every turn's training loss is the one without the adversary.
     for (const [t, loss] of r.turnLosses.entries()) {
-      assert.ok(Math.abs(loss - base.turnLosses[t]) <= 1e-6, `${r.clinic} turn ${t} loss ${loss}, ${base.turnLosses[t]} without the adversary`);
+      assert.ok(
+        Math.abs(loss - base.turnLosses[t]) <= 1e-6,
+        `${r.clinic} turn ${t} loss ${loss}, ${base.turnLosses[t]} without the adversary`,
+      );
     }
-    console.log(`soak: ${r.clinic} test AUC ${auc.toFixed(4)} with, ${baseAuc.toFixed(4)} without the adversary`);
+    console.log(
+      `soak: ${r.clinic} test AUC ${auc.toFixed(4)} with, ${
+        baseAuc.toFixed(4)
+      } without the adversary`,
+    );
   }
   for (const key of EXPECTED_REFUSALS) {
     assert.ok((report.refused.get(key) ?? 0) >= 1, `no "${key}" refusal: ${summary}`);
@@ -207,10 +280,18 @@ Deno.test("soak: two honest clinics and a bounded adversary; the AUCs are as wit
   for (const [k, v] of noisy.state) {
     const base = quiet.state.get(k)!;
     const worst = v.reduce((m, x, i) => Math.max(m, Math.abs(x - base[i])), 0);
-    assert.ok(worst <= 1e-6, `server ${k}: differs by up to ${worst} from the run without the adversary`);
+    assert.ok(
+      worst <= 1e-6,
+      `server ${k}: differs by up to ${worst} from the run without the adversary`,
+    );
   }
   for (const r of [quiet, noisy]) {
     assert.deepEqual(r.nonFinite, [], "non-finite server arrays");
     assert.ok([...r.statuses.keys()].every((s) => s < 500), `the server answered 5xx: ${summary}`);
+    const internal = r.log.filter((l) => /internal error|uncaught/i.test(l));
+    assert.deepEqual(internal, [], "the server logged internal errors");
+    // Refusals are logged once per key per 10 s: the attacks add a few lines, not one each
+    // (measured: 6 lines without the adversary, 9 with).
+    assert.ok(r.log.length < 40, `the server logged ${r.log.length} lines:\n${r.log.join("\n")}`);
   }
 });
