@@ -2,13 +2,25 @@
  * Soak test of issue 16's defences (its acceptance): a real server (Deno.serve on loopback in
  * this process), two honest clinics through the real client (sandboxed raw side + courier
  * processes) and a bounded adversary (`soak_adversary.ts`: poisoned steps, forged blobs, slow
- * bodies, replayed handshakes and frames) run together. The same world is trained twice with
- * the same seeds, once without the adversary and once with it:
+ * bodies, replayed handshakes and frames) run together. A world (fresh keys, same data and
+ * seeds) is trained twice, once without the adversary and once with it:
  *
- * - both honest clinics finish, with test AUCs within 0.005 of the run without the adversary;
- * - every attack was refused at least once with the code the issue's fix gives it;
+ * - both honest clinics finish, with test AUCs within 0.005 of the run without the adversary
+ *   (and, stricter, the same turn losses and the same final server state, within 1e-6);
+ * - every attack was refused at least once with the code the issue's fix gives it, and none
+ *   was accepted;
  * - the server's final state (model parameters, buffers, optimizer; its checkpoint file) is
- *   all finite, and it never answered 5xx.
+ *   all finite, it never answered 5xx, and its log holds no internal error and stays short.
+ *
+ * Checked to fail with a defence removed (temporary edits, not committed):
+ * - `limits.maxActivation` 1e30: the ×1e6 STEP is accepted; clinic-a's test AUC 0.784 against
+ *   0.766 without the adversary;
+ * - that and `requireFinite` (finite_state.ts) disabled: both poisoned STEPs are accepted;
+ *   clinic-a's test AUC 0.5 (the frozen model of issue 16 part 1);
+ * - the relay's envelope check (turn_handlers.ts `checkEnvelope`) disabled: the random blob
+ *   ends the adversary's turn and clinic-a stops with `ENVELOPE_INVALID`;
+ * - the message-1 timestamp checks (handshake_routes.ts) disabled: no STALE_HANDSHAKE refusal
+ *   (the AUCs hold: the live session is kept until a new one proves itself).
  *
  * The adversary's key is allowlisted and first in the turn order in BOTH runs, so the only
  * difference is what it does: it never ends its turn (it cannot seal honest weights), and the
