@@ -21,7 +21,6 @@ import { initiatorHandshake, sealChunked, type SecureChannel } from "../../crypt
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import { generateKeyPair } from "../../crypto/noise/dh.ts";
 import { sealEnvelope } from "../../crypto/seal/sealed_envelope.ts";
-import { openChunked } from "../../crypto/channel/mod.ts";
 import { type Tensor, tensor } from "../../models/tensor.ts";
 import {
   APP_FRAME_TYPE,
