@@ -17,7 +17,12 @@
  * refusal by attack and code.
  * @module
  */
-import { initiatorHandshake, sealChunked, type SecureChannel } from "../../crypto/channel/mod.ts";
+import {
+  initiatorHandshake,
+  openChunked,
+  sealChunked,
+  type SecureChannel,
+} from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/key_pair.ts";
 import { generateKeyPair } from "../../crypto/noise/dh.ts";
 import { sealEnvelope } from "../../crypto/seal/sealed_envelope.ts";
