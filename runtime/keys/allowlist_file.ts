@@ -16,7 +16,7 @@
 import { dirname } from "node:path";
 import { type Allowlist, parseAllowlist, serializeAllowlist } from "../../crypto/keys/mod.ts";
 import { NoiseError } from "../../crypto/errors.ts";
-import { writeFileAtomic } from "../client/atomic_file.ts";
+import { writeFileAtomic } from "../fs/atomic_file.ts";
 import { readSmallTextFile } from "./key_store.ts";
 
 /** Mode of an allowlist file that an edit creates: owner read/write, everyone read. */

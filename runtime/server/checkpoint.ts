@@ -15,6 +15,7 @@
  * @module
  */
 import { join } from "node:path";
+import { writeFileAtomic } from "../fs/atomic_file.ts";
 import { tensor, type Tensor } from "../../models/tensor.ts";
 import { readNpz, writeNpz } from "../data/npz.ts";
 import { isStringArray } from "../data/npy.ts";
@@ -57,19 +58,7 @@ export async function writeCheckpoint(dir: string, data: CheckpointData): Promis
   const bytes = writeNpz(arrays, { level: 1 });
   await Deno.mkdir(dir, { recursive: true });
   const target = join(dir, CHECKPOINT_FILE);
-  const tmp = join(dir, `.${CHECKPOINT_FILE}.${crypto.randomUUID()}.tmp`);
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } catch (e) {
-    f.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  f.close();
-  await Deno.rename(tmp, target);
+  await writeFileAtomic(target, bytes);
   return target;
 }
 

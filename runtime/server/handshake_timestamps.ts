@@ -26,6 +26,7 @@
  * @module
  */
 import { join } from "node:path";
+import { writeFileAtomic } from "../fs/atomic_file.ts";
 import { compareTai64n, TAI64N_BYTES } from "../../crypto/channel/tai64n.ts";
 
 /** File name of the timestamps in the checkpoint directory. */
@@ -153,21 +154,8 @@ export class HandshakeTimestamps {
   }
 }
 
-/** Temp file + fsync + rename (POSIX rename(2) replaces the target atomically). */
+/** Replaces the timestamps file atomically (`writeFileAtomic`: temp file, fsync, rename). */
 async function writeAtomically(dir: string, text: string): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${HANDSHAKE_TIMESTAMPS_FILE}.${crypto.randomUUID()}.tmp`);
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < bytes.length) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } catch (e) {
-    f.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  f.close();
-  await Deno.rename(tmp, join(dir, HANDSHAKE_TIMESTAMPS_FILE));
+  await writeFileAtomic(join(dir, HANDSHAKE_TIMESTAMPS_FILE), new TextEncoder().encode(text));
 }

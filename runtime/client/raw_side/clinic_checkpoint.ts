@@ -33,7 +33,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { readNpz, writeNpz } from "../../data/npz.ts";
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../../fs/atomic_file.ts";
 import { applySegmentState, collectSegmentState, type SegmentSlot } from "../segment_state.ts";
 import type { RawSideMode } from "./api.ts";
 import { RawSideError } from "./error.ts";

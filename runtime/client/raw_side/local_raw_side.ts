@@ -35,7 +35,7 @@ import type { Batch, TensorDataset } from "../../data/tensor_dataset.ts";
 import type { Engine } from "../../engine/mod.ts";
 import { SegmentRunner } from "../../train/segment_runner.ts";
 import type { DefenceConfig } from "../../privacy/defence_config.ts";
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../../fs/atomic_file.ts";
 import { augmentRng, batchIndices, stepsPerEpoch } from "../batch_order.ts";
 import type { SegmentSlot } from "../segment_state.ts";
 import type { RawSide, RawSideInfo, RawSideMode, WeightsRecipient } from "./api.ts";
