@@ -167,6 +167,36 @@ export function lastStepOfRound(ctx: HandlerContext, c: ClinicRecord): string | 
 }
 
 /**
+ * Refuses a TURN_DONE from clinic `c` that does not end the turn the server holds: not the
+ * holder's, another epoch, or after a step other than the last one the server applied. A
+ * server restarted from the turn-start checkpoint no longer holds the turn's steps: ending the
+ * turn there would lose them, so the clinic must redo the turn.
+ *
+ * @throws {ProtocolError} `FINISHED`, `WRONG_EPOCH`, `NOT_YOUR_TURN` or `STEP_OUT_OF_ORDER`
+ * @example
+ * ```ts
+ * import { expectTurnEnd, type HandlerContext } from "./handler_context.ts";
+ * function check(ctx: HandlerContext) { expectTurnEnd(ctx, ctx.state.clinic("a"), 0, "0:3"); }
+ * ```
+ */
+export function expectTurnEnd(
+  ctx: HandlerContext,
+  c: ClinicRecord,
+  epoch: number,
+  lastStepId: string | null,
+): void {
+  expectTurn(ctx, c.name, epoch, "TURN_DONE");
+  const applied = lastStepOfRound(ctx, c);
+  if (lastStepId !== applied) {
+    throw new ProtocolError(
+      "STEP_OUT_OF_ORDER",
+      `TURN_DONE after step ${lastStepId ?? "none"}, but the server's last applied step of ` +
+        `epoch ${epoch} is ${applied ?? "none"} (redo the turn)`,
+    );
+  }
+}
+
+/**
  * Logs what a schedule change did: clinics skipped as offline, rounds ended (named by
  * their data epoch: `epoch 3/3 done`, not the round count).
  *

@@ -1,7 +1,7 @@
 /**
  * Refusals a request gets from its type and header alone, before its tensors are decoded
- * (docs/design/security_model.md): decoding is the expensive part, and a TURN_DONE's sealed weights may inflate
- * to the body limit (64 MiB by default), so a TURN_DONE that does not end the turn the
+ * (docs/design/security_model.md): decoding is the expensive part, and a TURN_DONE's sealed
+ * weights may inflate to the body limit (64 MiB by default), so a TURN_DONE that does not end the turn the
  * server holds is refused on its epoch and last step id before any of its bundle is read,
  * and an EVAL outside the clinic's turn before its activations are.
  *
@@ -22,7 +22,7 @@
  */
 import { decodeMessageHeader, MESSAGE_TYPES, ProtocolError } from "../../protocol/mod.ts";
 import type { ClinicRecord } from "../server_state.ts";
-import { expectTurn, type HandlerContext, lastStepOfRound, retryKey } from "./handler_context.ts";
+import { expectTurnEnd, type HandlerContext, retryKey } from "./handler_context.ts";
 
 /**
  * Refuses `payload` (an opened request, not yet decoded) from clinic `c` when its type and
@@ -50,15 +50,7 @@ function gateTurnDone(ctx: HandlerContext, c: ClinicRecord, payload: Uint8Array)
     sealedWeights: {},
   });
   if (c.lastReply && c.lastKey === key) return; // a retry, answered from the cache
-  expectTurn(ctx, c.name, h.epoch, "TURN_DONE");
-  const applied = lastStepOfRound(ctx, c);
-  if (h.lastStepId !== applied) {
-    throw new ProtocolError(
-      "STEP_OUT_OF_ORDER",
-      `TURN_DONE after step ${h.lastStepId ?? "none"}, but the server's last applied step of ` +
-        `epoch ${h.epoch} is ${applied ?? "none"} (redo the turn)`,
-    );
-  }
+  expectTurnEnd(ctx, c, h.epoch, h.lastStepId);
 }
 
 function gateEval(ctx: HandlerContext, c: ClinicRecord): void {

@@ -27,7 +27,7 @@ import { roundLabel } from "../round_label.ts";
 import type { ClinicRecord } from "../server_state.ts";
 import {
   encodeReply,
-  expectTurn,
+  expectTurnEnd,
   type Handler,
   type HandlerContext,
   lastStepOfRound,
@@ -67,17 +67,7 @@ const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
 /** Refuses a TURN_DONE that does not end the turn the server holds, or seals to the wrong clinics. */
 function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TURN_DONE">): void {
   const { schedule } = ctx.state;
-  expectTurn(ctx, c.name, req.epoch, "TURN_DONE");
-  // A server restarted from the turn-start checkpoint no longer holds the turn's steps:
-  // ending the turn there would lose them, so the clinic must redo the turn.
-  const applied = lastStepOfRound(ctx, c);
-  if (req.lastStepId !== applied) {
-    throw new ProtocolError(
-      "STEP_OUT_OF_ORDER",
-      `TURN_DONE after step ${req.lastStepId ?? "none"}, but the server's last applied step of ` +
-        `epoch ${schedule.epoch} is ${applied ?? "none"} (redo the turn)`,
-    );
-  }
+  expectTurnEnd(ctx, c, req.epoch, req.lastStepId);
   const others = schedule.order.filter((n) => n !== c.name);
   const given = Object.keys(req.sealedWeights);
   for (const n of given) {
