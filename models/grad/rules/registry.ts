@@ -1,9 +1,6 @@
 /**
  * Building the gradient rule registry from named rule families, refusing an op defined
- * twice. Merging plain objects by spread would let a later family silently replace an
- * earlier family's rule (tfjs's `registerGradient` only warns on such an override, and its
- * own list of rules names several ops twice), so a slip could not be told from an override:
- * here every op has exactly one rule, and a second definition stops the module from loading.
+ * twice (`models/op_families.ts`) or both given a rule and declared non-differentiable.
  *
  * @example
  * ```ts
@@ -17,6 +14,7 @@
  */
 import type { GradRule } from "../rule.ts";
 import { GradError } from "../grad_error.ts";
+import { mergeOpFamilies } from "../../op_families.ts";
 
 /**
  * Merges rule families (family name → op type → rule) into one map by op type, in family
@@ -42,26 +40,19 @@ export function mergeRuleFamilies(
   families: Readonly<Record<string, Readonly<Record<string, GradRule>>>>,
   nonDifferentiable: ReadonlySet<string> = new Set(),
 ): Map<string, GradRule> {
-  const rules = new Map<string, GradRule>();
-  const familyOf = new Map<string, string>();
+  const rules = mergeOpFamilies(families, (op, first, second) =>
+    new GradError(
+      "DUPLICATE_RULE",
+      `gradient rule for op ${op} is defined in two families: ${first} and ${second}`,
+    ));
   for (const [family, ops] of Object.entries(families)) {
-    for (const [op, rule] of Object.entries(ops)) {
-      const first = familyOf.get(op);
-      if (first !== undefined) {
-        throw new GradError(
-          "DUPLICATE_RULE",
-          `gradient rule for op ${op} is defined in two families: ${first} and ${family}`,
-        );
-      }
-      if (nonDifferentiable.has(op)) {
-        throw new GradError(
-          "DUPLICATE_RULE",
-          `op ${op} has a gradient rule in family ${family} and is also listed as ` +
-            `non-differentiable`,
-        );
-      }
-      familyOf.set(op, family);
-      rules.set(op, rule);
+    const op = Object.keys(ops).find((o) => nonDifferentiable.has(o));
+    if (op !== undefined) {
+      throw new GradError(
+        "DUPLICATE_RULE",
+        `op ${op} has a gradient rule in family ${family} and is also listed as ` +
+          `non-differentiable`,
+      );
     }
   }
   return rules;

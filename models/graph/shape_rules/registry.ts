@@ -1,9 +1,6 @@
 /**
  * Building the shape rule registry from named rule families, refusing an op defined twice
- * (as the gradient rule registry does, models/grad/rules/registry.ts): merging plain objects
- * by spread would let a later family silently replace an earlier family's rule, so a slip
- * could not be told from an override. Here every op has exactly one rule, and a second
- * definition stops the module from loading.
+ * (`models/op_families.ts`, as the gradient rule registry does).
  *
  * @example
  * ```ts
@@ -17,6 +14,7 @@
  */
 import type { ShapeRule } from "./rule.ts";
 import { ShapeError } from "./shape_error.ts";
+import { mergeOpFamilies } from "../../op_families.ts";
 
 /**
  * Merges rule families (family name → op type → rule) into one map by op type, in family
@@ -40,21 +38,10 @@ import { ShapeError } from "./shape_error.ts";
 export function mergeShapeRuleFamilies(
   families: Readonly<Record<string, Readonly<Record<string, ShapeRule>>>>,
 ): Map<string, ShapeRule> {
-  const rules = new Map<string, ShapeRule>();
-  const familyOf = new Map<string, string>();
-  for (const [family, ops] of Object.entries(families)) {
-    for (const [op, rule] of Object.entries(ops)) {
-      const first = familyOf.get(op);
-      if (first !== undefined) {
-        throw new ShapeError(
-          null,
-          `shape rule for op ${op} is defined in two families: ${first} and ${family}`,
-          "DUPLICATE_RULE",
-        );
-      }
-      familyOf.set(op, family);
-      rules.set(op, rule);
-    }
-  }
-  return rules;
+  return mergeOpFamilies(families, (op, first, second) =>
+    new ShapeError(
+      null,
+      `shape rule for op ${op} is defined in two families: ${first} and ${second}`,
+      "DUPLICATE_RULE",
+    ));
 }
