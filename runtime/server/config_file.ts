@@ -36,6 +36,7 @@ import { ENGINE_NAMES, type EngineName } from "../engine/mod.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
 import type { ChannelCipher } from "../../crypto/channel/handshake.ts";
+import type { ServerConfig } from "./server_config.ts";
 
 /**
  * A parsed config file: paths resolved, model not yet loaded.
@@ -63,17 +64,8 @@ export interface ServerConfigFile {
   engine: EngineName;
   threads?: number;
   checkpointDir?: string;
-  limits?: {
-    maxBodyBytes?: number;
-    maxBatch?: number;
-    maxElements?: number;
-    maxActivation?: number;
-    bodyTimeoutMs?: number;
-    handshakeBurst?: number;
-    handshakeRefillMs?: number;
-    addressHandshakeBurst?: number;
-    addressHandshakeRefillMs?: number;
-  };
+  /** As {@linkcode ServerConfig}'s `limits`. */
+  limits?: ServerConfig["limits"];
   turnTimeoutMs: number;
   order?: string[];
   /** Data epochs to train (default: until stopped). */
