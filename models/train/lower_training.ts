@@ -7,6 +7,8 @@
  *   PyTorch `train()`): y = (x − μ_B) / √(σ²_B + ε) · γ + β. The running statistics are
  *   updated as PyTorch does — r ← m·r + (1 − m)·s with the unbiased batch variance — and
  *   come out as extra outputs `<running stat>.next`, to be copied back after each step.
+ * - `LSTM` and `GRU` are unrolled over their (static) time axis into primitive ops
+ *   (unroll_recurrent.ts), so the existing gradient rules differentiate them.
  * - `Dropout` draws a fresh mask each run: y = x · [u ≥ p] / (1 − p), u ~ U(0, 1) from
  *   `RandomUniformLike`, seeded per node so a run is reproducible.
  *
@@ -31,6 +33,7 @@ import {
   type Node,
 } from "../graph/ir.ts";
 import type { Facts } from "../graph/infer_shapes.ts";
+import { RECURRENT_OPS, unrollRecurrent } from "./unroll_recurrent.ts";
 
 /** A lowered graph and the buffers (running statistics) it updates. */
 export interface Lowered {
@@ -99,6 +102,12 @@ export function lowerForTraining(g: Graph, facts: Facts, opset: number, seed = 0
     return name;
   };
   for (const n of g.nodes) {
+    if (RECURRENT_OPS.has(n.opType) && n.domain === "") {
+      const u = unrollRecurrent(n, facts, opset);
+      nodes.push(...u.nodes);
+      for (const [name, t] of u.initializers) initializers.set(name, t);
+      continue;
+    }
     if (n.opType === "BatchNormalization" && n.domain === "") {
       const [x, scale, bias, mean, variance] = n.inputs;
       const rank = facts.get(x)?.shape?.length;

@@ -21,6 +21,7 @@ import { GATHER_CONCAT_SHAPE_RULES } from "./gather_concat.ts";
 import { SLICE_PAD_SHAPE_RULES } from "./slice_pad.ts";
 import { REDUCE_SHAPE_RULES } from "./reduce.ts";
 import { GENERATOR_SHAPE_RULES } from "./generators.ts";
+import { RECURRENT_SHAPE_RULES } from "./recurrent.ts";
 import { mergeShapeRuleFamilies } from "./registry.ts";
 
 export { mergeShapeRuleFamilies } from "./registry.ts";
@@ -43,6 +44,7 @@ export const SHAPE_INFERENCE_FAMILIES: Readonly<
   slice_pad: SLICE_PAD_SHAPE_RULES,
   reduce: REDUCE_SHAPE_RULES,
   generators: GENERATOR_SHAPE_RULES,
+  recurrent: RECURRENT_SHAPE_RULES,
 };
 
 /**
