@@ -6,12 +6,20 @@
  * supported is refused with a GradError code naming the node and the value.
  */
 import { equal, ok, throws } from "node:assert/strict";
-import { type Attr, intAttr, type Model, stringAttr } from "../../../models/graph/ir.ts";
+import {
+  type Attr,
+  intAttr,
+  intsAttr as intsAttrOf,
+  type Model,
+  stringAttr,
+} from "../../../models/graph/ir.ts";
 import { GradError } from "../../../models/grad/grad_error.ts";
 import type { Facts } from "../../../models/graph/infer_shapes.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { unrollRecurrent } from "../../../models/train/unroll_recurrent.ts";
+import { type CompiledSegment, compileModel } from "../../../models/train/compile.ts";
+import { SegmentRunner } from "../../../runtime/train/segment_runner.ts";
 import { createEngine, type Engine } from "../../../runtime/engine/mod.ts";
 import { assertGradients, buildModel, type GradCase, makeRng, rand } from "../grad/fd_harness.ts";
 
@@ -261,4 +269,122 @@ Deno.test("refusals name the node, the value and what was expected", () => {
   // The default activations, spelt out as exporters write them, are accepted.
   const acts = strings(["Sigmoid", "Tanh", "Tanh"]);
   ok(unrollRecurrent(lstmNode({ activations: acts }), xFacts(4), 17).nodes.length > 0);
+});
+
+/**
+ * An LSTM classifier as torch.onnx.export (opset 17, dynamic batch) writes `nn.LSTM(2, 3,
+ * num_layers=2, batch_first=True)` followed by a Linear on the last hidden state: X
+ * [N, seq, input] transposed to time-major, zero initial states built from X's runtime
+ * shape (Shape → Gather → Concat → ConstantOfShape), layer 1's Y squeezed into layer 2.
+ */
+function exportedClassifier(op: "LSTM" | "GRU", layer2States = true): GradCase {
+  const H = 3, g = op === "LSTM" ? 4 : 3, seq = 5;
+  const layer = (i: number, x: string, inSize: number) => {
+    const states = i === 2 && !layer2States ? [] : op === "LSTM" ? ["h0", "h0"] : ["h0"];
+    return {
+      weights: {
+        [`W${i}`]: r([1, g * H, inSize]),
+        [`R${i}`]: r([1, g * H, H]),
+        [`B${i}`]: r([1, 2 * g * H]),
+      },
+      node: {
+        opType: op,
+        inputs: [x, `W${i}`, `R${i}`, `B${i}`, "", ...states],
+        outputs: [`Y${i}`, `Yh${i}`],
+        attrs: {
+          hidden_size: intAttr(H),
+          ...(op === "GRU" ? { linear_before_reset: intAttr(1) } : {}),
+        },
+      },
+    };
+  };
+  const l1 = layer(1, "xt", 2), l2 = layer(2, "y1s", H);
+  return {
+    name: `exported ${op} classifier, batch N`,
+    batchDim: "N",
+    inputs: { X: r([4, seq, 2]) },
+    weights: { ...l1.weights, ...l2.weights, Wfc: r([2, H]), bfc: r([2]) },
+    constants: {
+      zero: tensor("int64", [1], BigInt64Array.from([0n])),
+      one: tensor("int64", [1], BigInt64Array.from([1n])),
+      hid: tensor("int64", [1], BigInt64Array.from([BigInt(H)])),
+    },
+    nodes: [
+      {
+        opType: "Transpose",
+        inputs: ["X"],
+        outputs: ["xt"],
+        attrs: { perm: intsAttrOf([1, 0, 2]) },
+      },
+      { opType: "Shape", inputs: ["X"], outputs: ["xs"] },
+      { opType: "Gather", inputs: ["xs", "zero"], outputs: ["n"], attrs: { axis: intAttr(0) } },
+      {
+        opType: "Concat",
+        inputs: ["one", "n", "hid"],
+        outputs: ["h0s"],
+        attrs: { axis: intAttr(0) },
+      },
+      { opType: "ConstantOfShape", inputs: ["h0s"], outputs: ["h0"] },
+      l1.node,
+      { opType: "Squeeze", inputs: ["Y1", "one"], outputs: ["y1s"] },
+      l2.node,
+      { opType: "Squeeze", inputs: ["Yh2", "zero"], outputs: ["last"] },
+      {
+        opType: "Gemm",
+        inputs: ["last", "Wfc", "bfc"],
+        outputs: ["logits"],
+        attrs: { transB: intAttr(1) },
+      },
+    ],
+    output: "logits",
+  };
+}
+
+for (const op of ["LSTM", "GRU"] as const) {
+  Deno.test(`an exported two-layer ${op} classifier with a dynamic batch trains (native, wasm)`, async () => {
+    for (const name of ["native", "wasm"] as const) {
+      const engine = await createEngine(name);
+      try {
+        await assertGradients(engine, exportedClassifier(op));
+      } finally {
+        await engine.dispose();
+      }
+    }
+  });
+}
+
+Deno.test("a cut between two LSTM layers: split gradients equal the unsplit step's (native)", async () => {
+  // Layer 2 without initial states: a zero state built before the cut (as PyTorch shares
+  // one h0 between layers) would cross the cut, which splitModel refuses.
+  const c = exportedClassifier("LSTM", false);
+  const model = buildModel(c);
+  const x = c.inputs!.X, target = rand(makeRng(8), [4, 2]);
+  const engine = await createEngine("native");
+  const runners: SegmentRunner[] = [];
+  const runner = async (seg: CompiledSegment) => {
+    const s = await SegmentRunner.create(engine, seg);
+    runners.push(s);
+    return s;
+  };
+  try {
+    const [whole] = compileModel(model, { loss: "mse" });
+    const [client, server] = compileModel(model, { loss: "mse", cuts: ["y1s"] });
+    const ref = await (await runner(whole)).step({ X: x }, target);
+    const cli = await runner(client), srv = await runner(server);
+    const f = await cli.forward({ X: x });
+    const s = await srv.step({ y1s: f.outputs.y1s }, target);
+    const b = await cli.backward(f.saved, { y1s: s.inputGrads.y1s });
+    ok(Math.abs(s.loss - ref.loss) <= 1e-6 * Math.abs(ref.loss), `loss ${s.loss} vs ${ref.loss}`);
+    const split = new Map([...b.paramGrads, ...s.paramGrads]);
+    equal([...split.keys()].sort().join(), [...ref.paramGrads.keys()].sort().join());
+    for (const [name, g] of ref.paramGrads) {
+      const p = g.data as Float32Array, q = split.get(name)!.data as Float32Array;
+      let num = 0, den = 0;
+      for (let i = 0; i < p.length; i++) (num += (p[i] - q[i]) ** 2, den += p[i] ** 2);
+      ok(den > 0 && Math.sqrt(num / den) < 1e-5, `${name}: relative error ${Math.sqrt(num / den)}`);
+    }
+  } finally {
+    for (const s of runners) await s.release();
+    await engine.dispose();
+  }
 });
