@@ -388,3 +388,48 @@ Deno.test("a cut between two LSTM layers: split gradients equal the unsplit step
     await engine.dispose();
   }
 });
+
+Deno.test({
+  // On the llvmpipe fallback adapter: 63 s with a cold Mesa shader cache, 6 s warm.
+  name: "webgpu: gradients of the exported LSTM and GRU classifiers agree with native within 1e-4",
+  // ort-web's WebGPU device lives for the whole process.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const native = await createEngine("native"), gpu = await createEngine("webgpu");
+    try {
+      for (const op of ["LSTM", "GRU"] as const) {
+        const c = exportedClassifier(op);
+        const [seg] = compileModel(buildModel(c), { loss: "mse", inputGrads: true });
+        const bytes = writeModel(seg.step!);
+        const feeds: Record<string, Tensor> = {
+          ...c.inputs,
+          [seg.targetName!]: rand(makeRng(5), [4, 2]),
+        };
+        for (const [k, v] of seg.params) feeds[k] = v;
+        const a = await native.load(bytes, { name: `${op}.native` }),
+          b = await gpu.load(bytes, { name: `${op}.webgpu` });
+        const nat = await a.run(feeds), web = await b.run(feeds);
+        await a.release();
+        await b.release();
+        const names = Object.keys(nat).filter((k) => k.startsWith("grad."));
+        ok(
+          names.includes("grad.W1") && names.includes("grad.R2") && names.includes("grad.X"),
+          names.join(),
+        );
+        for (const k of [...names, "loss"]) {
+          const p = web[k].data as Float32Array, q = nat[k].data as Float32Array;
+          let num = 0, den = 0;
+          for (let i = 0; i < q.length; i++) (num += (p[i] - q[i]) ** 2, den += q[i] ** 2);
+          ok(den > 0, `${op} ${k}: native gradient is all zeros`);
+          ok(
+            Math.sqrt(num / den) <= 1e-4,
+            `${op} ${k}: webgpu vs native relative error ${Math.sqrt(num / den)}`,
+          );
+        }
+      }
+    } finally {
+      await native.dispose();
+    }
+  },
+});
