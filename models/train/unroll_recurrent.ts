@@ -57,7 +57,16 @@ import { GradError } from "../grad/grad_error.ts";
 /** The ops {@linkcode unrollRecurrent} rewrites. @example `RECURRENT_OPS.has("GRU") // true` */
 export const RECURRENT_OPS: ReadonlySet<string> = new Set(["LSTM", "GRU"]);
 
-/** Nodes and the constants they read, replacing one recurrent node. */
+/**
+ * Nodes and the constants they read, replacing one recurrent node.
+ *
+ * @example
+ * ```ts
+ * import type { Unrolled } from "./unroll_recurrent.ts";
+ * const none: Unrolled = { nodes: [], initializers: new Map() };
+ * console.log(none.nodes.length); // 0
+ * ```
+ */
 export interface Unrolled {
   nodes: Node[];
   initializers: Map<string, Tensor>;

@@ -36,7 +36,15 @@ const recurrent: ShapeRule = (node, inputs) => {
   return node.outputs.map((_, i) => ({ dtype, shape: i === 0 ? y : [...state] }));
 };
 
-/** Shape rules of the recurrent operators, by op type. */
+/**
+ * Shape rules of the recurrent operators, by op type.
+ *
+ * @example
+ * ```ts
+ * import { RECURRENT_SHAPE_RULES } from "./recurrent.ts";
+ * console.log(Object.keys(RECURRENT_SHAPE_RULES)); // ["LSTM", "GRU"]
+ * ```
+ */
 export const RECURRENT_SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   LSTM: recurrent,
   GRU: recurrent,
