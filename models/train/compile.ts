@@ -33,6 +33,7 @@ import { appendLoss, type LossKind, targetInfo } from "../grad/loss.ts";
 import { type Segment, splitModel } from "./split.ts";
 import { bufferNames, lowerForTraining } from "./lower_training.ts";
 import { shareShapeReads } from "./share_shape_reads.ts";
+import { dropZeroInitialStates } from "./drop_zero_states.ts";
 
 /** Options of {@linkcode compileModel}. */
 export interface CompileOptions {
@@ -118,6 +119,9 @@ export function compileModel(model: Model, opts: CompileOptions): CompiledSegmen
       `model has ${model.graph.outputs.length} outputs; training needs exactly one (the logits)`,
     );
   }
+  // Zero LSTM/GRU initial states as PyTorch exports them would cross a cut between layers.
+  const graph = dropZeroInitialStates(model.graph);
+  if (graph !== model.graph) model = { ...model, graph };
   const facts = inferShapes(model.graph, opset);
   const segments = splitModel(model, opts.cuts ?? []);
   const frozen = new Set(opts.frozen ?? []);
