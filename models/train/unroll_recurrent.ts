@@ -32,7 +32,8 @@
  *
  * Refused with {@linkcode GradError}: `UNKNOWN_SHAPE` (symbolic sequence length, unknown
  * hidden size), `UNSUPPORTED_ATTR` (non-default `activations`, `activation_alpha`/`beta`,
- * `clip`, `input_forget` = 1, `layout` = 1, a dtype other than float32/float64),
+ * `clip`, `input_forget` = 1, `layout` = 1, a dtype other than float32: onnxruntime's
+ * LSTM/GRU kernels have no other),
  * `UNSUPPORTED_OPSET` (opset < 13: Split/Squeeze take their sizes and axes as inputs here).
  *
  * @example
@@ -49,7 +50,7 @@
  * ```
  * @module
  */
-import { type DType, type Tensor, tensor } from "../tensor.ts";
+import { type Tensor, tensor } from "../tensor.ts";
 import { type Attr, getInt, getString, intAttr, intsAttr, type Node } from "../graph/ir.ts";
 import type { Facts } from "../graph/infer_shapes.ts";
 import { GradError } from "../grad/grad_error.ts";
@@ -72,6 +73,9 @@ export interface Unrolled {
   initializers: Map<string, Tensor>;
 }
 
+/** ONNX `TensorProto.DataType` FLOAT, the Cast target of the sequence masks. */
+const FLOAT = 1;
+
 /** Default activations per direction (spec: f, g, h for LSTM; f, g for GRU). */
 const DEFAULT_ACTS: Readonly<Record<string, readonly string[]>> = {
   LSTM: ["Sigmoid", "Tanh", "Tanh"],
@@ -83,7 +87,7 @@ class Emitter {
   readonly nodes: Node[] = [];
   readonly initializers = new Map<string, Tensor>();
   #k = 0;
-  constructor(readonly base: string, readonly dtype: DType) {}
+  constructor(readonly base: string) {}
   fresh(what: string): string {
     return `${this.base}/unroll_${what}#${this.#k++}`;
   }
@@ -111,8 +115,7 @@ class Emitter {
   }
   floats(value: number[], dims = [value.length]): string {
     const name = this.fresh("const");
-    const data = this.dtype === "float64" ? Float64Array.from(value) : Float32Array.from(value);
-    this.initializers.set(name, tensor(this.dtype, dims, data));
+    this.initializers.set(name, tensor("float32", dims, Float32Array.from(value)));
     return name;
   }
   /** Splits `x` along `axis` into parts of the given sizes. */
@@ -208,12 +211,11 @@ function setup(n: Node, facts: Facts, opset: number): Setup {
   if (opset < 13) {
     throw new GradError("UNSUPPORTED_OPSET", `${where}: unrolling needs opset ≥ 13, got ${opset}`);
   }
+  // onnxruntime's LSTM/GRU kernels run float32 only ("does not support double yet"), so
+  // the inference graph, which keeps the op, could not run another type anyway.
   const dtype = xf?.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") {
-    throw new GradError(
-      "UNSUPPORTED_ATTR",
-      `${where}: X dtype ${dtype}, expected float32 or float64`,
-    );
+  if (dtype !== "float32") {
+    throw new GradError("UNSUPPORTED_ATTR", `${where}: X dtype ${dtype}, expected float32`);
   }
   const seq = xf?.shape?.[0];
   if (typeof seq !== "number") {
@@ -243,7 +245,7 @@ function setup(n: Node, facts: Facts, opset: number): Setup {
   const gates = n.opType === "LSTM" ? 4 : 3;
   return {
     n,
-    e: new Emitter(n.name || n.outputs.find((o) => o) || n.opType, dtype),
+    e: new Emitter(n.name || n.outputs.find((o) => o) || n.opType),
     seq,
     hidden,
     dirs,
@@ -282,13 +284,11 @@ function refuseAttrs(n: Node, where: string, dirs: number): void {
 /** mₜ = [t < lens[b]] as [batch, 1] float, and 1 − mₜ, for every step. */
 function stepMasks(s: Setup, lens: string): { keep: string; drop: string }[] {
   const e = s.e;
-  const lensF = e.unsqueeze(e.op("Cast", [lens], { to: intAttr(e.dtype === "float64" ? 11 : 1) }), [
-    1,
-  ]);
+  const lensF = e.unsqueeze(e.op("Cast", [lens], { to: intAttr(FLOAT) }), [1]);
   const one = e.floats([1], []);
   return Array.from({ length: s.seq }, (_, t) => {
     const keep = e.op("Cast", [e.op("Less", [e.floats([t], []), lensF])], {
-      to: intAttr(e.dtype === "float64" ? 11 : 1),
+      to: intAttr(FLOAT),
     });
     return { keep, drop: e.op("Sub", [one, keep]) };
   });

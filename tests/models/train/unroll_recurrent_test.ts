@@ -266,6 +266,15 @@ Deno.test("refusals name the node, the value and what was expected", () => {
       return true;
     });
   }
+  throws(
+    () =>
+      unrollRecurrent(lstmNode({}), new Map([["X", { dtype: "float64", shape: [4, "N", 2] }]]), 17),
+    {
+      name: "GradError",
+      code: "UNSUPPORTED_ATTR",
+      message: 'node "rnn" (LSTM): X dtype float64, expected float32',
+    },
+  );
   // The default activations, spelt out as exporters write them, are accepted.
   const acts = strings(["Sigmoid", "Tanh", "Tanh"]);
   ok(unrollRecurrent(lstmNode({ activations: acts }), xFacts(4), 17).nodes.length > 0);
