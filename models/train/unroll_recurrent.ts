@@ -190,16 +190,18 @@ export function unrollRecurrent(n: Node, facts: Facts, opset: number): Unrolled 
     if (run.c) cs.push(run.c);
   }
   const [yName, hName, cName] = n.outputs;
-  const stack = (parts: string[], axis: number, out: string, rank: number) =>
+  // Y: the directions' [seq, 1, batch, hidden] side by side on axis 1; Y_h, Y_c: the final
+  // [batch, hidden] states stacked on a new axis 0.
+  const stack = (parts: string[], axis: number, out: string, newAxis: boolean) =>
     s.e.op(
       "Concat",
-      parts.map((t) => rank ? s.e.unsqueeze(t, [0]) : t),
+      parts.map((t) => newAxis ? s.e.unsqueeze(t, [0]) : t),
       { axis: intAttr(axis) },
       out,
     );
-  if (yName) stack(ys, 1, yName, 0);
-  if (hName) stack(hs, 0, hName, 1);
-  if (cName && n.opType === "LSTM") stack(cs, 0, cName, 1);
+  if (yName) stack(ys, 1, yName, false);
+  if (hName) stack(hs, 0, hName, true);
+  if (cName && n.opType === "LSTM") stack(cs, 0, cName, true);
   return { nodes: s.e.nodes, initializers: s.e.initializers };
 }
 
