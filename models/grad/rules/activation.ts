@@ -3,7 +3,8 @@
  * Sigmoid, Tanh, Exp, Log, Neg, Sqrt, Abs, Identity, Clip, Reciprocal, Softplus, Erf,
  * HardSigmoid, HardSwish). Each rule reads the forward output where that is cheaper to keep
  * than the input. Erf makes exact GELU differentiable (PyTorch exports it at opset 17 as
- * 0.5·x·(1 + erf(x/√2))); the tanh approximation exports as Pow/Mul/Add/Tanh, which have rules.
+ * 0.5·x·(1 + erf(x/√2))); the tanh approximation exports as Mul/Add/Tanh with x³ written
+ * x·(x·x) (or Pow(x, 3) by other exporters), which all have rules.
  *
  * @example
  * ```ts

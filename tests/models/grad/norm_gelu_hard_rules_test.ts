@@ -1,7 +1,7 @@
 /**
  * The gradient rules issue 19 adds for transformers and mobile CNNs — LayerNormalization
  * (models/grad/rules/normalization.ts), Erf and so exact GELU, the tanh-approximation GELU
- * pattern (Pow/Mul/Add/Tanh), HardSigmoid and HardSwish (activation.ts) — checked against
+ * pattern (x³ by Mul or Pow, Add, Tanh), HardSigmoid and HardSwish (activation.ts) — checked against
  * finite differences of the loss (tolerances argued in fd_harness.ts) on the native and the
  * wasm engine, with the graphs PyTorch 1.13 exports at opset 17 for nn.GELU, nn.LayerNorm,
  * nn.Hardsigmoid and nn.Hardswish.
@@ -65,22 +65,27 @@ function exactGelu(x: Tensor): GradCase {
 }
 
 /**
- * nn.GELU(approximate="tanh"): y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as the ops
- * the exporter writes (Pow with a constant exponent 3, Mul, Add, Tanh).
+ * nn.GELU(approximate="tanh"): y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). PyTorch 1.13
+ * writes x³ as Mul(x, Mul(x, x)) (tests/fixtures/models/token_mixer.onnx); other exporters
+ * write Pow(x, 3), so both forms are checked.
  */
-function tanhGelu(x: Tensor): GradCase {
+function tanhGelu(x: Tensor, cube: "Mul" | "Pow"): GradCase {
+  const x3 = cube === "Pow" ? [{ opType: "Pow", inputs: ["x", "three"], outputs: ["x3"] }] : [
+    { opType: "Mul", inputs: ["x", "x"], outputs: ["x2"] },
+    { opType: "Mul", inputs: ["x", "x2"], outputs: ["x3"] },
+  ];
   return {
-    name: "GELU tanh approximation (Pow, Mul, Add, Tanh)",
+    name: `GELU tanh approximation, x³ by ${cube} (${cube}, Mul, Add, Tanh)`,
     inputs: { x },
     constants: {
-      three: f32([], [3]),
+      ...(cube === "Pow" ? { three: f32([], [3]) } : {}),
       k: f32([], [0.044715]),
       c: f32([], [Math.sqrt(2 / Math.PI)]),
       one: f32([], [1]),
       half: f32([], [0.5]),
     },
     nodes: [
-      { opType: "Pow", inputs: ["x", "three"], outputs: ["x3"] },
+      ...x3,
       { opType: "Mul", inputs: ["x3", "k"], outputs: ["kx3"] },
       { opType: "Add", inputs: ["x", "kx3"], outputs: ["inner"] },
       { opType: "Mul", inputs: ["inner", "c"], outputs: ["arg"] },
@@ -128,7 +133,8 @@ function cases(): GradCase[] {
   return [
     op("Erf", "Erf", { x: r([3, 8], { lo: -2.5, hi: 2.5 }) }),
     exactGelu(r([3, 8], { lo: -4, hi: 4 })),
-    tanhGelu(r([3, 8], { lo: -4, hi: 4 })),
+    tanhGelu(r([3, 8], { lo: -4, hi: 4 }), "Mul"),
+    tanhGelu(r([3, 8], { lo: -4, hi: 4 }), "Pow"),
     op("HardSigmoid default α 0.2, β 0.5", "HardSigmoid", {
       x: r([4, 8], { lo: -4, hi: 4, away: 0.05, avoid: hs(0.2, 0.5) }),
     }),

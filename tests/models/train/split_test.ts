@@ -32,6 +32,16 @@ const CASES: { name: string; loss: LossKind; cuts: string[][] }[] = [
     loss: "ce",
     cuts: [["/Relu_2_output_0"], ["/Relu_output_0"], ["/Relu_output_0", "/ReduceMean_output_0"]],
   },
+  {
+    // LayerNormalization, exact and tanh GELU, HardSigmoid, HardSwish on (N, 5, 16) tokens.
+    name: "token_mixer",
+    loss: "ce",
+    cuts: [
+      ["/Add_output_0"],
+      ["/norm2/LayerNormalization_output_0"],
+      ["/embed/Add_output_0", "/ReduceMean_output_0"],
+    ],
+  },
 ];
 
 const engine = await createEngine("native");
