@@ -49,6 +49,12 @@ Deno.test("grad CLI on webgpu (llvmpipe) reproduces pneumonia_cnn's golden array
   assert.match(r.stdout, /^12 passed, 0 failed$/m);
 });
 
+Deno.test("grad CLI on webgpu (llvmpipe) reproduces token_mixer's golden arrays: LayerNormalization, GELU, HardSigmoid, HardSwish", async () => {
+  const { r } = await gradRun(MODELS[3], "webgpu");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^18 passed, 0 failed$/m);
+});
+
 Deno.test("grad CLI --compare fails when an array differs", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -1,9 +1,9 @@
 /**
  * The gradient rules issue 19 adds for transformers and mobile CNNs — LayerNormalization
  * (models/grad/rules/normalization.ts), Erf and so exact GELU, the tanh-approximation GELU
- * pattern (x³ by Mul or Pow, Add, Tanh), HardSigmoid and HardSwish (activation.ts) — checked against
- * finite differences of the loss (tolerances argued in fd_harness.ts) on the native and the
- * wasm engine, with the graphs PyTorch 1.13 exports at opset 17 for nn.GELU, nn.LayerNorm,
+ * pattern (x³ by Mul or Pow, Add, Tanh), HardSigmoid and HardSwish (activation.ts) —
+ * checked against finite differences of the loss (tolerances argued in fd_harness.ts) on the
+ * native and the wasm engine, with the graphs PyTorch 1.13 exports at opset 17 for nn.GELU, nn.LayerNorm,
  * nn.Hardsigmoid and nn.Hardswish.
  */
 import { equal, ok, throws } from "node:assert/strict";
@@ -127,6 +127,31 @@ function layerNorm(
   };
 }
 
+/**
+ * mobilenet_v3's order, HardSwish → Conv → BatchNormalization: lowering BatchNormalization
+ * to its training form needs its input's rank, which shape inference carries through
+ * HardSwish (issue 19: "BatchNormalization: input rank unknown").
+ */
+function hardSwishThenBatchNorm(): GradCase {
+  return {
+    name: "HardSwish between Conv and BatchNormalization (mobilenet_v3)",
+    inputs: { x: r([2, 2, 4, 4], { lo: -5, hi: 5, away: 0.05, avoid: [-3, 3] }) },
+    weights: { w: r([3, 2, 1, 1]), gamma: r([3], { lo: 0.5, hi: 2 }), beta: r([3]) },
+    constants: { mean: r([3]), var: r([3], { lo: 0.5, hi: 2 }) },
+    nodes: [
+      { opType: "HardSwish", inputs: ["x"], outputs: ["h"] },
+      { opType: "Conv", inputs: ["h", "w"], outputs: ["c"] },
+      {
+        opType: "BatchNormalization",
+        inputs: ["c", "gamma", "beta", "mean", "var"],
+        outputs: ["y"],
+        attrs: { epsilon: floatAttr(1e-5), momentum: floatAttr(0.9) },
+      },
+    ],
+    output: "y",
+  };
+}
+
 function cases(): GradCase[] {
   // HardSigmoid's kinks are where α·x + β is 0 or 1; HardSwish's at x = ±3 (PyTorch's).
   const hs = (alpha: number, beta: number) => [-beta / alpha, (1 - beta) / alpha];
@@ -143,6 +168,7 @@ function cases(): GradCase[] {
       x: r([4, 8], { lo: -5, hi: 5, away: 0.05, avoid: hs(1 / 6, 0.5) }),
     }, { alpha: floatAttr(1 / 6) }),
     op("HardSwish", "HardSwish", { x: r([4, 8], { lo: -5, hi: 5, away: 0.05, avoid: [-3, 3] }) }),
+    hardSwishThenBatchNorm(),
     layerNorm("LayerNormalization axis -1, [2,3,4]", [2, 3, 4], -1),
     layerNorm("LayerNormalization axis 1 (over [3,4]), epsilon 1e-3", [2, 3, 4], 1, {
       epsilon: 1e-3,
