@@ -174,6 +174,8 @@ function cases(): GradCase[] {
       epsilon: 1e-3,
     }),
     layerNorm("LayerNormalization without B", [3, 5], -1, { bias: false }),
+    // ε of the order of the variance, so a rule that ignored or misread it would fail.
+    layerNorm("LayerNormalization epsilon 0.5", [3, 5], -1, { epsilon: 0.5 }),
     layerNorm("LayerNormalization reading its Mean and InvStdDev outputs", [2, 3, 4], -1, {
       stats: true,
     }),
