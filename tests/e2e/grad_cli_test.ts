@@ -5,11 +5,15 @@ import { writeModel } from "../../models/onnx/write_model.ts";
 import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
 import type { Tensor } from "../../models/tensor.ts";
 
-// The three PyTorch models in tests/fixtures/models, their loss and suggested cut.
+// The five PyTorch models in tests/fixtures/models, their loss and suggested cut.
 const MODELS = [
   { name: "pneumonia_cnn", loss: "bce", cut: "/features/features.5/MaxPool_output_0" },
   { name: "ehr_mlp", loss: "bce", cut: "/body.1/Relu_output_0" },
   { name: "res_cnn", loss: "ce", cut: "/Relu_2_output_0" },
+  // LayerNormalization, exact and tanh GELU, HardSigmoid, HardSwish (issue 19).
+  { name: "token_mixer", loss: "ce", cut: "/Add_output_0" },
+  // Conv, BatchNormalization, HardSwish, squeeze-excite ending in HardSigmoid (issue 19).
+  { name: "mobile_se", loss: "ce", cut: "/stem/stem.2/HardSwish_output_0" },
 ];
 const path = (f: string) => new URL(f, SHARED_MODELS).pathname;
 
@@ -45,6 +49,12 @@ Deno.test("grad CLI on webgpu (llvmpipe) reproduces pneumonia_cnn's golden array
   const { r } = await gradRun(MODELS[0], "webgpu");
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^12 passed, 0 failed$/m);
+});
+
+Deno.test("grad CLI on webgpu (llvmpipe) reproduces token_mixer's golden arrays: LayerNormalization, GELU, HardSigmoid, HardSwish", async () => {
+  const { r } = await gradRun(MODELS[3], "webgpu");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^18 passed, 0 failed$/m);
 });
 
 Deno.test("grad CLI --compare fails when an array differs", async () => {

@@ -1,7 +1,10 @@
 /**
  * Gradient rules for element-wise unary operators (ONNX operator spec: Relu, LeakyRelu,
- * Sigmoid, Tanh, Exp, Log, Neg, Sqrt, Abs, Identity, Clip, Reciprocal, Softplus).
- * Each rule reads the forward output where that is cheaper to keep than the input.
+ * Sigmoid, Tanh, Exp, Log, Neg, Sqrt, Abs, Identity, Clip, Reciprocal, Softplus, Erf,
+ * HardSigmoid, HardSwish). Each rule reads the forward output where that is cheaper to keep
+ * than the input. Erf makes exact GELU differentiable (PyTorch exports it at opset 17 as
+ * 0.5·x·(1 + erf(x/√2))); the tanh approximation exports as Mul/Add/Tanh with x³ written
+ * x·(x·x) (or Pow(x, 3) by other exporters), which all have rules.
  *
  * @example
  * ```ts
@@ -68,6 +71,43 @@ export const ACTIVATION_RULES: Record<string, GradRule> = {
   Abs: (n, [g], ctx) => [ctx.emit1("Mul", [g!, ctx.emit1("Sign", [xOf(n)])])],
   // softplus' = sigmoid(x)
   Softplus: (n, [g], ctx) => [ctx.emit1("Mul", [g!, ctx.emit1("Sigmoid", [xOf(n)])])],
+  // erf'(x) = (2/√π)·exp(−x²) (Abramowitz & Stegun 7.1.1, differentiated)
+  Erf: (n, [g], ctx) => {
+    const x = xOf(n), dt = ctx.dtype(g!);
+    const e = ctx.emit1("Exp", [ctx.emit1("Neg", [ctx.emit1("Mul", [x, x])])]);
+    return [ctx.emit1("Mul", [g!, ctx.emit1("Mul", [e, ctx.scalar(2 / Math.sqrt(Math.PI), dt)])])];
+  },
+  // HardSigmoid-6: y = max(0, min(1, α·x + β)); dy/dx = α where 0 < y < 1, else 0 (PyTorch's
+  // hardsigmoid_backward: open interval, so the kinks themselves get 0).
+  HardSigmoid: (n, [g], ctx) => {
+    const y = yOf(n), dt = ctx.dtype(g!);
+    const alpha = getFloat(n, "alpha", 0.2);
+    const inside = ctx.emit1("And", [
+      ctx.emit1("Greater", [y, ctx.scalar(0, dt)]),
+      ctx.emit1("Less", [y, ctx.scalar(1, dt)]),
+    ]);
+    return [gate(ctx, inside, ctx.emit1("Mul", [g!, ctx.scalar(alpha, dt)]))];
+  },
+  // HardSwish-14: y = x·max(0, min(1, x/6 + 1/2)); dy/dx = 0 for x < −3, x/3 + 1/2 for
+  // −3 ≤ x ≤ 3 and 1 for x > 3 (PyTorch's hardswish_backward, boundaries included).
+  HardSwish: (n, [g], ctx) => {
+    const x = xOf(n), dt = ctx.dtype(g!);
+    const ramp = ctx.emit1("Add", [
+      ctx.emit1("Mul", [x, ctx.scalar(1 / 3, dt)]),
+      ctx.scalar(0.5, dt),
+    ]);
+    const upper = ctx.emit1("Where", [
+      ctx.emit1("Greater", [x, ctx.scalar(3, dt)]),
+      ctx.scalar(1, dt),
+      ramp,
+    ]);
+    const d = ctx.emit1("Where", [
+      ctx.emit1("Less", [x, ctx.scalar(-3, dt)]),
+      ctx.scalar(0, dt),
+      upper,
+    ]);
+    return [ctx.emit1("Mul", [g!, d])];
+  },
   Identity: (_n, [g]) => [g],
   // Clip passes the gradient inside [min, max] (bounds are constants: no gradient for them).
   Clip: (n, [g], ctx) => {

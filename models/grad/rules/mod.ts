@@ -20,6 +20,7 @@ import { SHAPE_RULES } from "./shape.ts";
 import { GATHER_RULES } from "./gather.ts";
 import { REDUCE_RULES } from "./reduce.ts";
 import { SOFTMAX_RULES } from "./softmax.ts";
+import { NORMALIZATION_RULES } from "./normalization.ts";
 import { mergeRuleFamilies } from "./registry.ts";
 
 /**
@@ -75,6 +76,7 @@ export const GRAD_RULES: ReadonlyMap<string, GradRule> = mergeRuleFamilies(
     gather: GATHER_RULES,
     reduce: REDUCE_RULES,
     softmax: SOFTMAX_RULES,
+    normalization: NORMALIZATION_RULES,
   },
   NON_DIFFERENTIABLE,
 );

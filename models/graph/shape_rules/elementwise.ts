@@ -1,7 +1,7 @@
 /**
  * Shape rules of the ops whose output has the shape of their first input: activations,
- * unary arithmetic and rounding, casts, Dropout and BatchNormalization (ONNX operator spec,
- * https://onnx.ai/onnx/operators/). Identity and the casts also carry the tracked integer
+ * unary arithmetic and rounding, casts, Dropout, BatchNormalization and LayerNormalization
+ * (ONNX operator spec, https://onnx.ai/onnx/operators/). Identity and the casts also carry the tracked integer
  * values through, so shape arithmetic survives them.
  *
  * @example
@@ -14,7 +14,8 @@
  * @module
  */
 import { DTYPE_OF_ONNX_CODE } from "../../dtypes.ts";
-import { getInt } from "../ir.ts";
+import { type Dim, getInt } from "../ir.ts";
+import { normAxis } from "./dims.ts";
 import { copyShape, dtypeOf, type ShapeRule } from "./rule.ts";
 
 /** Same dtype and shape as the input; no tracked values. */
@@ -67,6 +68,26 @@ const batchNormalization: ShapeRule = (node, inputs) => {
   return out;
 };
 
+/**
+ * LayerNormalization-17: Y shaped like X; the optional Mean and InvStdDev outputs shaped like
+ * X with every axis from `axis` (default -1) on set to 1, of the `stash_type` type (default
+ * 1, FLOAT).
+ */
+const layerNormalization: ShapeRule = (node, [x]) => {
+  const xs = x?.shape;
+  let stats: Dim[] | undefined;
+  if (xs) {
+    const axis = normAxis(getInt(node, "axis", -1), xs.length);
+    stats = xs.map((d, i) => (i < axis ? d : 1));
+  }
+  const stash = dtypeOfCode(getInt(node, "stash_type", 1));
+  const out = [{ dtype: dtypeOf(x), shape: copyShape(x) }];
+  for (let i = 1; i < node.outputs.length; i++) {
+    out.push({ dtype: stash, shape: stats && [...stats] });
+  }
+  return out;
+};
+
 const SAME_SHAPE_OPS = [
   "Relu",
   "LeakyRelu",
@@ -85,6 +106,7 @@ const SAME_SHAPE_OPS = [
   "Elu",
   "Softplus",
   "HardSigmoid",
+  "HardSwish",
   "Sign",
   "Floor",
   "Ceil",
@@ -102,4 +124,5 @@ export const ELEMENTWISE_SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   EyeLike: eyeLike,
   CastLike: castLike,
   BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
 };

@@ -12,6 +12,7 @@ import { SHAPE_RULES } from "../../../models/grad/rules/shape.ts";
 import { GATHER_RULES } from "../../../models/grad/rules/gather.ts";
 import { REDUCE_RULES } from "../../../models/grad/rules/reduce.ts";
 import { SOFTMAX_RULES } from "../../../models/grad/rules/softmax.ts";
+import { NORMALIZATION_RULES } from "../../../models/grad/rules/normalization.ts";
 
 const identity: GradRule = (_n, [g]) => [g];
 const negate: GradRule = (_n, [g], ctx) => [ctx.emit1("Neg", [g!])];
@@ -65,6 +66,7 @@ Deno.test("GRAD_RULES: the real registry loads, holding every family's rules exa
     GATHER_RULES,
     REDUCE_RULES,
     SOFTMAX_RULES,
+    NORMALIZATION_RULES,
   ];
   const total = families.reduce((n, f) => n + Object.keys(f).length, 0);
   assert.equal(GRAD_RULES.size, total, "an op is defined in two families");

@@ -179,3 +179,24 @@ Deno.test("generators and elementwise: Shape slices, Size multiplies, Cast takes
     "bool",
   ]);
 });
+
+Deno.test("elementwise: LayerNormalization's Mean and InvStdDev keep the axes before `axis`; HardSwish keeps the shape", () => {
+  const x = f32("N", 5, 8);
+  // axis -1 (the default): statistics per (n, l), shape [N, 5, 1]; stash_type 1 is FLOAT.
+  assert.deepEqual(apply("LayerNormalization", [x, f32(8), f32(8)], {}, { outputs: 3 }), [
+    { dtype: "float32", shape: ["N", 5, 8] },
+    { dtype: "float32", shape: ["N", 5, 1] },
+    { dtype: "float32", shape: ["N", 5, 1] },
+  ]);
+  // axis 1: normalized over [5, 8], statistics [N, 1, 1]; stash_type 11 is DOUBLE.
+  const ln = apply("LayerNormalization", [x, f32(5, 8)], {
+    axis: intAttr(1),
+    stash_type: intAttr(11),
+  }, { outputs: 2 });
+  assert.deepEqual(ln[1], { dtype: "float64", shape: ["N", 1, 1] });
+  assert.deepEqual(apply("HardSwish", [x]), [{
+    dtype: "float32",
+    shape: ["N", 5, 8],
+    value: undefined,
+  }]);
+});

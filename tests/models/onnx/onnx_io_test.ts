@@ -8,7 +8,7 @@ import { createEngine } from "../../../runtime/engine/mod.ts";
 import { tensor } from "../../../models/tensor.ts";
 
 const SHARED = new URL("../../fixtures/models/", import.meta.url);
-const NAMES = ["pneumonia_cnn", "ehr_mlp", "res_cnn"];
+const NAMES = ["pneumonia_cnn", "ehr_mlp", "res_cnn", "token_mixer", "mobile_se"];
 
 Deno.test("readModel reads PyTorch's exporter output: inputs, outputs, nodes, weights", async () => {
   const m = readModel(await Deno.readFile(new URL("pneumonia_cnn.onnx", SHARED)));

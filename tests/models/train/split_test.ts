@@ -32,6 +32,27 @@ const CASES: { name: string; loss: LossKind; cuts: string[][] }[] = [
     loss: "ce",
     cuts: [["/Relu_2_output_0"], ["/Relu_output_0"], ["/Relu_output_0", "/ReduceMean_output_0"]],
   },
+  {
+    // LayerNormalization, exact and tanh GELU, HardSigmoid, HardSwish on (N, 5, 16) tokens.
+    name: "token_mixer",
+    loss: "ce",
+    cuts: [
+      ["/Add_output_0"],
+      ["/norm2/LayerNormalization_output_0"],
+      ["/embed/Add_output_0", "/ReduceMean_output_0"],
+    ],
+  },
+  {
+    // mobilenet_v3-style: BatchNormalization, HardSwish, depthwise Conv, HardSigmoid gate.
+    name: "mobile_se",
+    loss: "ce",
+    cuts: [
+      // The skip connection spans the block: cuts go before or after it, not inside.
+      ["/stem/stem.2/HardSwish_output_0"],
+      ["/Add_output_0"],
+      ["/stem/stem.2/HardSwish_output_0", "/GlobalAveragePool_output_0"],
+    ],
+  },
 ];
 
 const engine = await createEngine("native");
