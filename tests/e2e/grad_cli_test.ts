@@ -10,9 +10,9 @@ const MODELS = [
   { name: "pneumonia_cnn", loss: "bce", cut: "/features/features.5/MaxPool_output_0" },
   { name: "ehr_mlp", loss: "bce", cut: "/body.1/Relu_output_0" },
   { name: "res_cnn", loss: "ce", cut: "/Relu_2_output_0" },
-  // LayerNormalization, exact and tanh GELU, HardSigmoid, HardSwish (issue 19).
+  // LayerNormalization, exact and tanh GELU, HardSigmoid, HardSwish.
   { name: "token_mixer", loss: "ce", cut: "/Add_output_0" },
-  // Conv, BatchNormalization, HardSwish, squeeze-excite ending in HardSigmoid (issue 19).
+  // Conv, BatchNormalization, HardSwish, squeeze-excite ending in HardSigmoid.
   { name: "mobile_se", loss: "ce", cut: "/stem/stem.2/HardSwish_output_0" },
 ];
 const path = (f: string) => new URL(f, SHARED_MODELS).pathname;

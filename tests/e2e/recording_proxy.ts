@@ -1,5 +1,5 @@
 /**
- * A recording proxy on loopback, for the soak test (issue 16 acceptance): the honest clinics'
+ * A recording proxy on loopback, for the soak test: the honest clinics'
  * couriers talk to it instead of the server, it forwards every request unchanged and keeps a
  * copy of what an on-path observer sees — each handshake message 1 and each sealed `/msg` body
  * with its session id and clinic header — so an adversary can replay real captured bytes.

@@ -1,8 +1,8 @@
 /**
- * The bounded adversary of the soak test (issue 16 acceptance): an attacker on loopback that
+ * The bounded adversary of the soak test (docs/design/security_model.md): an attacker on loopback that
  * talks to the server directly while two honest clinics train through a recording proxy
  * (`recording_proxy.ts`). It holds a third allowlisted clinic key ("an insider gateway") and
- * an on-path view of the honest traffic, and does what issue 16 found:
+ * an on-path view of the honest traffic, and does what an adversarial review found:
  *
  * - `poison` (part 1): in its own turn, STEPs of finite activations ×1e6 and ×1e20;
  * - `forged-blob` (part 4): TURN_DONEs whose "sealed weights" are random bytes, or envelopes
@@ -237,7 +237,7 @@ class Adversary {
   }
 }
 
-/** A finite activation batch of `n` samples in [-1, 1), scaled by `k` (issue 16 part 1). */
+/** A finite activation batch of `n` samples in [-1, 1), scaled by `k`. */
 function scaledActivation(cutDims: readonly number[], n: number, k: number): Tensor<"float32"> {
   const dims = [n, ...cutDims];
   const d = new Float32Array(dims.reduce((x, y) => x * y, 1));

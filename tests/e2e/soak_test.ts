@@ -1,6 +1,6 @@
 /**
- * Soak test of issue 16's defences (its acceptance): a real server (Deno.serve on loopback in
- * this process), two honest clinics through the real client (sandboxed raw side + courier
+ * Soak test of the server's and gateway's defences (docs/design/security_model.md): a real
+ * server (Deno.serve on loopback in this process), two honest clinics through the real client (sandboxed raw side + courier
  * processes) and a bounded adversary (`soak_adversary.ts`: poisoned steps, forged blobs, slow
  * bodies, replayed handshakes and frames) run together. A world (fresh keys, same data and
  * seeds) is trained twice, once without the adversary and once with it:
@@ -16,7 +16,7 @@
  * - `limits.maxActivation` 1e30: the ×1e6 STEP is accepted; clinic-a's test AUC 0.784 against
  *   0.766 without the adversary;
  * - that and `requireFinite` (finite_state.ts) disabled: both poisoned STEPs are accepted;
- *   clinic-a's test AUC 0.5 (the frozen model of issue 16 part 1);
+ *   clinic-a's test AUC 0.5 (the frozen model a poisoned step leaves);
  * - the relay's envelope check (turn_handlers.ts `checkEnvelope`) disabled: the random blob
  *   ends the adversary's turn and clinic-a stops with `ENVELOPE_INVALID`;
  * - the message-1 timestamp checks (handshake_routes.ts) disabled: no STALE_HANDSHAKE refusal
@@ -238,7 +238,7 @@ function nonFiniteArrays(arrays: Map<string, unknown>, where: string): string[] 
   return bad;
 }
 
-/** Each attack and the code its fix answers it with (issue 16). */
+/** Each attack and the code its fix answers it with (docs/design/security_model.md). */
 const EXPECTED_REFUSALS = [
   "poison OUT_OF_RANGE",
   "forged-blob BAD_ENVELOPE",

@@ -1,5 +1,5 @@
 /**
- * The gradient rules issue 19 adds for transformers and mobile CNNs — LayerNormalization
+ * The gradient rules for transformers and mobile CNNs — LayerNormalization
  * (models/grad/rules/normalization.ts), Erf and so exact GELU, the tanh-approximation GELU
  * pattern (x³ by Mul or Pow, Add, Tanh), HardSigmoid and HardSwish (activation.ts) —
  * checked against finite differences of the loss (tolerances argued in fd_harness.ts) on the
@@ -130,7 +130,7 @@ function layerNorm(
 /**
  * mobilenet_v3's order, HardSwish → Conv → BatchNormalization: lowering BatchNormalization
  * to its training form needs its input's rank, which shape inference carries through
- * HardSwish (issue 19: "BatchNormalization: input rank unknown").
+ * HardSwish (without its shape rule: "BatchNormalization: input rank unknown").
  */
 function hardSwishThenBatchNorm(): GradCase {
   return {
