@@ -47,6 +47,12 @@ const USAGE = "usage: deno task client [predict] --config <clinic.json> [--serve
   "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] " +
   "| predict ... --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]";
 
+/**
+ * What every launch from this command asks of the launcher: it is the only clinic of this
+ * process, so it gives up its `run` permission as soon as both children run.
+ */
+const CLI_LAUNCH = { revokeRun: true } as const;
+
 function positiveInt(flag: string, v: string, min = 1): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${v}: expected an integer >= ${min}`);
@@ -142,7 +148,12 @@ await runMain(async () => {
     const r = await launchClinic<{ logits: number[]; dims: number[]; bytesUp: number; bytesDown: number; exportFile?: string }>(
       config,
       "predict",
-      { predictFile: resolve(values.input), exportModel: values.export !== undefined, revokeRun: true },
+      {
+        ...CLI_LAUNCH,
+        verboseSteps: values.verbose,
+        predictFile: resolve(values.input),
+        exportModel: values.export !== undefined,
+      },
     );
     const { logits, dims } = r.result;
     const binary = config.loss === "bce" && dims[1] === 1;
@@ -182,6 +193,7 @@ await runMain(async () => {
     ? (e: ClinicEventRecord) => console.log(JSON.stringify(e))
     : progress && ((e: ClinicEventRecord) => progress.event(e));
   const r = await launchClinic<ClinicResult>(config, "train", {
+    ...CLI_LAUNCH,
     verboseSteps: values.verbose,
     onLine: (l) => {
       progress?.end();

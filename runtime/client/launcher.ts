@@ -326,7 +326,10 @@ export async function launchClinic<T = ClinicResult>(
     courierArgs,
     config.server,
   );
-  if (opts.revokeRun) Deno.permissions.revokeSync({ name: "run" });
+  if (opts.revokeRun) {
+    Deno.permissions.revokeSync({ name: "run" });
+    if (opts.verboseSteps) say(`[${config.name}] launcher: run permission given up (children ${raw.pid}, ${courier.pid})`);
+  }
   opts.onSpawn?.({ rawSide: raw.pid, courier: courier.pid });
   const relays = [
     tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
