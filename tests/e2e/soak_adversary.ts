@@ -40,6 +40,7 @@ import {
   unpackFrames,
 } from "../../runtime/protocol/mod.ts";
 import type { Captured } from "./recording_proxy.ts";
+import { trickle } from "../runtime/server/trickle_body.ts";
 
 /** The attacks, as tallied. */
 export type Attack = "poison" | "forged-blob" | "slow-body" | "handshake-replay" | "frame-replay";
@@ -247,34 +248,4 @@ function scaledActivation(cutDims: readonly number[], n: number, k: number): Ten
 
 function halfLabels(n: number): Tensor<"float32"> {
   return tensor("float32", [n, 1], Float32Array.from({ length: n }, (_, i) => i % 2));
-}
-
-/** A body that announces a 1000-byte frame, then sends one byte every `everyMs`. */
-function trickle(everyMs: number): { body: ReadableStream<Uint8Array>; stop: () => void } {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let controller: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      c.enqueue(Uint8Array.of(0, 0, 0x03, 0xe8)); // u32 big-endian frame length 1000
-      timer = setInterval(() => c.enqueue(Uint8Array.of(0)), everyMs);
-    },
-    cancel() {
-      open = false;
-      clearInterval(timer);
-    },
-  });
-  return {
-    body,
-    stop() {
-      clearInterval(timer);
-      if (open) {
-        open = false;
-        try {
-          controller.close();
-        } catch { /* already errored by the aborted upload */ }
-      }
-    },
-  };
 }

@@ -8,6 +8,7 @@ import { tensor } from "../../../models/tensor.ts";
 import { CLINIC_HEADER, encodeMessage, type Message } from "../../../runtime/protocol/mod.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";
 import { assertError, CUT_DIMS, randomTensor, RawClinic, startServer } from "./harness.ts";
+import { trickle } from "./trickle_body.ts";
 
 /** Serves `server` on a loopback port; its base URL and a stop function. */
 function serve(server: ServerHandle): { url: string; stop: () => Promise<void> } {
@@ -31,37 +32,6 @@ class HttpClinic extends RawClinic {
       headers: { [CLINIC_HEADER]: clinic },
     });
   }
-}
-
-/**
- * A body that sends a frame's length prefix, then one byte every `everyMs`, until `stop`
- * closes it.
- */
-function trickle(everyMs: number): { body: ReadableStream<Uint8Array>; stop: () => void } {
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let controller: ReadableStreamDefaultController<Uint8Array>;
-  let open = true;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      c.enqueue(Uint8Array.of(0, 0, 0x03, 0xe8)); // a frame of 1000 bytes is coming (u32 big-endian)...
-      timer = setInterval(() => c.enqueue(Uint8Array.of(0)), everyMs);
-    },
-    cancel() {
-      open = false;
-      clearInterval(timer);
-    },
-  });
-  return {
-    body,
-    stop: () => {
-      clearInterval(timer);
-      if (open) {
-        open = false;
-        controller.close();
-      }
-    },
-  };
 }
 
 /** Resolves to `p`'s value, or rejects once `ms` have passed. */
