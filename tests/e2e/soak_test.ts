@@ -32,14 +32,13 @@ import { type Tensor, tensor } from "../../models/tensor.ts";
 import type { ClinicResult } from "../../runtime/client/clinic.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
-import { Rng } from "../../runtime/data/rng.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../../runtime/keys/key_store.ts";
 import { createServerApp, type ServerHandle } from "../../runtime/server/mod.ts";
 import { CHECKPOINT_FILE } from "../../runtime/server/checkpoint.ts";
 import { parseServerConfigFile } from "../../runtime/server/config_file.ts";
 import { startRecordingProxy } from "./recording_proxy.ts";
 import { type AdversaryReport, runAdversary } from "./soak_adversary.ts";
-import { makeWorld, serverEngine, SIZE, type SplitWorld } from "./split_harness.ts";
+import { learnableImages, makeWorld, serverEngine, SIZE, type SplitWorld } from "./split_harness.ts";
 
 const ADVERSARY = "mallory";
 /** Per-sample cut of the zoo CNN on 8×8 single-channel images (block 1 after pooling). */
@@ -97,21 +96,9 @@ async function startServer(w: SplitWorld, order: string[]) {
   };
 }
 
-/**
- * `n` images whose label is a faint square (+`contrast` on noise of 0..99), so one epoch
- * leaves the test AUC short of 1 and a disturbed run shows in it.
- */
+/** `n` images whose label is a faint square, so one epoch leaves the test AUC short of 1. */
 function faintImages(n: number, seed: number, contrast: number): Tensor[] {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * SIZE * SIZE), labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = rng.int(2);
-    for (let p = 0; p < SIZE * SIZE; p++) {
-      const y = Math.floor(p / SIZE), x = p % SIZE;
-      const inSquare = y >= 2 && y < 6 && x >= 2 && x < 6;
-      images[i * SIZE * SIZE + p] = rng.int(100) + (labels[i] && inSquare ? contrast : 0);
-    }
-  }
+  const { images, labels } = learnableImages(n, seed, contrast);
   return [tensor("uint8", [n, SIZE, SIZE], images), tensor("uint8", [n, 1], labels)];
 }
 
