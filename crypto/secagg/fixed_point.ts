@@ -75,13 +75,19 @@ const LIMIT = 2 ** 31 - 1;
 
 function checkShape(p: FixedPointParams): void {
   if (!(Number.isFinite(p.clipRange) && p.clipRange > 0)) {
-    throw new SecAggError("INVALID_PARAMS", `clipRange ${p.clipRange} is not a positive finite number`);
+    throw new SecAggError(
+      "INVALID_PARAMS",
+      `clipRange ${p.clipRange} is not a positive finite number`,
+    );
   }
   if (!Number.isInteger(p.scaleBits) || p.scaleBits < 0 || p.scaleBits > 24) {
     throw new SecAggError("INVALID_PARAMS", `scaleBits ${p.scaleBits} is not an integer in 0..24`);
   }
   if (!Number.isInteger(p.maxSamples) || p.maxSamples < 1 || p.maxSamples > 2 ** 28) {
-    throw new SecAggError("INVALID_PARAMS", `maxSamples ${p.maxSamples} is not an integer in 1..2^28`);
+    throw new SecAggError(
+      "INVALID_PARAMS",
+      `maxSamples ${p.maxSamples} is not an integer in 1..2^28`,
+    );
   }
 }
 
@@ -215,7 +221,7 @@ export function decodeSum(
  * @example
  * ```ts
  * import { errorBound } from "./fixed_point.ts";
- * console.log(errorBound({ clipRange: 4, scaleBits: 11, maxSamples: 4096 }, 4, 100) < 1e-5); // true
+ * console.log(errorBound({ clipRange: 4, scaleBits: 11, maxSamples: 4096 }, 4, 100) < 2e-5); // true
  * ```
  */
 export function errorBound(p: FixedPointParams, clinics: number, totalSamples: number): number {

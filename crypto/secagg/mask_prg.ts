@@ -28,7 +28,9 @@ function checkSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH) {
     throw new SecAggError(
       "INVALID_PARAMS",
-      `mask seed must be ${SEED_LENGTH} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`,
+      `mask seed must be ${SEED_LENGTH} bytes, got ${
+        seed instanceof Uint8Array ? seed.length : typeof seed
+      }`,
     );
   }
 }
@@ -71,7 +73,7 @@ export function expandMask(seed: Uint8Array, length: number): Uint32Array {
  */
 export function applyMask(acc: Uint32Array, seed: Uint8Array, sign: 1 | -1): void {
   const mask = expandMask(seed, acc.length);
-  if (sign === 1) for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] + mask[i]) >>> 0;
+  if (sign === 1) { for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] + mask[i]) >>> 0; }
   else for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] - mask[i]) >>> 0;
   mask.fill(0);
 }

@@ -23,7 +23,12 @@
  * ```
  * @module
  */
-export { isSecAggError, SECAGG_ERROR_CODES, SecAggError, type SecAggErrorCode } from "./secagg_error.ts";
+export {
+  isSecAggError,
+  SECAGG_ERROR_CODES,
+  SecAggError,
+  type SecAggErrorCode,
+} from "./secagg_error.ts";
 export { pairContext, pairwiseSeed, type PairwiseSeedInput, SEED_LENGTH } from "./pairwise_seed.ts";
 export { applyMask, expandMask, MAX_MASK_WORDS } from "./mask_prg.ts";
 export {
@@ -45,7 +50,13 @@ export {
   type Share,
   splitSecret,
 } from "./shamir.ts";
-export { type OpenSharesInput, openShares, type SealSharesInput, sealShares, secaggRun } from "./share_envelope.ts";
+export {
+  openShares,
+  type OpenSharesInput,
+  sealShares,
+  type SealSharesInput,
+  secaggRun,
+} from "./share_envelope.ts";
 export { checkSortedNames, checkThreshold, defaultThreshold, maskSign } from "./secagg_roster.ts";
 export {
   decodeSecAggMessage,

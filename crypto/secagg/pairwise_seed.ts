@@ -50,7 +50,7 @@ const utf8 = new TextEncoder();
  * ```ts
  * import { pairContext } from "./pairwise_seed.ts";
  * const x = pairContext("s", 1, "b", "a"), y = pairContext("s", 1, "a", "b");
- * console.log(x.length, x.every((v, i) => v === y[i])); // 36 true
+ * console.log(x.length, x.every((v, i) => v === y[i])); // 35 true
  * ```
  */
 export function pairContext(study: string, round: number, u: string, v: string): Uint8Array {

@@ -30,7 +30,12 @@
  */
 import { equalBytes } from "@noble/ciphers/utils.js";
 import type { KeyPair } from "../noise/dh.ts";
-import { checkFixedPoint, DEFAULT_FIXED_POINT, encodeWeighted, type FixedPointParams } from "./fixed_point.ts";
+import {
+  checkFixedPoint,
+  DEFAULT_FIXED_POINT,
+  encodeWeighted,
+  type FixedPointParams,
+} from "./fixed_point.ts";
 import { applyMask } from "./mask_prg.ts";
 import { pairwiseSeed, SEED_LENGTH } from "./pairwise_seed.ts";
 import { checkSortedNames, checkThreshold, maskSign } from "./secagg_roster.ts";
@@ -117,7 +122,10 @@ export class SecAggClient {
 
   #step<T>(from: State, to: State, run: () => T): T {
     if (this.#state !== from) {
-      throw new SecAggError("OUT_OF_ORDER", `secagg client is ${this.#state}; this step needs ${from}`);
+      throw new SecAggError(
+        "OUT_OF_ORDER",
+        `secagg client is ${this.#state}; this step needs ${from}`,
+      );
     }
     try {
       const out = run();
@@ -179,21 +187,35 @@ export class SecAggClient {
     checkSortedNames(names, "roster");
     checkThreshold(m.threshold, names.length);
     if (!names.includes(this.#o.name)) {
-      throw new SecAggError("UNKNOWN_CLINIC", `roster of round ${m.round} does not list ${this.#o.name}`);
+      throw new SecAggError(
+        "UNKNOWN_CLINIC",
+        `roster of round ${m.round} does not list ${this.#o.name}`,
+      );
     }
     for (const c of m.clinics) {
       const mine = c.name === this.#o.name ? this.#o.keyPair.publicKey : this.#o.peerKey(c.name);
       if (mine === undefined || !equalBytes(mine, c.publicKey)) {
-        throw new SecAggError("UNKNOWN_CLINIC", `roster key of ${c.name} is not the one in this clinic's allowlist`);
+        throw new SecAggError(
+          "UNKNOWN_CLINIC",
+          `roster key of ${c.name} is not the one in this clinic's allowlist`,
+        );
       }
     }
     const p = m.params, q = this.#params;
-    if (p.clipRange !== q.clipRange || p.scaleBits !== q.scaleBits || p.maxSamples !== q.maxSamples) {
-      throw new SecAggError("INVALID_PARAMS", `roster params ${JSON.stringify(p)}; this clinic expects ${JSON.stringify(q)}`);
+    if (
+      p.clipRange !== q.clipRange || p.scaleBits !== q.scaleBits || p.maxSamples !== q.maxSamples
+    ) {
+      throw new SecAggError(
+        "INVALID_PARAMS",
+        `roster params ${JSON.stringify(p)}; this clinic expects ${JSON.stringify(q)}`,
+      );
     }
     checkFixedPoint(p, names.length);
     if (!Number.isInteger(m.vectorLength) || m.vectorLength < 0 || m.vectorLength >= 2 ** 30) {
-      throw new SecAggError("INVALID_PARAMS", `vector length ${m.vectorLength} is not an integer in [0, 2^30)`);
+      throw new SecAggError(
+        "INVALID_PARAMS",
+        `vector length ${m.vectorLength} is not an integer in [0, 2^30)`,
+      );
     }
   }
 
@@ -212,11 +234,23 @@ export class SecAggClient {
     return this.#step("advertised", "shared", () => {
       this.#checkRoster(roster);
       const o = this.#o, names = roster.clinics.map((c) => c.name);
-      this.#roster = names, this.#threshold = roster.threshold, this.#vectorLength = roster.vectorLength;
+      this.#roster = names,
+        this.#threshold = roster.threshold,
+        this.#vectorLength = roster.vectorLength;
       this.#selfSeed = this.#random(SEED_LENGTH).slice();
       const others = names.filter((n) => n !== o.name);
       for (const v of others) {
-        this.#seeds.set(v, pairwiseSeed({ own: o.keyPair, ownName: o.name, peerName: v, peerKey: o.peerKey(v)!, study: o.study, round: o.round }));
+        this.#seeds.set(
+          v,
+          pairwiseSeed({
+            own: o.keyPair,
+            ownName: o.name,
+            peerName: v,
+            peerKey: o.peerKey(v)!,
+            study: o.study,
+            round: o.round,
+          }),
+        );
       }
       const secrets = [this.#selfSeed, ...others.map((v) => this.#seeds.get(v)!)];
       const indices = names.map((_, i) => i + 1);
@@ -226,7 +260,18 @@ export class SecAggClient {
         const plaintext = new Uint8Array(SEED_LENGTH * secrets.length);
         split.forEach((shares, j) => plaintext.set(shares[k].value, SEED_LENGTH * j));
         if (w === o.name) this.#hold(o.name, plaintext);
-        else envelopes.push({ to: w, blob: sealShares({ sender: o.keyPair, from: o.name, to: w, recipientKey: o.peerKey(w)!, study: o.study, round: o.round, plaintext }) });
+        else {envelopes.push({
+            to: w,
+            blob: sealShares({
+              sender: o.keyPair,
+              from: o.name,
+              to: w,
+              recipientKey: o.peerKey(w)!,
+              study: o.study,
+              round: o.round,
+              plaintext,
+            }),
+          });}
         plaintext.fill(0);
       });
       for (const shares of split) for (const s of shares) s.value.fill(0);
@@ -238,7 +283,9 @@ export class SecAggClient {
   #hold(sender: string, plaintext: Uint8Array): void {
     const others = this.#roster.filter((n) => n !== sender);
     const s = new Map<string, Uint8Array>();
-    others.forEach((v, j) => s.set(v, plaintext.slice(SEED_LENGTH * (j + 1), SEED_LENGTH * (j + 2))));
+    others.forEach((v, j) =>
+      s.set(v, plaintext.slice(SEED_LENGTH * (j + 1), SEED_LENGTH * (j + 2)))
+    );
     this.#held.set(sender, { b: plaintext.slice(0, SEED_LENGTH), s });
   }
 
@@ -250,20 +297,37 @@ export class SecAggClient {
     }
     checkSortedNames(m.senders, "relay senders");
     for (const s of m.senders) {
-      if (!this.#roster.includes(s)) throw new SecAggError("UNKNOWN_CLINIC", `relay sender ${s} is not in the roster`);
+      if (!this.#roster.includes(s)) {
+        throw new SecAggError("UNKNOWN_CLINIC", `relay sender ${s} is not in the roster`);
+      }
     }
     if (!m.senders.includes(o.name)) {
-      throw new SecAggError("MALFORMED_MESSAGE", `relay senders omit ${o.name}, which sent its shares`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `relay senders omit ${o.name}, which sent its shares`,
+      );
     }
     this.#needThreshold(m.senders.length, "clinics sent shares");
     const want = m.senders.filter((s) => s !== o.name);
     const got = m.envelopes.map((e) => e.from);
     if (got.length !== want.length || got.some((f, i) => f !== want[i])) {
-      throw new SecAggError("MALFORMED_MESSAGE", `relay carries envelopes from [${got}]; its senders imply [${want}]`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `relay carries envelopes from [${got}]; its senders imply [${want}]`,
+      );
     }
     const expectedLength = SEED_LENGTH * this.#roster.length;
     for (const e of m.envelopes) {
-      const plaintext = openShares({ recipient: o.keyPair, to: o.name, study: o.study, round: o.round, from: e.from, senderKey: o.peerKey, blob: e.blob, expectedLength });
+      const plaintext = openShares({
+        recipient: o.keyPair,
+        to: o.name,
+        study: o.study,
+        round: o.round,
+        from: e.from,
+        senderKey: o.peerKey,
+        blob: e.blob,
+        expectedLength,
+      });
       this.#hold(e.from, plaintext);
       plaintext.fill(0);
     }
@@ -272,7 +336,10 @@ export class SecAggClient {
 
   #needThreshold(count: number, what: string, code: SecAggErrorCode = "BELOW_THRESHOLD"): void {
     if (count < this.#threshold) {
-      throw new SecAggError(code, `${count} ${what}; the threshold is ${this.#threshold}: retry with a new round number`);
+      throw new SecAggError(
+        code,
+        `${count} ${what}; the threshold is ${this.#threshold}: retry with a new round number`,
+      );
     }
   }
 
@@ -289,16 +356,25 @@ export class SecAggClient {
    * // tests/crypto/secagg/secagg_protocol_test.ts runs whole rounds.
    * ```
    */
-  maskedInput(relay: SecAggMessageOf<"relay">, weights: Float32Array, samples: number): SecAggMessageOf<"masked"> {
+  maskedInput(
+    relay: SecAggMessageOf<"relay">,
+    weights: Float32Array,
+    samples: number,
+  ): SecAggMessageOf<"masked"> {
     return this.#step("shared", "masked", () => {
       this.#openRelay(relay);
       if (weights.length !== this.#vectorLength) {
-        throw new SecAggError("INVALID_PARAMS", `weights have ${weights.length} values; the roster says ${this.#vectorLength}`);
+        throw new SecAggError(
+          "INVALID_PARAMS",
+          `weights have ${weights.length} values; the roster says ${this.#vectorLength}`,
+        );
       }
       const o = this.#o;
       const y = encodeWeighted(weights, samples, this.#params, this.#roster.length);
       applyMask(y, this.#selfSeed!, 1);
-      for (const v of this.#u2) if (v !== o.name) applyMask(y, this.#seeds.get(v)!, maskSign(o.name, v));
+      for (const v of this.#u2) {
+        if (v !== o.name) applyMask(y, this.#seeds.get(v)!, maskSign(o.name, v));
+      }
       this.#selfSeed!.fill(0);
       this.#selfSeed = null;
       for (const s of this.#seeds.values()) s.fill(0);
@@ -319,7 +395,10 @@ export class SecAggClient {
       );
     }
     if (!m.survivors.includes(this.#o.name)) {
-      throw new SecAggError("UNSAFE_REQUEST", `unmask request lists ${this.#o.name}, which uploaded its input, as dropped`);
+      throw new SecAggError(
+        "UNSAFE_REQUEST",
+        `unmask request lists ${this.#o.name}, which uploaded its input, as dropped`,
+      );
     }
     this.#needThreshold(m.survivors.length, "clinics survived");
   }
@@ -339,10 +418,14 @@ export class SecAggClient {
     return this.#step("masked", "done", () => {
       this.#checkUnmask(request);
       const shares: RevealedShare[] = [];
-      for (const v of request.survivors) shares.push({ of: v, share: this.#held.get(v)!.b.slice() });
+      for (const v of request.survivors) {
+        shares.push({ of: v, share: this.#held.get(v)!.b.slice() });
+      }
       for (const u of request.dropped) {
         const held = this.#held.get(u)!;
-        for (const v of request.survivors) shares.push({ of: u, peer: v, share: held.s.get(v)!.slice() });
+        for (const v of request.survivors) {
+          shares.push({ of: u, peer: v, share: held.s.get(v)!.slice() });
+        }
       }
       this.#wipe();
       const o = this.#o;

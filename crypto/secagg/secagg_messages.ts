@@ -99,7 +99,11 @@ export type SecAggMessage =
     readonly survivors: readonly string[];
     readonly dropped: readonly string[];
   }
-  | RoundRef & { readonly type: "reveal"; readonly from: string; readonly shares: readonly RevealedShare[] };
+  | RoundRef & {
+    readonly type: "reveal";
+    readonly from: string;
+    readonly shares: readonly RevealedShare[];
+  };
 
 /**
  * The message of one type.
@@ -134,7 +138,9 @@ class Writer {
   }
   str(s: string) {
     const b = utf8.encode(s);
-    if (b.length > 0xffff) throw new SecAggError("MALFORMED_MESSAGE", `string of ${b.length} bytes`);
+    if (b.length > 0xffff) {
+      throw new SecAggError("MALFORMED_MESSAGE", `string of ${b.length} bytes`);
+    }
     this.#parts.push(Uint8Array.of(b.length >> 8, b.length & 0xff), b);
   }
   bytes(b: Uint8Array) {
@@ -167,7 +173,10 @@ class Reader {
   }
   #need(n: number, field: string) {
     if (this.#o + n > this.b.length) {
-      throw new SecAggError("MALFORMED_MESSAGE", `${field}: needs ${n} bytes, ${this.b.length - this.#o} left`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `${field}: needs ${n} bytes, ${this.b.length - this.#o} left`,
+      );
     }
   }
   u8(field: string): number {
@@ -259,7 +268,9 @@ function writeBody(w: Writer, m: SecAggMessage): void {
  */
 export function encodeSecAggMessage(m: SecAggMessage): Uint8Array {
   const tag = TAGS.indexOf(m.type);
-  if (tag < 0) throw new SecAggError("MALFORMED_MESSAGE", `unknown message type ${JSON.stringify(m.type)}`);
+  if (tag < 0) {
+    throw new SecAggError("MALFORMED_MESSAGE", `unknown message type ${JSON.stringify(m.type)}`);
+  }
   const w = new Writer();
   w.u8(tag), w.u8(VERSION), w.str(m.study), w.u32(m.round);
   writeBody(w, m);
@@ -272,13 +283,25 @@ function readBody(r: Reader, type: SecAggMessage["type"], ref: RoundRef): SecAgg
       return { type, ...ref, from: r.str("from"), publicKey: r.bytes("publicKey") };
     case "roster": {
       const threshold = r.u32("threshold"), vectorLength = r.u32("vectorLength");
-      const params = { clipRange: r.f64("clipRange"), scaleBits: r.u32("scaleBits"), maxSamples: r.u32("maxSamples") };
-      const clinics = r.list("clinics", () => ({ name: r.str("name"), publicKey: r.bytes("publicKey") }));
+      const params = {
+        clipRange: r.f64("clipRange"),
+        scaleBits: r.u32("scaleBits"),
+        maxSamples: r.u32("maxSamples"),
+      };
+      const clinics = r.list(
+        "clinics",
+        () => ({ name: r.str("name"), publicKey: r.bytes("publicKey") }),
+      );
       return { type, ...ref, threshold, vectorLength, params, clinics };
     }
     case "shares": {
       const from = r.str("from");
-      return { type, ...ref, from, envelopes: r.list("envelopes", () => ({ to: r.str("to"), blob: r.bytes("blob") })) };
+      return {
+        type,
+        ...ref,
+        from,
+        envelopes: r.list("envelopes", () => ({ to: r.str("to"), blob: r.bytes("blob") })),
+      };
     }
     case "relay": {
       const to = r.str("to"), senders = r.list("senders", () => r.str("sender"));
@@ -288,7 +311,12 @@ function readBody(r: Reader, type: SecAggMessage["type"], ref: RoundRef): SecAgg
     case "masked":
       return { type, ...ref, from: r.str("from"), masked: r.words("masked") };
     case "unmask":
-      return { type, ...ref, survivors: r.list("survivors", () => r.str("survivor")), dropped: r.list("dropped", () => r.str("dropped")) };
+      return {
+        type,
+        ...ref,
+        survivors: r.list("survivors", () => r.str("survivor")),
+        dropped: r.list("dropped", () => r.str("dropped")),
+      };
     case "reveal": {
       const from = r.str("from");
       const shares = r.list("shares", () => {
@@ -319,7 +347,9 @@ export function decodeSecAggMessage(bytes: Uint8Array): SecAggMessage {
   const r = new Reader(bytes);
   const tag = r.u8("type"), version = r.u8("version");
   const type = TAGS[tag];
-  if (type === undefined) throw new SecAggError("MALFORMED_MESSAGE", `message type tag ${tag} is unknown`);
+  if (type === undefined) {
+    throw new SecAggError("MALFORMED_MESSAGE", `message type tag ${tag} is unknown`);
+  }
   if (version !== VERSION) {
     throw new SecAggError("MALFORMED_MESSAGE", `message version ${version}; expected ${VERSION}`);
   }

@@ -47,7 +47,10 @@ export function defaultThreshold(n: number): number {
  */
 export function checkThreshold(t: number, n: number): void {
   if (!Number.isInteger(n) || n < 2 || n > MAX_SHARE_INDEX) {
-    throw new SecAggError("INVALID_PARAMS", `${n} clinics; secure aggregation needs 2..${MAX_SHARE_INDEX}`);
+    throw new SecAggError(
+      "INVALID_PARAMS",
+      `${n} clinics; secure aggregation needs 2..${MAX_SHARE_INDEX}`,
+    );
   }
   if (!Number.isInteger(t) || t < 2 || t > n || 2 * t <= n) {
     throw new SecAggError(
@@ -78,7 +81,9 @@ export function checkSortedNames(names: readonly string[], what: string): void {
     if (!(names[i - 1] < names[i])) {
       throw new SecAggError(
         "MALFORMED_MESSAGE",
-        `${what}: ${JSON.stringify(names[i])} follows ${JSON.stringify(names[i - 1])}; expected strictly increasing names`,
+        `${what}: ${JSON.stringify(names[i])} follows ${
+          JSON.stringify(names[i - 1])
+        }; expected strictly increasing names`,
       );
     }
   }

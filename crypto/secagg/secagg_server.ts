@@ -35,7 +35,12 @@
  * @module
  */
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { checkFixedPoint, decodeSum, DEFAULT_FIXED_POINT, type FixedPointParams } from "./fixed_point.ts";
+import {
+  checkFixedPoint,
+  decodeSum,
+  DEFAULT_FIXED_POINT,
+  type FixedPointParams,
+} from "./fixed_point.ts";
 import { applyMask } from "./mask_prg.ts";
 import { SEED_LENGTH } from "./pairwise_seed.ts";
 import { checkSortedNames, checkThreshold, defaultThreshold, maskSign } from "./secagg_roster.ts";
@@ -136,7 +141,10 @@ export class SecAggServer {
     checkFixedPoint(this.#params, n);
     const len = options.vectorLength;
     if (!Number.isInteger(len) || len < 0 || len >= 2 ** 30) {
-      throw new SecAggError("INVALID_PARAMS", `vector length ${len} is not an integer in [0, 2^30)`);
+      throw new SecAggError(
+        "INVALID_PARAMS",
+        `vector length ${len} is not an integer in [0, 2^30)`,
+      );
     }
   }
 
@@ -163,20 +171,42 @@ export class SecAggServer {
    */
   receive(m: SecAggMessage): void {
     if (m.study !== this.#o.study || m.round !== this.#o.round) {
-      throw new SecAggError("MALFORMED_MESSAGE", `message of study ${m.study} round ${m.round}; this is ${this.#o.study} round ${this.#o.round}`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `message of study ${m.study} round ${m.round}; this is ${this.#o.study} round ${this.#o.round}`,
+      );
     }
     if (PHASE_OF[m.type] !== this.#phase) {
-      throw new SecAggError("OUT_OF_ORDER", `${m.type} message while the round is in phase ${this.#phase}`);
+      throw new SecAggError(
+        "OUT_OF_ORDER",
+        `${m.type} message while the round is in phase ${this.#phase}`,
+      );
     }
     if (m.type === "advertise") return this.#onAdvertise(m);
-    if (m.type === "shares") return this.#take(this.#shares, this.#u1, m.from, m, () => this.#checkShares(m));
-    if (m.type === "masked") return this.#take(this.#masked, this.#u2, m.from, m.masked, () => this.#checkMasked(m));
-    if (m.type === "reveal") return this.#take(this.#reveals, this.#u3, m.from, m, () => this.#checkReveal(m));
+    if (m.type === "shares") {
+      return this.#take(this.#shares, this.#u1, m.from, m, () => this.#checkShares(m));
+    }
+    if (m.type === "masked") {
+      return this.#take(this.#masked, this.#u2, m.from, m.masked, () => this.#checkMasked(m));
+    }
+    if (m.type === "reveal") {
+      return this.#take(this.#reveals, this.#u3, m.from, m, () => this.#checkReveal(m));
+    }
   }
 
-  #take<T>(into: Map<string, T>, members: readonly string[], from: string, value: T, check: () => void): void {
-    if (!members.includes(from)) throw new SecAggError("UNKNOWN_CLINIC", `${from} is not in this phase of the round`);
-    if (into.has(from)) throw new SecAggError("MALFORMED_MESSAGE", `a second message from ${from} in this phase`);
+  #take<T>(
+    into: Map<string, T>,
+    members: readonly string[],
+    from: string,
+    value: T,
+    check: () => void,
+  ): void {
+    if (!members.includes(from)) {
+      throw new SecAggError("UNKNOWN_CLINIC", `${from} is not in this phase of the round`);
+    }
+    if (into.has(from)) {
+      throw new SecAggError("MALFORMED_MESSAGE", `a second message from ${from} in this phase`);
+    }
     check();
     into.set(from, value);
   }
@@ -184,9 +214,14 @@ export class SecAggServer {
   #onAdvertise(m: SecAggMessageOf<"advertise">): void {
     const key = this.#keys.get(m.from);
     if (key === undefined || !equalBytes(key, m.publicKey)) {
-      throw new SecAggError("UNKNOWN_CLINIC", `${m.from} is not invited, or its key is not the allowlist's`);
+      throw new SecAggError(
+        "UNKNOWN_CLINIC",
+        `${m.from} is not invited, or its key is not the allowlist's`,
+      );
     }
-    if (this.#advertised.has(m.from)) throw new SecAggError("MALFORMED_MESSAGE", `a second advertise from ${m.from}`);
+    if (this.#advertised.has(m.from)) {
+      throw new SecAggError("MALFORMED_MESSAGE", `a second advertise from ${m.from}`);
+    }
     this.#advertised.add(m.from);
   }
 
@@ -194,30 +229,49 @@ export class SecAggServer {
     const want = this.#u1.filter((n) => n !== m.from);
     const got = m.envelopes.map((e) => e.to);
     if (got.length !== want.length || got.some((t, i) => t !== want[i])) {
-      throw new SecAggError("MALFORMED_MESSAGE", `shares from ${m.from} go to [${got}]; the roster implies [${want}]`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `shares from ${m.from} go to [${got}]; the roster implies [${want}]`,
+      );
     }
   }
 
   #checkMasked(m: SecAggMessageOf<"masked">): void {
     if (m.masked.length !== this.#o.vectorLength + 1) {
-      throw new SecAggError("MALFORMED_MESSAGE", `masked input of ${m.from} has ${m.masked.length} words; expected ${this.#o.vectorLength + 1}`);
+      throw new SecAggError(
+        "MALFORMED_MESSAGE",
+        `masked input of ${m.from} has ${m.masked.length} words; expected ${
+          this.#o.vectorLength + 1
+        }`,
+      );
     }
   }
 
   #checkReveal(m: SecAggMessageOf<"reveal">): void {
     for (const s of m.shares) {
       if (s.share.length !== SEED_LENGTH) {
-        throw new SecAggError("MALFORMED_MESSAGE", `a share revealed by ${m.from} is ${s.share.length} bytes; expected ${SEED_LENGTH}`);
+        throw new SecAggError(
+          "MALFORMED_MESSAGE",
+          `a share revealed by ${m.from} is ${s.share.length} bytes; expected ${SEED_LENGTH}`,
+        );
       }
     }
   }
 
   #close(from: Phase, to: Phase, left: number, what: string): void {
-    if (this.#phase !== from) throw new SecAggError("OUT_OF_ORDER", `cannot close ${from}: the round is in phase ${this.#phase}`);
+    if (this.#phase !== from) {
+      throw new SecAggError(
+        "OUT_OF_ORDER",
+        `cannot close ${from}: the round is in phase ${this.#phase}`,
+      );
+    }
     if (left < this.#threshold) {
       this.#phase = "refused";
       this.#masked.clear(); // nothing of a refused round is kept
-      throw new SecAggError("BELOW_THRESHOLD", `${left} ${what}; the threshold is ${this.#threshold}: the round is refused, retry with a new round number`);
+      throw new SecAggError(
+        "BELOW_THRESHOLD",
+        `${left} ${what}; the threshold is ${this.#threshold}: the round is refused, retry with a new round number`,
+      );
     }
     this.#phase = to;
   }
@@ -264,7 +318,14 @@ export class SecAggServer {
         from,
         blob: this.#shares.get(from)!.envelopes.find((e) => e.to === to)!.blob,
       }));
-      relays.set(to, { type: "relay", study: o.study, round: o.round, to, senders: this.#u2, envelopes });
+      relays.set(to, {
+        type: "relay",
+        study: o.study,
+        round: o.round,
+        to,
+        senders: this.#u2,
+        envelopes,
+      });
     }
     this.#shares.clear();
     return relays;
@@ -283,7 +344,13 @@ export class SecAggServer {
     this.#close("masked", "unmask", this.#masked.size, "masked inputs arrived");
     this.#u3 = [...this.#masked.keys()].sort();
     const dropped = this.#u2.filter((n) => !this.#masked.has(n));
-    return { type: "unmask", study: this.#o.study, round: this.#o.round, survivors: this.#u3, dropped };
+    return {
+      type: "unmask",
+      study: this.#o.study,
+      round: this.#o.round,
+      survivors: this.#u3,
+      dropped,
+    };
   }
 
   /** The shares revealed of one secret (b_of, or s_{of,peer}), as Shamir shares at the revealers' indices. */
@@ -314,11 +381,16 @@ export class SecAggServer {
       const shares = this.#sharesOf(of, peer);
       if (shares.length < t) {
         this.#phase = "refused";
-        throw new SecAggError("BELOW_THRESHOLD", `${shares.length} shares of a mask seed of ${of}; the threshold is ${t}: the round is refused`);
+        throw new SecAggError(
+          "BELOW_THRESHOLD",
+          `${shares.length} shares of a mask seed of ${of}; the threshold is ${t}: the round is refused`,
+        );
       }
       return combineShares(shares, t);
     };
-    for (const y of this.#masked.values()) for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] + y[i]) >>> 0;
+    for (const y of this.#masked.values()) {
+      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] + y[i]) >>> 0;
+    }
     for (const v of this.#u3) {
       const b = need(v);
       applyMask(sum, b, -1);

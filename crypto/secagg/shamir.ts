@@ -116,8 +116,8 @@ function checkThreshold(threshold: number, holders: number): void {
  * ```ts
  * import { splitSecret } from "./shamir.ts";
  * // f(x) = 0x00 + 0x57·x, evaluated at 0x83: {57}•{83} = {c1} (FIPS-197 §4.2)
- * const [s] = splitSecret(Uint8Array.of(0), 2, [0x83], () => Uint8Array.of(0x57));
- * console.log(s.value[0].toString(16)); // c1
+ * const [s, t] = splitSecret(Uint8Array.of(0), 2, [0x83, 0x13], () => Uint8Array.of(0x57));
+ * console.log(s.value[0].toString(16), t.value[0].toString(16)); // c1 fe
  * ```
  */
 export function splitSecret(
@@ -132,7 +132,9 @@ export function splitSecret(
   const len = secret.length;
   const coef = random((threshold - 1) * len); // coef[(k - 1) * len + i]: x^k coefficient of byte i
   if (coef.length !== (threshold - 1) * len) {
-    throw new TypeError(`random source gave ${coef.length} bytes, expected ${(threshold - 1) * len}`);
+    throw new TypeError(
+      `random source gave ${coef.length} bytes, expected ${(threshold - 1) * len}`,
+    );
   }
   try {
     return indices.map((x) => {

@@ -166,10 +166,16 @@ export function openShares(i: OpenSharesInput): Uint8Array {
     throw refuse("SHARE_MALFORMED", `share envelope from ${i.from} does not parse`, e);
   }
   if (header.sender !== i.from) {
-    throw refuse("SHARE_FORGED", `envelope relayed as from ${i.from} names ${header.sender} as sender`);
+    throw refuse(
+      "SHARE_FORGED",
+      `envelope relayed as from ${i.from} names ${header.sender} as sender`,
+    );
   }
   if (header.epoch !== i.round) {
-    throw refuse("SHARE_REPLAYED", `share envelope from ${i.from} is of round ${header.epoch}, not ${i.round}`);
+    throw refuse(
+      "SHARE_REPLAYED",
+      `share envelope from ${i.from} is of round ${header.epoch}, not ${i.round}`,
+    );
   }
   let opened;
   try {

@@ -25,15 +25,28 @@ Deno.test("KAT: key 00..1f, nonce 0 (keystream from `openssl enc -chacha20` over
 });
 
 Deno.test("adding then subtracting a mask is the identity mod 2^32", () => {
-  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.array(fc.nat({ max: 0xffff_ffff }), { maxLength: 70 }), (seed, xs) => {
-    const acc = Uint32Array.from(xs);
-    applyMask(acc, seed, 1);
-    applyMask(acc, seed, -1);
-    assert.deepEqual(acc, Uint32Array.from(xs));
-  }), { numRuns: 100 });
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.array(fc.nat({ max: 0xffff_ffff }), { maxLength: 70 }),
+      (seed, xs) => {
+        const acc = Uint32Array.from(xs);
+        applyMask(acc, seed, 1);
+        applyMask(acc, seed, -1);
+        assert.deepEqual(acc, Uint32Array.from(xs));
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
 
 Deno.test("a seed that is not 32 bytes, and a negative length, are refused", () => {
-  assert.throws(() => expandMask(new Uint8Array(31), 1), { code: "INVALID_PARAMS", message: /32 bytes, got 31/ });
-  assert.throws(() => expandMask(new Uint8Array(32), -1), { code: "INVALID_PARAMS", message: /mask length -1/ });
+  assert.throws(() => expandMask(new Uint8Array(31), 1), {
+    code: "INVALID_PARAMS",
+    message: /32 bytes, got 31/,
+  });
+  assert.throws(() => expandMask(new Uint8Array(32), -1), {
+    code: "INVALID_PARAMS",
+    message: /mask length -1/,
+  });
 });

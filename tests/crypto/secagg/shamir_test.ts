@@ -37,22 +37,25 @@ Deno.test("KAT: 3-of-5 split of 'splitgate' with fixed coefficients (computed by
 });
 
 Deno.test("any t of n shares rebuild the secret, in any order", () => {
-  fc.assert(fc.property(
-    fc.uint8Array({ minLength: 1, maxLength: 40 }),
-    fc.integer({ min: 2, max: 12 }),
-    fc.integer({ min: 0, max: 10 }),
-    fc.infiniteStream(fc.nat()),
-    (secret, t, extra, picks) => {
-      const n = Math.min(t + extra, 20);
-      const indices = Array.from({ length: n }, (_, i) => 1 + ((i * 37) % 255));
-      const shares = splitSecret(secret, t, indices);
-      const pool = [...shares];
-      const chosen = [];
-      const it = picks[Symbol.iterator]();
-      for (let k = 0; k < t; k++) chosen.push(pool.splice(it.next().value % pool.length, 1)[0]);
-      assert.deepEqual(combineShares(chosen, t), secret);
-    },
-  ), { numRuns: 200 });
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 2, max: 12 }),
+      fc.integer({ min: 0, max: 10 }),
+      fc.infiniteStream(fc.nat()),
+      (secret, t, extra, picks) => {
+        const n = Math.min(t + extra, 20);
+        const indices = Array.from({ length: n }, (_, i) => 1 + ((i * 37) % 255));
+        const shares = splitSecret(secret, t, indices);
+        const pool = [...shares];
+        const chosen = [];
+        const it = picks[Symbol.iterator]();
+        for (let k = 0; k < t; k++) chosen.push(pool.splice(it.next().value % pool.length, 1)[0]);
+        assert.deepEqual(combineShares(chosen, t), secret);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
 
 Deno.test("t − 1 shares say nothing: over all polynomials, every pair of share values is equally likely for any secret", () => {
@@ -75,7 +78,11 @@ Deno.test("t − 1 shares say nothing: over all polynomials, every pair of share
 Deno.test("zero, duplicate, fractional and out-of-range share indices are refused", () => {
   for (const bad of [[0, 1], [1, 1], [1.5, 2], [256, 1], [-1, 2], [NaN, 1]]) {
     assert.throws(() => checkShareIndices(bad), code("BAD_SHARE_INDEX"), `indices ${bad}`);
-    assert.throws(() => splitSecret(Uint8Array.of(1), 2, bad), code("BAD_SHARE_INDEX"), `split ${bad}`);
+    assert.throws(
+      () => splitSecret(Uint8Array.of(1), 2, bad),
+      code("BAD_SHARE_INDEX"),
+      `split ${bad}`,
+    );
   }
   const v = Uint8Array.of(1);
   assert.throws(
@@ -84,16 +91,30 @@ Deno.test("zero, duplicate, fractional and out-of-range share indices are refuse
   );
   assert.throws(
     () => combineShares([{ index: 0, value: v }, { index: 3, value: v }], 2),
-    { name: "SecAggError", code: "BAD_SHARE_INDEX", message: /share index 0 is not an integer in 1\.\.255/ },
+    {
+      name: "SecAggError",
+      code: "BAD_SHARE_INDEX",
+      message: /share index 0 is not an integer in 1\.\.255/,
+    },
   );
 });
 
 Deno.test("too few shares, a threshold above the holders, and shares of unequal length are refused", () => {
   const s = splitSecret(Uint8Array.of(1, 2), 3, [1, 2, 3]);
-  assert.throws(() => combineShares(s.slice(0, 2), 3), { code: "TOO_FEW_SHARES", message: /2 shares given; the threshold is 3/ });
-  assert.throws(() => splitSecret(Uint8Array.of(1), 4, [1, 2, 3]), { code: "INVALID_PARAMS", message: /threshold 4/ });
+  assert.throws(() => combineShares(s.slice(0, 2), 3), {
+    code: "TOO_FEW_SHARES",
+    message: /2 shares given; the threshold is 3/,
+  });
+  assert.throws(() => splitSecret(Uint8Array.of(1), 4, [1, 2, 3]), {
+    code: "INVALID_PARAMS",
+    message: /threshold 4/,
+  });
   assert.throws(
-    () => combineShares([{ index: 1, value: Uint8Array.of(1) }, { index: 2, value: Uint8Array.of(1, 2) }], 2),
+    () =>
+      combineShares([{ index: 1, value: Uint8Array.of(1) }, {
+        index: 2,
+        value: Uint8Array.of(1, 2),
+      }], 2),
     code("MALFORMED_MESSAGE"),
   );
 });
