@@ -1,9 +1,14 @@
 /**
  * Secure aggregation at a round's end, clinic side: runs this clinic's `SecAggClient`
  * (crypto/secagg/) against the server's `SecAggRound` (runtime/server/secagg_round.ts) by
- * polling through the encrypted channel. `exchange` sends one payload in the channel and
- * returns the server's answer (the courier's request/reply; see the wiring notes in
- * docs/design/secure_aggregation.md#runtime).
+ * polling through the encrypted channel. Two halves, so that the weights and the static key
+ * stay on the raw side while only the courier talks to the network:
+ *
+ * - a {@linkcode SecAggStepper} holds the `SecAggClient`, the weights and the sample count
+ *   (the raw side; {@linkcode localSecAggStepper} in one process, or an RPC to the raw side
+ *   whose messages cross as `encodeSecAggMessage` bytes);
+ * - {@linkcode runSecAggClientRound} polls (the courier): `exchange` sends one payload in the
+ *   channel and returns the server's answer (see docs/design/secure_aggregation.md#runtime).
  *
  * The clinic learns the round's average (every clinic starts the next round from it) and
  * whether its own weights are in it; a clinic that missed a phase is dropped from the sum but
@@ -12,13 +17,14 @@
  *
  * @example
  * ```ts
- * import { runSecAggClientRound } from "./secagg_client_round.ts";
+ * import { localSecAggStepper, runSecAggClientRound } from "./secagg_client_round.ts";
  * import { generateKeyPair } from "../../crypto/noise/dh.ts";
  * import { encodeSecAggReply } from "../protocol/secagg_payload.ts";
  * const refuse = () => Promise.resolve(encodeSecAggReply({ round: 1, status: "refused", code: "BELOW_THRESHOLD", text: "2 of 4" }));
  * try {
- *   await runSecAggClientRound({ exchange: refuse, name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
+ *   const stepper = localSecAggStepper({ name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
  *     study: "s", round: 1, weights: new Float32Array(4), samples: 10 });
+ *   await runSecAggClientRound({ exchange: refuse, stepper, name: "a", round: 1 });
  * } catch (e) {
  *   console.log((e as { code: string }).code); // BELOW_THRESHOLD
  * }
@@ -40,24 +46,84 @@ import {
 } from "../protocol/secagg_payload.ts";
 
 /**
- * What {@link runSecAggClientRound} needs: the `SecAggClient` options, the channel exchange,
- * this clinic's weights and sample count, and its polling pace.
+ * The raw side's half of a round: the clinic's `SecAggClient` with its weights. Async, so it may
+ * be a remote call to the raw-side process.
  *
  * @example
  * ```ts
- * import type { SecAggClientRoundOptions } from "./secagg_client_round.ts";
+ * import { localSecAggStepper, type SecAggStepper } from "./secagg_client_round.ts";
  * import { generateKeyPair } from "../../crypto/noise/dh.ts";
- * const o: SecAggClientRoundOptions = { exchange: async (b) => b, name: "a", keyPair: generateKeyPair(),
- *   peerKey: () => undefined, study: "s", round: 1, weights: new Float32Array(4), samples: 10 };
+ * const s: SecAggStepper = localSecAggStepper({ name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
+ *   study: "s", round: 1, weights: new Float32Array(4), samples: 10 });
+ * console.log((await s.start()).type); // advertise
  * ```
  */
-export interface SecAggClientRoundOptions extends SecAggClientOptions {
+export interface SecAggStepper {
+  /** The clinic's first message of the round (`advertise`). */
+  start(): Promise<SecAggMessage>;
+  /** One server message in; what to send next (nothing for a clinic listed as dropped) and what to wait for. */
+  next(m: SecAggMessage): Promise<{ out?: SecAggMessage; want: SecAggWant }>;
+}
+
+/**
+ * What {@link localSecAggStepper} needs: the `SecAggClient` options, this clinic's weights
+ * (flattened, the length the server expects) and the number of samples behind them.
+ *
+ * @example
+ * ```ts
+ * import type { LocalStepperOptions } from "./secagg_client_round.ts";
+ * import { generateKeyPair } from "../../crypto/noise/dh.ts";
+ * const o: LocalStepperOptions = { name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
+ *   study: "s", round: 1, weights: new Float32Array(4), samples: 10 };
+ * ```
+ */
+export interface LocalStepperOptions extends SecAggClientOptions {
+  weights: Float32Array;
+  samples: number;
+}
+
+/**
+ * A {@link SecAggStepper} in this process: what the raw side runs behind its RPC.
+ *
+ * @example
+ * ```ts
+ * import { localSecAggStepper } from "./secagg_client_round.ts";
+ * import { generateKeyPair } from "../../crypto/noise/dh.ts";
+ * const s = localSecAggStepper({ name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
+ *   study: "s", round: 1, weights: new Float32Array(4), samples: 10 });
+ * console.log((await s.start()).type); // advertise
+ * ```
+ */
+export function localSecAggStepper(o: LocalStepperOptions): SecAggStepper {
+  const c = new SecAggClient(o);
+  return {
+    start: () => Promise.resolve(c.advertise()),
+    next: (m) => Promise.resolve(step(c, o, m)),
+  };
+}
+
+/**
+ * What {@link runSecAggClientRound} needs: the channel exchange, the raw side's stepper, this
+ * clinic's name, the round, and the polling pace.
+ *
+ * @example
+ * ```ts
+ * import { localSecAggStepper, type SecAggClientRoundOptions } from "./secagg_client_round.ts";
+ * import { generateKeyPair } from "../../crypto/noise/dh.ts";
+ * const stepper = localSecAggStepper({ name: "a", keyPair: generateKeyPair(), peerKey: () => undefined,
+ *   study: "s", round: 1, weights: new Float32Array(4), samples: 10 });
+ * const o: SecAggClientRoundOptions = { exchange: async (b) => b, stepper, name: "a", round: 1 };
+ * ```
+ */
+export interface SecAggClientRoundOptions {
   /** Sends one poll payload through the encrypted channel and returns the server's reply payload. */
   exchange: (payload: Uint8Array) => Promise<Uint8Array>;
-  /** This clinic's front weights, flattened (the length the server expects). */
-  weights: Float32Array;
-  /** The number of samples behind them (weighs them in the average). */
-  samples: number;
+  /** The raw side's half. */
+  stepper: SecAggStepper;
+  /** This clinic's key name. */
+  name: string;
+  /** The round the stepper was made for. */
+  round: number;
   /** Pause between polls while the server waits for others, in ms (default 100). */
   pollMs?: number;
   /** Give up after this long, in ms (default 300 000). */
@@ -94,7 +160,7 @@ function refusal(r: Extract<SecAggReply, { status: "refused" }>): SecAggError {
  */
 function step(
   c: SecAggClient,
-  o: SecAggClientRoundOptions,
+  o: LocalStepperOptions,
   m: SecAggMessage,
 ): { out?: SecAggMessage; want: SecAggWant } {
   if (m.type === "roster") return { out: c.shareKeys(m), want: "relay" };
@@ -119,9 +185,8 @@ function step(
 export async function runSecAggClientRound(
   o: SecAggClientRoundOptions,
 ): Promise<SecAggClientRoundResult> {
-  const client = new SecAggClient(o);
   const deadline = Date.now() + (o.timeoutMs ?? 300_000);
-  let out: SecAggMessage | undefined = client.advertise();
+  let out: SecAggMessage | undefined = await o.stepper.start();
   let want: SecAggWant = "roster";
   let included = true;
   while (true) {
@@ -141,7 +206,7 @@ export async function runSecAggClientRound(
     if (reply.status !== "early") out = undefined; // the server has it
     if (reply.status === "late") want = "done", included = false;
     if (reply.status === "message") {
-      const next = step(client, o, reply.message);
+      const next = await o.stepper.next(reply.message);
       out = next.out, want = next.want, included &&= next.out !== undefined;
       continue;
     }

@@ -3,6 +3,7 @@ import { generateKeyPair, type KeyPair } from "../../../crypto/noise/dh.ts";
 import { DEFAULT_FIXED_POINT, errorBound } from "../../../crypto/secagg/fixed_point.ts";
 import { SecAggRound } from "../../../runtime/server/secagg_round.ts";
 import {
+  localSecAggStepper,
   runSecAggClientRound,
   type SecAggClientRoundResult,
 } from "../../../runtime/client/secagg_client_round.ts";
@@ -37,6 +38,19 @@ function link(agg: SecAggRound, name: string, dropAfter?: SecAggMessage["type"])
   };
 }
 
+const stepper = (name: string, round: number) => {
+  const i = names.indexOf(name);
+  return localSecAggStepper({
+    name,
+    keyPair: keys.get(name)!,
+    peerKey,
+    study: "study-1",
+    round,
+    weights: weights[i],
+    samples: samples[i],
+  });
+};
+
 function clinics(
   agg: SecAggRound,
   round: number,
@@ -44,16 +58,11 @@ function clinics(
   who = names,
 ) {
   return who.map((name) => {
-    const i = names.indexOf(name);
     return runSecAggClientRound({
       exchange: link(agg, name, drop[name]),
+      stepper: stepper(name, round),
       name,
-      keyPair: keys.get(name)!,
-      peerKey,
-      study: "study-1",
       round,
-      weights: weights[i],
-      samples: samples[i],
       pollMs: 2,
     });
   });
@@ -161,13 +170,9 @@ Deno.test("a clinic whose masked input arrives after the phase closed is told it
       : Promise.resolve(agg.handle("clinic-d", payload));
   const d = runSecAggClientRound({
     exchange: slow,
+    stepper: stepper("clinic-d", 5),
     name: "clinic-d",
-    keyPair: keys.get("clinic-d")!,
-    peerKey,
-    study: "study-1",
     round: 5,
-    weights: weights[3],
-    samples: samples[3],
     pollMs: 2,
   });
   const others = await Promise.all(clinics(agg, 5, {}, ["clinic-a", "clinic-b", "clinic-c"]));
