@@ -69,6 +69,7 @@ export async function loadRawSide(
     label: config.dataLabel,
     positive: config.dataPositive,
     seed: config.seed,
+    schema: config.dataSchema,
   });
   const rows = config.rows ?? {};
   let splits = {

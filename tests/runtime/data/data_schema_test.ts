@@ -128,3 +128,21 @@ Deno.test("schema fit: labels coded 1/2 and empty label cells are refused with a
   const empty = parseCsv("a,y\n1,1\n2,\n", "empty.csv");
   assert.throws(() => fitTableSchema(empty, { label: "y" }), /label column 'y' is empty at data row 2/);
 });
+
+Deno.test("schema by secure summation: the server's sum of masked clinic statistics gives the pooled scaling", async () => {
+  const { x25519 } = await import("@noble/curves/ed25519.js");
+  const { schemaFromShares, schemaShare } = await import("../../../runtime/data/schema_secure_sum.ts");
+  const all = "age,sex,y\n70,M,1\n80,M,1\n60,M,0\n40,F,0\n20,F,0\n30,F,0\n25,F,1\n60,M,1\n";
+  const pooled = parseCsv(all, "pooled.csv");
+  const lines = all.trim().split("\n");
+  const sites = [parseCsv([lines[0], ...lines.slice(1, 4)].join("\n")), parseCsv([lines[0], ...lines.slice(4)].join("\n"))];
+  const draft = draftTableSchema(pooled, { label: "y" });
+  const secrets = [new Uint8Array(32).fill(3), new Uint8Array(32).fill(4)];
+  const parties = secrets.map((s, i) => ({ name: `clinic-${i}`, publicKey: x25519.getPublicKey(s) }));
+  const ctx = new TextEncoder().encode("study/schema");
+  const shares = sites.map((t, i) => schemaShare(t, draft, undefined, { name: parties[i].name, secretKey: secrets[i] }, parties, ctx));
+  const { schema } = schemaFromShares(draft, shares);
+  const fitted = fitTableSchema(pooled, { label: "y" });
+  const a = schema.columns[0] as { mean: number; std: number }, b = fitted.columns[0] as { mean: number; std: number };
+  assert.ok(Math.abs(a.mean - b.mean) < 1e-6 && Math.abs(a.std - b.std) < 1e-6, `${a.mean}/${a.std} vs ${b.mean}/${b.std}`);
+});
