@@ -1,7 +1,11 @@
 /**
  * `deno task train --data <file> --model <zoo name | file.onnx> [--cut <tensor>] --epochs N
  *  --batch B --optimizer sgd|adam|adamw --lr X --seed S --engine wasm|webgpu|native
- *  [--export out.onnx] [--json metrics.json] [--label <column>]`
+ *  [--export out.onnx] [--json metrics.json] [--label <column>] [--positive <value>]`
+ *
+ * A CSV needs `--label`; its label must be coded 0/1 unless `--positive <value>` names the
+ * class counted as 1 (the one other value is 0; a third value or an empty cell is refused).
+ * The data check (`runtime/data/data_check.ts`) is printed before training.
  *
  * Central training on pooled data (the yardstick for split and federated runs), with a
  * progress display, validation each epoch, best-epoch selection and final test metrics.
@@ -26,6 +30,7 @@ import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { zooModel } from "../../models/zoo/mod.ts";
 import { loadDataset } from "../data/load_dataset.ts";
+import { formatDataCheck } from "../data/data_check.ts";
 import { randomShift } from "../data/augment.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
@@ -35,7 +40,7 @@ import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./m
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
   "[--engine wasm|webgpu|native] [--threads N] [--augment shift|none] [--export out.onnx] [--json metrics.json] " +
-  "[--label <column>] [--quiet]";
+  "[--label <column>] [--positive <value>] [--quiet]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -166,6 +171,7 @@ await runMain(async () => {
 
   const engine = await createEngine(engineName, threads ? { threads } : {});
   if (!values.quiet) {
+    if (data.check) console.log(formatDataCheck(data.check));
     console.log(`${data.description}`);
     console.log(
       `model ${modelName}, engine ${engineName}, ${epochs} epochs, batch ${batchSize}, ${kind} lr ${lr}, seed ${seed}` +

@@ -20,6 +20,7 @@ import { csvFromZip, readCsvFile } from "./csv_file.ts";
 import type { DataSchema } from "./data_schema.ts";
 import { zooSpecOfSchema } from "./data_schema.ts";
 import { loadTable } from "./load_table.ts";
+import { checkTable, type DataCheck, formatDataCheck } from "./data_check.ts";
 import { TensorDataset } from "./tensor_dataset.ts";
 
 /** A loaded dataset. */
@@ -36,6 +37,8 @@ export interface LoadedDataset {
   description: string;
   /** The data schema a CSV was encoded with (the study's, or fitted on its training rows). */
   schema?: DataSchema;
+  /** The data check of a CSV (`data_check.ts`), to print before training. */
+  check?: DataCheck;
 }
 
 /** Options of {@linkcode loadDataset}. */
@@ -123,6 +126,13 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
     if (opts.schema && opts.schema.kind !== "table") {
       throw new TypeError(`--data ${path}: a table, but the study's data schema is for ${opts.schema.kind}s`);
     }
+    const check = checkTable(table, { label: opts.label, positive: opts.positive, schema: opts.schema });
+    if (check.errors.length > 0) {
+      // Refused before any step: the first refusal, with the check's summary for context.
+      const e = new TypeError(check.errors[0]);
+      (e as { dataCheck?: string }).dataCheck = formatDataCheck(check);
+      throw e;
+    }
     const d = loadTable(table, { label: opts.label, positive: opts.positive, seed: opts.seed, schema: opts.schema });
     return {
       kind: "tabular",
@@ -132,6 +142,7 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
       tabular: zooSpecOfSchema(d.schema),
       description: `${path}: ${d.train.size}/${d.val.size}/${d.test.size} rows, label ${d.schema.label.column}`,
       schema: d.schema,
+      check,
     };
   }
   throw new TypeError(`--data ${path}: unknown format; expected .npz (images), .csv or .zip (tables)`);

@@ -1,7 +1,7 @@
 /**
  * A CSV table as train / validation / test tensor datasets, encoded with a data schema: the
  * study's (every clinic then encodes alike) or, when none is given, one fitted on this
- * table's training rows (central training). The split is by row, seeded, 70/10/20.
+ * table (central training): types and categories from all rows, scaling from the training rows. The split is by row, seeded, 70/10/20.
  *
  * @example
  * ```ts
@@ -16,7 +16,7 @@
 import type { CsvTable } from "./csv.ts";
 import type { TableSchema } from "./data_schema.ts";
 import { groupSplit } from "./group_split.ts";
-import { fitTableSchema } from "./schema_fit.ts";
+import { applyStatistics, draftTableSchema, tableStatistics } from "./schema_fit.ts";
 import { encodeTable } from "./table_encoder.ts";
 import { TensorDataset } from "./tensor_dataset.ts";
 
@@ -60,7 +60,10 @@ export function loadTable(table: CsvTable, options: LoadTableOptions): LoadedTab
   let schema = options.schema;
   if (!schema) {
     if (!options.label) throw new TypeError(`${table.fileName}: a CSV needs --label <column> or a data schema`);
-    schema = fitTableSchema(table, { label: options.label, positive: options.positive, rows: split.train });
+    // Types and category lists from every row (a category seen only in the test rows must not
+    // be refused), scaling statistics from the training rows only (no test statistic leaks).
+    const draft = draftTableSchema(table, { label: options.label, positive: options.positive });
+    schema = applyStatistics(draft, tableStatistics(table, draft, split.train));
   }
   const e = encodeTable(table, schema);
   // Only non-empty inputs: the zoo EHR network has no input for a kind of column the table lacks.
