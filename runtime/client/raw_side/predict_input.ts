@@ -1,6 +1,6 @@
 /**
- * The input of split inference (`deno task client predict --input`): an `.npz` of images,
- * read inside the sandboxed raw-data process, which gets read access to this one file.
+ * The input of split inference (`deno task client predict --input`): an `.npz` of images or a
+ * `.csv` table, read inside the sandboxed raw-data process, which gets read access to this one file.
  *
  * @example
  * ```ts
@@ -14,6 +14,9 @@ import { readNpz } from "../../data/npz.ts";
 import { isStringArray } from "../../data/npy.ts";
 import { TensorDataset } from "../../data/tensor_dataset.ts";
 import { failConfig } from "./config.ts";
+import type { DataSchema } from "../../data/data_schema.ts";
+import { encodeTable } from "../../data/table_encoder.ts";
+import { readCsvFile } from "../../data/csv_file.ts";
 
 /**
  * Reads a prediction input `.npz`: `images` (or `test_images`) as uint8 `[N, H, W]` (scaled to
@@ -65,3 +68,28 @@ export async function loadPredictInput(path: string): Promise<TensorDataset> {
   return new TensorDataset({ image: x }, y);
 }
 
+
+/**
+ * Reads a prediction input table (`.csv`) and encodes it with the schema the clinic trained
+ * with (the study's): the same columns, scaling and vocabularies; the label column may be
+ * absent (its scores are then written against zeros). A cell outside the schema is refused
+ * naming column, value and row.
+ *
+ * @throws {RawSideError} `CONFIG_INVALID` when the clinic's data is not a table (no schema)
+ * @throws {DataSchemaError} a cell outside the schema
+ * @example
+ * ```ts
+ * import { loadPredictTable } from "./predict_input.ts";
+ * // const ds = await loadPredictTable("new_patients.csv", schema);
+ * ```
+ */
+export async function loadPredictTable(path: string, schema: DataSchema | undefined): Promise<TensorDataset> {
+  if (schema?.kind !== "table") {
+    failConfig(`predict input ${path}`, "an .npz of images: the clinic's data is not a table", schema?.kind ?? "no schema");
+  }
+  const e = encodeTable(await readCsvFile(path), schema, { labelOptional: true });
+  const inputs: TensorDataset["inputs"] = {};
+  if (e.numeric.dims[1] > 0) inputs.numeric = e.numeric;
+  if (e.categorical.dims[1] > 0) inputs.categorical = e.categorical;
+  return new TensorDataset(inputs, e.label);
+}
