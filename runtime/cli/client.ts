@@ -39,6 +39,7 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
 import type { ClinicEventRecord } from "../client/clinic_event_line.ts";
 import { ProgressLine } from "../client/progress_line.ts";
+import { clinicDataCheck } from "../client/clinic_data_check.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 
@@ -181,6 +182,8 @@ await runMain(async () => {
     return;
   }
 
+  const dataCheck = await clinicDataCheck(config); // refuses a table the schema does not fit
+  if (dataCheck) console.log(dataCheck);
   console.log(
     `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,

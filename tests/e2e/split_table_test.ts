@@ -61,6 +61,10 @@ Deno.test("split on tables: own CSVs with different frequencies train on one sch
       launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }),
       /column 'sex' value "X" \(data row 11\) is not one of the schema's categories \["F","M"\]/,
     );
+    // deno task client prints the data check first and refuses there, before any process starts.
+    const cli = await runCli("client.ts", ["--config", `${w.root}/clinic-c.json`], ["--no-prompt", "--allow-read", "--allow-write", "--allow-run"]);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /^error: .*clinic-c\.csv: column 'sex' value "X" \(data row 11\) is not one of the schema's categories/m);
     const results = await Promise.all([a, b].map((x) => launchClinic(x, "train", { onLine: () => {}, pollMs: 20 })));
     for (const r of results) assert.ok(Number.isFinite(r.result.eval.test!.loss), `${r.result.clinic} evaluated`);
 
