@@ -94,7 +94,11 @@ export function maskedShare(
 ): bigint[] {
   const names = parties.map((p) => p.name);
   if (new Set(names).size !== names.length || !names.includes(self.name)) {
-    throw new RangeError(`secure sum: parties must name ${JSON.stringify(self.name)} once and no party twice, got [${names.join(", ")}]`);
+    throw new RangeError(
+      `secure sum: parties must name ${JSON.stringify(self.name)} once and no party twice, got [${
+        names.join(", ")
+      }]`,
+    );
   }
   const out = values.map((v) => BigInt.asUintN(BITS, v));
   for (const peer of parties) {
@@ -140,7 +144,9 @@ export function sumShares(shares: readonly (readonly bigint[])[]): bigint[] {
 export function toFixedPoint(values: ArrayLike<number>): bigint[] {
   return Array.from(values, (x, i) => {
     if (!Number.isFinite(x) || Math.abs(x) >= 2 ** 90) {
-      throw new RangeError(`secure sum: value ${x} at ${i} must be finite and below 2^90 in magnitude`);
+      throw new RangeError(
+        `secure sum: value ${x} at ${i} must be finite and below 2^90 in magnitude`,
+      );
     }
     return BigInt.asUintN(BITS, BigInt(Math.round(x * SCALE)));
   });

@@ -40,27 +40,46 @@ export interface TablePreprocessing {
 /** ONNX `TensorProto.DataType` STRING: splitgate has no DType for it (models/dtypes.ts). */
 const ONNX_STRING = 8;
 
-function node(opType: string, inputs: string[], outputs: string[], extra: Partial<Node> = {}): Node {
-  return { name: `preprocess/${outputs[0]}`, opType, domain: "", inputs, outputs, attrs: {}, ...extra };
+function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  extra: Partial<Node> = {},
+): Node {
+  return {
+    name: `preprocess/${outputs[0]}`,
+    opType,
+    domain: "",
+    inputs,
+    outputs,
+    attrs: {},
+    ...extra,
+  };
 }
 
 function replaceInput(g: Graph, name: string, raw: ValueInfo): void {
   const i = g.inputs.findIndex((v) => v.name === name);
-  if (i < 0) throw new RangeError(`table preprocessing: the model has no input ${JSON.stringify(name)}`);
+  if (i < 0) {
+    throw new RangeError(`table preprocessing: the model has no input ${JSON.stringify(name)}`);
+  }
   g.inputs[i] = raw;
 }
 
 function numericNodes(g: Graph, p: NonNullable<TablePreprocessing["numeric"]>): Node[] {
   const f = p.mean.length;
   if (p.std.length !== f || p.std.some((s) => !(s > 0))) {
-    throw new RangeError(`table preprocessing: ${f} means need ${f} stds > 0, got [${p.std.join(", ")}]`);
+    throw new RangeError(
+      `table preprocessing: ${f} means need ${f} stds > 0, got [${p.std.join(", ")}]`,
+    );
   }
   replaceInput(g, "numeric", { name: "numeric_raw", dtype: "float32", shape: ["N", f] });
   g.initializers.set("preprocess.mean", tensor("float32", [f], Float32Array.from(p.mean)));
   g.initializers.set("preprocess.std", tensor("float32", [f], Float32Array.from(p.std)));
   return [
     node("IsNaN", ["numeric_raw"], ["preprocess/numeric_missing"]),
-    node("Where", ["preprocess/numeric_missing", "preprocess.mean", "numeric_raw"], ["preprocess/numeric_filled"]),
+    node("Where", ["preprocess/numeric_missing", "preprocess.mean", "numeric_raw"], [
+      "preprocess/numeric_filled",
+    ]),
     node("Sub", ["preprocess/numeric_filled", "preprocess.mean"], ["preprocess/numeric_centred"]),
     node("Div", ["preprocess/numeric_centred", "preprocess.std"], ["numeric"]),
   ];
@@ -69,7 +88,12 @@ function numericNodes(g: Graph, p: NonNullable<TablePreprocessing["numeric"]>): 
 function categoricalNodes(g: Graph, p: NonNullable<TablePreprocessing["categorical"]>): Node[] {
   const c = p.categories.length;
   // STRING has no splitgate DType: the writer takes the ONNX element type from `onnxElemType`.
-  replaceInput(g, "categorical", { name: "categorical_raw", dtype: "int64", shape: ["N", c], onnxElemType: ONNX_STRING });
+  replaceInput(g, "categorical", {
+    name: "categorical_raw",
+    dtype: "int64",
+    shape: ["N", c],
+    onnxElemType: ONNX_STRING,
+  });
   const ints = (name: string, v: number[]) =>
     g.initializers.set(name, tensor("int64", [v.length], BigInt64Array.from(v, BigInt)));
   ints("preprocess.axis1", [1]);
@@ -79,7 +103,14 @@ function categoricalNodes(g: Graph, p: NonNullable<TablePreprocessing["categoric
     ints(`preprocess.col${j}.start`, [j]);
     ints(`preprocess.col${j}.end`, [j + 1]);
     const cell = `preprocess/col${j}_raw`, index = `preprocess/col${j}_index`;
-    nodes.push(node("Slice", ["categorical_raw", `preprocess.col${j}.start`, `preprocess.col${j}.end`, "preprocess.axis1"], [cell]));
+    nodes.push(
+      node("Slice", [
+        "categorical_raw",
+        `preprocess.col${j}.start`,
+        `preprocess.col${j}.end`,
+        "preprocess.axis1",
+      ], [cell]),
+    );
     nodes.push(node("LabelEncoder", [cell], [index], {
       domain: "ai.onnx.ml",
       attrs: {
@@ -90,7 +121,9 @@ function categoricalNodes(g: Graph, p: NonNullable<TablePreprocessing["categoric
     }));
     columns.push(index);
   });
-  nodes.push(node("Concat", columns, ["categorical"], { attrs: { axis: { type: "int", value: 1 } } }));
+  nodes.push(
+    node("Concat", columns, ["categorical"], { attrs: { axis: { type: "int", value: 1 } } }),
+  );
   return nodes;
 }
 
@@ -114,7 +147,9 @@ export function withTablePreprocessing(model: Model, p: TablePreprocessing): Mod
   };
   const front: Node[] = [];
   if (p.numeric && p.numeric.mean.length > 0) front.push(...numericNodes(g, p.numeric));
-  if (p.categorical && p.categorical.categories.length > 0) front.push(...categoricalNodes(g, p.categorical));
+  if (p.categorical && p.categorical.categories.length > 0) {
+    front.push(...categoricalNodes(g, p.categorical));
+  }
   g.nodes = [...front, ...model.graph.nodes];
   const opsets = new Map(model.opsets);
   if (p.categorical && p.categorical.categories.length > 0) opsets.set("ai.onnx.ml", 2);

@@ -19,7 +19,8 @@ import { checkTable, formatDataCheck } from "../data/data_check.ts";
 import { readStudyDataSchema } from "../data/study_data_file.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 
-const USAGE = "usage: deno task check --data <file.csv> [--label <column>] [--positive <value>] [--study <file>]";
+const USAGE =
+  "usage: deno task check --data <file.csv> [--label <column>] [--positive <value>] [--study <file>]";
 
 await runMain(async () => {
   const values = parseFlags(Deno.args, {
@@ -30,10 +31,18 @@ await runMain(async () => {
   });
   if (!values.data) throw new UsageError("--data is required");
   const schema = values.study ? await readStudyDataSchema(values.study) : undefined;
-  if (schema && schema.kind !== "table") throw new UsageError(`--study ${values.study}: its data schema is for images; the check reads tables`);
-  if (!schema && !values.label) throw new UsageError("--label <column> is required without --study");
+  if (schema && schema.kind !== "table") {
+    throw new UsageError(
+      `--study ${values.study}: its data schema is for images; the check reads tables`,
+    );
+  }
+  if (!schema && !values.label) {
+    throw new UsageError("--label <column> is required without --study");
+  }
   if (schema && values.label && values.label !== schema.label.column) {
-    throw new UsageError(`--label ${values.label}: the study's label column is '${schema.label.column}'`);
+    throw new UsageError(
+      `--label ${values.label}: the study's label column is '${schema.label.column}'`,
+    );
   }
   const table = await readCsvFile(values.data);
   const report = checkTable(table, { label: values.label, positive: values.positive, schema });

@@ -41,17 +41,50 @@ export function printComparison(
     s.scores.forEach((p, k) => (correct += Number((p >= 0.5) === (s.labels[k] === 1))));
   }
   const overallAuc = rocAuc(scores, ys), overallAcc = correct / ys.length;
-  const rows: string[][] = [["", "test AUC", "test acc", "test rows", "sent", "received", "train samples/s"]];
+  const rows: string[][] = [[
+    "",
+    "test AUC",
+    "test acc",
+    "test rows",
+    "sent",
+    "received",
+    "train samples/s",
+  ]];
   for (const r of results) {
     const t = r.eval.test!;
-    rows.push([r.clinic, t.auc.toFixed(4), t.accuracy.toFixed(4), String(t.samples), mib(r.bytesUp), mib(r.bytesDown), (r.samples / r.trainSeconds).toFixed(0)]);
+    rows.push([
+      r.clinic,
+      t.auc.toFixed(4),
+      t.accuracy.toFixed(4),
+      String(t.samples),
+      mib(r.bytesUp),
+      mib(r.bytesDown),
+      (r.samples / r.trainSeconds).toFixed(0),
+    ]);
   }
-  rows.push(["split (overall)", overallAuc.toFixed(4), overallAcc.toFixed(4), String(ys.length), "", "", ""]);
+  rows.push([
+    "split (overall)",
+    overallAuc.toFixed(4),
+    overallAcc.toFixed(4),
+    String(ys.length),
+    "",
+    "",
+    "",
+  ]);
   if (central) {
-    rows.push([`central (best epoch ${central.bestEpoch})`, central.test.auc.toFixed(4), central.test.accuracy.toFixed(4), String(central.test.samples), "", "", central.samplesPerSec.toFixed(0)]);
+    rows.push([
+      `central (best epoch ${central.bestEpoch})`,
+      central.test.auc.toFixed(4),
+      central.test.accuracy.toFixed(4),
+      String(central.test.samples),
+      "",
+      "",
+      central.samplesPerSec.toFixed(0),
+    ]);
   }
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");
+  const line = (r: string[]) =>
+    r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");
   console.log("");
   console.log(line(rows[0]));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -59,7 +92,9 @@ export function printComparison(
   console.log("");
   const wall = (performance.now() - times.t0) / 1000;
   console.log(
-    `wall time ${wall.toFixed(1)} s (split training and evaluation ${times.splitSeconds.toFixed(1)} s` +
+    `wall time ${wall.toFixed(1)} s (split training and evaluation ${
+      times.splitSeconds.toFixed(1)
+    } s` +
       (central ? `, central ${times.centralSeconds.toFixed(1)} s` : "") + ")",
   );
   if (central) {

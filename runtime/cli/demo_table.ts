@@ -49,14 +49,17 @@ import { launchClinic } from "../client/launcher.ts";
 import { printComparison } from "./demo_report.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 
-const USAGE = "usage: deno task demo --data <file.csv> --label <column> [--positive <value>] [--clinics K] " +
+const USAGE =
+  "usage: deno task demo --data <file.csv> --label <column> [--positive <value>] [--clinics K] " +
   "[--schema <file>] [--epochs N] [--batch B] [--turns-per-epoch T] [--lr X] [--mode vanilla|ushaped] " +
   "[--engine native|wasm] [--seed S] [--codec float32|float16|int8[:level]] [--no-central]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${v}: expected a positive integer`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} ${v}: expected a positive integer`);
+  }
   return n;
 }
 
@@ -72,7 +75,9 @@ async function throwawayKeys(dir: string, clinics: readonly string[]) {
   const serverFiles = await writeKeyPairFiles(dir, "server", serverKeys);
   const pairs = clinics.map(() => generateStaticKeyPair());
   for (let i = 0; i < clinics.length; i++) await writeKeyPairFiles(dir, clinics[i], pairs[i]);
-  const allowlist = new Allowlist(clinics.map((name, i) => ({ name, publicKey: pairs[i].publicKey })));
+  const allowlist = new Allowlist(
+    clinics.map((name, i) => ({ name, publicKey: pairs[i].publicKey })),
+  );
   await Deno.writeTextFile(`${dir}/allowlist.json`, serializeAllowlist(allowlist));
   return { serverKeys, serverFiles, pairs, allowlist };
 }
@@ -89,9 +94,18 @@ function secureSumSchema(
   seed: number,
 ): TableSchema {
   const parties = clinics.map((name, i) => ({ name, publicKey: pairs[i].publicKey }));
-  const context = new TextEncoder().encode(`splitgate demo ${table.fileName} seed ${seed}: schema statistics`);
+  const context = new TextEncoder().encode(
+    `splitgate demo ${table.fileName} seed ${seed}: schema statistics`,
+  );
   const shares = clinics.map((name, i) =>
-    schemaShare(table, draft, clinicRows[i], { name, secretKey: pairs[i].secretKey }, parties, context)
+    schemaShare(
+      table,
+      draft,
+      clinicRows[i],
+      { name, secretKey: pairs[i].secretKey },
+      parties,
+      context,
+    )
   );
   return schemaFromShares(draft, shares).schema;
 }
@@ -121,12 +135,23 @@ export async function runTableDemo(args: string[]): Promise<void> {
     const parts = positiveInt("--turns-per-epoch", values["turns-per-epoch"], 1);
     const k = positiveInt("--clinics", values.clinics, 2);
     const seed = Number(values.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${values.seed}: expected an integer >= 0`);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new UsageError(`--seed ${values.seed}: expected an integer >= 0`);
+    }
     const mode = values.mode as "vanilla" | "ushaped";
-    if (mode !== "vanilla" && mode !== "ushaped") throw new UsageError(`--mode ${values.mode}: expected vanilla or ushaped`);
+    if (mode !== "vanilla" && mode !== "ushaped") {
+      throw new UsageError(`--mode ${values.mode}: expected vanilla or ushaped`);
+    }
     const codecMatch = /^(float32|float16|int8)(?::([0-9]))?$/.exec(values.codec!);
-    if (!codecMatch) throw new UsageError(`--codec ${values.codec}: expected float32, float16 or int8, optionally :level (deflate 0-9)`);
-    const codec = { dtype: codecMatch[1] as "float32" | "float16" | "int8", level: Number(codecMatch[2] ?? 0) };
+    if (!codecMatch) {
+      throw new UsageError(
+        `--codec ${values.codec}: expected float32, float16 or int8, optionally :level (deflate 0-9)`,
+      );
+    }
+    const codec = {
+      dtype: codecMatch[1] as "float32" | "float16" | "int8",
+      level: Number(codecMatch[2] ?? 0),
+    };
     const lr = values.lr === undefined ? 1e-3 : Number(values.lr);
     if (!(lr > 0)) throw new UsageError(`--lr ${values.lr}: expected a positive number`);
     const optimizer: OptimizerConfig = { kind: "adam", lr };
@@ -136,7 +161,10 @@ export async function runTableDemo(args: string[]): Promise<void> {
     const check = checkTable(table, { label: values.label, positive: values.positive });
     console.log(formatDataCheck(check));
     if (check.errors.length > 0) throw new Error(check.errors[0]);
-    const split = groupSplit(table.rows.map((_, r) => String(r)), { seed, fractions: [0.7, 0.1, 0.2] });
+    const split = groupSplit(table.rows.map((_, r) => String(r)), {
+      seed,
+      fractions: [0.7, 0.1, 0.2],
+    });
     const clinics = Array.from({ length: k }, (_, i) => `clinic-${String.fromCharCode(97 + i)}`);
     const shares = partition({ scheme: "iid", count: split.train.length, clinics: k, seed });
 
@@ -146,7 +174,9 @@ export async function runTableDemo(args: string[]): Promise<void> {
       let schema: TableSchema;
       if (values.schema) {
         const declared = await readStudyDataSchema(values.schema);
-        if (declared.kind !== "table") throw new UsageError(`--schema ${values.schema}: a schema for images, not a table`);
+        if (declared.kind !== "table") {
+          throw new UsageError(`--schema ${values.schema}: a schema for images, not a table`);
+        }
         schema = declared;
         console.log(`data schema: declared in ${values.schema}`);
       } else {
@@ -182,7 +212,12 @@ export async function runTableDemo(args: string[]): Promise<void> {
         turnTimeoutMs: 120_000,
         epochs,
         turnsPerEpoch: parts,
-      }, { keyPair: keys.serverKeys, allowlist: keys.allowlist, engine, log: (l) => console.log(`[server] ${l}`) });
+      }, {
+        keyPair: keys.serverKeys,
+        allowlist: keys.allowlist,
+        engine,
+        log: (l) => console.log(`[server] ${l}`),
+      });
       const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
       const port = http.addr.port;
       console.log(
@@ -197,31 +232,38 @@ export async function runTableDemo(args: string[]): Promise<void> {
       let results: ClinicResult[];
       try {
         results = await Promise.all(clinics.map(async (c, i) => {
-          const config = parseClientConfig(JSON.stringify({
-            name: c,
-            server: `http://127.0.0.1:${port}`,
-            serverPublicKey: keys.serverFiles.publicKeyPath,
-            clinicKey: `${root}/keys/${c}.key`,
-            peers: `${root}/keys/allowlist.json`,
-            data: values.data,
-            dataSchema: schema,
-            rows: {
-              train: { partition: { scheme: "iid", clinics: k, index: i, seed } },
-              val: { partition: { scheme: "iid", clinics: k, index: i, seed } },
-              test: { partition: { scheme: "iid", clinics: k, index: i, seed } },
-            },
-            model: "ehr",
-            mode,
-            loss: "bce",
-            codec,
-            optimizer,
-            seed,
-            batchSize,
-            evalBatchSize: 256,
-            checkpointDir: `${root}/${c}`,
-            turnsPerEpoch: parts,
-          }), root);
-          return (await launchClinic(config, "train", { keepScores: true, onLine: (l) => console.log(l), pollMs: 50 })).result;
+          const config = parseClientConfig(
+            JSON.stringify({
+              name: c,
+              server: `http://127.0.0.1:${port}`,
+              serverPublicKey: keys.serverFiles.publicKeyPath,
+              clinicKey: `${root}/keys/${c}.key`,
+              peers: `${root}/keys/allowlist.json`,
+              data: values.data,
+              dataSchema: schema,
+              rows: {
+                train: { partition: { scheme: "iid", clinics: k, index: i, seed } },
+                val: { partition: { scheme: "iid", clinics: k, index: i, seed } },
+                test: { partition: { scheme: "iid", clinics: k, index: i, seed } },
+              },
+              model: "ehr",
+              mode,
+              loss: "bce",
+              codec,
+              optimizer,
+              seed,
+              batchSize,
+              evalBatchSize: 256,
+              checkpointDir: `${root}/${c}`,
+              turnsPerEpoch: parts,
+            }),
+            root,
+          );
+          return (await launchClinic(config, "train", {
+            keepScores: true,
+            onLine: (l) => console.log(l),
+            pollMs: 50,
+          })).result;
         }));
       } finally {
         server.endLiveViews();
@@ -233,12 +275,23 @@ export async function runTableDemo(args: string[]): Promise<void> {
       let central: Awaited<ReturnType<typeof trainCentral>> | undefined;
       let centralSeconds = 0;
       if (!values["no-central"]) {
-        console.log(`central run: the same model, seed, epochs and batch size on the pooled data, same schema (wasm engine)`);
+        console.log(
+          `central run: the same model, seed, epochs and batch size on the pooled data, same schema (wasm engine)`,
+        );
         const rng = new Rng(seed);
         const model = zooModel("ehr", spec, () => rng.float()).model;
         const wasm = engineName === "wasm" ? engine : await createEngine("wasm", { threads: 1 });
         const c0 = performance.now();
-        central = await trainCentral({ engine: wasm, model, loss: "bce", data, epochs, batchSize, optimizer, seed });
+        central = await trainCentral({
+          engine: wasm,
+          model,
+          loss: "bce",
+          data,
+          epochs,
+          batchSize,
+          optimizer,
+          seed,
+        });
         centralSeconds = (performance.now() - c0) / 1000;
         if (wasm !== engine) await wasm.dispose();
       }

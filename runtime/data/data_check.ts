@@ -41,7 +41,13 @@ export interface DataCheck {
   file: string;
   rows: number;
   /** The label classes and counts, when the label could be read. */
-  label?: { column: string; positive: string; negative: string; positives: number; negatives: number };
+  label?: {
+    column: string;
+    positive: string;
+    negative: string;
+    positives: number;
+    negatives: number;
+  };
   columns: ColumnCheck[];
   /** Mistakes that train, but probably not as meant. */
   warnings: string[];
@@ -59,7 +65,11 @@ export interface CheckTableOptions {
   schema?: TableSchema;
 }
 
-function strayTokenWarning(table: CsvTable, j: number, missing: ReadonlySet<string>): string | undefined {
+function strayTokenWarning(
+  table: CsvTable,
+  j: number,
+  missing: ReadonlySet<string>,
+): string | undefined {
   let numbers = 0;
   const stray = new Map<string, { count: number; first: number }>();
   table.rows.forEach((r, i) => {
@@ -72,9 +82,18 @@ function strayTokenWarning(table: CsvTable, j: number, missing: ReadonlySet<stri
       stray.set(cell, s);
     }
   });
-  if (stray.size === 0 || stray.size > 3 || numbers < 4 * [...stray.values()].reduce((a, s) => a + s.count, 0)) return;
-  const list = [...stray].map(([t, s]) => `${JSON.stringify(t)} (${s.count} cell${s.count > 1 ? "s" : ""}, first at data row ${s.first + 1})`);
-  return `column '${table.header[j]}' is categorical because of ${list.join(", ")} among ${numbers} numbers: ` +
+  if (
+    stray.size === 0 || stray.size > 3 ||
+    numbers < 4 * [...stray.values()].reduce((a, s) => a + s.count, 0)
+  ) return;
+  const list = [...stray].map(([t, s]) =>
+    `${JSON.stringify(t)} (${s.count} cell${s.count > 1 ? "s" : ""}, first at data row ${
+      s.first + 1
+    })`
+  );
+  return `column '${table.header[j]}' is categorical because of ${
+    list.join(", ")
+  } among ${numbers} numbers: ` +
     `fix those cells or mark them missing, else each distinct number becomes a category`;
 }
 
@@ -92,7 +111,13 @@ export function checkTable(table: CsvTable, options: CheckTableOptions): DataChe
   const schema = options.schema;
   const labelColumn = options.label ?? schema?.label.column ?? "";
   const missing = new Set(schema?.missingTokens ?? DEFAULT_MISSING);
-  const report: DataCheck = { file: table.fileName, rows: table.rows.length, columns: [], warnings: [], errors: [] };
+  const report: DataCheck = {
+    file: table.fileName,
+    rows: table.rows.length,
+    columns: [],
+    warnings: [],
+    errors: [],
+  };
   const refuse = (e: unknown) => {
     if (!(e instanceof DataSchemaError)) throw e;
     report.errors.push(e.message);
@@ -106,12 +131,13 @@ export function checkTable(table: CsvTable, options: CheckTableOptions): DataChe
   // Without a schema: the types training would infer (numeric when every non-missing cell is
   // a number, as draftTableSchema), even when the label is refused, so the user sees them.
   const types = new Map<string, "numeric" | "categorical">(
-    schema
-      ? schema.columns.map((c) => [c.name, c.type])
-      : table.header.map((name, j) => {
-        const cells = table.rows.map((r) => r[j]).filter((c) => !missing.has(c));
-        return [name, cells.length > 0 && cells.every((c) => NUMBER.test(c.trim())) ? "numeric" : "categorical"];
-      }),
+    schema ? schema.columns.map((c) => [c.name, c.type]) : table.header.map((name, j) => {
+      const cells = table.rows.map((r) => r[j]).filter((c) => !missing.has(c));
+      return [
+        name,
+        cells.length > 0 && cells.every((c) => NUMBER.test(c.trim())) ? "numeric" : "categorical",
+      ];
+    }),
   );
   table.header.forEach((name, j) => {
     const values = new Set<string>();
@@ -124,10 +150,16 @@ export function checkTable(table: CsvTable, options: CheckTableOptions): DataChe
       const stray = strayTokenWarning(table, j, missing);
       if (stray) report.warnings.push(stray);
       else if (values.size > 20 && values.size > 0.5 * (table.rows.length - nMissing)) {
-        report.warnings.push(`column '${name}' has ${values.size} distinct values in ${table.rows.length} rows: an identifier or free text? leave it out of the schema`);
+        report.warnings.push(
+          `column '${name}' has ${values.size} distinct values in ${table.rows.length} rows: an identifier or free text? leave it out of the schema`,
+        );
       }
     }
-    if (type !== "label" && values.size === 1) report.warnings.push(`column '${name}' is constant here: it carries no information at this site`);
+    if (type !== "label" && values.size === 1) {
+      report.warnings.push(
+        `column '${name}' is constant here: it carries no information at this site`,
+      );
+    }
   });
   if (label) {
     const j = table.header.indexOf(label.column);
@@ -135,8 +167,12 @@ export function checkTable(table: CsvTable, options: CheckTableOptions): DataChe
     const negatives = j < 0 ? 0 : table.rows.filter((r) => r[j] === label!.negative).length;
     report.label = { ...label, positives, negatives };
     if (j >= 0 && (positives === 0 || negatives === 0) && table.rows.length > 0) {
-      const absent = positives === 0 ? `positive ${JSON.stringify(label.positive)}` : `negative ${JSON.stringify(label.negative)}`;
-      report.warnings.push(`class ${absent} of label '${label.column}' is absent at this site: AUC cannot be measured here, and the site only teaches one class`);
+      const absent = positives === 0
+        ? `positive ${JSON.stringify(label.positive)}`
+        : `negative ${JSON.stringify(label.negative)}`;
+      report.warnings.push(
+        `class ${absent} of label '${label.column}' is absent at this site: AUC cannot be measured here, and the site only teaches one class`,
+      );
     }
   }
   if (schema) {
@@ -168,16 +204,30 @@ export function formatDataCheck(r: DataCheck): string {
     : "";
   lines.push(`data check: ${r.file}: ${r.rows} rows${balance}`);
   const w = Math.max(6, ...r.columns.map((c) => c.name.length));
-  lines.push(`  ${"column".padEnd(w)}  ${"type".padEnd(11)}  ${"missing".padStart(7)}  ${"distinct".padStart(8)}`);
+  lines.push(
+    `  ${"column".padEnd(w)}  ${"type".padEnd(11)}  ${"missing".padStart(7)}  ${
+      "distinct".padStart(8)
+    }`,
+  );
   for (const c of r.columns) {
-    lines.push(`  ${c.name.padEnd(w)}  ${c.type.padEnd(11)}  ${String(c.missing).padStart(7)}  ${String(c.distinct).padStart(8)}`);
+    lines.push(
+      `  ${c.name.padEnd(w)}  ${c.type.padEnd(11)}  ${String(c.missing).padStart(7)}  ${
+        String(c.distinct).padStart(8)
+      }`,
+    );
   }
   const counts = r.columns.filter((c) => c.type !== "label");
   lines.push(
-    `  ${counts.filter((c) => c.type === "numeric").length} numeric, ${counts.filter((c) => c.type === "categorical").length} categorical feature columns`,
+    `  ${counts.filter((c) => c.type === "numeric").length} numeric, ${
+      counts.filter((c) => c.type === "categorical").length
+    } categorical feature columns`,
   );
   for (const x of r.warnings) lines.push(`warning: ${x}`);
   for (const x of r.errors) lines.push(`refused: ${x}`);
-  lines.push(r.errors.length ? "data check: refused (see above)" : `data check: ok${r.warnings.length ? ` with ${r.warnings.length} warning(s)` : ""}`);
+  lines.push(
+    r.errors.length
+      ? "data check: refused (see above)"
+      : `data check: ok${r.warnings.length ? ` with ${r.warnings.length} warning(s)` : ""}`,
+  );
   return lines.join("\n");
 }

@@ -108,7 +108,9 @@ function fail(field: string, expected: string, got: unknown): never {
   const shown = JSON.stringify(got);
   throw new DataSchemaError(
     "SCHEMA_INVALID",
-    `schema${field ? `.${field}` : ""} must be ${expected}, got ${shown === undefined ? "nothing" : shown.slice(0, 120)}`,
+    `schema${field ? `.${field}` : ""} must be ${expected}, got ${
+      shown === undefined ? "nothing" : shown.slice(0, 120)
+    }`,
   );
 }
 
@@ -116,7 +118,9 @@ function record(v: unknown, field: string, keys: readonly string[]): Record<stri
   if (v === null || typeof v !== "object" || Array.isArray(v)) fail(field, "an object", v);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) fail(field ? `${field}.${k}` : k, `absent (known fields: ${keys.join(", ")})`, o[k]);
+    if (!keys.includes(k)) {
+      fail(field ? `${field}.${k}` : k, `absent (known fields: ${keys.join(", ")})`, o[k]);
+    }
   }
   return o;
 }
@@ -154,8 +158,12 @@ function parseColumn(v: unknown, field: string): ColumnSchema {
   }
   if (type !== "categorical") fail(`${field}.type`, '"numeric" or "categorical"', type);
   const o = record(v, field, ["name", "type", "categories", "unknown", "missing"]);
-  if (!Array.isArray(o.categories)) fail(`${field}.categories`, "an array of strings", o.categories);
-  const categories = (o.categories as unknown[]).map((c, i) => text(c, `${field}.categories[${i}]`, true));
+  if (!Array.isArray(o.categories)) {
+    fail(`${field}.categories`, "an array of strings", o.categories);
+  }
+  const categories = (o.categories as unknown[]).map((c, i) =>
+    text(c, `${field}.categories[${i}]`, true)
+  );
   for (let i = 1; i < categories.length; i++) {
     if (!(categories[i - 1] < categories[i])) {
       fail(`${field}.categories`, "sorted and distinct (a fixed order, not by local frequency)", [
@@ -181,16 +189,24 @@ function parseTable(o: Record<string, unknown>): TableSchema {
     positive: text(l.positive, "label.positive"),
     negative: text(l.negative, "label.negative"),
   };
-  if (label.positive === label.negative) fail("label.negative", "different from label.positive", label.negative);
-  if (!Array.isArray(o.missingTokens)) fail("missingTokens", "an array of strings", o.missingTokens);
-  const missingTokens = (o.missingTokens as unknown[]).map((t, i) => text(t, `missingTokens[${i}]`, true));
+  if (label.positive === label.negative) {
+    fail("label.negative", "different from label.positive", label.negative);
+  }
+  if (!Array.isArray(o.missingTokens)) {
+    fail("missingTokens", "an array of strings", o.missingTokens);
+  }
+  const missingTokens = (o.missingTokens as unknown[]).map((t, i) =>
+    text(t, `missingTokens[${i}]`, true)
+  );
   if (!Array.isArray(o.columns) || o.columns.length === 0) {
     fail("columns", "a non-empty array of column schemas", o.columns);
   }
   const columns = (o.columns as unknown[]).map((c, i) => parseColumn(c, `columns[${i}]`));
   const seen = new Set<string>([label.column]);
   columns.forEach((c, i) => {
-    if (seen.has(c.name)) fail(`columns[${i}].name`, "a column named once (and not the label)", c.name);
+    if (seen.has(c.name)) {
+      fail(`columns[${i}].name`, "a column named once (and not the label)", c.name);
+    }
     seen.add(c.name);
   });
   return { kind: "table", label, missingTokens, columns };
@@ -210,7 +226,9 @@ function parseImage(o: Record<string, unknown>): ImageSchema {
   };
   const n = record(o.normalisation, "normalisation", ["divide", "mean", "std"]);
   const perChannel = (v: unknown, f: string, positive: boolean) => {
-    if (!Array.isArray(v) || v.length !== shape.channels) fail(f, `an array of ${shape.channels} numbers`, v);
+    if (!Array.isArray(v) || v.length !== shape.channels) {
+      fail(f, `an array of ${shape.channels} numbers`, v);
+    }
     return (v as unknown[]).map((x, i) => finite(x, `${f}[${i}]`, positive));
   };
   return {
@@ -266,7 +284,9 @@ export function schemaColumns(
 ): { numeric: NumericColumnSchema[]; categorical: CategoricalColumnSchema[] } {
   return {
     numeric: schema.columns.filter((c): c is NumericColumnSchema => c.type === "numeric"),
-    categorical: schema.columns.filter((c): c is CategoricalColumnSchema => c.type === "categorical"),
+    categorical: schema.columns.filter((c): c is CategoricalColumnSchema =>
+      c.type === "categorical"
+    ),
   };
 }
 

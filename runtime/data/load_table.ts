@@ -59,7 +59,9 @@ export function loadTable(table: CsvTable, options: LoadTableOptions): LoadedTab
   const split = groupSplit(groups, { seed: options.seed ?? 0, fractions: [0.7, 0.1, 0.2] });
   let schema = options.schema;
   if (!schema) {
-    if (!options.label) throw new TypeError(`${table.fileName}: a CSV needs --label <column> or a data schema`);
+    if (!options.label) {
+      throw new TypeError(`${table.fileName}: a CSV needs --label <column> or a data schema`);
+    }
     // Types and category lists from every row (a category seen only in the test rows must not
     // be refused), scaling statistics from the training rows only (no test statistic leaks).
     const draft = draftTableSchema(table, { label: options.label, positive: options.positive });

@@ -73,7 +73,9 @@ export function labelClasses(
   if (j < 0) {
     throw new DataSchemaError(
       "COLUMN_MISSING",
-      `${table.fileName}: label column '${column}' is not a column (columns: ${table.header.join(", ")})`,
+      `${table.fileName}: label column '${column}' is not a column (columns: ${
+        table.header.join(", ")
+      })`,
     );
   }
   const values = new Set<string>();
@@ -81,7 +83,9 @@ export function labelClasses(
     if (r[j].trim() === "") {
       throw new DataSchemaError(
         "LABEL_INVALID",
-        `${table.fileName}: label column '${column}' is empty at data row ${i + 1}: every row needs a label (remove the row or fill it in)`,
+        `${table.fileName}: label column '${column}' is empty at data row ${
+          i + 1
+        }: every row needs a label (remove the row or fill it in)`,
       );
     }
     values.add(r[j]);
@@ -90,20 +94,26 @@ export function labelClasses(
   if (values.size > 2) {
     throw new DataSchemaError(
       "LABEL_INVALID",
-      `${table.fileName}: label column '${column}' has ${values.size} values (${shown}${values.size > 6 ? ", ..." : ""}): a binary label needs exactly two`,
+      `${table.fileName}: label column '${column}' has ${values.size} values (${shown}${
+        values.size > 6 ? ", ..." : ""
+      }): a binary label needs exactly two`,
     );
   }
   const pos = positive ?? "1";
   if (positive === undefined && [...values].some((v) => v !== "0" && v !== "1")) {
     throw new DataSchemaError(
       "LABEL_INVALID",
-      `${table.fileName}: label column '${column}' holds ${shown}, not 0/1: name the positive class with --positive <value> (e.g. --positive ${JSON.stringify([...values].sort().at(-1))})`,
+      `${table.fileName}: label column '${column}' holds ${shown}, not 0/1: name the positive class with --positive <value> (e.g. --positive ${
+        JSON.stringify([...values].sort().at(-1))
+      })`,
     );
   }
   if (!values.has(pos) && positive !== undefined) {
     throw new DataSchemaError(
       "LABEL_INVALID",
-      `${table.fileName}: --positive ${JSON.stringify(pos)} is not a value of label column '${column}' (values: ${shown})`,
+      `${table.fileName}: --positive ${
+        JSON.stringify(pos)
+      } is not a value of label column '${column}' (values: ${shown})`,
     );
   }
   const others = [...values].filter((v) => v !== pos);
@@ -127,9 +137,18 @@ export function labelClasses(
  */
 export function draftTableSchema(table: CsvTable, options: FitTableOptions): TableSchema {
   const missing = new Set(options.missingTokens ?? DEFAULT_MISSING);
-  for (const c of [...(options.exclude ?? []), ...(options.numeric ?? []), ...(options.categorical ?? [])]) {
+  for (
+    const c of [
+      ...(options.exclude ?? []),
+      ...(options.numeric ?? []),
+      ...(options.categorical ?? []),
+    ]
+  ) {
     if (!table.header.includes(c)) {
-      throw new DataSchemaError("COLUMN_MISSING", `${table.fileName}: column '${c}' is not a column (columns: ${table.header.join(", ")})`);
+      throw new DataSchemaError(
+        "COLUMN_MISSING",
+        `${table.fileName}: column '${c}' is not a column (columns: ${table.header.join(", ")})`,
+      );
     }
   }
   const label = labelClasses(table, options.label, options.positive);
@@ -150,11 +169,20 @@ export function draftTableSchema(table: CsvTable, options: FitTableOptions): Tab
       columns.push({ name, type: "numeric", mean: 0, std: 1, missing: "mean" });
     } else {
       const categories = [...values].sort();
-      columns.push({ name, type: "categorical", categories, unknown: options.unknown ?? "refuse", missing: "other" });
+      columns.push({
+        name,
+        type: "categorical",
+        categories,
+        unknown: options.unknown ?? "refuse",
+        missing: "other",
+      });
     }
   });
   if (columns.length === 0) {
-    throw new DataSchemaError("SCHEMA_INVALID", `${table.fileName}: no feature columns besides the label '${options.label}'`);
+    throw new DataSchemaError(
+      "SCHEMA_INVALID",
+      `${table.fileName}: no feature columns besides the label '${options.label}'`,
+    );
   }
   return { kind: "table", label, missingTokens: [...missing], columns };
 }
@@ -213,7 +241,9 @@ export function tableStatistics(
   for (const c of categorical) {
     const j = table.header.indexOf(c.name);
     const index = new Map(c.categories.map((v, i) => [v, i + 1]));
-    for (let i = 0; i < list.length && j >= 0; i++) out[o + (index.get(table.rows[list[i]][j]) ?? 0)]++;
+    for (let i = 0; i < list.length && j >= 0; i++) {
+      out[o + (index.get(table.rows[list[i]][j]) ?? 0)]++;
+    }
     o += c.categories.length + 1;
   }
   for (let i = 0; i < list.length && labelJ >= 0; i++) {
@@ -238,7 +268,9 @@ export function tableStatistics(
  */
 export function applyStatistics(schema: TableSchema, sums: ArrayLike<number>): TableSchema {
   if (sums.length !== statisticsLength(schema)) {
-    throw new RangeError(`statistics vector has ${sums.length} entries, the schema needs ${statisticsLength(schema)}`);
+    throw new RangeError(
+      `statistics vector has ${sums.length} entries, the schema needs ${statisticsLength(schema)}`,
+    );
   }
   let o = 0;
   const columns = schema.columns.map((c): ColumnSchema => c);

@@ -25,7 +25,8 @@ import { DataSchemaError } from "./data_schema_error.ts";
  * ```
  */
 export function schemaOfStudyJson(json: unknown, path: string): DataSchema {
-  const isStudy = json !== null && typeof json === "object" && !Array.isArray(json) && "data" in json &&
+  const isStudy = json !== null && typeof json === "object" && !Array.isArray(json) &&
+    "data" in json &&
     !("kind" in json);
   try {
     return parseDataSchema(isStudy ? (json as { data: unknown }).data : json);
@@ -50,7 +51,10 @@ export async function readStudyDataSchema(path: string): Promise<DataSchema> {
   try {
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new DataSchemaError("SCHEMA_INVALID", `${path}: not readable JSON (${(e as Error).message})`);
+    throw new DataSchemaError(
+      "SCHEMA_INVALID",
+      `${path}: not readable JSON (${(e as Error).message})`,
+    );
   }
   return schemaOfStudyJson(json, path);
 }

@@ -47,7 +47,9 @@ function columnOf(table: CsvTable, name: string, what: string): number {
   if (j < 0) {
     throw new DataSchemaError(
       "COLUMN_MISSING",
-      `${table.fileName}: ${what} '${name}' of the schema is not a column (columns: ${table.header.join(", ")})`,
+      `${table.fileName}: ${what} '${name}' of the schema is not a column (columns: ${
+        table.header.join(", ")
+      })`,
     );
   }
   return j;
@@ -56,7 +58,9 @@ function columnOf(table: CsvTable, name: string, what: string): number {
 function outside(table: CsvTable, column: string, cell: string, row: number, why: string): never {
   throw new DataSchemaError(
     "VALUE_OUTSIDE_SCHEMA",
-    `${table.fileName}: column '${column}' value ${JSON.stringify(cell)} (data row ${row + 1}) ${why}`,
+    `${table.fileName}: column '${column}' value ${JSON.stringify(cell)} (data row ${
+      row + 1
+    }) ${why}`,
   );
 }
 
@@ -88,7 +92,9 @@ export function encodeLabels(
         }`;
       throw new DataSchemaError(
         "LABEL_INVALID",
-        `${table.fileName}: label column '${label.column}' value ${JSON.stringify(cell)} (data row ${r + 1}) ${why}`,
+        `${table.fileName}: label column '${label.column}' value ${
+          JSON.stringify(cell)
+        } (data row ${r + 1}) ${why}`,
       );
     }
   }
@@ -130,12 +136,16 @@ export function encodeTable(
     for (let k = 0; k < numeric.length; k++) {
       const c = numeric[k], cell = rec[numIdx[k]];
       if (missing.has(cell)) {
-        if (c.missing === "refuse") outside(table, c.name, cell, r, "is missing, and the schema refuses missing values here");
+        if (c.missing === "refuse") {
+          outside(table, c.name, cell, r, "is missing, and the schema refuses missing values here");
+        }
         num[r * numeric.length + k] = 0; // the mean, scaled
         continue;
       }
       const s = cell.trim();
-      if (!NUMBER.test(s)) outside(table, c.name, cell, r, "is not a number (the schema's column is numeric)");
+      if (!NUMBER.test(s)) {
+        outside(table, c.name, cell, r, "is not a number (the schema's column is numeric)");
+      }
       num[r * numeric.length + k] = (Number(s) - c.mean) / c.std;
     }
     for (let k = 0; k < categorical.length; k++) {
@@ -151,7 +161,9 @@ export function encodeTable(
             r,
             isMissing
               ? "is missing, and the schema refuses missing values here"
-              : `is not one of the schema's categories ${JSON.stringify(c.categories).slice(0, 200)}`,
+              : `is not one of the schema's categories ${
+                JSON.stringify(c.categories).slice(0, 200)
+              }`,
           );
         }
         index = 0;
@@ -160,7 +172,9 @@ export function encodeTable(
     }
   }
   const hasLabel = table.header.includes(schema.label.column);
-  const labels = !hasLabel && options.labelOptional ? new Float32Array(n) : encodeLabels(table, schema.label);
+  const labels = !hasLabel && options.labelOptional
+    ? new Float32Array(n)
+    : encodeLabels(table, schema.label);
   return {
     numeric: tensor("float32", [n, numeric.length], num),
     categorical: int64Tensor([n, categorical.length], cat),

@@ -30,11 +30,30 @@ Deno.test("deno task check: summary and warnings, exit 0; labels 1/2 without --p
   const dir = await Deno.makeTempDir();
   try {
     const study = `${dir}/study.json`;
-    await Deno.writeTextFile(study, JSON.stringify({ id: "s", data: { kind: "table", label: { column: "y", positive: "1", negative: "0" },
-      missingTokens: [""], columns: [{ name: "b", type: "categorical", categories: ["x", "y"], unknown: "refuse", missing: "other" }] } }));
+    await Deno.writeTextFile(
+      study,
+      JSON.stringify({
+        id: "s",
+        data: {
+          kind: "table",
+          label: { column: "y", positive: "1", negative: "0" },
+          missingTokens: [""],
+          columns: [{
+            name: "b",
+            type: "categorical",
+            categories: ["x", "y"],
+            unknown: "refuse",
+            missing: "other",
+          }],
+        },
+      }),
+    );
     const refused = await check("a,b,y\n1,x,1\n2,z,0\n", "--study", study);
     assert.equal(refused.code, 1);
-    assert.match(refused.stdout, /refused: .*column 'b' value "z" \(data row 2\) is not one of the schema's categories/);
+    assert.match(
+      refused.stdout,
+      /refused: .*column 'b' value "z" \(data row 2\) is not one of the schema's categories/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

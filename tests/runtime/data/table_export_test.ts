@@ -18,7 +18,9 @@ function mixed(n: number): string {
   for (let i = 0; i < n; i++) {
     const age = i % 9 === 0 ? "NA" : (30 + 50 * rng.float()).toFixed(2);
     const site = ["north", "south", "east", ""][i % 4];
-    lines.push(`${age},${(120 + 20 * rng.float()).toFixed(1)},${site},${i % 3 ? "F" : "M"},${i % 2}`);
+    lines.push(
+      `${age},${(120 + 20 * rng.float()).toFixed(1)},${site},${i % 3 ? "F" : "M"},${i % 2}`,
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -35,7 +37,8 @@ Deno.test("exported table model with preprocessing: onnxruntime on raw columns r
   let ours: Float32Array;
   try {
     const session = await engine.load(writeModel(trained));
-    ours = (await session.run({ numeric: enc.numeric, categorical: enc.categorical })).logits.data as Float32Array;
+    ours = (await session.run({ numeric: enc.numeric, categorical: enc.categorical })).logits
+      .data as Float32Array;
   } finally {
     await engine.dispose();
   }
@@ -51,7 +54,10 @@ Deno.test("exported table model with preprocessing: onnxruntime on raw columns r
   let worst = 0;
   for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
   assert.ok(worst < 1e-5, `raw-column model differs by ${worst}`);
-  assert.ok(new Set(Array.from(ours, (x) => x.toFixed(4))).size > 4, "predictions must vary with the rows");
+  assert.ok(
+    new Set(Array.from(ours, (x) => x.toFixed(4))).size > 4,
+    "predictions must vary with the rows",
+  );
   // An unseen category is "other" (index 0) in the exported model, as in the encoder with unknown: "other".
   const unseen = await session.run({
     numeric_raw: new ort.Tensor("float32", new Float32Array([NaN, 120]), [1, 2]),
@@ -61,7 +67,8 @@ Deno.test("exported table model with preprocessing: onnxruntime on raw columns r
   const engine2 = await createEngine("native");
   try {
     const s2 = await engine2.load(writeModel(trained));
-    const want = (await s2.run({ numeric: e2.numeric, categorical: e2.categorical })).logits.data[0] as number;
+    const want = (await s2.run({ numeric: e2.numeric, categorical: e2.categorical })).logits
+      .data[0] as number;
     assert.ok(Math.abs((unseen.logits.data as Float32Array)[0] - want) < 1e-5);
   } finally {
     await engine2.dispose();
