@@ -20,6 +20,8 @@ import { csvFromZip, readCsvFile } from "./csv_file.ts";
 import type { DataSchema } from "./data_schema.ts";
 import { zooSpecOfSchema } from "./data_schema.ts";
 import { loadTable } from "./load_table.ts";
+import { checkImageShape, defaultImageSchema, normaliseImages } from "./image_schema.ts";
+import type { Tensor } from "../../models/tensor.ts";
 import { checkTable, type DataCheck, formatDataCheck } from "./data_check.ts";
 import { TensorDataset } from "./tensor_dataset.ts";
 
@@ -77,8 +79,13 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
   const lower = path.toLowerCase();
   if (lower.endsWith(".npz")) {
     const d = loadImageNpz(readNpz(bytes, path), path, { labels: "binary" });
+    if (opts.schema && opts.schema.kind !== "image") {
+      throw new TypeError(`--data ${path}: images, but the study's data schema is for tables`);
+    }
+    const schema = opts.schema ?? defaultImageSchema(d.shape);
+    checkImageShape(path, d.shape, schema);
     const mk = (s: { images: TensorDataset["target"]; labels: TensorDataset["target"] }) =>
-      new TensorDataset({ image: s.images }, s.labels);
+      new TensorDataset({ image: normaliseImages(s.images as Tensor<"float32">, schema) }, s.labels);
     const train = mk(d.train);
     let val: TensorDataset;
     let trainDs = train;
@@ -96,6 +103,7 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
       val,
       test: mk(d.test),
       image: { channels: d.shape.channels, size: d.shape.height },
+      schema,
       description: `${path}: ${trainDs.size}/${val.size}/${d.test.labels.dims[0]} images ${d.shape.channels}x${d.shape.height}x${d.shape.width}`,
     };
   }

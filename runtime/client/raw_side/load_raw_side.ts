@@ -81,7 +81,7 @@ export async function loadRawSide(
   if (config.predictFile !== undefined) {
     const input = config.predictFile.toLowerCase().endsWith(".csv")
       ? await loadPredictTable(config.predictFile, data.schema)
-      : await loadPredictInput(config.predictFile);
+      : await loadPredictInput(config.predictFile, data.schema?.kind === "image" ? data.schema : undefined);
     splits = { train: input, val: input, test: input };
   }
   let model: Model;

@@ -14,14 +14,16 @@ import { readNpz } from "../../data/npz.ts";
 import { isStringArray } from "../../data/npy.ts";
 import { TensorDataset } from "../../data/tensor_dataset.ts";
 import { failConfig } from "./config.ts";
-import type { DataSchema } from "../../data/data_schema.ts";
+import type { DataSchema, ImageSchema } from "../../data/data_schema.ts";
+import { checkImageShape, normaliseImages } from "../../data/image_schema.ts";
 import { encodeTable } from "../../data/table_encoder.ts";
 import { readCsvFile } from "../../data/csv_file.ts";
 
 /**
  * Reads a prediction input `.npz`: `images` (or `test_images`) as uint8 `[N, H, W]` (scaled to
  * [0, 1], like `loadImageNpz`) or float32 `[N, C, H, W]`, and `labels` (or `test_labels`) when
- * present (else zeros, for inputs without known outcomes).
+ * present (else zeros, for inputs without known outcomes). With the clinic's image `schema`, the
+ * shape is checked and the study's normalisation applied, as for its training images.
  *
  * @throws {RawSideError} `CONFIG_INVALID` for a file without images of a usable shape
  * @example
@@ -31,7 +33,7 @@ import { readCsvFile } from "../../data/csv_file.ts";
  * console.log(ds.size);
  * ```
  */
-export async function loadPredictInput(path: string): Promise<TensorDataset> {
+export async function loadPredictInput(path: string, schema?: ImageSchema): Promise<TensorDataset> {
   const arrays = readNpz(await Deno.readFile(path), path);
   const pick = (...names: string[]): Tensor | undefined => {
     for (const n of names) {
@@ -65,7 +67,8 @@ export async function loadPredictInput(path: string): Promise<TensorDataset> {
   const n = x.dims[0];
   const labels = pick("labels", "test_labels");
   const y = tensor("float32", [n, 1], labels && labels.data.length === n ? Float32Array.from(labels.data as ArrayLike<number>, Number) : new Float32Array(n));
-  return new TensorDataset({ image: x }, y);
+  if (schema) checkImageShape(path, { channels: x.dims[1], height: x.dims[2], width: x.dims[3] }, schema);
+  return new TensorDataset({ image: schema ? normaliseImages(x, schema) : x }, y);
 }
 
 
