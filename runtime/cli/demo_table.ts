@@ -47,7 +47,7 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { parseClientConfig } from "../client/client_config.ts";
 import { launchClinic } from "../client/launcher.ts";
 import { printComparison } from "./demo_report.ts";
-import { parseFlags, runMain, UsageError } from "./main.ts";
+import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
 const USAGE =
   "usage: deno task demo --data <file.csv> --label <column> [--positive <value>] [--clinics K] " +
@@ -157,6 +157,7 @@ export async function runTableDemo(args: string[]): Promise<void> {
     const optimizer: OptimizerConfig = { kind: "adam", lr };
     const t0 = performance.now();
 
+    await readInput("--data", values.data); // "file not found" naming the flag
     const table = await readCsvFile(values.data);
     const check = checkTable(table, { label: values.label, positive: values.positive });
     console.log(formatDataCheck(check));

@@ -38,5 +38,13 @@ export async function clinicDataCheck(
     schema,
   });
   if (report.errors.length > 0) throw new Error(report.errors[0]);
+  if (!schema) {
+    // Without the study's schema each clinic fits scaling and vocabularies on its own file:
+    // clinics whose files differ then encode the same value differently.
+    report.warnings.push(
+      "no dataSchema in the config: this clinic encodes with statistics of its own file; clinics with " +
+        "different files will disagree (give every clinic the study's data schema)",
+    );
+  }
   return formatDataCheck(report);
 }
