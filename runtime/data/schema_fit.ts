@@ -73,9 +73,9 @@ export function labelClasses(
   if (j < 0) {
     throw new DataSchemaError(
       "COLUMN_MISSING",
-      `${table.fileName}: label column '${column}' is not a column (columns: ${
+      `${table.fileName}: label: no column '${column}'; available columns: ${
         table.header.join(", ")
-      })`,
+      }`,
     );
   }
   const values = new Set<string>();
@@ -147,7 +147,7 @@ export function draftTableSchema(table: CsvTable, options: FitTableOptions): Tab
     if (!table.header.includes(c)) {
       throw new DataSchemaError(
         "COLUMN_MISSING",
-        `${table.fileName}: column '${c}' is not a column (columns: ${table.header.join(", ")})`,
+        `${table.fileName}: no column '${c}'; available columns: ${table.header.join(", ")}`,
       );
     }
   }

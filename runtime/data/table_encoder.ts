@@ -47,9 +47,9 @@ function columnOf(table: CsvTable, name: string, what: string): number {
   if (j < 0) {
     throw new DataSchemaError(
       "COLUMN_MISSING",
-      `${table.fileName}: ${what} '${name}' of the schema is not a column (columns: ${
+      `${table.fileName}: the schema's ${what}: no column '${name}'; available columns: ${
         table.header.join(", ")
-      })`,
+      }`,
     );
   }
   return j;
