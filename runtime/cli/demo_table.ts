@@ -219,12 +219,21 @@ export async function runTableDemo(args: string[]): Promise<void> {
         engine,
         log: (l) => console.log(`[server] ${l}`),
       });
+      shares.forEach((share, i) => {
+        const pos = share.reduce((a, r) => a + Number(data.train.target.data[r]), 0);
+        if (pos === 0 || pos === share.length) {
+          console.log(`warning: ${clinics[i]} has only ${pos ? "positive" : "negative"} training rows: it teaches one class`);
+        }
+      });
       const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
       const port = http.addr.port;
       console.log(
         `splitgate demo: ${data.description}\nserver on 127.0.0.1:${port} (${mode}, ${engineName} engine, zoo ehr: ` +
           `${spec.tabular.numeric} numeric, ${spec.tabular.vocabSizes.length} categorical inputs); clinics: ` +
-          clinics.map((c, i) => `${c} ${shares[i].length} training rows`).join(", ") +
+          clinics.map((c, i) => {
+            const pos = shares[i].reduce((a, r) => a + Number(data.train.target.data[r]), 0);
+            return `${c} ${shares[i].length} training rows (${((100 * pos) / shares[i].length).toFixed(0)}% positive)`;
+          }).join(", ") +
           `\n${epochs} epochs, batch ${batchSize}, ${parts} turns per clinic per epoch, adam lr ${lr}, seed ${seed}, ` +
           `${codec.dtype} codec, Noise-encrypted`,
       );
