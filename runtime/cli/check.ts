@@ -1,5 +1,6 @@
 /**
- * `deno task check --data <file.csv> [--label <column>] [--positive <value>] [--study <file>]`
+ * `deno task check --data <file.csv> [--label <column>] [--positive <value>] [--study <file>]
+ *  [--write-schema <schema.json>]`
  *
  * The data check of a table before any training: rows, label balance, each column's inferred
  * type (or the study's), missing counts, warnings for silent mistakes, and, with `--study`
@@ -7,27 +8,37 @@
  * the study's schema. Exit status 0 when training would accept the table (warnings allowed),
  * 1 when it would refuse it.
  *
+ * `--write-schema` writes the data schema fitted on this file (types, sorted categories, mean and
+ * std of every numeric column, unknown categories refused) for an operator to declare as the
+ * study's: use it on a reference table the operator may see, since the statistics are this
+ * file's. Refused when the table is.
+ *
  * @example
  * ```sh
  * deno task check --data clinic_a.csv --label outcome --positive died
  * deno task check --data clinic_a.csv --study study.json
+ * deno task check --data reference.csv --label outcome --write-schema schema.json
  * ```
  * @module
  */
 import { readCsvFile } from "../data/csv_file.ts";
 import { checkTable, formatDataCheck } from "../data/data_check.ts";
 import { readStudyDataSchema } from "../data/study_data_file.ts";
-import { parseFlags, runMain, UsageError } from "./main.ts";
+import { fitTableSchema } from "../data/schema_fit.ts";
+import { parseFlags, refuseOverwrite, runMain, UsageError } from "./main.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE =
   "usage: deno task check --data <file.csv> [--label <column>] [--positive <value>] [--study <file>]";
 
 await runMain(async () => {
+  enterUserDir(); // relative paths are the user's, as typed
   const values = parseFlags(Deno.args, {
     data: { type: "string" },
     label: { type: "string" },
     positive: { type: "string" },
     study: { type: "string" },
+    "write-schema": { type: "string" },
   });
   if (!values.data) throw new UsageError("--data is required");
   const schema = values.study ? await readStudyDataSchema(values.study) : undefined;
@@ -48,4 +59,12 @@ await runMain(async () => {
   const report = checkTable(table, { label: values.label, positive: values.positive, schema });
   console.log(formatDataCheck(report));
   if (report.errors.length > 0) Deno.exit(1);
+  const out = values["write-schema"];
+  if (out) {
+    if (schema) throw new UsageError("--write-schema fits a schema: leave out --study");
+    refuseOverwrite("--write-schema", out, { files: { "--data": values.data } });
+    const fitted = fitTableSchema(table, { label: values.label!, positive: values.positive });
+    await Deno.writeTextFile(out, JSON.stringify(fitted, null, 2) + "\n");
+    console.log(`data schema -> ${out} (${fitted.columns.length} feature columns)`);
+  }
 }, USAGE);

@@ -7,7 +7,16 @@ async function check(csv: string, ...args: string[]) {
   try {
     await Deno.writeTextFile(`${dir}/t.csv`, csv);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--allow-read", CLI.pathname, "--data", `${dir}/t.csv`, ...args],
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-write",
+        CLI.pathname,
+        "--data",
+        `${dir}/t.csv`,
+        ...args,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -54,6 +63,31 @@ Deno.test("deno task check: summary and warnings, exit 0; labels 1/2 without --p
       refused.stdout,
       /refused: .*column 'b' value "z" \(data row 2\) is not one of the schema's categories/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task check --write-schema: writes a schema that --study then accepts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "splitgate_check_schema_" });
+  try {
+    const out = `${dir}/schema.json`;
+    const r = await check(
+      "age,sex,y\n50,F,1\n60,M,0\n70,F,0\n",
+      "--label",
+      "y",
+      "--write-schema",
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const schema = JSON.parse(await Deno.readTextFile(out));
+    assert.deepEqual(
+      schema.columns.map((c: { name: string; type: string }) => `${c.name}:${c.type}`),
+      ["age:numeric", "sex:categorical"],
+    );
+    assert.equal(schema.columns[0].mean, 60);
+    const again = await check("age,sex,y\n55,M,1\n", "--study", out);
+    assert.equal(again.code, 0, again.stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
