@@ -272,19 +272,19 @@ export function applyStatistics(schema: TableSchema, sums: ArrayLike<number>): T
       `statistics vector has ${sums.length} entries, the schema needs ${statisticsLength(schema)}`,
     );
   }
-  let o = 0;
-  const columns = schema.columns.map((c): ColumnSchema => c);
+  // Numeric columns come first in the vector, 3 entries each, in schema order.
   const numericAt = new Map<string, number>();
-  for (const c of schema.columns) if (c.type === "numeric") numericAt.set(c.name, (o += 3) - 3);
+  for (const c of schema.columns) if (c.type === "numeric") numericAt.set(c.name, 3 * numericAt.size);
   return {
     ...schema,
-    columns: columns.map((c) => {
+    columns: schema.columns.map((c): ColumnSchema => {
       if (c.type !== "numeric") return { ...c, categories: [...c.categories] };
       const k = numericAt.get(c.name)!;
       const n = sums[k], mean = n > 0 ? sums[k + 1] / n : 0;
       const variance = n > 0 ? Math.max(0, sums[k + 2] / n - mean * mean) : 0;
+      // E[x²] − E[x]² of a constant column is rounding noise, not a spread: std 1 then.
       const std = Math.sqrt(variance);
-      return { ...c, mean, std: std > 1e-12 * Math.max(1, Math.abs(mean)) ? std : 1 };
+      return { ...c, mean, std: std > 1e-6 * Math.max(1, Math.abs(mean)) ? std : 1 };
     }),
   };
 }
