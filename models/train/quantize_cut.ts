@@ -207,9 +207,10 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
   );
   // (q − zeroPoint) · scale in element-wise core ops rather than DequantizeLinear: the same
   // numbers (q − zeroPoint is an integer float32 holds exactly, so the product is rounded once,
-  // as DequantizeLinear and the codec's dequantizeInt8 round it), but onnxruntime 1.30's CPU
-  // DequantizeLinear with an axis took about 2 ms for a 64×32×7×7 tensor where these
-  // broadcasting kernels take a fraction of it (bench:channel).
+  // as DequantizeLinear and the codec's dequantizeInt8 round it). With onnxruntime-node 1.30's
+  // per-axis DequantizeLinear the pneumonia_cnn split step (64×32×7×7 cut) ran several ms
+  // slower than the float one on the shared VM; with these broadcasting kernels its fastest
+  // runs were within 0.5 ms of the float step's (bench:channel, 2026-12-06, machine busy).
   const t = (w: string) => tmp(name, w);
   const trailing = rank - 1 - axis;
   const unsqueeze = (x: string, out: string): NodeLike =>
