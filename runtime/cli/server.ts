@@ -1,5 +1,5 @@
 /**
- * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu]
+ * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu|native-webgpu]
  *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]`
  *
  * Runs the split-learning server: loads the server key, the clinic allowlist and the model,

@@ -30,7 +30,7 @@ import { parseFlags, readInput, UsageError } from "./main.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]";
+  "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]";
 
 /**
  * Parses the server's arguments and reads its config file; flags override the file.
