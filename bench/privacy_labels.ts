@@ -27,7 +27,7 @@ export interface LabelSetting {
 }
 
 /** Marvell power scales s (noise power s·‖ḡ₁ − ḡ₀‖²) of the default rows. */
-export const MARVELL_SCALES = [0.25, 1, 4];
+export const MARVELL_SCALES = [1, 2, 4];
 /** Randomised-response ε of the default rows (flip probabilities 0.40, 0.27, 0.12). */
 export const RR_EPSILONS = [0.4, 1, 2];
 
