@@ -1,5 +1,5 @@
 /**
- * `deno task bench:hijack [--seeds 1,2,3] [--epochs 8] [--attack-epochs 3] [--every 10] [--window 3]`
+ * `deno task bench:hijack [--seeds 1,2,3] [--epochs 8] [--attack-epochs 3] [--every 20] [--flips 8] [--window 3]`
  *
  * The hijack guard's acceptance (`runtime/privacy/split_guard.ts`) on PneumoniaMNIST with the
  * zoo CNN at the default (vanilla) cut, all 4,708 training images, batch 64 (74 steps an
@@ -36,21 +36,22 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "1,2,3" },
     epochs: { type: "string", default: "8" },
     "attack-epochs": { type: "string", default: "3" },
-    every: { type: "string", default: "10" },
+    every: { type: "string", default: "20" },
+    flips: { type: "string", default: "8" },
     window: { type: "string", default: "3" },
   },
   strict: true,
 });
 const seeds = values.seeds!.split(",").map(Number);
 const epochs = Number(values.epochs), attackEpochs = Number(values["attack-epochs"]);
-const guard = { every: Number(values.every), window: Number(values.window) };
+const guard = { every: Number(values.every), flips: Number(values.flips), window: Number(values.window) };
 const data = await loadDataset(DATA);
 const splits = { train: data.train, val: data.val, test: data.test };
 const engine = await createEngine("native");
 const fails: string[] = [];
 const lines: string[] = [];
 const t0 = performance.now();
-console.log(`bench:hijack — ${data.description}; guard every ${guard.every}, window ${guard.window}, threshold 0; seeds ${seeds.join(", ")}`);
+console.log(`bench:hijack — ${data.description}; guard every ${guard.every}, ${guard.flips} flipped labels, window ${guard.window}, threshold 0; seeds ${seeds.join(", ")}`);
 try {
   for (const seed of seeds) {
     const run = (server: ServerKind, defence: DefenceConfig, n: number) => {

@@ -38,7 +38,7 @@ Deno.test("hijack guard in training: stops the clinic against FSHA within 40 ste
   const engine = await createEngine("native");
   try {
     const data = tinySplits(256, 5);
-    const guard = { every: 4, window: 3 };
+    const guard = { every: 4, flips: 4, window: 3 };
     for (const seed of [1, 2]) {
       const rng = new Rng(seed);
       const zoo = buildCnn({ random: () => rng.float(), size: 8, channels: [2, 4], hidden: 4 });
