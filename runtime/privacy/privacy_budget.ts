@@ -110,3 +110,17 @@ export function describeAccount(a: PrivacyAccount): string {
   const na = a.notAccounted.length ? `; not accounted: ${a.notAccounted.join(", ")}` : "";
   return (parts.length ? parts.join("; ") : "no accounted noise") + na;
 }
+
+/**
+ * The account of a gateway clinic's finished run: `turns` completed turns at `turnsPerEpoch`
+ * turns an epoch, a started epoch counted whole (its records may all have been sent).
+ *
+ * @example
+ * ```ts
+ * import { accountOfTurns } from "./privacy_budget.ts";
+ * accountOfTurns({ labelDefence: { kind: "rr", epsilon: 1 } }, 3, 2).epochs; // 2
+ * ```
+ */
+export function accountOfTurns(defence: DefenceConfig, turns: number, turnsPerEpoch: number): PrivacyAccount {
+  return privacyAccount(defence, Math.ceil(turns / Math.max(1, turnsPerEpoch)));
+}

@@ -8,7 +8,7 @@ import {
   rdpToDp,
   sampledGaussianRdp,
 } from "../../../runtime/privacy/rdp_accountant.ts";
-import { checkBudget, privacyAccount } from "../../../runtime/privacy/privacy_budget.ts";
+import { accountOfTurns, checkBudget, describeAccount, privacyAccount } from "../../../runtime/privacy/privacy_budget.ts";
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
@@ -105,4 +105,7 @@ Deno.test("privacy budget: the account per defence, and the epoch that would ove
   assert.ok(privacyAccount(d, last).features!.epsilon <= 5 && privacyAccount(d, last + 1).features!.epsilon > 5);
   assert.throws(() => checkBudget({ labelDefence: { kind: "rr", epsilon: 2 }, budget: { epsilon: 1, delta: 1e-5 } }, 1), /label-DP ε = 2 is over the budget ε = 1/);
   assert.deepEqual(privacyAccount({ labelDefence: { kind: "marvell", scale: 1 } }, 2).notAccounted, ["marvell"]);
+  // A gateway run: 3 turns at 2 turns an epoch = 2 epochs started.
+  assert.equal(accountOfTurns(d, 3, 2).features!.epsilon, privacyAccount(d, 2).features!.epsilon);
+  assert.equal(describeAccount(privacyAccount({ noise: { clip: 1, sigma: 4 } }, 2)), "features ε = 3.19 at δ = 0.00001");
 });
