@@ -6,8 +6,8 @@
  *
  * The goal, on means over the seeds: norm- and direction-leak AUC both within 0.10 of 0.5 — the
  * issue's "≤ 0.60", read both ways, since an AUC of 0.2 leaks as much as 0.8 (the attacker
- * flips the score) — at ΔAUC ≥ −0.02. Of the settings meeting it, the one with the highest
- * mean test AUC is named.
+ * flips the score) — at ΔAUC ≥ −0.02. Of the settings meeting it, the best is the one that leaks
+ * least: the smallest max(|norm-leak − 0.5|, |direction-leak − 0.5|) (ties: the higher test AUC).
  *
  * @example
  * ```ts
@@ -105,7 +105,8 @@ export function labelTable(rows: { s: LabelSetting; seed: number; a: AuditResult
     ...per.map((p) => `| ${p.name} | ${p.mode} | ${p.n} | ${ci(p.auc, 4)} | ${ci(p.dAuc, 3)} | ${ci(p.norm, 3)} | ${ci(p.dir, 3)} | ${p.eps} |`),
   ];
   const meets = per.filter((p) => p.name !== "none" && Math.abs(p.norm.mean - 0.5) <= 0.1 && Math.abs(p.dir.mean - 0.5) <= 0.1 && p.dAuc.mean >= -0.02);
-  meets.sort((a, b) => b.auc.mean - a.auc.mean);
+  const leak = (p: (typeof per)[number]) => Math.max(Math.abs(p.norm.mean - 0.5), Math.abs(p.dir.mean - 0.5));
+  meets.sort((a, b) => leak(a) - leak(b) || b.auc.mean - a.auc.mean);
   const g = meets[0];
   const goal = g ? `label goal: ${g.name} norm-leak ${f(g.norm.mean, 3)} direction-leak ${f(g.dir.mean, 3)} ΔAUC ${f(g.dAuc.mean, 3)}` : "label goal: none";
   return { lines, goal };
