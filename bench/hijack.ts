@@ -9,7 +9,8 @@
  *    malicious-server mode): the training step at which the guard stopped the clinic — it must
  *    be ≤ 200;
  * 2. against the honest server, a full run of `--epochs` epochs with the guard on: it must
- *    raise no alarm; the fake batches' scores (lowest and mean) and the test AUC;
+ *    raise no alarm; the fake batches' scores (lowest, lowest mean over a window — the alarm's
+ *    statistic, alarm below 0 — and mean) and the test AUC;
  * 3. the same honest run without the guard: the guard's utility cost (the honest server also
  *    trains on the flipped-label fake batches).
  *
@@ -64,10 +65,12 @@ try {
     if (!(alarm <= 200)) fails.push(`seed ${seed}: FSHA ${Number.isNaN(alarm) ? "not flagged" : `flagged at step ${alarm}`}`);
     const h = await run("honest", { hijackGuard: guard }, epochs);
     const scores = (h.guardScores ?? []).map((s) => s.score);
+    // The alarm's statistic: the mean of `window` consecutive scores; its lowest is the margin.
+    const windows = scores.slice(guard.window - 1).map((_, i) => scores.slice(i, i + guard.window).reduce((p, q) => p + q, 0) / guard.window);
     if (h.stopped) fails.push(`seed ${seed}: honest run stopped: ${h.stopped.message}`);
     const plain = await run("honest", {}, epochs);
     const line = `| ${seed} | ${Number.isNaN(alarm) ? "none" : alarm} | ${(a.guardScores ?? []).map((s) => s.score.toFixed(2)).join(", ")} | ` +
-      `${h.stopped ? `ALARM at step ${h.stopped.step}` : "none"} | ${scores.length} | ${Math.min(...scores).toFixed(3)} | ${(scores.reduce((p, q) => p + q, 0) / scores.length).toFixed(3)} | ` +
+      `${h.stopped ? `ALARM at step ${h.stopped.step}` : "none"} | ${scores.length} | ${Math.min(...scores).toFixed(3)} | ${Math.min(...windows).toFixed(3)} | ${(scores.reduce((p, q) => p + q, 0) / scores.length).toFixed(3)} | ` +
       `${h.test.auc.toFixed(4)} | ${plain.test.auc.toFixed(4)} | ${(h.test.auc - plain.test.auc).toFixed(4)} |`;
     lines.push(line);
     console.log(line);
@@ -76,7 +79,7 @@ try {
   await engine.dispose();
 }
 console.log(`\nPneumoniaMNIST, zoo CNN, default cut, batch 64, Adam 1e-3; FSHA run ${attackEpochs} epochs (${attackEpochs * 74} steps) at most, honest runs ${epochs} epochs; ${((performance.now() - t0) / 1000).toFixed(0)} s in all\n`);
-console.log("| seed | FSHA flagged at step | FSHA fake-batch scores | honest alarm | honest fake batches | lowest score | mean score | test AUC with guard | without | cost |");
-console.log("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+console.log("| seed | FSHA flagged at step | FSHA fake-batch scores | honest alarm | honest fake batches | lowest score | lowest window mean | mean score | test AUC with guard | without | cost |");
+console.log("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const l of lines) console.log(l);
 console.log(fails.length ? `hijack guard: FAIL (${fails.join("; ")})` : "hijack guard: PASS");
