@@ -1,5 +1,5 @@
 /**
- * `deno task bench:privacy [--quick] [--out <dir>] [--cut default|alternate] [--estimator v|u] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...] [--image-norm a,b] [--seed S | --seeds S1,S2,...]`
+ * `deno task bench:privacy [--quick] [--labels [--scales a,b] [--rr a,b]] [--out <dir>] [--cut default|alternate] [--estimator v|u] [--epochs N] [--only a,b] [--sigmas a,b,c] [--alphas a,b,c] [--combos σ:α,...] [--image-norm a,b] [--seed S | --seeds S1,S2,...]`
  *
  * The privacy/utility trade-off on PneumoniaMNIST with the zoo CNN: the default (vanilla)
  * cut with no defence, three noise levels, three NoPeek weights, label protection, and
@@ -9,6 +9,11 @@
  *
  * `--image-norm none,nopeek-u-80` adds those settings again with the clinic's per-image input
  * standardisation (`defence.inputNorm`), as rows `std+none`, `std+nopeek-u-80`.
+ *
+ * `--labels` runs the label-defence settings instead (`bench/privacy_labels.ts`: vanilla and
+ * U-shaped undefended, U-shaped with max-norm and Marvell at `--scales`, vanilla with label
+ * randomised response at `--rr` ε), prints their table with 95% confidence intervals and ε,
+ * and ends with the line `label goal: …`.
  *
  * With `--seeds` every setting is trained and audited once per seed (run directories
  * `<out>/seed-<S>/<setting>`), each seed's ΔAUC and dCor/SSIM ratios are taken against that
@@ -33,6 +38,7 @@ import type { DefenceConfig } from "../runtime/privacy/defence_config.ts";
 import { trainDefended } from "../runtime/privacy/defended_training.ts";
 import { RUN_FORMAT, writeRunDir } from "../runtime/privacy/run_dir.ts";
 import { type AuditResult, auditRun } from "../runtime/privacy/audit.ts";
+import { labelSettings, labelTable, MARVELL_SCALES, RR_EPSILONS } from "./privacy_labels.ts";
 
 const DATA = new URL("../data/pneumoniamnist.npz", import.meta.url).pathname;
 
@@ -83,6 +89,9 @@ const { values } = parseArgs({
     cut: { type: "string", default: "default" },
     estimator: { type: "string", default: "v" },
     "image-norm": { type: "string" },
+    labels: { type: "boolean", default: false },
+    scales: { type: "string" },
+    rr: { type: "string" },
   },
   strict: true,
 });
@@ -107,7 +116,7 @@ if (values.estimator !== "v" && values.estimator !== "u") {
   Deno.exit(2);
 }
 const levels = (v: string | undefined, fallback: number[]) => v ? v.split(",").map(Number) : fallback;
-const settings = settingsFor(
+const settings: Setting[] = values.labels ? labelSettings(levels(values.scales, MARVELL_SCALES), levels(values.rr, RR_EPSILONS)) : settingsFor(
   levels(values.sigmas, SIGMAS),
   levels(values.alphas, ALPHAS),
   values.combos ? values.combos.split(",").map((c) => c.split(":").map(Number) as [number, number]) : COMBOS,
@@ -257,11 +266,16 @@ if (!multi) {
 }
 const header = `PneumoniaMNIST, zoo CNN, ${values.cut} cut (${values.cut === "alternate" ? "after block 2" : "after block 1"}), ${quick ? "--quick (2048 training images), " : ""}${epochs} epochs, batch ${batchSize}, Adam 1e-3, seed${multi ? "s" : ""} ${seeds.join(", ")}; ` +
   `noise clip C = ${CLIP}; ${((performance.now() - t0) / 1000).toFixed(0)} s in all`;
-const table = `${header}\n\n${lines.join("\n")}\n\nSettings within 0.02 test AUC of "none" that halve dCor, bias-corrected dCor or SSIM${multi ? " (means over the seeds)" : ""}: ${goal.length ? goal.join(", ") : "none"}\n`;
+const labelPart = values.labels ? labelTable(rows) : undefined;
+const table = labelPart
+  ? `${header}\n\n${labelPart.lines.join("\n")}\n\n${labelPart.goal}\n`
+  : `${header}\n\n${lines.join("\n")}\n\nSettings within 0.02 test AUC of "none" that halve dCor, bias-corrected dCor or SSIM${multi ? " (means over the seeds)" : ""}: ${goal.length ? goal.join(", ") : "none"}\n`;
 console.log(`\n${table}`);
 await Deno.mkdir(values.out, { recursive: true });
 await Deno.writeTextFile(`${values.out}/table.md`, table);
 await Deno.writeTextFile(
   `${values.out}/table.json`,
-  JSON.stringify({ quick, cut: values.cut, epochs, seeds, batchSize, clip: CLIP, rows: rows.map(({ s, seed, a, trainSeconds }) => ({ ...s, seed, trainSeconds, audit: a })), goal }, null, 2) + "\n",
+  JSON.stringify({ quick, cut: values.cut, epochs, seeds, batchSize, clip: CLIP, rows: rows.map(({ s, seed, a, trainSeconds }) => ({ ...s, seed, trainSeconds, audit: a })), goal, labelGoal: labelPart?.goal }, null, 2) + "\n",
 );
+// The label goal is the run's last line.
+if (labelPart) console.log(labelPart.goal);

@@ -15,6 +15,7 @@
  */
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { auditRun } from "../privacy/audit.ts";
+import { describeAccount } from "../privacy/privacy_budget.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 
 const USAGE =
@@ -51,6 +52,7 @@ await runMain(async () => {
         `PSNR ${r.reconstruction.psnr.toFixed(2)} SSIM ${r.reconstruction.ssim.toFixed(4)}  ` +
         `leak AUC norm ${r.leak.normAuc.toFixed(4)} direction ${r.leak.directionAuc.toFixed(4)}`,
     );
+    console.log(`  privacy: ${describeAccount(r.privacy)}`);
     console.log(`  report: ${out}/report.md (${r.seconds.toFixed(1)} s)`);
   } finally {
     await engine.dispose();

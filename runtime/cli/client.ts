@@ -42,6 +42,7 @@ import { ProgressLine } from "../client/progress_line.ts";
 import { clinicDataCheck } from "../client/clinic_data_check.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
+import { accountOfTurns, describeAccount } from "../privacy/privacy_budget.ts";
 
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
@@ -212,9 +213,11 @@ await runMain(async () => {
       `${res.steadySamplesPerSec === null ? "" : ` (${res.steadySamplesPerSec.toFixed(0)} samples/s after warm-up)`}; ` +
       `sent ${res.bytesUp} bytes, received ${res.bytesDown}; ${res.reconnects} reconnects, ${res.rollbacks} rollbacks`,
   );
+  const privacy = accountOfTurns(config.defence, res.turns, config.turnsPerEpoch);
+  console.log(`privacy: ${describeAccount(privacy)}`);
   if (values.json) {
     try {
-      await Deno.writeTextFile(values.json, JSON.stringify(res, null, 2) + "\n");
+      await Deno.writeTextFile(values.json, JSON.stringify({ ...res, privacy }, null, 2) + "\n");
     } catch (e) {
       throw new Error(`--json ${values.json}: cannot write (${(e as Error).message})`);
     }

@@ -12,7 +12,11 @@
  *    receives them without the labels learns them); U-shaped: the gradients at the head's
  *    input that the clinic sends — measured with the run's final weights on test batches
  *    of the run's batch size (training-mode graphs, as during training);
- * 4. utility: test AUC, as deployed (noise included).
+ *    With randomised response (vanilla) the batches carry labels noised as the clinic sends
+ *    them, so the AUCs say what the server learns of the *true* labels;
+ * 4. utility: test AUC, as deployed (noise included);
+ * 5. the privacy account of the run's defences (`privacy_budget.ts`): ε at δ of the cut noise
+ *    after the epochs trained, ε of label randomised response, and what has no ε.
  *
  * Raw records are never written: `audit.json` and `report.md` hold numbers only; the only
  * images written are the grid the report shows.
@@ -37,6 +41,8 @@ import { trainDecoder } from "./decoder.ts";
 import { biasCorrectedDcor, directionScores, distanceCorrelation, leakAuc, mse, psnr, rowNorms, ssim } from "./metrics.ts";
 import { openRunDir, RunDirError } from "./run_dir.ts";
 import { imageGridPng } from "./png_grid.ts";
+import { describeAccount, type PrivacyAccount, privacyAccount } from "./privacy_budget.ts";
+import { RandomisedLabels } from "./randomised_response.ts";
 
 /** Options of {@linkcode auditRun}. */
 export interface AuditOptions {
@@ -70,6 +76,8 @@ export interface AuditResult {
   reconstruction: { mse: number; psnr: number; ssim: number; images: number; decoderTrainMse: number; auxImages: number };
   /** Leak AUCs (0.5 = no leak; distance from 0.5 = leak) and where they were measured. */
   leak: { normAuc: number; directionAuc: number; batches: number; measuredOn: string };
+  /** The privacy account of the run's defences after its epochs. */
+  privacy: PrivacyAccount;
   /** Files written, relative to the output directory. */
   files: string[];
   seconds: number;
@@ -151,13 +159,15 @@ export async function auditRun(o: AuditOptions): Promise<AuditResult> {
     );
     // 3. Label leakage on test batches, training-mode graphs, final weights.
     const labels = data.test.target.data as Float32Array;
+    const ld = m.defence.labelDefence;
+    const rr = ld?.kind === "rr" ? new RandomisedLabels(labels, ld.epsilon, new Rng(m.seed + 0x7272)) : undefined;
     const normScores: number[] = [], dirScores: number[] = [], normLabels: number[] = [], dirLabels: number[] = [];
     let nBatches = 0;
     const bs = m.batchSize;
     for (let at = 0; at + bs <= data.test.size; at += bs) {
       const idx = Array.from({ length: bs }, (_, k) => at + k);
       const b = data.test.take(idx);
-      const r = await pipe.forwardBackward(b.inputs, b.target);
+      const r = await pipe.forwardBackward(b.inputs, rr ? rr.take(idx, b.target) : b.target);
       const g = pipe.mode === "ushaped" ? r.headGrad! : r.returned;
       const y = idx.map((i) => labels[i]);
       normScores.push(...rowNorms(rowsOf(g)));
@@ -195,8 +205,10 @@ export async function auditRun(o: AuditOptions): Promise<AuditResult> {
         batches: nBatches,
         measuredOn: pipe.mode === "ushaped"
           ? "gradient at the head's input, sent by the clinic to the server"
-          : "cut gradient returned by the server" + (m.defence.labelProtection === "norm-equalise" ? " (after norm equalisation)" : ""),
+          : "cut gradient returned by the server" + (m.defence.labelProtection === "norm-equalise" ? " (after norm equalisation)" : "") +
+            (rr ? " (from labels after randomised response)" : ""),
       },
+      privacy: privacyAccount(m.defence, m.epochs),
       files: ["report.md", "audit.json", "reconstructions.png"],
       seconds: 0,
     };
@@ -237,6 +249,7 @@ export function renderReport(r: AuditResult, cuts: readonly string[], data: stri
 | reconstruction SSIM | ${fmt(rc.ssim)} | Wang et al. 2004, 11×11 Gaussian window; 1 = identical |
 | norm-attack leak AUC | ${fmt(r.leak.normAuc)} | ${r.leak.measuredOn}; 0.5 = no leak |
 | direction-attack leak AUC | ${fmt(r.leak.directionAuc)} | cosine to one known positive per batch, ${r.leak.batches} batches |
+| privacy account | ${describeAccount(r.privacy)} | after ${r.privacy.epochs} epochs (RDP, \`runtime/privacy/rdp_accountant.ts\`) |
 
 Leak AUCs are reported as they are: a value below 0.5 leaks as much as its mirror above
 (the attacker flips the score); |AUC − 0.5| is the size of the leak.

@@ -14,6 +14,11 @@
  * - `labelProtection`: `"norm-equalise"` makes the server rescale every returned cut
  *   gradient to the batch's mean norm before sending it (Li et al. 2022's norm attack; see
  *   `label_protection.ts`).
+ * - `labelDefence`: Marvell or max-norm noise on the gradient a U-shaped clinic sends, or
+ *   randomised response on the labels a vanilla clinic sends (see `label_defence.ts`);
+ * - `budget`: an (ε, δ) budget for the accounted noise (cut noise, label RR); training stops
+ *   before an epoch that would exceed it (see `privacy_budget.ts`);
+ * - `hijackGuard`: SplitGuard-style detection of a hijacking server (see `split_guard.ts`).
  *
  * @example
  * ```ts
@@ -22,6 +27,9 @@
  * ```
  * @module
  */
+
+import { type LabelDefence, parseLabelDefence } from "./label_defence.ts";
+import { type HijackGuardConfig, parseHijackGuard } from "./split_guard.ts";
 
 /** Label protection applied by the server to returned gradients. */
 export type LabelProtection = "none" | "norm-equalise";
@@ -40,6 +48,12 @@ export interface DefenceConfig {
   inputNorm?: "none" | "per-image";
   /** What the server does to the cut gradients it returns (default `"none"`). */
   labelProtection?: LabelProtection;
+  /** The clinic's label defence (default none; see `label_defence.ts`). */
+  labelDefence?: LabelDefence;
+  /** Stop training before the accounted ε at `delta` would exceed `epsilon` (default no budget). */
+  budget?: { epsilon: number; delta: number };
+  /** Fake-batch hijacking detection (default off; see `split_guard.ts`). */
+  hijackGuard?: HijackGuardConfig;
 }
 
 const positive = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
@@ -60,8 +74,8 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
   if (typeof v !== "object" || Array.isArray(v)) throw new TypeError(`defence: expected an object, got ${JSON.stringify(v)}`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!["noise", "nopeek", "inputNorm", "labelProtection"].includes(k)) {
-      throw new TypeError(`defence: unknown field ${JSON.stringify(k)}; expected noise, nopeek, inputNorm or labelProtection`);
+    if (!["noise", "nopeek", "inputNorm", "labelProtection", "labelDefence", "budget", "hijackGuard"].includes(k)) {
+      throw new TypeError(`defence: unknown field ${JSON.stringify(k)}; expected noise, nopeek, inputNorm, labelProtection, labelDefence, budget or hijackGuard`);
     }
   }
   const out: DefenceConfig = {};
@@ -95,6 +109,15 @@ export function parseDefenceConfig(v: unknown): DefenceConfig {
     }
     out.labelProtection = o.labelProtection;
   }
+  if (o.labelDefence !== undefined) out.labelDefence = parseLabelDefence(o.labelDefence);
+  if (o.budget !== undefined) {
+    const b = o.budget as Record<string, unknown>;
+    if (typeof b !== "object" || b === null || !positive(b.epsilon) || !positive(b.delta) || (b.delta as number) >= 1 || Object.keys(b).length !== 2) {
+      throw new TypeError(`defence.budget: expected {epsilon > 0, delta in (0, 1)}, got ${JSON.stringify(o.budget)}`);
+    }
+    out.budget = { epsilon: b.epsilon as number, delta: b.delta as number };
+  }
+  if (o.hijackGuard !== undefined) out.hijackGuard = parseHijackGuard(o.hijackGuard);
   return out;
 }
 
@@ -113,5 +136,7 @@ export function describeDefence(d: DefenceConfig): string {
   if (d.noise) parts.push(`noise σ=${d.noise.sigma} C=${d.noise.clip}`);
   if (d.nopeek) parts.push(`nopeek α=${d.nopeek.weight}${d.nopeek.estimator === "u" ? " (bias-corrected dCor)" : ""}`);
   if (d.labelProtection && d.labelProtection !== "none") parts.push(d.labelProtection);
+  const ld = d.labelDefence;
+  if (ld) parts.push(ld.kind === "marvell" ? `marvell s=${ld.scale}` : ld.kind === "rr" ? `label RR ε=${ld.epsilon}` : "max-norm");
   return parts.length ? parts.join(", ") : "none";
 }

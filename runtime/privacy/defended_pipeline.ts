@@ -15,8 +15,15 @@
  * ```
  *
  * U-shaped (`cuts = [c, h]`), segments front | server middle | clinic head: the head's step
- * yields the gradient at h, which the clinic sends (after `labelProtection`, since the
- * clinic holds the labels here); the server's backward gives the gradient at c.
+ * yields the gradient at h, which the clinic sends (after `labelProtection` and the
+ * `labelDefence` noise, since the clinic holds the labels here); the server's backward gives
+ * the gradient at c.
+ *
+ * Hijacking detection (vanilla, with a {@linkcode SplitGuard}): on a fake step the clinic also
+ * sends the same activation with every label flipped; the server answers it like any batch
+ * (an honest in-process server applies its gradient too: `fakeServerGrads`), the clinic
+ * discards it and scores the two returned gradients. `server` replaces the in-process honest
+ * server segment (the test harness's malicious server).
  *
  * X for NoPeek is the segment's first float input (the image), flattened per sample; Z is the
  * clean activation (before the noise defence), since that is what the clinic's weights
@@ -41,6 +48,24 @@ import type { DefenceConfig } from "./defence_config.ts";
 import { clipAndNoise } from "./noise_defence.ts";
 import { protectCutGradient } from "./label_protection.ts";
 import { NoPeekRunner } from "./nopeek_runner.ts";
+import { perturbLabelGradient } from "./label_defence.ts";
+import type { SplitGuard } from "./split_guard.ts";
+
+/**
+ * The server side of a vanilla step as the clinic sees it: the gradient returned for the sent
+ * activation and labels, and (in-process, honest) the server's parameter gradients.
+ */
+export interface CutServer {
+  step(sent: Tensor, target: Tensor): Promise<{ loss: number; cutGrad: Tensor; paramGrads: Map<string, Tensor> }>;
+}
+
+/** Options of {@linkcode DefendedPipeline.create}. */
+export interface PipelineOptions {
+  /** Fake-batch hijacking detection (vanilla only). */
+  guard?: SplitGuard;
+  /** Replaces the honest server segment (vanilla only; the test harness's malicious server). */
+  server?: CutServer;
+}
 
 /** What one defended forward/backward produced, seen from each side. */
 export interface DefendedStep {
@@ -54,6 +79,8 @@ export interface DefendedStep {
   returned: Tensor;
   /** U-shaped: the gradient at the head's input the clinic sent to the server. */
   headGrad?: Tensor;
+  /** The server's parameter gradients for a fake (flipped-label) batch sent this step. */
+  fakeServerGrads?: Map<string, Tensor>;
 }
 
 function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
@@ -66,16 +93,23 @@ function addScaled(a: Tensor, b: Tensor, alpha: number): Tensor {
 /** The segments of a cut model with the defences of one clinic. */
 export class DefendedPipeline {
   #noiseRng: Rng;
+  #labelRng: Rng;
   #nopeek?: NoPeekRunner;
+  #steps = 0;
 
   private constructor(
     readonly segments: readonly CompiledSegment[],
     readonly runners: SegmentRunner[],
     readonly defence: DefenceConfig,
     readonly seed: number,
+    readonly options: PipelineOptions = {},
   ) {
     // A stream of its own, so that the noise does not shift the batch order.
     this.#noiseRng = new Rng(seed + 0x6e6f);
+    this.#labelRng = new Rng(seed + 0x6c61);
+    if ((options.guard || options.server) && segments.length !== 2) {
+      throw new TypeError("hijack guard and replaced server need vanilla mode (one cut): in U-shaped mode the server holds no labels");
+    }
     const x = segments[0].inputs.find((v) => v.dtype === "float32");
     if (defence.nopeek && defence.nopeek.weight > 0) {
       if (!x) throw new TypeError("nopeek: the first segment has no float input to correlate with");
@@ -99,14 +133,20 @@ export class DefendedPipeline {
    * // await DefendedPipeline.create(engine, segments, {}, 0)
    * ```
    */
-  static async create(engine: Engine, segments: readonly CompiledSegment[], defence: DefenceConfig, seed: number): Promise<DefendedPipeline> {
+  static async create(
+    engine: Engine,
+    segments: readonly CompiledSegment[],
+    defence: DefenceConfig,
+    seed: number,
+    options: PipelineOptions = {},
+  ): Promise<DefendedPipeline> {
     if (segments.length < 2 || segments.length > 3) {
       throw new RangeError(`defended training needs 1 cut (vanilla) or 2 (U-shaped), got ${segments.length - 1}`);
     }
     const runners = await Promise.all(segments.map((s) => SegmentRunner.create(engine, s)));
     // One at a time: the WebGPU provider refuses to create two sessions at once.
     for (const r of runners) await r.warm();
-    return new DefendedPipeline(segments, runners, defence, seed);
+    return new DefendedPipeline(segments, runners, defence, seed, options);
   }
 
   /** `"vanilla"` (front | server) or `"ushaped"` (front | server | head). */
@@ -143,18 +183,32 @@ export class DefendedPipeline {
     const sent = this.#send(z, this.#noiseRng);
     let paramGrads: Map<string, Tensor>;
     let returned: Tensor, headGrad: Tensor | undefined, loss: number;
+    let fakeServerGrads: Map<string, Tensor> | undefined;
     if (rest.length === 1) {
-      const s = await rest[0].step({ [this.cutName]: sent }, target);
+      const server = this.#server();
+      const guard = this.options.guard;
+      const fake = guard?.fakeThisStep() ? await server.step(sent, guard.fakeLabels(target)) : undefined;
+      const s = await server.step(sent, target);
       loss = s.loss;
       paramGrads = new Map(s.paramGrads);
-      returned = protectCutGradient(s.inputGrads[this.cutName], this.defence.labelProtection);
+      returned = s.cutGrad;
+      this.#steps++;
+      if (fake) {
+        fakeServerGrads = fake.paramGrads;
+        guard!.observe(this.#steps, returned, fake.cutGrad); // throws HijackAlarm
+      }
     } else {
       const [mid, head] = rest;
       const m = await mid.forward({ [this.cutName]: sent });
       const h = this.segments[1].outputs[0].name;
       const s = await head.step(m.outputs, target);
       loss = s.loss;
-      headGrad = protectCutGradient(s.inputGrads[h], this.defence.labelProtection);
+      headGrad = perturbLabelGradient(
+        protectCutGradient(s.inputGrads[h], this.defence.labelProtection),
+        target.data as Float32Array,
+        this.defence.labelDefence,
+        this.#labelRng,
+      );
       const b = await mid.backward(m.saved, { [h]: headGrad });
       paramGrads = new Map([...s.paramGrads, ...b.paramGrads]);
       returned = b.inputGrads[this.cutName];
@@ -162,7 +216,19 @@ export class DefendedPipeline {
     const g = np ? addScaled(returned, np.grad, this.defence.nopeek!.weight) : returned;
     const fb = await front.backward(f.saved, { [this.cutName]: g });
     for (const [k, v] of fb.paramGrads) paramGrads.set(k, v);
-    return { loss, dcor: np?.dcor, paramGrads, sent, returned, headGrad };
+    return { loss, dcor: np?.dcor, paramGrads, sent, returned, headGrad, fakeServerGrads };
+  }
+
+  /** The honest in-process server segment, or the replacement of {@linkcode PipelineOptions}. */
+  #server(): CutServer {
+    if (this.options.server) return this.options.server;
+    const runner = this.runners[1], cut = this.cutName, protection = this.defence.labelProtection;
+    return {
+      async step(sent, target) {
+        const s = await runner.step({ [cut]: sent }, target);
+        return { loss: s.loss, cutGrad: protectCutGradient(s.inputGrads[cut], protection), paramGrads: s.paramGrads };
+      },
+    };
   }
 
   /**
@@ -175,6 +241,8 @@ export class DefendedPipeline {
    */
   async trainStep(inputs: Record<string, Tensor>, target: Tensor, optimizers: Optimizer[]): Promise<{ loss: number; dcor?: number }> {
     const r = await this.forwardBackward(inputs, target);
+    // An honest server trains on the fake batch too (it cannot tell it from a real one).
+    if (r.fakeServerGrads?.size) optimizers[1].step(this.runners[1].params, r.fakeServerGrads);
     this.runners.forEach((runner, i) => optimizers[i].step(runner.params, r.paramGrads));
     return { loss: r.loss, dcor: r.dcor };
   }

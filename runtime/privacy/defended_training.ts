@@ -26,7 +26,12 @@ import { type DataSplits, evaluate, snapshot } from "../train/central.ts";
 import type { Metrics } from "../train/metrics.ts";
 import type { DefenceConfig } from "./defence_config.ts";
 import { applyInputNorm } from "./input_norm.ts";
-import { DefendedPipeline } from "./defended_pipeline.ts";
+import { type CutServer, DefendedPipeline } from "./defended_pipeline.ts";
+import { checkLabelDefenceMode } from "./label_defence.ts";
+import { RandomisedLabels } from "./randomised_response.ts";
+import { HijackAlarm, SplitGuard } from "./split_guard.ts";
+import { checkBudget, type PrivacyAccount, privacyAccount } from "./privacy_budget.ts";
+import { PrivacyBudgetError } from "./rdp_accountant.ts";
 
 /** Options of {@linkcode trainDefended}. */
 export interface DefendedTrainingOptions {
@@ -44,6 +49,8 @@ export interface DefendedTrainingOptions {
   augment?: (batch: Batch, rng: Rng) => Batch;
   /** Called after each epoch. */
   onEpoch?: (e: DefendedEpoch) => void;
+  /** Replaces the honest server (vanilla; the test harness's malicious server). */
+  server?: CutServer;
 }
 
 /** One epoch's record. */
@@ -55,6 +62,8 @@ export interface DefendedEpoch {
   val: Metrics;
   seconds: number;
   best: boolean;
+  /** The privacy spent after this epoch. */
+  privacy: PrivacyAccount;
 }
 
 /** The outcome of {@linkcode trainDefended}. */
@@ -65,6 +74,15 @@ export interface DefendedTrainingResult {
   /** Parameters and buffers of the best epoch. */
   weights: Map<string, Tensor>;
   seconds: number;
+  /** The privacy spent by the epochs trained. */
+  privacy: PrivacyAccount;
+  /**
+   * Why training stopped early: `BUDGET_SPENT` (the next epoch would exceed `defence.budget`)
+   * or `HIJACK_SUSPECTED` (the hijack guard's alarm; `step` is the training step).
+   */
+  stopped?: { code: "BUDGET_SPENT" | "HIJACK_SUSPECTED"; message: string; epoch: number; step?: number };
+  /** The hijack guard's scores of its fake batches (when `defence.hijackGuard` is set). */
+  guardScores?: { step: number; score: number }[];
 }
 
 /** The evaluation seed, fixed so that validation and test of a run are reproducible. */
@@ -97,46 +115,82 @@ export async function evaluateDefended(pipe: DefendedPipeline, ds: TensorDataset
  */
 export async function trainDefended(o: DefendedTrainingOptions): Promise<DefendedTrainingResult> {
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new RangeError(`epochs must be an integer >= 1, got ${o.epochs}`);
+  const mode = o.cuts.length === 2 ? "ushaped" : "vanilla";
+  checkLabelDefenceMode(o.defence.labelDefence, mode);
   const segments = compileModel(applyInputNorm(o.model, o.defence), { loss: o.loss, seed: o.seed, cuts: o.cuts });
-  const pipe = await DefendedPipeline.create(o.engine, segments, o.defence, o.seed);
+  const guard = o.defence.hijackGuard ? new SplitGuard(o.defence.hijackGuard, new Rng(o.seed + 0x7367)) : undefined;
+  const pipe = await DefendedPipeline.create(o.engine, segments, o.defence, o.seed, { guard, server: o.server });
+  // Randomised response: each training label drawn once, reused every epoch (ε-label-DP).
+  const ld = o.defence.labelDefence;
+  const rr = ld?.kind === "rr" ? new RandomisedLabels(o.data.train.target.data as Float32Array, ld.epsilon, new Rng(o.seed + 0x7272)) : undefined;
   try {
     const opts = segments.map(() => createOptimizer(o.optimizer));
     const rng = new Rng(o.seed);
     const history: DefendedEpoch[] = [];
     let best: { epoch: number; score: number; weights: Map<string, Tensor> } | undefined;
+    let stopped: DefendedTrainingResult["stopped"];
     const t0 = performance.now();
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const e0 = performance.now();
-      let lossSum = 0, dcorSum = 0, dcorN = 0, seen = 0;
-      for (const idx of batches(Uint32Array.from({ length: o.data.train.size }, (_, i) => i), o.batchSize, rng)) {
-        // A batch of one has no pairwise distances (and U-centring needs four rows): drop
-        // such a batch when NoPeek is on.
-        if (o.defence.nopeek && idx.length < (o.defence.nopeek.estimator === "u" ? 4 : 2)) continue;
-        const b = o.augment ? o.augment(o.data.train.take(idx), rng) : o.data.train.take(idx);
-        const r = await pipe.trainStep(b.inputs, b.target, opts);
-        lossSum += r.loss * idx.length;
-        seen += idx.length;
-        if (r.dcor !== undefined) (dcorSum += r.dcor), dcorN++;
+    for (let epoch = 1; epoch <= o.epochs && !stopped; epoch++) {
+      try {
+        checkBudget(o.defence, epoch);
+        const rec = await trainEpoch(o, pipe, opts, rng, rr, epoch);
+        const score = o.loss === "mse" || Number.isNaN(rec.val.auc) ? -rec.val.loss : rec.val.auc;
+        rec.best = !best || score > best.score;
+        if (rec.best) best = { epoch, score, weights: snapshot(pipe.weights()) };
+        history.push(rec);
+        o.onEpoch?.(rec);
+      } catch (e) {
+        if (e instanceof PrivacyBudgetError && e.code === "BUDGET_SPENT") stopped = { code: "BUDGET_SPENT", message: e.message, epoch };
+        else if (e instanceof HijackAlarm) stopped = { code: "HIJACK_SUSPECTED", message: e.message, epoch, step: e.step };
+        else throw e;
       }
-      const val = await evaluateDefended(pipe, o.data.val, o.loss);
-      const score = o.loss === "mse" || Number.isNaN(val.auc) ? -val.loss : val.auc;
-      const isBest = !best || score > best.score;
-      if (isBest) best = { epoch, score, weights: snapshot(pipe.weights()) };
-      const rec: DefendedEpoch = {
-        epoch,
-        trainLoss: lossSum / seen,
-        trainDcor: dcorN ? dcorSum / dcorN : NaN,
-        val,
-        seconds: (performance.now() - e0) / 1000,
-        best: isBest,
-      };
-      history.push(rec);
-      o.onEpoch?.(rec);
     }
-    pipe.load(best!.weights);
+    const privacy = privacyAccount(o.defence, history.length);
+    const extra = { privacy, ...(stopped ? { stopped } : {}), ...(guard ? { guardScores: guard.history } : {}) };
+    if (!best) {
+      // Stopped before any epoch finished: nothing to keep but the initial weights.
+      const test = await evaluateDefended(pipe, o.data.test, o.loss);
+      return { history, bestEpoch: 0, test, weights: snapshot(pipe.weights()), seconds: (performance.now() - t0) / 1000, ...extra };
+    }
+    pipe.load(best.weights);
     const test = await evaluateDefended(pipe, o.data.test, o.loss);
-    return { history, bestEpoch: best!.epoch, test, weights: best!.weights, seconds: (performance.now() - t0) / 1000 };
+    return { history, bestEpoch: best.epoch, test, weights: best.weights, seconds: (performance.now() - t0) / 1000, ...extra };
   } finally {
     await pipe.release();
   }
+}
+
+/** One epoch of {@linkcode trainDefended}: the batches, then validation. */
+async function trainEpoch(
+  o: DefendedTrainingOptions,
+  pipe: DefendedPipeline,
+  opts: ReturnType<typeof createOptimizer>[],
+  rng: Rng,
+  rr: RandomisedLabels | undefined,
+  epoch: number,
+): Promise<DefendedEpoch> {
+  const e0 = performance.now();
+  let lossSum = 0, dcorSum = 0, dcorN = 0, seen = 0;
+  for (const idx of batches(Uint32Array.from({ length: o.data.train.size }, (_, i) => i), o.batchSize, rng)) {
+    // A batch of one has no pairwise distances (and U-centring needs four rows): drop
+    // such a batch when NoPeek is on.
+    if (o.defence.nopeek && idx.length < (o.defence.nopeek.estimator === "u" ? 4 : 2)) continue;
+    const taken = o.data.train.take(idx);
+    const plain = rr ? { inputs: taken.inputs, target: rr.take(idx, taken.target) } : taken;
+    const b = o.augment ? o.augment(plain, rng) : plain;
+    const r = await pipe.trainStep(b.inputs, b.target, opts);
+    lossSum += r.loss * idx.length;
+    seen += idx.length;
+    if (r.dcor !== undefined) (dcorSum += r.dcor), dcorN++;
+  }
+  const val = await evaluateDefended(pipe, o.data.val, o.loss);
+  return {
+    epoch,
+    trainLoss: lossSum / seen,
+    trainDcor: dcorN ? dcorSum / dcorN : NaN,
+    val,
+    seconds: (performance.now() - e0) / 1000,
+    best: false,
+    privacy: privacyAccount(o.defence, epoch),
+  };
 }

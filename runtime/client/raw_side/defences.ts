@@ -19,6 +19,14 @@
  *   the head's input, which it equalises before sending). In vanilla mode the server computes
  *   the cut gradient, so the protection is the server's `labelProtection`; a clinic config
  *   asking for it in vanilla mode is refused rather than silently ignored.
+ * - `labelDefence` (`label_defence.ts`): U-shape, Marvell or max-norm noise on the head-input
+ *   gradient, drawn from a stream keyed by a second secret of the clinic over the step; vanilla,
+ *   randomised response on the labels sent, each record's flip decided once by a keyed hash of
+ *   its index (the same in every epoch and after a restart, unknown to the server).
+ * - `budget`: a training forward of an epoch whose accounted ε would exceed the budget is
+ *   refused with `BUDGET_SPENT` (`privacy_budget.ts`), which ends the clinic's run.
+ * - `hijackGuard` runs in the in-process pipeline and the bench only: a gateway config asking
+ *   for it is refused rather than silently ignored.
  * - input normalisation (`input_norm.ts`) is part of the model the clinic runs and exports.
  *
  * @example
@@ -49,6 +57,10 @@ import { clipAndNoise } from "../../privacy/noise_defence.ts";
 import { applyInputNorm } from "../../privacy/input_norm.ts";
 import { protectCutGradient } from "../../privacy/label_protection.ts";
 import { NoPeekRunner } from "../../privacy/nopeek_runner.ts";
+import { checkLabelDefenceMode, perturbLabelGradient } from "../../privacy/label_defence.ts";
+import { flipProbability } from "../../privacy/randomised_response.ts";
+import { checkBudget } from "../../privacy/privacy_budget.ts";
+import { PrivacyBudgetError } from "../../privacy/rdp_accountant.ts";
 import { RawSideError } from "./error.ts";
 import type { RawSideMode } from "./api.ts";
 import type { PendingStep } from "./step_ledger.ts";
@@ -77,6 +89,10 @@ export function prepareDefences(
     throw new TypeError(
       `defence.labelProtection "norm-equalise" needs mode ushaped: in vanilla mode the server computes the cut gradient, so set labelProtection in the server's config`,
     );
+  }
+  checkLabelDefenceMode(defence.labelDefence, mode);
+  if (defence.hijackGuard) {
+    throw new TypeError("defence.hijackGuard is not available in the clinic gateway (it runs in the in-process pipeline and `deno task bench:hijack` only); remove it");
   }
   return { defence, model: applyInputNorm(model, defence) };
 }
@@ -130,6 +146,8 @@ export class CutDefences {
   readonly #seed: number;
   /** Key of the noise streams (never leaves this object). */
   readonly #noiseSecret?: Uint8Array;
+  /** Key of the label-defence streams and flips (never leaves this object). */
+  readonly #labelSecret?: Uint8Array;
   /** NoPeek on the front's engine, and the name of its X input. */
   readonly #nopeek?: { runner: NoPeekRunner; x: string; weight: number };
 
@@ -147,6 +165,11 @@ export class CutDefences {
       // restarted clinic replays the same noise, else random for this process's life.
       this.#noiseSecret = keyPair
         ? hkdf(sha256, keyPair.secretKey, undefined, utf8.encode("splitgate/cut-noise-secret/v1"), 32)
+        : crypto.getRandomValues(new Uint8Array(32));
+    }
+    if (config.labelDefence) {
+      this.#labelSecret = keyPair
+        ? hkdf(sha256, keyPair.secretKey, undefined, utf8.encode("splitgate/label-defence-secret/v1"), 32)
         : crypto.getRandomValues(new Uint8Array(32));
     }
     const frontSeg = front.segment;
@@ -203,9 +226,47 @@ export class CutDefences {
     return { dtype: "float32", dims: [...cutGrad.dims], data: out };
   }
 
-  /** The head-input gradient as it may leave (U-shape: the one the norm attack would read). */
-  protectHeadGradient(g: Tensor): Tensor {
-    return protectCutGradient(g, this.config.labelProtection);
+  /**
+   * The head-input gradient as it may leave (U-shape: the one the label attacks would read):
+   * norm-equalised and/or perturbed by the label defence, its noise keyed by `context`.
+   */
+  protectHeadGradient(g: Tensor, target?: Tensor, context = ""): Tensor {
+    const p = protectCutGradient(g, this.config.labelProtection);
+    const ld = this.config.labelDefence;
+    if (!ld || ld.kind === "rr" || !target) return p;
+    return perturbLabelGradient(p, target.data as Float32Array, ld, new KeyedNormals(this.#labelSecret!, `label/${context}/${this.#seed}`));
+  }
+
+  /**
+   * The labels a vanilla clinic sends for records `idx`: `target` itself, or with randomised
+   * response, each record's label flipped when a keyed hash of its index falls under the flip
+   * probability (the same decision in every epoch).
+   */
+  labelsToSend(target: Tensor, idx: ArrayLike<number>): Tensor {
+    const ld = this.config.labelDefence;
+    if (ld?.kind !== "rr") return target;
+    const p = flipProbability(ld.epsilon), y = target.data as Float32Array;
+    const out = new Float32Array(y.length);
+    for (let i = 0; i < y.length; i++) {
+      const h = sha256(new Uint8Array([...this.#labelSecret!, ...utf8.encode(`rr/${this.#seed}/${idx[i]}`)]));
+      const u = new DataView(h.buffer, h.byteOffset, 8).getUint32(0) / 2 ** 32;
+      out[i] = u < p ? 1 - y[i] : y[i];
+    }
+    return { dtype: "float32", dims: [...target.dims], data: out };
+  }
+
+  /**
+   * Refuses a training forward of (0-based) `epoch` when it would overspend `defence.budget`.
+   *
+   * @throws {RawSideError} `BUDGET_SPENT` naming the ε reached and the budget
+   */
+  checkEpoch(epoch: number): void {
+    try {
+      checkBudget(this.config, epoch + 1);
+    } catch (e) {
+      if (e instanceof PrivacyBudgetError) throw new RawSideError("BUDGET_SPENT", e.message);
+      throw e;
+    }
   }
 
   /** Releases the NoPeek session. */

@@ -34,6 +34,7 @@
  *   their sender: a replay or a rollback by the relay.
  * - `EXPORT_FORBIDDEN`: `exportModel` while the clinic's policy does not allow it.
  * - `CONFIG_INVALID`: a process configuration that does not validate.
+ * - `BUDGET_SPENT`: a training epoch that would exceed the clinic's `defence.budget`.
  * - `PROTOCOL`: a malformed frame on the process pipe.
  * - `CLOSED`: the raw side was closed, or its process ended.
  * - `REMOTE`: an unexpected error inside the raw-side process (its message is carried over).
@@ -60,6 +61,7 @@ export const RAW_SIDE_ERROR_CODES = [
   "WEIGHTS_REPLAYED",
   "EXPORT_FORBIDDEN",
   "CONFIG_INVALID",
+  "BUDGET_SPENT",
   "PROTOCOL",
   "CLOSED",
   "REMOTE",

@@ -321,6 +321,7 @@ export class LocalRawSide implements RawSide {
         `step ${JSON.stringify(stepId)} is applied and its activation no longer kept`,
       );
     }
+    this.#defences.checkEpoch(epoch);
     const { data, batchSize, seed, augment } = this.#c;
     let idx: Uint32Array;
     try {
@@ -335,7 +336,7 @@ export class LocalRawSide implements RawSide {
     const f = await this.#front.runner.forward(inputs);
     const clean = f.outputs[this.#cutName];
     const activation = this.#defences.sendable(clean, `train/${epoch}/${batch}`);
-    const reply = this.#c.mode === "vanilla" ? { activation, labels: b.target } : { activation };
+    const reply = this.#c.mode === "vanilla" ? { activation, labels: this.#defences.labelsToSend(b.target, idx) } : { activation };
     const x = this.#defences.nopeekInput;
     this.#steps.addPending(stepId, {
       epoch,
@@ -370,7 +371,7 @@ export class LocalRawSide implements RawSide {
     if (!g) {
       throw new RawSideError("REMOTE", "the head's step graph has no input gradient");
     }
-    entry.head = { loss: r.loss, gradHeadInput: this.#defences.protectHeadGradient(g) };
+    entry.head = { loss: r.loss, gradHeadInput: this.#defences.protectHeadGradient(g, entry.target, `${entry.epoch}/${entry.batch}`) };
     return entry.head;
   }
 
