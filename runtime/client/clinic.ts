@@ -82,6 +82,7 @@ export type ClinicEvent =
   | { kind: "step"; round: number; step: number; steps: number; loss: number }
   | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
   | { kind: "rollback"; round: number; from: number }
+  | { kind: "server-rollback"; round: number; to: string }
   | { kind: "unreachable"; message: string }
   | { kind: "finished"; rounds: number }
   | { kind: "eval"; split: "val" | "test"; metrics: Metrics };
@@ -219,6 +220,9 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
         `${e.samplesPerSec.toFixed(0)} samples/s; next: ${e.next ?? "none (finished)"}`;
     case "rollback":
       return `${p} server is behind (restarted?): rolled back to the start of round ${e.round} (was at step ${e.from})`;
+    case "server-rollback":
+      return `${p} restarted within round ${e.round}: the server rolled back steps ${e.round}:0 to ${e.to} ` +
+        `to the start of the turn, where this clinic's checkpoint stands; redoing the turn from its first step (no update lost)`;
     case "unreachable":
       return `${p} server unreachable, retrying: ${e.message}`;
     case "finished":
@@ -436,7 +440,10 @@ async function startOrResume(
   if (run.current === null && run.restored === round) {
     // Restarted within this turn: the restored turn-start checkpoint already holds the
     // weights taken over at its start (the raw side would refuse that envelope twice).
-    run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
+    // Its weights stand at the turn's start; the server's at its last applied step. Going on
+    // from there would drop this clinic's updates of those steps: the server rolls back too.
+    if (serverNext > 0) await restartTurn(run, round, serverLastStepId!);
+    run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
     o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported: null });
   } else if (run.current === null || run.current.round !== round) {
     // A new turn: take over the weights the previous holder sealed to this clinic.
@@ -461,6 +468,21 @@ async function startOrResume(
     run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
   }
   return run.current;
+}
+
+/**
+ * Rolls the server back to the start of `round` (`TURN_RESTART`), where this clinic's
+ * restored turn-start checkpoint stands, and says so: the turn is then redone from its
+ * first step and no update is lost.
+ */
+async function restartTurn(run: Run, round: number, serverLastStepId: string): Promise<void> {
+  const { o } = run;
+  const turn = await ask(o, { type: "TURN_RESTART", epoch: round, lastStepId: serverLastStepId });
+  if (turn.epoch !== round || !turn.yours || turn.lastStepId !== null) {
+    throw new Resync(`after TURN_RESTART the server stands at round ${turn.epoch}, step ${turn.lastStepId ?? "none"}`);
+  }
+  run.result.rollbacks++;
+  o.onEvent?.({ kind: "server-rollback", round, to: serverLastStepId });
 }
 
 /** Seals this clinic's weights to every peer and ends the turn at the server. */

@@ -52,6 +52,7 @@ import {
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,
+  type TurnRestartMessage,
   type WeightsMessage,
 } from "../protocol/mod.ts";
 
@@ -72,6 +73,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends TurnDoneMessage ? TurnDoneResultMessage
   : M extends FetchWeightsMessage ? WeightsMessage
   : M extends ExportMessage ? ExportResultMessage
+  : M extends TurnRestartMessage ? TurnMessage
   : never;
 
 /**

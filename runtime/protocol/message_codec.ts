@@ -101,6 +101,7 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   ERROR: { fields: { code: "string", message: "string" }, tensors: [], bundle: false },
   EXPORT: { fields: {}, tensors: [], bundle: false },
   EXPORT_RESULT: { fields: {}, tensors: [], weightsMap: true, bundle: true },
+  TURN_RESTART: { fields: { epoch: "epoch", lastStepId: "stepId?" }, tensors: [], bundle: false },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(

@@ -13,6 +13,7 @@
  * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
+ * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
  *
  * `ERROR` {code, message} is a reply a relay may use in place of any other.
  *
@@ -153,6 +154,19 @@ export interface ExportResultMessage {
   /** The server segment's parameters and buffers by initializer name (float32 exact). */
   weights: Record<string, Tensor>;
 }
+/**
+ * The turn holder restarted within its turn from its turn-start checkpoint: the server rolls
+ * its segment and this clinic's step bookkeeping back to the start of the turn (its state
+ * when the turn began), so the clinic can redo the turn's steps without losing any update
+ * (`runtime/server/handlers/turn_restart_handler.ts`).
+ */
+export interface TurnRestartMessage {
+  type: "TURN_RESTART";
+  /** The round whose turn restarts (the server's current epoch). */
+  epoch: number;
+  /** The last step of this turn the server said it applied (its `TURN`'s `lastStepId`). */
+  lastStepId: string | null;
+}
 /** An error reply. */
 export interface ErrorMessage {
   type: "ERROR";
@@ -169,7 +183,8 @@ export type RequestMessage =
   | TurnRequestMessage
   | TurnDoneMessage
   | FetchWeightsMessage
-  | ExportMessage;
+  | ExportMessage
+  | TurnRestartMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -224,6 +239,7 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   ERROR: 15,
   EXPORT: 16,
   EXPORT_RESULT: 17,
+  TURN_RESTART: 18,
 };
 
 /**
@@ -244,6 +260,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   TURN_DONE: "TURN_DONE_RESULT",
   FETCH_WEIGHTS: "WEIGHTS",
   EXPORT: "EXPORT_RESULT",
+  TURN_RESTART: "TURN",
 };
 
 /**

@@ -41,6 +41,7 @@ export {
   type StepMessage,
   type StepResultMessage,
   type TurnDoneMessage,
+  type TurnRestartMessage,
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,

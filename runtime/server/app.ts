@@ -151,6 +151,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }, now());
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
+  state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
   const lock = new SerialLock();
