@@ -53,6 +53,8 @@ import {
   type TurnMessage,
   type TurnRequestMessage,
   type TurnRestartMessage,
+  type StudyMessage,
+  type StudyResultMessage,
   type WeightsMessage,
 } from "../protocol/mod.ts";
 
@@ -74,6 +76,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends FetchWeightsMessage ? WeightsMessage
   : M extends ExportMessage ? ExportResultMessage
   : M extends TurnRestartMessage ? TurnMessage
+  : M extends StudyMessage ? StudyResultMessage
   : never;
 
 /**

@@ -14,6 +14,7 @@
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
  * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
+ * | `STUDY` {} | `STUDY_RESULT` {id, digest, definition?} | both |
  *
  * `ERROR` {code, message} is a reply a relay may use in place of any other.
  *
@@ -167,6 +168,20 @@ export interface TurnRestartMessage {
   /** The last step of this turn the server said it applied (its `TURN`'s `lastStepId`). */
   lastStepId: string | null;
 }
+/** Asks for the study definition the server runs (`runtime/study/`). */
+export interface StudyMessage {
+  type: "STUDY";
+}
+/** Reply to {@linkcode StudyMessage}. */
+export interface StudyResultMessage {
+  type: "STUDY_RESULT";
+  /** The study id (`""`: the server runs no study definition). */
+  id: string;
+  /** `sha256:<hex>` of the definition's canonical JSON (`""` without a study). */
+  digest: string;
+  /** The definition's canonical JSON, UTF-8 (absent without a study). */
+  definition?: Uint8Array;
+}
 /** An error reply. */
 export interface ErrorMessage {
   type: "ERROR";
@@ -184,7 +199,8 @@ export type RequestMessage =
   | TurnDoneMessage
   | FetchWeightsMessage
   | ExportMessage
-  | TurnRestartMessage;
+  | TurnRestartMessage
+  | StudyMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -196,6 +212,7 @@ export type ReplyMessage =
   | TurnDoneResultMessage
   | WeightsMessage
   | ExportResultMessage
+  | StudyResultMessage
   | ErrorMessage;
 
 /**
@@ -240,6 +257,8 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   EXPORT: 16,
   EXPORT_RESULT: 17,
   TURN_RESTART: 18,
+  STUDY: 19,
+  STUDY_RESULT: 20,
 };
 
 /**
@@ -261,6 +280,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   FETCH_WEIGHTS: "WEIGHTS",
   EXPORT: "EXPORT_RESULT",
   TURN_RESTART: "TURN",
+  STUDY: "STUDY_RESULT",
 };
 
 /**

@@ -42,6 +42,8 @@ export {
   type StepResultMessage,
   type TurnDoneMessage,
   type TurnRestartMessage,
+  type StudyMessage,
+  type StudyResultMessage,
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,

@@ -173,6 +173,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     log,
     drift: new ActivationDrift(),
     metrics,
+    study: config.study,
   };
   const status = () => serverStatus(state, sessions, now());
 

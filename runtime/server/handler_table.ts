@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 9
+ * console.log(Object.keys(HANDLERS).length); // 10
  * ```
  * @module
  */
@@ -17,6 +17,7 @@ import { type Handler, type HandlerContext, type RequestOf, retryKey } from "./h
 import { STEP_HANDLERS } from "./handlers/step_handlers.ts";
 import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
 import { turnRestart } from "./handlers/turn_restart_handler.ts";
+import { studyDefinition } from "./handlers/study_handler.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -33,6 +34,7 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
   ...TURN_HANDLERS,
   EXPORT: exportSegment,
   TURN_RESTART: turnRestart,
+  STUDY: studyDefinition,
 };
 
 /**
