@@ -55,6 +55,8 @@ import {
   type TurnRestartMessage,
   type StudyMessage,
   type StudyResultMessage,
+  type LeaveMessage,
+  type LeaveResultMessage,
   type WeightsMessage,
 } from "../protocol/mod.ts";
 
@@ -77,6 +79,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends ExportMessage ? ExportResultMessage
   : M extends TurnRestartMessage ? TurnMessage
   : M extends StudyMessage ? StudyResultMessage
+  : M extends LeaveMessage ? LeaveResultMessage
   : never;
 
 /**

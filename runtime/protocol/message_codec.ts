@@ -107,6 +107,8 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   TURN_RESTART: { fields: { epoch: "epoch", lastStepId: "stepId?" }, tensors: [], bundle: false },
   STUDY: { fields: {}, tensors: [], bundle: false },
   STUDY_RESULT: { fields: { id: "string", digest: "string" }, tensors: [], optional: ["definition"], bundle: true },
+  LEAVE: { fields: {}, tensors: [], bundle: false },
+  LEAVE_RESULT: { fields: { finished: "bool", waitingFor: "names" }, tensors: [], bundle: false },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(

@@ -15,6 +15,7 @@
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
  * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
  * | `STUDY` {} | `STUDY_RESULT` {id, digest, definition?} | both |
+ * | `LEAVE` {} | `LEAVE_RESULT` {finished, waitingFor} | both |
  *
  * `ERROR` {code, message} is a reply a relay may use in place of any other.
  *
@@ -182,6 +183,22 @@ export interface StudyResultMessage {
   /** The definition's canonical JSON, UTF-8 (absent without a study). */
   definition?: Uint8Array;
 }
+/**
+ * A clinic is done with a finished study (trained, final weights taken, evaluated): the
+ * server ends once every clinic of the turn order has left (`runtime/server/study_end.ts`).
+ * Sent before the study is finished, it changes nothing.
+ */
+export interface LeaveMessage {
+  type: "LEAVE";
+}
+/** Reply to {@linkcode LeaveMessage}. */
+export interface LeaveResultMessage {
+  type: "LEAVE_RESULT";
+  /** Whether the study is finished (false: the clinic was not counted as gone). */
+  finished: boolean;
+  /** The clinics of the turn order that have not left yet. */
+  waitingFor: string[];
+}
 /** An error reply. */
 export interface ErrorMessage {
   type: "ERROR";
@@ -200,7 +217,8 @@ export type RequestMessage =
   | FetchWeightsMessage
   | ExportMessage
   | TurnRestartMessage
-  | StudyMessage;
+  | StudyMessage
+  | LeaveMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -213,6 +231,7 @@ export type ReplyMessage =
   | WeightsMessage
   | ExportResultMessage
   | StudyResultMessage
+  | LeaveResultMessage
   | ErrorMessage;
 
 /**
@@ -259,6 +278,8 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   TURN_RESTART: 18,
   STUDY: 19,
   STUDY_RESULT: 20,
+  LEAVE: 21,
+  LEAVE_RESULT: 22,
 };
 
 /**
@@ -281,6 +302,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   EXPORT: "EXPORT_RESULT",
   TURN_RESTART: "TURN",
   STUDY: "STUDY_RESULT",
+  LEAVE: "LEAVE_RESULT",
 };
 
 /**

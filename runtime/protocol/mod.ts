@@ -44,6 +44,8 @@ export {
   type TurnRestartMessage,
   type StudyMessage,
   type StudyResultMessage,
+  type LeaveMessage,
+  type LeaveResultMessage,
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 10
+ * console.log(Object.keys(HANDLERS).length); // 11
  * ```
  * @module
  */
@@ -18,6 +18,7 @@ import { STEP_HANDLERS } from "./handlers/step_handlers.ts";
 import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
 import { turnRestart } from "./handlers/turn_restart_handler.ts";
 import { studyDefinition } from "./handlers/study_handler.ts";
+import { leaveStudy } from "./handlers/leave_handler.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -35,6 +36,7 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
   EXPORT: exportSegment,
   TURN_RESTART: turnRestart,
   STUDY: studyDefinition,
+  LEAVE: leaveStudy,
 };
 
 /**

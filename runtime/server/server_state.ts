@@ -111,6 +111,8 @@ export class ServerState {
    * kept with or without a checkpoint directory): what `rollbackTurn` returns to.
    */
   #turnStart: CheckpointData | null = null;
+  /** Runs after every checkpoint (the study's end writes its final files there); none: nothing. */
+  afterCheckpoint: (() => Promise<void>) | undefined;
 
   constructor(o: {
     names: readonly string[];
@@ -224,6 +226,7 @@ export class ServerState {
     const snap = this.snapshot();
     if (this.checkpointDir) await writeCheckpoint(this.checkpointDir, snap);
     this.#turnStart = deepCopy(snap);
+    await this.afterCheckpoint?.();
   }
 
   /** Marks the present state (just built or restored, nothing applied since) as the turn's start. */

@@ -24,6 +24,7 @@ import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
 import type { StudyMetrics } from "../metrics/study_metrics.ts";
 import type { PublishedStudy } from "../../study/published_study.ts";
+import type { StudyEnd } from "../study_end.ts";
 
 /**
  * Everything a handler may use.
@@ -52,6 +53,8 @@ export interface HandlerContext {
   metrics?: StudyMetrics;
   /** The study definition the server publishes (`STUDY`); none: started without a study file. */
   study?: PublishedStudy;
+  /** The end of the study: who has left (`LEAVE`); none: not tracked. */
+  end?: StudyEnd;
 }
 
 /**
