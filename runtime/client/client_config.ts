@@ -37,6 +37,12 @@ import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/o
 import type { RowSelection } from "./raw_side/config.ts";
 import type { RawSideMode } from "./raw_side/api.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
+import { STUDY_DIGEST_PATTERN } from "../study/study_digest.ts";
+
+/** The `study` pin, checked: `sha256:` and 64 lower-case hex digits. */
+function studyPin(v: unknown, fail: (k: string, want: string) => never): string {
+  return typeof v === "string" && STUDY_DIGEST_PATTERN.test(v) ? v : fail("study", '"sha256:<64 lower-case hex digits>", the study\'s digest');
+}
 
 /**
  * A parsed clinic config: paths absolute (or as given when absolute), defaults filled in.
@@ -98,13 +104,20 @@ export interface ClientConfig {
    * only). `{}`: none.
    */
   defence: DefenceConfig;
+  /**
+   * The study this clinic joins, pinned: `"sha256:<64 hex>"`, the digest of the study
+   * definition (`deno task study digest <study.json>`). The server's study must have it, or
+   * the clinic refuses before its first step (`STUDY_MISMATCH`). None: the study stored in
+   * the state folder on the first run (`--trust-study`) is the pin.
+   */
+  study?: string;
 }
 
 const FIELDS = new Set([
   "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
-  "defence", "cipher",
+  "defence", "cipher", "study",
 ]);
 
 /**
@@ -204,5 +217,6 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     patienceMs: int("patienceMs", 1, 300_000),
     policy: { allowExport: policy.allowExport === true },
     defence,
+    ...(c.study === undefined ? {} : { study: studyPin(c.study, fail) }),
   };
 }

@@ -44,6 +44,8 @@ import type { RawSide, RawSideInfo } from "./raw_side/api.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 import { ClinicError } from "./clinic_error.ts";
+import { checkServerStudy, type StudyGate } from "./study_gate.ts";
+import type { PublishedStudy } from "../study/published_study.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -85,6 +87,8 @@ export type ClinicEvent =
   | { kind: "server-rollback"; round: number; to: string }
   | { kind: "unreachable"; message: string }
   | { kind: "finished"; rounds: number }
+  | { kind: "study"; id: string; digest: string }
+  | { kind: "left"; waitingFor: string[] }
   | { kind: "eval"; split: "val" | "test"; metrics: Metrics };
 
 /**
@@ -128,6 +132,13 @@ export interface ClinicOptions {
   profile?: PhaseProfile;
   /** Sees every training step this clinic applied (`stepId`, after the raw side's backward). */
   onApplied?: (stepId: string) => void;
+  /**
+   * Check the server's study before anything else (`study_gate.ts`); `onAccepted` sees the
+   * accepted study (the launcher stores it in the state folder). None: no check.
+   */
+  study?: StudyGate & { onAccepted?: (study: PublishedStudy) => void };
+  /** Tell the server this clinic is done once it has evaluated (`LEAVE`; default false). */
+  leave?: boolean;
 }
 
 /**
@@ -225,6 +236,10 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
         `to the start of the turn, where this clinic's checkpoint stands; redoing the turn from its first step (no update lost)`;
     case "unreachable":
       return `${p} server unreachable, retrying: ${e.message}`;
+    case "study":
+      return `${p} study ${e.id} (${e.digest}): checked before the first step`;
+    case "left":
+      return `${p} left the finished study` + (e.waitingFor.length ? ` (the server waits for ${e.waitingFor.join(", ")})` : "; the server ends it");
     case "finished":
       return `${p} training finished after ${e.rounds} rounds`;
     case "eval":
@@ -291,6 +306,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     if (name === me) throw new RangeError(`peers name this clinic (${me}) itself`);
   }
   const result = emptyResult(me);
+  if (o.study) await joinStudy(o, o.study);
   // A restarted clinic continues from its last turn-start checkpoint.
   const restored = (await o.side.restore())?.epoch ?? null;
   const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored };
@@ -308,6 +324,10 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     result.eval[split] = ev.metrics;
     if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
     o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
+  }
+  if (o.leave) {
+    const left = await ask(o, { type: "LEAVE" }, false);
+    o.onEvent?.({ kind: "left", waitingFor: left.waitingFor.filter((n) => n !== me) });
   }
   result.steadySamplesPerSec = run.steady.samplesPerSec;
   result.bytesUp = o.conn.bytesUp;
@@ -483,6 +503,14 @@ async function restartTurn(run: Run, round: number, serverLastStepId: string): P
   }
   run.result.rollbacks++;
   o.onEvent?.({ kind: "server-rollback", round, to: serverLastStepId });
+}
+
+/** Fetches the server's study and checks it before anything else (`study_gate.ts`). */
+async function joinStudy(o: ClinicOptions, gate: NonNullable<ClinicOptions["study"]>): Promise<void> {
+  const study = checkServerStudy(await ask(o, { type: "STUDY" }, false), gate);
+  if (!study) return;
+  gate.onAccepted?.(study);
+  o.onEvent?.({ kind: "study", id: study.id, digest: study.digest });
 }
 
 /** Seals this clinic's weights to every peer and ends the turn at the server. */

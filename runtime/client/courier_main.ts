@@ -26,6 +26,7 @@ import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/ke
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
 import { eventLine } from "./clinic_event_line.ts";
 import { RawSideStub } from "./raw_side/stub.ts";
+import type { StudyGate } from "./study_gate.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
@@ -38,6 +39,11 @@ import { equalBytes } from "@noble/ciphers/utils.js";
 
 /** Marks the courier's result line on stderr. */
 export const RESULT_PREFIX = "\u0001splitgate-result ";
+/**
+ * Prefix of the courier's stderr line carrying the study it accepted (JSON: id, digest, text,
+ * definition), which the launcher stores in the clinic's state folder.
+ */
+export const STUDY_PREFIX = "\u0001splitgate-study ";
 
 /**
  * The courier's configuration (its one argument; holds paths and settings, never a secret).
@@ -79,6 +85,11 @@ export interface CourierConfig {
   profile?: boolean;
   /** Log every progress event, steps included, as an event line (`clinic_event_line.ts`) instead of text. */
   events?: boolean;
+  /**
+   * Task `train`: check the server's study before the first step (`study_gate.ts`); the
+   * accepted study goes to the launcher on a {@linkcode STUDY_PREFIX} line. None: no check.
+   */
+  study?: StudyGate;
 }
 
 /**
@@ -180,6 +191,8 @@ export async function runCourier(
       patienceMs: patience,
       keepScores: config.keepScores,
       profile,
+      ...(config.study ? { study: { ...config.study, onAccepted: (p) => log(STUDY_PREFIX + JSON.stringify(p)) } } : {}),
+      leave: true,
       onEvent: (e) => {
         if (config.events) {
           return log(eventLine({ ...e, clinic: conn.clinic, t: Date.now(), bytesUp: conn.bytesUp, bytesDown: conn.bytesDown }));

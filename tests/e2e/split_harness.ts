@@ -201,7 +201,11 @@ export async function startInProcessServer(
 }
 
 /** Starts `runtime/cli/server.ts` on the world's config as a subprocess; resolves once it listens. */
-export async function startServerProcess(w: SplitWorld): Promise<{ child: Deno.ChildProcess; output: string[] }> {
+export async function startServerProcess(
+  w: SplitWorld,
+  // These tests read the status after training: the server keeps serving the finished study.
+  extraArgs: string[] = ["--serve-finished"],
+): Promise<{ child: Deno.ChildProcess; output: string[] }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -214,6 +218,7 @@ export async function startServerProcess(w: SplitWorld): Promise<{ child: Deno.C
       new URL("runtime/cli/server.ts", ROOT).pathname,
       "--config",
       w.serverConfigFile,
+      ...extraArgs,
     ],
     cwd: w.root,
     stdout: "piped",
