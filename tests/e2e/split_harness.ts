@@ -200,6 +200,23 @@ export async function startInProcessServer(
   };
 }
 
+/** The `deno` arguments that run `runtime/cli/server.ts` on the world's config, then `extraArgs`. */
+export function serverProcessArgs(w: SplitWorld, extraArgs: string[]): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    `--allow-write=${w.root}`,
+    "--allow-ffi",
+    "--allow-sys",
+    "--allow-env",
+    new URL("runtime/cli/server.ts", ROOT).pathname,
+    "--config",
+    w.serverConfigFile,
+    ...extraArgs,
+  ];
+}
+
 /** Starts `runtime/cli/server.ts` on the world's config as a subprocess; resolves once it listens. */
 export async function startServerProcess(
   w: SplitWorld,
@@ -207,19 +224,7 @@ export async function startServerProcess(
   extraArgs: string[] = ["--serve-finished"],
 ): Promise<{ child: Deno.ChildProcess; output: string[] }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      `--allow-write=${w.root}`,
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-env",
-      new URL("runtime/cli/server.ts", ROOT).pathname,
-      "--config",
-      w.serverConfigFile,
-      ...extraArgs,
-    ],
+    args: serverProcessArgs(w, extraArgs),
     cwd: w.root,
     stdout: "piped",
     stderr: "piped",
