@@ -54,7 +54,9 @@ export function watchStudyEnd(
     stop(
       why === "all-left"
         ? "study finished and every clinic has left: stopping"
-        : `study finished; no clinic heard from for ${Math.round(idleMs / 1000)} s (waiting for ${server.end.waitingFor.join(", ")}): stopping`,
+        : `study finished; no clinic heard from for ${Math.round(idleMs / 1000)} s (waiting for ${
+          server.end.waitingFor.join(", ")
+        }): stopping`,
     );
   }, 500);
   return () => clearInterval(timer);

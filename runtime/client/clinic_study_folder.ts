@@ -81,7 +81,10 @@ export function storedForGate(s: PublishedStudy | null): StudyGate["stored"] {
  * ```
  */
 export async function storeClinicStudy(dir: string, s: PublishedStudy): Promise<void> {
-  await writeFileAtomic(join(dir, CLINIC_STUDY_FILE), new TextEncoder().encode(JSON.stringify(s, null, 2) + "\n"));
+  await writeFileAtomic(
+    join(dir, CLINIC_STUDY_FILE),
+    new TextEncoder().encode(JSON.stringify(s, null, 2) + "\n"),
+  );
 }
 
 /**
@@ -97,7 +100,9 @@ export async function storeClinicStudy(dir: string, s: PublishedStudy): Promise<
 export async function archiveClinicState(dir: string): Promise<string | null> {
   const entries: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (e.name !== CLINIC_STUDIES_DIR) entries.push(e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name !== CLINIC_STUDIES_DIR) entries.push(e.name);
+    }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
@@ -107,7 +112,9 @@ export async function archiveClinicState(dir: string): Promise<string | null> {
   const base = join(dir, CLINIC_STUDIES_DIR);
   await Deno.mkdir(base, { recursive: true, mode: 0o700 });
   let target = join(base, name);
-  for (let n = 2; await Deno.lstat(target).then(() => true, () => false); n++) target = join(base, `${name}-${n}`);
+  for (let n = 2; await Deno.lstat(target).then(() => true, () => false); n++) {
+    target = join(base, `${name}-${n}`);
+  }
   await Deno.mkdir(target, { mode: 0o700 });
   for (const e of entries.sort()) await Deno.rename(join(dir, e), join(target, e));
   return target;

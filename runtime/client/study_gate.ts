@@ -58,10 +58,19 @@ const mismatch = (message: string) => new ClinicError("STUDY_MISMATCH", message)
  * }
  * ```
  */
-export function checkServerStudy(reply: StudyResultMessage, gate: StudyGate): PublishedStudy | null {
+export function checkServerStudy(
+  reply: StudyResultMessage,
+  gate: StudyGate,
+): PublishedStudy | null {
   if (reply.id === "") {
-    if (gate.pin) throw mismatch(`the server runs no study definition, but config.study pins ${gate.pin}`);
-    if (gate.stored) throw mismatch(`the server runs no study definition, but this clinic's state folder holds study ${gate.stored.id}`);
+    if (gate.pin) {
+      throw mismatch(`the server runs no study definition, but config.study pins ${gate.pin}`);
+    }
+    if (gate.stored) {
+      throw mismatch(
+        `the server runs no study definition, but this clinic's state folder holds study ${gate.stored.id}`,
+      );
+    }
     return null;
   }
   let p: PublishedStudy;
@@ -81,11 +90,14 @@ export function checkServerStudy(reply: StudyResultMessage, gate: StudyGate): Pu
     const diff = stored.definition ? firstDifference(stored.definition, p.definition) : null;
     throw mismatch(
       `study ${p.id} changed since this clinic joined it: ` +
-        (diff ? `${diff} (joined vs now)` : `digest ${stored.digest} then, ${p.digest} now`) + "; refusing before the first step",
+        (diff ? `${diff} (joined vs now)` : `digest ${stored.digest} then, ${p.digest} now`) +
+        "; refusing before the first step",
     );
   }
   if (pin && pin !== p.digest) {
-    throw mismatch(`config.study pins ${pin}, but the server's study ${p.id} has digest ${p.digest}`);
+    throw mismatch(
+      `config.study pins ${pin}, but the server's study ${p.id} has digest ${p.digest}`,
+    );
   }
   if (!pin && !stored && !gate.trustFirstUse) {
     throw mismatch(
@@ -113,7 +125,9 @@ function checkLocal(d: Record<string, unknown>, local: NonNullable<StudyGate["lo
     if (canonicalJson(want ?? null) !== canonicalJson(got)) {
       throw new ClinicError(
         "CONFIG_MISMATCH",
-        `study.${field} is ${canonicalJson(want ?? null)}; this clinic's config.${own} says ${canonicalJson(got)}`,
+        `study.${field} is ${canonicalJson(want ?? null)}; this clinic's config.${own} says ${
+          canonicalJson(got)
+        }`,
       );
     }
   }

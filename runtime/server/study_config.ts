@@ -50,14 +50,20 @@ export function mergeStudyConfig(
   for (const k of Object.keys(fields)) {
     if (config[k] !== undefined) {
       throw new TypeError(
-        `config.${k}: set by the study file ${studyPath} (${STUDY_FIELD_OF[k] ?? k}); remove it from the server config`,
+        `config.${k}: set by the study file ${studyPath} (${
+          STUDY_FIELD_OF[k] ?? k
+        }); remove it from the server config`,
       );
     }
   }
   const merged: Record<string, unknown> = { ...config, ...fields };
   const definition = structuredClone(study) as unknown as Record<string, unknown>;
   if (study.model.name.endsWith(".onnx")) {
-    if (!onnx) throw new TypeError(`study.model.name ${study.model.name}: the model file's bytes are needed to publish the study`);
+    if (!onnx) {
+      throw new TypeError(
+        `study.model.name ${study.model.name}: the model file's bytes are needed to publish the study`,
+      );
+    }
     // The config parser resolves relative paths against the config's folder; the study's are the study file's.
     merged.model = onnxPath(study.model.name, studyPath);
     (definition.model as Record<string, unknown>).name = basename(study.model.name);

@@ -105,7 +105,9 @@ export class StudyEnd {
     this.#finishedAt ??= now;
     if (this.waitingFor.length === 0) return "all-left";
     let last = this.#finishedAt;
-    for (const c of this.#o.state.clinics.values()) if (c.lastSeen !== null && c.lastSeen > last) last = c.lastSeen;
+    for (const c of this.#o.state.clinics.values()) {
+      if (c.lastSeen !== null && c.lastSeen > last) last = c.lastSeen;
+    }
     return now - last >= idleMs ? "idle" : null;
   }
 
@@ -114,7 +116,11 @@ export class StudyEnd {
     if (!this.finished || this.#left.has(name)) return;
     this.#left.add(name);
     const rest = this.waitingFor;
-    this.#o.log(`clinic ${name} left the finished study; ${rest.length ? `waiting for ${rest.join(", ")}` : "all clinics have left"}`);
+    this.#o.log(
+      `clinic ${name} left the finished study; ${
+        rest.length ? `waiting for ${rest.join(", ")}` : "all clinics have left"
+      }`,
+    );
   }
 
   /** After each checkpoint: writes the final files the first time the study is finished. */
@@ -130,12 +136,22 @@ export class StudyEnd {
     const folder = join(dir, FINAL_DIR);
     try {
       await Deno.mkdir(folder, { recursive: true });
-      await writeFileAtomic(join(folder, "metrics.json"), new TextEncoder().encode(JSON.stringify(this.finalMetrics(), null, 2) + "\n"));
-      await writeFileAtomic(join(folder, "server_segment.npz"), writeNpz(this.#segment(), { level: 1 }));
+      await writeFileAtomic(
+        join(folder, "metrics.json"),
+        new TextEncoder().encode(JSON.stringify(this.finalMetrics(), null, 2) + "\n"),
+      );
+      await writeFileAtomic(
+        join(folder, "server_segment.npz"),
+        writeNpz(this.#segment(), { level: 1 }),
+      );
     } catch (e) {
       // The checkpoint is written: the end of the turn stands. The next checkpoint tries again.
       this.#finalWritten = false;
-      this.#o.log(`study finished, but the final files could not be written to ${folder}: ${(e as Error).message}`);
+      this.#o.log(
+        `study finished, but the final files could not be written to ${folder}: ${
+          (e as Error).message
+        }`,
+      );
       return;
     }
     this.#o.log(`study finished: final metrics and the server segment written to ${folder}`);
@@ -175,7 +191,11 @@ export class StudyEnd {
       rounds: r,
       epochs: epochsDone(r, rounds),
       totalSteps: state.totalSteps,
-      clinics: [...state.clinics.values()].map((c) => ({ name: c.name, steps: c.steps, lastLoss: metrics?.clinic(c.name)?.lastLoss ?? null })),
+      clinics: [...state.clinics.values()].map((c) => ({
+        name: c.name,
+        steps: c.steps,
+        lastLoss: metrics?.clinic(c.name)?.lastLoss ?? null,
+      })),
       meanLossByRound: Array.from({ length: r }, (_, i) => {
         const a = sums.get(i);
         return a && a.n > 0 ? a.s / a.n : null;

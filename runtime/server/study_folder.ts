@@ -50,7 +50,11 @@ export const STUDIES_DIR = "studies";
  * console.log(await prepareStudyFolder(dir, publishStudy({ id: "s1" }), false)); // study s1: a fresh start in …
  * ```
  */
-export async function prepareStudyFolder(dir: string, study: PublishedStudy | undefined, newStudy: boolean): Promise<string | null> {
+export async function prepareStudyFolder(
+  dir: string,
+  study: PublishedStudy | undefined,
+  newStudy: boolean,
+): Promise<string | null> {
   const entries = await stateEntries(dir);
   const stored = await readStored(dir);
   let archived: string | null = null;
@@ -72,17 +76,26 @@ export async function prepareStudyFolder(dir: string, study: PublishedStudy | un
           `${STUDIES_DIR}/unnamed/ and begin study ${study.id}, or start without a study file to resume it`,
       );
     } else if (stored) {
-      throw new Error(`checkpoint directory ${dir} holds study ${stored.id}: start the server with its study file (--study), or with --new-study to begin afresh`);
+      throw new Error(
+        `checkpoint directory ${dir} holds study ${stored.id}: start the server with its study file (--study), or with --new-study to begin afresh`,
+      );
     } else {
       return null;
     }
   }
   if (study) {
     await Deno.mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, STUDY_FILE), new TextEncoder().encode(JSON.stringify(study, null, 2) + "\n"));
+    await writeFileAtomic(
+      join(dir, STUDY_FILE),
+      new TextEncoder().encode(JSON.stringify(study, null, 2) + "\n"),
+    );
   }
   const what = study ? `study ${study.id} (${study.digest})` : "a run without a study file";
-  return archived ? `kept the former state in ${archived}; ${what}: a fresh start` : study ? `${what}: a fresh start in ${dir}` : null;
+  return archived
+    ? `kept the former state in ${archived}; ${what}: a fresh start`
+    : study
+    ? `${what}: a fresh start in ${dir}`
+    : null;
 }
 
 /**
@@ -93,7 +106,9 @@ export async function prepareStudyFolder(dir: string, study: PublishedStudy | un
 async function stateEntries(dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (e.name !== STUDIES_DIR && e.name !== HANDSHAKE_TIMESTAMPS_FILE) names.push(e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name !== STUDIES_DIR && e.name !== HANDSHAKE_TIMESTAMPS_FILE) names.push(e.name);
+    }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
@@ -111,7 +126,9 @@ async function readStored(dir: string): Promise<PublishedStudy | null> {
     throw e;
   }
   const s = JSON.parse(text) as PublishedStudy;
-  if (typeof s?.id !== "string" || typeof s.digest !== "string") throw new TypeError(`${join(dir, STUDY_FILE)}: not a stored study (id, digest)`);
+  if (typeof s?.id !== "string" || typeof s.digest !== "string") {
+    throw new TypeError(`${join(dir, STUDY_FILE)}: not a stored study (id, digest)`);
+  }
   return s;
 }
 

@@ -24,16 +24,22 @@
  * ```
  */
 export function canonicalJson(value: unknown, path = "study"): string {
-  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+  if (value === null || typeof value === "boolean" || typeof value === "string") {
+    return JSON.stringify(value);
+  }
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new TypeError(`${path}: ${value} is not a JSON value`);
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map((v, i) => canonicalJson(v, `${path}[${i}]`)).join(",")}]`;
+  if (Array.isArray(value)) {
+    return `[${value.map((v, i) => canonicalJson(v, `${path}[${i}]`)).join(",")}]`;
+  }
   if (typeof value === "object") {
     const keys = Object.keys(value).sort();
     const o = value as Record<string, unknown>;
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k], `${path}.${k}`)}`).join(",")}}`;
+    return `{${
+      keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k], `${path}.${k}`)}`).join(",")
+    }}`;
   }
   throw new TypeError(`${path}: a ${typeof value} is not a JSON value`);
 }

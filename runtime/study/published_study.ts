@@ -72,7 +72,13 @@ export function receiveStudy(id: string, digest: string, bytes: Uint8Array): Pub
     throw new TypeError("the server's study definition is not a JSON object");
   }
   const p = publishStudy(definition as Record<string, unknown>);
-  if (p.digest !== digest) throw new TypeError(`the server's study definition has digest ${p.digest}, but the server says ${digest}`);
-  if (p.id !== id) throw new TypeError(`the server's study definition has id ${p.id}, but the server says ${id}`);
+  if (p.digest !== digest) {
+    throw new TypeError(
+      `the server's study definition has digest ${p.digest}, but the server says ${digest}`,
+    );
+  }
+  if (p.id !== id) {
+    throw new TypeError(`the server's study definition has id ${p.id}, but the server says ${id}`);
+  }
   return p;
 }

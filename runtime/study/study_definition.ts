@@ -76,7 +76,13 @@ function object(v: unknown, field: string): Record<string, unknown> {
   const keys = KEYS[field];
   if (keys) {
     for (const k of Object.keys(v)) {
-      if (!keys.includes(k)) throw new TypeError(`study${field ? `.${field}` : ""}: unknown field ${JSON.stringify(k)} (known: ${keys.join(", ")})`);
+      if (!keys.includes(k)) {
+        throw new TypeError(
+          `study${field ? `.${field}` : ""}: unknown field ${JSON.stringify(k)} (known: ${
+            keys.join(", ")
+          })`,
+        );
+      }
     }
   }
   return v as Record<string, unknown>;
@@ -106,11 +112,15 @@ export function parseStudy(text: string, where: string): StudyDefinition {
   }
   if (typeof s.mode !== "string") fail("mode", '"vanilla" or "ushaped"', s.mode);
   const model = object(s.model, "model");
-  if (typeof model.name !== "string" || model.name === "") fail("model.name", "a zoo model name or an .onnx path", model.name);
+  if (typeof model.name !== "string" || model.name === "") {
+    fail("model.name", "a zoo model name or an .onnx path", model.name);
+  }
   if (typeof s.loss !== "string") fail("loss", '"bce", "ce" or "mse"', s.loss);
   object(s.optimizer, "optimizer");
   const schedule = object(s.schedule, "schedule");
-  if (schedule.kind !== undefined && schedule.kind !== "sequential") fail("schedule.kind", '"sequential"', schedule.kind);
+  if (schedule.kind !== undefined && schedule.kind !== "sequential") {
+    fail("schedule.kind", '"sequential"', schedule.kind);
+  }
   // A study ends: without a number of epochs the server could never finish it.
   if (!Number.isSafeInteger(schedule.epochs) || (schedule.epochs as number) < 1) {
     fail("schedule.epochs", "a positive integer (a study ends)", schedule.epochs);

@@ -40,7 +40,8 @@ export function studyDigest(study: unknown): string {
  * ```
  */
 export function firstDifference(a: unknown, b: unknown, path = ""): string | null {
-  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       const d = firstDifference(a[k], b[k], path ? `${path}.${k}` : k);
@@ -56,7 +57,8 @@ export function firstDifference(a: unknown, b: unknown, path = ""): string | nul
     return null;
   }
   const show = (v: unknown) => v === undefined ? "(absent)" : short(canonicalJson(v));
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null) && (a === undefined) === (b === undefined)
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null) &&
+      (a === undefined) === (b === undefined)
     ? null
     : `${path || "(the study)"}: ${show(a)} vs ${show(b)}`;
 }

@@ -11,7 +11,12 @@ import { join } from "node:path";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { ClinicError } from "../../runtime/client/clinic_error.ts";
 import { publishStudy } from "../../runtime/study/published_study.ts";
-import { makeWorld, serverProcessArgs, type SplitWorld, startServerProcess } from "./split_harness.ts";
+import {
+  makeWorld,
+  serverProcessArgs,
+  type SplitWorld,
+  startServerProcess,
+} from "./split_harness.ts";
 
 const STUDY_FIELDS = ["model", "data", "seed", "mode", "loss", "optimizer", "epochs"];
 
@@ -21,7 +26,11 @@ async function writeStudy(w: SplitWorld, id: string): Promise<string> {
   const study = {
     id,
     mode: config.mode ?? "vanilla",
-    model: { name: config.model ?? "cnn", input: config.data ?? { image: { channels: 1, size: 8 } }, seed: config.seed ?? 5 },
+    model: {
+      name: config.model ?? "cnn",
+      input: config.data ?? { image: { channels: 1, size: 8 } },
+      seed: config.seed ?? 5,
+    },
     loss: config.loss ?? "bce",
     optimizer: config.optimizer ?? { kind: "sgd", lr: 0.05 },
     schedule: { epochs: config.epochs ?? 1 },
@@ -42,7 +51,10 @@ async function serverRun(w: SplitWorld, ms: number): Promise<{ code: number; out
     stderr: "piped",
     signal: AbortSignal.timeout(ms),
   }).output();
-  return { code: out.code, out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    out: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+  };
 }
 
 Deno.test("study lifecycle: the server ends a finished study (exit 0, final files), says so when restarted, and keeps it when a new study starts", async () => {
@@ -52,37 +64,62 @@ Deno.test("study lifecycle: the server ends a finished study (exit 0, final file
     for (const c of w.clientConfigs) c.study = digest;
     const server = await startServerProcess(w, []);
     const lines: string[] = [];
-    await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: (l) => lines.push(l), pollMs: 20 })));
+    await Promise.all(
+      w.clientConfigs.map((c) =>
+        launchClinic(c, "train", { onLine: (l) => lines.push(l), pollMs: 20 })
+      ),
+    );
     const status = await server.child.status;
     const out = server.output.join("");
     assert.equal(status.code, 0, out);
     assert.match(out, /study finished: final metrics and the server segment written to /);
     assert.match(out, /study finished and every clinic has left: stopping/);
-    const final = JSON.parse(await Deno.readTextFile(join(w.root, "server-ckpt", "final", "metrics.json")));
+    const final = JSON.parse(
+      await Deno.readTextFile(join(w.root, "server-ckpt", "final", "metrics.json")),
+    );
     assert.deepEqual(final.study, { id: "s1", digest });
     assert.equal(final.totalSteps, 4);
     for (const c of w.clientConfigs) {
-      assert.ok(lines.some((l) => l === `[${c.name}] study s1 (${digest}): checked before the first step`), lines.join("\n"));
-      assert.ok(lines.some((l) => l.startsWith(`[${c.name}] left the finished study`)), lines.join("\n"));
-      assert.equal(JSON.parse(await Deno.readTextFile(join(c.checkpointDir, "study.json"))).digest, digest);
+      assert.ok(
+        lines.some((l) => l === `[${c.name}] study s1 (${digest}): checked before the first step`),
+        lines.join("\n"),
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith(`[${c.name}] left the finished study`)),
+        lines.join("\n"),
+      );
+      assert.equal(
+        JSON.parse(await Deno.readTextFile(join(c.checkpointDir, "study.json"))).digest,
+        digest,
+      );
     }
 
     // restarted on the finished study: says so, exits 0
     const again = await serverRun(w, 60_000);
     assert.equal(again.code, 0, again.out);
-    assert.match(again.out, /study s1 is finished \(final metrics and model in .*final\); nothing to serve, exiting/);
+    assert.match(
+      again.out,
+      /study s1 is finished \(final metrics and model in .*final\); nothing to serve, exiting/,
+    );
 
     // a new study id: the old state is kept under studies/s1/, and a clinic that joined s1 is refused
     const d2 = await writeStudy(w, "s2");
     const s2 = await startServerProcess(w, []);
     try {
       assert.match(s2.output.join(""), /kept the former state in .*studies\/s1; study s2/);
-      const kept = JSON.parse(await Deno.readTextFile(join(w.root, "server-ckpt", "studies", "s1", "final", "metrics.json")));
+      const kept = JSON.parse(
+        await Deno.readTextFile(
+          join(w.root, "server-ckpt", "studies", "s1", "final", "metrics.json"),
+        ),
+      );
       assert.equal(kept.study.id, "s1");
       const a = { ...w.clientConfigs[0], study: d2 };
       await assert.rejects(
         launchClinic(a, "train", { onLine: () => {}, pollMs: 20 }),
-        (e) => e instanceof ClinicError && /STUDY_MISMATCH.*this clinic's state folder holds study s1; the server runs study s2/.test(e.message),
+        (e) =>
+          e instanceof ClinicError &&
+          /STUDY_MISMATCH.*this clinic's state folder holds study s1; the server runs study s2/
+            .test(e.message),
       );
     } finally {
       s2.child.kill("SIGTERM");

@@ -26,5 +26,7 @@ export const leaveStudy: Handler<"LEAVE"> = (ctx, c) => {
   const { schedule } = ctx.state;
   ctx.end?.leave(c.name);
   const waitingFor = ctx.end?.waitingFor ?? [];
-  return Promise.resolve(encodeReply(ctx, { type: "LEAVE_RESULT", finished: schedule.finished, waitingFor }));
+  return Promise.resolve(
+    encodeReply(ctx, { type: "LEAVE_RESULT", finished: schedule.finished, waitingFor }),
+  );
 };

@@ -26,6 +26,13 @@ export const studyDefinition: Handler<"STUDY"> = (ctx) => {
   const s = ctx.study;
   return Promise.resolve(encodeReply(
     ctx,
-    s ? { type: "STUDY_RESULT", id: s.id, digest: s.digest, definition: new TextEncoder().encode(s.text) } : { type: "STUDY_RESULT", id: "", digest: "" },
+    s
+      ? {
+        type: "STUDY_RESULT",
+        id: s.id,
+        digest: s.digest,
+        definition: new TextEncoder().encode(s.text),
+      }
+      : { type: "STUDY_RESULT", id: "", digest: "" },
   ));
 };

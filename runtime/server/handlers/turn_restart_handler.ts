@@ -44,7 +44,9 @@ export const turnRestart: Handler<"TURN_RESTART"> = async (ctx, c, req) => {
   if (applied !== req.lastStepId) {
     throw new ProtocolError(
       "STEP_OUT_OF_ORDER",
-      `TURN_RESTART after step ${req.lastStepId ?? "none"}, but the server's last applied step of ` +
+      `TURN_RESTART after step ${
+        req.lastStepId ?? "none"
+      }, but the server's last applied step of ` +
         `epoch ${req.epoch} is ${applied} (ask for the turn again)`,
     );
   }

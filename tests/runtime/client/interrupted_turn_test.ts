@@ -9,13 +9,24 @@
  * Two clinics, an in-process server, the clinic-restart harness of `clinic_restart_test.ts`.
  */
 import assert from "node:assert/strict";
-import { type ClinicEvent, type ClinicResult, formatClinicEvent, runClinic } from "../../../runtime/client/clinic.ts";
+import {
+  type ClinicEvent,
+  type ClinicResult,
+  formatClinicEvent,
+  runClinic,
+} from "../../../runtime/client/clinic.ts";
 import { LocalRawSide } from "../../../runtime/client/raw_side/mod.ts";
 import { ServerConnection } from "../../../runtime/client/server_connection.ts";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
 import { runId } from "../../../crypto/seal/sealed_envelope.ts";
 import type { Tensor } from "../../../models/tensor.ts";
-import { CLINIC_KEYS, SERVER_KEYS, startServer, testEngine, tinyConfig } from "../server/harness.ts";
+import {
+  CLINIC_KEYS,
+  SERVER_KEYS,
+  startServer,
+  testEngine,
+  tinyConfig,
+} from "../server/harness.ts";
 import { tinySplits } from "./fixture.ts";
 
 class Crash extends Error {}
@@ -40,8 +51,18 @@ async function train(crashAt: string | null): Promise<Outcome> {
   const engine = await testEngine();
   const side = (name: "a" | "b") =>
     LocalRawSide.create({
-      clinic: name, data: tinySplits(), model, cuts, mode: "vanilla", loss: "bce", optimizer: cfg.optimizer,
-      seed: 7, batchSize: 4, engine, checkpointDir: `${dir}/${name}`, keyPair: CLINIC_KEYS[name],
+      clinic: name,
+      data: tinySplits(),
+      model,
+      cuts,
+      mode: "vanilla",
+      loss: "bce",
+      optimizer: cfg.optimizer,
+      seed: 7,
+      batchSize: 4,
+      engine,
+      checkpointDir: `${dir}/${name}`,
+      keyPair: CLINIC_KEYS[name],
     });
   const connect = (name: "a" | "b") =>
     ServerConnection.connect({
@@ -63,14 +84,33 @@ async function train(crashAt: string | null): Promise<Outcome> {
     sides.push(sa, sb);
     const [ca, cb] = [await connect("a"), await connect("b")];
     conns.push(ca, cb);
-    const a = runClinic({ side: sa, conn: ca, peers: peer("b"), run, pollMs: 1, onEvent: onEvent("a") });
+    const a = runClinic({
+      side: sa,
+      conn: ca,
+      peers: peer("b"),
+      run,
+      pollMs: 1,
+      onEvent: onEvent("a"),
+    });
     let rb: ClinicResult;
     if (crashAt === null) {
-      rb = await runClinic({ side: sb, conn: cb, peers: peer("a"), run, pollMs: 1, onEvent: onEvent("b") });
+      rb = await runClinic({
+        side: sb,
+        conn: cb,
+        peers: peer("a"),
+        run,
+        pollMs: 1,
+        onEvent: onEvent("b"),
+      });
     } else {
       await assert.rejects(
         runClinic({
-          side: sb, conn: cb, peers: peer("a"), run, pollMs: 1, onEvent: onEvent("b"),
+          side: sb,
+          conn: cb,
+          peers: peer("a"),
+          run,
+          pollMs: 1,
+          onEvent: onEvent("b"),
           onApplied: (id) => {
             if (id === crashAt) throw new Crash(`b is killed after step ${id}`);
           },
@@ -82,13 +122,25 @@ async function train(crashAt: string | null): Promise<Outcome> {
       sides.push(sb2);
       const cb2 = await connect("b");
       conns.push(cb2);
-      rb = await runClinic({ side: sb2, conn: cb2, peers: peer("a"), run, pollMs: 1, onEvent: onEvent("b") });
+      rb = await runClinic({
+        side: sb2,
+        conn: cb2,
+        peers: peer("a"),
+        run,
+        pollMs: 1,
+        onEvent: onEvent("b"),
+      });
     }
     const ra = await a;
     assert.equal(server.status().finished, true);
     await server.checkpoint(); // settles the last deferred update
     const params = new Map([...server.model.exportState()].filter(([k]) => k.startsWith("param/")));
-    return { params, results: [ra, rb], lines, serverSteps: server.status().clinics.map((c) => c.steps) };
+    return {
+      params,
+      results: [ra, rb],
+      lines,
+      serverSteps: server.status().clinics.map((c) => c.steps),
+    };
   } finally {
     for (const c of conns) c.close();
     for (const s of sides) await s.close().catch(() => {});
@@ -103,15 +155,24 @@ Deno.test("clinic: killed mid-turn after the server applied steps, restarted; no
   // the server rolled back and the clinic said so, in one line
   const said = crashed.lines.filter((l) => /rolled back/.test(l));
   assert.equal(said.length, 1, crashed.lines.join("\n"));
-  assert.match(said[0], /^\[b\] restarted within round 1: the server rolled back steps 1:0 to 1:2 .*redoing the turn from its first step/);
+  assert.match(
+    said[0],
+    /^\[b\] restarted within round 1: the server rolled back steps 1:0 to 1:2 .*redoing the turn from its first step/,
+  );
   assert.equal(crashed.results[1].rollbacks, 1);
   // each step applied once at the server, and the same weights as the uninterrupted run
   assert.deepEqual(crashed.serverSteps, clean.serverSteps);
   for (const [k, t] of clean.params) {
-    assert.deepEqual(Array.from(crashed.params.get(k)!.data as Float32Array), Array.from(t.data as Float32Array), k);
+    assert.deepEqual(
+      Array.from(crashed.params.get(k)!.data as Float32Array),
+      Array.from(t.data as Float32Array),
+      k,
+    );
   }
   for (const i of [0, 1]) {
     const [c, f] = [clean.results[i].eval.test!, crashed.results[i].eval.test!];
-    for (const m of ["auc", "accuracy", "loss"] as const) assert.equal(f[m], c[m], `${clean.results[i].clinic} test ${m}`);
+    for (const m of ["auc", "accuracy", "loss"] as const) {
+      assert.equal(f[m], c[m], `${clean.results[i].clinic} test ${m}`);
+    }
   }
 });

@@ -14,13 +14,14 @@ import {
   startServer,
 } from "./harness.ts";
 
-const step = (id: string, seed: number) => ({
-  type: "STEP",
-  stepId: id,
-  epoch: Number(id.split(":")[0]),
-  activation: randomTensor([4, ...CUT_DIMS], seed),
-  labels: binaryLabels(4),
-}) as const;
+const step = (id: string, seed: number) =>
+  ({
+    type: "STEP",
+    stepId: id,
+    epoch: Number(id.split(":")[0]),
+    activation: randomTensor([4, ...CUT_DIMS], seed),
+    labels: binaryLabels(4),
+  }) as const;
 
 Deno.test("TURN_RESTART: rolls the server back to the holder's turn start, once; refused to others", async () => {
   const log: string[] = [];
@@ -30,16 +31,42 @@ Deno.test("TURN_RESTART: rolls the server back to the holder's turn start, once;
     const turnStart = await paramsSnapshot(server);
     await a.send(step("0:0", 1));
     await a.send(step("0:1", 2));
-    await assertError(await b.post(b.body({ type: "TURN_RESTART", epoch: 0, lastStepId: null })), 409, "NOT_YOUR_TURN");
-    await assertError(await a.post(a.body({ type: "TURN_RESTART", epoch: 0, lastStepId: "0:0" })), 409, "STEP_OUT_OF_ORDER");
+    await assertError(
+      await b.post(b.body({ type: "TURN_RESTART", epoch: 0, lastStepId: null })),
+      409,
+      "NOT_YOUR_TURN",
+    );
+    await assertError(
+      await a.post(a.body({ type: "TURN_RESTART", epoch: 0, lastStepId: "0:0" })),
+      409,
+      "STEP_OUT_OF_ORDER",
+    );
     assert.notDeepEqual(await paramsSnapshot(server), turnStart);
     const reply = await a.send({ type: "TURN_RESTART", epoch: 0, lastStepId: "0:1" });
     assert.deepEqual(reply, {
-      type: "TURN", turn: "a", yours: true, epoch: 0, finished: false, lastStepId: null, order: ["a", "b"], loss: "bce",
+      type: "TURN",
+      turn: "a",
+      yours: true,
+      epoch: 0,
+      finished: false,
+      lastStepId: null,
+      order: ["a", "b"],
+      loss: "bce",
     });
-    assert.deepEqual(await paramsSnapshot(server), turnStart, "the weights are those of the turn's start");
+    assert.deepEqual(
+      await paramsSnapshot(server),
+      turnStart,
+      "the weights are those of the turn's start",
+    );
     assert.equal(server.status().step, 0);
-    assert.ok(log.some((l) => /clinic a restarted within its turn of .*rolled the server back 2 steps \(up to 0:1\)/.test(l)), log.join("\n"));
+    assert.ok(
+      log.some((l) =>
+        /clinic a restarted within its turn of .*rolled the server back 2 steps \(up to 0:1\)/.test(
+          l,
+        )
+      ),
+      log.join("\n"),
+    );
     // a repeat (its reply lost) finds the server at the turn's start and changes nothing
     assert.deepEqual(await a.send({ type: "TURN_RESTART", epoch: 0, lastStepId: "0:1" }), reply);
     // the redone steps are accepted from the first
