@@ -27,9 +27,9 @@ import {
   type ServerConfigFile,
 } from "../server/config_file.ts";
 import { parseFlags, readInput, UsageError } from "./main.ts";
-import { parseStudy } from "../study/study_definition.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
-import { mergeStudyConfig, onnxPath } from "../server/study_config.ts";
+import { mergeStudyConfig } from "../server/study_config.ts";
+import { readStudyFile } from "./study_file.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
@@ -138,14 +138,7 @@ async function withStudy(
   const path = flag !== undefined ? resolve(flag) : field !== undefined ? resolve(dirname(resolve(configPath)), field) : undefined;
   if (path === undefined) return { text: configText };
   const what = flag !== undefined ? "--study" : "config.study";
-  const studyText = new TextDecoder().decode(await readInput(what, path));
-  let study;
-  try {
-    study = parseStudy(studyText, path);
-  } catch (e) {
-    throw new UsageError(`${path}: ${(e as Error).message}`);
-  }
-  const onnx = study.model.name.endsWith(".onnx") ? await readInput("study.model.name", onnxPath(study.model.name, path)) : null;
+  const { study, onnx } = await readStudyFile(what, path);
   const merged = mergeStudyConfig(config, study, path, onnx);
   return { text: JSON.stringify(merged.config), study: merged.published };
 }

@@ -57,6 +57,25 @@ export function mergeStudyConfig(
     }
   }
   const merged: Record<string, unknown> = { ...config, ...fields };
+  // The config parser resolves relative paths against the config's folder; the study's are the study file's.
+  if (study.model.name.endsWith(".onnx")) merged.model = onnxPath(study.model.name, studyPath);
+  return { config: merged, published: publishStudyFile(study, onnx) };
+}
+
+/**
+ * The study as the server publishes it: the file's object, an `.onnx` model named by its
+ * file name and pinned by the SHA-256 of `onnx`, its bytes.
+ *
+ * @throws {TypeError} for an `.onnx` model without its bytes
+ * @example
+ * ```ts
+ * import { publishStudyFile } from "./study_config.ts";
+ * import { parseStudy } from "../study/study_definition.ts";
+ * const study = parseStudy('{"id":"s","mode":"vanilla","model":{"name":"cnn"},"loss":"bce","optimizer":{"kind":"sgd","lr":0.1},"schedule":{"epochs":1}}', "s.json");
+ * console.log(publishStudyFile(study, null).id); // s
+ * ```
+ */
+export function publishStudyFile(study: StudyDefinition, onnx: Uint8Array | null): PublishedStudy {
   const definition = structuredClone(study) as unknown as Record<string, unknown>;
   if (study.model.name.endsWith(".onnx")) {
     if (!onnx) {
@@ -64,12 +83,11 @@ export function mergeStudyConfig(
         `study.model.name ${study.model.name}: the model file's bytes are needed to publish the study`,
       );
     }
-    // The config parser resolves relative paths against the config's folder; the study's are the study file's.
-    merged.model = onnxPath(study.model.name, studyPath);
-    (definition.model as Record<string, unknown>).name = basename(study.model.name);
-    (definition.model as Record<string, unknown>).sha256 = bytesToHex(sha256(onnx));
+    const model = definition.model as Record<string, unknown>;
+    model.name = basename(study.model.name);
+    model.sha256 = bytesToHex(sha256(onnx));
   }
-  return { config: merged, published: publishStudy(definition) };
+  return publishStudy(definition);
 }
 
 /**
