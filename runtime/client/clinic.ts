@@ -325,10 +325,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
     o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
   }
-  if (o.leave) {
-    const left = await ask(o, { type: "LEAVE" }, false);
-    o.onEvent?.({ kind: "left", waitingFor: left.waitingFor.filter((n) => n !== me) });
-  }
+  if (o.leave) await leave(o, me);
   result.steadySamplesPerSec = run.steady.samplesPerSec;
   result.bytesUp = o.conn.bytesUp;
   result.bytesDown = o.conn.bytesDown;
@@ -503,6 +500,20 @@ async function restartTurn(run: Run, round: number, serverLastStepId: string): P
   }
   run.result.rollbacks++;
   o.onEvent?.({ kind: "server-rollback", round, to: serverLastStepId });
+}
+
+/**
+ * Tells the server this clinic is done (`LEAVE`). Training and evaluation are over and their
+ * results stand, so a server that does not answer (gone already, or one that knows no
+ * `LEAVE`) is not waited for beyond the connection's own retries, nor an error.
+ */
+async function leave(o: ClinicOptions, me: string): Promise<void> {
+  try {
+    const left = await o.conn.request({ type: "LEAVE" });
+    o.onEvent?.({ kind: "left", waitingFor: left.waitingFor.filter((n) => n !== me) });
+  } catch (e) {
+    if (!(e instanceof ServerRequestError)) throw e;
+  }
 }
 
 /** Fetches the server's study and checks it before anything else (`study_gate.ts`). */
