@@ -1,9 +1,10 @@
 /**
  * The study a clinic's state folder (its checkpoint directory) holds: `study.json` (id,
- * digest, definition), written by the launcher when the clinic accepts the server's study on
- * its first run, read on every later run and passed to the courier, which refuses a server
- * whose study differs (`study_gate.ts`). The raw side may read it with the grant it already
- * has on that folder. `--new-study` keeps the folder's state under `studies/<id>/` (or
+ * digest, text, definition), written by the launcher when the clinic accepts the server's
+ * study on its first run (before the raw side starts: `launcher.ts` runs the courier alone on
+ * task `study` first), read on every later run and passed to the courier, which refuses a
+ * server whose study differs (`study_gate.ts`). The raw side may read it with the grant it
+ * already has on that folder. `--new-study` keeps the folder's state under `studies/<id>/` (or
  * `studies/unnamed/`; `-2`, `-3`, … when taken) and starts this clinic afresh.
  *
  * @example

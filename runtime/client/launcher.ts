@@ -159,7 +159,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
  */
 export function courierConfigOf(
   c: ClientConfig,
-  task: "train" | "predict",
+  task: CourierConfig["task"],
   o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile" | "onEvent"> = {},
 ): CourierConfig {
   return {
@@ -272,6 +272,37 @@ async function studyGateOf(config: ClientConfig, opts: LaunchOptions, say: (l: s
   };
 }
 
+/**
+ * Runs the courier alone on task `study` (same permissions, no raw side): the server's study,
+ * checked against `gate`, or null when the server runs none.
+ *
+ * @throws {ClinicError} `COURIER_FAILED` with the courier's error line (`STUDY_MISMATCH`, …)
+ */
+async function fetchStudyFirst(
+  config: ClientConfig,
+  gate: StudyGate,
+  deno: string,
+  say: (l: string) => void,
+): Promise<PublishedStudy | null> {
+  const args = courierCommandArgs({ ...courierConfigOf(config, "study"), clinic: config.name, study: gate });
+  const courier = new Deno.Command(deno, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    clearEnv: true,
+    env: childEnv({ courier: config.server }),
+  }).spawn();
+  const log = new ChildLog(config.name, say);
+  await lines(courier.stderr, (l) => log.courierLine(l));
+  const status = await courier.status;
+  const result = log.result as { study?: PublishedStudy | null } | undefined;
+  if (!status.success || result === undefined) throw log.failure(status.code, true);
+  if (!result.study) return null;
+  const p = result.study;
+  return receiveStudy(p.id, p.digest, new TextEncoder().encode(p.text));
+}
+
 /** Stores the study the courier accepted (its JSON line), after checking its digest again. */
 async function storeAcceptedStudy(dir: string, json: string): Promise<void> {
   const p = JSON.parse(json) as PublishedStudy;
@@ -351,6 +382,15 @@ export async function launchClinic<T = ClinicResult>(
   const reset = await prepareCheckpointDir(config.checkpointDir, config.name);
   if (reset) say(reset);
   const study = task === "train" ? await studyGateOf(config, opts, say) : undefined;
+  if (study && !study.stored && (study.pin || study.trustFirstUse)) {
+    // First run of a pinned (or trusted) study: fetch and check it before the raw side starts,
+    // so the raw side finds it in its folder from its first moment (its existing read grant).
+    const accepted = await fetchStudyFirst(config, study, opts.denoPath ?? Deno.execPath(), say);
+    if (accepted) {
+      await storeClinicStudy(config.checkpointDir, accepted);
+      study.stored = storedForGate(accepted);
+    }
+  }
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs({ ...courierConfigOf(config, task, opts), ...(study ? { study } : {}) });
   const { raw, courier } = await spawnChildren(

@@ -4,7 +4,8 @@
  * epoch ends the server writes `final/`, each clinic evaluates, leaves and stores the study in
  * its state folder, and the server exits 0 by itself. Restarted on the finished study it says
  * so and exits 0. Started on a study with a new id it keeps the old state under `studies/`;
- * a clinic whose state folder holds the old study is refused before any step.
+ * a clinic whose state folder holds the old study is refused before any step, and a first run
+ * pinning another digest is refused before its raw-data process starts.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -121,6 +122,21 @@ Deno.test("study lifecycle: the server ends a finished study (exit 0, final file
           /STUDY_MISMATCH.*this clinic's state folder holds study s1; the server runs study s2/
             .test(e.message),
       );
+      // a first run with a wrong pin is refused before the raw side starts: its data file,
+      // missing here, is never opened
+      const fresh = {
+        ...w.clientConfigs[1],
+        study: digest,
+        checkpointDir: join(w.root, "ckpt-fresh"),
+        data: join(w.dataDir, "no-such.npz"),
+      };
+      await assert.rejects(
+        launchClinic(fresh, "train", { onLine: () => {}, pollMs: 20 }),
+        (e) =>
+          e instanceof ClinicError &&
+          /STUDY_MISMATCH.*config\.study pins sha256:[0-9a-f]{64}, but the server's study s2 has digest/.test(e.message),
+      );
+      await assert.rejects(Deno.stat(join(w.root, "ckpt-fresh", "study.json")), Deno.errors.NotFound);
     } finally {
       s2.child.kill("SIGTERM");
       await s2.child.status;
