@@ -7,6 +7,8 @@
  * - `keys/`: static keys, key files, fingerprints, allowlists;
  * - `seal/`: sender-authenticated envelopes for relaying a clinic's weights through the server
  *   (and anonymous sealed boxes).
+ * - `secagg/`: secure aggregation of the clinics' weights (Bonawitz et al. 2017): the server
+ *   learns the sample-weighted average only (docs/design/secure_aggregation.md).
  *
  * Test seams (a channel starting at a high send counter) live in `channel/_testing.ts`,
  * which no face exports. See docs/design/transport.md.
@@ -147,3 +149,18 @@ export {
   sealEnvelope,
   type SealEnvelopeOptions,
 } from "./seal/mod.ts";
+export {
+  DEFAULT_FIXED_POINT,
+  type FixedPointParams,
+  isSecAggError,
+  maxClinics,
+  SECAGG_ERROR_CODES,
+  SecAggClient,
+  type SecAggClientOptions,
+  SecAggError,
+  type SecAggErrorCode,
+  type SecAggMessage,
+  type SecAggResult,
+  SecAggServer,
+  type SecAggServerOptions,
+} from "./secagg/mod.ts";

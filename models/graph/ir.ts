@@ -44,6 +44,12 @@ export interface ValueInfo {
   name: string;
   dtype: DType;
   shape?: Dim[];
+  /**
+   * The ONNX element type written instead of `dtype`'s, for the one type splitgate computes
+   * nothing with: STRING (8), the raw category input of an exported table model
+   * (`models/train/table_preprocessing.ts`). Absent everywhere else.
+   */
+  onnxElemType?: number;
 }
 
 /** A computation graph in ONNX's sense. */

@@ -63,7 +63,7 @@ function valueInfoToObject(v: ValueInfo) {
     name: v.name,
     type: {
       tensor_type: {
-        elem_type: codeFromDtype(v.dtype),
+        elem_type: v.onnxElemType ?? codeFromDtype(v.dtype),
         ...(v.shape
           ? {
             shape: {

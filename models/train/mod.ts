@@ -30,3 +30,10 @@ export {
 } from "./optimizer.ts";
 export { exportModel } from "./export.ts";
 export { buildNoPeekModel, NOPEEK_NAMES, type NoPeekOptions } from "./nopeek.ts";
+export {
+  appendInt8Quantize,
+  prependInt8Dequantize,
+  type QuantizedNames,
+  quantizedNames,
+} from "./quantize_cut.ts";
+export { quantizeCutTraffic } from "./quantize_segments.ts";

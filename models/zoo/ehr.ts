@@ -4,7 +4,8 @@
  * features, then an MLP.
  *
  * ```
- * numeric [N,F] ───────────────────────────────┐
+ * numeric [N,F] ───────────────────────────────┐   (each input present only when the
+ *                                                │    table has such columns)
  * categorical [N,C] + column offsets → Gather(cat table) → Flatten ─┤→ Concat
  * codes [N,3] → Gather(code table) → mean over the 3 codes ─────────┘
  *   → Linear → ReLU                 ← default cut (clinic: embeddings + first layer)
@@ -25,9 +26,9 @@ import type { ZooModel } from "./cnn.ts";
 /** Options of {@linkcode buildEhr}. */
 export interface EhrOptions {
   random: () => number;
-  /** Number of numeric features. */
+  /** Number of numeric features; 0 for a table without numeric columns (no `numeric` input). */
   numeric: number;
-  /** Vocabulary size of each categorical column (indices 0..size−1). */
+  /** Vocabulary size of each categorical column (indices 0..size−1); [] for none (no `categorical` input). */
   vocabSizes: number[];
   /** Number of code indices; 0 for tables without diagnosis codes (no `codes` input). */
   codeVocab: number;
@@ -57,24 +58,34 @@ export function buildEhr(opts: EhrOptions): ZooModel {
       `zoo ehr: vocabulary sizes must be positive integers, got [${opts.vocabSizes}]`,
     );
   }
-  const b = new NetBuilder("splitgate_ehr", opts.random);
-  const numeric = b.input("numeric", "float32", ["N", opts.numeric]);
-  const categorical = b.input("categorical", "int64", ["N", nCat]);
-  const withCodes = opts.codeVocab > 0;
-  const codes = withCodes ? b.input("codes", "int64", ["N", 3]) : "";
-  // One table for all categorical columns: column j's index i lives at row offset_j + i.
-  const offsets: number[] = [];
-  let total = 0;
-  for (const v of opts.vocabSizes) {
-    offsets.push(total);
-    total += v;
+  if (!Number.isInteger(opts.numeric) || opts.numeric < 0) {
+    throw new RangeError(`zoo ehr: numeric must be an integer >= 0, got ${opts.numeric}`);
   }
-  // Embeddings are initialised N(0, 1) in PyTorch; a uniform of the same variance is used.
-  const catTable = b.weight("emb_cat.weight", b.uniform([total, catDim], Math.sqrt(3)));
-  const rows = b.op("Add", [categorical, b.ints("emb_cat.offsets", offsets)], "emb_cat/rows");
-  const catEmb = b.flatten(b.op("Gather", [catTable, rows], "emb_cat/Gather_output_0"), "emb_cat");
-  const parts = [numeric, catEmb];
+  if (opts.numeric === 0 && nCat === 0) {
+    throw new RangeError("zoo ehr: needs at least one numeric or categorical column");
+  }
+  const b = new NetBuilder("splitgate_ehr", opts.random);
+  // A table with no numeric (or no categorical) columns gets no such input: an empty
+  // [N, 0] input fails ONNX shape inference at the Concat (Inferred=30 Declared=0).
+  const parts: string[] = [];
+  if (opts.numeric > 0) parts.push(b.input("numeric", "float32", ["N", opts.numeric]));
+  const withCodes = opts.codeVocab > 0;
+  if (nCat > 0) {
+    const categorical = b.input("categorical", "int64", ["N", nCat]);
+    // One table for all categorical columns: column j's index i lives at row offset_j + i.
+    const offsets: number[] = [];
+    let total = 0;
+    for (const v of opts.vocabSizes) {
+      offsets.push(total);
+      total += v;
+    }
+    // Embeddings are initialised N(0, 1) in PyTorch; a uniform of the same variance is used.
+    const catTable = b.weight("emb_cat.weight", b.uniform([total, catDim], Math.sqrt(3)));
+    const rows = b.op("Add", [categorical, b.ints("emb_cat.offsets", offsets)], "emb_cat/rows");
+    parts.push(b.flatten(b.op("Gather", [catTable, rows], "emb_cat/Gather_output_0"), "emb_cat"));
+  }
   if (withCodes) {
+    const codes = b.input("codes", "int64", ["N", 3]);
     const codeTable = b.weight(
       "emb_code.weight",
       b.uniform([opts.codeVocab, codeDim], Math.sqrt(3)),

@@ -3,7 +3,7 @@
  *  [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] [--seed S] [--batch B]
  *  [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] [--trust-study] [--new-study]`
  *
- * `deno task client predict --config <clinic.json> --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]`
+ * `deno task client predict --config <clinic.json> --input <file.npz|file.csv> --out <file.npz|.csv> [--export <model.onnx>]`
  *
  * Runs a clinic: the launcher (`runtime/client/launcher.ts`) spawns the sandboxed raw-data
  * process and the courier process and relays between them; this process has no network
@@ -45,6 +45,7 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
 import type { ClinicEventRecord } from "../client/clinic_event_line.ts";
 import { ProgressLine } from "../client/progress_line.ts";
+import { clinicDataCheck } from "../client/clinic_data_check.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 
@@ -52,7 +53,7 @@ const USAGE = "usage: deno task client [predict] --config <clinic.json> [--serve
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
   "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] " +
   "[--trust-study] [--new-study] " +
-  "| predict ... --input <file.npz> --out <file.npz|.csv> [--export <model.onnx>]";
+  "| predict ... --input <file.npz|file.csv> --out <file.npz|.csv> [--export <model.onnx>]";
 
 /**
  * What every launch from this command asks of the launcher: it is the only clinic of this
@@ -150,7 +151,7 @@ await runMain(async () => {
         throw new UsageError(`--export: ${values.config} does not allow it (set "policy": {"allowExport": true})`);
       }
     }
-    if (!values.input || !values.out) throw new UsageError("predict needs --input <file.npz> and --out <file.npz|.csv>");
+    if (!values.input || !values.out) throw new UsageError("predict needs --input <file.npz|file.csv> and --out <file.npz|.csv>");
     if (!/\.(npz|csv)$/i.test(values.out)) throw new UsageError(`--out ${values.out}: expected a .npz or .csv file name`);
     refuseOverwrite("--out", values.out, stored);
     if (values.export !== undefined) refuseOverwrite("--export", values.export, stored);
@@ -191,6 +192,8 @@ await runMain(async () => {
     return;
   }
 
+  const dataCheck = await clinicDataCheck(config); // refuses a table the schema does not fit
+  if (dataCheck) console.log(dataCheck);
   console.log(
     `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,

@@ -40,6 +40,7 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { parseClientConfig } from "../client/client_config.ts";
 import { launchClinic } from "../client/launcher.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
+import { isTableDemo, runTableDemo } from "./demo_table.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
@@ -57,7 +58,8 @@ function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
-await runMain(async () => {
+if (isTableDemo(Deno.args)) await runTableDemo(Deno.args); // any CSV: demo_table.ts
+else await runMain(async () => {
   const values = parseFlags(Deno.args, {
     epochs: { type: "string" },
     batch: { type: "string" },

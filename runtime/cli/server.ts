@@ -1,5 +1,5 @@
 /**
- * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu]
+ * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu|native-webgpu]
  *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] [--study study.json] [--new-study]
  *  [--serve-finished]`
  *

@@ -33,7 +33,7 @@ import { readStudyFile } from "./study_file.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] " +
+  "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] " +
   "[--study <study.json>] [--new-study] [--serve-finished]";
 
 /**

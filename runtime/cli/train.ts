@@ -1,7 +1,13 @@
 /**
  * `deno task train --data <file> --model <zoo name | file.onnx> [--cut <tensor>] --epochs N
  *  --batch B --optimizer sgd|adam|adamw --lr X --seed S --engine wasm|webgpu|native
- *  [--export out.onnx] [--json metrics.json] [--label <column>]`
+ *  [--export out.onnx] [--json metrics.json] [--label <column>] [--positive <value>]`
+ *
+ * A CSV needs `--label`; its label must be coded 0/1 unless `--positive <value>` names the
+ * class counted as 1 (the one other value is 0; a third value or an empty cell is refused).
+ * The data check (`runtime/data/data_check.ts`) is printed before training. A table's
+ * `--export` holds its preprocessing (inputs `numeric_raw` float32 [N, F], NaN = missing, and
+ * `categorical_raw` string [N, C], columns in the schema's order).
  *
  * Central training on pooled data (the yardstick for split and federated runs), with a
  * progress display, validation each epoch, best-epoch selection and final test metrics.
@@ -22,10 +28,13 @@ import { readModel } from "../../models/onnx/read_model.ts";
 import { writeModel } from "../../models/onnx/write_model.ts";
 import { checkFeeds } from "../../models/graph/check_feeds.ts";
 import { exportModel } from "../../models/train/export.ts";
+import { withTablePreprocessing } from "../../models/train/table_preprocessing.ts";
+import { preprocessingOfSchema } from "../data/schema_preprocessing.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { zooModel } from "../../models/zoo/mod.ts";
 import { loadDataset } from "../data/load_dataset.ts";
+import { formatDataCheck } from "../data/data_check.ts";
 import { randomShift } from "../data/augment.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
@@ -35,7 +44,7 @@ import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./m
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
   "[--engine wasm|webgpu|native] [--threads N] [--augment shift|none] [--export out.onnx] [--json metrics.json] " +
-  "[--label <column>] [--quiet]";
+  "[--label <column>] [--positive <value>] [--quiet]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -166,6 +175,7 @@ await runMain(async () => {
 
   const engine = await createEngine(engineName, threads ? { threads } : {});
   if (!values.quiet) {
+    if (data.check) console.log(formatDataCheck(data.check));
     console.log(`${data.description}`);
     console.log(
       `model ${modelName}, engine ${engineName}, ${epochs} epochs, batch ${batchSize}, ${kind} lr ${lr}, seed ${seed}` +
@@ -196,7 +206,10 @@ await runMain(async () => {
         `(${result.samplesPerSec.toFixed(0)} samples/s, ${result.seconds.toFixed(1)} s)`,
     );
     if (values.export) {
-      const bytes = writeModel(exportModel(model, result.weights as Map<string, Tensor>));
+      let trained = exportModel(model, result.weights as Map<string, Tensor>);
+      // A table's scaling and vocabularies go inside the model: it takes raw columns.
+      if (data.schema?.kind === "table") trained = withTablePreprocessing(trained, preprocessingOfSchema(data.schema));
+      const bytes = writeModel(trained);
       try {
         await Deno.mkdir(dirname(values.export), { recursive: true });
         await Deno.writeFile(values.export, bytes);

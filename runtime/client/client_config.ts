@@ -37,7 +37,17 @@ import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/o
 import type { RowSelection } from "./raw_side/config.ts";
 import type { RawSideMode } from "./raw_side/api.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
+import { type DataSchema, parseDataSchema } from "../data/data_schema.ts";
 import { STUDY_DIGEST_PATTERN } from "../study/study_digest.ts";
+
+/** The `dataSchema` field, checked; its errors name the field under `config.dataSchema`. */
+function configDataSchema(v: unknown): DataSchema {
+  try {
+    return parseDataSchema(v);
+  } catch (e) {
+    throw new TypeError(`config.dataSchema: ${(e as Error).message}`);
+  }
+}
 
 /** The `study` pin, checked: `sha256:` and 64 lower-case hex digits. */
 function studyPin(v: unknown, fail: (k: string, want: string) => never): string {
@@ -78,6 +88,11 @@ export interface ClientConfig {
   data: string;
   dataLabel?: string;
   dataPositive?: string;
+  /**
+   * The study's data schema (`runtime/data/data_schema.ts`): the clinic encodes its table
+   * with it, never with local statistics, and refuses a value outside it before its first step.
+   */
+  dataSchema?: DataSchema;
   rows?: { train?: RowSelection; val?: RowSelection; test?: RowSelection };
   /** A zoo name (`cnn`, `ehr`) or an `.onnx` path. */
   model: string;
@@ -114,7 +129,7 @@ export interface ClientConfig {
 }
 
 const FIELDS = new Set([
-  "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "rows",
+  "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "dataSchema", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
   "defence", "cipher", "study",
@@ -199,6 +214,7 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     data: path(str("data")!),
     dataLabel: str("dataLabel", false),
     dataPositive: str("dataPositive", false),
+    dataSchema: c.dataSchema === undefined ? undefined : configDataSchema(c.dataSchema),
     rows: c.rows as ClientConfig["rows"],
     model: model.endsWith(".onnx") ? path(model) : model,
     cuts: cuts as string[] | undefined,

@@ -126,6 +126,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
     dataFile: c.data,
     ...(c.dataLabel ? { dataLabel: c.dataLabel } : {}),
     ...(c.dataPositive ? { dataPositive: c.dataPositive } : {}),
+    ...(c.dataSchema ? { dataSchema: c.dataSchema } : {}),
     ...(c.rows ? { rows: c.rows } : {}),
     ...(onnx ? { modelFile: c.model } : { zoo: c.model }),
     cuts: c.cuts ?? [],

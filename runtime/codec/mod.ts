@@ -21,6 +21,12 @@
 
 export { CodecError, type CodecErrorCode } from "./codec_error.ts";
 export { decodeTensor, encodeTensor } from "./tensor_codec.ts";
+export {
+  decodeQuantizedTensor,
+  encodeQuantizedTensor,
+  type QuantizedEncoding,
+  type QuantizedTensor,
+} from "./quantized_codec.ts";
 export { decodeTensors, type DecodeTensorsOptions, encodeTensors } from "./bundle.ts";
 export { rememberWireRecord, wireRecordOf } from "./wire_records.ts";
 export {

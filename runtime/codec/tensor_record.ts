@@ -22,7 +22,7 @@
  * @module
  */
 
-import { DTYPE_BYTES, type Tensor, tensor } from "../../models/tensor.ts";
+import { type DType, DTYPE_BYTES, type Tensor, tensor } from "../../models/tensor.ts";
 import { type ByteReader, type ByteWriter, hostOrderCopy, littleEndianBytes } from "./byte_io.ts";
 import { CodecError } from "./codec_error.ts";
 import { deflatePayload, inflateBounded, worthDeflating } from "./deflate.ts";
@@ -153,6 +153,33 @@ export function writeTensorRecord(w: ByteWriter, t: Tensor, enc: ResolvedEncodin
       raw = values;
     }
   }
+  writeRecordFields(
+    w,
+    { srcCode, wireCode, flags, axis, indexEncoding, dims, quant, count },
+    raw,
+    enc.level,
+  );
+}
+
+/** The header fields of one record, as {@linkcode writeRecordFields} writes them. */
+interface RecordHeader {
+  readonly srcCode: number;
+  readonly wireCode: number;
+  readonly flags: number;
+  readonly axis: number;
+  readonly indexEncoding: number;
+  readonly dims: readonly number[];
+  readonly quant: QuantParams | null;
+  readonly count: number;
+}
+
+/**
+ * Writes a record's header, quantisation parameters and payload (DEFLATEd at `level` when
+ * that pays), the layout of `wire_format.ts`; shared by {@linkcode writeTensorRecord} and
+ * {@linkcode writeQuantizedRecord}.
+ */
+function writeRecordFields(w: ByteWriter, h: RecordHeader, raw: Uint8Array, level: number): void {
+  const { srcCode, wireCode, flags, axis, indexEncoding, dims, quant, count } = h;
   if (raw.length > U32_MAX) {
     throw new RangeError(`payload of ${raw.length} bytes exceeds the format's u32`);
   }
@@ -160,8 +187,8 @@ export function writeTensorRecord(w: ByteWriter, t: Tensor, enc: ResolvedEncodin
   let compression: number = COMPRESSION.none;
   let stored = raw;
   // A large payload that barely compresses goes as it is without a full DEFLATE pass.
-  if (enc.level > 0 && raw.length > 0 && worthDeflating(raw, enc.level)) {
-    const deflated = deflatePayload(raw, enc.level);
+  if (level > 0 && raw.length > 0 && worthDeflating(raw, level)) {
+    const deflated = deflatePayload(raw, level);
     // Incompressible payloads (e.g. float32 noise) go as they are.
     if (deflated.length < raw.length) {
       compression = COMPRESSION.deflate;
@@ -181,6 +208,87 @@ export function writeTensorRecord(w: ByteWriter, t: Tensor, enc: ResolvedEncodin
   }
   if (flags & FLAG.sparse) w.u32(count);
   w.u32(raw.length).u32(stored.length).bytes(stored);
+}
+
+/**
+ * A float tensor already quantised to per-channel int8 (by the graph that produced it, see
+ * `models/train/quantize_cut.ts`): its codes, shape and parameters, as the int8 wire dtype
+ * carries them.
+ */
+export interface QuantizedTensor {
+  /** The float tensor's shape. */
+  readonly dims: readonly number[];
+  /** One int8 code per element, row-major. */
+  readonly q: Int8Array;
+  /** The channel axis, scales and zero points (`quantize.ts`). */
+  readonly params: QuantParams;
+}
+
+/**
+ * Appends the int8 record of an already quantised tensor: the same bytes
+ * {@linkcode writeTensorRecord} writes for the float tensor with the same codes and
+ * parameters, but the codes are copied as bytes, never converted.
+ *
+ * @throws {RangeError} when the codes, scales or zero points do not fit `dims` and the axis,
+ * or a scale is not positive and finite
+ *
+ * @example
+ * ```ts
+ * import { writeQuantizedRecord } from "./tensor_record.ts";
+ * import { ByteWriter } from "./byte_io.ts";
+ * const w = new ByteWriter();
+ * writeQuantizedRecord(w, {
+ *   dims: [1, 2], q: new Int8Array([-128, 127]),
+ *   params: { axis: 1, scales: new Float32Array([1, 1]), zeroPoints: new Int8Array([-128, -128]) },
+ * }, 0);
+ * ```
+ */
+export function writeQuantizedRecord(w: ByteWriter, t: QuantizedTensor, level: number): void {
+  const { dims, q, params } = t;
+  const n = dims.reduce((a, d) => a * d, 1);
+  if (
+    dims.length > FORMAT_MAX_RANK || dims.some((d) => !Number.isInteger(d) || d < 0 || d > U32_MAX)
+  ) {
+    throw new RangeError(
+      `dims [${dims.join(", ")}] do not fit the format: expected up to ${FORMAT_MAX_RANK} u32 dims`,
+    );
+  }
+  if (!(q instanceof Int8Array) || q.length !== n) {
+    throw new RangeError(
+      `q: expected an Int8Array of ${n} codes for dims [${dims.join(", ")}], got ${q?.length}`,
+    );
+  }
+  const axis = params.axis;
+  if (axis !== null && (!Number.isInteger(axis) || axis < 0 || axis >= dims.length)) {
+    throw new RangeError(`params.axis ${axis} is out of range for rank ${dims.length}`);
+  }
+  const channels = axis === null ? 1 : dims[axis];
+  if (params.scales.length !== channels || params.zeroPoints.length !== channels) {
+    throw new RangeError(
+      `params: expected ${channels} scales and zero points, got ${params.scales.length} and ${params.zeroPoints.length}`,
+    );
+  }
+  const bad = params.scales.findIndex((v) => !(v > 0 && v < Infinity));
+  if (bad >= 0) {
+    throw new RangeError(
+      `params.scales[${bad}] = ${params.scales[bad]}: expected a positive finite number`,
+    );
+  }
+  writeRecordFields(
+    w,
+    {
+      srcCode: DTYPE_CODE.float32,
+      wireCode: DTYPE_CODE.int8,
+      flags: axis === null ? 0 : FLAG.perChannel,
+      axis: axis ?? 0,
+      indexEncoding: INDEX_ENCODING.dense,
+      dims,
+      quant: params,
+      count: 0,
+    },
+    new Uint8Array(q.buffer, q.byteOffset, q.length),
+    level,
+  );
 }
 
 /** Element budget shared by the records of one message (a bundle sums its tensors). */
@@ -213,6 +321,85 @@ export function readTensorRecord(
   limits: Required<DecodeLimits>,
   budget: ElementBudget,
 ): Tensor {
+  const {
+    src,
+    isFloat,
+    dims,
+    n,
+    count,
+    quant,
+    sparse,
+    indexEncoding,
+    raw,
+    rawLength,
+    valueBytes,
+    wireBytes,
+  } = readRecordParts(r, limits, budget);
+
+  if (!isFloat) {
+    const data = tensor(src, dims).data; // n ≤ budget: allowed
+    new Uint8Array(data.buffer).set(new Uint8Array(hostOrderCopy(raw, wireBytes)));
+    if (src === "bool") {
+      const i = (data as Uint8Array).findIndex((v) => v > 1);
+      if (i >= 0) {
+        throw new CodecError(
+          "MALFORMED",
+          "payload",
+          `bool element ${i} is ${(data as Uint8Array)[i]}: expected 0 or 1`,
+        );
+      }
+    }
+    return tensor(src, dims, data);
+  }
+
+  const indices = sparse
+    ? decodeIndices(indexEncoding, raw.subarray(0, rawLength - valueBytes), count, n)
+    : null;
+  const values = raw.subarray(rawLength - valueBytes);
+  let out: Float32Array;
+  if (quant) {
+    out = new Float32Array(n);
+    dequantizeInt8(new Int8Array(hostOrderCopy(values, 1)), quant, dims, indices, out);
+  } else {
+    const v = wireBytes === 4
+      ? new Float32Array(hostOrderCopy(values, 4))
+      : float16BitsToFloat32(new Uint16Array(hostOrderCopy(values, 2)));
+    if (indices) {
+      out = new Float32Array(n);
+      for (let j = 0; j < count; j++) out[indices[j]] = v[j];
+    } else {
+      out = v; // bit-exact for float32: the bytes were copied, never read as numbers
+    }
+  }
+  return tensor("float32", dims, out);
+}
+
+/** What {@linkcode readRecordParts} found: a record checked field by field, not yet decoded. */
+interface RecordParts {
+  readonly src: DType;
+  readonly isFloat: boolean;
+  readonly dims: number[];
+  readonly n: number;
+  readonly count: number;
+  readonly quant: QuantParams | null;
+  readonly sparse: boolean;
+  readonly indexEncoding: number;
+  readonly raw: Uint8Array;
+  readonly rawLength: number;
+  readonly valueBytes: number;
+  readonly wireBytes: number;
+}
+
+/**
+ * Reads and checks one record's header, quantisation parameters and (inflated) payload, and
+ * charges its elements to `budget`; {@linkcode readTensorRecord} and
+ * {@linkcode readQuantizedRecord} then decode the payload their way.
+ */
+function readRecordParts(
+  r: ByteReader,
+  limits: Required<DecodeLimits>,
+  budget: ElementBudget,
+): RecordParts {
   const srcCode = r.u8("dtype");
   const src = DTYPE_OF_CODE.get(srcCode);
   if (src === undefined) {
@@ -382,41 +569,65 @@ export function readTensorRecord(
   const stored = r.take(storedLength, "payload");
   const raw = compression === COMPRESSION.deflate ? inflateBounded(stored, rawLength) : stored;
   budget.elements -= n;
+  return {
+    src,
+    isFloat,
+    dims,
+    n,
+    count,
+    quant,
+    sparse,
+    indexEncoding,
+    raw,
+    rawLength,
+    valueBytes,
+    wireBytes,
+  };
+}
 
-  if (!isFloat) {
-    const data = tensor(src, dims).data; // n ≤ budget: allowed
-    new Uint8Array(data.buffer).set(new Uint8Array(hostOrderCopy(raw, wireBytes)));
-    if (src === "bool") {
-      const i = (data as Uint8Array).findIndex((v) => v > 1);
-      if (i >= 0) {
-        throw new CodecError(
-          "MALFORMED",
-          "payload",
-          `bool element ${i} is ${(data as Uint8Array)[i]}: expected 0 or 1`,
-        );
-      }
-    }
-    return tensor(src, dims, data);
+/**
+ * Reads one record that must carry a dense float tensor as per-channel int8, and returns its
+ * codes and parameters without dequantising them (for a graph that dequantises its input
+ * itself). Checks are those of {@linkcode readTensorRecord}.
+ *
+ * @throws {CodecError} naming the first field found wrong; `BAD_DTYPE` for a record that is
+ * not int8 on the wire, `UNSUPPORTED` for a sparse (top-k) one.
+ *
+ * @example
+ * ```ts
+ * import { readQuantizedRecord, writeQuantizedRecord } from "./tensor_record.ts";
+ * import { ByteReader, ByteWriter } from "./byte_io.ts";
+ * import { resolveLimits } from "./options.ts";
+ * const w = new ByteWriter();
+ * writeQuantizedRecord(w, {
+ *   dims: [2], q: new Int8Array([-128, 127]),
+ *   params: { axis: null, scales: new Float32Array([1]), zeroPoints: new Int8Array([-128]) },
+ * }, 0);
+ * const t = readQuantizedRecord(new ByteReader(w.finish()), resolveLimits(), { elements: 10 });
+ * console.log(t.q); // Int8Array [-128, 127]
+ * ```
+ */
+export function readQuantizedRecord(
+  r: ByteReader,
+  limits: Required<DecodeLimits>,
+  budget: ElementBudget,
+): QuantizedTensor {
+  const { src, dims, quant, sparse, raw } = readRecordParts(r, limits, budget);
+  if (!quant) {
+    throw new CodecError(
+      "BAD_DTYPE",
+      "wire dtype",
+      `a ${src} record not sent as int8: expected an int8 record`,
+    );
   }
-
-  const indices = sparse
-    ? decodeIndices(indexEncoding, raw.subarray(0, rawLength - valueBytes), count, n)
-    : null;
-  const values = raw.subarray(rawLength - valueBytes);
-  let out: Float32Array;
-  if (quant) {
-    out = new Float32Array(n);
-    dequantizeInt8(new Int8Array(hostOrderCopy(values, 1)), quant, dims, indices, out);
-  } else {
-    const v = wireBytes === 4
-      ? new Float32Array(hostOrderCopy(values, 4))
-      : float16BitsToFloat32(new Uint16Array(hostOrderCopy(values, 2)));
-    if (indices) {
-      out = new Float32Array(n);
-      for (let j = 0; j < count; j++) out[indices[j]] = v[j];
-    } else {
-      out = v; // bit-exact for float32: the bytes were copied, never read as numbers
-    }
+  if (sparse) {
+    throw new CodecError(
+      "UNSUPPORTED",
+      "flags",
+      "a sparse (top-k) int8 record: expected a dense one",
+    );
   }
-  return tensor("float32", dims, out);
+  // One byte per code: no byte order to fix, so the codes are the payload's bytes (a copy, so
+  // they never alias the message).
+  return { dims, q: new Int8Array(raw.slice().buffer), params: quant };
 }

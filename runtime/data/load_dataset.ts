@@ -17,7 +17,12 @@ import { readNpz } from "./npz.ts";
 import { loadImageNpz } from "./image_npz.ts";
 import { DIABETES_MEMBER, preprocessDiabetes } from "./diabetes.ts";
 import { csvFromZip, readCsvFile } from "./csv_file.ts";
-import { encodeTabular } from "./tabular.ts";
+import type { DataSchema } from "./data_schema.ts";
+import { zooSpecOfSchema } from "./data_schema.ts";
+import { loadTable } from "./load_table.ts";
+import { checkImageShape, defaultImageSchema, normaliseImages } from "./image_schema.ts";
+import type { Tensor } from "../../models/tensor.ts";
+import { checkTable, type DataCheck, formatDataCheck } from "./data_check.ts";
 import { TensorDataset } from "./tensor_dataset.ts";
 
 /** A loaded dataset. */
@@ -32,6 +37,10 @@ export interface LoadedDataset {
   tabular?: { numeric: number; vocabSizes: number[]; codeVocab: number };
   /** Labels per split: for partitioning and reports. */
   description: string;
+  /** The data schema a CSV was encoded with (the study's, or fitted on its training rows). */
+  schema?: DataSchema;
+  /** The data check of a CSV (`data_check.ts`), to print before training. */
+  check?: DataCheck;
 }
 
 /** Options of {@linkcode loadDataset}. */
@@ -42,6 +51,11 @@ export interface LoadDatasetOptions {
   positive?: string;
   /** Seed of the split of tabular data. */
   seed?: number;
+  /**
+   * The study's data schema: a CSV is encoded with it (never with local statistics) and a
+   * cell outside it is refused before any step. Default: fitted on the CSV's training rows.
+   */
+  schema?: DataSchema;
 }
 
 /**
@@ -65,8 +79,13 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
   const lower = path.toLowerCase();
   if (lower.endsWith(".npz")) {
     const d = loadImageNpz(readNpz(bytes, path), path, { labels: "binary" });
+    if (opts.schema && opts.schema.kind !== "image") {
+      throw new TypeError(`--data ${path}: images, but the study's data schema is for tables`);
+    }
+    const schema = opts.schema ?? defaultImageSchema(d.shape);
+    checkImageShape(path, d.shape, schema);
     const mk = (s: { images: TensorDataset["target"]; labels: TensorDataset["target"] }) =>
-      new TensorDataset({ image: s.images }, s.labels);
+      new TensorDataset({ image: normaliseImages(s.images as Tensor<"float32">, schema) }, s.labels);
     const train = mk(d.train);
     let val: TensorDataset;
     let trainDs = train;
@@ -84,10 +103,11 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
       val,
       test: mk(d.test),
       image: { channels: d.shape.channels, size: d.shape.height },
+      schema,
       description: `${path}: ${trainDs.size}/${val.size}/${d.test.labels.dims[0]} images ${d.shape.channels}x${d.shape.height}x${d.shape.width}`,
     };
   }
-  if (lower.endsWith(".zip") && !opts.label) {
+  if (lower.endsWith(".zip") && !opts.label && !opts.schema) {
     let isDiabetes = false;
     try {
       isDiabetes = hasMember(bytes, DIABETES_MEMBER);
@@ -109,17 +129,28 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
     };
   }
   if (lower.endsWith(".csv") || lower.endsWith(".zip")) {
-    if (!opts.label) throw new TypeError(`--data ${path}: a CSV needs --label <column>`);
+    if (!opts.label && !opts.schema) throw new TypeError(`--data ${path}: a CSV needs --label <column>`);
     const table = lower.endsWith(".zip") ? csvFromZip(bytes, path) : await readCsvFile(path);
-    const d = encodeTabular(table, { label: opts.label, positive: opts.positive, seed: opts.seed ?? 0 });
-    const mk = (s: typeof d.train) => new TensorDataset({ numeric: s.numeric, categorical: s.categorical }, s.label);
+    if (opts.schema && opts.schema.kind !== "table") {
+      throw new TypeError(`--data ${path}: a table, but the study's data schema is for ${opts.schema.kind}s`);
+    }
+    const check = checkTable(table, { label: opts.label, positive: opts.positive, schema: opts.schema });
+    if (check.errors.length > 0) {
+      // Refused before any step: the first refusal, with the check's summary for context.
+      const e = new TypeError(check.errors[0]);
+      (e as { dataCheck?: string }).dataCheck = formatDataCheck(check);
+      throw e;
+    }
+    const d = loadTable(table, { label: opts.label, positive: opts.positive, seed: opts.seed, schema: opts.schema });
     return {
       kind: "tabular",
-      train: mk(d.train),
-      val: mk(d.val),
-      test: mk(d.test),
-      tabular: { numeric: d.train.numeric.dims[1], vocabSizes: d.meta.vocabSizes, codeVocab: 0 },
-      description: `${path}: ${d.meta.counts.train}/${d.meta.counts.val}/${d.meta.counts.test} rows, label ${opts.label}`,
+      train: d.train,
+      val: d.val,
+      test: d.test,
+      tabular: zooSpecOfSchema(d.schema),
+      description: `${path}: ${d.train.size}/${d.val.size}/${d.test.size} rows, label ${d.schema.label.column}`,
+      schema: d.schema,
+      check,
     };
   }
   throw new TypeError(`--data ${path}: unknown format; expected .npz (images), .csv or .zip (tables)`);

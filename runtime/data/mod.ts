@@ -69,3 +69,18 @@ export {
   type TabularSplit,
 } from "./tabular.ts";
 export { type Batch, takeRows, TensorDataset } from "./tensor_dataset.ts";
+export {
+  type CategoricalColumnSchema,
+  type ColumnSchema,
+  type DataSchema,
+  type ImageSchema,
+  type NumericColumnSchema,
+  parseDataSchema,
+  type TableSchema,
+  zooSpecOfSchema,
+} from "./data_schema.ts";
+export { DataSchemaError, type DataSchemaErrorCode } from "./data_schema_error.ts";
+export { encodeTable, type EncodedTable } from "./table_encoder.ts";
+export { applyStatistics, draftTableSchema, fitTableSchema, tableStatistics } from "./schema_fit.ts";
+export { checkTable, type DataCheck, formatDataCheck } from "./data_check.ts";
+export { schemaFromShares, schemaShare } from "./schema_secure_sum.ts";

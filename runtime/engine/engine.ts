@@ -7,6 +7,7 @@
  * | `wasm` | onnxruntime-web (WebAssembly, optionally threaded) | any CPU; no native code, so Deno's sandbox holds |
  * | `webgpu` | onnxruntime-web/webgpu | `navigator.gpu` (a real GPU, or llvmpipe in tests) |
  * | `native` | onnxruntime-node (Node-API addon) | CPU, or CUDA where its CUDA binaries are installed; needs `--allow-ffi` |
+ * | `native-webgpu` | onnxruntime-node's WebGPU provider (Dawn on Vulkan) | a GPU Dawn accepts; needs `--allow-ffi` |
  *
  * Each package is imported only when its engine is asked for, so a wasm-only process never
  * loads onnxruntime-node (no FFI) and never touches `navigator.gpu`.
@@ -37,7 +38,8 @@ export { wasmBinaryUrl } from "./wasm_binary.ts";
  * @throws {TypeError} for an unknown engine name or an option that does not apply to it
  * @throws {RangeError} for a thread count or device ordinal out of range
  * @throws {EngineError} `ENGINE_UNAVAILABLE` when the runtime cannot run in this process
- *   (no `navigator.gpu` or no adapter for `webgpu`), `ENGINE_CONFLICT` for a wasm thread
+ *   (no `navigator.gpu` or no adapter for `webgpu`, no adapter Dawn accepts for
+ *   `native-webgpu`), `ENGINE_CONFLICT` for a wasm thread
  *   count that differs from the one already in force
  *
  * @example
@@ -56,6 +58,8 @@ export async function createEngine(name: EngineName, opts: EngineOptions = {}): 
       return (await import("./webgpu_engine.ts")).createWebGpuEngine(opts);
     case "native":
       return (await import("./native_engine.ts")).createNativeEngine(opts);
+    case "native-webgpu":
+      return (await import("./native_webgpu_engine.ts")).createNativeWebGpuEngine(opts);
     default:
       throw new TypeError(
         `unknown engine ${JSON.stringify(name)}: expected one of ${ENGINE_NAMES.join(", ")}`,

@@ -8,18 +8,21 @@
  * ```ts
  * import { ENGINE_NAMES, type EngineOptions } from "./engine_types.ts";
  * const server: EngineOptions = { device: "cuda" };
- * console.log(ENGINE_NAMES); // ["wasm", "webgpu", "native"]
+ * console.log(ENGINE_NAMES); // ["wasm", "webgpu", "native", "native-webgpu"]
  * ```
  * @module
  */
 
 import type { Tensor } from "../../models/tensor.ts";
 
-/** Names of the engines. */
-export type EngineName = "wasm" | "webgpu" | "native";
+/**
+ * Names of the engines. `native-webgpu` is onnxruntime-node's WebGPU provider (Dawn on
+ * Vulkan, in the addon), for a GPU server; `webgpu` is onnxruntime-web's over `navigator.gpu`.
+ */
+export type EngineName = "wasm" | "webgpu" | "native" | "native-webgpu";
 
 /** The engine names, in order of preference for tests and benches. */
-export const ENGINE_NAMES: readonly EngineName[] = ["wasm", "webgpu", "native"];
+export const ENGINE_NAMES: readonly EngineName[] = ["wasm", "webgpu", "native", "native-webgpu"];
 
 /**
  * Options of `createEngine` (engine.ts).

@@ -185,7 +185,8 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     fail(
       "data",
       'the data spec of the zoo model: {"image": {"channels": n, "size": n}} or ' +
-        '{"tabular": {"numeric": n, "vocabSizes": [n, ...], "codeVocab": n}}, positive integers',
+        '{"tabular": {"numeric": n, "vocabSizes": [n, ...], "codeVocab": n}}, positive integers ' +
+          "(numeric and codeVocab may be 0, vocabSizes empty: a table without such columns)",
     );
   }
   const cuts = names("cuts");
@@ -253,6 +254,6 @@ function isDataSpec(v: unknown): boolean {
     return obj(v.image, ["channels", "size"]) && pos(v.image.channels) && pos(v.image.size, 4);
   }
   const t = v.tabular;
-  return obj(t, ["numeric", "vocabSizes", "codeVocab"]) && pos(t.numeric, 0) && pos(t.codeVocab) &&
+  return obj(t, ["numeric", "vocabSizes", "codeVocab"]) && pos(t.numeric, 0) && pos(t.codeVocab, 0) &&
     Array.isArray(t.vocabSizes) && t.vocabSizes.every((n) => pos(n));
 }

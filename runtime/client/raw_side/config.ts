@@ -13,6 +13,7 @@
  */
 import type { LossKind } from "../../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../../models/train/optimizer.ts";
+import { type DataSchema, parseDataSchema } from "../../data/data_schema.ts";
 import type { PartitionScheme } from "../../data/partition.ts";
 import type { CodecConfig } from "../../config/json_config.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../../privacy/defence_config.ts";
@@ -67,6 +68,8 @@ export interface RawSideProcessConfig {
   /** CSV label column and positive value (tables only). */
   dataLabel?: string;
   dataPositive?: string;
+  /** The study's data schema: the table is encoded with it only (`table_encoder.ts`). */
+  dataSchema?: DataSchema;
   /** This clinic's rows of each split (default: all rows). */
   rows?: { train?: RowSelection; val?: RowSelection; test?: RowSelection };
   /**
@@ -193,6 +196,13 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
   str(o, "dataFile");
   str(o, "dataLabel", true);
   str(o, "dataPositive", true);
+  if (o.dataSchema !== undefined) {
+    try {
+      parseDataSchema(o.dataSchema);
+    } catch (e) {
+      failConfig("dataSchema", "a valid data schema", (e as Error).message);
+    }
+  }
   str(o, "modelFile", true);
   str(o, "zoo", true);
   str(o, "predictFile", true);

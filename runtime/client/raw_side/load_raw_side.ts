@@ -19,6 +19,7 @@ import { readModel } from "../../../models/onnx/read_model.ts";
 import { zooModel } from "../../../models/zoo/mod.ts";
 import { randomShift } from "../../data/augment.ts";
 import { loadDataset } from "../../data/load_dataset.ts";
+import { preprocessingOfSchema } from "../../data/schema_preprocessing.ts";
 import { partition } from "../../data/partition.ts";
 import { Rng } from "../../data/rng.ts";
 import type { TensorDataset } from "../../data/tensor_dataset.ts";
@@ -26,7 +27,7 @@ import type { Engine } from "../../engine/mod.ts";
 import { loadPrivateKeyFile } from "../../keys/key_store.ts";
 import { failConfig, type RawSideProcessConfig, type RowSelection } from "./config.ts";
 import { LocalRawSide } from "./local_raw_side.ts";
-import { loadPredictInput } from "./predict_input.ts";
+import { loadPredictInput, loadPredictTable } from "./predict_input.ts";
 
 function select(ds: TensorDataset, sel: RowSelection | undefined, split: string): TensorDataset {
   if (!sel) return ds;
@@ -69,6 +70,7 @@ export async function loadRawSide(
     label: config.dataLabel,
     positive: config.dataPositive,
     seed: config.seed,
+    schema: config.dataSchema,
   });
   const rows = config.rows ?? {};
   let splits = {
@@ -77,7 +79,9 @@ export async function loadRawSide(
     test: select(data.test, rows.test, "test"),
   };
   if (config.predictFile !== undefined) {
-    const input = await loadPredictInput(config.predictFile);
+    const input = config.predictFile.toLowerCase().endsWith(".csv")
+      ? await loadPredictTable(config.predictFile, data.schema)
+      : await loadPredictInput(config.predictFile, data.schema?.kind === "image" ? data.schema : undefined);
     splits = { train: input, val: input, test: input };
   }
   let model: Model;
@@ -108,6 +112,7 @@ export async function loadRawSide(
     checkpointDir: config.checkpointDir,
     keyPair,
     allowExport: config.allowExport === true,
+    ...(data.schema?.kind === "table" ? { exportPreprocessing: preprocessingOfSchema(data.schema) } : {}),
     defence: config.defence,
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
     augment: shift

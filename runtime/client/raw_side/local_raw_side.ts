@@ -43,6 +43,7 @@ import { checkpointDir, type CheckpointPlace, restoreClinicCheckpoint, saveClini
 import { checkNoPeekInput, CutDefences, prepareDefences } from "./defences.ts";
 import { RawSideError } from "./error.ts";
 import { checkIndex, checkStepId, checkTensor, staticDims } from "./input_checks.ts";
+import type { TablePreprocessing } from "../../../models/train/table_preprocessing.ts";
 import { assembleModel, serverWeightNames } from "./model_export.ts";
 import { type HeadResult, StepLedger, type StepReply } from "./step_ledger.ts";
 import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
@@ -89,6 +90,8 @@ export interface LocalRawSideConfig {
   augment?: (batch: Batch, rng: Rng) => Batch;
   /** The clinic's policy: whether `exportModel` may assemble the full model (default false). */
   allowExport?: boolean;
+  /** A table's scaling and vocabularies, put inside the exported model (it then takes raw columns). */
+  exportPreprocessing?: TablePreprocessing;
   /** Privacy defences at the cut (default none); checked with `parseDefenceConfig`. */
   defence?: DefenceConfig;
 }
@@ -511,7 +514,7 @@ export class LocalRawSide implements RawSide {
       );
     }
     const dir = checkpointDir(this.#place());
-    const bytes = assembleModel(this.#c.model, this.weights(), this.#serverNames, serverWeights);
+    const bytes = assembleModel(this.#c.model, this.weights(), this.#serverNames, serverWeights, this.#c.exportPreprocessing);
     const file = `${this.#c.clinic}.export.onnx`;
     await writeFileAtomic(`${dir}/${file}`, bytes);
     return { file, bytes: bytes.length };

@@ -22,6 +22,7 @@ import type { Tensor } from "../../../models/tensor.ts";
 import type { CompiledSegment } from "../../../models/train/compile.ts";
 import { exportModel } from "../../../models/train/export.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
+import { type TablePreprocessing, withTablePreprocessing } from "../../../models/train/table_preprocessing.ts";
 import { readNpz } from "../../data/npz.ts";
 import { isStringArray } from "../../data/npy.ts";
 import type { RawSideMode } from "./api.ts";
@@ -81,7 +82,8 @@ function serverWeights(bytes: Uint8Array, serverNames: ReadonlySet<string>): Map
 
 /**
  * The full model as ONNX bytes: `model` with the clinic's weights (`own`, by initializer name)
- * and the server's (`.npz` bytes naming exactly `serverNames`).
+ * and the server's (`.npz` bytes naming exactly `serverNames`); with `preprocessing` (a
+ * table's), the model takes raw columns (`models/train/table_preprocessing.ts`).
  *
  * @throws {RawSideError} `WEIGHTS_INVALID` for server weights that are not an `.npz`, name an
  *   initializer outside the server's segment, lack one, or do not fit the model
@@ -104,11 +106,13 @@ export function assembleModel(
   own: Map<string, Tensor>,
   serverNames: ReadonlySet<string>,
   serverNpz: Uint8Array,
+  preprocessing?: TablePreprocessing,
 ): Uint8Array {
   const weights = new Map(own);
   for (const [name, t] of serverWeights(serverNpz, serverNames)) weights.set(name, t);
   try {
-    return writeModel(exportModel(model, weights));
+    const trained = exportModel(model, weights);
+    return writeModel(preprocessing ? withTablePreprocessing(trained, preprocessing) : trained);
   } catch (e) {
     throw new RawSideError("WEIGHTS_INVALID", `server weights: ${(e as Error).message}`);
   }
