@@ -41,6 +41,7 @@ import { rawSideCommandArgs } from "./raw_side/process.ts";
 import { courierFlags } from "./courier_flags.ts";
 import { archiveClinicState, readClinicStudy, storeClinicStudy, storedForGate } from "./clinic_study_folder.ts";
 import type { StudyGate } from "./study_gate.ts";
+import { checkStudyData } from "../study/check_study_data.ts";
 import { type PublishedStudy, receiveStudy } from "../study/published_study.ts";
 import type { ClientConfig } from "./client_config.ts";
 import { type CourierConfig, STUDY_PREFIX } from "./courier_main.ts";
@@ -269,7 +270,13 @@ async function studyGateOf(config: ClientConfig, opts: LaunchOptions, say: (l: s
     ...(config.study ? { pin: config.study } : {}),
     ...(stored ? { stored } : {}),
     ...(opts.trustStudy ? { trustFirstUse: true } : {}),
-    local: { mode: config.mode, loss: config.loss, turnsPerEpoch: config.turnsPerEpoch, defence: config.defence },
+    local: {
+      mode: config.mode,
+      loss: config.loss,
+      turnsPerEpoch: config.turnsPerEpoch,
+      defence: config.defence,
+      ...(config.dataSchema ? { dataSchema: config.dataSchema } : {}),
+    },
   };
 }
 
@@ -302,6 +309,16 @@ async function fetchStudyFirst(
   if (!result.study) return null;
   const p = result.study;
   return receiveStudy(p.id, p.digest, new TextEncoder().encode(p.text));
+}
+
+/**
+ * `config` with the data schema of the study its state folder holds (`data`), when it has
+ * one: the raw side then encodes the records with the study's vocabularies and scaling, never
+ * with local statistics, through its process config (no new permission).
+ */
+async function withStudySchema(config: ClientConfig): Promise<ClientConfig> {
+  const data = (await readClinicStudy(config.checkpointDir))?.definition.data;
+  return data === undefined ? config : { ...config, dataSchema: checkStudyData(data) };
 }
 
 /** Stores the study the courier accepted (its JSON line), after checking its digest again. */
@@ -392,6 +409,8 @@ export async function launchClinic<T = ClinicResult>(
       study.stored = storedForGate(accepted);
     }
   }
+  // A clinic config without a data schema encodes with the study's (stored before the raw side starts).
+  if (task === "train" && !config.dataSchema) config = await withStudySchema(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs({ ...courierConfigOf(config, task, opts), ...(study ? { study } : {}) });
   const { raw, courier } = await spawnChildren(

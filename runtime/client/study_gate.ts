@@ -18,6 +18,7 @@ import type { StudyResultMessage } from "../protocol/mod.ts";
 import { canonicalJson } from "../study/canonical_json.ts";
 import { type PublishedStudy, receiveStudy } from "../study/published_study.ts";
 import { firstDifference } from "../study/study_digest.ts";
+import { checkStudyData } from "../study/check_study_data.ts";
 import { ClinicError } from "./clinic_error.ts";
 
 /**
@@ -37,7 +38,13 @@ export interface StudyGate {
   /** `--trust-study`: accept the server's study on a run with neither a pin nor a stored study. */
   trustFirstUse?: boolean;
   /** This clinic's own config, for the fields a study also sets. */
-  local?: { mode?: string; loss?: string; turnsPerEpoch?: number; defence?: unknown };
+  local?: {
+    mode?: string;
+    loss?: string;
+    turnsPerEpoch?: number;
+    defence?: unknown;
+    dataSchema?: unknown;
+  };
 }
 
 const mismatch = (message: string) => new ClinicError("STUDY_MISMATCH", message);
@@ -111,6 +118,17 @@ export function checkServerStudy(
 
 /** Refuses a clinic config that says otherwise than the study, naming the field. */
 function checkLocal(d: Record<string, unknown>, local: NonNullable<StudyGate["local"]>): void {
+  if (d.data !== undefined && local.dataSchema !== undefined) {
+    // Both parsed, so a default written out on one side only is no difference.
+    const diff = firstDifference(checkStudyData(d.data), local.dataSchema);
+    if (diff) {
+      throw new ClinicError(
+        "CONFIG_MISMATCH",
+        `study.data and this clinic's config.dataSchema differ: ${diff} (study vs config); ` +
+          "leave dataSchema out of the clinic config to take the study's",
+      );
+    }
+  }
   const schedule = (d.schedule ?? {}) as Record<string, unknown>;
   const defences = (d.defences ?? {}) as Record<string, unknown>;
   const pairs: [string, unknown, string, unknown][] = [

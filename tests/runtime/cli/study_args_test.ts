@@ -16,7 +16,18 @@ const STUDY = {
   loss: "bce",
   optimizer: { kind: "adam", lr: 0.001 },
   schedule: { epochs: 3, order: ["a", "b"] },
-  data: { label: "diagnosis" },
+  data: {
+    kind: "table",
+    label: { column: "diagnosis", positive: "M", negative: "B" },
+    missingTokens: [],
+    columns: [{
+      name: "sex",
+      type: "categorical",
+      categories: ["F", "M"],
+      unknown: "refuse",
+      missing: "other",
+    }],
+  },
 };
 
 Deno.test("server args: a study file named by --study or config.study sets the training fields, once", async () => {

@@ -30,7 +30,18 @@ const DEF = {
   loss: "bce",
   schedule: { epochs: 2, turnsPerEpoch: 1 },
   defences: { clinic: { noise: { clip: 8, sigma: 0.05 } } },
-  data: { columns: [{ name: "sex", vocabulary: ["F", "M"] }] },
+  data: {
+    kind: "table",
+    label: { column: "diagnosis", positive: "M", negative: "B" },
+    missingTokens: [],
+    columns: [{
+      name: "sex",
+      type: "categorical",
+      categories: ["F", "M"],
+      unknown: "refuse",
+      missing: "other",
+    }],
+  },
 };
 const study = publishStudy(DEF);
 const reply = (p = study): StudyResultMessage => ({
@@ -74,7 +85,7 @@ Deno.test("study gate: pin, stored study, first use and the clinic's own config"
   );
   // the server changed the study since this clinic joined it: the field is named
   const changed = structuredClone(DEF);
-  changed.data.columns[0].vocabulary = ["M", "F"];
+  changed.data.columns[0].categories = ["F", "U"];
   const stored: StudyGate["stored"] = {
     id: "s1",
     digest: study.digest,
@@ -84,7 +95,7 @@ Deno.test("study gate: pin, stored study, first use and the clinic's own config"
     () => checkServerStudy(reply(publishStudy(changed)), { stored }),
     refused(
       "STUDY_MISMATCH",
-      'study s1 changed since this clinic joined it: data.columns[0].vocabulary[0]: "F" vs "M" (joined vs now); refusing before the first step',
+      'study s1 changed since this clinic joined it: data.columns[0].categories[1]: "M" vs "U" (joined vs now); refusing before the first step',
     ),
   );
   assert.throws(
@@ -122,6 +133,21 @@ Deno.test("study gate: pin, stored study, first use and the clinic's own config"
   assert.throws(
     () => checkServerStudy(reply(), { pin: study.digest, local: { ...local, turnsPerEpoch: 2 } }),
     refused("CONFIG_MISMATCH", /study\.schedule\.turnsPerEpoch is 1/),
+  );
+  // the clinic's declared data schema must be the study's
+  const schema = structuredClone(DEF.data);
+  assert.equal(
+    checkServerStudy(reply(), { pin: study.digest, local: { ...local, dataSchema: schema } })?.id,
+    "s1",
+  );
+  schema.columns[0].categories = ["F", "X"];
+  assert.throws(
+    () => checkServerStudy(reply(), { pin: study.digest, local: { ...local, dataSchema: schema } }),
+    refused(
+      "CONFIG_MISMATCH",
+      `study.data and this clinic's config.dataSchema differ: data.columns[0].categories[1]: "M" vs "X" (study vs config); leave dataSchema out of the clinic config to take the study's`
+        .replace("data.columns", "columns"),
+    ),
   );
   // no study anywhere: the check passes (a server started without a study file)
   assert.equal(checkServerStudy({ type: "STUDY_RESULT", id: "", digest: "" }, {}), null);

@@ -28,9 +28,16 @@ export const STUDY = {
   codec: { dtype: "float32", level: 0 },
   defences: { labelProtection: "none", clinic: { noise: { clip: 8, sigma: 0.05 } } },
   data: {
-    label: "diagnosis",
-    positive: "M",
-    columns: [{ name: "sex", type: "category", vocabulary: ["F", "M"] }],
+    kind: "table",
+    label: { column: "diagnosis", positive: "M", negative: "B" },
+    missingTokens: [],
+    columns: [{
+      name: "sex",
+      type: "categorical",
+      categories: ["F", "M"],
+      unknown: "refuse",
+      missing: "other",
+    }],
   },
 };
 
@@ -55,15 +62,15 @@ Deno.test("canonicalJson: keys sorted at every depth, arrays in order, no whites
   }));
 });
 
-Deno.test("studyDigest: sha256 of the canonical JSON; key order does not count, a vocabulary's order does", () => {
+Deno.test("studyDigest: sha256 of the canonical JSON; key order does not count, a category does", () => {
   const d = studyDigest(STUDY);
   assert.match(d, STUDY_DIGEST_PATTERN);
   const reordered = Object.fromEntries(Object.entries(STUDY).reverse());
   assert.equal(studyDigest(reordered), d);
   const swapped = structuredClone(STUDY);
-  swapped.data.columns[0].vocabulary = ["M", "F"];
+  swapped.data.columns[0].categories = ["F", "U"];
   assert.notEqual(studyDigest(swapped), d);
-  assert.equal(firstDifference(STUDY, swapped), 'data.columns[0].vocabulary[0]: "F" vs "M"');
+  assert.equal(firstDifference(STUDY, swapped), 'data.columns[0].categories[1]: "M" vs "U"');
   assert.equal(firstDifference(STUDY, structuredClone(STUDY)), null);
   assert.equal(
     firstDifference({ schedule: { epochs: 3 } }, { schedule: {} }),
@@ -115,6 +122,7 @@ Deno.test("parseStudy: the fields of a study file, each error naming its field",
   );
   bad({ extra: 1 }, /^study: unknown field "extra"/);
   bad({ data: [1, 2] }, "study.data: expected a JSON object, got an array");
+  bad({ data: { kind: "table" } }, /^study\.data: schema\./);
   assert.throws(() => parseStudy("{", "s.json"), {
     name: "TypeError",
     message: /^s\.json: not JSON/,
