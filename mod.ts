@@ -214,6 +214,7 @@ export {
   wireRecordOf,
 } from "./runtime/codec/mod.ts";
 export { loadDataset, partition, readNpz, TensorDataset, writeNpz } from "./runtime/data/mod.ts";
+export { parseStudy, publishStudy, type PublishedStudy, type StudyDefinition, studyDigest } from "./runtime/study/mod.ts";
 export {
   evaluateLogits,
   Pipeline,

@@ -1,7 +1,7 @@
 /**
  * `deno task client --config <clinic.json> [--server URL] [--data FILE] [--checkpoint-dir DIR]
  *  [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] [--seed S] [--batch B]
- *  [--turns-per-epoch T] [--json result.json] [--verbose] [--events json]`
+ *  [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] [--trust-study] [--new-study]`
  *
  * `deno task client predict --config <clinic.json> --input <file.npz|file.csv> --out <file.npz|.csv> [--export <model.onnx>]`
  *
@@ -16,6 +16,12 @@
  * server's `allowExport` both allow it: the server sends its segment's weights (inside the
  * channel), the raw-data process merges them with the clinic's segments and writes the model
  * into its checkpoint directory, and this process copies it to `--export`.
+ *
+ * Study: before its first step the clinic checks the server's study definition against its
+ * config's `study` pin and the study its checkpoint folder holds (`runtime/client/study_gate.ts`);
+ * `--trust-study` accepts it on a first run without a pin, `--new-study` keeps the folder's
+ * former state under `studies/<id>/` and starts afresh. When the study is finished the clinic
+ * evaluates, tells the server it leaves, and exits 0.
  *
  * Progress: on a terminal, one line rewritten in place during a turn (round, step/steps, ETA,
  * loss, bytes up/down; `runtime/client/progress_line.ts`); otherwise plain lines (one per turn,
@@ -47,6 +53,7 @@ import { accountOfTurns, describeAccount } from "../privacy/privacy_budget.ts";
 const USAGE = "usage: deno task client [predict] --config <clinic.json> [--server URL] [--data FILE] " +
   "[--checkpoint-dir DIR] [--mode vanilla|ushaped] [--codec float32|float16|int8] [--level 0-9] " +
   "[--seed S] [--batch B] [--turns-per-epoch T] [--json result.json] [--verbose] [--events json] " +
+  "[--trust-study] [--new-study] " +
   "| predict ... --input <file.npz|file.csv> --out <file.npz|.csv> [--export <model.onnx>]";
 
 /**
@@ -85,6 +92,8 @@ await runMain(async () => {
         input: { type: "string" },
         out: { type: "string" },
         export: { type: "string" },
+        "trust-study": { type: "boolean", default: false },
+        "new-study": { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: true,
@@ -134,6 +143,7 @@ await runMain(async () => {
   };
   if (values.json) refuseOverwrite("--json", values.json, stored);
   if (values.export !== undefined && task !== "predict") throw new UsageError("--export belongs to predict");
+  if (task === "predict" && (values["trust-study"] || values["new-study"])) throw new UsageError("--trust-study and --new-study belong to training");
   if (values.events !== undefined && values.events !== "json") throw new UsageError(`--events ${values.events}: expected json`);
   if (task === "predict") {
     if (values.export !== undefined) {
@@ -199,6 +209,8 @@ await runMain(async () => {
   const r = await launchClinic<ClinicResult>(config, "train", {
     ...CLI_LAUNCH,
     verboseSteps: values.verbose,
+    trustStudy: values["trust-study"],
+    newStudy: values["new-study"],
     onLine: (l) => {
       progress?.end();
       console.log(l);

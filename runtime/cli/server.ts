@@ -1,10 +1,15 @@
 /**
  * `deno task server --config server.json [--listen host:port] [--engine native|wasm|webgpu|native-webgpu]
- *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]`
+ *  [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] [--study study.json] [--new-study]
+ *  [--serve-finished]`
  *
  * Runs the split-learning server: loads the server key, the clinic allowlist and the model,
  * resumes from the checkpoint directory when it holds a checkpoint, and serves the Hono
- * app (runtime/server) with Deno.serve until interrupted. Flags override the config file.
+ * app (runtime/server) with Deno.serve until the study is finished and every clinic has left
+ * (exit 0; `server_end.ts`), or until interrupted. Flags override the config file. With a
+ * study file (`--study`, or the config's `study`) the checkpoint directory is made to hold
+ * that study first (`runtime/server/study_folder.ts`: resume it, keep a former study's state
+ * under `studies/`, or refuse).
  *
  * Permissions: exactly those of `serverFlags` (`runtime/server/server_flags.ts`):
  * `--allow-net=<listen host:port>`, `--allow-read` (config, keys, allowlist, model,
@@ -27,6 +32,8 @@ import { readInput, runMain } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
 import { parseTokenFile } from "../server/middleware/operator_access.ts";
+import { prepareStudyFolder } from "../server/study_folder.ts";
+import { finishedLine, watchStudyEnd } from "./server_end.ts";
 
 await runMain(async () => {
   enterUserDir();
@@ -53,6 +60,10 @@ await runMain(async () => {
       );
     }
   }
+  if (file.checkpointDir !== undefined) {
+    const line = await prepareStudyFolder(file.checkpointDir, file.study, file.newStudy);
+    if (line) console.log(line);
+  }
   const config: ServerConfig = {
     mode: file.mode,
     model: file.model.endsWith(".onnx")
@@ -75,6 +86,7 @@ await runMain(async () => {
     deferUpdate: file.deferUpdate,
     statusFrom: file.statusFrom,
     cipher: file.cipher,
+    study: file.study,
     metricsToken: file.metricsTokenFile === undefined
       ? undefined
       : parseTokenFile(new TextDecoder().decode(await readInput("metricsTokenFile", file.metricsTokenFile)), file.metricsTokenFile),
@@ -82,6 +94,11 @@ await runMain(async () => {
   // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
   describeNoiseCipher(CHANNEL_CIPHERS[file.cipher ?? "chachapoly"]);
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
+  if (server.resumed && server.schedule.finished && !file.serveFinished) {
+    console.log(finishedLine(file.study?.id, file.checkpointDir));
+    await server.close();
+    return;
+  }
   const names = allowlist.entries.map((e) => e.name).join(", ");
   let http: Deno.HttpServer;
   try {
@@ -111,7 +128,12 @@ await runMain(async () => {
       Deno.addSignalListener(signal, () => void stop());
     } catch { /* signals unavailable: stop with the process */ }
   }
+  const unwatch = file.serveFinished ? () => {} : watchStudyEnd(server, file.turnTimeoutMs, (line) => {
+    console.log(line);
+    void stop();
+  });
   await http.finished;
+  unwatch();
 }, SERVER_USAGE);
 
 /** Loads `path` for config field `field`; a missing file is named by its field. */

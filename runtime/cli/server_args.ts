@@ -27,10 +27,33 @@ import {
   type ServerConfigFile,
 } from "../server/config_file.ts";
 import { parseFlags, readInput, UsageError } from "./main.ts";
+import type { PublishedStudy } from "../study/published_study.ts";
+import { mergeStudyConfig } from "../server/study_config.ts";
+import { readStudyFile } from "./study_file.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
-  "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T]";
+  "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] " +
+  "[--study <study.json>] [--new-study] [--serve-finished]";
+
+/**
+ * The server's arguments: its config (the study's fields merged in, when it runs a study
+ * file) and the study-lifecycle flags.
+ *
+ * @example
+ * ```ts
+ * import type { ServerArgs } from "./server_args.ts";
+ * function id(a: ServerArgs) { return a.study?.id ?? "(no study file)"; }
+ * ```
+ */
+export type ServerArgs = ServerConfigFile & {
+  /** The study it publishes (from `--study` or the config's `study` field). */
+  study?: PublishedStudy;
+  /** `--new-study`: keep the checkpoint directory's state under `studies/` and start afresh. */
+  newStudy: boolean;
+  /** `--serve-finished`: keep serving a finished study (for `client predict`) instead of exiting. */
+  serveFinished: boolean;
+};
 
 /**
  * Parses the server's arguments and reads its config file; flags override the file.
@@ -44,7 +67,7 @@ export const SERVER_USAGE = "usage: deno task server --config <server.json> [--l
  * // file.hostname, file.port, file.checkpointDir
  * ```
  */
-export async function readServerArgs(args: string[]): Promise<ServerConfigFile> {
+export async function readServerArgs(args: string[]): Promise<ServerArgs> {
   const values = parseFlags(args, {
     config: { type: "string" },
     listen: { type: "string" },
@@ -52,15 +75,25 @@ export async function readServerArgs(args: string[]): Promise<ServerConfigFile> 
     "checkpoint-dir": { type: "string" },
     epochs: { type: "string" },
     "turns-per-epoch": { type: "string" },
+    study: { type: "string" },
+    "new-study": { type: "boolean" },
+    "serve-finished": { type: "boolean" },
   });
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
-  let file: ServerConfigFile;
+  let file: ServerArgs;
   try {
-    file = parseServerConfigFile(text, dirname(resolve(values.config)));
+    const { text: merged, study } = await withStudy(text, values.config, values.study);
+    file = { ...parseServerConfigFile(merged, dirname(resolve(values.config))), study, newStudy: false, serveFinished: false };
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     // Not JSON, or a bad field: one line naming the file.
     throw new UsageError(`${values.config}: ${(e as Error).message}`);
+  }
+  file.newStudy = values["new-study"] === true;
+  file.serveFinished = values["serve-finished"] === true;
+  if (file.study && (values.epochs !== undefined || values["turns-per-epoch"] !== undefined)) {
+    throw new UsageError(`--epochs and --turns-per-epoch: the study file sets the schedule (study ${file.study.id}); change it there`);
   }
   if (values.listen) {
     try {
@@ -81,6 +114,33 @@ export async function readServerArgs(args: string[]): Promise<ServerConfigFile> 
     file.turnsPerEpoch = positiveInteger("--turns-per-epoch", values["turns-per-epoch"]);
   }
   return file;
+}
+
+/**
+ * The config text with the study's fields merged in, when a study file is named (`--study`,
+ * else the config's `study` field, relative to the config's folder), and the published study.
+ */
+async function withStudy(
+  configText: string,
+  configPath: string,
+  flag: string | undefined,
+): Promise<{ text: string; study?: PublishedStudy }> {
+  let config;
+  try {
+    config = JSON.parse(configText);
+  } catch {
+    return { text: configText }; // the config parser says what is wrong with it
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) return { text: configText };
+  const field = config.study;
+  delete config.study;
+  if (field !== undefined && typeof field !== "string") throw new TypeError("config.study: expected the path of a study file");
+  const path = flag !== undefined ? resolve(flag) : field !== undefined ? resolve(dirname(resolve(configPath)), field) : undefined;
+  if (path === undefined) return { text: configText };
+  const what = flag !== undefined ? "--study" : "config.study";
+  const { study, onnx } = await readStudyFile(what, path);
+  const merged = mergeStudyConfig(config, study, path, onnx);
+  return { text: JSON.stringify(merged.config), study: merged.published };
 }
 
 /** A flag's value as an integer ≥ 1, or a usage error naming the flag and the value. */

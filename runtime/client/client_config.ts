@@ -38,6 +38,7 @@ import type { RowSelection } from "./raw_side/config.ts";
 import type { RawSideMode } from "./raw_side/api.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 import { type DataSchema, parseDataSchema } from "../data/data_schema.ts";
+import { STUDY_DIGEST_PATTERN } from "../study/study_digest.ts";
 
 /** The `dataSchema` field, checked; its errors name the field under `config.dataSchema`. */
 function configDataSchema(v: unknown): DataSchema {
@@ -46,6 +47,11 @@ function configDataSchema(v: unknown): DataSchema {
   } catch (e) {
     throw new TypeError(`config.dataSchema: ${(e as Error).message}`);
   }
+}
+
+/** The `study` pin, checked: `sha256:` and 64 lower-case hex digits. */
+function studyPin(v: unknown, fail: (k: string, want: string) => never): string {
+  return typeof v === "string" && STUDY_DIGEST_PATTERN.test(v) ? v : fail("study", '"sha256:<64 lower-case hex digits>", the study\'s digest');
 }
 
 /**
@@ -113,13 +119,20 @@ export interface ClientConfig {
    * only). `{}`: none.
    */
   defence: DefenceConfig;
+  /**
+   * The study this clinic joins, pinned: `"sha256:<64 hex>"`, the digest of the study
+   * definition (`deno task study digest <study.json>`). The server's study must have it, or
+   * the clinic refuses before its first step (`STUDY_MISMATCH`). None: the study stored in
+   * the state folder on the first run (`--trust-study`) is the pin.
+   */
+  study?: string;
 }
 
 const FIELDS = new Set([
   "name", "server", "serverPublicKey", "clinicKey", "peers", "pskFile", "data", "dataLabel", "dataPositive", "dataSchema", "rows",
   "model", "cuts", "mode", "loss", "codec", "optimizer", "seed", "batchSize", "evalBatchSize",
   "checkpointDir", "turnsPerEpoch", "augment", "threads", "retries", "patienceMs", "policy",
-  "defence", "cipher",
+  "defence", "cipher", "study",
 ]);
 
 /**
@@ -220,5 +233,6 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
     patienceMs: int("patienceMs", 1, 300_000),
     policy: { allowExport: policy.allowExport === true },
     defence,
+    ...(c.study === undefined ? {} : { study: studyPin(c.study, fail) }),
   };
 }

@@ -44,6 +44,8 @@ import type { RawSide, RawSideInfo } from "./raw_side/api.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 import { ClinicError } from "./clinic_error.ts";
+import { checkServerStudy, type StudyGate } from "./study_gate.ts";
+import type { PublishedStudy } from "../study/published_study.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -82,8 +84,11 @@ export type ClinicEvent =
   | { kind: "step"; round: number; step: number; steps: number; loss: number }
   | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
   | { kind: "rollback"; round: number; from: number }
+  | { kind: "server-rollback"; round: number; to: string }
   | { kind: "unreachable"; message: string }
   | { kind: "finished"; rounds: number }
+  | { kind: "study"; id: string; digest: string }
+  | { kind: "left"; waitingFor: string[] }
   | { kind: "eval"; split: "val" | "test"; metrics: Metrics };
 
 /**
@@ -127,6 +132,13 @@ export interface ClinicOptions {
   profile?: PhaseProfile;
   /** Sees every training step this clinic applied (`stepId`, after the raw side's backward). */
   onApplied?: (stepId: string) => void;
+  /**
+   * Check the server's study before anything else (`study_gate.ts`); `onAccepted` sees the
+   * accepted study (the launcher stores it in the state folder). None: no check.
+   */
+  study?: StudyGate & { onAccepted?: (study: PublishedStudy) => void };
+  /** Tell the server this clinic is done once it has evaluated (`LEAVE`; default false). */
+  leave?: boolean;
 }
 
 /**
@@ -219,8 +231,15 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
         `${e.samplesPerSec.toFixed(0)} samples/s; next: ${e.next ?? "none (finished)"}`;
     case "rollback":
       return `${p} server is behind (restarted?): rolled back to the start of round ${e.round} (was at step ${e.from})`;
+    case "server-rollback":
+      return `${p} restarted within round ${e.round}: the server rolled back steps ${e.round}:0 to ${e.to} ` +
+        `to the start of the turn, where this clinic's checkpoint stands; redoing the turn from its first step (no update lost)`;
     case "unreachable":
       return `${p} server unreachable, retrying: ${e.message}`;
+    case "study":
+      return `${p} study ${e.id} (${e.digest}): checked before the first step`;
+    case "left":
+      return `${p} left the finished study` + (e.waitingFor.length ? ` (the server waits for ${e.waitingFor.join(", ")})` : "; the server ends it");
     case "finished":
       return `${p} training finished after ${e.rounds} rounds`;
     case "eval":
@@ -287,6 +306,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     if (name === me) throw new RangeError(`peers name this clinic (${me}) itself`);
   }
   const result = emptyResult(me);
+  if (o.study) await joinStudy(o, o.study);
   // A restarted clinic continues from its last turn-start checkpoint.
   const restored = (await o.side.restore())?.epoch ?? null;
   const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored };
@@ -305,6 +325,7 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
     if (o.keepScores) (result.scores ??= {})[split] = { scores: ev.scores, labels: ev.labels };
     o.onEvent?.({ kind: "eval", split, metrics: ev.metrics });
   }
+  if (o.leave) await leave(o, me);
   result.steadySamplesPerSec = run.steady.samplesPerSec;
   result.bytesUp = o.conn.bytesUp;
   result.bytesDown = o.conn.bytesDown;
@@ -436,7 +457,10 @@ async function startOrResume(
   if (run.current === null && run.restored === round) {
     // Restarted within this turn: the restored turn-start checkpoint already holds the
     // weights taken over at its start (the raw side would refuse that envelope twice).
-    run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
+    // Its weights stand at the turn's start; the server's at its last applied step. Going on
+    // from there would drop this clinic's updates of those steps: the server rolls back too.
+    if (serverNext > 0) await restartTurn(run, round, serverLastStepId!);
+    run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
     o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported: null });
   } else if (run.current === null || run.current.round !== round) {
     // A new turn: take over the weights the previous holder sealed to this clinic.
@@ -461,6 +485,43 @@ async function startOrResume(
     run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
   }
   return run.current;
+}
+
+/**
+ * Rolls the server back to the start of `round` (`TURN_RESTART`), where this clinic's
+ * restored turn-start checkpoint stands, and says so: the turn is then redone from its
+ * first step and no update is lost.
+ */
+async function restartTurn(run: Run, round: number, serverLastStepId: string): Promise<void> {
+  const { o } = run;
+  const turn = await ask(o, { type: "TURN_RESTART", epoch: round, lastStepId: serverLastStepId });
+  if (turn.epoch !== round || !turn.yours || turn.lastStepId !== null) {
+    throw new Resync(`after TURN_RESTART the server stands at round ${turn.epoch}, step ${turn.lastStepId ?? "none"}`);
+  }
+  run.result.rollbacks++;
+  o.onEvent?.({ kind: "server-rollback", round, to: serverLastStepId });
+}
+
+/**
+ * Tells the server this clinic is done (`LEAVE`). Training and evaluation are over and their
+ * results stand, so a server that does not answer (gone already, or one that knows no
+ * `LEAVE`) is not waited for beyond the connection's own retries, nor an error.
+ */
+async function leave(o: ClinicOptions, me: string): Promise<void> {
+  try {
+    const left = await o.conn.request({ type: "LEAVE" });
+    o.onEvent?.({ kind: "left", waitingFor: left.waitingFor.filter((n) => n !== me) });
+  } catch (e) {
+    if (!(e instanceof ServerRequestError)) throw e;
+  }
+}
+
+/** Fetches the server's study and checks it before anything else (`study_gate.ts`). */
+async function joinStudy(o: ClinicOptions, gate: NonNullable<ClinicOptions["study"]>): Promise<void> {
+  const study = checkServerStudy(await ask(o, { type: "STUDY" }, false), gate);
+  if (!study) return;
+  gate.onAccepted?.(study);
+  o.onEvent?.({ kind: "study", id: study.id, digest: study.digest });
 }
 
 /** Seals this clinic's weights to every peer and ends the turn at the server. */

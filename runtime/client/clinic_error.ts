@@ -36,6 +36,9 @@
  *   checkpoint folder holds or lies inside the code or Deno's module cache.
  * - `RAW_SIDE_FAILED`: the raw-data process failed (its own error line is the message).
  * - `COURIER_FAILED`: the courier process failed (its own error line is the message).
+ * - `STUDY_MISMATCH`: the server's study is not the one this clinic pins (config `study`) or
+ *   joined (its state folder's `study.json`), or it pins none on a first run without
+ *   `--trust-study`; found before the first step (`study_gate.ts`).
  *
  * @example
  * ```ts
@@ -55,6 +58,7 @@ export const CLINIC_ERROR_CODES = [
   "FOLDER_OVERLAP",
   "RAW_SIDE_FAILED",
   "COURIER_FAILED",
+  "STUDY_MISMATCH",
 ] as const;
 
 /**

@@ -26,6 +26,8 @@ import { loadAllowlist, loadPrivateKeyFile, loadPublicKeyFile } from "../keys/ke
 import { formatClinicEvent, runClinic, splitLogits } from "./clinic.ts";
 import { eventLine } from "./clinic_event_line.ts";
 import { RawSideStub } from "./raw_side/stub.ts";
+import { checkServerStudy, type StudyGate } from "./study_gate.ts";
+import type { PublishedStudy } from "../study/published_study.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { writeNpz } from "../data/npz.ts";
@@ -38,6 +40,11 @@ import { equalBytes } from "@noble/ciphers/utils.js";
 
 /** Marks the courier's result line on stderr. */
 export const RESULT_PREFIX = "\u0001splitgate-result ";
+/**
+ * Prefix of the courier's stderr line carrying the study it accepted (JSON: id, digest, text,
+ * definition), which the launcher stores in the clinic's state folder.
+ */
+export const STUDY_PREFIX = "\u0001splitgate-study ";
 
 /**
  * The courier's configuration (its one argument; holds paths and settings, never a secret).
@@ -50,7 +57,10 @@ export const RESULT_PREFIX = "\u0001splitgate-result ";
  * ```
  */
 export interface CourierConfig {
-  task: "train" | "predict";
+  /** `study`: only fetch and check the server's study (`fetchStudy`), before the raw side starts. */
+  task: "train" | "predict" | "study";
+  /** This clinic's name, for the log lines of task `study` (the others take it from the raw side). */
+  clinic?: string;
   server: string;
   keyFile: string;
   serverPublicKeyFile: string;
@@ -79,6 +89,11 @@ export interface CourierConfig {
   profile?: boolean;
   /** Log every progress event, steps included, as an event line (`clinic_event_line.ts`) instead of text. */
   events?: boolean;
+  /**
+   * Task `train`: check the server's study before the first step (`study_gate.ts`); the
+   * accepted study goes to the launcher on a {@linkcode STUDY_PREFIX} line. None: no check.
+   */
+  study?: StudyGate;
 }
 
 /**
@@ -100,52 +115,12 @@ export async function runCourier(
   log: (line: string) => void = (l) => console.error(l),
 ): Promise<unknown> {
   const profile = new PhaseProfile(config.profile === true);
+  // Task study: no raw side yet; the launcher starts it once the study is stored.
+  if (config.task === "study") return await fetchStudy(config, log, profile);
   const side = new RawSideStub(fromRawSide, toRawSide, { profile });
   try {
     const info = await side.ready;
-    const own = await loadPrivateKeyFile(config.keyFile);
-    const serverKey = await loadPublicKeyFile(config.serverPublicKeyFile);
-    const peers = new Map<string, Uint8Array>();
-    if (config.peersFile) {
-      for (const e of (await loadAllowlist(config.peersFile)).entries) {
-        if (!equalBytes(e.publicKey, own.keyPair.publicKey)) peers.set(e.name, e.publicKey);
-      }
-    }
-    let psk: Uint8Array | undefined;
-    if (config.pskFile) {
-      const parsed = parseHexKey((await Deno.readTextFile(config.pskFile)).trim());
-      // The message names the file and the format, never the content.
-      if (typeof parsed === "string") throw new TypeError(`pskFile ${config.pskFile}: ${parsed}`);
-      psk = parsed;
-    }
-    // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
-    describeNoiseCipher(CHANNEL_CIPHERS[config.cipher ?? "chachapoly"]);
-    const patience = config.patienceMs ?? 300_000;
-    const t0 = Date.now();
-    let conn: ServerConnection;
-    for (;;) {
-      try {
-        conn = await ServerConnection.connect({
-          url: config.server,
-          serverPublicKey: serverKey.publicKey,
-          clinicKeyPair: own.keyPair,
-          ...(psk ? { psk } : {}),
-          ...(config.cipher ? { cipher: config.cipher } : {}),
-          codec: { dtype: config.codec.dtype, level: config.codec.level },
-          retries: config.retries ?? 8,
-          maxBackoffMs: 2000,
-          log: (l) => log(`[${info.clinic}] ${l}`),
-          profile,
-        });
-        break;
-      } catch (e) {
-        if (!(e instanceof ServerRequestError && e.code === "UNREACHABLE") || Date.now() - t0 > patience) throw e;
-        log(`[${info.clinic}] server not reachable yet, retrying`);
-      }
-    }
-    if (conn.clinic !== info.clinic) {
-      log(`[${info.clinic}] note: the server knows this clinic as ${conn.clinic}`);
-    }
+    const { conn, peers, serverKey, patience } = await connectCourier(config, info.clinic, log, profile);
     if (config.task === "predict") {
       if (await side.restore() === null) {
         throw new ClinicError("NOT_TRAINED", "predict: the checkpoint directory holds no trained weights (train first)");
@@ -180,6 +155,8 @@ export async function runCourier(
       patienceMs: patience,
       keepScores: config.keepScores,
       profile,
+      ...(config.study ? { study: { ...config.study, onAccepted: (p) => log(STUDY_PREFIX + JSON.stringify(p)) } } : {}),
+      leave: true,
       onEvent: (e) => {
         if (config.events) {
           return log(eventLine({ ...e, clinic: conn.clinic, t: Date.now(), bytesUp: conn.bytesUp, bytesDown: conn.bytesDown }));
@@ -193,6 +170,69 @@ export async function runCourier(
     return result;
   } finally {
     await side.close();
+  }
+}
+
+/** Loads the keys and connects to the server, riding out an unreachable one for `patienceMs`. */
+async function connectCourier(
+  config: CourierConfig,
+  clinic: string,
+  log: (line: string) => void,
+  profile: PhaseProfile,
+): Promise<{ conn: ServerConnection; peers: Map<string, Uint8Array>; serverKey: { publicKey: Uint8Array }; patience: number }> {
+  const own = await loadPrivateKeyFile(config.keyFile);
+  const serverKey = await loadPublicKeyFile(config.serverPublicKeyFile);
+  const peers = new Map<string, Uint8Array>();
+  if (config.peersFile) {
+    for (const e of (await loadAllowlist(config.peersFile)).entries) {
+      if (!equalBytes(e.publicKey, own.keyPair.publicKey)) peers.set(e.name, e.publicKey);
+    }
+  }
+  let psk: Uint8Array | undefined;
+  if (config.pskFile) {
+    const parsed = parseHexKey((await Deno.readTextFile(config.pskFile)).trim());
+    // The message names the file and the format, never the content.
+    if (typeof parsed === "string") throw new TypeError(`pskFile ${config.pskFile}: ${parsed}`);
+    psk = parsed;
+  }
+  // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
+  describeNoiseCipher(CHANNEL_CIPHERS[config.cipher ?? "chachapoly"]);
+  const patience = config.patienceMs ?? 300_000;
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const conn = await ServerConnection.connect({
+        url: config.server,
+        serverPublicKey: serverKey.publicKey,
+        clinicKeyPair: own.keyPair,
+        ...(psk ? { psk } : {}),
+        ...(config.cipher ? { cipher: config.cipher } : {}),
+        codec: { dtype: config.codec.dtype, level: config.codec.level },
+        retries: config.retries ?? 8,
+        maxBackoffMs: 2000,
+        log: (l) => log(`[${clinic}] ${l}`),
+        profile,
+      });
+      if (conn.clinic !== clinic) log(`[${clinic}] note: the server knows this clinic as ${conn.clinic}`);
+      return { conn, peers, serverKey, patience };
+    } catch (e) {
+      if (!(e instanceof ServerRequestError && e.code === "UNREACHABLE") || Date.now() - t0 > patience) throw e;
+      log(`[${clinic}] server not reachable yet, retrying`);
+    }
+  }
+}
+
+/**
+ * Task `study`: the server's study, checked against `config.study` (`study_gate.ts`) before
+ * the raw side starts, so that it finds the study in its folder from its first moment.
+ */
+async function fetchStudy(config: CourierConfig, log: (line: string) => void, profile: PhaseProfile): Promise<{ study: PublishedStudy | null }> {
+  const label = config.clinic ?? "clinic";
+  const { conn } = await connectCourier(config, label, log, profile);
+  try {
+    return { study: checkServerStudy(await conn.request({ type: "STUDY" }), config.study ?? {}) };
+  } finally {
+    conn.close();
   }
 }
 

@@ -39,8 +39,12 @@ import { fileURLToPath } from "node:url";
 import type { RawSideProcessConfig } from "./raw_side/config.ts";
 import { rawSideCommandArgs } from "./raw_side/process.ts";
 import { courierFlags } from "./courier_flags.ts";
+import { archiveClinicState, readClinicStudy, storeClinicStudy, storedForGate } from "./clinic_study_folder.ts";
+import type { StudyGate } from "./study_gate.ts";
+import { checkStudyData } from "../study/check_study_data.ts";
+import { type PublishedStudy, receiveStudy } from "../study/published_study.ts";
 import type { ClientConfig } from "./client_config.ts";
-import type { CourierConfig } from "./courier_main.ts";
+import { type CourierConfig, STUDY_PREFIX } from "./courier_main.ts";
 import type { ClinicResult } from "./clinic.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { ChildLog } from "./child_log.ts";
@@ -65,6 +69,10 @@ const MODULE_FLAGS = ["--cached-only", "--no-remote", "--frozen"];
 export interface LaunchOptions {
   /** Each log line of the two processes (default: printed to stderr). */
   onLine?: (line: string) => void;
+  /** Task `train`: accept the server's study on a first run without a pin (`--trust-study`). */
+  trustStudy?: boolean;
+  /** Task `train`: keep the state folder's former study under `studies/` and start afresh (`--new-study`). */
+  newStudy?: boolean;
   /** Sees every byte chunk relayed, by direction (canary audits). */
   onBytes?: (direction: "toCourier" | "toRawSide", bytes: Uint8Array) => void;
   /** The deno executable (default `Deno.execPath()`). */
@@ -153,7 +161,7 @@ export function rawSideConfigOf(c: ClientConfig, predictFile?: string, profile =
  */
 export function courierConfigOf(
   c: ClientConfig,
-  task: "train" | "predict",
+  task: CourierConfig["task"],
   o: Pick<LaunchOptions, "keepScores" | "verboseSteps" | "pollMs" | "exportModel" | "profile" | "onEvent"> = {},
 ): CourierConfig {
   return {
@@ -247,6 +255,78 @@ export interface LaunchResult<T = unknown> {
   rawSideCode: number;
 }
 
+/**
+ * What the courier checks the server's study against (`study_gate.ts`): the config's pin, the
+ * study the state folder holds (after `--new-study` kept a former one under `studies/`), the
+ * operator's `--trust-study`, and the config's own mode, loss, turns per epoch and defences.
+ */
+async function studyGateOf(config: ClientConfig, opts: LaunchOptions, say: (l: string) => void): Promise<StudyGate> {
+  if (opts.newStudy) {
+    const kept = await archiveClinicState(config.checkpointDir);
+    if (kept) say(`[${config.name}] --new-study: kept this clinic's former state in ${kept}; starting afresh`);
+  }
+  const stored = storedForGate(await readClinicStudy(config.checkpointDir));
+  return {
+    ...(config.study ? { pin: config.study } : {}),
+    ...(stored ? { stored } : {}),
+    ...(opts.trustStudy ? { trustFirstUse: true } : {}),
+    local: {
+      mode: config.mode,
+      loss: config.loss,
+      turnsPerEpoch: config.turnsPerEpoch,
+      defence: config.defence,
+      ...(config.dataSchema ? { dataSchema: config.dataSchema } : {}),
+    },
+  };
+}
+
+/**
+ * Runs the courier alone on task `study` (same permissions, no raw side): the server's study,
+ * checked against `gate`, or null when the server runs none.
+ *
+ * @throws {ClinicError} `COURIER_FAILED` with the courier's error line (`STUDY_MISMATCH`, …)
+ */
+async function fetchStudyFirst(
+  config: ClientConfig,
+  gate: StudyGate,
+  deno: string,
+  say: (l: string) => void,
+): Promise<PublishedStudy | null> {
+  const args = courierCommandArgs({ ...courierConfigOf(config, "study"), clinic: config.name, study: gate });
+  const courier = new Deno.Command(deno, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    clearEnv: true,
+    env: childEnv({ courier: config.server }),
+  }).spawn();
+  const log = new ChildLog(config.name, say);
+  await lines(courier.stderr, (l) => log.courierLine(l));
+  const status = await courier.status;
+  const result = log.result as { study?: PublishedStudy | null } | undefined;
+  if (!status.success || result === undefined) throw log.failure(status.code, true);
+  if (!result.study) return null;
+  const p = result.study;
+  return receiveStudy(p.id, p.digest, new TextEncoder().encode(p.text));
+}
+
+/**
+ * `config` with the data schema of the study its state folder holds (`data`), when it has
+ * one: the raw side then encodes the records with the study's vocabularies and scaling, never
+ * with local statistics, through its process config (no new permission).
+ */
+async function withStudySchema(config: ClientConfig): Promise<ClientConfig> {
+  const data = (await readClinicStudy(config.checkpointDir))?.definition.data;
+  return data === undefined ? config : { ...config, dataSchema: checkStudyData(data) };
+}
+
+/** Stores the study the courier accepted (its JSON line), after checking its digest again. */
+async function storeAcceptedStudy(dir: string, json: string): Promise<void> {
+  const p = JSON.parse(json) as PublishedStudy;
+  await storeClinicStudy(dir, receiveStudy(p.id, p.digest, new TextEncoder().encode(p.text)));
+}
+
 /** Refuses an export the task or the clinic's policy does not allow. */
 function checkExport(config: ClientConfig, task: "train" | "predict", opts: LaunchOptions): void {
   if (opts.exportModel && (task !== "predict" || !config.policy.allowExport)) {
@@ -319,8 +399,20 @@ export async function launchClinic<T = ClinicResult>(
   config = await checkSandboxFolders(config);
   const reset = await prepareCheckpointDir(config.checkpointDir, config.name);
   if (reset) say(reset);
+  const study = task === "train" ? await studyGateOf(config, opts, say) : undefined;
+  if (study && !study.stored && (study.pin || study.trustFirstUse)) {
+    // First run of a pinned (or trusted) study: fetch and check it before the raw side starts,
+    // so the raw side finds it in its folder from its first moment (its existing read grant).
+    const accepted = await fetchStudyFirst(config, study, opts.denoPath ?? Deno.execPath(), say);
+    if (accepted) {
+      await storeClinicStudy(config.checkpointDir, accepted);
+      study.stored = storedForGate(accepted);
+    }
+  }
+  // A clinic config without a data schema encodes with the study's (stored before the raw side starts).
+  if (task === "train" && !config.dataSchema) config = await withStudySchema(config);
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
-  const courierArgs = courierCommandArgs(courierConfigOf(config, task, opts));
+  const courierArgs = courierCommandArgs({ ...courierConfigOf(config, task, opts), ...(study ? { study } : {}) });
   const { raw, courier } = await spawnChildren(
     opts.denoPath ?? Deno.execPath(),
     rawArgs,
@@ -342,7 +434,14 @@ export async function launchClinic<T = ClinicResult>(
     if (e) onEvent(e);
     else say(l);
   } : say);
-  const logs = [lines(raw.stderr, (l) => log.rawSideLine(l)), lines(courier.stderr, (l) => log.courierLine(l))];
+  let storing: Promise<void> = Promise.resolve();
+  const logs = [
+    lines(raw.stderr, (l) => log.rawSideLine(l)),
+    lines(courier.stderr, (l) => {
+      if (l.startsWith(STUDY_PREFIX)) storing = storeAcceptedStudy(config.checkpointDir, l.slice(STUDY_PREFIX.length));
+      else log.courierLine(l);
+    }),
+  ];
   const courierStatus = await courier.status;
   if (!courierStatus.success) {
     // The courier died: the raw side gets no more requests, stop it.
@@ -358,6 +457,7 @@ export async function launchClinic<T = ClinicResult>(
   const rawStatus = await raw.status;
   clearTimeout(timer);
   await Promise.all([...logs, ...relays]);
+  await storing;
   // The raw side's write grant covers its folder itself (see checkpoint_dir.ts).
   const changed = await checkCheckpointMode(config.checkpointDir, config.name);
   if (changed) say(`${changed} (changed during the run)`);

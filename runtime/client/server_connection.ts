@@ -52,6 +52,11 @@ import {
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,
+  type TurnRestartMessage,
+  type StudyMessage,
+  type StudyResultMessage,
+  type LeaveMessage,
+  type LeaveResultMessage,
   type WeightsMessage,
 } from "../protocol/mod.ts";
 
@@ -72,6 +77,9 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends TurnDoneMessage ? TurnDoneResultMessage
   : M extends FetchWeightsMessage ? WeightsMessage
   : M extends ExportMessage ? ExportResultMessage
+  : M extends TurnRestartMessage ? TurnMessage
+  : M extends StudyMessage ? StudyResultMessage
+  : M extends LeaveMessage ? LeaveResultMessage
   : never;
 
 /**

@@ -46,6 +46,9 @@ export const WEIGHT_PREFIX = "weight/";
 // deno-lint-ignore no-control-regex -- the control characters are what it refuses
 const WEIGHT_NAME = /^[^\u0000-\u001f\u007f]{1,512}$/;
 
+/** Fields carried as bytes (a uint8 tensor, never compressed by a lossy codec). */
+const BYTE_FIELDS: ReadonlySet<string> = new Set(["sealedWeights", "definition"]);
+
 type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "names" | "stepId?" | "bool";
 
 interface Schema {
@@ -101,6 +104,11 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   ERROR: { fields: { code: "string", message: "string" }, tensors: [], bundle: false },
   EXPORT: { fields: {}, tensors: [], bundle: false },
   EXPORT_RESULT: { fields: {}, tensors: [], weightsMap: true, bundle: true },
+  TURN_RESTART: { fields: { epoch: "epoch", lastStepId: "stepId?" }, tensors: [], bundle: false },
+  STUDY: { fields: {}, tensors: [], bundle: false },
+  STUDY_RESULT: { fields: { id: "string", digest: "string" }, tensors: [], optional: ["definition"], bundle: true },
+  LEAVE: { fields: {}, tensors: [], bundle: false },
+  LEAVE_RESULT: { fields: { finished: "bool", waitingFor: "names" }, tensors: [], bundle: false },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(
@@ -232,7 +240,7 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
     for (const name of [...schema.tensors, ...(schema.optional ?? [])]) {
       const v = m[name];
       if (v === undefined && schema.optional?.includes(name)) continue;
-      if (name === "sealedWeights") {
+      if (BYTE_FIELDS.has(name)) {
         if (!(v instanceof Uint8Array) || v.length === 0) throw bad(`${msg.type}.${name}: expected a non-empty Uint8Array`);
         tensors.set(name, tensor("uint8", [v.length], v));
         per[name] = { level: 0 };
@@ -399,7 +407,7 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
     if (!schema.tensors.includes(name) && !schema.optional?.includes(name)) {
       throw bad(`${type}: unexpected tensor ${JSON.stringify(name.slice(0, 64))}`);
     }
-    if (name === "sealedWeights") {
+    if (BYTE_FIELDS.has(name)) {
       checkTensor(name, t, { dtype: "uint8", shape: ["B"] }, new Map());
       out[name] = t.data as Uint8Array;
       continue;

@@ -13,6 +13,9 @@
  * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
+ * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
+ * | `STUDY` {} | `STUDY_RESULT` {id, digest, definition?} | both |
+ * | `LEAVE` {} | `LEAVE_RESULT` {finished, waitingFor} | both |
  *
  * `ERROR` {code, message} is a reply a relay may use in place of any other.
  *
@@ -153,6 +156,49 @@ export interface ExportResultMessage {
   /** The server segment's parameters and buffers by initializer name (float32 exact). */
   weights: Record<string, Tensor>;
 }
+/**
+ * The turn holder restarted within its turn from its turn-start checkpoint: the server rolls
+ * its segment and this clinic's step bookkeeping back to the start of the turn (its state
+ * when the turn began), so the clinic can redo the turn's steps without losing any update
+ * (`runtime/server/handlers/turn_restart_handler.ts`).
+ */
+export interface TurnRestartMessage {
+  type: "TURN_RESTART";
+  /** The round whose turn restarts (the server's current epoch). */
+  epoch: number;
+  /** The last step of this turn the server said it applied (its `TURN`'s `lastStepId`). */
+  lastStepId: string | null;
+}
+/** Asks for the study definition the server runs (`runtime/study/`). */
+export interface StudyMessage {
+  type: "STUDY";
+}
+/** Reply to {@linkcode StudyMessage}. */
+export interface StudyResultMessage {
+  type: "STUDY_RESULT";
+  /** The study id (`""`: the server runs no study definition). */
+  id: string;
+  /** `sha256:<hex>` of the definition's canonical JSON (`""` without a study). */
+  digest: string;
+  /** The definition's canonical JSON, UTF-8 (absent without a study). */
+  definition?: Uint8Array;
+}
+/**
+ * A clinic is done with a finished study (trained, final weights taken, evaluated): the
+ * server ends once every clinic of the turn order has left (`runtime/server/study_end.ts`).
+ * Sent before the study is finished, it changes nothing.
+ */
+export interface LeaveMessage {
+  type: "LEAVE";
+}
+/** Reply to {@linkcode LeaveMessage}. */
+export interface LeaveResultMessage {
+  type: "LEAVE_RESULT";
+  /** Whether the study is finished (false: the clinic was not counted as gone). */
+  finished: boolean;
+  /** The clinics of the turn order that have not left yet. */
+  waitingFor: string[];
+}
 /** An error reply. */
 export interface ErrorMessage {
   type: "ERROR";
@@ -169,7 +215,10 @@ export type RequestMessage =
   | TurnRequestMessage
   | TurnDoneMessage
   | FetchWeightsMessage
-  | ExportMessage;
+  | ExportMessage
+  | TurnRestartMessage
+  | StudyMessage
+  | LeaveMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -181,6 +230,8 @@ export type ReplyMessage =
   | TurnDoneResultMessage
   | WeightsMessage
   | ExportResultMessage
+  | StudyResultMessage
+  | LeaveResultMessage
   | ErrorMessage;
 
 /**
@@ -224,6 +275,11 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   ERROR: 15,
   EXPORT: 16,
   EXPORT_RESULT: 17,
+  TURN_RESTART: 18,
+  STUDY: 19,
+  STUDY_RESULT: 20,
+  LEAVE: 21,
+  LEAVE_RESULT: 22,
 };
 
 /**
@@ -244,6 +300,9 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   TURN_DONE: "TURN_DONE_RESULT",
   FETCH_WEIGHTS: "WEIGHTS",
   EXPORT: "EXPORT_RESULT",
+  TURN_RESTART: "TURN",
+  STUDY: "STUDY_RESULT",
+  LEAVE: "LEAVE_RESULT",
 };
 
 /**

@@ -59,6 +59,7 @@ import { serverStatus, type ServerStatus } from "./server_status.ts";
 import { SessionTable } from "./session_table.ts";
 import { buildSplitModel } from "./split_model.ts";
 import { TurnSchedule } from "./turn_schedule.ts";
+import { StudyEnd } from "./study_end.ts";
 import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { ActivationDrift } from "./activation_drift.ts";
@@ -88,6 +89,8 @@ export interface ServerHandle {
   schedule: TurnSchedule;
   /** Whether the state was resumed from a checkpoint. */
   resumed: boolean;
+  /** The end of the study: whether it is finished, who has left (`LEAVE`). */
+  end: StudyEnd;
   status(): ServerStatus;
   /** What `/metrics` and `/dashboard` show of the steps (since this server started). */
   metrics: StudyMetrics;
@@ -151,6 +154,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }, now());
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
+  state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
   const lock = new SerialLock();
@@ -160,6 +164,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     : undefined;
   metricsLog?.append({ kind: "study", t: now(), study, clinics: names });
   const metrics = new StudyMetrics({ now, sink: metricsLog && ((p) => metricsLog.append(p)) });
+  const end = new StudyEnd({ state, rounds, metrics, study: config.study, now, log });
+  state.afterCheckpoint = () => end.afterCheckpoint();
   const ctx: HandlerContext = {
     state,
     loss: config.loss,
@@ -172,6 +178,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     log,
     drift: new ActivationDrift(),
     metrics,
+    study: config.study,
+    end,
   };
   const status = () => serverStatus(state, sessions, now());
 
@@ -221,6 +229,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     model,
     schedule,
     resumed,
+    end,
     status,
     metrics,
     endLiveViews: () => liveViews.abort(),
@@ -259,6 +268,7 @@ async function resume(
  * ```ts
  * import { resumedAt } from "./app.ts";
  * import { TurnSchedule } from "./turn_schedule.ts";
+import { StudyEnd } from "./study_end.ts";
  * const s = new TurnSchedule(["a", "b"], { timeoutMs: 1000, epochs: 3 }, 0);
  * s.restore({ epoch: 1, index: 1 }, 0);
  * console.log(resumedAt(s, { turnsPerEpoch: 1, epochs: 3 })); // epoch 2/3, turn b

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 8
+ * console.log(Object.keys(HANDLERS).length); // 11
  * ```
  * @module
  */
@@ -16,6 +16,9 @@ import { exportSegment } from "./handlers/export_handler.ts";
 import { type Handler, type HandlerContext, type RequestOf, retryKey } from "./handlers/handler_context.ts";
 import { STEP_HANDLERS } from "./handlers/step_handlers.ts";
 import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
+import { turnRestart } from "./handlers/turn_restart_handler.ts";
+import { studyDefinition } from "./handlers/study_handler.ts";
+import { leaveStudy } from "./handlers/leave_handler.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -31,6 +34,9 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
   ...STEP_HANDLERS,
   ...TURN_HANDLERS,
   EXPORT: exportSegment,
+  TURN_RESTART: turnRestart,
+  STUDY: studyDefinition,
+  LEAVE: leaveStudy,
 };
 
 /**

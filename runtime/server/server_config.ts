@@ -25,6 +25,7 @@ import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
 import type { ModelSpec, SplitMode } from "./split_model.ts";
 import { DEFAULT_MAX_ACTIVATION } from "./server_model.ts";
+import type { PublishedStudy } from "../study/published_study.ts";
 
 /**
  * Server settings (the CLI builds them from its config file and flags).
@@ -134,6 +135,8 @@ export interface ServerConfig {
   metricsToken?: string;
   /** Milliseconds between the dashboard's live updates (default 1000). */
   dashboardIntervalMs?: number;
+  /** The study definition it publishes to the clinics (`STUDY`); none: no study file. */
+  study?: PublishedStudy;
 }
 
 /**

@@ -18,7 +18,7 @@
  * resumed by a new server", serves as the running example.)
  * @module
  */
-import { tensor } from "../../models/tensor.ts";
+import { type Tensor, tensor } from "../../models/tensor.ts";
 import { type CheckpointData, writeCheckpoint } from "./checkpoint.ts";
 import type { ServerModel } from "./server_model.ts";
 import type { SplitMode } from "./split_model.ts";
@@ -74,6 +74,13 @@ interface CheckpointMeta {
   totalSteps?: number;
 }
 
+/** A copy of checkpoint data sharing no buffer with it (the model updates tensors in place). */
+function deepCopy(ck: CheckpointData): CheckpointData {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of ck.tensors) tensors.set(k, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } as Tensor);
+  return { meta: structuredClone(ck.meta), tensors };
+}
+
 /** How many recent steps the throughput of `GET /v1/status` is measured over. */
 const RECENT_STEPS = 64;
 
@@ -99,6 +106,13 @@ export class ServerState {
   totalSteps = 0;
   /** The last steps' times and sample counts (for samples/s). */
   readonly #recent: { t: number; n: number }[] = [];
+  /**
+   * The state at the start of the current turn (a deep copy of the last checkpoint's data,
+   * kept with or without a checkpoint directory): what `rollbackTurn` returns to.
+   */
+  #turnStart: CheckpointData | null = null;
+  /** Runs after every checkpoint (the study's end writes its final files there); none: nothing. */
+  afterCheckpoint: (() => Promise<void>) | undefined;
 
   constructor(o: {
     names: readonly string[];
@@ -202,9 +216,36 @@ export class ServerState {
     this.totalSteps = m.totalSteps ?? 0;
   }
 
-  /** Settles the model's pending update and writes a checkpoint (when configured). */
+  /**
+   * Settles the model's pending update and writes a checkpoint (when configured). Every
+   * schedule change checkpoints, so the state written is that of the next turn's start,
+   * and is kept in memory as the point {@linkcode ServerState.rollbackTurn} returns to.
+   */
   async checkpoint(): Promise<void> {
     await this.model.settle();
-    if (this.checkpointDir) await writeCheckpoint(this.checkpointDir, this.snapshot());
+    const snap = this.snapshot();
+    if (this.checkpointDir) await writeCheckpoint(this.checkpointDir, snap);
+    this.#turnStart = deepCopy(snap);
+    await this.afterCheckpoint?.();
+  }
+
+  /** Marks the present state (just built or restored, nothing applied since) as the turn's start. */
+  markTurnStart(): void {
+    this.#turnStart = deepCopy(this.snapshot());
+  }
+
+  /**
+   * Returns the model, the totals and every clinic's step bookkeeping to the start of the
+   * current turn (the schedule and the relay have not changed since: changing them
+   * checkpoints). For a turn holder that restarted from its own turn-start checkpoint.
+   *
+   * @throws {Error} when no turn start was recorded (`markTurnStart` or `checkpoint` first)
+   */
+  async rollbackTurn(now: number): Promise<void> {
+    if (!this.#turnStart) throw new Error("rollbackTurn: no turn start recorded");
+    // The deferred update of the turn's last step, if any, is superseded by the state loaded;
+    // one that failed is too (loadState clears the failure).
+    await this.model.settle().catch(() => {});
+    this.restore(deepCopy(this.#turnStart), now, "memory (turn start)");
   }
 }

@@ -200,21 +200,31 @@ export async function startInProcessServer(
   };
 }
 
+/** The `deno` arguments that run `runtime/cli/server.ts` on the world's config, then `extraArgs`. */
+export function serverProcessArgs(w: SplitWorld, extraArgs: string[]): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    `--allow-write=${w.root}`,
+    "--allow-ffi",
+    "--allow-sys",
+    "--allow-env",
+    new URL("runtime/cli/server.ts", ROOT).pathname,
+    "--config",
+    w.serverConfigFile,
+    ...extraArgs,
+  ];
+}
+
 /** Starts `runtime/cli/server.ts` on the world's config as a subprocess; resolves once it listens. */
-export async function startServerProcess(w: SplitWorld): Promise<{ child: Deno.ChildProcess; output: string[] }> {
+export async function startServerProcess(
+  w: SplitWorld,
+  // These tests read the status after training: the server keeps serving the finished study.
+  extraArgs: string[] = ["--serve-finished"],
+): Promise<{ child: Deno.ChildProcess; output: string[] }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      `--allow-write=${w.root}`,
-      "--allow-ffi",
-      "--allow-sys",
-      "--allow-env",
-      new URL("runtime/cli/server.ts", ROOT).pathname,
-      "--config",
-      w.serverConfigFile,
-    ],
+    args: serverProcessArgs(w, extraArgs),
     cwd: w.root,
     stdout: "piped",
     stderr: "piped",

@@ -23,6 +23,8 @@ import type { ActivationDrift } from "../activation_drift.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
 import type { StudyMetrics } from "../metrics/study_metrics.ts";
+import type { PublishedStudy } from "../../study/published_study.ts";
+import type { StudyEnd } from "../study_end.ts";
 
 /**
  * Everything a handler may use.
@@ -49,6 +51,10 @@ export interface HandlerContext {
   drift: ActivationDrift;
   /** Records applied steps for `/metrics`, `/dashboard` and `metrics.jsonl` (none: not recorded). */
   metrics?: StudyMetrics;
+  /** The study definition the server publishes (`STUDY`); none: started without a study file. */
+  study?: PublishedStudy;
+  /** The end of the study: who has left (`LEAVE`); none: not tracked. */
+  end?: StudyEnd;
 }
 
 /**

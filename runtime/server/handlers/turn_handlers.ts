@@ -52,6 +52,21 @@ const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
       throw e;
     }
   }
+  return turnReply(ctx, c);
+};
+
+/**
+ * The `TURN` reply to clinic `c`: whose turn it is and where the server stands (also the
+ * reply to `TURN_RESTART`).
+ *
+ * @example
+ * ```ts
+ * import { turnReply } from "./turn_handlers.ts";
+ * console.log(typeof turnReply); // "function"
+ * ```
+ */
+export function turnReply(ctx: HandlerContext, c: ClinicRecord): Uint8Array {
+  const { schedule } = ctx.state;
   return encodeReply(ctx, {
     type: "TURN",
     turn: schedule.holder,
@@ -62,7 +77,7 @@ const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
     order: [...schedule.order],
     loss: ctx.loss,
   });
-};
+}
 
 /** Refuses a TURN_DONE that does not end the turn the server holds, or seals to the wrong clinics. */
 function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TURN_DONE">): void {

@@ -39,6 +39,12 @@ const samples: Message[] = [
   { type: "ERROR", code: "WRONG_EPOCH", message: "epoch 2" },
   { type: "EXPORT" },
   { type: "EXPORT_RESULT", weights: { "block2.conv.weight": act, "fc.bias": tensor("float32", [1], new Float32Array([0.5])) } },
+  { type: "TURN_RESTART", epoch: 1, lastStepId: "1:2" },
+  { type: "STUDY" },
+  { type: "STUDY_RESULT", id: "s-1", digest: "sha256:" + "ab".repeat(32), definition: new TextEncoder().encode('{"id":"s-1"}') },
+  { type: "STUDY_RESULT", id: "", digest: "" },
+  { type: "LEAVE" },
+  { type: "LEAVE_RESULT", finished: true, waitingFor: ["clinic-b"] },
 ];
 
 function refused(code: string) {
@@ -51,6 +57,7 @@ function refused(code: string) {
 
 Deno.test("every message type round-trips exactly with the float32 codec", () => {
   for (const m of samples) assert.deepEqual(decodeMessage(encodeMessage(m)), m, m.type);
+  assert.deepEqual(new Set(samples.map((m) => m.type)), new Set(Object.keys(MESSAGE_TYPES)), "a sample of every type");
   assert.equal(new Set(Object.values(MESSAGE_TYPES)).size, Object.keys(MESSAGE_TYPES).length);
 });
 

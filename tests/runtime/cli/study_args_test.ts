@@ -1,0 +1,96 @@
+/**
+ * The command lines that read a study file: `deno task server` (`--study`, or the config's
+ * `study` field; the study's fields may not be set twice, nor overridden by `--epochs`) and
+ * `deno task study digest`, which prints the digest the server publishes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readServerArgs } from "../../../runtime/cli/server_args.ts";
+import { UsageError } from "../../../runtime/cli/main.ts";
+import { runTask } from "../../e2e/cli_harness.ts";
+
+const STUDY = {
+  id: "bc-1",
+  mode: "vanilla",
+  model: { name: "ehr", input: { tabular: { numeric: 30, vocabSizes: [], codeVocab: 1 } } },
+  loss: "bce",
+  optimizer: { kind: "adam", lr: 0.001 },
+  schedule: { epochs: 3, order: ["a", "b"] },
+  data: {
+    kind: "table",
+    label: { column: "diagnosis", positive: "M", negative: "B" },
+    missingTokens: [],
+    columns: [{
+      name: "sex",
+      type: "categorical",
+      categories: ["F", "M"],
+      unknown: "refuse",
+      missing: "other",
+    }],
+  },
+};
+
+Deno.test("server args: a study file named by --study or config.study sets the training fields, once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = { serverKey: "s.key", allowlist: "a.json", checkpointDir: "ck" };
+    await Deno.writeTextFile(join(dir, "study.json"), JSON.stringify(STUDY));
+    await Deno.writeTextFile(
+      join(dir, "server.json"),
+      JSON.stringify({ ...base, study: "study.json" }),
+    );
+    const a = await readServerArgs(["--config", join(dir, "server.json"), "--new-study"]);
+    assert.equal(a.study?.id, "bc-1");
+    assert.equal(a.epochs, 3);
+    assert.deepEqual(a.order, ["a", "b"]);
+    assert.equal(a.model, "ehr");
+    assert.equal(a.newStudy, true);
+    assert.equal(a.serveFinished, false);
+    // the same through --study, with a config that holds no training field
+    await Deno.writeTextFile(join(dir, "plain.json"), JSON.stringify(base));
+    const b = await readServerArgs([
+      "--config",
+      join(dir, "plain.json"),
+      "--study",
+      join(dir, "study.json"),
+      "--serve-finished",
+    ]);
+    assert.equal(b.study?.digest, a.study?.digest);
+    assert.equal(b.serveFinished, true);
+    // a field set in both, or a schedule flag over a study
+    await Deno.writeTextFile(
+      join(dir, "both.json"),
+      JSON.stringify({ ...base, study: "study.json", loss: "mse" }),
+    );
+    await assert.rejects(readServerArgs(["--config", join(dir, "both.json")]), {
+      name: "UsageError",
+      message: `${join(dir, "both.json")}: config.loss: set by the study file ${
+        join(dir, "study.json")
+      } (loss); remove it from the server config`,
+    });
+    await assert.rejects(
+      readServerArgs(["--config", join(dir, "server.json"), "--epochs", "5"]),
+      (e) =>
+        e instanceof UsageError &&
+        /^--epochs and --turns-per-epoch: the study file sets the schedule \(study bc-1\)/.test(
+          e.message,
+        ),
+    );
+    await Deno.writeTextFile(join(dir, "bad.json"), JSON.stringify({ ...STUDY, schedule: {} }));
+    await assert.rejects(
+      readServerArgs(["--config", join(dir, "plain.json"), "--study", join(dir, "bad.json")]),
+      {
+        name: "UsageError",
+        message: `${
+          join(dir, "bad.json")
+        }: study.schedule.epochs: expected a positive integer (a study ends), got nothing`,
+      },
+    );
+    // deno task study digest prints what the server publishes
+    const r = await runTask("study", ["digest", join(dir, "study.json")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `bc-1 ${a.study!.digest}\n`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
