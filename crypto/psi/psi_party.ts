@@ -44,7 +44,7 @@ import { randomBytes as cryptoRandomBytes } from "@noble/hashes/utils.js";
 import { NoiseError } from "../errors.ts";
 import { GROUP_ORDER, type GroupElement, hashIdentifier, PSI_DST } from "./hash_to_group.ts";
 import { checkIdentifiers, type IdentifierFormat } from "./identifier_format.ts";
-import { decodePoints, encodePoints } from "./point_list.ts";
+import { decodePoints, encodePoints, POINT_BYTES } from "./point_list.ts";
 
 /** What a party's result reveals. */
 export type PsiReveal = "intersection" | "size";
@@ -177,7 +177,7 @@ export class PsiParty {
     try {
       const doubled = decodePoints(peerBlinded, "peer's blinded set").map((p) => p.multiply(this.#k!));
       const bytes = encodePoints(doubled);
-      this.#peerDoubled = new Set(doubled.map((_, i) => hex(bytes.subarray(i * 32, (i + 1) * 32))));
+      this.#peerDoubled = new Set(doubled.map((_, i) => hex(bytes.subarray(i * POINT_BYTES, (i + 1) * POINT_BYTES))));
       this.#peerSetSize = doubled.length;
       return bytes;
     } catch (e) {
@@ -194,13 +194,19 @@ export class PsiParty {
   finish(ownDoubled: Uint8Array): PsiResult {
     this.#advance("evaluated", "done", "finish");
     try {
-      const points = decodePoints(ownDoubled, "own set evaluated by the peer", this.#sent.length);
+      const n = this.#sent.length;
+      if (ownDoubled.length !== n * POINT_BYTES) {
+        throw new NoiseError("PSI_INVALID_MESSAGE", `own set evaluated by the peer: ${ownDoubled.length} bytes, expected ${n} elements of ${POINT_BYTES}`);
+      }
+      // Compared as encodings, without decoding: ristretto255 encodings are canonical (one per
+      // element, RFC 9496 §4.3.2), and every kept value is a valid non-identity encoding, so a
+      // malformed or identity element simply matches nothing.
       const matched: { row: number; key: string }[] = [];
-      points.forEach((p, j) => {
+      for (let j = 0; j < n; j++) {
         const row = this.#sent[j];
-        const key = hex(p.toBytes());
+        const key = hex(ownDoubled.subarray(j * POINT_BYTES, (j + 1) * POINT_BYTES));
         if (row >= 0 && this.#peerDoubled!.has(key)) matched.push({ row, key });
-      });
+      }
       // The agreed order: by the double-blinded value, which both parties hold.
       matched.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
       const rows = matched.map((m) => m.row);

@@ -165,7 +165,7 @@ Deno.test("malformed messages and misuse are refused; the party is then dead", (
   const f = new PsiParty(["1", "2"], { format: FORMAT }), g = new PsiParty(["2"], { format: FORMAT });
   f.blindedSet();
   f.evaluate(g.blindedSet());
-  assert.throws(() => f.finish(encodePoints([hashIdentifier("1")])), /1 elements, expected 2/);
+  assert.throws(() => f.finish(encodePoints([hashIdentifier("1")])), /32 bytes, expected 2 elements/);
   assert.throws(() => f.finish(new Uint8Array(64)), /stage dead/);
   assert.throws(() => new PsiParty(["1", "2"], { format: FORMAT, padTo: 1 }), /padTo 1/);
 });
