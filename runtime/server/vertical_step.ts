@@ -130,8 +130,8 @@ export class VerticalServer {
    *   applied, labels from the wrong party or missing), `WRONG_SHAPE` (a width or batch size
    *   that does not fit).
    */
-  forward(party: string, stepId: string, activation: Tensor, labels?: Tensor): Promise<VerticalForwardReply> {
-    return this.#submit("train", party, stepId, activation, labels);
+  async forward(party: string, stepId: string, activation: Tensor, labels?: Tensor): Promise<VerticalForwardReply> {
+    return await this.#submit("train", party, stepId, activation, labels);
   }
 
   /** Evaluation: the label party gets the logits (or the head input, U-shaped); the others `{}`. */
