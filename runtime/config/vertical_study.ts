@@ -65,6 +65,12 @@ function oneOf<T extends string>(o: Record<string, unknown>, k: string, allowed:
   return v as T;
 }
 
+function level(codec: Record<string, unknown>): number {
+  const v = int(codec, "level", 0, 0);
+  if (v > 9) fail("codec.level", "a deflate level 0 to 9", v);
+  return v;
+}
+
 /**
  * Checks and completes a study object.
  *
@@ -105,6 +111,6 @@ export function parseVerticalStudy(raw: unknown): VerticalStudy {
     batchSize: int(o, "batchSize", 1, 256),
     lr,
     seed: int(o, "seed", 0, 0),
-    codec: { dtype: oneOf(codec, "dtype", ["float32", "float16", "int8"] as const, "float32"), level: int(codec, "level", 0, 0) },
+    codec: { dtype: oneOf(codec, "dtype", ["float32", "float16", "int8"] as const, "float32"), level: level(codec) },
   };
 }
