@@ -47,23 +47,36 @@ export function checkIdentifiers(ids: readonly string[], format: IdentifierForma
   try {
     re = new RegExp(format.pattern, "u");
   } catch (e) {
-    throw new NoiseError("PSI_INVALID_IDENTIFIER", `identifier pattern ${JSON.stringify(format.pattern)}: not a valid regular expression`, { cause: e });
+    throw new NoiseError(
+      "PSI_INVALID_IDENTIFIER",
+      `identifier pattern ${JSON.stringify(format.pattern)}: not a valid regular expression`,
+      { cause: e },
+    );
   }
   const what = format.name ? `${format.name} (${format.pattern})` : format.pattern;
   const seen = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (typeof id !== "string") {
-      throw new NoiseError("PSI_INVALID_IDENTIFIER", `row ${i}: identifier is a ${typeof id}, expected a string of the form ${what}`);
+      throw new NoiseError(
+        "PSI_INVALID_IDENTIFIER",
+        `row ${i}: identifier is a ${typeof id}, expected a string of the form ${what}`,
+      );
     }
     // The full match is checked by hand: a pattern without ^…$ must still match the whole id.
     const m = id.length <= MAX_IDENTIFIER_LENGTH ? re.exec(id) : null;
     if (!m || m.index !== 0 || m[0].length !== id.length) {
-      throw new NoiseError("PSI_INVALID_IDENTIFIER", `row ${i}: identifier (${id.length} characters) is not a ${what}`);
+      throw new NoiseError(
+        "PSI_INVALID_IDENTIFIER",
+        `row ${i}: identifier (${id.length} characters) is not a ${what}`,
+      );
     }
     const before = seen.get(id);
     if (before !== undefined) {
-      throw new NoiseError("PSI_INVALID_IDENTIFIER", `rows ${before} and ${i}: the same identifier twice (one row per identifier expected)`);
+      throw new NoiseError(
+        "PSI_INVALID_IDENTIFIER",
+        `rows ${before} and ${i}: the same identifier twice (one row per identifier expected)`,
+      );
     }
     seen.set(id, i);
   }

@@ -15,7 +15,18 @@
  * ```
  * @module
  */
-export { deriveElement, GROUP_ORDER, type GroupElement, hashIdentifier, PSI_DST, RistrettoPoint } from "./hash_to_group.ts";
-export { checkIdentifiers, type IdentifierFormat, MAX_IDENTIFIER_LENGTH } from "./identifier_format.ts";
+export {
+  deriveElement,
+  GROUP_ORDER,
+  type GroupElement,
+  hashIdentifier,
+  PSI_DST,
+  RistrettoPoint,
+} from "./hash_to_group.ts";
+export {
+  checkIdentifiers,
+  type IdentifierFormat,
+  MAX_IDENTIFIER_LENGTH,
+} from "./identifier_format.ts";
 export { decodePoints, encodePoints, POINT_BYTES } from "./point_list.ts";
-export { PsiParty, type PsiOptions, type PsiResult, type PsiReveal } from "./psi_party.ts";
+export { type PsiOptions, PsiParty, type PsiResult, type PsiReveal } from "./psi_party.ts";

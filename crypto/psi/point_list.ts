@@ -49,9 +49,16 @@ export function encodePoints(points: readonly GroupElement[]): Uint8Array {
  * // set: 31 bytes is not a multiple of 32
  * ```
  */
-export function decodePoints(bytes: Uint8Array, what = "point list", expected?: number): GroupElement[] {
+export function decodePoints(
+  bytes: Uint8Array,
+  what = "point list",
+  expected?: number,
+): GroupElement[] {
   if (bytes.length % POINT_BYTES !== 0) {
-    throw new NoiseError("PSI_INVALID_MESSAGE", `${what}: ${bytes.length} bytes is not a multiple of ${POINT_BYTES}`);
+    throw new NoiseError(
+      "PSI_INVALID_MESSAGE",
+      `${what}: ${bytes.length} bytes is not a multiple of ${POINT_BYTES}`,
+    );
   }
   const n = bytes.length / POINT_BYTES;
   if (expected !== undefined && n !== expected) {
@@ -63,9 +70,15 @@ export function decodePoints(bytes: Uint8Array, what = "point list", expected?: 
     try {
       p = RistrettoPoint.fromBytes(bytes.subarray(i * POINT_BYTES, (i + 1) * POINT_BYTES));
     } catch (e) {
-      throw new NoiseError("PSI_INVALID_MESSAGE", `${what}: element ${i} is not a canonical ristretto255 encoding`, { cause: e });
+      throw new NoiseError(
+        "PSI_INVALID_MESSAGE",
+        `${what}: element ${i} is not a canonical ristretto255 encoding`,
+        { cause: e },
+      );
     }
-    if (p.is0()) throw new NoiseError("PSI_INVALID_MESSAGE", `${what}: element ${i} is the identity`);
+    if (p.is0()) {
+      throw new NoiseError("PSI_INVALID_MESSAGE", `${what}: element ${i} is the identity`);
+    }
     out[i] = p;
   }
   return out;

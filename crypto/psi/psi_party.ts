@@ -42,7 +42,7 @@
 import { bytesToNumberLE } from "@noble/curves/utils.js";
 import { randomBytes as cryptoRandomBytes } from "@noble/hashes/utils.js";
 import { NoiseError } from "../errors.ts";
-import { GROUP_ORDER, type GroupElement, hashIdentifier, PSI_DST } from "./hash_to_group.ts";
+import { GROUP_ORDER, hashIdentifier, PSI_DST } from "./hash_to_group.ts";
 import { checkIdentifiers, type IdentifierFormat } from "./identifier_format.ts";
 import { decodePoints, encodePoints, POINT_BYTES } from "./point_list.ts";
 
@@ -137,7 +137,10 @@ export class PsiParty {
     checkIdentifiers(ids, options.format);
     const padTo = options.padTo ?? 0;
     if (!Number.isSafeInteger(padTo) || padTo < 0 || (padTo > 0 && padTo < ids.length)) {
-      throw new NoiseError("PSI_INVALID_STATE", `padTo ${padTo}: expected 0 (no padding) or an integer >= the set size ${ids.length}`);
+      throw new NoiseError(
+        "PSI_INVALID_STATE",
+        `padTo ${padTo}: expected 0 (no padding) or an integer >= the set size ${ids.length}`,
+      );
     }
     this.#ids = [...ids];
     this.#reveal = options.reveal ?? "intersection";
@@ -160,7 +163,9 @@ export class PsiParty {
     const k = this.#k!;
     const points = this.#sent.map((row) =>
       // Padding: a hash of fresh random bytes under another tag, blinded like the rest.
-      (row >= 0 ? hashIdentifier(this.#ids[row], this.#dst) : hashIdentifier(hex(this.#rand(32)), `${this.#dst}pad`)).multiply(k)
+      (row >= 0
+        ? hashIdentifier(this.#ids[row], this.#dst)
+        : hashIdentifier(hex(this.#rand(32)), `${this.#dst}pad`)).multiply(k)
     );
     return encodePoints(points);
   }
@@ -175,9 +180,13 @@ export class PsiParty {
   evaluate(peerBlinded: Uint8Array): Uint8Array {
     this.#advance("blinded", "evaluated", "evaluate");
     try {
-      const doubled = decodePoints(peerBlinded, "peer's blinded set").map((p) => p.multiply(this.#k!));
+      const doubled = decodePoints(peerBlinded, "peer's blinded set").map((p) =>
+        p.multiply(this.#k!)
+      );
       const bytes = encodePoints(doubled);
-      this.#peerDoubled = new Set(doubled.map((_, i) => hex(bytes.subarray(i * POINT_BYTES, (i + 1) * POINT_BYTES))));
+      this.#peerDoubled = new Set(
+        doubled.map((_, i) => hex(bytes.subarray(i * POINT_BYTES, (i + 1) * POINT_BYTES))),
+      );
       this.#peerSetSize = doubled.length;
       return bytes;
     } catch (e) {
@@ -196,7 +205,10 @@ export class PsiParty {
     try {
       const n = this.#sent.length;
       if (ownDoubled.length !== n * POINT_BYTES) {
-        throw new NoiseError("PSI_INVALID_MESSAGE", `own set evaluated by the peer: ${ownDoubled.length} bytes, expected ${n} elements of ${POINT_BYTES}`);
+        throw new NoiseError(
+          "PSI_INVALID_MESSAGE",
+          `own set evaluated by the peer: ${ownDoubled.length} bytes, expected ${n} elements of ${POINT_BYTES}`,
+        );
       }
       // Compared as encodings, without decoding: ristretto255 encodings are canonical (one per
       // element, RFC 9496 §4.3.2), and every kept value is a valid non-identity encoding, so a
@@ -225,7 +237,10 @@ export class PsiParty {
     if (this.#stage !== from) {
       const was = this.#stage;
       this.#die();
-      throw new NoiseError("PSI_INVALID_STATE", `${what}: called in stage ${was}, expected ${from} (each step runs once, in order)`);
+      throw new NoiseError(
+        "PSI_INVALID_STATE",
+        `${what}: called in stage ${was}, expected ${from} (each step runs once, in order)`,
+      );
     }
     this.#stage = to;
   }

@@ -43,10 +43,14 @@ export const FUSED_INPUT = "fused";
  * buildFusionTop({ random: Math.random, width: 8 }).cuts.ushaped; // ["top/relu1"]
  * ```
  */
-export function buildFusionTop(opts: FusionTopOptions): { model: Model; cuts: { ushaped: string[] } } {
+export function buildFusionTop(
+  opts: FusionTopOptions,
+): { model: Model; cuts: { ushaped: string[] } } {
   const hidden = opts.hidden ?? 32;
   for (const [k, v] of [["width", opts.width], ["hidden", hidden]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`fusion top: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`fusion top: ${k} must be a positive integer, got ${v}`);
+    }
   }
   const b = new NetBuilder("splitgate_fusion_top", opts.random);
   const x = b.input(FUSED_INPUT, "float32", ["N", opts.width]);

@@ -25,7 +25,12 @@
  * ```
  * @module
  */
-import { Allowlist, generateStaticKeyPair, keyToHex, serializeAllowlist } from "../../crypto/keys/mod.ts";
+import {
+  Allowlist,
+  generateStaticKeyPair,
+  keyToHex,
+  serializeAllowlist,
+} from "../../crypto/keys/mod.ts";
 import { buildEhr } from "../../models/zoo/ehr.ts";
 import { parseVerticalStudy, type VerticalStudy } from "../config/vertical_study.ts";
 import { type DiabetesData, loadDiabetes } from "../data/diabetes.ts";
@@ -35,9 +40,9 @@ import { TensorDataset } from "../data/tensor_dataset.ts";
 import {
   DIABETES_PARTIES,
   firstEncounters,
-  PATIENT_NBR_FORMAT,
   partyEncoding,
   partySplit,
+  PATIENT_NBR_FORMAT,
   type VerticalColumns,
 } from "../data/vertical_columns.ts";
 import { createEngine, type Engine, wasmBinaryUrl } from "../engine/mod.ts";
@@ -84,13 +89,21 @@ export interface VerticalDemoResult {
 const NAMES = ["hospital", "pharmacy"] as const;
 
 /** Which rows (first encounters) each institution holds, per split; shuffled per institution. */
-function holdings(d: DiabetesData, o: VerticalDemoOptions): Record<(typeof NAMES)[number], Record<string, number[]>> {
+function holdings(
+  d: DiabetesData,
+  o: VerticalDemoOptions,
+): Record<(typeof NAMES)[number], Record<string, number[]>> {
   const rng = new Rng(o.seed + 1000);
   const p = Math.sqrt(o.overlap);
-  const out = { hospital: {} as Record<string, number[]>, pharmacy: {} as Record<string, number[]> };
+  const out = {
+    hospital: {} as Record<string, number[]>,
+    pharmacy: {} as Record<string, number[]>,
+  };
   for (const s of PARTY_SPLITS) {
     let rows = firstEncounters(d[s]);
-    const cap = o.rows > 0 ? Math.max(1, Math.round(o.rows * (s === "train" ? 1 : s === "val" ? 1 / 7 : 2 / 7))) : rows.length;
+    const cap = o.rows > 0
+      ? Math.max(1, Math.round(o.rows * (s === "train" ? 1 : s === "val" ? 1 / 7 : 2 / 7)))
+      : rows.length;
     rows = rows.slice(0, cap);
     for (const n of NAMES) {
       const mine = Uint32Array.from(rows.filter(() => rng.float() < p));
@@ -101,14 +114,22 @@ function holdings(d: DiabetesData, o: VerticalDemoOptions): Record<(typeof NAMES
   return out;
 }
 
-function partyData(d: DiabetesData, cols: VerticalColumns, rows: Record<string, number[]>, withLabel: boolean): PartyData {
+function partyData(
+  d: DiabetesData,
+  cols: VerticalColumns,
+  rows: Record<string, number[]>,
+  withLabel: boolean,
+): PartyData {
   const splits = {} as PartyData["splits"];
   for (const s of PARTY_SPLITS) splits[s] = partySplit(d[s], cols, rows[s], withLabel);
   return { splits, encoding: partyEncoding(d.meta, cols) };
 }
 
 /** The matched rows of each split, as the demo (the data source) knows them, in one order. */
-function matchedRows(h: Record<string, number[]>, p: Record<string, number[]>): Record<string, number[]> {
+function matchedRows(
+  h: Record<string, number[]>,
+  p: Record<string, number[]>,
+): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const s of PARTY_SPLITS) {
     const other = new Set(p[s]);
@@ -118,13 +139,24 @@ function matchedRows(h: Record<string, number[]>, p: Record<string, number[]>): 
 }
 
 /** Trains the zoo EHR network centrally on `cols` of the matched rows. */
-async function baseline(engine: Engine, d: DiabetesData, cols: VerticalColumns, rows: Record<string, number[]>, o: VerticalDemoOptions, study: VerticalStudy): Promise<Omit<VerticalDemoRow, "name">> {
+async function baseline(
+  engine: Engine,
+  d: DiabetesData,
+  cols: VerticalColumns,
+  rows: Record<string, number[]>,
+  o: VerticalDemoOptions,
+  study: VerticalStudy,
+): Promise<Omit<VerticalDemoRow, "name">> {
   const ds = (s: (typeof PARTY_SPLITS)[number]) => {
     const v = partySplit(d[s], cols, rows[s], true);
     return new TensorDataset(v.inputs, v.label!);
   };
   const rng = new Rng(o.seed);
-  const zoo = buildEhr({ random: () => rng.float(), ...partyEncoding(d.meta, cols), hidden: [study.frontWidth * 2, study.fusionHidden] });
+  const zoo = buildEhr({
+    random: () => rng.float(),
+    ...partyEncoding(d.meta, cols),
+    hidden: [study.frontWidth * 2, study.fusionHidden],
+  });
   const r = await trainCentral({
     engine,
     model: zoo.model,
@@ -139,7 +171,14 @@ async function baseline(engine: Engine, d: DiabetesData, cols: VerticalColumns, 
 }
 
 /** Spawns one party process and waits for its result. */
-async function runParty(name: string, root: string, port: number, serverKey: Uint8Array, study: unknown, log: (l: string) => void): Promise<VerticalPartyResult> {
+async function runParty(
+  name: string,
+  root: string,
+  port: number,
+  serverKey: Uint8Array,
+  study: unknown,
+  log: (l: string) => void,
+): Promise<VerticalPartyResult> {
   const dir = `${root}/${name}`;
   const wasmFile = fileURLToPath(wasmBinaryUrl());
   const config = {
@@ -156,9 +195,16 @@ async function runParty(name: string, root: string, port: number, serverKey: Uin
   const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "--no-prompt", "--cached-only", "--no-remote", `--config=${denoJson}`,
-      `--allow-read=${dir},${wasmFile}`, `--allow-write=${config.resultFile}`, `--allow-net=127.0.0.1:${port}`,
-      main, JSON.stringify(config),
+      "run",
+      "--no-prompt",
+      "--cached-only",
+      "--no-remote",
+      `--config=${denoJson}`,
+      `--allow-read=${dir},${wasmFile}`,
+      `--allow-write=${config.resultFile}`,
+      `--allow-net=127.0.0.1:${port}`,
+      main,
+      JSON.stringify(config),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -173,7 +219,11 @@ async function runParty(name: string, root: string, port: number, serverKey: Uin
     }
     if (buf) log(buf);
   };
-  const [status] = await Promise.all([child.status, pipe(child.stdout, ""), pipe(child.stderr, "stderr:")]);
+  const [status] = await Promise.all([
+    child.status,
+    pipe(child.stdout, ""),
+    pipe(child.stderr, "stderr:"),
+  ]);
   if (!status.success) throw new Error(`party ${name} exited with code ${status.code}`);
   return JSON.parse(await Deno.readTextFile(config.resultFile));
 }
@@ -189,7 +239,9 @@ async function runParty(name: string, root: string, port: number, serverKey: Uin
  * ```
  */
 export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalDemoResult> {
-  if (!(o.overlap > 0 && o.overlap <= 1)) throw new UsageError(`--overlap ${o.overlap}: expected a fraction in (0, 1]`);
+  if (!(o.overlap > 0 && o.overlap <= 1)) {
+    throw new UsageError(`--overlap ${o.overlap}: expected a fraction in (0, 1]`);
+  }
   const d = await loadDiabetes(o.dataFile, { seed: o.seed });
   const hold = holdings(d, o);
   const studyJson = {
@@ -213,13 +265,18 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
       const kp = generateStaticKeyPair();
       await writeKeyPairFiles(`${root}/${n}`, n, kp);
       entries.push({ name: n, publicKey: kp.publicKey });
-      await Deno.writeFile(`${root}/${n}/data.npz`, writePartyFile(partyData(d, DIABETES_PARTIES[n], hold[n], n === "hospital")));
+      await Deno.writeFile(
+        `${root}/${n}/data.npz`,
+        writePartyFile(partyData(d, DIABETES_PARTIES[n], hold[n], n === "hospital")),
+      );
     }
     const allowlist = new Allowlist(entries);
     await Deno.writeTextFile(`${root}/allowlist.json`, serializeAllowlist(allowlist));
-    o.log(`vertical demo: Diabetes 130, one row per patient; hospital holds ${hold.hospital.train.length} training patients ` +
-      `(${DIABETES_PARTIES.hospital.numeric.length} numeric, ${DIABETES_PARTIES.hospital.categorical.length} categorical columns, diagnoses, label), ` +
-      `pharmacy ${hold.pharmacy.train.length} (${DIABETES_PARTIES.pharmacy.numeric.length} numeric, ${DIABETES_PARTIES.pharmacy.categorical.length} categorical columns)`);
+    o.log(
+      `vertical demo: Diabetes 130, one row per patient; hospital holds ${hold.hospital.train.length} training patients ` +
+        `(${DIABETES_PARTIES.hospital.numeric.length} numeric, ${DIABETES_PARTIES.hospital.categorical.length} categorical columns, diagnoses, label), ` +
+        `pharmacy ${hold.pharmacy.train.length} (${DIABETES_PARTIES.pharmacy.numeric.length} numeric, ${DIABETES_PARTIES.pharmacy.categorical.length} categorical columns)`,
+    );
     try {
       engine = await createEngine(o.engine ?? "native", { threads: 1 });
     } catch (e) {
@@ -235,34 +292,65 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
       seed: study.seed,
       fusionHidden: study.fusionHidden,
     });
-    const { app } = createVerticalApp({ keyPair: serverKeys, allowlist, server, codec: study.codec, log: (l) => o.log(`[server] ${l}`) });
+    const { app } = createVerticalApp({
+      keyPair: serverKeys,
+      allowlist,
+      server,
+      codec: study.codec,
+      log: (l) => o.log(`[server] ${l}`),
+    });
     const served = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
     http = served;
     const port = served.addr.port;
-    o.log(`server on 127.0.0.1:${port}: fusion ${study.fusion}, labels ${study.labels.holder === "server" ? "sent to the server by hospital" : "kept by hospital (U-shaped)"}; ${o.epochs} epochs, batch ${o.batchSize}`);
+    o.log(
+      `server on 127.0.0.1:${port}: fusion ${study.fusion}, labels ${
+        study.labels.holder === "server"
+          ? "sent to the server by hospital"
+          : "kept by hospital (U-shaped)"
+      }; ${o.epochs} epochs, batch ${o.batchSize}`,
+    );
     const t0 = performance.now();
-    const results = await Promise.all(NAMES.map((n) => runParty(n, root, port, serverKeys.publicKey, studyJson, o.log)));
+    const results = await Promise.all(
+      NAMES.map((n) => runParty(n, root, port, serverKeys.publicKey, studyJson, o.log)),
+    );
     const verticalSeconds = (performance.now() - t0) / 1000;
     await http.shutdown();
     http = undefined;
     const hospital = results[0];
-    const rows: VerticalDemoRow[] = [{ name: `vertical split (${study.fusion})`, test: hospital.test!, bestEpoch: hospital.bestEpoch!, seconds: verticalSeconds }];
+    const rows: VerticalDemoRow[] = [{
+      name: `vertical split (${study.fusion})`,
+      test: hospital.test!,
+      bestEpoch: hospital.bestEpoch!,
+      seconds: verticalSeconds,
+    }];
     const matched = matchedRows(hold.hospital, hold.pharmacy);
     const all: VerticalColumns = {
       numeric: [...DIABETES_PARTIES.hospital.numeric, ...DIABETES_PARTIES.pharmacy.numeric],
-      categorical: [...DIABETES_PARTIES.hospital.categorical, ...DIABETES_PARTIES.pharmacy.categorical],
+      categorical: [
+        ...DIABETES_PARTIES.hospital.categorical,
+        ...DIABETES_PARTIES.pharmacy.categorical,
+      ],
       codes: true,
     };
     const wasm = await createEngine("wasm", { threads: 1 });
     try {
-      for (const [name, cols] of [["central, all columns", all], ["hospital alone", DIABETES_PARTIES.hospital], ["pharmacy alone", DIABETES_PARTIES.pharmacy]] as const) {
+      for (
+        const [name, cols] of [["central, all columns", all], [
+          "hospital alone",
+          DIABETES_PARTIES.hospital,
+        ], ["pharmacy alone", DIABETES_PARTIES.pharmacy]] as const
+      ) {
         o.log(`baseline: ${name}`);
         rows.push({ name, ...(await baseline(wasm, d, cols, matched, o, study)) });
       }
     } finally {
       await wasm.dispose();
     }
-    return { matched: hospital.matched, rows, parties: { hospital: results[0], pharmacy: results[1] } };
+    return {
+      matched: hospital.matched,
+      rows,
+      parties: { hospital: results[0], pharmacy: results[1] },
+    };
   } finally {
     if (http) await http.shutdown();
     await engine?.dispose();
@@ -281,12 +369,26 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
  */
 export function formatVerticalTable(r: VerticalDemoResult): string {
   const head = ["", "test AUC", "test acc", "test rows", "best epoch", "seconds"];
-  const body = r.rows.map((x) => [x.name, x.test.auc.toFixed(4), x.test.accuracy.toFixed(4), String(x.test.samples), String(x.bestEpoch), x.seconds.toFixed(1)]);
+  const body = r.rows.map((
+    x,
+  ) => [
+    x.name,
+    x.test.auc.toFixed(4),
+    x.test.accuracy.toFixed(4),
+    String(x.test.samples),
+    String(x.bestEpoch),
+    x.seconds.toFixed(1),
+  ]);
   const all = [head, ...body];
   const w = head.map((_, j) => Math.max(...all.map((row) => row[j].length)));
-  const line = (row: string[]) => row.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join("  ");
+  const line = (row: string[]) =>
+    row.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join("  ");
   const v = r.rows[0].test.auc, c = r.rows[1]?.test.auc;
-  const traffic = Object.entries(r.parties).map(([n, p]) => `${n} sent ${(p.bytesUp / 2 ** 20).toFixed(1)} MiB, received ${(p.bytesDown / 2 ** 20).toFixed(1)} MiB (PSI ${p.psiSeconds.toFixed(1)} s)`).join("; ");
+  const traffic = Object.entries(r.parties).map(([n, p]) =>
+    `${n} sent ${(p.bytesUp / 2 ** 20).toFixed(1)} MiB, received ${
+      (p.bytesDown / 2 ** 20).toFixed(1)
+    } MiB (PSI ${p.psiSeconds.toFixed(1)} s)`
+  ).join("; ");
   return [
     `PSI matched ${r.matched.train}/${r.matched.val}/${r.matched.test} train/val/test patients`,
     line(head),
@@ -294,12 +396,15 @@ export function formatVerticalTable(r: VerticalDemoResult): string {
     ...body.map(line),
     "",
     traffic,
-    c === undefined ? "" : `vertical − central test AUC: ${v - c >= 0 ? "+" : ""}${(v - c).toFixed(4)}`,
+    c === undefined
+      ? ""
+      : `vertical − central test AUC: ${v - c >= 0 ? "+" : ""}${(v - c).toFixed(4)}`,
   ].join("\n");
 }
 
 /** Usage line of `deno task demo --vertical`. */
-export const VERTICAL_USAGE = "usage: deno task demo --vertical [--epochs N] [--batch B] [--fusion concat|sum] " +
+export const VERTICAL_USAGE =
+  "usage: deno task demo --vertical [--epochs N] [--batch B] [--fusion concat|sum] " +
   "[--labels server|party] [--overlap F] [--rows N] [--seed S] [--engine native|wasm] [--data diabetes130.zip]";
 
 /**
@@ -323,16 +428,27 @@ export async function verticalDemoMain(args: string[]): Promise<void> {
     rows: { type: "string", default: "0" },
     seed: { type: "string", default: "0" },
     engine: { type: "string" },
-    data: { type: "string", default: fileURLToPath(new URL("../../data/diabetes130.zip", import.meta.url)) },
+    data: {
+      type: "string",
+      default: fileURLToPath(new URL("../../data/diabetes130.zip", import.meta.url)),
+    },
   });
   const int = (flag: string, s: string, min: number) => {
     const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} ${s}: expected an integer >= ${min}`);
+    if (!Number.isSafeInteger(n) || n < min) {
+      throw new UsageError(`--${flag} ${s}: expected an integer >= ${min}`);
+    }
     return n;
   };
-  if (v.fusion !== "concat" && v.fusion !== "sum") throw new UsageError(`--fusion ${v.fusion}: expected concat or sum`);
-  if (v.labels !== "server" && v.labels !== "party") throw new UsageError(`--labels ${v.labels}: expected server or party`);
-  if (v.engine !== undefined && v.engine !== "native" && v.engine !== "wasm") throw new UsageError(`--engine ${v.engine}: expected native or wasm`);
+  if (v.fusion !== "concat" && v.fusion !== "sum") {
+    throw new UsageError(`--fusion ${v.fusion}: expected concat or sum`);
+  }
+  if (v.labels !== "server" && v.labels !== "party") {
+    throw new UsageError(`--labels ${v.labels}: expected server or party`);
+  }
+  if (v.engine !== undefined && v.engine !== "native" && v.engine !== "wasm") {
+    throw new UsageError(`--engine ${v.engine}: expected native or wasm`);
+  }
   const t0 = performance.now();
   const r = await runVerticalDemo({
     dataFile: v.data!,

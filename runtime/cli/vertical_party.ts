@@ -42,13 +42,30 @@ if (import.meta.main) {
   await runMain(async () => {
     if (Deno.args.length !== 1) throw new UsageError("expected one argument: the config JSON");
     const c = JSON.parse(Deno.args[0]) as VerticalPartyProcessConfig;
-    for (const k of ["name", "server", "serverPublicKey", "keyFile", "dataFile", "resultFile", "wasmFile"] as const) {
-      if (typeof c[k] !== "string" || !c[k]) throw new UsageError(`config.${k}: expected a non-empty string, got ${JSON.stringify(c[k])}`);
+    for (
+      const k of [
+        "name",
+        "server",
+        "serverPublicKey",
+        "keyFile",
+        "dataFile",
+        "resultFile",
+        "wasmFile",
+      ] as const
+    ) {
+      if (typeof c[k] !== "string" || !c[k]) {
+        throw new UsageError(
+          `config.${k}: expected a non-empty string, got ${JSON.stringify(c[k])}`,
+        );
+      }
     }
     const study = parseVerticalStudy(c.study);
     const key = await loadPrivateKeyFile(c.keyFile);
     const data = readPartyFile(await Deno.readFile(c.dataFile), c.dataFile);
-    const engine = await createEngine("wasm", { threads: 1, wasmBinary: await Deno.readFile(c.wasmFile) });
+    const engine = await createEngine("wasm", {
+      threads: 1,
+      wasmBinary: await Deno.readFile(c.wasmFile),
+    });
     const serverKey = parseHexKey(c.serverPublicKey);
     if (typeof serverKey === "string") throw new UsageError(`config.serverPublicKey: ${serverKey}`);
     const conn = await VerticalConnection.connect({
@@ -58,7 +75,14 @@ if (import.meta.main) {
       codec: study.codec,
     });
     try {
-      const r: VerticalPartyResult = await runVerticalParty({ name: c.name, conn, data, study, engine, log: (l) => console.log(l) });
+      const r: VerticalPartyResult = await runVerticalParty({
+        name: c.name,
+        conn,
+        data,
+        study,
+        engine,
+        log: (l) => console.log(l),
+      });
       await Deno.writeTextFile(c.resultFile, JSON.stringify(r));
     } finally {
       conn.close();

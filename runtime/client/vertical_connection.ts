@@ -11,14 +11,28 @@
  * ```
  * @module
  */
-import { initiatorHandshake, openChunked, sealChunked, type SecureChannel } from "../../crypto/channel/mod.ts";
+import {
+  initiatorHandshake,
+  openChunked,
+  sealChunked,
+  type SecureChannel,
+} from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/mod.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import type { BundleOptions } from "../codec/mod.ts";
 import { packFrames, unpackFrames } from "../protocol/body_frames.ts";
-import { APP_FRAME_TYPE, PROTOCOL_CHANNEL_OPTIONS, SESSION_HEADER } from "../protocol/channel_settings.ts";
+import {
+  APP_FRAME_TYPE,
+  PROTOCOL_CHANNEL_OPTIONS,
+  SESSION_HEADER,
+} from "../protocol/channel_settings.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/protocol_error.ts";
-import { decodeVertical, encodeVertical, type VerticalHeader, type VerticalMessage } from "../protocol/vertical_wire.ts";
+import {
+  decodeVertical,
+  encodeVertical,
+  type VerticalHeader,
+  type VerticalMessage,
+} from "../protocol/vertical_wire.ts";
 
 /** Options of {@linkcode VerticalConnection.connect}. */
 export interface VerticalConnectionOptions {
@@ -62,9 +76,18 @@ export class VerticalConnection {
    */
   static async connect(o: VerticalConnectionOptions): Promise<VerticalConnection> {
     const f = o.fetch ?? fetch;
-    const hs = initiatorHandshake({ staticKeyPair: o.keyPair, serverPublicKey: o.serverPublicKey, channel: PROTOCOL_CHANNEL_OPTIONS });
-    const res = await f(`${o.url}/v1/vertical/handshake`, { method: "POST", body: hs.message1 as Uint8Array<ArrayBuffer> });
-    if (!res.ok) throw new Error(`vertical handshake with ${o.url}: HTTP ${res.status} ${await res.text()}`);
+    const hs = initiatorHandshake({
+      staticKeyPair: o.keyPair,
+      serverPublicKey: o.serverPublicKey,
+      channel: PROTOCOL_CHANNEL_OPTIONS,
+    });
+    const res = await f(`${o.url}/v1/vertical/handshake`, {
+      method: "POST",
+      body: hs.message1 as Uint8Array<ArrayBuffer>,
+    });
+    if (!res.ok) {
+      throw new Error(`vertical handshake with ${o.url}: HTTP ${res.status} ${await res.text()}`);
+    }
     const session = res.headers.get(SESSION_HEADER);
     if (!session) throw new Error(`vertical handshake with ${o.url}: no ${SESSION_HEADER} header`);
     const channel = hs.finish(new Uint8Array(await res.arrayBuffer()));
@@ -76,16 +99,29 @@ export class VerticalConnection {
    *
    * @throws {ProtocolError} with the server's code for a `V_ERROR` reply; {@link Error} for an HTTP failure.
    */
-  async request(header: VerticalHeader, tensors: Record<string, Tensor> = {}): Promise<VerticalMessage> {
-    const body = packFrames(sealChunked(this.channel, APP_FRAME_TYPE, encodeVertical(header, tensors, this.codec)));
+  async request(
+    header: VerticalHeader,
+    tensors: Record<string, Tensor> = {},
+  ): Promise<VerticalMessage> {
+    const body = packFrames(
+      sealChunked(this.channel, APP_FRAME_TYPE, encodeVertical(header, tensors, this.codec)),
+    );
     this.bytesUp += body.length;
-    const res = await this.doFetch(`${this.url}/v1/vertical/session/${this.session}`, { method: "POST", body: body as Uint8Array<ArrayBuffer> });
-    if (!res.ok) throw new Error(`${header.type} to ${this.url}: HTTP ${res.status} ${await res.text()}`);
+    const res = await this.doFetch(`${this.url}/v1/vertical/session/${this.session}`, {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    if (!res.ok) {
+      throw new Error(`${header.type} to ${this.url}: HTTP ${res.status} ${await res.text()}`);
+    }
     const bytes = new Uint8Array(await res.arrayBuffer());
     this.bytesDown += bytes.length;
     const reply = decodeVertical(openChunked(this.channel, unpackFrames(bytes)).payload);
     if (reply.header.type === "V_ERROR") {
-      throw new ProtocolError((reply.header.code ?? "BAD_MESSAGE") as ProtocolErrorCode, `server refused ${header.type}: ${reply.header.message}`);
+      throw new ProtocolError(
+        (reply.header.code ?? "BAD_MESSAGE") as ProtocolErrorCode,
+        `server refused ${header.type}: ${reply.header.message}`,
+      );
     }
     return reply;
   }

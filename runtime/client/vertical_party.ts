@@ -74,40 +74,81 @@ interface Aligned {
 }
 
 /** Runs the two PSI rounds of one split through the relay; returns the aligned rows. */
-async function matchSplit(o: VerticalPartyOptions, split: (typeof PARTY_SPLITS)[number]): Promise<Aligned> {
+async function matchSplit(
+  o: VerticalPartyOptions,
+  split: (typeof PARTY_SPLITS)[number],
+): Promise<Aligned> {
   const d = o.data.splits[split];
   const psi = new PsiParty(d.ids, { format: o.study.idFormat, reveal: o.study.reveal });
-  const points = (b: Uint8Array) => ({ points: { dtype: "uint8", dims: [b.length], data: b } as Tensor });
-  const got = async (round: number) => (await o.conn.request({ type: "V_PSI_GET", tag: split, round })).tensors.get("points")!.data as Uint8Array;
+  const points = (b: Uint8Array) => ({
+    points: { dtype: "uint8", dims: [b.length], data: b } as Tensor,
+  });
+  const got = async (round: number) =>
+    (await o.conn.request({ type: "V_PSI_GET", tag: split, round })).tensors.get("points")!
+      .data as Uint8Array;
   await o.conn.request({ type: "V_PSI_PUT", tag: split, round: 1 }, points(psi.blindedSet()));
-  await o.conn.request({ type: "V_PSI_PUT", tag: split, round: 2 }, points(psi.evaluate(await got(1))));
+  await o.conn.request(
+    { type: "V_PSI_PUT", tag: split, round: 2 },
+    points(psi.evaluate(await got(1))),
+  );
   const r = psi.finish(await got(2));
   const inputs: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(d.inputs)) inputs[k] = takeRows(t, r.rows);
   return { inputs, label: d.label ? takeRows(d.label, r.rows) : undefined, size: r.size };
 }
 
-function take(a: Aligned, idx: ArrayLike<number>): { inputs: Record<string, Tensor>; label?: Tensor } {
+function take(
+  a: Aligned,
+  idx: ArrayLike<number>,
+): { inputs: Record<string, Tensor>; label?: Tensor } {
   const inputs: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(a.inputs)) inputs[k] = takeRows(t, idx);
   return { inputs, label: a.label ? takeRows(a.label, idx) : undefined };
 }
 
 /** The party's front: the zoo EHR network over its columns, up to its first hidden layer. */
-async function buildFront(o: VerticalPartyOptions): Promise<{ runner: SegmentRunner; cut: string; opt: Optimizer }> {
+async function buildFront(
+  o: VerticalPartyOptions,
+): Promise<{ runner: SegmentRunner; cut: string; opt: Optimizer }> {
   const k = o.study.parties.indexOf(o.name);
   const rng = new Rng(o.study.seed * 31 + k + 1);
-  const zoo = buildEhr({ random: () => rng.float(), ...o.data.encoding, hidden: [o.study.frontWidth, 16] });
-  const [front] = compileModel(zoo.model, { loss: "bce", cuts: zoo.cuts.default, seed: o.study.seed });
-  return { runner: await SegmentRunner.create(o.engine, front), cut: front.outputs[0].name, opt: createOptimizer({ kind: "adam", lr: o.study.lr }) };
+  const zoo = buildEhr({
+    random: () => rng.float(),
+    ...o.data.encoding,
+    hidden: [o.study.frontWidth, 16],
+  });
+  const [front] = compileModel(zoo.model, {
+    loss: "bce",
+    cuts: zoo.cuts.default,
+    seed: o.study.seed,
+  });
+  return {
+    runner: await SegmentRunner.create(o.engine, front),
+    cut: front.outputs[0].name,
+    opt: createOptimizer({ kind: "adam", lr: o.study.lr }),
+  };
 }
 
 /** The U-shaped label party's head (the top's last segment, same seed as the server's). */
-async function buildHead(o: VerticalPartyOptions): Promise<{ runner: SegmentRunner; input: string; opt: Optimizer } | null> {
+async function buildHead(
+  o: VerticalPartyOptions,
+): Promise<{ runner: SegmentRunner; input: string; opt: Optimizer } | null> {
   if (o.study.labels.holder !== "party" || o.study.labels.party !== o.name) return null;
-  const width = fusedWidth(o.study.parties.map(() => ({ width: o.study.frontWidth })), o.study.fusion);
-  const head = compileVerticalTop({ width, fusionHidden: o.study.fusionHidden, seed: o.study.seed, ushaped: true })[1];
-  return { runner: await SegmentRunner.create(o.engine, head), input: head.inputs[0].name, opt: createOptimizer({ kind: "adam", lr: o.study.lr }) };
+  const width = fusedWidth(
+    o.study.parties.map(() => ({ width: o.study.frontWidth })),
+    o.study.fusion,
+  );
+  const head = compileVerticalTop({
+    width,
+    fusionHidden: o.study.fusionHidden,
+    seed: o.study.seed,
+    ushaped: true,
+  })[1];
+  return {
+    runner: await SegmentRunner.create(o.engine, head),
+    input: head.inputs[0].name,
+    opt: createOptimizer({ kind: "adam", lr: o.study.lr }),
+  };
 }
 
 /**
@@ -121,7 +162,9 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
   const aligned = {} as Record<(typeof PARTY_SPLITS)[number], Aligned>;
   for (const s of PARTY_SPLITS) aligned[s] = await matchSplit(o, s);
   const matched = { train: aligned.train.size, val: aligned.val.size, test: aligned.test.size };
-  o.log(`[${o.name}] PSI: matched ${matched.train}/${matched.val}/${matched.test} train/val/test rows`);
+  o.log(
+    `[${o.name}] PSI: matched ${matched.train}/${matched.val}/${matched.test} train/val/test rows`,
+  );
   const psiSeconds = (performance.now() - t0) / 1000;
   const front = await buildFront(o);
   const head = await buildHead(o);
@@ -131,7 +174,13 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
   const t1 = performance.now();
   for (let epoch = 1; epoch <= o.study.epochs; epoch++) {
     let lossSum = 0, seen = 0, b = 0;
-    for (const idx of batches(Uint32Array.from({ length: aligned.train.size }, (_, i) => i), o.study.batchSize, rng)) {
+    for (
+      const idx of batches(
+        Uint32Array.from({ length: aligned.train.size }, (_, i) => i),
+        o.study.batchSize,
+        rng,
+      )
+    ) {
       const loss = await trainStep(o, front, head, take(aligned.train, idx), `${epoch}:${b++}`);
       if (loss !== null) {
         lossSum += loss * idx.length;
@@ -141,7 +190,13 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
     const val = await evaluateSplit(o, front, head, aligned.val, `${epoch}:val`);
     const test = await evaluateSplit(o, front, head, aligned.test, `${epoch}:test`);
     epochs.push({ epoch, trainLoss: seen ? lossSum / seen : null, val, test });
-    if (isLabel) o.log(`[${o.name}] epoch ${epoch}/${o.study.epochs}  train loss ${(lossSum / seen).toFixed(4)}  val AUC ${val!.auc.toFixed(4)}`);
+    if (isLabel) {
+      o.log(
+        `[${o.name}] epoch ${epoch}/${o.study.epochs}  train loss ${
+          (lossSum / seen).toFixed(4)
+        }  val AUC ${val!.auc.toFixed(4)}`,
+      );
+    }
   }
   const best = isLabel ? epochs.reduce((a, e) => (e.val!.auc > a.val!.auc ? e : a)) : null;
   return {
@@ -160,18 +215,32 @@ type Front = Awaited<ReturnType<typeof buildFront>>;
 type Head = Awaited<ReturnType<typeof buildHead>>;
 
 /** One training step at this party; returns the loss where this party learns it. */
-async function trainStep(o: VerticalPartyOptions, front: Front, head: Head, batch: { inputs: Record<string, Tensor>; label?: Tensor }, stepId: string): Promise<number | null> {
+async function trainStep(
+  o: VerticalPartyOptions,
+  front: Front,
+  head: Head,
+  batch: { inputs: Record<string, Tensor>; label?: Tensor },
+  stepId: string,
+): Promise<number | null> {
   const f = await front.runner.forward(batch.inputs);
   const activation = f.outputs[front.cut];
   const sendLabels = o.study.labels.holder === "server" && o.study.labels.party === o.name;
-  const reply = await o.conn.request({ type: "V_FORWARD", stepId }, sendLabels ? { activation, labels: batch.label! } : { activation });
+  const reply = await o.conn.request(
+    { type: "V_FORWARD", stepId },
+    sendLabels ? { activation, labels: batch.label! } : { activation },
+  );
   let cutGrad = reply.tensors.get("cutGrad");
   let loss = reply.header.loss ?? null;
   if (head) {
-    const h = await head.runner.step({ [head.input]: reply.tensors.get("headInput")! }, batch.label!);
+    const h = await head.runner.step(
+      { [head.input]: reply.tensors.get("headInput")! },
+      batch.label!,
+    );
     head.opt.step(head.runner.params, h.paramGrads);
     loss = h.loss;
-    cutGrad = (await o.conn.request({ type: "V_HEAD_BACKWARD", stepId }, { gradHeadInput: h.inputGrads[head.input] })).tensors.get("cutGrad");
+    cutGrad = (await o.conn.request({ type: "V_HEAD_BACKWARD", stepId }, {
+      gradHeadInput: h.inputGrads[head.input],
+    })).tensors.get("cutGrad");
   }
   const g = await front.runner.backward(f.saved, { [front.cut]: cutGrad! });
   front.opt.step(front.runner.params, g.paramGrads);
@@ -179,7 +248,13 @@ async function trainStep(o: VerticalPartyOptions, front: Front, head: Head, batc
 }
 
 /** Evaluates one aligned split in order; metrics at the label party, null elsewhere. */
-async function evaluateSplit(o: VerticalPartyOptions, front: Front, head: Head, a: Aligned, tag: string): Promise<Metrics | null> {
+async function evaluateSplit(
+  o: VerticalPartyOptions,
+  front: Front,
+  head: Head,
+  a: Aligned,
+  tag: string,
+): Promise<Metrics | null> {
   const outs: Tensor[] = [];
   const size = 1024;
   for (let i = 0, k = 0; i < a.size; i += size, k++) {
@@ -187,7 +262,9 @@ async function evaluateSplit(o: VerticalPartyOptions, front: Front, head: Head, 
     const activation = (await front.runner.infer(take(a, idx).inputs))[front.cut];
     const r = await o.conn.request({ type: "V_EVAL", batchId: `${tag}:${k}` }, { activation });
     const out = r.tensors.get("output");
-    if (out) outs.push(head ? Object.values(await head.runner.infer({ [head.input]: out }))[0] : out);
+    if (out) {
+      outs.push(head ? Object.values(await head.runner.infer({ [head.input]: out }))[0] : out);
+    }
   }
   if (!a.label || outs.length === 0) return null;
   const m = evaluateLogits("bce", concatRows(outs), a.label);

@@ -47,7 +47,20 @@ export interface VerticalStudy {
   codec: CodecConfig;
 }
 
-const FIELDS = new Set(["parties", "fusion", "labels", "idFormat", "reveal", "frontWidth", "fusionHidden", "epochs", "batchSize", "lr", "seed", "codec"]);
+const FIELDS = new Set([
+  "parties",
+  "fusion",
+  "labels",
+  "idFormat",
+  "reveal",
+  "frontWidth",
+  "fusionHidden",
+  "epochs",
+  "batchSize",
+  "lr",
+  "seed",
+  "codec",
+]);
 
 function fail(k: string, want: string, got: unknown): never {
   throw new TypeError(`vertical study: ${k} must be ${want}, got ${JSON.stringify(got)}`);
@@ -59,7 +72,12 @@ function int(o: Record<string, unknown>, k: string, min: number, fallback: numbe
   return v as number;
 }
 
-function oneOf<T extends string>(o: Record<string, unknown>, k: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  o: Record<string, unknown>,
+  k: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const v = o[k] ?? fallback;
   if (!allowed.includes(v as T)) fail(k, allowed.map((a) => JSON.stringify(a)).join(" or "), v);
   return v as T;
@@ -83,11 +101,18 @@ function level(codec: Record<string, unknown>): number {
  * ```
  */
 export function parseVerticalStudy(raw: unknown): VerticalStudy {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("(the study)", "a JSON object", raw);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    fail("(the study)", "a JSON object", raw);
+  }
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!FIELDS.has(k)) fail(k, `one of the known fields (${[...FIELDS].join(", ")})`, k);
+  for (const k of Object.keys(o)) {
+    if (!FIELDS.has(k)) fail(k, `one of the known fields (${[...FIELDS].join(", ")})`, k);
+  }
   const parties = o.parties;
-  if (!Array.isArray(parties) || parties.length < 2 || new Set(parties).size !== parties.length || parties.some((p) => typeof p !== "string" || !p)) {
+  if (
+    !Array.isArray(parties) || parties.length < 2 || new Set(parties).size !== parties.length ||
+    parties.some((p) => typeof p !== "string" || !p)
+  ) {
     fail("parties", "two or more distinct names", parties);
   }
   const labels = (o.labels ?? {}) as Record<string, unknown>;
@@ -95,7 +120,9 @@ export function parseVerticalStudy(raw: unknown): VerticalStudy {
   const party = labels.party ?? parties[0];
   if (!parties.includes(party)) fail("labels.party", `one of ${JSON.stringify(parties)}`, party);
   const f = o.idFormat as Record<string, unknown> | undefined;
-  if (!f || typeof f.pattern !== "string" || (f.name !== undefined && typeof f.name !== "string")) fail("idFormat", '{"pattern": "<regex>", "name"?: "<string>"}', f);
+  if (!f || typeof f.pattern !== "string" || (f.name !== undefined && typeof f.name !== "string")) {
+    fail("idFormat", '{"pattern": "<regex>", "name"?: "<string>"}', f);
+  }
   const lr = o.lr ?? 0.001;
   if (typeof lr !== "number" || !(lr > 0)) fail("lr", "a number > 0", lr);
   const codec = (o.codec ?? {}) as Record<string, unknown>;
@@ -111,6 +138,9 @@ export function parseVerticalStudy(raw: unknown): VerticalStudy {
     batchSize: int(o, "batchSize", 1, 256),
     lr,
     seed: int(o, "seed", 0, 0),
-    codec: { dtype: oneOf(codec, "dtype", ["float32", "float16", "int8"] as const, "float32"), level: level(codec) },
+    codec: {
+      dtype: oneOf(codec, "dtype", ["float32", "float16", "int8"] as const, "float32"),
+      level: level(codec),
+    },
   };
 }

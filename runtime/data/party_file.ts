@@ -63,12 +63,16 @@ export function readPartyFile(bytes: Uint8Array, name: string): PartyData {
   const a = readNpz(bytes, name);
   const strings = (k: string): string[] => {
     const v = a.get(k);
-    if (!v || !isStringArray(v)) throw new TypeError(`${name}: member ${k} is missing or not a string array`);
+    if (!v || !isStringArray(v)) {
+      throw new TypeError(`${name}: member ${k} is missing or not a string array`);
+    }
     return [...v.data];
   };
   const tensorOf = (k: string): Tensor | undefined => {
     const v = a.get(k);
-    if (v && isStringArray(v)) throw new TypeError(`${name}: member ${k} is a string array, expected numbers`);
+    if (v && isStringArray(v)) {
+      throw new TypeError(`${name}: member ${k} is a string array, expected numbers`);
+    }
     return v;
   };
   const splits = {} as PartyData["splits"];
@@ -78,7 +82,9 @@ export function readPartyFile(bytes: Uint8Array, name: string): PartyData {
       const t = tensorOf(`${s}_${k}`);
       if (t) inputs[k] = t;
     }
-    if (!inputs.numeric || !inputs.categorical) throw new TypeError(`${name}: ${s}_numeric and ${s}_categorical are required`);
+    if (!inputs.numeric || !inputs.categorical) {
+      throw new TypeError(`${name}: ${s}_numeric and ${s}_categorical are required`);
+    }
     const label = tensorOf(`${s}_label`) as Tensor<"float32"> | undefined;
     splits[s] = { inputs, ids: strings(`${s}_ids`), ...(label ? { label } : {}) };
   }

@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { type Tensor } from "../../models/tensor.ts";
+import type { Tensor } from "../../models/tensor.ts";
 import type { DiabetesMeta, DiabetesSplit } from "./diabetes.ts";
 import { takeRows } from "./tensor_dataset.ts";
 
@@ -36,8 +36,16 @@ export interface VerticalColumns {
 
 /** The demo's two institutions. */
 export const DIABETES_PARTIES: Readonly<Record<"hospital" | "pharmacy", VerticalColumns>> = {
-  hospital: { numeric: [0, 2, 4, 5, 6, 7, 8, 11], categorical: [0, 1, 2, 3, 4, 5, 6, 7], codes: true },
-  pharmacy: { numeric: [1, 3, 9, 10], categorical: Array.from({ length: 27 }, (_, i) => 8 + i), codes: false },
+  hospital: {
+    numeric: [0, 2, 4, 5, 6, 7, 8, 11],
+    categorical: [0, 1, 2, 3, 4, 5, 6, 7],
+    codes: true,
+  },
+  pharmacy: {
+    numeric: [1, 3, 9, 10],
+    categorical: Array.from({ length: 27 }, (_, i) => 8 + i),
+    codes: false,
+  },
 };
 
 /** `patient_nbr`'s form in Diabetes 130 (the PSI refuses any other). */
@@ -55,10 +63,19 @@ export const PATIENT_NBR_FORMAT = { pattern: "^[0-9]{1,12}$", name: "patient_nbr
  */
 export function selectColumns<T extends Tensor>(t: T, cols: readonly number[]): T {
   const [n, w] = t.dims;
-  for (const c of cols) if (!(Number.isInteger(c) && c >= 0 && c < w)) throw new RangeError(`column ${c} out of range [0, ${w})`);
-  const src = t.data as unknown as { [i: number]: number | bigint; constructor: new (n: number) => typeof t.data };
+  for (const c of cols) {
+    if (!(Number.isInteger(c) && c >= 0 && c < w)) {
+      throw new RangeError(`column ${c} out of range [0, ${w})`);
+    }
+  }
+  const src = t.data as unknown as {
+    [i: number]: number | bigint;
+    constructor: new (n: number) => typeof t.data;
+  };
   const out = new (src.constructor)(n * cols.length) as unknown as { [i: number]: number | bigint };
-  for (let r = 0; r < n; r++) for (let k = 0; k < cols.length; k++) out[r * cols.length + k] = src[r * w + cols[k]];
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < cols.length; k++) out[r * cols.length + k] = src[r * w + cols[k]];
+  }
   return { dtype: t.dtype, dims: [n, cols.length], data: out } as unknown as T;
 }
 
@@ -99,7 +116,12 @@ export interface PartySplit {
  * // const view = partySplit(d.train, DIABETES_PARTIES.pharmacy, rows, false);
  * ```
  */
-export function partySplit(split: DiabetesSplit, cols: VerticalColumns, rows: readonly number[], withLabel: boolean): PartySplit {
+export function partySplit(
+  split: DiabetesSplit,
+  cols: VerticalColumns,
+  rows: readonly number[],
+  withLabel: boolean,
+): PartySplit {
   const inputs: Record<string, Tensor> = {
     numeric: selectColumns(takeRows(split.numeric, rows), cols.numeric),
     categorical: selectColumns(takeRows(split.categorical, rows), cols.categorical),
@@ -119,6 +141,13 @@ export function partySplit(split: DiabetesSplit, cols: VerticalColumns, rows: re
  * // partyEncoding(d.meta, DIABETES_PARTIES.hospital) -> { numeric: 8, vocabSizes: [...], codeVocab: 560 }
  * ```
  */
-export function partyEncoding(meta: DiabetesMeta, cols: VerticalColumns): { numeric: number; vocabSizes: number[]; codeVocab: number } {
-  return { numeric: cols.numeric.length, vocabSizes: cols.categorical.map((c) => meta.vocabSizes[c]), codeVocab: cols.codes ? meta.codeVocabSize : 0 };
+export function partyEncoding(
+  meta: DiabetesMeta,
+  cols: VerticalColumns,
+): { numeric: number; vocabSizes: number[]; codeVocab: number } {
+  return {
+    numeric: cols.numeric.length,
+    vocabSizes: cols.categorical.map((c) => meta.vocabSizes[c]),
+    codeVocab: cols.codes ? meta.codeVocabSize : 0,
+  };
 }

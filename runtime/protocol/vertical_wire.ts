@@ -76,7 +76,11 @@ const MAX_HEADER = 4096;
  * encodeVertical({ type: "V_PSI_GET", tag: "train", round: 1 }).length > 4; // true
  * ```
  */
-export function encodeVertical(header: VerticalHeader, tensors: Record<string, Tensor> = {}, codec: BundleOptions = {}): Uint8Array {
+export function encodeVertical(
+  header: VerticalHeader,
+  tensors: Record<string, Tensor> = {},
+  codec: BundleOptions = {},
+): Uint8Array {
   const h = new TextEncoder().encode(JSON.stringify(header));
   const bundle = Object.keys(tensors).length ? encodeTensors(tensors, codec) : new Uint8Array();
   const out = new Uint8Array(4 + h.length + bundle.length);
@@ -99,17 +103,37 @@ export function encodeVertical(header: VerticalHeader, tensors: Record<string, T
  * ```
  */
 export function decodeVertical(bytes: Uint8Array, maxElements = 1 << 26): VerticalMessage {
-  if (bytes.length < 4) throw new ProtocolError("BAD_MESSAGE", `vertical message: ${bytes.length} bytes, shorter than its 4-byte header length`);
+  if (bytes.length < 4) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `vertical message: ${bytes.length} bytes, shorter than its 4-byte header length`,
+    );
+  }
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  if (n > MAX_HEADER || 4 + n > bytes.length) throw new ProtocolError("BAD_MESSAGE", `vertical message: header of ${n} bytes in a message of ${bytes.length} (at most ${MAX_HEADER})`);
+  if (n > MAX_HEADER || 4 + n > bytes.length) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `vertical message: header of ${n} bytes in a message of ${bytes.length} (at most ${MAX_HEADER})`,
+    );
+  }
   let header: VerticalHeader;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(4, 4 + n)));
   } catch (e) {
-    throw new ProtocolError("BAD_MESSAGE", "vertical message: header is not UTF-8 JSON", { cause: e });
+    throw new ProtocolError("BAD_MESSAGE", "vertical message: header is not UTF-8 JSON", {
+      cause: e,
+    });
   }
-  if (typeof header !== "object" || header === null || !(VERTICAL_TYPES as readonly string[]).includes(header.type)) {
-    throw new ProtocolError("BAD_MESSAGE", `vertical message: type ${JSON.stringify((header as VerticalHeader)?.type)}, expected one of ${VERTICAL_TYPES.join(", ")}`);
+  if (
+    typeof header !== "object" || header === null ||
+    !(VERTICAL_TYPES as readonly string[]).includes(header.type)
+  ) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `vertical message: type ${
+        JSON.stringify((header as VerticalHeader)?.type)
+      }, expected one of ${VERTICAL_TYPES.join(", ")}`,
+    );
   }
   const rest = bytes.subarray(4 + n);
   let tensors = new Map<string, Tensor>();
@@ -117,7 +141,9 @@ export function decodeVertical(bytes: Uint8Array, maxElements = 1 << 26): Vertic
     try {
       tensors = decodeTensors(rest, { maxTensors: 4, maxElements });
     } catch (e) {
-      throw new ProtocolError("BAD_MESSAGE", `vertical message ${header.type}: bad tensor bundle`, { cause: e });
+      throw new ProtocolError("BAD_MESSAGE", `vertical message ${header.type}: bad tensor bundle`, {
+        cause: e,
+      });
     }
   }
   return { header, tensors };

@@ -26,13 +26,17 @@
  * @module
  */
 import type { Tensor } from "../../models/tensor.ts";
-import { createOptimizer, type Optimizer, type OptimizerConfig } from "../../models/train/optimizer.ts";
+import {
+  createOptimizer,
+  type Optimizer,
+  type OptimizerConfig,
+} from "../../models/train/optimizer.ts";
 import { FUSED_INPUT } from "../../models/zoo/fusion_top.ts";
 import type { Engine } from "../engine/mod.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
-import { type FusionKind, fuse, fusedWidth, splitGrad } from "../train/vertical_fusion.ts";
+import { fuse, fusedWidth, type FusionKind, splitGrad } from "../train/vertical_fusion.ts";
 
 /** The study's vertical settings the server needs. */
 export interface VerticalServerOptions {
@@ -106,7 +110,11 @@ export class VerticalServer {
     if (names.length < 1 || new Set(names).size !== names.length) {
       throw new RangeError(`vertical parties [${names}]: expected one or more distinct names`);
     }
-    if (!names.includes(o.labels.party)) throw new RangeError(`labels.party ${JSON.stringify(o.labels.party)}: expected one of [${names}]`);
+    if (!names.includes(o.labels.party)) {
+      throw new RangeError(
+        `labels.party ${JSON.stringify(o.labels.party)}: expected one of [${names}]`,
+      );
+    }
     const segments = compileVerticalTop({
       width: fusedWidth(o.parties, o.fusion),
       fusionHidden: o.fusionHidden,
@@ -130,7 +138,12 @@ export class VerticalServer {
    *   applied, labels from the wrong party or missing), `WRONG_SHAPE` (a width or batch size
    *   that does not fit).
    */
-  async forward(party: string, stepId: string, activation: Tensor, labels?: Tensor): Promise<VerticalForwardReply> {
+  async forward(
+    party: string,
+    stepId: string,
+    activation: Tensor,
+    labels?: Tensor,
+  ): Promise<VerticalForwardReply> {
     return await this.#submit("train", party, stepId, activation, labels);
   }
 
@@ -149,36 +162,72 @@ export class VerticalServer {
   async headBackward(party: string, stepId: string, gradHeadInput: Tensor): Promise<Tensor> {
     const p = this.#pending.get(stepId);
     if (this.#o.labels.holder !== "party" || party !== this.#o.labels.party) {
-      throw new ProtocolError("WRONG_MODE", `head gradient from ${party}: only the U-shaped label party ${this.#o.labels.party} sends one`);
+      throw new ProtocolError(
+        "WRONG_MODE",
+        `head gradient from ${party}: only the U-shaped label party ${this.#o.labels.party} sends one`,
+      );
     }
-    if (!p?.saved) throw new ProtocolError("UNKNOWN_STEP", `no middle forward of step ${stepId} is held`);
+    if (!p?.saved) {
+      throw new ProtocolError("UNKNOWN_STEP", `no middle forward of step ${stepId} is held`);
+    }
     const r = await this.#top.backward(p.saved, { [this.#outName]: gradHeadInput });
     this.#opt.step(this.#top.params, r.paramGrads);
     this.#finish(stepId, p, r.inputGrads[FUSED_INPUT]);
     return p.parts.get(party)!; // replaced by its gradient in #finish
   }
 
-  #submit(kind: "train" | "eval", party: string, key: string, activation: Tensor, labels?: Tensor): Promise<VerticalForwardReply> {
+  #submit(
+    kind: "train" | "eval",
+    party: string,
+    key: string,
+    activation: Tensor,
+    labels?: Tensor,
+  ): Promise<VerticalForwardReply> {
     const k = this.#o.parties.findIndex((p) => p.name === party);
-    if (k < 0) throw new ProtocolError("BAD_MESSAGE", `party ${JSON.stringify(party)} is not in this vertical study`);
-    if (this.#done.has(key)) throw new ProtocolError("BAD_MESSAGE", `step ${key} was already applied`);
-    const width = this.#o.parties[k].width;
-    if (activation.dtype !== "float32" || activation.dims.length !== 2 || activation.dims[1] !== width) {
-      throw new ProtocolError("WRONG_SHAPE", `${party}'s cut tensor of ${key}: ${activation.dtype} [${activation.dims}], expected float32 [N, ${width}]`);
+    if (k < 0) {
+      throw new ProtocolError(
+        "BAD_MESSAGE",
+        `party ${JSON.stringify(party)} is not in this vertical study`,
+      );
     }
-    const wantLabels = kind === "train" && this.#o.labels.holder === "server" && party === this.#o.labels.party;
+    if (this.#done.has(key)) {
+      throw new ProtocolError("BAD_MESSAGE", `step ${key} was already applied`);
+    }
+    const width = this.#o.parties[k].width;
+    if (
+      activation.dtype !== "float32" || activation.dims.length !== 2 || activation.dims[1] !== width
+    ) {
+      throw new ProtocolError(
+        "WRONG_SHAPE",
+        `${party}'s cut tensor of ${key}: ${activation.dtype} [${activation.dims}], expected float32 [N, ${width}]`,
+      );
+    }
+    const wantLabels = kind === "train" && this.#o.labels.holder === "server" &&
+      party === this.#o.labels.party;
     if (wantLabels !== (labels !== undefined)) {
-      throw new ProtocolError("BAD_MESSAGE", `${party} ${labels ? "sent" : "did not send"} labels with ${key}; the label party is ${this.#o.labels.party} (holder ${this.#o.labels.holder})`);
+      throw new ProtocolError(
+        "BAD_MESSAGE",
+        `${party} ${
+          labels ? "sent" : "did not send"
+        } labels with ${key}; the label party is ${this.#o.labels.party} (holder ${this.#o.labels.holder})`,
+      );
     }
     let p = this.#pending.get(key);
     if (!p) {
       p = { parts: new Map(), waiters: new Map(), failers: new Map(), kind };
       this.#pending.set(key, p);
     }
-    if (p.parts.has(party)) throw new ProtocolError("BAD_MESSAGE", `${party} sent its part of ${key} twice`);
+    if (p.parts.has(party)) {
+      throw new ProtocolError("BAD_MESSAGE", `${party} sent its part of ${key} twice`);
+    }
     const first = p.parts.values().next().value as Tensor | undefined;
     if (first && first.dims[0] !== activation.dims[0]) {
-      throw new ProtocolError("WRONG_SHAPE", `${party}'s batch of ${key} has ${activation.dims[0]} rows, another party's ${first.dims[0]}`);
+      throw new ProtocolError(
+        "WRONG_SHAPE",
+        `${party}'s batch of ${key} has ${activation.dims[0]} rows, another party's ${
+          first.dims[0]
+        }`,
+      );
     }
     p.parts.set(party, activation);
     if (labels) p.labels = labels;
@@ -187,7 +236,9 @@ export class VerticalServer {
       pending.waiters.set(party, resolve);
       pending.failers.set(party, reject);
     });
-    if (p.parts.size === this.#o.parties.length) this.#run(key, p).catch((e) => this.#fail(key, p!, e));
+    if (p.parts.size === this.#o.parties.length) {
+      this.#run(key, p).catch((e) => this.#fail(key, p!, e));
+    }
     return reply;
   }
 
@@ -197,7 +248,9 @@ export class VerticalServer {
     if (p.kind === "eval") {
       const out = (await this.#top.infer({ [FUSED_INPUT]: fused }))[this.#outName];
       this.#pending.delete(key);
-      for (const [party, resolve] of p.waiters) resolve(party === labelParty ? { headInput: out } : {});
+      for (const [party, resolve] of p.waiters) {
+        resolve(party === labelParty ? { headInput: out } : {});
+      }
       return;
     }
     if (this.#o.labels.holder === "party") {

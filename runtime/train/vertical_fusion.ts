@@ -31,7 +31,11 @@ export function fusedWidth(parties: readonly { width: number }[], fusion: Fusion
   if (fusion === "concat") return parties.reduce((a, p) => a + p.width, 0);
   const w = parties[0].width;
   const other = parties.find((p) => p.width !== w);
-  if (other) throw new RangeError(`fusion "sum": every party's cut width must be equal, got ${parties.map((p) => p.width)}`);
+  if (other) {
+    throw new RangeError(
+      `fusion "sum": every party's cut width must be equal, got ${parties.map((p) => p.width)}`,
+    );
+  }
   return w;
 }
 
@@ -78,7 +82,12 @@ export function fuse(parts: readonly Tensor[], fusion: FusionKind): Tensor<"floa
  * console.log(splitGrad(g, [2, 1], 1, "concat").data); // Float32Array [3]
  * ```
  */
-export function splitGrad(g: Tensor, widths: readonly number[], k: number, fusion: FusionKind): Tensor<"float32"> {
+export function splitGrad(
+  g: Tensor,
+  widths: readonly number[],
+  k: number,
+  fusion: FusionKind,
+): Tensor<"float32"> {
   const n = g.dims[0], d = g.data as Float32Array;
   if (fusion === "sum") return tensor("float32", [n, widths[k]], d.slice());
   const width = g.dims[1], off = widths.slice(0, k).reduce((a, w) => a + w, 0), w = widths[k];
@@ -86,4 +95,3 @@ export function splitGrad(g: Tensor, widths: readonly number[], k: number, fusio
   for (let r = 0; r < n; r++) out.set(d.subarray(r * width + off, r * width + off + w), r * w);
   return tensor("float32", [n, w], out);
 }
-

@@ -26,8 +26,15 @@ import { Rng } from "../data/rng.ts";
  * compileVerticalTop({ width: 8, seed: 1, ushaped: false })[0].hasLoss; // true
  * ```
  */
-export function compileVerticalTop(o: { width: number; fusionHidden?: number; seed: number; ushaped: boolean }): CompiledSegment[] {
+export function compileVerticalTop(
+  o: { width: number; fusionHidden?: number; seed: number; ushaped: boolean },
+): CompiledSegment[] {
   const rng = new Rng(o.seed);
   const top = buildFusionTop({ random: () => rng.float(), width: o.width, hidden: o.fusionHidden });
-  return compileModel(top.model, { loss: "bce", cuts: o.ushaped ? top.cuts.ushaped : [], inputGrads: true, seed: o.seed });
+  return compileModel(top.model, {
+    loss: "bce",
+    cuts: o.ushaped ? top.cuts.ushaped : [],
+    inputGrads: true,
+    seed: o.seed,
+  });
 }

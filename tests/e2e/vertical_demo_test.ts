@@ -25,10 +25,24 @@ Deno.test("vertical demo, short: PSI then vertical training with real processes,
   // The demo knows both holdings; the parties only had blinded points to go on.
   assert.equal(r.parties.hospital.matched.train, r.parties.pharmacy.matched.train);
   assert.ok(r.matched.train > 150 && r.matched.train < 350, `matched ${r.matched.train}`);
-  assert.deepEqual(r.rows.map((x) => x.name), ["vertical split (concat)", "central, all columns", "hospital alone", "pharmacy alone"]);
-  for (const row of r.rows) assert.ok(Number.isFinite(row.test.auc), `${row.name}: AUC ${row.test.auc}`);
-  assert.equal(r.rows[0].test.samples, r.rows[1].test.samples, "vertical and central are tested on the same rows");
+  assert.deepEqual(r.rows.map((x) => x.name), [
+    "vertical split (concat)",
+    "central, all columns",
+    "hospital alone",
+    "pharmacy alone",
+  ]);
+  for (const row of r.rows) {
+    assert.ok(Number.isFinite(row.test.auc), `${row.name}: AUC ${row.test.auc}`);
+  }
+  assert.equal(
+    r.rows[0].test.samples,
+    r.rows[1].test.samples,
+    "vertical and central are tested on the same rows",
+  );
   assert.ok(lines.some((l) => /\[pharmacy\] PSI: matched/.test(l)));
-  assert.ok(!lines.some((l) => /stderr:/.test(l)), lines.filter((l) => /stderr:/.test(l)).join("\n"));
+  assert.ok(
+    !lines.some((l) => /stderr:/.test(l)),
+    lines.filter((l) => /stderr:/.test(l)).join("\n"),
+  );
   assert.match(formatVerticalTable(r), /vertical − central test AUC/);
 });

@@ -34,5 +34,7 @@ Deno.test("bad fields are refused, naming the field, the expectation and the val
     [{ ...MIN, codec: { level: 10 } }, /codec.level must be a deflate level 0 to 9/],
     [{ ...MIN, epoch: 3 }, /epoch must be one of the known fields/],
   ];
-  for (const [raw, re] of cases) assert.throws(() => parseVerticalStudy(raw), re, JSON.stringify(raw));
+  for (const [raw, re] of cases) {
+    assert.throws(() => parseVerticalStudy(raw), re, JSON.stringify(raw));
+  }
 });

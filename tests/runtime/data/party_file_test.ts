@@ -10,10 +10,15 @@ Deno.test("a party file round-trips its columns, identifiers and (optional) labe
       categorical: tensor("int64", [n, 1], BigInt64Array.from({ length: n }, (_, i) => BigInt(i))),
     },
     ids: Array.from({ length: n }, (_, i) => String(100 + i)),
-    ...(withLabel ? { label: tensor("float32", [n, 1], Float32Array.from({ length: n }, (_, i) => i % 2)) } : {}),
+    ...(withLabel
+      ? { label: tensor("float32", [n, 1], Float32Array.from({ length: n }, (_, i) => i % 2)) }
+      : {}),
   });
   for (const withLabel of [true, false]) {
-    const d = { splits: { train: split(5, withLabel), val: split(2, withLabel), test: split(3, withLabel) }, encoding: { numeric: 2, vocabSizes: [5], codeVocab: 0 } };
+    const d = {
+      splits: { train: split(5, withLabel), val: split(2, withLabel), test: split(3, withLabel) },
+      encoding: { numeric: 2, vocabSizes: [5], codeVocab: 0 },
+    };
     const back = readPartyFile(writePartyFile(d), "p.npz");
     assert.deepEqual(back.encoding, d.encoding);
     assert.deepEqual(back.splits.train.ids, d.splits.train.ids);

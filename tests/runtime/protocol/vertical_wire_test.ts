@@ -20,18 +20,31 @@ Deno.test("malformed vertical messages are refused with BAD_MESSAGE, never anoth
       assert.ok(e instanceof ProtocolError && e.code === "BAD_MESSAGE", String(e));
     }
   };
-  const mustFail = (b: Uint8Array) => assert.throws(() => decodeVertical(b), (e) => e instanceof ProtocolError && e.code === "BAD_MESSAGE");
+  const mustFail = (b: Uint8Array) =>
+    assert.throws(
+      () => decodeVertical(b),
+      (e) => e instanceof ProtocolError && e.code === "BAD_MESSAGE",
+    );
   mustFail(new Uint8Array(3));
   mustFail(Uint8Array.from([255, 255, 0, 0, 1]));
-  const good = encodeVertical({ type: "V_EVAL", batchId: "x" }, { activation: tensor("float32", [1, 1]) });
+  const good = encodeVertical({ type: "V_EVAL", batchId: "x" }, {
+    activation: tensor("float32", [1, 1]),
+  });
   mustFail(good.subarray(0, good.length - 3));
   const unknown = encodeVertical({ type: "V_OK" });
   unknown.set(new TextEncoder().encode('{"type":"V_NO"}'), 4);
   mustFail(unknown);
   fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => bad(b)), { numRuns: 200 });
-  fc.assert(fc.property(fc.integer({ min: 0, max: good.length - 1 }), fc.integer({ min: 0, max: 255 }), (i, v) => {
-    const c = good.slice();
-    c[i] = v;
-    bad(c);
-  }), { numRuns: 200 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: good.length - 1 }),
+      fc.integer({ min: 0, max: 255 }),
+      (i, v) => {
+        const c = good.slice();
+        c[i] = v;
+        bad(c);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
