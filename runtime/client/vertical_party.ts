@@ -17,9 +17,7 @@
  * @module
  */
 import type { Tensor } from "../../models/tensor.ts";
-import { compileModel } from "../../models/train/compile.ts";
 import { createOptimizer, type Optimizer } from "../../models/train/optimizer.ts";
-import { buildEhr } from "../../models/zoo/ehr.ts";
 import { PsiParty } from "../../crypto/psi/mod.ts";
 import type { VerticalStudy } from "../config/vertical_study.ts";
 import { PARTY_SPLITS, type PartyData } from "../data/party_file.ts";
@@ -31,6 +29,7 @@ import { concatRows, type Metrics } from "../train/metrics.ts";
 import { evaluateLogits } from "../train/metrics.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
+import { createVerticalFront, type VerticalFront } from "../train/vertical_front.ts";
 import { fusedWidth } from "../train/vertical_fusion.ts";
 import type { VerticalConnection } from "./vertical_connection.ts";
 
@@ -106,27 +105,9 @@ function take(
   return { inputs, label: a.label ? takeRows(a.label, idx) : undefined };
 }
 
-/** The party's front: the zoo EHR network over its columns, up to its first hidden layer. */
-async function buildFront(
-  o: VerticalPartyOptions,
-): Promise<{ runner: SegmentRunner; cut: string; opt: Optimizer }> {
-  const k = o.study.parties.indexOf(o.name);
-  const rng = new Rng(o.study.seed * 31 + k + 1);
-  const zoo = buildEhr({
-    random: () => rng.float(),
-    ...o.data.encoding,
-    hidden: [o.study.frontWidth, 16],
-  });
-  const [front] = compileModel(zoo.model, {
-    loss: "bce",
-    cuts: zoo.cuts.default,
-    seed: o.study.seed,
-  });
-  return {
-    runner: await SegmentRunner.create(o.engine, front),
-    cut: front.outputs[0].name,
-    opt: createOptimizer({ kind: "adam", lr: o.study.lr }),
-  };
+/** The party's front (`runtime/train/vertical_front.ts`). */
+function buildFront(o: VerticalPartyOptions): Promise<VerticalFront> {
+  return createVerticalFront(o.engine, o.study, o.name, o.data.encoding);
 }
 
 /** The U-shaped label party's head (the top's last segment, same seed as the server's). */

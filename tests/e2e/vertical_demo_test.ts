@@ -27,7 +27,8 @@ Deno.test("vertical demo, short: PSI then vertical training with real processes,
   assert.ok(r.matched.train > 150 && r.matched.train < 350, `matched ${r.matched.train}`);
   assert.deepEqual(r.rows.map((x) => x.name), [
     "vertical split (concat)",
-    "central, all columns",
+    "central, same network",
+    "central, zoo EHR, all columns",
     "hospital alone",
     "pharmacy alone",
   ]);
@@ -44,5 +45,5 @@ Deno.test("vertical demo, short: PSI then vertical training with real processes,
     !lines.some((l) => /stderr:/.test(l)),
     lines.filter((l) => /stderr:/.test(l)).join("\n"),
   );
-  assert.match(formatVerticalTable(r), /vertical − central test AUC/);
+  assert.match(formatVerticalTable(r), /vertical − other test AUC: central, same network/);
 });

@@ -162,9 +162,9 @@ Deno.test("misaligned rows would not learn: the same run with b's ids permuted s
     a,
     misaligned,
   );
-  // Measured: 0.82 and 0.60 here, against > 0.99 and < 0.25 aligned (seed 7).
+  // Measured: AUC 0.82, loss 0.49 to 0.60 (the PSI order, hence the batches, differs per run), against > 0.99 and < 0.25 aligned.
   assert.ok(ra.test!.auc < 0.9, `test AUC ${ra.test!.auc}`);
-  assert.ok(ra.epochs.at(-1)!.trainLoss! > 0.5, `train loss ${ra.epochs.at(-1)!.trainLoss}`);
+  assert.ok(ra.epochs.at(-1)!.trainLoss! > 0.4, `train loss ${ra.epochs.at(-1)!.trainLoss}`);
 });
 
 Deno.test("an identifier not of the study's form is refused before anything is sent, naming the row", async () => {
