@@ -78,7 +78,11 @@ async function matchSplit(
   split: (typeof PARTY_SPLITS)[number],
 ): Promise<Aligned> {
   const d = o.data.splits[split];
-  const psi = new PsiParty(d.ids, { format: o.study.idFormat, reveal: o.study.reveal });
+  const psi = new PsiParty(d.ids, {
+    format: o.study.idFormat,
+    reveal: o.study.reveal,
+    padTo: o.study.padTo,
+  });
   const points = (b: Uint8Array) => ({
     points: { dtype: "uint8", dims: [b.length], data: b } as Tensor,
   });

@@ -12,6 +12,7 @@
  * | `idFormat.pattern` | regex string | required | the form of every identifier (whole match) |
  * | `idFormat.name` | string | the pattern | its name in error messages |
  * | `reveal` | `"intersection"` \| `"size"` | `"intersection"` | what the PSI result carries at each party |
+ * | `padTo` | integer ≥ 0 | 0 | pad each party's blinded set of every split with random points to this many (0: no padding), so the peer does not learn the set sizes; must be ≥ every split's size (else `PSI_INVALID_STATE`) |
  * | `frontWidth` | integer ≥ 1 | 32 | width of each party's cut tensor |
  * | `fusionHidden` | integer ≥ 1 | 32 | hidden width of the server's top |
  * | `epochs` | integer ≥ 1 | 5 | passes over the matched training rows |
@@ -38,6 +39,7 @@ export interface VerticalStudy {
   labels: { holder: "server" | "party"; party: string };
   idFormat: IdentifierFormat;
   reveal: PsiReveal;
+  padTo: number;
   frontWidth: number;
   fusionHidden: number;
   epochs: number;
@@ -53,6 +55,7 @@ const FIELDS = new Set([
   "labels",
   "idFormat",
   "reveal",
+  "padTo",
   "frontWidth",
   "fusionHidden",
   "epochs",
@@ -132,6 +135,7 @@ export function parseVerticalStudy(raw: unknown): VerticalStudy {
     labels: { holder, party: party as string },
     idFormat: { pattern: f.pattern as string, ...(f.name ? { name: f.name as string } : {}) },
     reveal: oneOf(o, "reveal", ["intersection", "size"] as const, "intersection"),
+    padTo: int(o, "padTo", 0, 0),
     frontWidth: int(o, "frontWidth", 1, 32),
     fusionHidden: int(o, "fusionHidden", 1, 32),
     epochs: int(o, "epochs", 1, 5),

@@ -127,7 +127,9 @@ const BASE = {
 for (const [fusion, holder] of [["concat", "server"], ["sum", "party"]] as const) {
   Deno.test(`vertical training over the Noise routes (fusion ${fusion}, labels held by the ${holder}): PSI matches, both sides align, it learns`, async () => {
     const { a, b } = synthetic(200, 7);
-    const study = parseVerticalStudy({ ...BASE, fusion, labels: { holder, party: "a" } });
+    // Padding (concat run only) must not change what is matched.
+    const padTo = fusion === "concat" ? 250 : 0;
+    const study = parseVerticalStudy({ ...BASE, fusion, padTo, labels: { holder, party: "a" } });
     const [ra, rb] = await runBoth(study, a, b);
     assert.deepEqual(ra.matched, { train: 120, val: 120, test: 120 });
     assert.deepEqual(rb.matched, ra.matched);

@@ -10,6 +10,7 @@ Deno.test("a minimal study gets the documented defaults", () => {
     labels: { holder: "server", party: "h" },
     idFormat: { pattern: "^[0-9]+$" },
     reveal: "intersection",
+    padTo: 0,
     frontWidth: 32,
     fusionHidden: 32,
     epochs: 5,
