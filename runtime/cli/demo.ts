@@ -59,7 +59,7 @@ function mib(n: number): string {
 }
 
 // --vertical: vertical split learning with PSI, its own path (vertical_demo.ts).
-if (Deno.args.includes("--vertical")) await runMain(async () => await (await import("./vertical_demo.ts")).verticalDemoMain(Deno.args));
+if (Deno.args.includes("--vertical")) await (await import("./vertical_demo.ts")).verticalDemoMain(Deno.args);
 else if (isTableDemo(Deno.args)) await runTableDemo(Deno.args); // any CSV: demo_table.ts
 else await runMain(async () => {
   const values = parseFlags(Deno.args, {

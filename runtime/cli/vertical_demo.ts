@@ -54,7 +54,7 @@ import { trainCentral } from "../train/central.ts";
 import { trainVerticalCentral } from "../train/vertical_central.ts";
 import type { Metrics } from "../train/metrics.ts";
 import type { VerticalPartyResult } from "../client/vertical_party.ts";
-import { parseFlags, UsageError } from "./main.ts";
+import { parseFlags, runMain, UsageError } from "./main.ts";
 import { fileURLToPath } from "node:url";
 
 /** Settings of {@linkcode runVerticalDemo}. */
@@ -445,16 +445,20 @@ export const VERTICAL_USAGE =
   "[--labels server|party] [--overlap F] [--rows N] [--seed S] [--engine native|wasm] [--data diabetes130.zip]";
 
 /**
- * Parses the demo's flags (with `--vertical`), runs it and prints the table.
- *
- * @throws {UsageError} for a bad flag value, naming the flag and what it expects.
+ * Parses the demo's flags (with `--vertical`), runs it and prints the table; a bad flag
+ * value is an error line naming the flag and what it expects, then the usage (exit 2).
+
  * @example
  * ```ts
  * import { verticalDemoMain } from "./vertical_demo.ts";
  * // await verticalDemoMain(["--vertical", "--epochs", "2"]);
  * ```
  */
-export async function verticalDemoMain(args: string[]): Promise<void> {
+export function verticalDemoMain(args: string[]): Promise<void> {
+  return runMain(() => verticalDemoCli(args), VERTICAL_USAGE);
+}
+
+async function verticalDemoCli(args: string[]): Promise<void> {
   const v = parseFlags(args, {
     vertical: { type: "boolean" },
     epochs: { type: "string", default: "4" },
