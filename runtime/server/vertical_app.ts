@@ -22,6 +22,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
+  compareTai64n,
   openChunked,
   responderHandshake,
   sealChunked,
@@ -44,6 +45,7 @@ import {
   type VerticalMessage,
 } from "../protocol/vertical_wire.ts";
 import type { VerticalServer } from "./vertical_step.ts";
+import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 
 /** What the vertical app needs. */
 export interface VerticalAppDeps {
@@ -52,6 +54,8 @@ export interface VerticalAppDeps {
   server: VerticalServer;
   /** Wire codec of the tensors the server sends (default float32). */
   codec?: BundleOptions;
+  /** Last accepted handshake timestamps (default: a fresh in-memory table). */
+  timestamps?: Promise<HandshakeTimestamps>;
   /** Largest request body (default 64 MiB). */
   maxBodyBytes?: number;
   log: (line: string) => void;
@@ -108,6 +112,7 @@ function hex(b: Uint8Array): string {
 export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
   const sessions = new Map<string, Session>();
   const relay = new PsiRelay();
+  const timestamps = d.timestamps ?? HandshakeTimestamps.load(undefined);
   const parties = d.allowlist.entries.map((e) => e.name);
   const app = new Hono();
   app.post("/v1/vertical/handshake", bodyLimit({ maxSize: 1024 }), async (c) => {
@@ -122,6 +127,21 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
     } catch (e) {
       d.log(`vertical handshake refused: ${(e as Error).message}`);
       return c.json({ code: "BAD_HANDSHAKE", message: "handshake refused" }, 403);
+    }
+    // A replayed message 1 (its encrypted TAI64N timestamp not newer than the last accepted
+    // from that key) is refused, as on the horizontal route (WireGuard paper §5.1).
+    const ts = await timestamps;
+    const last = ts.last(hs.peerPublicKey);
+    if (
+      (last !== undefined && compareTai64n(hs.timestamp, last) <= 0) ||
+      !await ts.accept(hs.peerPublicKey, hs.timestamp)
+    ) {
+      hs.channel.destroy();
+      d.log(`vertical handshake refused: STALE_HANDSHAKE from ${hs.peerName}`);
+      return c.json({
+        code: "STALE_HANDSHAKE",
+        message: "handshake message 1 is not newer than the last one accepted",
+      }, 409);
     }
     const id = hex(hs.channel.sessionId);
     sessions.get(id)?.channel.destroy();
