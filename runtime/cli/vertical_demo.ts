@@ -326,6 +326,8 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
       optimizer: { kind: "adam", lr: study.lr },
       seed: study.seed,
       fusionHidden: study.fusionHidden,
+      // U-shaped: the label party protects the head gradient it sends instead.
+      labelProtection: study.labels.holder === "server" ? study.defence.labelProtection : undefined,
     });
     const { app } = createVerticalApp({
       keyPair: serverKeys,

@@ -28,6 +28,8 @@ import type { Engine } from "../engine/mod.ts";
 import { concatRows, type Metrics } from "../train/metrics.ts";
 import { evaluateLogits } from "../train/metrics.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
+import { clipAndNoise } from "../privacy/noise_defence.ts";
+import { protectCutGradient } from "../privacy/label_protection.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
 import { createVerticalFront, type VerticalFront } from "../train/vertical_front.ts";
 import { fusedWidth } from "../train/vertical_fusion.ts";
@@ -199,6 +201,23 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
 type Front = Awaited<ReturnType<typeof buildFront>>;
 type Head = Awaited<ReturnType<typeof buildHead>>;
 
+const noiseRngs = new WeakMap<VerticalPartyOptions, Rng>();
+
+/**
+ * What leaves for a clean cut tensor: itself, or clipped and noised (`defence.noise`; the
+ * backward is straight-through, as in horizontal training). The noise stream is seeded by the
+ * study's seed and the party's place.
+ */
+function sendable(o: VerticalPartyOptions, z: Tensor): Tensor {
+  const noise = o.study.defence.noise;
+  if (!noise) return z;
+  let rng = noiseRngs.get(o);
+  if (!rng) {
+    noiseRngs.set(o, rng = new Rng(o.study.seed * 7919 + o.study.parties.indexOf(o.name) + 17));
+  }
+  return clipAndNoise(z, noise, rng);
+}
+
 /** One training step at this party; returns the loss where this party learns it. */
 async function trainStep(
   o: VerticalPartyOptions,
@@ -208,7 +227,7 @@ async function trainStep(
   stepId: string,
 ): Promise<number | null> {
   const f = await front.runner.forward(batch.inputs);
-  const activation = f.outputs[front.cut];
+  const activation = sendable(o, f.outputs[front.cut]);
   const sendLabels = o.study.labels.holder === "server" && o.study.labels.party === o.name;
   const reply = await o.conn.request(
     { type: "V_FORWARD", stepId },
@@ -224,7 +243,7 @@ async function trainStep(
     head.opt.step(head.runner.params, h.paramGrads);
     loss = h.loss;
     cutGrad = (await o.conn.request({ type: "V_HEAD_BACKWARD", stepId }, {
-      gradHeadInput: h.inputGrads[head.input],
+      gradHeadInput: protectCutGradient(h.inputGrads[head.input], o.study.defence.labelProtection),
     })).tensors.get("cutGrad");
   }
   const g = await front.runner.backward(f.saved, { [front.cut]: cutGrad! });
@@ -244,7 +263,7 @@ async function evaluateSplit(
   const size = 1024;
   for (let i = 0, k = 0; i < a.size; i += size, k++) {
     const idx = Array.from({ length: Math.min(size, a.size - i) }, (_, j) => i + j);
-    const activation = (await front.runner.infer(take(a, idx).inputs))[front.cut];
+    const activation = sendable(o, (await front.runner.infer(take(a, idx).inputs))[front.cut]);
     const r = await o.conn.request({ type: "V_EVAL", batchId: `${tag}:${k}` }, { activation });
     const out = r.tensors.get("output");
     if (out) {

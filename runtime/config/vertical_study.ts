@@ -20,6 +20,8 @@
  * | `lr` | number > 0 | 0.001 | Adam learning rate (parties' fronts, server's top, head) |
  * | `seed` | integer ≥ 0 | 0 | batch order and initial weights |
  * | `codec` | `{dtype, level}` | float32, 0 | wire codec of the cut tensors and gradients |
+ * | `defence.noise` | `{clip, sigma}` | none | every party clips each cut row to L2 norm `clip` and adds N(0, (σ·clip)²) before sending (training and evaluation; `runtime/privacy/noise_defence.ts`) |
+ * | `defence.labelProtection` | `"none"` \| `"norm-equalise"` | `"none"` | the server equalises the per-row norms of every cut gradient it returns (U-shaped: the label party does it to the head gradient it sends) |
  *
  * @example
  * ```ts
@@ -31,6 +33,7 @@
  */
 import type { IdentifierFormat, PsiReveal } from "../../crypto/psi/mod.ts";
 import type { CodecConfig } from "./json_config.ts";
+import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 
 /** A parsed vertical study (see the module documentation for the fields). */
 export interface VerticalStudy {
@@ -47,6 +50,8 @@ export interface VerticalStudy {
   lr: number;
   seed: number;
   codec: CodecConfig;
+  /** Cut-layer defences (only `noise` and `labelProtection` are wired in vertical training). */
+  defence: DefenceConfig;
 }
 
 const FIELDS = new Set([
@@ -63,6 +68,7 @@ const FIELDS = new Set([
   "lr",
   "seed",
   "codec",
+  "defence",
 ]);
 
 function fail(k: string, want: string, got: unknown): never {
@@ -84,6 +90,16 @@ function oneOf<T extends string>(
   const v = o[k] ?? fallback;
   if (!allowed.includes(v as T)) fail(k, allowed.map((a) => JSON.stringify(a)).join(" or "), v);
   return v as T;
+}
+
+function defence(raw: unknown): DefenceConfig {
+  const d = parseDefenceConfig(raw);
+  for (const k of ["nopeek", "inputNorm"] as const) {
+    if (d[k] !== undefined) {
+      fail(`defence.${k}`, "absent (vertical training wires noise and labelProtection only)", d[k]);
+    }
+  }
+  return d;
 }
 
 function level(codec: Record<string, unknown>): number {
@@ -146,5 +162,6 @@ export function parseVerticalStudy(raw: unknown): VerticalStudy {
       dtype: oneOf(codec, "dtype", ["float32", "float16", "int8"] as const, "float32"),
       level: level(codec),
     },
+    defence: defence(o.defence),
   };
 }

@@ -35,6 +35,8 @@ import { FUSED_INPUT } from "../../models/zoo/fusion_top.ts";
 import type { Engine } from "../engine/mod.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
+import type { LabelProtection } from "../privacy/defence_config.ts";
+import { protectCutGradient } from "../privacy/label_protection.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
 import { fuse, fusedWidth, type FusionKind, splitGrad } from "../train/vertical_fusion.ts";
 
@@ -51,6 +53,8 @@ export interface VerticalServerOptions {
   seed: number;
   /** Hidden width of the top (default 32). */
   fusionHidden?: number;
+  /** Applied to every cut gradient returned (`runtime/privacy/label_protection.ts`; default none). */
+  labelProtection?: LabelProtection;
 }
 
 /** What a party gets back from {@linkcode VerticalServer.forward}. */
@@ -271,7 +275,11 @@ export class VerticalServer {
     this.#done.add(key);
     this.steps++;
     this.#o.parties.forEach((q, k) => {
-      const g = splitGrad(gFused, widths, k, this.#o.fusion);
+      // Label protection goes between the step and the wire, as in horizontal training.
+      const g = protectCutGradient(
+        splitGrad(gFused, widths, k, this.#o.fusion),
+        this.#o.labelProtection,
+      ) as Tensor<"float32">;
       p.parts.set(q.name, g); // the label party's headBackward reads its gradient here
       p.waiters.get(q.name)?.({ cutGrad: g, loss });
     });

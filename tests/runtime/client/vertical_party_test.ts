@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Allowlist } from "../../../crypto/keys/allowlist.ts";
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
 import { isNoiseError } from "../../../crypto/errors.ts";
-import { tensor } from "../../../models/tensor.ts";
+import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { VerticalConnection } from "../../../runtime/client/vertical_connection.ts";
 import {
   runVerticalParty,
@@ -71,6 +71,7 @@ async function runBoth(
   study: VerticalStudy,
   a: PartyData,
   b: PartyData,
+  seen?: (party: string, activation: Tensor) => void,
 ): Promise<VerticalPartyResult[]> {
   const engine = await testEngine();
   const serverKeys = generateStaticKeyPair(),
@@ -87,7 +88,15 @@ async function runBoth(
     optimizer: { kind: "adam", lr: study.lr },
     seed: study.seed,
     fusionHidden: study.fusionHidden,
+    labelProtection: study.labels.holder === "server" ? study.defence.labelProtection : undefined,
   });
+  if (seen) {
+    const forward = server.forward.bind(server);
+    server.forward = (party, stepId, activation, labels) => {
+      seen(party, activation);
+      return forward(party, stepId, activation, labels);
+    };
+  }
   const { app } = createVerticalApp({ keyPair: serverKeys, allowlist, server, log: () => {} });
   const fetchApp =
     ((url: string, init?: RequestInit) => app.request(url, init)) as unknown as typeof fetch;
@@ -177,4 +186,24 @@ Deno.test("an identifier not of the study's form is refused before anything is s
     assert.match((e as Error).message, /row 3/);
     return true;
   });
+});
+
+Deno.test("defence.noise: every cut row the server receives is clipped to the norm bound", async () => {
+  const { a, b } = synthetic(60, 3);
+  const rowNorms = (into: number[]) => (_: string, z: Tensor) => {
+    const d = z.dims[1], x = z.data as Float32Array;
+    for (let r = 0; r < z.dims[0]; r++) into.push(Math.hypot(...x.subarray(r * d, (r + 1) * d)));
+  };
+  const defended: number[] = [], clean: number[] = [];
+  const noise = { noise: { clip: 0.05, sigma: 0 } };
+  await runBoth(
+    parseVerticalStudy({ ...BASE, epochs: 1, defence: noise }),
+    a,
+    b,
+    rowNorms(defended),
+  );
+  await runBoth(parseVerticalStudy({ ...BASE, epochs: 1 }), a, b, rowNorms(clean));
+  assert.ok(defended.length > 0 && defended.length === clean.length);
+  assert.ok(defended.every((n) => n <= 0.05 + 1e-6), `largest row norm ${Math.max(...defended)}`);
+  assert.ok(Math.max(...clean) > 0.05, "without the defence some rows are larger");
 });

@@ -18,6 +18,7 @@ Deno.test("a minimal study gets the documented defaults", () => {
     lr: 0.001,
     seed: 0,
     codec: { dtype: "float32", level: 0 },
+    defence: {},
   });
 });
 
@@ -34,6 +35,10 @@ Deno.test("bad fields are refused, naming the field, the expectation and the val
     [{ ...MIN, lr: -1 }, /lr must be a number > 0/],
     [{ ...MIN, codec: { level: 10 } }, /codec.level must be a deflate level 0 to 9/],
     [{ ...MIN, epoch: 3 }, /epoch must be one of the known fields/],
+    [
+      { ...MIN, defence: { nopeek: { weight: 1 } } },
+      /defence.nopeek must be absent \(vertical training wires noise and labelProtection only\)/,
+    ],
   ];
   for (const [raw, re] of cases) {
     assert.throws(() => parseVerticalStudy(raw), re, JSON.stringify(raw));

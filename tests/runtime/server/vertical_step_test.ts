@@ -168,3 +168,30 @@ Deno.test("refusals name the party and what was expected", async () => {
     /labels.party "z"/,
   );
 });
+
+Deno.test("labelProtection norm-equalise: every row of a returned cut gradient has the same norm", async () => {
+  const engine = await testEngine();
+  const vs = await VerticalServer.create({
+    engine,
+    parties: PARTIES,
+    fusion: "concat",
+    labels: { holder: "server", party: "a" },
+    optimizer: { kind: "sgd", lr: 0 },
+    seed: 3,
+    labelProtection: "norm-equalise",
+  });
+  const rng = new Rng(4);
+  const y = tensor("float32", [5, 1], Float32Array.from([1, 0, 0, 1, 0]));
+  const [ra, rb] = await Promise.all([
+    vs.forward("a", "1:0", randn(5, 3, rng), y),
+    vs.forward("b", "1:0", randn(5, 2, rng)),
+  ]);
+  for (const g of [ra.cutGrad!, rb.cutGrad!]) {
+    const d = g.dims[1], x = g.data as Float32Array;
+    const norms = Array.from(
+      { length: g.dims[0] },
+      (_, r) => Math.hypot(...x.subarray(r * d, (r + 1) * d)),
+    );
+    assert.ok(norms.every((n) => Math.abs(n - norms[0]) < 1e-5), `row norms ${norms}`);
+  }
+});
