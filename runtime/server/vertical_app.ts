@@ -59,6 +59,11 @@ export interface VerticalAppDeps {
   /** Largest request body (default 64 MiB). */
   maxBodyBytes?: number;
   log: (line: string) => void;
+  /**
+   * Called with every PSI message the relay stores (an audit hook: it shows what the server
+   * holds, which is blinded points only).
+   */
+  onRelay?: (tag: string, round: number, from: string, points: Uint8Array) => void;
 }
 
 interface Session {
@@ -237,12 +242,9 @@ async function handle(
       if (t.dtype !== "uint8") {
         throw new ProtocolError("WRONG_DTYPE", `V_PSI_PUT: points must be uint8, got ${t.dtype}`);
       }
-      relay.put(
-        field(m, "tag", "string"),
-        field(m, "round", "number"),
-        party,
-        t.data as Uint8Array,
-      );
+      const tag = field(m, "tag", "string"), round = field(m, "round", "number");
+      relay.put(tag, round, party, t.data as Uint8Array);
+      d.onRelay?.(tag, round, party, t.data as Uint8Array);
       return encodeVertical({ type: "V_OK" });
     }
     case "V_PSI_GET": {

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { Allowlist } from "../../../crypto/keys/allowlist.ts";
 import { generateStaticKeyPair } from "../../../crypto/keys/key_pair.ts";
 import { isNoiseError } from "../../../crypto/errors.ts";
+import { decodePoints, hashIdentifier } from "../../../crypto/psi/mod.ts";
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { VerticalConnection } from "../../../runtime/client/vertical_connection.ts";
 import {
@@ -72,6 +75,7 @@ async function runBoth(
   a: PartyData,
   b: PartyData,
   seen?: (party: string, activation: Tensor) => void,
+  relayed?: (tag: string, round: number, from: string, points: Uint8Array) => void,
 ): Promise<VerticalPartyResult[]> {
   const engine = await testEngine();
   const serverKeys = generateStaticKeyPair(),
@@ -97,7 +101,13 @@ async function runBoth(
       return forward(party, stepId, activation, labels);
     };
   }
-  const { app } = createVerticalApp({ keyPair: serverKeys, allowlist, server, log: () => {} });
+  const { app } = createVerticalApp({
+    keyPair: serverKeys,
+    allowlist,
+    server,
+    log: () => {},
+    onRelay: relayed,
+  });
   const fetchApp =
     ((url: string, init?: RequestInit) => app.request(url, init)) as unknown as typeof fetch;
   return await Promise.all((["a", "b"] as const).map(async (name) => {
@@ -206,4 +216,32 @@ Deno.test("defence.noise: every cut row the server receives is clipped to the no
   assert.ok(defended.length > 0 && defended.length === clean.length);
   assert.ok(defended.every((n) => n <= 0.05 + 1e-6), `largest row norm ${Math.max(...defended)}`);
   assert.ok(Math.max(...clean) > 0.05, "without the defence some rows are larger");
+});
+
+Deno.test("the server's PSI relay holds blinded points only: none is H(id) of any identifier of either party", async () => {
+  const { a, b } = synthetic(40, 5);
+  const held: { tag: string; round: number; from: string; points: Uint8Array }[] = [];
+  await runBoth(
+    parseVerticalStudy({ ...BASE, epochs: 1 }),
+    a,
+    b,
+    undefined,
+    (tag, round, from, points) => held.push({ tag, round, from, points }),
+  );
+  assert.equal(held.length, 2 * 2 * 3, "two rounds, two parties, three splits");
+  const hashes = new Set(
+    [...a.splits.train.ids, ...b.splits.train.ids].map((id) => hex(hashIdentifier(id).toBytes())),
+  );
+  for (const h of held) {
+    const pts = decodePoints(h.points);
+    const own = (h.from === "a" ? a : b).splits[h.tag as "train"].ids.length;
+    const peer = (h.from === "a" ? b : a).splits[h.tag as "train"].ids.length;
+    assert.equal(pts.length, h.round === 1 ? own : peer);
+    for (const p of pts) {
+      assert.ok(
+        !hashes.has(hex(p.toBytes())),
+        `${h.tag} round ${h.round} from ${h.from}: an unblinded H(id)`,
+      );
+    }
+  }
 });
