@@ -54,7 +54,11 @@ export type NoiseErrorCode =
   | "ALLOWLIST_DUPLICATE"
   | "ALLOWLIST_UNKNOWN_NAME"
   | "ALLOWLIST_CHANGED" // raised by runtime/keys/allowlist_file.ts: edited by two at once
-  | "INVALID_NAME";
+  | "INVALID_NAME"
+  // private set intersection (crypto/psi)
+  | "PSI_INVALID_IDENTIFIER"
+  | "PSI_INVALID_MESSAGE"
+  | "PSI_INVALID_STATE";
 
 /**
  * An error raised by the `crypto/` room, carrying a stable `code`.

@@ -164,3 +164,13 @@ export {
   SecAggServer,
   type SecAggServerOptions,
 } from "./secagg/mod.ts";
+export {
+  checkIdentifiers,
+  hashIdentifier,
+  type IdentifierFormat,
+  PSI_DST,
+  PsiParty,
+  type PsiOptions,
+  type PsiResult,
+  type PsiReveal,
+} from "./psi/mod.ts";

@@ -58,7 +58,9 @@ function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
-if (isTableDemo(Deno.args)) await runTableDemo(Deno.args); // any CSV: demo_table.ts
+// --vertical: vertical split learning with PSI, its own path (vertical_demo.ts).
+if (Deno.args.includes("--vertical")) await (await import("./vertical_demo.ts")).verticalDemoMain(Deno.args);
+else if (isTableDemo(Deno.args)) await runTableDemo(Deno.args); // any CSV: demo_table.ts
 else await runMain(async () => {
   const values = parseFlags(Deno.args, {
     epochs: { type: "string" },
