@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 8
+ * console.log(Object.keys(HANDLERS).length); // 9
  * ```
  * @module
  */
@@ -16,6 +16,7 @@ import { exportSegment } from "./handlers/export_handler.ts";
 import { type Handler, type HandlerContext, type RequestOf, retryKey } from "./handlers/handler_context.ts";
 import { STEP_HANDLERS } from "./handlers/step_handlers.ts";
 import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
+import { PARALLEL_HANDLERS } from "./handlers/parallel_handlers.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -30,6 +31,7 @@ import type { ClinicRecord } from "./server_state.ts";
 export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = {
   ...STEP_HANDLERS,
   ...TURN_HANDLERS,
+  FETCH_FRONTS: PARALLEL_HANDLERS.FETCH_FRONTS,
   EXPORT: exportSegment,
 };
 

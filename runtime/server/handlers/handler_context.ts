@@ -23,6 +23,8 @@ import type { ActivationDrift } from "../activation_drift.ts";
 import type { ClinicRecord, ServerState } from "../server_state.ts";
 import type { ScheduleEvent } from "../turn_schedule.ts";
 import type { StudyMetrics } from "../metrics/study_metrics.ts";
+import type { MergeWindow } from "../merge_window.ts";
+import type { MergeItem, MergeResult } from "./merged_step.ts";
 
 /**
  * Everything a handler may use.
@@ -49,6 +51,10 @@ export interface HandlerContext {
   drift: ActivationDrift;
   /** Records applied steps for `/metrics`, `/dashboard` and `metrics.jsonl` (none: not recorded). */
   metrics?: StudyMetrics;
+  /** Parallel schedules: whether the clinics' fronts are averaged at each round's end (default "averaged"). */
+  clinicWeights?: "averaged" | "private";
+  /** Parallel schedules with `serverBatch: "merge"`: the window that merges concurrent steps. */
+  merge?: MergeWindow<MergeItem, MergeResult>;
 }
 
 /**
@@ -125,8 +131,13 @@ export function expectTurn(ctx: HandlerContext, clinic: string, epoch: number, w
   if (epoch !== schedule.epoch) {
     throw new ProtocolError("WRONG_EPOCH", `${what} for epoch ${epoch}, the server is in epoch ${schedule.epoch}`);
   }
-  if (schedule.holder !== clinic) {
-    throw new ProtocolError("NOT_YOUR_TURN", `${what} from ${clinic}, but it is ${schedule.holder}'s turn`);
+  if (!schedule.holds(clinic)) {
+    throw new ProtocolError(
+      "NOT_YOUR_TURN",
+      schedule.kind === "sequential"
+        ? `${what} from ${clinic}, but it is ${schedule.holder}'s turn`
+        : `${what} from ${clinic}, which is through round ${epoch} or was dropped from it`,
+    );
   }
 }
 

@@ -24,6 +24,7 @@
 import { readEnvelopeHeader } from "../../../crypto/seal/sealed_envelope.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { roundLabel } from "../round_label.ts";
+import { PARALLEL_HANDLERS } from "./parallel_handlers.ts";
 import type { ClinicRecord } from "../server_state.ts";
 import {
   encodeReply,
@@ -37,7 +38,8 @@ import {
 } from "./handler_context.ts";
 
 /** `TURN_REQUEST`: whose turn it is (a holder silent past the timeout is skipped first). */
-const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
+const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c, req) => {
+  if (ctx.state.schedule.kind !== "sequential") return await PARALLEL_HANDLERS.TURN_REQUEST(ctx, c, req);
   const { state } = ctx;
   const { schedule } = state;
   const before = schedule.state;
@@ -82,8 +84,17 @@ function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TUR
   for (const [to, blob] of Object.entries(req.sealedWeights)) checkEnvelope(c.name, to, req.epoch, blob);
 }
 
-/** Refuses a relayed blob whose envelope header does not say: from `from` to `to`, at `epoch`. */
-function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array): void {
+/**
+ * Refuses a relayed blob whose envelope header does not say: from `from` to `to`, at `epoch`.
+ *
+ * @throws {ProtocolError} `BAD_ENVELOPE`
+ * @example
+ * ```ts
+ * import { checkEnvelope } from "./turn_handlers.ts";
+ * try { checkEnvelope("a", "b", 0, new Uint8Array(3)); } catch (e) { console.log((e as { code: string }).code); } // BAD_ENVELOPE
+ * ```
+ */
+export function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array): void {
   let h;
   try {
     h = readEnvelopeHeader(blob).header;
@@ -101,6 +112,7 @@ function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array
 
 /** `TURN_DONE`: ends the holder's turn, keeps its sealed weights for the others, checkpoints. */
 const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
+  if (ctx.state.schedule.kind !== "sequential") return await PARALLEL_HANDLERS.TURN_DONE(ctx, c, req);
   const { state } = ctx;
   const { schedule } = state;
   checkTurnDone(ctx, c, req);
