@@ -44,6 +44,8 @@ import type { RawSide, RawSideInfo } from "./raw_side/api.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 import { ClinicError } from "./clinic_error.ts";
+import { averageFronts, type FrontAverageOptions } from "./front_average.ts";
+import { roundPolicy, type RoundPolicy, SEQUENTIAL } from "./round_policy.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -289,14 +291,20 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   const result = emptyResult(me);
   // A restarted clinic continues from its last turn-start checkpoint.
   const restored = (await o.side.restore())?.epoch ?? null;
-  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored };
+  const schedule = SEQUENTIAL;
+  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored, schedule };
   const rounds = await trainUntilFinished(run);
   o.onEvent?.({ kind: "finished", rounds });
-  // The last turn's holder has the final clinic weights; everyone else takes them over —
-  // unless this clinic restarted from its final checkpoint, which already holds them (the
-  // raw side refuses the same envelope twice).
-  const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
-  if (last.sealedWeights && last.from !== me && restored !== rounds) await importFrom(o, last.sealedWeights);
+  if (run.schedule.parallel) {
+    // Parallel: every clinic ends on the average of the last round's fronts (or its own, private).
+    if (run.schedule.shareFronts && restored !== rounds && rounds > 0) await averageFronts(frontOptions(run, false), rounds - 1);
+  } else {
+    // The last turn's holder has the final clinic weights; everyone else takes them over —
+    // unless this clinic restarted from its final checkpoint, which already holds them (the
+    // raw side refuses the same envelope twice).
+    const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
+    if (last.sealedWeights && last.from !== me && restored !== rounds) await importFrom(o, last.sealedWeights);
+  }
   // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
   await o.side.checkpoint(rounds);
   for (const split of o.evaluate ?? ["test"]) {
@@ -352,6 +360,8 @@ interface Run {
   steady: SteadyRate;
   /** The round of the checkpoint this process restored at start (null: none). */
   restored: number | null;
+  /** The server's schedule, from its first `TURN` (the clinic follows the server). */
+  schedule: RoundPolicy;
 }
 
 /**
@@ -360,6 +370,12 @@ interface Run {
  */
 async function importFrom(o: ClinicOptions, sealed: Uint8Array): Promise<string> {
   return (await o.side.importWeights(sealed, { run: o.run, peers: o.peers })).sender;
+}
+
+/** What {@linkcode averageFronts} needs of this run (`resync`: out-of-step refusals resync). */
+function frontOptions(run: Run, resync: boolean): FrontAverageOptions {
+  const { o } = run;
+  return { me: run.me, side: o.side, run: o.run, peers: o.peers, request: (m) => ask(o, m, resync) };
 }
 
 /** Asks whose turn it is until the server says training is finished; returns the rounds. */
@@ -371,6 +387,7 @@ async function trainUntilFinished(run: Run): Promise<number> {
     const turn = await ask(o, { type: "TURN_REQUEST" }, false);
     if (!checked) {
       checkAgainstServer(o, me, run.info.mode, turn);
+      run.schedule = roundPolicy(turn);
       checked = true;
     }
     if (turn.finished) return turn.epoch;
@@ -439,10 +456,15 @@ async function startOrResume(
     run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
     o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported: null });
   } else if (run.current === null || run.current.round !== round) {
-    // A new turn: take over the weights the previous holder sealed to this clinic.
-    const w = await ask(o, { type: "FETCH_WEIGHTS" });
+    // A new turn: take over the weights the previous holder sealed to this clinic (parallel:
+    // the average of the fronts through the last round).
     let imported: string | null = null;
-    if (w.sealedWeights && w.from !== me) imported = await importFrom(o, w.sealedWeights);
+    if (run.schedule.parallel) {
+      if (run.schedule.shareFronts && round > 0) imported = (await averageFronts(frontOptions(run, true), round - 1)).join("+");
+    } else {
+      const w = await ask(o, { type: "FETCH_WEIGHTS" });
+      if (w.sealedWeights && w.from !== me) imported = await importFrom(o, w.sealedWeights);
+    }
     // The state at the start of the turn: what a rollback returns to.
     await o.side.checkpoint(round);
     run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
@@ -468,7 +490,8 @@ async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
   const { o, result } = run;
   const round = current.round;
   const sealedWeights: Record<string, Uint8Array> = {};
-  for (const [name, publicKey] of o.peers) {
+  // Private fronts (parallel, clinicWeights "private") are never sealed to anyone.
+  for (const [name, publicKey] of run.schedule.shareFronts ? o.peers : []) {
     sealedWeights[name] = await o.side.exportWeights({ name, publicKey }, { run: o.run, epoch: round });
   }
   // The server checks this against its own last applied step: after a crash before its

@@ -36,6 +36,8 @@
  *   checkpoint folder holds or lies inside the code or Deno's module cache.
  * - `RAW_SIDE_FAILED`: the raw-data process failed (its own error line is the message).
  * - `COURIER_FAILED`: the courier process failed (its own error line is the message).
+ * - `FRONTS_INCOMPLETE`: at a parallel round's end the server's `FRONTS` reply lacks the
+ *   front of a clinic it lists as through the round, or its lists disagree.
  *
  * @example
  * ```ts
@@ -55,6 +57,7 @@ export const CLINIC_ERROR_CODES = [
   "FOLDER_OVERLAP",
   "RAW_SIDE_FAILED",
   "COURIER_FAILED",
+  "FRONTS_INCOMPLETE",
 ] as const;
 
 /**
