@@ -115,7 +115,8 @@ async function closeRound(ctx: HandlerContext, round: number): Promise<void> {
   }
   const p = state.fronts.publish(round, state.schedule.order);
   state.model.clearPending();
-  ctx.log(`round ${round} ended: ${p.clinics.length}/${state.schedule.order.length} clinics through (${p.samples.reduce((a, b) => a + b, 0)} samples)`);
+  const merged = ctx.merge ? `; ${ctx.merge.items} steps merged into ${ctx.merge.batches} server batches so far` : "";
+  ctx.log(`round ${round} ended: ${p.clinics.length}/${state.schedule.order.length} clinics through (${p.samples.reduce((a, b) => a + b, 0)} samples)${merged}`);
   await state.checkpoint();
 }
 
