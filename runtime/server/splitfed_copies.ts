@@ -70,7 +70,8 @@ export class SplitfedCopies {
     await this.#model.settle();
     if (this.#active === null) return []; // no step this round: the model is the round's start
     this.#copies.set(this.#active, this.#model.exportState());
-    const parts = [...this.#copies].filter(([c]) => (weights.get(c) ?? 0) > 0);
+    // In the order of `weights` (the turn order), so the sum's rounding does not hang on arrival order.
+    const parts = [...weights].filter(([c, w]) => w > 0 && this.#copies.has(c)).map(([c]) => [c, this.#copies.get(c)!] as const);
     this.#model.loadState(
       parts.length > 0 ? averageStates(parts.map(([c, state]) => ({ state, weight: weights.get(c)! }))) : this.#base!,
     );

@@ -108,7 +108,8 @@ const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
  */
 async function closeRound(ctx: HandlerContext, round: number): Promise<void> {
   const { state } = ctx;
-  const weights = new Map([...state.fronts.completed.keys()].map((c) => [c, state.fronts.samples.get(c) ?? 0]));
+  const through = state.schedule.order.filter((c) => state.fronts.completed.has(c));
+  const weights = new Map(through.map((c) => [c, state.fronts.samples.get(c) ?? 0]));
   if (state.copies) {
     const averaged = await state.copies.average(weights);
     ctx.log(`round ${round}: server copies of ${averaged.join(", ") || "no clinic"} averaged`);

@@ -25,6 +25,7 @@ interface Outcome {
   steps: number[];
   log: string[];
   auc: number[];
+  rollbacks: number;
 }
 
 async function train(
@@ -82,7 +83,8 @@ async function train(
     await restarting;
     assert.equal(server.status().finished, true);
     const fronts = results.map(({ front }) => new Map([...front].map(([k, v]) => [k, (v.data as Float32Array).slice()])));
-    return { fronts, steps: server.status().clinics.map((c) => c.steps), log, auc: results.map((x) => x.r.eval.test!.auc) };
+    return { fronts, steps: server.status().clinics.map((c) => c.steps), log, auc: results.map((x) => x.r.eval.test!.auc),
+      rollbacks: results.reduce((a, x) => a + x.r.rollbacks, 0) };
   } finally {
     for (const s of sides) await s.close();
     await server.close();
@@ -141,5 +143,6 @@ Deno.test("parallel, U-shaped: the middle segment's held forwards are kept apart
 Deno.test("parallel: a server killed mid-round resumes from the round's start; no step is applied twice", async () => {
   const o = await train("vanilla", { schedule: "parallel" }, { clinic: "b", after: "1:2" });
   assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS), "each step counted once in the resumed server");
+  assert.ok(o.rollbacks >= 1, "clinics redid the round");
   assert.ok(maxDiff(o.fronts[0], o.fronts[1]) < 1e-5);
 });
