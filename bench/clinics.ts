@@ -115,7 +115,9 @@ function timed(conn: ServerConnection, latencies: number[]): ClinicConnection {
     async request<M extends RequestMessage>(msg: M) {
       const t0 = performance.now();
       const r = await conn.request(msg);
-      if (msg.type === "STEP" || msg.type === "MIDDLE_BACKWARD") latencies.push(performance.now() - t0);
+      if (msg.type === "STEP" || msg.type === "MIDDLE_BACKWARD") {
+        latencies.push(performance.now() - t0);
+      }
       return r;
     },
   };
@@ -127,14 +129,30 @@ async function clinic(
   i: number,
   rows: Uint32Array,
   n: number,
-  ctx: { engine: Engine; keys: ReturnType<typeof generateStaticKeyPair>[]; names: string[]; server: ReturnType<typeof generateStaticKeyPair>; port: number; dir: string },
+  ctx: {
+    engine: Engine;
+    keys: ReturnType<typeof generateStaticKeyPair>[];
+    names: string[];
+    server: ReturnType<typeof generateStaticKeyPair>;
+    port: number;
+    dir: string;
+  },
 ) {
   const name = ctx.names[i];
-  const { model, cuts } = buildSplitModel({ zoo: "cnn", data: s.data, seed: s.seed }, "vanilla", "bce");
-  const iid = (split: "val" | "test") => partition({ scheme: "iid", count: s.data[split].size, clinics: n, seed: s.seed })[i];
+  const { model, cuts } = buildSplitModel(
+    { zoo: "cnn", data: s.data, seed: s.seed },
+    "vanilla",
+    "bce",
+  );
+  const iid = (split: "val" | "test") =>
+    partition({ scheme: "iid", count: s.data[split].size, clinics: n, seed: s.seed })[i];
   const side = await LocalRawSide.create({
     clinic: name,
-    data: { train: s.data.train.subset(rows), val: s.data.val.subset(iid("val")), test: s.data.test.subset(iid("test")) },
+    data: {
+      train: s.data.train.subset(rows),
+      val: s.data.val.subset(iid("val")),
+      test: s.data.test.subset(iid("test")),
+    },
     model,
     cuts,
     mode: "vanilla",
@@ -146,7 +164,11 @@ async function clinic(
     checkpointDir: `${ctx.dir}/${name}`,
     keyPair: ctx.keys[i],
   });
-  const shaper = LinkShaper.start({ ...s.link, target: { hostname: "127.0.0.1", port: ctx.port }, seed: i + 1 });
+  const shaper = LinkShaper.start({
+    ...s.link,
+    target: { hostname: "127.0.0.1", port: ctx.port },
+    seed: i + 1,
+  });
   const conn = await ServerConnection.connect({
     url: `http://127.0.0.1:${shaper.port}`,
     serverPublicKey: ctx.server.publicKey,
@@ -154,12 +176,19 @@ async function clinic(
     codec: s.codec,
     retries: 10,
   });
-  const peers = new Map(ctx.names.filter((x) => x !== name).map((x) => [x, ctx.keys[ctx.names.indexOf(x)].publicKey]));
+  const peers = new Map(
+    ctx.names.filter((x) => x !== name).map((x) => [x, ctx.keys[ctx.names.indexOf(x)].publicKey]),
+  );
   return { name, side, shaper, conn, peers };
 }
 
 /** Trains `n` clinics under `schedule`; returns the row. */
-async function runSetting(s: Settings, schedule: ScheduleKind, n: number, rowsOf: Uint32Array[]): Promise<Row> {
+async function runSetting(
+  s: Settings,
+  schedule: ScheduleKind,
+  n: number,
+  rowsOf: Uint32Array[],
+): Promise<Row> {
   const dir = await Deno.makeTempDir({ prefix: "bench_clinics_" });
   const names = Array.from({ length: n }, (_, i) => `c${i}`);
   const keys = names.map(() => generateStaticKeyPair());
@@ -175,12 +204,23 @@ async function runSetting(s: Settings, schedule: ScheduleKind, n: number, rowsOf
     turnTimeoutMs: 600_000,
     epochs: s.epochs,
     schedule,
-    ...(schedule === "parallel" && s.serverBatch === "merge" ? { serverBatch: "merge" as const } : {}),
-  }, { keyPair: server, allowlist: new Allowlist(names.map((name, i) => ({ name, publicKey: keys[i].publicKey }))), engine, log: () => {} });
+    ...(schedule === "parallel" && s.serverBatch === "merge"
+      ? { serverBatch: "merge" as const }
+      : {}),
+  }, {
+    keyPair: server,
+    allowlist: new Allowlist(names.map((name, i) => ({ name, publicKey: keys[i].publicKey }))),
+    engine,
+    log: () => {},
+  });
   const meter = meterServer(handle);
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle.app.fetch);
   const clinics = [];
-  for (let i = 0; i < n; i++) clinics.push(await clinic(s, i, rowsOf[i], n, { engine, keys, names, server, port: http.addr.port, dir }));
+  for (let i = 0; i < n; i++) {
+    clinics.push(
+      await clinic(s, i, rowsOf[i], n, { engine, keys, names, server, port: http.addr.port, dir }),
+    );
+  }
   const latencies: number[] = [];
   let trainEnd = 0;
   const t0 = performance.now();
@@ -212,7 +252,8 @@ async function runSetting(s: Settings, schedule: ScheduleKind, n: number, rowsOf
   }
   const wallMs = trainEnd - t0;
   const samples = results.reduce((a, r) => a + r.samples, 0);
-  const scores = results.flatMap((r) => r.scores!.test!.scores), ys = results.flatMap((r) => r.scores!.test!.labels);
+  const scores = results.flatMap((r) => r.scores!.test!.scores),
+    ys = results.flatMap((r) => r.scores!.test!.labels);
   return {
     schedule,
     clinics: n,
@@ -264,7 +305,9 @@ export function clientsPerServer(rows: { clinics: number; samplesPerSec: number 
 
 function list(flag: string, v: string): string[] {
   const xs = v.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
-  if (xs.length === 0) throw new RangeError(`${flag} ${JSON.stringify(v)}: expected a comma-separated list`);
+  if (xs.length === 0) {
+    throw new RangeError(`${flag} ${JSON.stringify(v)}: expected a comma-separated list`);
+  }
   return xs;
 }
 
@@ -282,33 +325,56 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "64" },
       seed: { type: "string", default: "0" },
       quick: { type: "boolean", default: false },
-      data: { type: "string", default: new URL("../data/pneumoniamnist.npz", import.meta.url).pathname },
+      data: {
+        type: "string",
+        default: new URL("../data/pneumoniamnist.npz", import.meta.url).pathname,
+      },
     },
   });
   const quick = values.quick!;
-  const counts = list("--clinics", values.clinics ?? (quick ? "1,2,4,8" : "1,2,4,8,16,32")).map((x) => {
-    const n = Number(x);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--clinics ${x}: expected positive integers`);
-    return n;
-  });
+  const counts = list("--clinics", values.clinics ?? (quick ? "1,2,4,8" : "1,2,4,8,16,32")).map(
+    (x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new RangeError(`--clinics ${x}: expected positive integers`);
+      }
+      return n;
+    },
+  );
   const schedules = list("--schedule", values.schedule!).map((x) => {
-    if (x !== "sequential" && x !== "parallel" && x !== "splitfed") throw new RangeError(`--schedule ${x}: expected sequential, parallel or splitfed`);
+    if (x !== "sequential" && x !== "parallel" && x !== "splitfed") {
+      throw new RangeError(`--schedule ${x}: expected sequential, parallel or splitfed`);
+    }
     return x as ScheduleKind;
   });
   const codecMatch = /^(float32|float16|int8)(?::([0-9]))?$/.exec(values.codec!);
-  if (!codecMatch) throw new RangeError(`--codec ${values.codec}: expected float32, float16 or int8, optionally :level`);
+  if (!codecMatch) {
+    throw new RangeError(
+      `--codec ${values.codec}: expected float32, float16 or int8, optionally :level`,
+    );
+  }
   const serverBatch = values["server-batch"] as "inOrder" | "merge";
-  if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new RangeError(`--server-batch ${serverBatch}: expected inOrder or merge`);
+  if (serverBatch !== "inOrder" && serverBatch !== "merge") {
+    throw new RangeError(`--server-batch ${serverBatch}: expected inOrder or merge`);
+  }
   const seed = Number(values.seed);
   const full = await loadDataset(values.data!, { seed });
   const rowCap = values.rows ? Number(values.rows) : quick ? 1536 : full.train.size;
-  const data: LoadedDataset = { ...full, train: full.train.subset(Uint32Array.from({ length: Math.min(rowCap, full.train.size) }, (_, i) => i)) };
+  const data: LoadedDataset = {
+    ...full,
+    train: full.train.subset(
+      Uint32Array.from({ length: Math.min(rowCap, full.train.size) }, (_, i) => i),
+    ),
+  };
   const s: Settings = {
     link: parseLink(values.link!),
     epochs: Number(values.epochs ?? 1),
     batch: Number(values.batch),
     serverBatch,
-    codec: { dtype: codecMatch[1] as "float32" | "float16" | "int8", level: Number(codecMatch[2] ?? 0) },
+    codec: {
+      dtype: codecMatch[1] as "float32" | "float16" | "int8",
+      level: Number(codecMatch[2] ?? 0),
+    },
     data,
     seed,
   };
@@ -320,11 +386,20 @@ async function main(): Promise<void> {
       `lightweight clinics: every clinic and the server run in this process (LocalRawSide, real protocol, Noise channel, HTTP through the shaper); ` +
       `${navigator.hardwareConcurrency} cores shared with everything else on this machine, so timings are noisy`,
   );
-  console.log("schedule    clinics  s/epoch  samples/s  busy  p50 ms  p99 ms  KiB/smp up  KiB/smp dn  test AUC");
+  console.log(
+    "schedule    clinics  s/epoch  samples/s  busy  p50 ms  p99 ms  KiB/smp up  KiB/smp dn  test AUC",
+  );
   const rows: Row[] = [];
   for (const schedule of schedules) {
     for (const n of counts) {
-      const shares = partition({ scheme: "size-dirichlet", count: data.train.size, labels, clinics: n, alpha: 0.5, seed });
+      const shares = partition({
+        scheme: "size-dirichlet",
+        count: data.train.size,
+        labels,
+        clinics: n,
+        alpha: 0.5,
+        seed,
+      });
       const r = await runSetting(s, schedule, n, shares);
       rows.push(r);
       console.log(format(r));
@@ -332,7 +407,8 @@ async function main(): Promise<void> {
   }
   console.log(
     "clients per server (largest clinic count at which adding clinics still raised server samples/s by >= 10 %): " +
-      schedules.map((sc) => `${sc} ${clientsPerServer(rows.filter((r) => r.schedule === sc))}`).join(", "),
+      schedules.map((sc) => `${sc} ${clientsPerServer(rows.filter((r) => r.schedule === sc))}`)
+        .join(", "),
   );
 }
 

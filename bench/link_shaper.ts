@@ -50,12 +50,23 @@ export interface LinkSpec {
  * ```
  */
 export function parseLink(text: string): LinkSpec {
-  const m = /^(\d+(?:\.\d+)?)(?:\/(\d+(?:\.\d+)?))?:(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(text);
+  const m = /^(\d+(?:\.\d+)?)(?:\/(\d+(?:\.\d+)?))?:(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?$/.exec(
+    text,
+  );
   if (!m || Number(m[1]) <= 0 || (m[2] !== undefined && Number(m[2]) <= 0)) {
-    throw new RangeError(`link ${JSON.stringify(text)}: expected <Mbit/s>:<ms>[:<jitter ms>] or <up>/<down>:<ms>[:<jitter ms>], bandwidths > 0`);
+    throw new RangeError(
+      `link ${
+        JSON.stringify(text)
+      }: expected <Mbit/s>:<ms>[:<jitter ms>] or <up>/<down>:<ms>[:<jitter ms>], bandwidths > 0`,
+    );
   }
   const up = Number(m[1]);
-  return { upMbit: up, downMbit: m[2] ? Number(m[2]) : up, rttMs: Number(m[3]), jitterMs: Number(m[4] ?? 0) };
+  return {
+    upMbit: up,
+    downMbit: m[2] ? Number(m[2]) : up,
+    rttMs: Number(m[3]),
+    jitterMs: Number(m[4] ?? 0),
+  };
 }
 
 /** One direction of a link: serialisation at `mbit`, then `delayMs` ± `jitterMs`. */
@@ -70,7 +81,12 @@ class Direction {
     return this.#busyUntil;
   }
 
-  constructor(readonly mbit: number, readonly delayMs: number, readonly jitterMs: number, readonly rand: () => number) {}
+  constructor(
+    readonly mbit: number,
+    readonly delayMs: number,
+    readonly jitterMs: number,
+    readonly rand: () => number,
+  ) {}
 
   /** Schedules `chunk` for delivery through `write`, in order. */
   send(chunk: Uint8Array, write: (b: Uint8Array) => Promise<void>): Promise<void> {
@@ -136,13 +152,17 @@ export class LinkShaper {
   bytesUp = 0;
   bytesDown = 0;
 
-  private constructor(readonly spec: LinkSpec & { target: { hostname: string; port: number }; seed?: number }) {
+  private constructor(
+    readonly spec: LinkSpec & { target: { hostname: string; port: number }; seed?: number },
+  ) {
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#loop = this.#accept();
   }
 
   /** Starts a shaper for `spec` in front of `spec.target`. */
-  static start(spec: LinkSpec & { target: { hostname: string; port: number }; seed?: number }): LinkShaper {
+  static start(
+    spec: LinkSpec & { target: { hostname: string; port: number }; seed?: number },
+  ): LinkShaper {
     return new LinkShaper(spec);
   }
 

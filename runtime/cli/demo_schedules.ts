@@ -73,7 +73,10 @@ function mib(n: number): string {
 }
 
 /** Throwaway keys: the server's and each clinic's, and the allowlist, under `keys`. */
-async function makeKeys(keys: string, names: string[]): Promise<{ server: KeyPair; serverPub: string; allowlist: Allowlist }> {
+async function makeKeys(
+  keys: string,
+  names: string[],
+): Promise<{ server: KeyPair; serverPub: string; allowlist: Allowlist }> {
   await Deno.mkdir(keys);
   const server = generateStaticKeyPair();
   const files = await writeKeyPairFiles(keys, "server", server);
@@ -90,7 +93,10 @@ async function makeKeys(keys: string, names: string[]): Promise<{ server: KeyPai
 
 async function serverEngine(name: string | undefined): Promise<{ engine: Engine; name: string }> {
   try {
-    return { engine: await createEngine((name ?? "native") as "native" | "wasm", { threads: 1 }), name: name ?? "native" };
+    return {
+      engine: await createEngine((name ?? "native") as "native" | "wasm", { threads: 1 }),
+      name: name ?? "native",
+    };
   } catch (e) {
     if (name) throw e;
     return { engine: await createEngine("wasm", { threads: 1 }), name: "wasm" };
@@ -98,7 +104,13 @@ async function serverEngine(name: string | undefined): Promise<{ engine: Engine;
 }
 
 /** Launches every clinic (raw side + courier processes) and waits for all of them. */
-function launchAll(o: ScheduleDemoOptions, root: string, names: string[], port: number, serverPub: string): Promise<ClinicResult[]> {
+function launchAll(
+  o: ScheduleDemoOptions,
+  root: string,
+  names: string[],
+  port: number,
+  serverPub: string,
+): Promise<ClinicResult[]> {
   const n = names.length;
   return Promise.all(names.map(async (c, i) => {
     const text = JSON.stringify({
@@ -109,7 +121,9 @@ function launchAll(o: ScheduleDemoOptions, root: string, names: string[], port: 
       peers: `${root}/keys/allowlist.json`,
       data: o.dataPath,
       rows: {
-        train: { partition: { scheme: o.scheme, clinics: n, index: i, alpha: o.alpha, seed: o.seed } },
+        train: {
+          partition: { scheme: o.scheme, clinics: n, index: i, alpha: o.alpha, seed: o.seed },
+        },
         val: { partition: { scheme: "iid", clinics: n, index: i, seed: o.seed } },
         test: { partition: { scheme: "iid", clinics: n, index: i, seed: o.seed } },
       },
@@ -125,13 +139,21 @@ function launchAll(o: ScheduleDemoOptions, root: string, names: string[], port: 
       turnsPerEpoch: o.turnsPerEpoch,
     });
     const config = parseClientConfig(text, root);
-    return (await launchClinic(config, "train", { keepScores: true, onLine: (l) => console.log(l), pollMs: 50 })).result;
+    return (await launchClinic(config, "train", {
+      keepScores: true,
+      onLine: (l) => console.log(l),
+      pollMs: 50,
+    })).result;
   }));
 }
 
 /** The central baseline: the same model, seed, epochs, batch size and optimizer on the pooled data (wasm). */
-async function central(o: ScheduleDemoOptions): Promise<{ auc: number; accuracy: number; samples: number; seconds: number; best: number }> {
-  console.log(`central run: the same model, seed, epochs and batch size on the pooled data (wasm engine)`);
+async function central(
+  o: ScheduleDemoOptions,
+): Promise<{ auc: number; accuracy: number; samples: number; seconds: number; best: number }> {
+  console.log(
+    `central run: the same model, seed, epochs and batch size on the pooled data (wasm engine)`,
+  );
   const rng = new Rng(o.seed);
   const model = zooModel("cnn", o.data, () => rng.float()).model;
   const wasm = await createEngine("wasm", { threads: 1 });
@@ -148,18 +170,31 @@ async function central(o: ScheduleDemoOptions): Promise<{ auc: number; accuracy:
       seed: o.seed,
       onProgress: (p) => {
         if (p.kind === "epoch") {
-          console.log(`[central] epoch ${p.record.epoch}/${o.epochs}  train loss ${p.record.trainLoss.toFixed(4)}  val AUC ${p.record.val.auc.toFixed(4)}`);
+          console.log(
+            `[central] epoch ${p.record.epoch}/${o.epochs}  train loss ${
+              p.record.trainLoss.toFixed(4)
+            }  val AUC ${p.record.val.auc.toFixed(4)}`,
+          );
         }
       },
     });
-    return { auc: r.test.auc, accuracy: r.test.accuracy, samples: r.test.samples, seconds: (performance.now() - t0) / 1000, best: r.bestEpoch };
+    return {
+      auc: r.test.auc,
+      accuracy: r.test.accuracy,
+      samples: r.test.samples,
+      seconds: (performance.now() - t0) / 1000,
+      best: r.bestEpoch,
+    };
   } finally {
     await wasm.dispose();
   }
 }
 
 /** Prints the per-clinic and overall table; returns the overall test AUC. */
-function printTable(results: ClinicResult[], c: Awaited<ReturnType<typeof central>> | undefined): number {
+function printTable(
+  results: ClinicResult[],
+  c: Awaited<ReturnType<typeof central>> | undefined,
+): number {
   const scores: number[] = [], ys: number[] = [];
   let correct = 0;
   for (const r of results) {
@@ -169,15 +204,50 @@ function printTable(results: ClinicResult[], c: Awaited<ReturnType<typeof centra
     s.scores.forEach((p, k) => (correct += Number((p >= 0.5) === (s.labels[k] === 1))));
   }
   const auc = rocAuc(scores, ys);
-  const rows: string[][] = [["", "test AUC", "test acc", "test rows", "sent", "received", "train samples/s"]];
+  const rows: string[][] = [[
+    "",
+    "test AUC",
+    "test acc",
+    "test rows",
+    "sent",
+    "received",
+    "train samples/s",
+  ]];
   for (const r of results) {
     const t = r.eval.test!;
-    rows.push([r.clinic, t.auc.toFixed(4), t.accuracy.toFixed(4), String(t.samples), mib(r.bytesUp), mib(r.bytesDown), (r.samples / r.trainSeconds).toFixed(0)]);
+    rows.push([
+      r.clinic,
+      t.auc.toFixed(4),
+      t.accuracy.toFixed(4),
+      String(t.samples),
+      mib(r.bytesUp),
+      mib(r.bytesDown),
+      (r.samples / r.trainSeconds).toFixed(0),
+    ]);
   }
-  rows.push(["split (overall)", auc.toFixed(4), (correct / ys.length).toFixed(4), String(ys.length), "", "", ""]);
-  if (c) rows.push([`central (best epoch ${c.best})`, c.auc.toFixed(4), c.accuracy.toFixed(4), String(c.samples), "", "", ""]);
+  rows.push([
+    "split (overall)",
+    auc.toFixed(4),
+    (correct / ys.length).toFixed(4),
+    String(ys.length),
+    "",
+    "",
+    "",
+  ]);
+  if (c) {
+    rows.push([
+      `central (best epoch ${c.best})`,
+      c.auc.toFixed(4),
+      c.accuracy.toFixed(4),
+      String(c.samples),
+      "",
+      "",
+      "",
+    ]);
+  }
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((x, j) => (j === 0 ? x.padEnd(widths[j]) : x.padStart(widths[j]))).join("  ");
+  const line = (r: string[]) =>
+    r.map((x, j) => (j === 0 ? x.padEnd(widths[j]) : x.padStart(widths[j]))).join("  ");
   console.log("\n" + line(rows[0]) + "\n" + widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows.slice(1)) console.log(line(r));
   return auc;
@@ -203,7 +273,12 @@ async function startServer(
     turnsPerEpoch: o.turnsPerEpoch,
     schedule: o.schedule,
     ...(o.serverBatch === "merge" ? { serverBatch: "merge" as const } : {}),
-  }, { keyPair: keys.server, allowlist: keys.allowlist, engine, log: (l) => console.log(`[server] ${l}`) });
+  }, {
+    keyPair: keys.server,
+    allowlist: keys.allowlist,
+    engine,
+    log: (l) => console.log(`[server] ${l}`),
+  });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
   return { server, http };
 }
@@ -219,7 +294,10 @@ async function startServer(
  */
 export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
   const t0 = performance.now();
-  const names = Array.from({ length: o.clinics }, (_, i) => `clinic-${String.fromCharCode(97 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ""}`);
+  const names = Array.from(
+    { length: o.clinics },
+    (_, i) => `clinic-${String.fromCharCode(97 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ""}`,
+  );
   const root = await Deno.makeTempDir({ prefix: "splitgate_demo_" });
   try {
     const keys = await makeKeys(`${root}/keys`, names);
@@ -227,12 +305,24 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
     const { server, http } = await startServer(o, root, keys, engine);
     const port = http.addr.port;
     const labels = Array.from(o.data.train.target.data as ArrayLike<number>, Number);
-    const shares = partition({ scheme: o.scheme, count: o.data.train.size, labels, clinics: o.clinics, alpha: o.alpha, seed: o.seed });
+    const shares = partition({
+      scheme: o.scheme,
+      count: o.data.train.size,
+      labels,
+      clinics: o.clinics,
+      alpha: o.alpha,
+      seed: o.seed,
+    });
     console.log(`dashboard: http://127.0.0.1:${port}/dashboard`);
     console.log(
       `splitgate demo: ${o.data.description}\nserver on 127.0.0.1:${port} (${o.mode}, ${engineName} engine, schedule ${o.schedule}` +
         `${o.serverBatch === "merge" ? ", merged server batches" : ""}); clinics: ` +
-        names.map((c, i) => `${c} ${shares[i].length} training images (${((100 * shares[i].reduce((a, r) => a + labels[r], 0)) / Math.max(1, shares[i].length)).toFixed(0)}% pneumonia)`).join(", ") +
+        names.map((c, i) =>
+          `${c} ${shares[i].length} training images (${
+            ((100 * shares[i].reduce((a, r) => a + labels[r], 0)) / Math.max(1, shares[i].length))
+              .toFixed(0)
+          }% pneumonia)`
+        ).join(", ") +
         `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`,
     );
     const split0 = performance.now();
@@ -249,9 +339,17 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
     const splitSeconds = (performance.now() - split0) / 1000;
     const c = o.central ? await central(o) : undefined;
     const auc = printTable(results, c);
-    console.log(`\nwall time ${((performance.now() - t0) / 1000).toFixed(1)} s (split training and evaluation ${splitSeconds.toFixed(1)} s` +
-      (c ? `, central ${c.seconds.toFixed(1)} s)` : ")"));
-    if (c) console.log(`split − central test AUC: ${auc - c.auc >= 0 ? "+" : ""}${(auc - c.auc).toFixed(4)}`);
+    console.log(
+      `\nwall time ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s (split training and evaluation ${splitSeconds.toFixed(1)} s` +
+        (c ? `, central ${c.seconds.toFixed(1)} s)` : ")"),
+    );
+    if (c) {
+      console.log(
+        `split − central test AUC: ${auc - c.auc >= 0 ? "+" : ""}${(auc - c.auc).toFixed(4)}`,
+      );
+    }
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }

@@ -38,9 +38,16 @@ import { ClinicError } from "./clinic_error.ts";
  * console.log(foldWeights("x", ["a", "b"], [1, 1])); // [{ from: "a", mix: 1 }, { from: "b", mix: 0.5 }]
  * ```
  */
-export function foldWeights(me: string, clinics: readonly string[], samples: readonly number[]): { from: string; mix: number }[] {
+export function foldWeights(
+  me: string,
+  clinics: readonly string[],
+  samples: readonly number[],
+): { from: string; mix: number }[] {
   if (clinics.length !== samples.length) {
-    throw new ClinicError("FRONTS_INCOMPLETE", `FRONTS lists ${clinics.length} clinics but ${samples.length} sample counts`);
+    throw new ClinicError(
+      "FRONTS_INCOMPLETE",
+      `FRONTS lists ${clinics.length} clinics but ${samples.length} sample counts`,
+    );
   }
   const mine = clinics.indexOf(me);
   let cum = mine >= 0 ? samples[mine] : 0;
@@ -88,17 +95,26 @@ export interface FrontAverageOptions {
 export async function averageFronts(o: FrontAverageOptions, round: number): Promise<string[]> {
   const f = await o.request({ type: "FETCH_FRONTS", epoch: round });
   if (f.epoch !== round) {
-    throw new ClinicError("FRONTS_INCOMPLETE", `asked for the fronts of round ${round}, the server sent round ${f.epoch}`);
+    throw new ClinicError(
+      "FRONTS_INCOMPLETE",
+      `asked for the fronts of round ${round}, the server sent round ${f.epoch}`,
+    );
   }
   const folds = foldWeights(o.me, f.clinics, f.samples);
   for (const { from, mix } of folds) {
     const blob = f.sealedWeights[from];
     if (!blob) {
-      throw new ClinicError("FRONTS_INCOMPLETE", `round ${round}: the server lists ${from} as through the round but sent no front of it`);
+      throw new ClinicError(
+        "FRONTS_INCOMPLETE",
+        `round ${round}: the server lists ${from} as through the round but sent no front of it`,
+      );
     }
     const got = await o.side.importWeights(blob, { run: o.run, peers: o.peers, mix });
     if (got.sender !== from) {
-      throw new ClinicError("FRONTS_INCOMPLETE", `round ${round}: the front listed as ${from}'s was sealed by ${got.sender}`);
+      throw new ClinicError(
+        "FRONTS_INCOMPLETE",
+        `round ${round}: the front listed as ${from}'s was sealed by ${got.sender}`,
+      );
     }
   }
   return f.clinics.filter((c) => c === o.me || folds.some((x) => x.from === c));

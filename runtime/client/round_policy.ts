@@ -38,7 +38,11 @@ export interface RoundPolicy {
  * console.log(SEQUENTIAL.parallel); // false
  * ```
  */
-export const SEQUENTIAL: RoundPolicy = Object.freeze({ kind: "sequential", parallel: false, shareFronts: true });
+export const SEQUENTIAL: RoundPolicy = Object.freeze({
+  kind: "sequential",
+  parallel: false,
+  shareFronts: true,
+});
 
 /**
  * The policy a `TURN` reply announces.
@@ -53,11 +57,19 @@ export const SEQUENTIAL: RoundPolicy = Object.freeze({ kind: "sequential", paral
 export function roundPolicy(turn: { schedule?: string; clinicWeights?: string }): RoundPolicy {
   const kind = turn.schedule ?? "sequential";
   if (kind !== "sequential" && kind !== "parallel" && kind !== "splitfed") {
-    throw new ClinicError("CONFIG_MISMATCH", `the server's schedule ${JSON.stringify(kind)}: this clinic knows sequential, parallel and splitfed`);
+    throw new ClinicError(
+      "CONFIG_MISMATCH",
+      `the server's schedule ${
+        JSON.stringify(kind)
+      }: this clinic knows sequential, parallel and splitfed`,
+    );
   }
   const weights = turn.clinicWeights ?? "averaged";
   if (weights !== "averaged" && weights !== "private") {
-    throw new ClinicError("CONFIG_MISMATCH", `the server's clinicWeights ${JSON.stringify(weights)}: expected "averaged" or "private"`);
+    throw new ClinicError(
+      "CONFIG_MISMATCH",
+      `the server's clinicWeights ${JSON.stringify(weights)}: expected "averaged" or "private"`,
+    );
   }
   if (kind === "sequential") return SEQUENTIAL;
   return { kind, parallel: true, shareFronts: weights === "averaged" };

@@ -75,9 +75,13 @@ export class MergeWindow<I, O> {
   items = 0;
 
   constructor(o: MergeWindowOptions<I, O>) {
-    if (!(Number.isInteger(o.maxRows) && o.maxRows >= 1)) throw new RangeError(`merge maxRows ${o.maxRows}: expected an integer >= 1`);
+    if (!(Number.isInteger(o.maxRows) && o.maxRows >= 1)) {
+      throw new RangeError(`merge maxRows ${o.maxRows}: expected an integer >= 1`);
+    }
     if (!(Number.isFinite(o.maxDelayMs) && o.maxDelayMs >= 0)) {
-      throw new RangeError(`merge maxDelayMs ${o.maxDelayMs}: expected a number of milliseconds >= 0`);
+      throw new RangeError(
+        `merge maxDelayMs ${o.maxDelayMs}: expected a number of milliseconds >= 0`,
+      );
     }
     this.#o = o;
   }
@@ -95,7 +99,9 @@ export class MergeWindow<I, O> {
   }
 
   #close(): void {
-    if (this.#timer !== null) (this.#o.clearTimer ?? ((h) => clearTimeout(h as number)))(this.#timer);
+    if (this.#timer !== null) {
+      (this.#o.clearTimer ?? ((h) => clearTimeout(h as number)))(this.#timer);
+    }
     this.#timer = null;
     const batch = this.#open;
     this.#open = [];
@@ -105,7 +111,11 @@ export class MergeWindow<I, O> {
     this.items += batch.length;
     void this.#o.run(batch.map((e) => e.item)).then(
       (out) => {
-        if (out.length !== batch.length) throw new RangeError(`merged run returned ${out.length} results for ${batch.length} items`);
+        if (out.length !== batch.length) {
+          throw new RangeError(
+            `merged run returned ${out.length} results for ${batch.length} items`,
+          );
+        }
         batch.forEach((e, i) => e.resolve(out[i]));
       },
     ).catch((err) => batch.forEach((e) => e.reject(err)));

@@ -61,10 +61,18 @@ export class ParallelRound implements RoundSchedule {
     options: { timeoutMs: number; epochs?: number },
     now: number,
   ) {
-    if (order.length === 0) throw new RangeError("clinic order is empty: the allowlist names no clinic");
-    if (new Set(order).size !== order.length) throw new RangeError(`clinic order [${order}] repeats a clinic`);
-    if (!(options.timeoutMs > 0)) throw new RangeError(`turn timeout ${options.timeoutMs} ms: expected > 0`);
-    if (options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)) {
+    if (order.length === 0) {
+      throw new RangeError("clinic order is empty: the allowlist names no clinic");
+    }
+    if (new Set(order).size !== order.length) {
+      throw new RangeError(`clinic order [${order}] repeats a clinic`);
+    }
+    if (!(options.timeoutMs > 0)) {
+      throw new RangeError(`turn timeout ${options.timeoutMs} ms: expected > 0`);
+    }
+    if (
+      options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)
+    ) {
       throw new RangeError(`epochs ${options.epochs}: expected a positive integer`);
     }
     this.kind = kind;
@@ -112,8 +120,13 @@ export class ParallelRound implements RoundSchedule {
    */
   restore(state: ScheduleState, now: number): void {
     const names = [...(state.done ?? []), ...(state.dropped ?? [])];
-    if (!Number.isInteger(state.epoch) || state.epoch < 0 || names.some((n) => !this.order.includes(n))) {
-      throw new RangeError(`schedule state ${JSON.stringify(state)} does not fit clinics [${this.order}]`);
+    if (
+      !Number.isInteger(state.epoch) || state.epoch < 0 ||
+      names.some((n) => !this.order.includes(n))
+    ) {
+      throw new RangeError(
+        `schedule state ${JSON.stringify(state)} does not fit clinics [${this.order}]`,
+      );
     }
     this.#epoch = state.epoch;
     this.#done = new Set(state.done ?? []);
@@ -155,7 +168,9 @@ export class ParallelRound implements RoundSchedule {
    * @throws {Error} when `clinic` may not step in this round (callers check first)
    */
   finishTurn(clinic: string, now: number): ScheduleEvent {
-    if (!this.holds(clinic)) throw new Error(`finishTurn: ${clinic} is not stepping in round ${this.#epoch}`);
+    if (!this.holds(clinic)) {
+      throw new Error(`finishTurn: ${clinic} is not stepping in round ${this.#epoch}`);
+    }
     this.seen(clinic, now);
     this.#done.add(clinic);
     const ev: ScheduleEvent = { skipped: [], epochsEnded: [] };

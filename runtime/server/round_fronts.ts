@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { tensor, type Tensor } from "../../models/tensor.ts";
+import { type Tensor, tensor } from "../../models/tensor.ts";
 import { ProtocolError } from "../protocol/mod.ts";
 
 /**
@@ -87,10 +87,21 @@ export class RoundFronts {
    *
    * @throws {ProtocolError} `WRONG_EPOCH` unless `epoch` is the last published round
    */
-  forClinic(epoch: number, clinic: string): { epoch: number; clinics: string[]; samples: number[]; sealedWeights: Record<string, Uint8Array> } {
+  forClinic(
+    epoch: number,
+    clinic: string,
+  ): {
+    epoch: number;
+    clinics: string[];
+    samples: number[];
+    sealedWeights: Record<string, Uint8Array>;
+  } {
     const p = this.published;
     if (!p || p.epoch !== epoch) {
-      throw new ProtocolError("WRONG_EPOCH", `FETCH_FRONTS for round ${epoch}, but the last ended round is ${p ? p.epoch : "none"}`);
+      throw new ProtocolError(
+        "WRONG_EPOCH",
+        `FETCH_FRONTS for round ${epoch}, but the last ended round is ${p ? p.epoch : "none"}`,
+      );
     }
     const sealedWeights: Record<string, Uint8Array> = {};
     for (const [from, byRecipient] of p.blobs) {
@@ -101,17 +112,24 @@ export class RoundFronts {
   }
 
   /** Adds the published round to checkpoint `tensors`; returns its `meta` part. */
-  snapshot(tensors: Map<string, Tensor>): { epoch: number; clinics: string[]; samples: number[] } | null {
+  snapshot(
+    tensors: Map<string, Tensor>,
+  ): { epoch: number; clinics: string[]; samples: number[] } | null {
     const p = this.published;
     if (!p) return null;
     for (const [from, byRecipient] of p.blobs) {
-      for (const [to, blob] of byRecipient) tensors.set(`front/${from}/${to}`, tensor("uint8", [blob.length], blob));
+      for (const [to, blob] of byRecipient) {
+        tensors.set(`front/${from}/${to}`, tensor("uint8", [blob.length], blob));
+      }
     }
     return { epoch: p.epoch, clinics: p.clinics, samples: p.samples };
   }
 
   /** Takes over the published round of a checkpoint (`meta.fronts` and its tensors). */
-  restore(meta: { epoch: number; clinics: string[]; samples: number[] } | null | undefined, tensors: ReadonlyMap<string, Tensor>): void {
+  restore(
+    meta: { epoch: number; clinics: string[]; samples: number[] } | null | undefined,
+    tensors: ReadonlyMap<string, Tensor>,
+  ): void {
     this.samples.clear();
     this.completed.clear();
     if (!meta) {
@@ -123,6 +141,11 @@ export class RoundFronts {
       const m = /^front\/([^/]+)\/([^/]+)$/.exec(k);
       if (m && blobs.has(m[1])) blobs.get(m[1])!.set(m[2], t.data as Uint8Array);
     }
-    this.published = { epoch: meta.epoch, clinics: [...meta.clinics], samples: [...meta.samples], blobs };
+    this.published = {
+      epoch: meta.epoch,
+      clinics: [...meta.clinics],
+      samples: [...meta.samples],
+      blobs,
+    };
   }
 }

@@ -75,30 +75,50 @@ export interface ResolvedScheduleConfig {
 export function resolveScheduleConfig(c: ScheduleConfig, mode: SplitMode): ResolvedScheduleConfig {
   const schedule = c.schedule ?? "sequential";
   if (!SCHEDULE_KINDS.includes(schedule)) {
-    throw new RangeError(`schedule ${JSON.stringify(schedule)}: expected one of ${SCHEDULE_KINDS.map((k) => `"${k}"`).join(", ")}`);
+    throw new RangeError(
+      `schedule ${JSON.stringify(schedule)}: expected one of ${
+        SCHEDULE_KINDS.map((k) => `"${k}"`).join(", ")
+      }`,
+    );
   }
   const serverBatch = c.serverBatch ?? "inOrder";
   if (serverBatch !== "inOrder" && serverBatch !== "merge") {
-    throw new RangeError(`serverBatch ${JSON.stringify(serverBatch)}: expected "inOrder" or "merge"`);
+    throw new RangeError(
+      `serverBatch ${JSON.stringify(serverBatch)}: expected "inOrder" or "merge"`,
+    );
   }
   const clinicWeights = c.clinicWeights ?? "averaged";
   if (clinicWeights !== "averaged" && clinicWeights !== "private") {
-    throw new RangeError(`clinicWeights ${JSON.stringify(clinicWeights)}: expected "averaged" or "private"`);
+    throw new RangeError(
+      `clinicWeights ${JSON.stringify(clinicWeights)}: expected "averaged" or "private"`,
+    );
   }
   if (clinicWeights === "private" && schedule === "sequential") {
-    throw new RangeError(`clinicWeights "private" needs schedule "parallel" or "splitfed" (sequential turns hand the front on), got "sequential"`);
+    throw new RangeError(
+      `clinicWeights "private" needs schedule "parallel" or "splitfed" (sequential turns hand the front on), got "sequential"`,
+    );
   }
   if (serverBatch === "merge" && schedule !== "parallel") {
-    throw new RangeError(`serverBatch "merge" needs schedule "parallel" (one shared server segment), got ${JSON.stringify(schedule)}`);
+    throw new RangeError(
+      `serverBatch "merge" needs schedule "parallel" (one shared server segment), got ${
+        JSON.stringify(schedule)
+      }`,
+    );
   }
   if (serverBatch === "merge" && mode !== "vanilla") {
-    throw new RangeError(`serverBatch "merge" needs mode vanilla (a U-shaped step is two requests), got ${mode}`);
+    throw new RangeError(
+      `serverBatch "merge" needs mode vanilla (a U-shaped step is two requests), got ${mode}`,
+    );
   }
   if (serverBatch !== "merge") return { schedule, serverBatch, clinicWeights, merge: null };
   const maxRows = c.merge?.maxRows ?? 1024;
-  if (!(Number.isInteger(maxRows) && maxRows >= 1)) throw new RangeError(`merge.maxRows ${maxRows}: expected an integer >= 1`);
+  if (!(Number.isInteger(maxRows) && maxRows >= 1)) {
+    throw new RangeError(`merge.maxRows ${maxRows}: expected an integer >= 1`);
+  }
   const maxDelayMs = c.merge?.maxDelayMs ?? 10;
-  if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new RangeError(`merge.maxDelayMs ${maxDelayMs}: expected milliseconds >= 0`);
+  if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) {
+    throw new RangeError(`merge.maxDelayMs ${maxDelayMs}: expected milliseconds >= 0`);
+  }
   return { schedule, serverBatch, clinicWeights, merge: { maxRows, maxDelayMs } };
 }
 
@@ -117,7 +137,9 @@ export function createSchedule(
   options: { timeoutMs: number; epochs?: number },
   now: number,
 ): RoundSchedule {
-  return kind === "sequential" ? new TurnSchedule(order, options, now) : new ParallelRound(kind, order, options, now);
+  return kind === "sequential"
+    ? new TurnSchedule(order, options, now)
+    : new ParallelRound(kind, order, options, now);
 }
 
 /**
@@ -136,23 +158,31 @@ export function scheduleFields(c: Record<string, unknown>): ScheduleConfig {
   };
   const out: ScheduleConfig = {};
   if (c.schedule !== undefined) {
-    if (!SCHEDULE_KINDS.includes(c.schedule as ScheduleKind)) fail("schedule", '"sequential", "parallel" or "splitfed"');
+    if (!SCHEDULE_KINDS.includes(c.schedule as ScheduleKind)) {
+      fail("schedule", '"sequential", "parallel" or "splitfed"');
+    }
     out.schedule = c.schedule as ScheduleKind;
   }
   if (c.serverBatch !== undefined) {
-    if (c.serverBatch !== "inOrder" && c.serverBatch !== "merge") fail("serverBatch", '"inOrder" or "merge"');
+    if (c.serverBatch !== "inOrder" && c.serverBatch !== "merge") {
+      fail("serverBatch", '"inOrder" or "merge"');
+    }
     out.serverBatch = c.serverBatch as "inOrder" | "merge";
   }
   if (c.clinicWeights !== undefined) {
-    if (c.clinicWeights !== "averaged" && c.clinicWeights !== "private") fail("clinicWeights", '"averaged" or "private"');
+    if (c.clinicWeights !== "averaged" && c.clinicWeights !== "private") {
+      fail("clinicWeights", '"averaged" or "private"');
+    }
     out.clinicWeights = c.clinicWeights as "averaged" | "private";
   }
   if (c.merge !== undefined) {
     const m = c.merge as Record<string, unknown>;
     const ok = m !== null && typeof m === "object" && !Array.isArray(m) &&
       Object.keys(m).every((k) => k === "maxRows" || k === "maxDelayMs") &&
-      (m.maxRows === undefined || (Number.isSafeInteger(m.maxRows) && (m.maxRows as number) >= 1)) &&
-      (m.maxDelayMs === undefined || (typeof m.maxDelayMs === "number" && m.maxDelayMs >= 0 && Number.isFinite(m.maxDelayMs)));
+      (m.maxRows === undefined ||
+        (Number.isSafeInteger(m.maxRows) && (m.maxRows as number) >= 1)) &&
+      (m.maxDelayMs === undefined ||
+        (typeof m.maxDelayMs === "number" && m.maxDelayMs >= 0 && Number.isFinite(m.maxDelayMs)));
     if (!ok) fail("merge", "{maxRows?: integer >= 1, maxDelayMs?: milliseconds >= 0}");
     out.merge = m as ScheduleConfig["merge"];
   }

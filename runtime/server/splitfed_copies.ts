@@ -71,9 +71,13 @@ export class SplitfedCopies {
     if (this.#active === null) return []; // no step this round: the model is the round's start
     this.#copies.set(this.#active, this.#model.exportState());
     // In the order of `weights` (the turn order), so the sum's rounding does not hang on arrival order.
-    const parts = [...weights].filter(([c, w]) => w > 0 && this.#copies.has(c)).map(([c]) => [c, this.#copies.get(c)!] as const);
+    const parts = [...weights].filter(([c, w]) => w > 0 && this.#copies.has(c)).map(([c]) =>
+      [c, this.#copies.get(c)!] as const
+    );
     this.#model.loadState(
-      parts.length > 0 ? averageStates(parts.map(([c, state]) => ({ state, weight: weights.get(c)! }))) : this.#base!,
+      parts.length > 0
+        ? averageStates(parts.map(([c, state]) => ({ state, weight: weights.get(c)! })))
+        : this.#base!,
     );
     this.#copies.clear();
     this.#base = null;

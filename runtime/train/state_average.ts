@@ -39,7 +39,8 @@ export interface WeightedState {
 }
 
 function sameShape(a: Tensor, b: Tensor): boolean {
-  return a.dtype === b.dtype && a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
+  return a.dtype === b.dtype && a.dims.length === b.dims.length &&
+    a.dims.every((d, i) => d === b.dims[i]);
 }
 
 /**
@@ -56,10 +57,14 @@ function sameShape(a: Tensor, b: Tensor): boolean {
  * ```
  */
 export function averageStates(copies: readonly WeightedState[]): Map<string, Tensor> {
-  if (copies.length === 0) throw new RangeError("averageStates: expected at least one copy, got none");
+  if (copies.length === 0) {
+    throw new RangeError("averageStates: expected at least one copy, got none");
+  }
   for (const [i, c] of copies.entries()) {
     if (!(Number.isFinite(c.weight) && c.weight >= 0)) {
-      throw new RangeError(`averageStates: copy ${i} has weight ${c.weight}; expected a finite number >= 0`);
+      throw new RangeError(
+        `averageStates: copy ${i} has weight ${c.weight}; expected a finite number >= 0`,
+      );
     }
   }
   const names = new Set<string>();
@@ -68,8 +73,15 @@ export function averageStates(copies: readonly WeightedState[]): Map<string, Ten
   for (const name of names) {
     const holders = copies.filter((c) => c.state.has(name));
     const total = holders.reduce((a, c) => a + c.weight, 0);
-    if (!(total > 0)) throw new RangeError(`averageStates: the weights of the copies holding ${name} sum to ${total}; expected > 0`);
-    out.set(name, averageOne(name, holders.map((c) => ({ t: c.state.get(name)!, w: c.weight / total }))));
+    if (!(total > 0)) {
+      throw new RangeError(
+        `averageStates: the weights of the copies holding ${name} sum to ${total}; expected > 0`,
+      );
+    }
+    out.set(
+      name,
+      averageOne(name, holders.map((c) => ({ t: c.state.get(name)!, w: c.weight / total }))),
+    );
   }
   return out;
 }
@@ -78,7 +90,9 @@ function averageOne(name: string, parts: { t: Tensor; w: number }[]): Tensor {
   const first = parts[0].t;
   for (const p of parts) {
     if (!sameShape(first, p.t)) {
-      throw new TypeError(`averageStates: ${name} is ${first.dtype}[${first.dims}] in one copy and ${p.t.dtype}[${p.t.dims}] in another`);
+      throw new TypeError(
+        `averageStates: ${name} is ${first.dtype}[${first.dims}] in one copy and ${p.t.dtype}[${p.t.dims}] in another`,
+      );
     }
   }
   if (first.dtype !== "float32" && first.dtype !== "float64") {

@@ -68,13 +68,21 @@ export interface MergeResult {
  * // new MergeWindow({ ..., run: mergedStepRunner(model, lock) })
  * ```
  */
-export function mergedStepRunner(model: ServerModel, lock: SerialLock): (items: MergeItem[]) => Promise<MergeResult[]> {
+export function mergedStepRunner(
+  model: ServerModel,
+  lock: SerialLock,
+): (items: MergeItem[]) => Promise<MergeResult[]> {
   return (items) =>
     lock.run(async () => {
-      const activation = items.length === 1 ? items[0].activation : concatRows(items.map((i) => i.activation));
+      const activation = items.length === 1
+        ? items[0].activation
+        : concatRows(items.map((i) => i.activation));
       const labels = items.length === 1 ? items[0].labels : concatRows(items.map((i) => i.labels));
       const what = items.map((i) => `${i.clinic} ${i.stepId}`).join(", ");
-      const r = await model.step(activation, labels, { stepId: `merged (${what})`, clinic: items[0].clinic });
+      const r = await model.step(activation, labels, {
+        stepId: `merged (${what})`,
+        clinic: items[0].clinic,
+      });
       const total = activation.dims[0];
       let at = 0;
       return items.map((i) => {
@@ -139,9 +147,21 @@ export const mergedStep: Handler<"STEP"> = async (ctx, c, req) => {
     labels: req.labels,
   });
   const cutGrad = protectCutGradient(r.cutGrad, ctx.labelProtection);
-  const reply = encodeReply(ctx, { type: "STEP_RESULT", stepId: req.stepId, loss: r.loss, cutGrad });
+  const reply = encodeReply(ctx, {
+    type: "STEP_RESULT",
+    stepId: req.stepId,
+    loss: r.loss,
+    cutGrad,
+  });
   state.countStep(c, req.stepId, req.activation.dims[0], ctx.now());
   state.remember(c, retryKey(req)!, reply);
-  ctx.metrics?.step({ clinic: c.name, epoch: req.epoch, loss: r.loss, seconds: (performance.now() - t0) / 1000, samples: req.activation.dims[0], cutDims: req.activation.dims });
+  ctx.metrics?.step({
+    clinic: c.name,
+    epoch: req.epoch,
+    loss: r.loss,
+    seconds: (performance.now() - t0) / 1000,
+    samples: req.activation.dims[0],
+    cutDims: req.activation.dims,
+  });
   return reply;
 };

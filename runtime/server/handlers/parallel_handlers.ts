@@ -60,7 +60,9 @@ const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
 
 function logDropped(ctx: HandlerContext, dropped: string[], round: number): void {
   for (const d of dropped) {
-    ctx.log(`clinic ${d} offline, dropped from round ${round} (its front is not averaged; it rejoins next round)`);
+    ctx.log(
+      `clinic ${d} offline, dropped from round ${round} (its front is not averaged; it rejoins next round)`,
+    );
   }
 }
 
@@ -71,20 +73,33 @@ function checkRoundDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TU
   const given = Object.keys(req.sealedWeights);
   if (ctx.clinicWeights === "private") {
     if (given.length > 0) {
-      throw new ProtocolError("BAD_MESSAGE", `TURN_DONE seals weights to ${given.join(", ")}, but clinicWeights is "private": fronts are not shared`);
+      throw new ProtocolError(
+        "BAD_MESSAGE",
+        `TURN_DONE seals weights to ${
+          given.join(", ")
+        }, but clinicWeights is "private": fronts are not shared`,
+      );
     }
     return;
   }
   const others = schedule.order.filter((n) => n !== c.name);
   const strangers = given.filter((n) => !others.includes(n));
   if (strangers.length > 0) {
-    throw new ProtocolError("BAD_MESSAGE", `TURN_DONE seals weights to ${strangers.join(", ")}, not another clinic of the order`);
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `TURN_DONE seals weights to ${strangers.join(", ")}, not another clinic of the order`,
+    );
   }
   const missing = others.filter((n) => !given.includes(n));
   if (missing.length > 0) {
-    throw new ProtocolError("BAD_MESSAGE", `TURN_DONE lacks weights sealed to ${missing.join(", ")} (seal to every other clinic)`);
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `TURN_DONE lacks weights sealed to ${missing.join(", ")} (seal to every other clinic)`,
+    );
   }
-  for (const [to, blob] of Object.entries(req.sealedWeights)) checkEnvelope(c.name, to, req.epoch, blob);
+  for (const [to, blob] of Object.entries(req.sealedWeights)) {
+    checkEnvelope(c.name, to, req.epoch, blob);
+  }
 }
 
 /** `TURN_DONE`: the clinic is through the round; the last one through ends it. */
@@ -94,7 +109,11 @@ const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
   checkRoundDone(ctx, c, req);
   state.fronts.complete(c.name, req.sealedWeights);
   const ev = schedule.finishTurn(c.name, ctx.now());
-  const reply = encodeReply(ctx, { type: "TURN_DONE_RESULT", epoch: schedule.epoch, next: schedule.holder });
+  const reply = encodeReply(ctx, {
+    type: "TURN_DONE_RESULT",
+    epoch: schedule.epoch,
+    next: schedule.holder,
+  });
   state.remember(c, retryKey(req)!, reply);
   ctx.log(`clinic ${c.name} is through round ${req.epoch}`);
   for (const r of ev.epochsEnded) await closeRound(ctx, r);
@@ -116,17 +135,30 @@ async function closeRound(ctx: HandlerContext, round: number): Promise<void> {
   }
   const p = state.fronts.publish(round, state.schedule.order);
   state.model.clearPending();
-  const merged = ctx.merge ? `; ${ctx.merge.items} steps merged into ${ctx.merge.batches} server batches so far` : "";
-  ctx.log(`round ${round} ended: ${p.clinics.length}/${state.schedule.order.length} clinics through (${p.samples.reduce((a, b) => a + b, 0)} samples)${merged}`);
+  const merged = ctx.merge
+    ? `; ${ctx.merge.items} steps merged into ${ctx.merge.batches} server batches so far`
+    : "";
+  ctx.log(
+    `round ${round} ended: ${p.clinics.length}/${state.schedule.order.length} clinics through (${
+      p.samples.reduce((a, b) => a + b, 0)
+    } samples)${merged}`,
+  );
   await state.checkpoint();
 }
 
 /** `FETCH_FRONTS`: the fronts sealed to the asker at the end of round `epoch`. */
 const fetchFronts: Handler<"FETCH_FRONTS"> = (ctx, c, req) => {
   if (ctx.state.schedule.kind === "sequential") {
-    return Promise.reject(new ProtocolError("BAD_MESSAGE", "FETCH_FRONTS: the server's schedule is sequential (use FETCH_WEIGHTS)"));
+    return Promise.reject(
+      new ProtocolError(
+        "BAD_MESSAGE",
+        "FETCH_FRONTS: the server's schedule is sequential (use FETCH_WEIGHTS)",
+      ),
+    );
   }
-  return Promise.resolve(encodeReply(ctx, { type: "FRONTS", ...ctx.state.fronts.forClinic(req.epoch, c.name) }));
+  return Promise.resolve(
+    encodeReply(ctx, { type: "FRONTS", ...ctx.state.fronts.forClinic(req.epoch, c.name) }),
+  );
 };
 
 /**

@@ -35,7 +35,13 @@ async function train(
 ): Promise<Outcome> {
   const dir = await Deno.makeTempDir();
   const log: string[] = [];
-  const start = () => startServer(mode, { checkpointDir: `${dir}/server`, epochs: ROUNDS, turnTimeoutMs: 60_000, ...extra }, { names: NAMES, log });
+  const start = () =>
+    startServer(mode, {
+      checkpointDir: `${dir}/server`,
+      epochs: ROUNDS,
+      turnTimeoutMs: 60_000,
+      ...extra,
+    }, { names: NAMES, log });
   let server: ServerHandle = await start();
   let restarting: Promise<void> | null = null;
   const cfg = tinyConfig(mode);
@@ -45,8 +51,18 @@ async function train(
       const { model, cuts } = buildSplitModel(cfg.model, mode, "bce");
       await Deno.mkdir(`${dir}/${name}`);
       const side = await LocalRawSide.create({
-        clinic: name, data: tinySplits(3 + 10 * i), model, cuts, mode, loss: "bce", optimizer: cfg.optimizer,
-        seed: 7, batchSize: 4 + 2 * i, engine: await testEngine(), checkpointDir: `${dir}/${name}`, keyPair: CLINIC_KEYS[name],
+        clinic: name,
+        data: tinySplits(3 + 10 * i),
+        model,
+        cuts,
+        mode,
+        loss: "bce",
+        optimizer: cfg.optimizer,
+        seed: 7,
+        batchSize: 4 + 2 * i,
+        engine: await testEngine(),
+        checkpointDir: `${dir}/${name}`,
+        keyPair: CLINIC_KEYS[name],
       });
       sides.push(side);
       const conn = await ServerConnection.connect({
@@ -61,10 +77,16 @@ async function train(
           return await server.app.request(url, init);
         }) as typeof fetch,
       });
-      const peers = new Map(NAMES.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
+      const peers = new Map(
+        NAMES.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]),
+      );
       let crashed = false;
       const r = await runClinic({
-        side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 1,
+        side,
+        conn,
+        peers,
+        run: runId(SERVER_KEYS.publicKey),
+        pollMs: 1,
         onApplied: (id) => {
           if (crash && crash.clinic === name && id === crash.after && !crashed) {
             crashed = true;
@@ -82,9 +104,16 @@ async function train(
     }));
     await restarting;
     assert.equal(server.status().finished, true);
-    const fronts = results.map(({ front }) => new Map([...front].map(([k, v]) => [k, (v.data as Float32Array).slice()])));
-    return { fronts, steps: server.status().clinics.map((c) => c.steps), log, auc: results.map((x) => x.r.eval.test!.auc),
-      rollbacks: results.reduce((a, x) => a + x.r.rollbacks, 0) };
+    const fronts = results.map(({ front }) =>
+      new Map([...front].map(([k, v]) => [k, (v.data as Float32Array).slice()]))
+    );
+    return {
+      fronts,
+      steps: server.status().clinics.map((c) => c.steps),
+      log,
+      auc: results.map((x) => x.r.eval.test!.auc),
+      rollbacks: results.reduce((a, x) => a + x.r.rollbacks, 0),
+    };
   } finally {
     for (const s of sides) await s.close();
     await server.close();
@@ -107,9 +136,15 @@ function maxDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): nu
 Deno.test("parallel: three clinics step at once, each step applied once, every clinic ends on the same averaged front", async () => {
   const o = await train("vanilla", { schedule: "parallel" });
   assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS));
-  assert.ok(maxDiff(o.fronts[0], o.fronts[1]) < 1e-5, `fronts a, b differ by ${maxDiff(o.fronts[0], o.fronts[1])}`);
+  assert.ok(
+    maxDiff(o.fronts[0], o.fronts[1]) < 1e-5,
+    `fronts a, b differ by ${maxDiff(o.fronts[0], o.fronts[1])}`,
+  );
   assert.ok(maxDiff(o.fronts[0], o.fronts[2]) < 1e-5);
-  assert.ok(o.log.some((l) => /round 1 ended: 3\/3 clinics through \(60 samples\)/.test(l)), o.log.join("\n"));
+  assert.ok(
+    o.log.some((l) => /round 1 ended: 3\/3 clinics through \(60 samples\)/.test(l)),
+    o.log.join("\n"),
+  );
 });
 
 Deno.test("parallel, clinicWeights private: fronts are never averaged", async () => {
@@ -122,11 +157,18 @@ Deno.test("splitfed: per-clinic server copies averaged at each round end; fronts
   const o = await train("vanilla", { schedule: "splitfed" });
   assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS));
   assert.ok(maxDiff(o.fronts[0], o.fronts[2]) < 1e-5);
-  assert.ok(o.log.some((l) => /round 0: server copies of a, b, c averaged/.test(l)), o.log.join("\n"));
+  assert.ok(
+    o.log.some((l) => /round 0: server copies of a, b, c averaged/.test(l)),
+    o.log.join("\n"),
+  );
 });
 
 Deno.test("parallel, serverBatch merge: concurrent steps share server batches", async () => {
-  const o = await train("vanilla", { schedule: "parallel", serverBatch: "merge", merge: { maxRows: 64, maxDelayMs: 20 } });
+  const o = await train("vanilla", {
+    schedule: "parallel",
+    serverBatch: "merge",
+    merge: { maxRows: 64, maxDelayMs: 20 },
+  });
   assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS));
   const last = o.log.filter((l) => /steps merged into/.test(l)).at(-1)!;
   const [, items, batches] = /(\d+) steps merged into (\d+) server batches/.exec(last)!.map(Number);
@@ -142,7 +184,11 @@ Deno.test("parallel, U-shaped: the middle segment's held forwards are kept apart
 
 Deno.test("parallel: a server killed mid-round resumes from the round's start; no step is applied twice", async () => {
   const o = await train("vanilla", { schedule: "parallel" }, { clinic: "b", after: "1:2" });
-  assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS), "each step counted once in the resumed server");
+  assert.deepEqual(
+    o.steps,
+    STEPS.map((s) => s * ROUNDS),
+    "each step counted once in the resumed server",
+  );
   assert.ok(o.rollbacks >= 1, "clinics redid the round");
   assert.ok(maxDiff(o.fronts[0], o.fronts[1]) < 1e-5);
 });
