@@ -79,7 +79,7 @@ export interface ClinicConnection {
  * ```
  */
 export type ClinicEvent =
-  | { kind: "wait"; holder: string | null; round: number }
+  | { kind: "wait"; holder: string | null; round: number; parallel?: boolean }
   | { kind: "turn"; round: number; epoch: number; part: number; parts: number; steps: number; imported: string | null }
   | { kind: "step"; round: number; step: number; steps: number; loss: number }
   | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
@@ -209,7 +209,9 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
   const p = `[${clinic}]`;
   switch (e.kind) {
     case "wait":
-      return `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
+      return e.parallel
+        ? `${p} through round ${e.round}, waiting for the others (${e.holder ?? "nobody"} still stepping)`
+        : `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
     case "turn":
       return `${p} round ${e.round}: my turn (epoch ${e.epoch + 1}` +
         (e.parts > 1 ? `, part ${e.part + 1}/${e.parts}` : "") +
@@ -392,7 +394,9 @@ async function trainUntilFinished(run: Run): Promise<number> {
     }
     if (turn.finished) return turn.epoch;
     if (!turn.yours) {
-      if (turn.turn !== lastWaitHolder) o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch });
+      if (turn.turn !== lastWaitHolder) {
+        o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch, ...(run.schedule.parallel ? { parallel: true } : {}) });
+      }
       lastWaitHolder = turn.turn;
       await sleep(o.pollMs ?? 100);
       continue;
