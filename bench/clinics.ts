@@ -16,7 +16,8 @@
  *
  * One row per setting: wall time per epoch, server samples/s, server busy fraction (time in
  * the server segment's step over wall time), STEP latency p50/p99 as the clinic sees it (link
- * included), bytes per training sample each way (all traffic, through the shaper), test AUC
+ * included), bytes per training sample each way (the training traffic: steps, turns, relayed
+ * fronts; evaluation left out), test AUC
  * (every clinic's test share scored through its own front, pooled). The last line is the
  * clients-per-server figure: per schedule, the largest clinic count at which adding clinics
  * still raised server throughput by at least 10 %. Timings are noisy on a shared machine.
@@ -146,6 +147,7 @@ async function clinic(
   );
   const iid = (split: "val" | "test") =>
     partition({ scheme: "iid", count: s.data[split].size, clinics: n, seed: s.seed })[i];
+  await Deno.mkdir(`${ctx.dir}/${name}`);
   const side = await LocalRawSide.create({
     clinic: name,
     data: {
@@ -223,6 +225,8 @@ async function runSetting(
   }
   const latencies: number[] = [];
   let trainEnd = 0;
+  // Training traffic only: each clinic's bytes when it learns training is finished (before its evaluation).
+  const trainBytes = { up: 0, down: 0 };
   const t0 = performance.now();
   let results: ClinicResult[];
   try {
@@ -235,7 +239,10 @@ async function runSetting(
         pollMs: 20,
         keepScores: true,
         onEvent: (e) => {
-          if (e.kind === "finished" && trainEnd === 0) trainEnd = performance.now();
+          if (e.kind !== "finished") return;
+          if (trainEnd === 0) trainEnd = performance.now();
+          trainBytes.up += c.conn.bytesUp;
+          trainBytes.down += c.conn.bytesDown;
         },
       })
     ));
@@ -262,8 +269,8 @@ async function runSetting(
     busy: meter.busyMs() / wallMs,
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    upPerSample: clinics.reduce((a, c) => a + c.shaper.bytesUp, 0) / samples,
-    downPerSample: clinics.reduce((a, c) => a + c.shaper.bytesDown, 0) / samples,
+    upPerSample: trainBytes.up / samples,
+    downPerSample: trainBytes.down / samples,
     auc: rocAuc(scores, ys),
   };
 }
@@ -389,6 +396,9 @@ async function main(): Promise<void> {
   console.log(
     "schedule    clinics  s/epoch  samples/s  busy  p50 ms  p99 ms  KiB/smp up  KiB/smp dn  test AUC",
   );
+  // Warm-up (not shown): the engines' first sessions and the JIT.
+  const warm = Uint32Array.from({ length: 128 }, (_, i) => i);
+  await runSetting({ ...s, data: { ...data, train: data.train.subset(warm) } }, "sequential", 1, [warm]);
   const rows: Row[] = [];
   for (const schedule of schedules) {
     for (const n of counts) {
