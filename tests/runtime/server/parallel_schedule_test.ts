@@ -32,6 +32,7 @@ async function train(
   mode: SplitMode,
   extra: Partial<ServerConfig>,
   crash?: { clinic: string; after: string },
+  absent: string[] = [],
 ): Promise<Outcome> {
   const dir = await Deno.makeTempDir();
   const log: string[] = [];
@@ -47,7 +48,7 @@ async function train(
   const cfg = tinyConfig(mode);
   const sides: LocalRawSide[] = [];
   try {
-    const results = await Promise.all(NAMES.map(async (name, i) => {
+    const results = await Promise.all(NAMES.filter((n) => !absent.includes(n)).map(async (name, i) => {
       const { model, cuts } = buildSplitModel(cfg.model, mode, "bce");
       await Deno.mkdir(`${dir}/${name}`);
       const side = await LocalRawSide.create({
@@ -179,6 +180,14 @@ Deno.test("parallel, serverBatch merge: concurrent steps share server batches", 
 Deno.test("parallel, U-shaped: the middle segment's held forwards are kept apart per clinic", async () => {
   const o = await train("ushaped", { schedule: "splitfed" });
   assert.deepEqual(o.steps, STEPS.map((s) => s * ROUNDS));
+  assert.ok(maxDiff(o.fronts[0], o.fronts[1]) < 1e-5);
+});
+
+Deno.test("parallel: a clinic silent past turnTimeoutMs is dropped from each round; the others finish on their average", async () => {
+  const o = await train("vanilla", { schedule: "parallel", turnTimeoutMs: 1500 }, undefined, ["c"]);
+  assert.deepEqual(o.steps, [STEPS[0] * ROUNDS, STEPS[1] * ROUNDS, 0]);
+  assert.ok(o.log.some((l) => /clinic c offline, dropped from round 0/.test(l)), o.log.join("\n"));
+  assert.ok(o.log.some((l) => /round 1 ended: 2\/3 clinics through/.test(l)), o.log.join("\n"));
   assert.ok(maxDiff(o.fronts[0], o.fronts[1]) < 1e-5);
 });
 
