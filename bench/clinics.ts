@@ -1,11 +1,13 @@
 /**
  * `deno task bench:clinics [--clinics 1,2,4,8,16,32] [--schedule sequential,parallel,splitfed]
  *  [--link <Mbit/s>:<ms>[:<jitter ms>]] [--server-batch inOrder|merge] [--codec float32|int8[:level]]
- *  [--epochs E] [--rows R] [--batch B] [--quick]`
+ *  [--epochs E] [--rows R] [--batch B] [--partition size-dirichlet|label-dirichlet|iid] [--quick]`
  *
  * How many clinics one server carries (docs/design/parallel_schedules.md): for every clinic
- * count and schedule, a split training of the zoo CNN on PneumoniaMNIST (size-Dirichlet
- * non-IID shares, α = 0.5, seeded) with every clinic behind its own shaped link
+ * count and schedule, a split training of the zoo CNN on PneumoniaMNIST (`--partition`,
+ * default size-Dirichlet non-IID shares, α = 0.5, seeded: in the parallel schedules a round
+ * lasts as long as the largest share takes, so `iid` shares show the server's capacity) with
+ * every clinic behind its own shaped link
  * (`link_shaper.ts`: bandwidth each way, round trip, jitter; default 20 Mbit/s, 40 ms).
  *
  * The clinics are lightweight: all run in this process, each a `LocalRawSide` (no sandbox
@@ -332,6 +334,7 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "64" },
       seed: { type: "string", default: "0" },
       quick: { type: "boolean", default: false },
+      partition: { type: "string", default: "size-dirichlet" },
       data: {
         type: "string",
         default: new URL("../data/pneumoniamnist.npz", import.meta.url).pathname,
@@ -386,8 +389,13 @@ async function main(): Promise<void> {
     seed,
   };
   const labels = Array.from(data.train.target.data as ArrayLike<number>, Number);
+  const scheme = values.partition as "iid" | "label-dirichlet" | "size-dirichlet";
+  if (scheme !== "iid" && scheme !== "label-dirichlet" && scheme !== "size-dirichlet") {
+    throw new RangeError(`--partition ${scheme}: expected size-dirichlet, label-dirichlet or iid`);
+  }
   console.log(
-    `bench:clinics — ${data.train.size} training images of ${full.description}, size-Dirichlet α 0.5 shares, ` +
+    `bench:clinics — ${data.train.size} training images of ${full.description}, ${scheme} shares` +
+      `${scheme === "iid" ? "" : " (α 0.5)"}, ` +
       `${s.epochs} epoch(s), batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
       `${s.link.rttMs} ms RTT ± ${s.link.jitterMs} ms per clinic, serverBatch ${serverBatch}\n` +
       `lightweight clinics: every clinic and the server run in this process (LocalRawSide, real protocol, Noise channel, HTTP through the shaper); ` +
@@ -403,7 +411,7 @@ async function main(): Promise<void> {
   for (const schedule of schedules) {
     for (const n of counts) {
       const shares = partition({
-        scheme: "size-dirichlet",
+        scheme,
         count: data.train.size,
         labels,
         clinics: n,
