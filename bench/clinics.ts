@@ -1,7 +1,7 @@
 /**
  * `deno task bench:clinics [--clinics 1,2,4,8,16,32] [--schedule sequential,parallel,splitfed]
  *  [--link <Mbit/s>:<ms>[:<jitter ms>]] [--server-batch inOrder|merge] [--codec float32|int8[:level]]
- *  [--epochs E] [--rows R] [--batch B] [--partition size-dirichlet|label-dirichlet|iid] [--quick]`
+ *  [--epochs E] [--rounds-per-epoch T] [--rows R] [--batch B] [--partition size-dirichlet|label-dirichlet|iid] [--quick]`
  *
  * How many clinics one server carries (docs/design/parallel_schedules.md): for every clinic
  * count and schedule, a split training of the zoo CNN on PneumoniaMNIST (`--partition`,
@@ -67,6 +67,8 @@ interface Row {
 interface Settings {
   link: LinkSpec;
   epochs: number;
+  /** Rounds per data epoch (each clinic's epoch cut into this many turns). */
+  rounds: number;
   batch: number;
   serverBatch: "inOrder" | "merge";
   codec: { dtype: "float32" | "float16" | "int8"; level: number };
@@ -207,6 +209,7 @@ async function runSetting(
     limits: { maxBatch: Math.max(256, s.batch) },
     turnTimeoutMs: 600_000,
     epochs: s.epochs,
+    turnsPerEpoch: s.rounds,
     schedule,
     ...(schedule === "parallel" && s.serverBatch === "merge"
       ? { serverBatch: "merge" as const }
@@ -239,6 +242,7 @@ async function runSetting(
         peers: c.peers,
         run: runId(server.publicKey),
         pollMs: 20,
+        turnsPerEpoch: s.rounds,
         keepScores: true,
         onEvent: (e) => {
           if (e.kind !== "finished") return;
@@ -335,6 +339,7 @@ async function main(): Promise<void> {
       seed: { type: "string", default: "0" },
       quick: { type: "boolean", default: false },
       partition: { type: "string", default: "size-dirichlet" },
+      "rounds-per-epoch": { type: "string", default: "4" },
       data: {
         type: "string",
         default: new URL("../data/pneumoniamnist.npz", import.meta.url).pathname,
@@ -379,6 +384,7 @@ async function main(): Promise<void> {
   const s: Settings = {
     link: parseLink(values.link!),
     epochs: Number(values.epochs ?? 1),
+    rounds: Number(values["rounds-per-epoch"]),
     batch: Number(values.batch),
     serverBatch,
     codec: {
@@ -396,7 +402,7 @@ async function main(): Promise<void> {
   console.log(
     `bench:clinics — ${data.train.size} training images of ${full.description}, ${scheme} shares` +
       `${scheme === "iid" ? "" : " (α 0.5)"}, ` +
-      `${s.epochs} epoch(s), batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
+      `${s.epochs} epoch(s) of ${s.rounds} rounds, batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
       `${s.link.rttMs} ms RTT ± ${s.link.jitterMs} ms per clinic, serverBatch ${serverBatch}\n` +
       `lightweight clinics: every clinic and the server run in this process (LocalRawSide, real protocol, Noise channel, HTTP through the shaper); ` +
       `${navigator.hardwareConcurrency} cores shared with everything else on this machine, so timings are noisy`,
