@@ -35,7 +35,7 @@ import {
   type RequestOf,
   retryKey,
 } from "./handler_context.ts";
-import { checkEnvelope } from "./turn_handlers.ts";
+import { checkEnvelope } from "./relay_envelope.ts";
 
 /** `TURN_REQUEST`: where the round stands (silent clinics dropped first, which may end it). */
 const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {

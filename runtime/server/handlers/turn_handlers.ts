@@ -21,10 +21,10 @@
  * ```
  * @module
  */
-import { readEnvelopeHeader } from "../../../crypto/seal/sealed_envelope.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { roundLabel } from "../round_label.ts";
 import { PARALLEL_HANDLERS } from "./parallel_handlers.ts";
+import { checkEnvelope } from "./relay_envelope.ts";
 import type { ClinicRecord } from "../server_state.ts";
 import {
   encodeReply,
@@ -84,31 +84,6 @@ function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TUR
   for (const [to, blob] of Object.entries(req.sealedWeights)) checkEnvelope(c.name, to, req.epoch, blob);
 }
 
-/**
- * Refuses a relayed blob whose envelope header does not say: from `from` to `to`, at `epoch`.
- *
- * @throws {ProtocolError} `BAD_ENVELOPE`
- * @example
- * ```ts
- * import { checkEnvelope } from "./turn_handlers.ts";
- * try { checkEnvelope("a", "b", 0, new Uint8Array(3)); } catch (e) { console.log((e as { code: string }).code); } // BAD_ENVELOPE
- * ```
- */
-export function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array): void {
-  let h;
-  try {
-    h = readEnvelopeHeader(blob).header;
-  } catch (e) {
-    throw new ProtocolError("BAD_ENVELOPE", `TURN_DONE weights for ${to}: ${(e as Error).message}`);
-  }
-  const want = `sender ${from}, recipient ${to}, epoch ${epoch}`;
-  if (h.sender !== from || h.recipient !== to || h.epoch !== epoch) {
-    throw new ProtocolError(
-      "BAD_ENVELOPE",
-      `TURN_DONE weights for ${to}: envelope says sender ${h.sender}, recipient ${h.recipient}, epoch ${h.epoch}; expected ${want}`,
-    );
-  }
-}
 
 /** `TURN_DONE`: ends the holder's turn, keeps its sealed weights for the others, checkpoints. */
 const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
