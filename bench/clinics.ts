@@ -412,7 +412,9 @@ async function main(): Promise<void> {
   );
   // Warm-up (not shown): the engines' first sessions and the JIT.
   const warm = Uint32Array.from({ length: 128 }, (_, i) => i);
-  await runSetting({ ...s, data: { ...data, train: data.train.subset(warm) } }, "sequential", 1, [warm]);
+  await runSetting({ ...s, data: { ...data, train: data.train.subset(warm) } }, "sequential", 1, [
+    warm,
+  ]);
   const rows: Row[] = [];
   for (const schedule of schedules) {
     for (const n of counts) {
@@ -431,8 +433,10 @@ async function main(): Promise<void> {
   }
   console.log(
     "clients per server (largest clinic count at which adding clinics still raised server samples/s by >= 10 %): " +
-      schedules.map((sc) => `${sc} ${clientsPerServer(rows.filter((r) => r.schedule === sc))}`)
-        .join(", "),
+      (counts.length < 2
+        ? "n/a (measure two or more clinic counts)"
+        : schedules.map((sc) => `${sc} ${clientsPerServer(rows.filter((r) => r.schedule === sc))}`)
+          .join(", ")),
   );
 }
 
