@@ -50,16 +50,16 @@ Deno.test("parallel relay: fronts checked at TURN_DONE, handed out per recipient
       });
       assert.equal(r.type, "STEP_RESULT");
     }
-    const done = (from: string, blobs: Record<string, Uint8Array>, last: string | null = null) =>
+    const done = (blobs: Record<string, Uint8Array>, last: string | null = null) =>
       ({ type: "TURN_DONE", epoch: 0, lastStepId: last, sealedWeights: blobs }) as const;
     const e = await assertError(
-      await a.post(a.body(done("a", { b: envelope("a", "b", 0), c: envelope("a", "b", 0) }))),
+      await a.post(a.body(done({ b: envelope("a", "b", 0), c: envelope("a", "b", 0) }))),
       422,
       "BAD_ENVELOPE",
     );
     assert.match(e.message, /recipient b, epoch 0; expected sender a, recipient c/);
     await assertError(
-      await a.post(a.body(done("a", { b: envelope("a", "b", 0) }))),
+      await a.post(a.body(done({ b: envelope("a", "b", 0) }))),
       400,
       "BAD_MESSAGE",
     );
@@ -68,12 +68,12 @@ Deno.test("parallel relay: fronts checked at TURN_DONE, handed out per recipient
       ac = envelope("a", "c", 0),
       ba = envelope("b", "a", 0),
       bc = envelope("b", "c", 0);
-    assert.equal((await a.send(done("a", { b: ab, c: ac }))).type, "TURN_DONE_RESULT");
-    assert.equal((await b.send(done("b", { a: ba, c: bc }, "0:1"))).type, "TURN_DONE_RESULT");
+    assert.equal((await a.send(done({ b: ab, c: ac }))).type, "TURN_DONE_RESULT");
+    assert.equal((await b.send(done({ a: ba, c: bc }, "0:1"))).type, "TURN_DONE_RESULT");
     // c never finishes round 0 here: it is still stepping, so the round has not ended
     assert.equal(server.schedule.epoch, 0);
     const ca = envelope("c", "a", 0), cb = envelope("c", "b", 0);
-    assert.equal((await c.send(done("c", { a: ca, b: cb }))).type, "TURN_DONE_RESULT");
+    assert.equal((await c.send(done({ a: ca, b: cb }))).type, "TURN_DONE_RESULT");
     assert.equal(server.schedule.epoch, 1, "the last one through ended the round");
     assert.deepEqual(await b.send({ type: "FETCH_FRONTS", epoch: 0 }), {
       type: "FRONTS",
