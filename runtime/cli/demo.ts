@@ -2,6 +2,7 @@
  * `deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] [--mode vanilla|ushaped]
  *  [--engine native|wasm] [--data file.npz] [--seed S] [--codec float32|float16|int8[:level]]
  *  [--linger SECONDS]`
+ *  `[--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]`
  *
  * splitgate end to end on one machine: throwaway keys in a temp directory, a split server on
  * loopback (native engine when onnxruntime-node loads, else wasm), and two clinics, each the
@@ -41,11 +42,13 @@ import { parseClientConfig } from "../client/client_config.ts";
 import { launchClinic } from "../client/launcher.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 import { isTableDemo, runTableDemo } from "./demo_table.ts";
+import { runScheduleDemo } from "./demo_schedules.ts";
+import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
   "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
-  "[--linger SECONDS]";
+  "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]";
 
 function positiveInt(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -75,6 +78,9 @@ else await runMain(async () => {
     alpha: { type: "string", default: "0.5" },
     codec: { type: "string", default: "float32" },
     linger: { type: "string", default: "0" },
+    schedule: { type: "string" },
+    clinics: { type: "string" },
+    "server-batch": { type: "string", default: "inOrder" },
   });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
@@ -99,6 +105,18 @@ else await runMain(async () => {
   const t0 = performance.now();
   const data = await loadDataset(values.data, { seed });
   if (data.kind !== "image" || !data.image) throw new UsageError(`--data ${values.data}: expected an image .npz`);
+
+  // --schedule / --clinics: N clinics under a schedule (runtime/cli/demo_schedules.ts).
+  if (values.schedule !== undefined || values.clinics !== undefined) {
+    const schedule = (values.schedule ?? "sequential") as ScheduleKind;
+    if (!SCHEDULE_KINDS.includes(schedule)) throw new UsageError(`--schedule ${values.schedule}: expected sequential, parallel or splitfed`);
+    const serverBatch = values["server-batch"] as "inOrder" | "merge";
+    if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new UsageError(`--server-batch ${serverBatch}: expected inOrder or merge`);
+    return await runScheduleDemo({
+      schedule, serverBatch, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
+      mode, scheme, alpha, codec, dataPath: values.data!, data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
+    });
+  }
 
   // ---- throwaway keys ----
   const root = await Deno.makeTempDir({ prefix: "splitgate_demo_" });

@@ -46,6 +46,8 @@ import { type ReplyFor, ServerRequestError } from "./server_connection.ts";
 import { ClinicError } from "./clinic_error.ts";
 import { checkServerStudy, type StudyGate } from "./study_gate.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
+import { averageFronts, type FrontAverageOptions } from "./front_average.ts";
+import { roundPolicy, type RoundPolicy, SEQUENTIAL } from "./round_policy.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -79,12 +81,14 @@ export interface ClinicConnection {
  * ```
  */
 export type ClinicEvent =
-  | { kind: "wait"; holder: string | null; round: number }
+  | { kind: "wait"; holder: string | null; round: number; parallel?: boolean }
   | { kind: "turn"; round: number; epoch: number; part: number; parts: number; steps: number; imported: string | null }
   | { kind: "step"; round: number; step: number; steps: number; loss: number }
   | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
   | { kind: "rollback"; round: number; from: number }
   | { kind: "server-rollback"; round: number; to: string }
+  /** Restarted within a parallel round: this clinic's updates of its first `lost` steps are gone. */
+  | { kind: "round-resume"; round: number; lost: number }
   | { kind: "unreachable"; message: string }
   | { kind: "finished"; rounds: number }
   | { kind: "study"; id: string; digest: string }
@@ -219,7 +223,9 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
   const p = `[${clinic}]`;
   switch (e.kind) {
     case "wait":
-      return `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
+      return e.parallel
+        ? `${p} through round ${e.round}, waiting for the others (${e.holder ?? "nobody"} still stepping)`
+        : `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
     case "turn":
       return `${p} round ${e.round}: my turn (epoch ${e.epoch + 1}` +
         (e.parts > 1 ? `, part ${e.part + 1}/${e.parts}` : "") +
@@ -234,6 +240,10 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
     case "server-rollback":
       return `${p} restarted within round ${e.round}: the server rolled back steps ${e.round}:0 to ${e.to} ` +
         `to the start of the turn, where this clinic's checkpoint stands; redoing the turn from its first step (no update lost)`;
+    case "round-resume":
+      return `${p} restarted within parallel round ${e.round}: going on from step ${e.lost}; this clinic's ` +
+        `front lost its updates of the round's first ${e.lost} steps (the server keeps them, and the ` +
+        `round-end average carries the other clinics' fronts)`;
     case "unreachable":
       return `${p} server unreachable, retrying: ${e.message}`;
     case "study":
@@ -309,14 +319,20 @@ export async function runClinic(o: ClinicOptions): Promise<ClinicResult> {
   if (o.study) await joinStudy(o, o.study);
   // A restarted clinic continues from its last turn-start checkpoint.
   const restored = (await o.side.restore())?.epoch ?? null;
-  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored };
+  const schedule = SEQUENTIAL;
+  const run: Run = { o, info, parts, me, result, current: null, steady: new SteadyRate(), restored, schedule };
   const rounds = await trainUntilFinished(run);
   o.onEvent?.({ kind: "finished", rounds });
-  // The last turn's holder has the final clinic weights; everyone else takes them over —
-  // unless this clinic restarted from its final checkpoint, which already holds them (the
-  // raw side refuses the same envelope twice).
-  const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
-  if (last.sealedWeights && last.from !== me && restored !== rounds) await importFrom(o, last.sealedWeights);
+  if (run.schedule.parallel) {
+    // Parallel: every clinic ends on the average of the last round's fronts (or its own, private).
+    if (run.schedule.shareFronts && restored !== rounds && rounds > 0) await averageFronts(frontOptions(run, false), rounds - 1);
+  } else {
+    // The last turn's holder has the final clinic weights; everyone else takes them over —
+    // unless this clinic restarted from its final checkpoint, which already holds them (the
+    // raw side refuses the same envelope twice).
+    const last = await ask(o, { type: "FETCH_WEIGHTS" }, false);
+    if (last.sealedWeights && last.from !== me && restored !== rounds) await importFrom(o, last.sealedWeights);
+  }
   // The trained clinic segments, for `client predict` (restore() loads the latest checkpoint).
   await o.side.checkpoint(rounds);
   for (const split of o.evaluate ?? ["test"]) {
@@ -373,6 +389,8 @@ interface Run {
   steady: SteadyRate;
   /** The round of the checkpoint this process restored at start (null: none). */
   restored: number | null;
+  /** The server's schedule, from its first `TURN` (the clinic follows the server). */
+  schedule: RoundPolicy;
 }
 
 /**
@@ -381,6 +399,12 @@ interface Run {
  */
 async function importFrom(o: ClinicOptions, sealed: Uint8Array): Promise<string> {
   return (await o.side.importWeights(sealed, { run: o.run, peers: o.peers })).sender;
+}
+
+/** What {@linkcode averageFronts} needs of this run (`resync`: out-of-step refusals resync). */
+function frontOptions(run: Run, resync: boolean): FrontAverageOptions {
+  const { o } = run;
+  return { me: run.me, side: o.side, run: o.run, peers: o.peers, request: (m) => ask(o, m, resync) };
 }
 
 /** Asks whose turn it is until the server says training is finished; returns the rounds. */
@@ -392,11 +416,14 @@ async function trainUntilFinished(run: Run): Promise<number> {
     const turn = await ask(o, { type: "TURN_REQUEST" }, false);
     if (!checked) {
       checkAgainstServer(o, me, run.info.mode, turn);
+      run.schedule = roundPolicy(turn);
       checked = true;
     }
     if (turn.finished) return turn.epoch;
     if (!turn.yours) {
-      if (turn.turn !== lastWaitHolder) o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch });
+      if (turn.turn !== lastWaitHolder) {
+        o.onEvent?.({ kind: "wait", holder: turn.turn, round: turn.epoch, ...(run.schedule.parallel ? { parallel: true } : {}) });
+      }
       lastWaitHolder = turn.turn;
       await sleep(o.pollMs ?? 100);
       continue;
@@ -459,14 +486,24 @@ async function startOrResume(
     // weights taken over at its start (the raw side would refuse that envelope twice).
     // Its weights stand at the turn's start; the server's at its last applied step. Going on
     // from there would drop this clinic's updates of those steps: the server rolls back too.
-    if (serverNext > 0) await restartTurn(run, round, serverLastStepId!);
-    run.current = { round, next: 0, lossSum: 0, samples: 0, t: performance.now() };
+    // In a parallel round the server segment also holds the other clinics' steps, which a
+    // rollback would undo: the clinic goes on from the server's step and says what it lost.
+    if (serverNext > 0 && run.schedule.parallel) {
+      o.onEvent?.({ kind: "round-resume", round, lost: serverNext });
+    } else if (serverNext > 0) await restartTurn(run, round, serverLastStepId!);
+    const next = run.schedule.parallel ? serverNext : 0;
+    run.current = { round, next, lossSum: 0, samples: 0, t: performance.now() };
     o.onEvent?.({ kind: "turn", round, ...slice, parts: run.parts, imported: null });
   } else if (run.current === null || run.current.round !== round) {
-    // A new turn: take over the weights the previous holder sealed to this clinic.
-    const w = await ask(o, { type: "FETCH_WEIGHTS" });
+    // A new turn: take over the weights the previous holder sealed to this clinic (parallel:
+    // the average of the fronts through the last round).
     let imported: string | null = null;
-    if (w.sealedWeights && w.from !== me) imported = await importFrom(o, w.sealedWeights);
+    if (run.schedule.parallel) {
+      if (run.schedule.shareFronts && round > 0) imported = (await averageFronts(frontOptions(run, true), round - 1)).join("+");
+    } else {
+      const w = await ask(o, { type: "FETCH_WEIGHTS" });
+      if (w.sealedWeights && w.from !== me) imported = await importFrom(o, w.sealedWeights);
+    }
     // The state at the start of the turn: what a rollback returns to.
     await o.side.checkpoint(round);
     run.current = { round, next: serverNext, lossSum: 0, samples: 0, t: performance.now() };
@@ -529,7 +566,8 @@ async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
   const { o, result } = run;
   const round = current.round;
   const sealedWeights: Record<string, Uint8Array> = {};
-  for (const [name, publicKey] of o.peers) {
+  // Private fronts (parallel, clinicWeights "private") are never sealed to anyone.
+  for (const [name, publicKey] of run.schedule.shareFronts ? o.peers : []) {
     sealedWeights[name] = await o.side.exportWeights({ name, publicKey }, { run: o.run, epoch: round });
   }
   // The server checks this against its own last applied step: after a crash before its

@@ -39,6 +39,8 @@
  * - `STUDY_MISMATCH`: the server's study is not the one this clinic pins (config `study`) or
  *   joined (its state folder's `study.json`), or it pins none on a first run without
  *   `--trust-study`; found before the first step (`study_gate.ts`).
+ * - `FRONTS_INCOMPLETE`: at a parallel round's end the server's `FRONTS` reply lacks the
+ *   front of a clinic it lists as through the round, or its lists disagree.
  *
  * @example
  * ```ts
@@ -59,6 +61,7 @@ export const CLINIC_ERROR_CODES = [
   "RAW_SIDE_FAILED",
   "COURIER_FAILED",
   "STUDY_MISMATCH",
+  "FRONTS_INCOMPLETE",
 ] as const;
 
 /**

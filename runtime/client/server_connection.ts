@@ -35,7 +35,9 @@ import {
   type EvalResultMessage,
   type ExportMessage,
   type ExportResultMessage,
+  type FetchFrontsMessage,
   type FetchWeightsMessage,
+  type FrontsMessage,
   type MiddleBackwardMessage,
   type MiddleBackwardResultMessage,
   type MiddleForwardMessage,
@@ -76,6 +78,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends TurnRequestMessage ? TurnMessage
   : M extends TurnDoneMessage ? TurnDoneResultMessage
   : M extends FetchWeightsMessage ? WeightsMessage
+  : M extends FetchFrontsMessage ? FrontsMessage
   : M extends ExportMessage ? ExportResultMessage
   : M extends TurnRestartMessage ? TurnMessage
   : M extends StudyMessage ? StudyResultMessage

@@ -49,10 +49,12 @@ const WEIGHT_NAME = /^[^\u0000-\u001f\u007f]{1,512}$/;
 /** Fields carried as bytes (a uint8 tensor, never compressed by a lossy codec). */
 const BYTE_FIELDS: ReadonlySet<string> = new Set(["sealedWeights", "definition"]);
 
-type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "names" | "stepId?" | "bool";
+type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "names" | "stepId?" | "bool" | "counts";
 
 interface Schema {
   fields: Record<string, FieldKind>;
+  /** Header fields that may be absent (left out when undefined, so older replies stay the same bytes). */
+  optionalFields?: Record<string, FieldKind>;
   /** Required tensors. */
   tensors: string[];
   /** Optional tensors. */
@@ -89,6 +91,7 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
       order: "names",
       loss: "string",
     },
+    optionalFields: { schedule: "string", clinicWeights: "string" },
     tensors: [],
     bundle: false,
   },
@@ -109,6 +112,13 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   STUDY_RESULT: { fields: { id: "string", digest: "string" }, tensors: [], optional: ["definition"], bundle: true },
   LEAVE: { fields: {}, tensors: [], bundle: false },
   LEAVE_RESULT: { fields: { finished: "bool", waitingFor: "names" }, tensors: [], bundle: false },
+  FETCH_FRONTS: { fields: { epoch: "epoch" }, tensors: [], bundle: false },
+  FRONTS: {
+    fields: { epoch: "epoch", clinics: "names", samples: "counts" },
+    tensors: [],
+    sealedMap: true,
+    bundle: true,
+  },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(
@@ -183,6 +193,14 @@ function checkField(type: string, key: string, kind: FieldKind, v: unknown): voi
     case "bool":
       if (typeof v !== "boolean") fail("a boolean");
       return;
+    case "counts":
+      if (
+        !Array.isArray(v) || v.length > 1024 ||
+        !v.every((n) => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 999_999_999)
+      ) {
+        fail("a list of at most 1024 integers in [0, 999999999]");
+      }
+      return;
   }
 }
 
@@ -194,6 +212,11 @@ function headerOf(m: Record<string, unknown>, schema: Schema): Record<string, un
     if (kind === "loss" && typeof v === "number" && !Number.isFinite(v)) v = null;
     checkField(String(m.type), key, kind, v);
     h[key] = v;
+  }
+  for (const [key, kind] of Object.entries(schema.optionalFields ?? {})) {
+    if (m[key] === undefined) continue;
+    checkField(String(m.type), key, kind, m[key]);
+    h[key] = m[key];
   }
   return h;
 }
@@ -336,13 +359,18 @@ export function decodeMessageHeader(
   }
   const h = header as Record<string, unknown>;
   for (const key of Object.keys(h)) {
-    if (!Object.hasOwn(schema.fields, key)) throw bad(`${type}: unknown header field ${JSON.stringify(key.slice(0, 64))}`);
+    if (!Object.hasOwn(schema.fields, key) && !Object.hasOwn(schema.optionalFields ?? {}, key)) throw bad(`${type}: unknown header field ${JSON.stringify(key.slice(0, 64))}`);
   }
   const out: Record<string, unknown> = { type };
   for (const [key, kind] of Object.entries(schema.fields)) {
     if (!Object.hasOwn(h, key)) throw bad(`${type}: missing header field ${key}`);
     checkField(type, key, kind, h[key]);
     out[key] = kind === "loss" && h[key] === null ? NaN : h[key];
+  }
+  for (const [key, kind] of Object.entries(schema.optionalFields ?? {})) {
+    if (!Object.hasOwn(h, key)) continue;
+    checkField(type, key, kind, h[key]);
+    out[key] = h[key];
   }
   checkStepEpoch(out);
   return { type, header: out, rest: bytes.subarray(5 + hlen) };

@@ -12,6 +12,7 @@
  * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId, order, loss} | both |
  * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
+ * | `FETCH_FRONTS` {epoch} | `FRONTS` {epoch, clinics, samples, sealedWeights by sender} | parallel schedules |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
  * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
  * | `STUDY` {} | `STUDY_RESULT` {id, digest, definition?} | both |
@@ -105,6 +106,13 @@ export interface TurnMessage {
   order: string[];
   /** The server's loss (in vanilla mode the loss it trains; a clinic evaluates with the same). */
   loss: string;
+  /**
+   * The server's schedule (`runtime/server/round_schedule.ts`); absent means `"sequential"`,
+   * so a sequential server's replies are byte for byte those of before the field existed.
+   */
+  schedule?: "sequential" | "parallel" | "splitfed";
+  /** Parallel schedules: whether fronts are averaged at each round's end (`"averaged"`) or kept (`"private"`). */
+  clinicWeights?: "averaged" | "private";
 }
 /** End of the sender's turn, with its weights sealed to every other clinic. */
 export interface TurnDoneMessage {
@@ -141,6 +149,26 @@ export interface WeightsMessage {
   seq: number;
   /** The blob sealed to the asker, when there is one. */
   sealedWeights?: Uint8Array;
+}
+/**
+ * Parallel schedules: asks for the fronts the other clinics sealed to the sender at the end
+ * of round `epoch`, with every clinic's sample count of that round (the averaging weights).
+ */
+export interface FetchFrontsMessage {
+  type: "FETCH_FRONTS";
+  epoch: number;
+}
+/** Reply to {@linkcode FetchFrontsMessage}. */
+export interface FrontsMessage {
+  type: "FRONTS";
+  /** The round the fronts ended. */
+  epoch: number;
+  /** The clinics that completed the round (a dropped clinic is not among them), in turn order. */
+  clinics: string[];
+  /** Samples each of `clinics` trained on in the round, in the same order. */
+  samples: number[];
+  /** The blobs the other clinics of `clinics` sealed to the asker, by sender. */
+  sealedWeights: Record<string, Uint8Array>;
 }
 /**
  * Asks for the server segment's trained parameters and buffers, to assemble the full model
@@ -215,6 +243,7 @@ export type RequestMessage =
   | TurnRequestMessage
   | TurnDoneMessage
   | FetchWeightsMessage
+  | FetchFrontsMessage
   | ExportMessage
   | TurnRestartMessage
   | StudyMessage
@@ -229,6 +258,7 @@ export type ReplyMessage =
   | TurnMessage
   | TurnDoneResultMessage
   | WeightsMessage
+  | FrontsMessage
   | ExportResultMessage
   | StudyResultMessage
   | LeaveResultMessage
@@ -280,6 +310,8 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   STUDY_RESULT: 20,
   LEAVE: 21,
   LEAVE_RESULT: 22,
+  FETCH_FRONTS: 23,
+  FRONTS: 24,
 };
 
 /**
@@ -299,6 +331,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   TURN_REQUEST: "TURN",
   TURN_DONE: "TURN_DONE_RESULT",
   FETCH_WEIGHTS: "WEIGHTS",
+  FETCH_FRONTS: "FRONTS",
   EXPORT: "EXPORT_RESULT",
   TURN_RESTART: "TURN",
   STUDY: "STUDY_RESULT",

@@ -58,8 +58,11 @@ import { ServerState } from "./server_state.ts";
 import { serverStatus, type ServerStatus } from "./server_status.ts";
 import { SessionTable } from "./session_table.ts";
 import { buildSplitModel } from "./split_model.ts";
-import { TurnSchedule } from "./turn_schedule.ts";
 import { StudyEnd } from "./study_end.ts";
+import type { RoundSchedule } from "./round_schedule.ts";
+import { createSchedule, resolveScheduleConfig } from "./schedule_config.ts";
+import { SplitfedCopies } from "./splitfed_copies.ts";
+import { mergeWindow } from "./handlers/merged_step.ts";
 import { roundLabel, type RoundNaming } from "./round_label.ts";
 import { PhaseProfile } from "../protocol/phase_profile.ts";
 import { ActivationDrift } from "./activation_drift.ts";
@@ -85,8 +88,8 @@ export interface ServerHandle {
   app: Hono;
   /** The server segment (weights, optimizer). */
   model: ServerModel;
-  /** The turn schedule. */
-  schedule: TurnSchedule;
+  /** The schedule (round-robin turns, or the rounds of a parallel schedule). */
+  schedule: RoundSchedule;
   /** Whether the state was resumed from a checkpoint. */
   resumed: boolean;
   /** The end of the study: whether it is finished, who has left (`LEAVE`). */
@@ -148,11 +151,13 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });
   // The schedule counts rounds: each data epoch is turnsPerEpoch of them.
-  const schedule = new TurnSchedule(order, {
+  const sched = resolveScheduleConfig(config, config.mode);
+  const schedule = createSchedule(sched.schedule, order, {
     timeoutMs: config.turnTimeoutMs ?? 60_000,
     epochs: config.epochs === undefined ? undefined : config.epochs * turnsPerEpoch,
   }, now());
-  const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir });
+  const copies = sched.schedule === "splitfed" ? new SplitfedCopies(model) : undefined;
+  const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir, copies });
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
   state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
@@ -180,6 +185,8 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     metrics,
     study: config.study,
     end,
+    clinicWeights: sched.clinicWeights,
+    merge: sched.merge ? mergeWindow(sched.merge, state, lock) : undefined,
   };
   const status = () => serverStatus(state, sessions, now());
 
@@ -268,13 +275,12 @@ async function resume(
  * ```ts
  * import { resumedAt } from "./app.ts";
  * import { TurnSchedule } from "./turn_schedule.ts";
-import { StudyEnd } from "./study_end.ts";
  * const s = new TurnSchedule(["a", "b"], { timeoutMs: 1000, epochs: 3 }, 0);
  * s.restore({ epoch: 1, index: 1 }, 0);
  * console.log(resumedAt(s, { turnsPerEpoch: 1, epochs: 3 })); // epoch 2/3, turn b
  * ```
  */
-export function resumedAt(schedule: TurnSchedule, rounds: RoundNaming): string {
+export function resumedAt(schedule: RoundSchedule, rounds: RoundNaming): string {
   if (schedule.finished) return "training finished";
   return `${roundLabel(schedule.epoch, rounds)}, turn ${schedule.holder}`;
 }

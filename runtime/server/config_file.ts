@@ -28,6 +28,7 @@
  * ```
  * @module
  */
+import { type ScheduleConfig, scheduleFields } from "./schedule_config.ts";
 import { type CodecConfig, readJsonConfig } from "../config/json_config.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { checkOptimizerConfig, type OptimizerConfig } from "../../models/train/optimizer.ts";
@@ -47,7 +48,7 @@ import type { ServerConfig } from "./server_config.ts";
  * function where(f: ServerConfigFile) { return `${f.hostname}:${f.port}`; }
  * ```
  */
-export interface ServerConfigFile {
+export interface ServerConfigFile extends ScheduleConfig {
   hostname: string;
   port: number;
   serverKey: string;
@@ -118,6 +119,7 @@ const FIELDS = new Set([
   "turnsPerEpoch", "allowExport", "labelProtection", "codec", "deferUpdate", "statusFrom",
   "cipher",
   "metricsTokenFile",
+  "schedule", "serverBatch", "clinicWeights", "merge",
 ]);
 
 /**
@@ -241,6 +243,7 @@ export function parseServerConfigFile(text: string, baseDir: string): ServerConf
     statusFrom: c.statusFrom === undefined ? "loopback" : c.statusFrom === "loopback" || c.statusFrom === "anywhere" ? c.statusFrom : fail("statusFrom", '"loopback" or "anywhere"'),
     cipher: c.cipher === undefined ? "chachapoly" : c.cipher === "chachapoly" || c.cipher === "aesgcm" ? c.cipher : fail("cipher", '"chachapoly" or "aesgcm"'),
     metricsTokenFile: c.metricsTokenFile === undefined ? undefined : path(str("metricsTokenFile")!),
+    ...scheduleFields(c),
   };
 }
 

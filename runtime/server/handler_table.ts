@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 11
+ * console.log(Object.keys(HANDLERS).length); // 12
  * ```
  * @module
  */
@@ -19,6 +19,7 @@ import { TURN_HANDLERS } from "./handlers/turn_handlers.ts";
 import { turnRestart } from "./handlers/turn_restart_handler.ts";
 import { studyDefinition } from "./handlers/study_handler.ts";
 import { leaveStudy } from "./handlers/leave_handler.ts";
+import { PARALLEL_HANDLERS } from "./handlers/parallel_handlers.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -33,6 +34,7 @@ import type { ClinicRecord } from "./server_state.ts";
 export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = {
   ...STEP_HANDLERS,
   ...TURN_HANDLERS,
+  FETCH_FRONTS: PARALLEL_HANDLERS.FETCH_FRONTS,
   EXPORT: exportSegment,
   TURN_RESTART: turnRestart,
   STUDY: studyDefinition,

@@ -26,6 +26,7 @@ import type { LabelProtection } from "../privacy/defence_config.ts";
 import type { ModelSpec, SplitMode } from "./split_model.ts";
 import { DEFAULT_MAX_ACTIVATION } from "./server_model.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
+import type { ScheduleConfig } from "./schedule_config.ts";
 
 /**
  * Server settings (the CLI builds them from its config file and flags).
@@ -40,7 +41,7 @@ import type { PublishedStudy } from "../study/published_study.ts";
  * };
  * ```
  */
-export interface ServerConfig {
+export interface ServerConfig extends ScheduleConfig {
   mode: SplitMode;
   model: ModelSpec;
   /** Cut tensors (default: the zoo's cuts for the mode; required for ONNX). */

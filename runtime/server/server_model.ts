@@ -517,7 +517,7 @@ export class ServerModel {
    * function copy(a: ServerModel, b: ServerModel) { b.loadState(a.exportState()); }
    * ```
    */
-  loadState(state: ReadonlyMap<string, Tensor>): void {
+  loadState(state: ReadonlyMap<string, Tensor>, opts: { keepPending?: boolean } = {}): void {
     if (this.#updating) throw new Error("loadState: an update is running; await settle() first");
     const targets = [
       ...[...this.runner.params].map(([k, v]) => [`param/${k}`, v] as const),
@@ -538,7 +538,8 @@ export class ServerModel {
       const t = state.get(`buffer/${k}`)!;
       this.runner.buffers.set(k, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } as Tensor);
     }
-    this.#pending.clear();
+    // splitfed swaps per-clinic copies between a U-shaped forward and its backward: keepPending.
+    if (!opts.keepPending) this.#pending.clear();
     this.#pendingUpdate = null; // the state loaded supersedes a step not applied yet
     this.#failed = null;
     this.#dropped.clear();

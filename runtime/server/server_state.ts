@@ -22,7 +22,9 @@ import { type Tensor, tensor } from "../../models/tensor.ts";
 import { type CheckpointData, writeCheckpoint } from "./checkpoint.ts";
 import type { ServerModel } from "./server_model.ts";
 import type { SplitMode } from "./split_model.ts";
-import type { TurnSchedule } from "./turn_schedule.ts";
+import type { RoundSchedule } from "./round_schedule.ts";
+import { RoundFronts } from "./round_fronts.ts";
+import type { SplitfedCopies } from "./splitfed_copies.ts";
 
 /** Version of the checkpoint's `meta`; a server refuses another. */
 export const CHECKPOINT_VERSION = 1;
@@ -72,6 +74,8 @@ interface CheckpointMeta {
   relay?: { from: string | null; seq: number };
   clinics?: Record<string, { lastKey: string | null; progress: string | null; steps: number }>;
   totalSteps?: number;
+  /** Parallel schedules: the last ended round's fronts (`round_fronts.ts`). */
+  fronts?: { epoch: number; clinics: string[]; samples: number[] } | null;
 }
 
 /** A copy of checkpoint data sharing no buffer with it (the model updates tensors in place). */
@@ -95,8 +99,12 @@ const RECENT_STEPS = 64;
  */
 export class ServerState {
   readonly model: ServerModel;
-  readonly schedule: TurnSchedule;
+  readonly schedule: RoundSchedule;
   readonly mode: SplitMode;
+  /** Parallel schedules: the round's sample counts and sealed fronts. */
+  readonly fronts: RoundFronts = new RoundFronts();
+  /** `splitfed`: the per-clinic copies of the server segment. */
+  readonly copies: SplitfedCopies | undefined;
   /** Where checkpoints go; none: no checkpoints. */
   readonly checkpointDir: string | undefined;
   /** Every allowlisted clinic, in allowlist order. */
@@ -117,11 +125,13 @@ export class ServerState {
   constructor(o: {
     names: readonly string[];
     model: ServerModel;
-    schedule: TurnSchedule;
+    schedule: RoundSchedule;
     mode: SplitMode;
     checkpointDir?: string;
+    copies?: SplitfedCopies;
   }) {
     this.model = o.model;
+    this.copies = o.copies;
     this.schedule = o.schedule;
     this.mode = o.mode;
     this.checkpointDir = o.checkpointDir;
@@ -155,6 +165,7 @@ export class ServerState {
     c.progress = id;
     c.steps++;
     this.totalSteps++;
+    this.fronts.addSamples(c.name, samples);
     this.#recent.push({ t: now, n: samples });
     if (this.#recent.length > RECENT_STEPS) this.#recent.shift();
   }
@@ -184,6 +195,7 @@ export class ServerState {
       relay: { from: this.relay.from, seq: this.relay.seq },
       clinics: clinicMeta,
       totalSteps: this.totalSteps,
+      ...(this.schedule.kind === "sequential" ? {} : { fronts: this.fronts.snapshot(tensors) }),
     };
     return { meta, tensors };
   }
@@ -214,6 +226,8 @@ export class ServerState {
       st.lastReply = r ? (r.data as Uint8Array) : null;
     }
     this.totalSteps = m.totalSteps ?? 0;
+    this.fronts.restore(m.fronts, ck.tensors);
+    this.copies?.clear();
   }
 
   /**

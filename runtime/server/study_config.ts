@@ -112,5 +112,9 @@ const STUDY_FIELD_OF: Record<string, string> = {
   epochs: "schedule.epochs",
   turnsPerEpoch: "schedule.turnsPerEpoch",
   order: "schedule.order",
+  schedule: "schedule.kind",
+  serverBatch: "schedule.serverBatch",
+  clinicWeights: "schedule.clinicWeights",
+  merge: "schedule.merge",
   labelProtection: "defences.labelProtection",
 };

@@ -31,6 +31,10 @@ export interface ScheduleState {
   epoch: number;
   /** Index into the order of the clinic whose turn it is. */
   index: number;
+  /** Parallel schedules: the clinics done with (or dropped from) the current round. */
+  done?: string[];
+  /** Parallel schedules: the clinics dropped from the current round. */
+  dropped?: string[];
 }
 
 /** What changed in one call. */
@@ -53,6 +57,7 @@ export interface ScheduleEvent {
  * ```
  */
 export class TurnSchedule {
+  readonly kind = "sequential" as const;
   readonly order: readonly string[];
   readonly timeoutMs: number;
   readonly epochs: number | undefined;
@@ -92,6 +97,11 @@ export class TurnSchedule {
   /** The clinic whose turn it is (null when finished). */
   get holder(): string | null {
     return this.finished ? null : this.order[this.#index];
+  }
+
+  /** Whether it is `clinic`'s turn. */
+  holds(clinic: string): boolean {
+    return this.holder === clinic;
   }
 
   /** The persisted state. */

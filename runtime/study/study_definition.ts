@@ -53,7 +53,15 @@ export interface StudyDefinition {
   model: { name: string; input?: unknown; seed?: number; cuts?: string[] };
   loss: string;
   optimizer: Record<string, unknown>;
-  schedule: { kind?: "sequential"; epochs: number; turnsPerEpoch?: number; order?: string[] };
+  schedule: {
+    kind?: "sequential" | "parallel" | "splitfed";
+    epochs: number;
+    turnsPerEpoch?: number;
+    order?: string[];
+    serverBatch?: "inOrder" | "merge";
+    clinicWeights?: "averaged" | "private";
+    merge?: { maxRows?: number; maxDelayMs?: number };
+  };
   codec?: Record<string, unknown>;
   defences?: { labelProtection?: string; clinic?: Record<string, unknown> };
   data?: Record<string, unknown>;
@@ -62,7 +70,7 @@ export interface StudyDefinition {
 const KEYS: Record<string, readonly string[]> = {
   "": ["id", "mode", "model", "loss", "optimizer", "schedule", "codec", "defences", "data"],
   model: ["name", "input", "seed", "cuts"],
-  schedule: ["kind", "epochs", "turnsPerEpoch", "order"],
+  schedule: ["kind", "epochs", "turnsPerEpoch", "order", "serverBatch", "clinicWeights", "merge"],
   defences: ["labelProtection", "clinic"],
 };
 
@@ -118,8 +126,8 @@ export function parseStudy(text: string, where: string): StudyDefinition {
   if (typeof s.loss !== "string") fail("loss", '"bce", "ce" or "mse"', s.loss);
   object(s.optimizer, "optimizer");
   const schedule = object(s.schedule, "schedule");
-  if (schedule.kind !== undefined && schedule.kind !== "sequential") {
-    fail("schedule.kind", '"sequential"', schedule.kind);
+  if (schedule.kind !== undefined && !["sequential", "parallel", "splitfed"].includes(schedule.kind as string)) {
+    fail("schedule.kind", '"sequential", "parallel" or "splitfed"', schedule.kind);
   }
   // A study ends: without a number of epochs the server could never finish it.
   if (!Number.isSafeInteger(schedule.epochs) || (schedule.epochs as number) < 1) {
@@ -158,6 +166,10 @@ export function studyServerFields(s: StudyDefinition): Record<string, unknown> {
     epochs: s.schedule.epochs,
     turnsPerEpoch: s.schedule.turnsPerEpoch,
     order: s.schedule.order,
+    schedule: s.schedule.kind,
+    serverBatch: s.schedule.serverBatch,
+    clinicWeights: s.schedule.clinicWeights,
+    merge: s.schedule.merge,
     codec: s.codec,
     labelProtection: s.defences?.labelProtection,
   };

@@ -135,10 +135,13 @@ export interface RawSide {
    * Opens weights sealed to this clinic by one of `from.peers` for run `from.run`, refuses
    * them unless newer than the last accepted from that sender, loads them and records them
    * (saved with the next checkpoint). Returns who sealed them, at which round and sequence.
+   * With `from.mix` = w in (0, 1) the segments become (1 − w)·own + w·relayed instead
+   * (`runtime/train/state_average.ts`): the parallel schedules' running weighted average of
+   * the fronts (`runtime/client/front_average.ts`); default 1, the relayed weights replace.
    */
   importWeights(
     sealed: Uint8Array,
-    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array>; mix?: number },
   ): Promise<{ sender: string; epoch: number; seq: number }>;
   /**
    * Assembles the full trained model (this clinic's segments and the server's segment, given

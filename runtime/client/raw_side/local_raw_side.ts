@@ -484,7 +484,7 @@ export class LocalRawSide implements RawSide {
   // deno-lint-ignore require-await
   async importWeights(
     sealed: Uint8Array,
-    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array>; mix?: number },
   ): Promise<{ sender: string; epoch: number; seq: number }> {
     this.#open();
     const { clinic, keyPair, mode } = this.#c;
@@ -494,6 +494,7 @@ export class LocalRawSide implements RawSide {
       run: from.run,
       peers: from.peers,
       accepted: this.#relay.accepted,
+      mix: from.mix,
     }, sealed);
     this.#relay.accepted.set(got.sender, { epoch: got.epoch, seq: got.seq });
     return got;

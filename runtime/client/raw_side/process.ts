@@ -256,7 +256,7 @@ export class RawSideProcess implements RawSide {
   /** {@inheritDoc RawSide.importWeights} */
   importWeights(
     sealed: Uint8Array,
-    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array>; mix?: number },
   ): Promise<{ sender: string; epoch: number; seq: number }> {
     return this.#stub.importWeights(sealed, from);
   }

@@ -45,6 +45,14 @@ function bytesOf(m: WireMessage, name: string): Uint8Array {
   return t.data as Uint8Array;
 }
 
+/** The `mix` of an `importWeights` call: a number in (0, 1]. */
+function mixOf(v: unknown): number {
+  if (typeof v !== "number" || !(v > 0 && v <= 1)) {
+    throw new RawSideError("PROTOCOL", `importWeights mix ${JSON.stringify(v)}: expected a number in (0, 1]`);
+  }
+  return v;
+}
+
 /** The peers map of an `importWeights` call: `{name: 64 hex digits}` in its header. */
 function peersOf(m: WireMessage, peers: unknown): Map<string, Uint8Array> {
   if (peers === null || typeof peers !== "object" || Array.isArray(peers)) {
@@ -105,7 +113,13 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
       return { tensors: { sealed: bytesTensor(sealed) } };
     }
     case "importWeights":
-      return { header: await side.importWeights(bytesOf(m, "sealed"), { run: bytesOf(m, "run"), peers: peersOf(m, h.peers) }) };
+      return {
+        header: await side.importWeights(bytesOf(m, "sealed"), {
+          run: bytesOf(m, "run"),
+          peers: peersOf(m, h.peers),
+          ...(h.mix === undefined ? {} : { mix: mixOf(h.mix) }),
+        }),
+      };
     case "exportModel":
       return { header: await side.exportModel(bytesOf(m, "serverWeights")) };
     case "close":

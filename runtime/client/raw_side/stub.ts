@@ -275,10 +275,10 @@ export class RawSideStub implements RawSide {
   /** {@inheritDoc RawSide.importWeights} */
   async importWeights(
     sealed: Uint8Array,
-    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array> },
+    from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array>; mix?: number },
   ): Promise<{ sender: string; epoch: number; seq: number }> {
     const peers = Object.fromEntries([...from.peers].map(([name, key]) => [name, bytesToHex(key)]));
-    const h = (await this.#call("importWeights", { peers }, {
+    const h = (await this.#call("importWeights", from.mix === undefined ? { peers } : { peers, mix: from.mix }, {
       sealed: bytesTensor(sealed),
       run: bytesTensor(from.run),
     })).header as { sender?: unknown; epoch?: unknown; seq?: unknown };

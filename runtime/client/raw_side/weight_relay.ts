@@ -29,6 +29,9 @@
 import type { KeyPair } from "../../../crypto/noise/dh.ts";
 import { openEnvelope, sealEnvelope } from "../../../crypto/seal/sealed_envelope.ts";
 import { readNpz, writeNpz } from "../../data/npz.ts";
+import { isStringArray, type NpyArray } from "../../data/npy.ts";
+import type { Tensor } from "../../../models/tensor.ts";
+import { averageStates } from "../../train/state_average.ts";
 import { applySegmentState, collectSegmentState, type SegmentSlot } from "../segment_state.ts";
 import type { RawSideMode } from "./api.ts";
 import { RawSideError } from "./error.ts";
@@ -168,6 +171,11 @@ export interface OpenWeightsOptions {
   run: Uint8Array;
   peers: ReadonlyMap<string, Uint8Array>;
   accepted: ReadonlyMap<string, RelayRecord>;
+  /**
+   * Weight w in (0, 1] of the relayed state against this clinic's own: the segments become
+   * (1 − w)·own + w·relayed (default 1: replaced). Parallel schedules average fronts this way.
+   */
+  mix?: number;
 }
 
 /**
@@ -218,11 +226,20 @@ export function openWeights(
         `not newer than the last accepted (epoch ${last!.epoch} seq ${last!.seq}): a replay or a rollback`,
     );
   }
-  let state;
+  let state: Map<string, NpyArray>;
   try {
     state = readNpz(plaintext, "relayed weights", { maxBytes: MAX_WEIGHTS_BYTES });
   } catch (e) {
     throw new RawSideError("WEIGHTS_INVALID", `relayed weights: ${(e as Error).message}`);
+  }
+  const mix = o.mix ?? 1;
+  if (!(mix > 0 && mix <= 1)) throw new RangeError(`mix ${mix}: expected a number in (0, 1]`);
+  if (mix < 1) {
+    if ([...state.values()].some(isStringArray)) throw new RawSideError("WEIGHTS_INVALID", "relayed weights: a string array is no weight");
+    state = averageStates([
+      { state: collectSegmentState(slots), weight: 1 - mix },
+      { state: state as Map<string, Tensor>, weight: mix },
+    ]);
   }
   applySegmentState(slots, state, "relayed weights");
   return { sender: header.sender, epoch: header.epoch, seq: header.seq };

@@ -25,6 +25,8 @@ import type { ScheduleEvent } from "../turn_schedule.ts";
 import type { StudyMetrics } from "../metrics/study_metrics.ts";
 import type { PublishedStudy } from "../../study/published_study.ts";
 import type { StudyEnd } from "../study_end.ts";
+import type { MergeWindow } from "../merge_window.ts";
+import type { MergeItem, MergeResult } from "./merged_step.ts";
 
 /**
  * Everything a handler may use.
@@ -55,6 +57,10 @@ export interface HandlerContext {
   study?: PublishedStudy;
   /** The end of the study: who has left (`LEAVE`); none: not tracked. */
   end?: StudyEnd;
+  /** Parallel schedules: whether the clinics' fronts are averaged at each round's end (default "averaged"). */
+  clinicWeights?: "averaged" | "private";
+  /** Parallel schedules with `serverBatch: "merge"`: the window that merges concurrent steps. */
+  merge?: MergeWindow<MergeItem, MergeResult>;
 }
 
 /**
@@ -131,8 +137,13 @@ export function expectTurn(ctx: HandlerContext, clinic: string, epoch: number, w
   if (epoch !== schedule.epoch) {
     throw new ProtocolError("WRONG_EPOCH", `${what} for epoch ${epoch}, the server is in epoch ${schedule.epoch}`);
   }
-  if (schedule.holder !== clinic) {
-    throw new ProtocolError("NOT_YOUR_TURN", `${what} from ${clinic}, but it is ${schedule.holder}'s turn`);
+  if (!schedule.holds(clinic)) {
+    throw new ProtocolError(
+      "NOT_YOUR_TURN",
+      schedule.kind === "sequential"
+        ? `${what} from ${clinic}, but it is ${schedule.holder}'s turn`
+        : `${what} from ${clinic}, which is through round ${epoch} or was dropped from it`,
+    );
   }
 }
 

@@ -55,7 +55,7 @@ function gateTurnDone(ctx: HandlerContext, c: ClinicRecord, payload: Uint8Array)
 
 function gateEval(ctx: HandlerContext, c: ClinicRecord): void {
   const { schedule } = ctx.state;
-  if (schedule.finished || schedule.holder === c.name) return;
+  if (schedule.finished || schedule.holds(c.name)) return;
   throw new ProtocolError(
     "NOT_YOUR_TURN",
     `EVAL from ${c.name}, but it is ${schedule.holder}'s turn (evaluate in your turn or once training has finished)`,

@@ -18,6 +18,7 @@ import type { Tensor } from "../../../models/tensor.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { protectCutGradient } from "../../privacy/label_protection.ts";
 import type { ClinicRecord } from "../server_state.ts";
+import { mergedStep } from "./merged_step.ts";
 import { encodeReply, expectNext, expectTurn, type Handler, type HandlerContext, retryKey } from "./handler_context.ts";
 
 /** Logs a (rate-limited) warning when a clinic's activations drift from its baseline. */
@@ -26,13 +27,23 @@ function watchDrift(ctx: HandlerContext, c: ClinicRecord, stepId: string, activa
   if (warning) ctx.log(warning);
 }
 
+/**
+ * The key of a held U-shaped forward: the step id, or in the parallel schedules, where
+ * clinics step at once and their step ids coincide, the clinic's name and the step id.
+ */
+function pendingKey(ctx: HandlerContext, clinic: string, stepId: string): string {
+  return ctx.state.schedule.kind === "sequential" ? stepId : `${clinic}/${stepId}`;
+}
+
 /** `STEP` (vanilla): one training step of the server segment; the cut gradient back. */
 const step: Handler<"STEP"> = async (ctx, c, req) => {
+  if (ctx.merge) return await mergedStep(ctx, c, req);
   const { state } = ctx;
   expectTurn(ctx, c.name, req.epoch, "STEP");
   expectNext(c, req.stepId);
   watchDrift(ctx, c, req.stepId, req.activation);
   const t0 = performance.now();
+  await state.copies?.use(c.name); // splitfed: this clinic's copy of the server segment
   const r = await ctx.profile.timeAsync("server model.step", () => state.model.step(req.activation, req.labels, { stepId: req.stepId, clinic: c.name }));
   // Label protection goes between the step graph and the codec: what leaves is protected.
   const cutGrad = protectCutGradient(r.cutGrad, ctx.labelProtection);
@@ -49,7 +60,8 @@ const middleForward: Handler<"MIDDLE_FORWARD"> = async (ctx, c, req) => {
   expectNext(c, req.stepId);
   watchDrift(ctx, c, req.stepId, req.activation);
   const t0 = performance.now();
-  const headInput = await ctx.state.model.middleForward(req.stepId, req.activation);
+  await ctx.state.copies?.use(c.name);
+  const headInput = await ctx.state.model.middleForward(pendingKey(ctx, c.name, req.stepId), req.activation);
   const reply = encodeReply(ctx, { type: "MIDDLE_FORWARD_RESULT", stepId: req.stepId, headInput });
   ctx.state.remember(c, retryKey(req)!, reply);
   ctx.metrics?.forwardDone(c.name, (performance.now() - t0) / 1000, req.activation.dims);
@@ -60,7 +72,7 @@ const middleForward: Handler<"MIDDLE_FORWARD"> = async (ctx, c, req) => {
 const middleBackward: Handler<"MIDDLE_BACKWARD"> = async (ctx, c, req) => {
   const { state } = ctx;
   expectTurn(ctx, c.name, req.epoch, "MIDDLE_BACKWARD");
-  const batch = state.model.pendingBatch(req.stepId);
+  const batch = state.model.pendingBatch(pendingKey(ctx, c.name, req.stepId));
   if (batch === undefined) {
     throw new ProtocolError("UNKNOWN_STEP", `no forward of step ${req.stepId} is held (send MIDDLE_FORWARD first)`);
   }
@@ -71,7 +83,8 @@ const middleBackward: Handler<"MIDDLE_BACKWARD"> = async (ctx, c, req) => {
     );
   }
   const t0 = performance.now();
-  const cutGrad = await state.model.middleBackward(req.stepId, req.gradHeadInput, c.name);
+  await state.copies?.use(c.name);
+  const cutGrad = await state.model.middleBackward(pendingKey(ctx, c.name, req.stepId), req.gradHeadInput, c.name);
   const reply = encodeReply(ctx, { type: "MIDDLE_BACKWARD_RESULT", stepId: req.stepId, cutGrad });
   state.countStep(c, req.stepId, batch, ctx.now());
   state.remember(c, retryKey(req)!, reply);

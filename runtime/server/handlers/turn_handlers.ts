@@ -21,9 +21,10 @@
  * ```
  * @module
  */
-import { readEnvelopeHeader } from "../../../crypto/seal/sealed_envelope.ts";
 import { ProtocolError } from "../../protocol/mod.ts";
 import { roundLabel } from "../round_label.ts";
+import { PARALLEL_HANDLERS } from "./parallel_handlers.ts";
+import { checkEnvelope } from "./relay_envelope.ts";
 import type { ClinicRecord } from "../server_state.ts";
 import {
   encodeReply,
@@ -37,7 +38,8 @@ import {
 } from "./handler_context.ts";
 
 /** `TURN_REQUEST`: whose turn it is (a holder silent past the timeout is skipped first). */
-const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
+const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c, req) => {
+  if (ctx.state.schedule.kind !== "sequential") return await PARALLEL_HANDLERS.TURN_REQUEST(ctx, c, req);
   const { state } = ctx;
   const { schedule } = state;
   const before = schedule.state;
@@ -97,25 +99,10 @@ function checkTurnDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TUR
   for (const [to, blob] of Object.entries(req.sealedWeights)) checkEnvelope(c.name, to, req.epoch, blob);
 }
 
-/** Refuses a relayed blob whose envelope header does not say: from `from` to `to`, at `epoch`. */
-function checkEnvelope(from: string, to: string, epoch: number, blob: Uint8Array): void {
-  let h;
-  try {
-    h = readEnvelopeHeader(blob).header;
-  } catch (e) {
-    throw new ProtocolError("BAD_ENVELOPE", `TURN_DONE weights for ${to}: ${(e as Error).message}`);
-  }
-  const want = `sender ${from}, recipient ${to}, epoch ${epoch}`;
-  if (h.sender !== from || h.recipient !== to || h.epoch !== epoch) {
-    throw new ProtocolError(
-      "BAD_ENVELOPE",
-      `TURN_DONE weights for ${to}: envelope says sender ${h.sender}, recipient ${h.recipient}, epoch ${h.epoch}; expected ${want}`,
-    );
-  }
-}
 
 /** `TURN_DONE`: ends the holder's turn, keeps its sealed weights for the others, checkpoints. */
 const turnDone: Handler<"TURN_DONE"> = async (ctx, c, req) => {
+  if (ctx.state.schedule.kind !== "sequential") return await PARALLEL_HANDLERS.TURN_DONE(ctx, c, req);
   const { state } = ctx;
   const { schedule } = state;
   checkTurnDone(ctx, c, req);

@@ -38,6 +38,14 @@ import { turnReply } from "./turn_handlers.ts";
  * serve as the running examples.)
  */
 export const turnRestart: Handler<"TURN_RESTART"> = async (ctx, c, req) => {
+  if (ctx.state.schedule.kind !== "sequential") {
+    // The shared segment holds every clinic's steps of a parallel round: rolling it back would
+    // undo theirs too (docs/design/parallel_schedules.md).
+    throw new ProtocolError(
+      "WRONG_MODE",
+      `TURN_RESTART: the schedule is ${ctx.state.schedule.kind}; a clinic restarted within a round goes on from the server's step`,
+    );
+  }
   expectTurn(ctx, c.name, req.epoch, "TURN_RESTART");
   const applied = lastStepOfRound(ctx, c);
   if (applied === null) return turnReply(ctx, c); // already at the turn's start (or a repeat)

@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import type { ScheduleKind } from "../round_schedule.ts";
 import type { ServerConfig } from "../server_config.ts";
 
 /**
@@ -35,7 +36,7 @@ export interface StudyInfo {
   loss: string;
   optimizer: string;
   engine: string;
-  schedule: { kind: "sequential"; order: string[]; epochs: number | null; turnsPerEpoch: number; turnTimeoutMs: number };
+  schedule: { kind: ScheduleKind; order: string[]; epochs: number | null; turnsPerEpoch: number; turnTimeoutMs: number };
   /** Codec of the server's replies (the clinics choose their own for requests). */
   replyCodec: string;
   /** Defences the server applies (clinic-side defences are set in each clinic's config). */
@@ -76,7 +77,7 @@ export function studyInfo(
     optimizer: `${config.optimizer.kind} lr ${config.optimizer.lr}`,
     engine: config.engine ?? "native",
     schedule: {
-      kind: "sequential",
+      kind: config.schedule ?? "sequential",
       order: resolved.order,
       epochs: config.epochs ?? null,
       turnsPerEpoch: resolved.turnsPerEpoch,

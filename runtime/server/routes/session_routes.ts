@@ -283,7 +283,10 @@ export function sessionRoutes(d: SessionRouteDeps): Hono<Env> {
       const turn = d.sessions.enqueue(session);
       await turn.ready;
       try {
-        const reply = await d.lock.run(() => answer(d, sessionId, session, opened));
+        // A merged STEP waits for its window outside the lock; the merged run takes it.
+        const reply = d.ctx.merge && opened.payload[0] === MESSAGE_TYPES.STEP
+          ? await answer(d, sessionId, session, opened)
+          : await d.lock.run(() => answer(d, sessionId, session, opened));
         timer.sinceStart("server /msg until the reply is ready");
         const body = replyStream(d, session, reply, timer, turn.release);
         return c.body(body, 200, { "content-type": "application/octet-stream" });

@@ -96,6 +96,7 @@ Deno.test("parseStudy: the fields of a study file, each error naming its field",
     epochs: 2,
     turnsPerEpoch: 1,
     order: ["a", "b"],
+    schedule: "sequential",
     codec: { dtype: "float32", level: 0 },
     labelProtection: "none",
   });
@@ -113,8 +114,8 @@ Deno.test("parseStudy: the fields of a study file, each error naming its field",
     "study.schedule.epochs: expected a positive integer (a study ends), got nothing",
   );
   bad(
-    { schedule: { epochs: 1, kind: "parallel" } },
-    'study.schedule.kind: expected "sequential", got "parallel"',
+    { schedule: { epochs: 1, kind: "sideways" } },
+    'study.schedule.kind: expected "sequential", "parallel" or "splitfed", got "sideways"',
   );
   bad(
     { model: { name: "cnn", layers: 3 } },
@@ -163,6 +164,20 @@ Deno.test("mergeStudyConfig: the study's fields become the server config's; a fi
     cuts: ["t"],
     sha256: "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81",
   });
+});
+
+Deno.test("a study's parallel schedule becomes the server config's schedule fields, checked by its parser", () => {
+  const schedule = { kind: "parallel", epochs: 2, serverBatch: "merge", merge: { maxRows: 256 } };
+  const study = parseStudy(JSON.stringify({ ...STUDY, schedule }), "/etc/s/study.json");
+  const base = { serverKey: "s.key", allowlist: "a.json" };
+  const file = parseServerConfigFile(JSON.stringify(mergeStudyConfig(base, study, "/etc/s/study.json", null).config), "/etc/s");
+  assert.equal(file.schedule, "parallel");
+  assert.equal(file.serverBatch, "merge");
+  assert.deepEqual(file.merge, { maxRows: 256 });
+  assert.throws(
+    () => mergeStudyConfig({ ...base, schedule: "splitfed" }, study, "/etc/s/study.json", null),
+    { message: /^config\.schedule: set by the study file \/etc\/s\/study\.json \(schedule\.kind\)/ },
+  );
 });
 
 Deno.test("receiveStudy: a definition whose digest or id is not the one announced is refused", () => {
