@@ -45,6 +45,9 @@ const samples: Message[] = [
   { type: "STUDY_RESULT", id: "", digest: "" },
   { type: "LEAVE" },
   { type: "LEAVE_RESULT", finished: true, waitingFor: ["clinic-b"] },
+  { type: "FETCH_FRONTS", epoch: 3 },
+  { type: "FRONTS", epoch: 3, clinics: ["clinic-a", "clinic-b"], samples: [640, 1280], sealedWeights: { "clinic-b": Uint8Array.of(4, 5) } },
+  { type: "FRONTS", epoch: 0, clinics: [], samples: [], sealedWeights: {} },
 ];
 
 function refused(code: string) {
