@@ -33,12 +33,13 @@ import { protectCutGradient } from "../privacy/label_protection.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
 import { createVerticalFront, type VerticalFront } from "../train/vertical_front.ts";
 import { fusedWidth } from "../train/vertical_fusion.ts";
-import type { VerticalConnection } from "./vertical_connection.ts";
+import type { VerticalRequester } from "./vertical_pipe.ts";
 
 /** What {@linkcode runVerticalParty} needs. */
 export interface VerticalPartyOptions {
   name: string;
-  conn: VerticalConnection;
+  /** The channel to the server, direct or through the courier (`vertical_pipe.ts`). */
+  conn: VerticalRequester;
   data: PartyData;
   study: VerticalStudy;
   engine: Engine;
