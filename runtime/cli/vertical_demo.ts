@@ -28,11 +28,7 @@
  * ```
  * @module
  */
-import {
-  Allowlist,
-  generateStaticKeyPair,
-  serializeAllowlist,
-} from "../../crypto/keys/mod.ts";
+import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
 import { buildEhr } from "../../models/zoo/ehr.ts";
 import { parseVerticalStudy, type VerticalStudy } from "../config/vertical_study.ts";
 import { type DiabetesData, loadDiabetes } from "../data/diabetes.ts";
@@ -266,7 +262,9 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
     await writeKeyPairFiles(`${root}/server`, "server", serverKeys);
     const entries = [];
     for (const n of NAMES) {
-      for (const sub of ["data", "keys"]) await Deno.mkdir(`${root}/${n}/${sub}`, { recursive: true });
+      for (const sub of ["data", "keys"]) {
+        await Deno.mkdir(`${root}/${n}/${sub}`, { recursive: true });
+      }
       const kp = generateStaticKeyPair();
       await writeKeyPairFiles(`${root}/${n}/keys`, n, kp);
       entries.push({ name: n, publicKey: kp.publicKey });

@@ -51,20 +51,28 @@ export interface VerticalCourierConfig {
 /** Checks one relay request: a party's message type, and nothing but blinded points in a PSI message. */
 function checkRelayed(method: string, header: unknown, tensorNames: string[]): VerticalHeader {
   const type = (header as { type?: unknown })?.type;
-  if (method !== RELAY_METHOD || typeof type !== "string" || !RELAYED_TYPES.includes(type as never)) {
+  if (
+    method !== RELAY_METHOD || typeof type !== "string" || !RELAYED_TYPES.includes(type as never)
+  ) {
     throw new ProtocolError(
       "BAD_MESSAGE",
-      `relay of ${JSON.stringify(method)} ${JSON.stringify(type)}: expected method "relay" and one of ${RELAYED_TYPES.join(", ")}`,
+      `relay of ${JSON.stringify(method)} ${
+        JSON.stringify(type)
+      }: expected method "relay" and one of ${RELAYED_TYPES.join(", ")}`,
     );
   }
   if (type.startsWith("V_PSI") && tensorNames.some((n) => n !== "points")) {
-    throw new ProtocolError("BAD_MESSAGE", `${type}: tensors ${tensorNames.join(", ")}; a PSI message carries "points" only`);
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `${type}: tensors ${tensorNames.join(", ")}; a PSI message carries "points" only`,
+    );
   }
   return header as VerticalHeader;
 }
 
 /**
  * Relays frames from `input` to the server and the replies to `output` until `input` ends.
+ * `opts.fetch` replaces the global fetch (tests run the server in process).
  *
  * @returns the sealed byte counts of the channel
  * @throws {RawSideError} `PROTOCOL` for a malformed frame from the raw side; the handshake's error
@@ -74,6 +82,7 @@ export async function runVerticalCourier(
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,
   log: (line: string) => void,
+  opts: { fetch?: typeof fetch } = {},
 ): Promise<{ bytesUp: number; bytesDown: number }> {
   const own = await loadPrivateKeyFile(config.keyFile);
   const server = await loadPublicKeyFile(config.serverPublicKeyFile);
@@ -82,6 +91,7 @@ export async function runVerticalCourier(
     keyPair: own.keyPair,
     serverPublicKey: server.publicKey,
     codec: { dtype: config.codec.dtype, level: config.codec.level },
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   log(`[${config.name}] courier: channel to ${config.server} open`);
   const reader = new FrameReader(input);
@@ -91,7 +101,9 @@ export async function runVerticalCourier(
       const body = await reader.next();
       if (body === null) break;
       const m = decodeFrame(body);
-      if (m.kind !== FRAME_KIND.request) throw new RawSideError("PROTOCOL", `frame kind ${m.kind}, expected a request`);
+      if (m.kind !== FRAME_KIND.request) {
+        throw new RawSideError("PROTOCOL", `frame kind ${m.kind}, expected a request`);
+      }
       let reply: Uint8Array;
       try {
         const header = checkRelayed(m.method, m.header, [...m.tensors.keys()]);
@@ -128,11 +140,18 @@ if (import.meta.main) {
   console.log = console.info = console.debug = toStderr;
   try {
     const config = JSON.parse(Deno.args[0] ?? "") as VerticalCourierConfig;
-    const result = await runVerticalCourier(config, Deno.stdin.readable, Deno.stdout.writable, toStderr);
+    const result = await runVerticalCourier(
+      config,
+      Deno.stdin.readable,
+      Deno.stdout.writable,
+      toStderr,
+    );
     console.error(RESULT_PREFIX + JSON.stringify(result));
   } catch (e) {
     const code = (e as { code?: string })?.code;
-    console.error(`courier${code ? ` [${code}]` : ""}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(
+      `courier${code ? ` [${code}]` : ""}: ${e instanceof Error ? e.message : String(e)}`,
+    );
     Deno.exit(1);
   }
 }

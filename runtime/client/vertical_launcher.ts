@@ -84,10 +84,18 @@ export interface VerticalPartyLaunchConfig {
  * console.log(rawSide.some((a) => a.startsWith("--allow-net"))); // false
  * ```
  */
-export function verticalCommandArgs(c: VerticalPartyLaunchConfig): { rawSide: string[]; courier: string[] } {
+export function verticalCommandArgs(
+  c: VerticalPartyLaunchConfig,
+): { rawSide: string[]; courier: string[] } {
   const wasmFile = c.wasmFile ?? defaultWasmFile();
   const config = `--config=${fileURLToPath(DENO_JSON)}`;
-  const raw: VerticalRawConfig = { name: c.name, dataFile: c.dataFile, wasmFile, stateDir: c.stateDir, study: c.study };
+  const raw: VerticalRawConfig = {
+    name: c.name,
+    dataFile: c.dataFile,
+    wasmFile,
+    stateDir: c.stateDir,
+    study: c.study,
+  };
   const courier: VerticalCourierConfig = {
     name: c.name,
     server: c.server,
@@ -106,7 +114,11 @@ export function verticalCommandArgs(c: VerticalPartyLaunchConfig): { rawSide: st
     ],
     courier: [
       "run",
-      ...courierFlags({ server: c.server, keyFile: c.keyFile, serverPublicKeyFile: c.serverPublicKeyFile }),
+      ...courierFlags({
+        server: c.server,
+        keyFile: c.keyFile,
+        serverPublicKeyFile: c.serverPublicKeyFile,
+      }),
       ...MODULE_FLAGS,
       config,
       fileURLToPath(COURIER_MAIN),
@@ -125,7 +137,10 @@ export interface VerticalLaunchOptions {
   denoPath?: string;
 }
 
-async function lines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void): Promise<void> {
+async function lines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (l: string) => void,
+): Promise<void> {
   let partial = "";
   for await (const text of stream.pipeThrough(new TextDecoderStream())) {
     const ls = (partial + text).split("\n");
@@ -135,14 +150,20 @@ async function lines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => 
   if (partial) onLine(partial);
 }
 
-function relay(from: ReadableStream<Uint8Array>, to: WritableStream<Uint8Array>, see?: (b: Uint8Array) => void) {
+function relay(
+  from: ReadableStream<Uint8Array>,
+  to: WritableStream<Uint8Array>,
+  see?: (b: Uint8Array) => void,
+) {
   const src = see
-    ? from.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        see(chunk);
-        ctl.enqueue(chunk);
-      },
-    }))
+    ? from.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          see(chunk);
+          ctl.enqueue(chunk);
+        },
+      }),
+    )
     : from;
   return src.pipeTo(to).catch(() => {});
 }
@@ -180,10 +201,15 @@ export async function launchVerticalParty(
   const args = verticalCommandArgs(c);
   const deno = opts.denoPath ?? Deno.execPath();
   const piped = { stdin: "piped", stdout: "piped", stderr: "piped", clearEnv: true } as const;
-  const raw = new Deno.Command(deno, { args: args.rawSide, ...piped, env: childEnv("rawSide") }).spawn();
+  const raw = new Deno.Command(deno, { args: args.rawSide, ...piped, env: childEnv("rawSide") })
+    .spawn();
   let courier: Deno.ChildProcess;
   try {
-    courier = new Deno.Command(deno, { args: args.courier, ...piped, env: childEnv({ courier: c.server }) }).spawn();
+    courier = new Deno.Command(deno, {
+      args: args.courier,
+      ...piped,
+      env: childEnv({ courier: c.server }),
+    }).spawn();
   } catch (e) {
     raw.kill("SIGKILL");
     await raw.status;
@@ -208,6 +234,8 @@ export async function launchVerticalParty(
     throw log.failure(courierStatus.code, courierStatus.success ? rawStatus.success : true);
   }
   log.flush();
-  const result = JSON.parse(await Deno.readTextFile(join(c.stateDir, VERTICAL_RESULT_FILE))) as VerticalPartyResult;
+  const result = JSON.parse(
+    await Deno.readTextFile(join(c.stateDir, VERTICAL_RESULT_FILE)),
+  ) as VerticalPartyResult;
   return { ...result, bytesUp: bytes.bytesUp, bytesDown: bytes.bytesDown };
 }

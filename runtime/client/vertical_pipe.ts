@@ -113,13 +113,22 @@ export class PipeVerticalConnection implements VerticalRequester {
     }));
     const body = await this.#reader.next();
     if (body === null) {
-      throw new RawSideError("CLOSED", `the courier's pipe ended before the reply to ${header.type}`);
+      throw new RawSideError(
+        "CLOSED",
+        `the courier's pipe ended before the reply to ${header.type}`,
+      );
     }
     const m = decodeFrame(body);
     if (m.id !== id) {
       throw new RawSideError("PROTOCOL", `reply for request ${m.id}, expected ${id}`);
     }
-    const h = m.header as { header?: VerticalHeader; code?: string; message?: string; bytesUp?: number; bytesDown?: number };
+    const h = m.header as {
+      header?: VerticalHeader;
+      code?: string;
+      message?: string;
+      bytesUp?: number;
+      bytesDown?: number;
+    };
     if (m.kind === FRAME_KIND.error) {
       throw new ProtocolError(
         (h.code ?? "BAD_MESSAGE") as ProtocolErrorCode,
@@ -127,7 +136,10 @@ export class PipeVerticalConnection implements VerticalRequester {
       );
     }
     if (m.kind !== FRAME_KIND.reply || !h.header) {
-      throw new RawSideError("PROTOCOL", `frame kind ${m.kind} without a reply header, expected a reply`);
+      throw new RawSideError(
+        "PROTOCOL",
+        `frame kind ${m.kind} without a reply header, expected a reply`,
+      );
     }
     this.bytesUp = h.bytesUp ?? this.bytesUp;
     this.bytesDown = h.bytesDown ?? this.bytesDown;

@@ -73,7 +73,10 @@ export function parseVerticalRawConfig(json: string | undefined): VerticalRawCon
   }
   for (const k of ["name", "dataFile", "wasmFile", "stateDir"]) {
     if (typeof c?.[k] !== "string" || !c[k]) {
-      throw new RawSideError("CONFIG_INVALID", `config.${k}: expected a non-empty string, got ${JSON.stringify(c?.[k])}`);
+      throw new RawSideError(
+        "CONFIG_INVALID",
+        `config.${k}: expected a non-empty string, got ${JSON.stringify(c?.[k])}`,
+      );
     }
   }
   return c as unknown as VerticalRawConfig;
@@ -91,11 +94,17 @@ export async function runVerticalRawSide(
 ): Promise<void> {
   const study = parseVerticalStudy(config.study);
   const data = readPartyFile(await Deno.readFile(config.dataFile), config.dataFile);
-  const engine = await createEngine("wasm", { threads: 1, wasmBinary: await Deno.readFile(config.wasmFile) });
+  const engine = await createEngine("wasm", {
+    threads: 1,
+    wasmBinary: await Deno.readFile(config.wasmFile),
+  });
   const conn = new PipeVerticalConnection(io.input, io.output);
   try {
     const r = await runVerticalParty({ name: config.name, conn, data, study, engine, log });
-    await writeFileAtomic(join(config.stateDir, VERTICAL_RESULT_FILE), new TextEncoder().encode(JSON.stringify(r)));
+    await writeFileAtomic(
+      join(config.stateDir, VERTICAL_RESULT_FILE),
+      new TextEncoder().encode(JSON.stringify(r)),
+    );
   } finally {
     await conn.close();
     await engine.dispose();
@@ -108,10 +117,16 @@ if (import.meta.main) {
   console.log = console.info = console.debug = toStderr;
   try {
     const config = parseVerticalRawConfig(Deno.args[0]);
-    await runVerticalRawSide(config, { input: Deno.stdin.readable, output: Deno.stdout.writable }, toStderr);
+    await runVerticalRawSide(
+      config,
+      { input: Deno.stdin.readable, output: Deno.stdout.writable },
+      toStderr,
+    );
   } catch (e) {
     const code = (e as { code?: string })?.code;
-    console.error(`raw side${code ? ` [${code}]` : ""}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(
+      `raw side${code ? ` [${code}]` : ""}: ${e instanceof Error ? e.message : String(e)}`,
+    );
     Deno.exit(1);
   }
 }

@@ -43,7 +43,9 @@ Deno.test("vertical demo, short: PSI then vertical training with real processes,
   );
   assert.ok(lines.some((l) => /\[pharmacy\] PSI: matched/.test(l)));
   // The courier's channel counts reach the result (the raw side has no channel of its own).
-  for (const p of [r.parties.hospital, r.parties.pharmacy]) assert.ok(p.bytesUp > 0 && p.bytesDown > 0);
+  for (const p of [r.parties.hospital, r.parties.pharmacy]) {
+    assert.ok(p.bytesUp > 0 && p.bytesDown > 0);
+  }
   assert.ok(
     !lines.some((l) => /stderr:/.test(l)),
     lines.filter((l) => /stderr:/.test(l)).join("\n"),
