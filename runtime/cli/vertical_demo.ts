@@ -302,6 +302,7 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
       allowlist,
       server,
       codec: study.codec,
+      checkpointDir: `${root}/server/state`,
       log: (l) => o.log(`[server] ${l}`),
     });
     const served = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);

@@ -62,6 +62,8 @@ export const RELAYED_TYPES: readonly VerticalType[] = [
   "V_FORWARD",
   "V_HEAD_BACKWARD",
   "V_EVAL",
+  "V_RESUME",
+  "V_EPOCH_END",
 ];
 
 /** The method name of a relay frame. */

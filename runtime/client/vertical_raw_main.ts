@@ -100,7 +100,15 @@ export async function runVerticalRawSide(
   });
   const conn = new PipeVerticalConnection(io.input, io.output);
   try {
-    const r = await runVerticalParty({ name: config.name, conn, data, study, engine, log });
+    const r = await runVerticalParty({
+      name: config.name,
+      conn,
+      data,
+      study,
+      engine,
+      log,
+      stateDir: config.stateDir,
+    });
     await writeFileAtomic(
       join(config.stateDir, VERTICAL_RESULT_FILE),
       new TextEncoder().encode(JSON.stringify(r)),

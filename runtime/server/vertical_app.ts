@@ -45,6 +45,7 @@ import {
   type VerticalMessage,
 } from "../protocol/vertical_wire.ts";
 import type { VerticalServer } from "./vertical_step.ts";
+import { VerticalEpochs } from "./vertical_epochs.ts";
 import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 
 /** What the vertical app needs. */
@@ -64,6 +65,8 @@ export interface VerticalAppDeps {
    * holds, which is blinded points only).
    */
   onRelay?: (tag: string, round: number, from: string, points: Uint8Array) => void;
+  /** Epoch checkpoints of the top (`vertical_epochs.ts`); none: no checkpoint, resume at 0. */
+  checkpointDir?: string;
 }
 
 interface Session {
@@ -119,6 +122,7 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
   const relay = new PsiRelay();
   const timestamps = d.timestamps ?? HandshakeTimestamps.load(undefined);
   const parties = d.allowlist.entries.map((e) => e.name);
+  const epochs = new VerticalEpochs(d.server, parties, d.checkpointDir, d.log);
   const app = new Hono();
   app.post("/v1/vertical/handshake", bodyLimit({ maxSize: 1024 }), async (c) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
@@ -174,7 +178,7 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
         const req = decodeVertical(openChunked(s.channel, unpackFrames(body)).payload);
         let reply: Uint8Array;
         try {
-          reply = await handle(d, relay, parties, s.party, req);
+          reply = await handle(d, relay, parties, s.party, req, epochs);
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
           reply = encodeVertical({ type: "V_ERROR", code: e.code, message: e.message });
@@ -234,6 +238,7 @@ async function handle(
   parties: string[],
   party: string,
   m: VerticalMessage,
+  epochs: VerticalEpochs,
 ): Promise<Uint8Array> {
   const codec = d.codec ?? {};
   switch (m.header.type) {
@@ -298,6 +303,14 @@ async function handle(
         dtype: "float32",
       });
     }
+    case "V_RESUME":
+      return encodeVertical({
+        type: "V_OK",
+        epoch: await epochs.resume(party, field(m, "epoch", "number")),
+      });
+    case "V_EPOCH_END":
+      await epochs.epochEnd(party, field(m, "epoch", "number"));
+      return encodeVertical({ type: "V_OK" });
     default:
       throw new ProtocolError("BAD_MESSAGE", `${m.header.type} is a reply, not a request`);
   }
