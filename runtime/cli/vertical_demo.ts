@@ -10,7 +10,9 @@
  * to its own file; only the hospital's file has the readmission label. Then:
  *
  * 1. a vertical server on loopback (`runtime/server/vertical_app.ts`, Noise IK, allowlist);
- * 2. two party processes (`vertical_party.ts`), each allowed to read only its own file,
+ * 2. each party as two processes (`runtime/client/vertical_launcher.ts`): a raw-data
+ *    process allowed to read only its own data folder, with no network, and a courier that
+ *    holds its key and reaches only the server; they
  *    match their patients by ECDH-PSI relayed through the server (which sees only blinded
  *    points), then train: each its front on its own columns, the server the fused top;
  * 3. baselines on the same matched rows, in this process (same epochs, batch, Adam lr,
@@ -26,12 +28,7 @@
  * ```
  * @module
  */
-import {
-  Allowlist,
-  generateStaticKeyPair,
-  keyToHex,
-  serializeAllowlist,
-} from "../../crypto/keys/mod.ts";
+import { Allowlist, generateStaticKeyPair, serializeAllowlist } from "../../crypto/keys/mod.ts";
 import { buildEhr } from "../../models/zoo/ehr.ts";
 import { parseVerticalStudy, type VerticalStudy } from "../config/vertical_study.ts";
 import { type DiabetesData, loadDiabetes } from "../data/diabetes.ts";
@@ -46,7 +43,7 @@ import {
   PATIENT_NBR_FORMAT,
   type VerticalColumns,
 } from "../data/vertical_columns.ts";
-import { createEngine, type Engine, wasmBinaryUrl } from "../engine/mod.ts";
+import { createEngine, type Engine } from "../engine/mod.ts";
 import { writeKeyPairFiles } from "../keys/key_store.ts";
 import { createVerticalApp } from "../server/vertical_app.ts";
 import { VerticalServer } from "../server/vertical_step.ts";
@@ -54,6 +51,7 @@ import { trainCentral } from "../train/central.ts";
 import { trainVerticalCentral } from "../train/vertical_central.ts";
 import type { Metrics } from "../train/metrics.ts";
 import type { VerticalPartyResult } from "../client/vertical_party.ts";
+import { launchVerticalParty } from "../client/vertical_launcher.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 import { fileURLToPath } from "node:url";
 
@@ -205,62 +203,28 @@ function sameNetwork(
   });
 }
 
-/** Spawns one party process and waits for its result. */
-async function runParty(
+/**
+ * Launches one party as its two sandboxed processes (`runtime/client/vertical_launcher.ts`)
+ * and waits for its result. Its folder holds `data/` (the raw side reads it), `state/` (the
+ * raw side writes it) and `keys/` (the courier reads it).
+ */
+function runParty(
   name: string,
   root: string,
   port: number,
-  serverKey: Uint8Array,
   study: unknown,
   log: (l: string) => void,
 ): Promise<VerticalPartyResult> {
   const dir = `${root}/${name}`;
-  const wasmFile = fileURLToPath(wasmBinaryUrl());
-  const config = {
+  return launchVerticalParty({
     name,
     server: `http://127.0.0.1:${port}`,
-    serverPublicKey: keyToHex(serverKey),
-    keyFile: `${dir}/${name}.key`,
-    dataFile: `${dir}/data.npz`,
-    resultFile: `${dir}/result.json`,
-    wasmFile,
+    keyFile: `${dir}/keys/${name}.key`,
+    serverPublicKeyFile: `${root}/server/server.pub`,
+    dataFile: `${dir}/data/data.npz`,
+    stateDir: `${dir}/state`,
     study,
-  };
-  const main = fileURLToPath(new URL("./vertical_party.ts", import.meta.url));
-  const denoJson = fileURLToPath(new URL("../../deno.json", import.meta.url));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--cached-only",
-      "--no-remote",
-      `--config=${denoJson}`,
-      `--allow-read=${dir},${wasmFile}`,
-      `--allow-write=${config.resultFile}`,
-      `--allow-net=127.0.0.1:${port}`,
-      main,
-      JSON.stringify(config),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const pipe = async (s: ReadableStream<Uint8Array>, tag: string) => {
-    let buf = "";
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      const lines = buf.split("\n");
-      buf = lines.pop()!;
-      for (const l of lines) if (l) log(tag ? `[${name}] ${l}` : l);
-    }
-    if (buf) log(buf);
-  };
-  const [status] = await Promise.all([
-    child.status,
-    pipe(child.stdout, ""),
-    pipe(child.stderr, "stderr:"),
-  ]);
-  if (!status.success) throw new Error(`party ${name} exited with code ${status.code}`);
-  return JSON.parse(await Deno.readTextFile(config.resultFile));
+  }, { onLine: log });
 }
 
 /**
@@ -294,14 +258,18 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
   let http: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
     const serverKeys = generateStaticKeyPair();
+    await Deno.mkdir(`${root}/server`);
+    await writeKeyPairFiles(`${root}/server`, "server", serverKeys);
     const entries = [];
     for (const n of NAMES) {
-      await Deno.mkdir(`${root}/${n}`);
+      for (const sub of ["data", "keys"]) {
+        await Deno.mkdir(`${root}/${n}/${sub}`, { recursive: true });
+      }
       const kp = generateStaticKeyPair();
-      await writeKeyPairFiles(`${root}/${n}`, n, kp);
+      await writeKeyPairFiles(`${root}/${n}/keys`, n, kp);
       entries.push({ name: n, publicKey: kp.publicKey });
       await Deno.writeFile(
-        `${root}/${n}/data.npz`,
+        `${root}/${n}/data/data.npz`,
         writePartyFile(partyData(d, DIABETES_PARTIES[n], hold[n], n === "hospital")),
       );
     }
@@ -334,6 +302,7 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
       allowlist,
       server,
       codec: study.codec,
+      checkpointDir: `${root}/server/state`,
       log: (l) => o.log(`[server] ${l}`),
     });
     const served = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
@@ -348,7 +317,7 @@ export async function runVerticalDemo(o: VerticalDemoOptions): Promise<VerticalD
     );
     const t0 = performance.now();
     const results = await Promise.all(
-      NAMES.map((n) => runParty(n, root, port, serverKeys.publicKey, studyJson, o.log)),
+      NAMES.map((n) => runParty(n, root, port, studyJson, o.log)),
     );
     const verticalSeconds = (performance.now() - t0) / 1000;
     await http.shutdown();

@@ -33,6 +33,22 @@ import { ClinicError } from "./clinic_error.ts";
 import { refuseLinks } from "./folder_links.ts";
 import { inheritedEnv } from "./child_env.ts";
 
+/**
+ * The fields of a clinic config the folder checks read (a vertical party's launcher builds
+ * them from its own config, `vertical_launcher.ts`).
+ *
+ * @example
+ * ```ts
+ * import type { SandboxFolderConfig } from "./sandbox_folders.ts";
+ * const c: SandboxFolderConfig = { name: "a", data: "/srv/a/data/x.npz", checkpointDir: "/srv/a/state",
+ *   clinicKey: "/srv/a/keys/a.key", serverPublicKey: "/srv/a/keys/server.pub", model: "ehr" };
+ * ```
+ */
+export type SandboxFolderConfig = Pick<
+  ClientConfig,
+  "name" | "data" | "checkpointDir" | "clinicKey" | "serverPublicKey" | "peers" | "pskFile" | "model"
+>;
+
 /** This checkout or installed copy: the folder of `deno.json`. */
 const CODE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -94,13 +110,13 @@ export async function protectedFolders(): Promise<ProtectedFolders> {
   return { code: await real(CODE_ROOT), ...(cache ? { moduleCache: cache } : {}) };
 }
 
-function overlap(config: ClientConfig, message: string): never {
+function overlap(config: SandboxFolderConfig, message: string): never {
   throw new ClinicError("FOLDER_OVERLAP", `clinic ${config.name}: ${message}`);
 }
 
 /** Refuses key files inside either folder. */
 function refuseKeysInside(
-  config: ClientConfig,
+  config: SandboxFolderConfig,
   folders: Record<string, string>,
   keys: Record<string, string>,
 ): void {
@@ -119,7 +135,7 @@ function refuseKeysInside(
 
 /** Refuses a checkpoint folder that holds, or lies inside, a protected folder. */
 function refuseCheckpointOver(
-  config: ClientConfig,
+  config: SandboxFolderConfig,
   checkpointDir: string,
   p: ProtectedFolders,
 ): void {
@@ -169,10 +185,10 @@ function refuseCheckpointOver(
  * }
  * ```
  */
-export async function checkSandboxFolders(
-  config: ClientConfig,
+export async function checkSandboxFolders<C extends SandboxFolderConfig>(
+  config: C,
   protect?: ProtectedFolders,
-): Promise<ClientConfig> {
+): Promise<C> {
   const p = protect ?? await protectedFolders();
   const dataDir = await real(dirname(config.data));
   const checkpointDir = await real(config.checkpointDir);

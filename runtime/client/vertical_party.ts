@@ -33,16 +33,24 @@ import { protectCutGradient } from "../privacy/label_protection.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
 import { createVerticalFront, type VerticalFront } from "../train/vertical_front.ts";
 import { fusedWidth } from "../train/vertical_fusion.ts";
-import type { VerticalConnection } from "./vertical_connection.ts";
+import type { VerticalRequester } from "./vertical_pipe.ts";
+import type { SegmentSlot } from "../train/segment_state.ts";
+import { endEpoch, resumeParty } from "./vertical_party_state.ts";
 
 /** What {@linkcode runVerticalParty} needs. */
 export interface VerticalPartyOptions {
   name: string;
-  conn: VerticalConnection;
+  /** The channel to the server, direct or through the courier (`vertical_pipe.ts`). */
+  conn: VerticalRequester;
   data: PartyData;
   study: VerticalStudy;
   engine: Engine;
   log: (line: string) => void;
+  /**
+   * The party's state folder: epoch checkpoints written there and resumed from
+   * (`vertical_party_state.ts`); none: no checkpoint (it resumes at epoch 0).
+   */
+  stateDir?: string;
 }
 
 /** Per-epoch record (metrics only at the label party). */
@@ -157,17 +165,19 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
   const head = await buildHead(o);
   const isLabel = o.study.labels.party === o.name;
   const rng = new Rng(o.study.seed);
-  const epochs: VerticalEpoch[] = [];
+  const slots: SegmentSlot[] = [{ role: "front", runner: front.runner, optimizer: front.opt }];
+  if (head) slots.push({ role: "head", runner: head.runner, optimizer: head.opt });
   const t1 = performance.now();
-  for (let epoch = 1; epoch <= o.study.epochs; epoch++) {
+  // Every side starts after the same epoch: the steps of one cut short run once more, at all.
+  const start = await resumeParty<VerticalEpoch>(o.conn, o.stateDir, slots);
+  const epochs: VerticalEpoch[] = start.records;
+  const rows = () => Uint32Array.from({ length: aligned.train.size }, (_, i) => i);
+  // The batch orders of the epochs done are drawn again, so the stream goes on where it stopped.
+  for (let e = 1; e <= start.epoch; e++) Array.from(batches(rows(), o.study.batchSize, rng));
+  if (start.epoch > 0) o.log(`[${o.name}] resumed after epoch ${start.epoch}`);
+  for (let epoch = start.epoch + 1; epoch <= o.study.epochs; epoch++) {
     let lossSum = 0, seen = 0, b = 0;
-    for (
-      const idx of batches(
-        Uint32Array.from({ length: aligned.train.size }, (_, i) => i),
-        o.study.batchSize,
-        rng,
-      )
-    ) {
+    for (const idx of batches(rows(), o.study.batchSize, rng)) {
       const loss = await trainStep(o, front, head, take(aligned.train, idx), `${epoch}:${b++}`);
       if (loss !== null) {
         lossSum += loss * idx.length;
@@ -177,6 +187,7 @@ export async function runVerticalParty(o: VerticalPartyOptions): Promise<Vertica
     const val = await evaluateSplit(o, front, head, aligned.val, `${epoch}:val`);
     const test = await evaluateSplit(o, front, head, aligned.test, `${epoch}:test`);
     epochs.push({ epoch, trainLoss: seen ? lossSum / seen : null, val, test });
+    await endEpoch(o.conn, o.stateDir, epoch, slots, epochs);
     if (isLabel) {
       o.log(
         `[${o.name}] epoch ${epoch}/${o.study.epochs}  train loss ${

@@ -57,7 +57,8 @@ export type ProtocolErrorCode =
   | "OUT_OF_RANGE"
   | "FINISHED"
   | "EXPORT_FORBIDDEN"
-  | "BAD_ENVELOPE";
+  | "BAD_ENVELOPE"
+  | "PSI_TIMEOUT";
 
 /**
  * A refused protocol message or request, with a machine-readable `code`.

@@ -15,6 +15,8 @@
  * | `V_FORWARD` {stepId} + activation [, labels] | `V_FORWARD_RESULT` {loss?} + cutGrad or headInput | a training step |
  * | `V_HEAD_BACKWARD` {stepId} + gradHeadInput | `V_FORWARD_RESULT` + cutGrad | U-shaped label party |
  * | `V_EVAL` {batchId} + activation | `V_EVAL_RESULT` [+ output] | evaluation (output to the label party) |
+ * | `V_RESUME` {epoch} | `V_OK` {epoch} | resume point: every party's last checkpoint, agreed (`vertical_checkpoint.ts`) |
+ * | `V_EPOCH_END` {epoch} | `V_OK` | epoch done at every party: the server checkpoints it, then the party |
  * | any | `V_ERROR` {code, message} | refused |
  *
  * @example
@@ -41,6 +43,8 @@ export const VERTICAL_TYPES = [
   "V_EVAL",
   "V_EVAL_RESULT",
   "V_ERROR",
+  "V_RESUME",
+  "V_EPOCH_END",
 ] as const;
 
 /** A message type. */
@@ -54,6 +58,8 @@ export interface VerticalHeader {
   stepId?: string;
   batchId?: string;
   loss?: number;
+  /** `V_RESUME`: the party's last checkpointed epoch, and in the reply the agreed one; `V_EPOCH_END`: the epoch done. */
+  epoch?: number;
   code?: string;
   message?: string;
 }

@@ -42,7 +42,8 @@ export interface CheckpointData {
 }
 
 /**
- * Writes `data` to `<dir>/server_checkpoint.npz` atomically (temp file + fsync + rename).
+ * Writes `data` to `<dir>/server_checkpoint.npz` (or `<dir>/<file>`: the vertical
+ * checkpoints, `vertical_checkpoint.ts`) atomically (temp file + fsync + rename).
  *
  * @example
  * ```ts
@@ -50,14 +51,18 @@ export interface CheckpointData {
  * await writeCheckpoint(await Deno.makeTempDir(), { meta: {}, tensors: new Map() });
  * ```
  */
-export async function writeCheckpoint(dir: string, data: CheckpointData): Promise<string> {
+export async function writeCheckpoint(
+  dir: string,
+  data: CheckpointData,
+  file: string = CHECKPOINT_FILE,
+): Promise<string> {
   if (data.tensors.has(META)) throw new TypeError(`tensor name ${META} is reserved`);
   const json = new TextEncoder().encode(JSON.stringify(data.meta));
   const arrays = new Map(data.tensors);
   arrays.set(META, tensor("uint8", [json.length], json));
   const bytes = writeNpz(arrays, { level: 1 });
   await Deno.mkdir(dir, { recursive: true });
-  const target = join(dir, CHECKPOINT_FILE);
+  const target = join(dir, file);
   await writeFileAtomic(target, bytes);
   return target;
 }
@@ -77,8 +82,11 @@ export async function writeCheckpoint(dir: string, data: CheckpointData): Promis
  * console.log(await readCheckpoint(await Deno.makeTempDir())); // null
  * ```
  */
-export async function readCheckpoint(dir: string): Promise<CheckpointData | null> {
-  const path = join(dir, CHECKPOINT_FILE);
+export async function readCheckpoint(
+  dir: string,
+  file: string = CHECKPOINT_FILE,
+): Promise<CheckpointData | null> {
+  const path = join(dir, file);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);

@@ -34,6 +34,8 @@ const PROTOCOL_STATUS: Record<ProtocolError["code"], ContentfulStatusCode> = {
   FINISHED: 409,
   EXPORT_FORBIDDEN: 403,
   BAD_ENVELOPE: 422,
+  // The vertical PSI relay's wait ran out (sent inside the channel as V_ERROR, not as a status).
+  PSI_TIMEOUT: 504,
 };
 
 /**

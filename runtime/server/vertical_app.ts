@@ -45,6 +45,16 @@ import {
   type VerticalMessage,
 } from "../protocol/vertical_wire.ts";
 import type { VerticalServer } from "./vertical_step.ts";
+import { VerticalEpochs } from "./vertical_epochs.ts";
+import {
+  peerAddressOf,
+  VERTICAL_HANDSHAKE_RATE,
+  VerticalHandshakeRate,
+  type VerticalHandshakeRateOptions,
+} from "./vertical_handshake_rate.ts";
+
+/** Default wait of a `V_PSI_GET` for the peer's message (ms): parties may start minutes apart. */
+const PSI_TIMEOUT_MS = 300_000;
 import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 
 /** What the vertical app needs. */
@@ -64,6 +74,14 @@ export interface VerticalAppDeps {
    * holds, which is blinded points only).
    */
   onRelay?: (tag: string, round: number, from: string, points: Uint8Array) => void;
+  /** Epoch checkpoints of the top (`vertical_epochs.ts`); none: no checkpoint, resume at 0. */
+  checkpointDir?: string;
+  /** Handshake rate limits (`vertical_handshake_rate.ts`; default the horizontal server's). */
+  handshakeRate?: VerticalHandshakeRateOptions;
+  /** How long a `V_PSI_GET` waits for the peer's message before `PSI_TIMEOUT` (ms, default 300000). */
+  psiTimeoutMs?: number;
+  /** The clock of the rate limits (ms; tests). */
+  now?: () => number;
 }
 
 interface Session {
@@ -95,9 +113,29 @@ class PsiRelay {
     for (const w of b.waiters.splice(0)) w(bytes);
   }
 
-  get(tag: string, round: number, from: string): Promise<Uint8Array> {
+  /**
+   * The message of `from`, once it arrived; after `timeoutMs` without it, `PSI_TIMEOUT` (a
+   * peer that never comes must not hold the asking party's request, and this server, forever).
+   */
+  get(tag: string, round: number, from: string, timeoutMs: number): Promise<Uint8Array> {
     const b = this.#box(`${tag}/${round}/${from}`);
-    return b.bytes ? Promise.resolve(b.bytes) : new Promise((r) => b.waiters.push(r));
+    if (b.bytes) return Promise.resolve(b.bytes);
+    return new Promise((resolve, reject) => {
+      const waiter = (bytes: Uint8Array) => {
+        clearTimeout(timer);
+        resolve(bytes);
+      };
+      const timer = setTimeout(() => {
+        b.waiters.splice(b.waiters.indexOf(waiter), 1);
+        reject(
+          new ProtocolError(
+            "PSI_TIMEOUT",
+            `PSI ${tag} round ${round}: no message from ${from} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      b.waiters.push(waiter);
+    });
   }
 }
 
@@ -119,8 +157,19 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
   const relay = new PsiRelay();
   const timestamps = d.timestamps ?? HandshakeTimestamps.load(undefined);
   const parties = d.allowlist.entries.map((e) => e.name);
+  const epochs = new VerticalEpochs(d.server, parties, d.checkpointDir, d.log);
+  const rate = new VerticalHandshakeRate(
+    d.handshakeRate ?? VERTICAL_HANDSHAKE_RATE,
+    d.now ?? Date.now,
+  );
   const app = new Hono();
   app.post("/v1/vertical/handshake", bodyLimit({ maxSize: 1024 }), async (c) => {
+    const from = peerAddressOf(c.env);
+    const busy = rate.byAddress(from);
+    if (busy) {
+      d.log(`vertical handshake refused: RATE_LIMITED, address ${from}`);
+      return busy;
+    }
     const body = new Uint8Array(await c.req.arrayBuffer());
     let hs;
     try {
@@ -137,10 +186,15 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
     // from that key) is refused, as on the horizontal route (WireGuard paper §5.1).
     const ts = await timestamps;
     const last = ts.last(hs.peerPublicKey);
-    if (
-      (last !== undefined && compareTai64n(hs.timestamp, last) <= 0) ||
-      !await ts.accept(hs.peerPublicKey, hs.timestamp)
-    ) {
+    const stale = last !== undefined && compareTai64n(hs.timestamp, last) <= 0;
+    // Per key, as the horizontal route: after the replay check, before the timestamp is kept.
+    const keyBusy = stale ? null : rate.byKey(hex(hs.peerPublicKey), hs.peerName);
+    if (keyBusy) {
+      hs.channel.destroy();
+      d.log(`vertical handshake refused: RATE_LIMITED, party ${hs.peerName}`);
+      return keyBusy;
+    }
+    if (stale || !await ts.accept(hs.peerPublicKey, hs.timestamp)) {
       hs.channel.destroy();
       d.log(`vertical handshake refused: STALE_HANDSHAKE from ${hs.peerName}`);
       return c.json({
@@ -174,7 +228,7 @@ export function createVerticalApp(d: VerticalAppDeps): { app: Hono } {
         const req = decodeVertical(openChunked(s.channel, unpackFrames(body)).payload);
         let reply: Uint8Array;
         try {
-          reply = await handle(d, relay, parties, s.party, req);
+          reply = await handle(d, relay, parties, s.party, req, epochs);
         } catch (e) {
           if (!(e instanceof ProtocolError)) throw e;
           reply = encodeVertical({ type: "V_ERROR", code: e.code, message: e.message });
@@ -234,6 +288,7 @@ async function handle(
   parties: string[],
   party: string,
   m: VerticalMessage,
+  epochs: VerticalEpochs,
 ): Promise<Uint8Array> {
   const codec = d.codec ?? {};
   switch (m.header.type) {
@@ -255,7 +310,12 @@ async function handle(
           `the PSI relay serves two parties, the allowlist has ${parties.length}`,
         );
       }
-      const bytes = await relay.get(field(m, "tag", "string"), field(m, "round", "number"), peer);
+      const bytes = await relay.get(
+        field(m, "tag", "string"),
+        field(m, "round", "number"),
+        peer,
+        d.psiTimeoutMs ?? PSI_TIMEOUT_MS,
+      );
       return encodeVertical({ type: "V_PSI" }, {
         points: { dtype: "uint8", dims: [bytes.length], data: bytes } as Tensor,
       });
@@ -298,6 +358,14 @@ async function handle(
         dtype: "float32",
       });
     }
+    case "V_RESUME":
+      return encodeVertical({
+        type: "V_OK",
+        epoch: await epochs.resume(party, field(m, "epoch", "number")),
+      });
+    case "V_EPOCH_END":
+      await epochs.epochEnd(party, field(m, "epoch", "number"));
+      return encodeVertical({ type: "V_OK" });
     default:
       throw new ProtocolError("BAD_MESSAGE", `${m.header.type} is a reply, not a request`);
   }

@@ -35,6 +35,7 @@ import { FUSED_INPUT } from "../../models/zoo/fusion_top.ts";
 import type { Engine } from "../engine/mod.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { SegmentRunner } from "../train/segment_runner.ts";
+import type { SegmentSlot } from "../train/segment_state.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
 import { protectCutGradient } from "../privacy/label_protection.ts";
 import { compileVerticalTop } from "../train/vertical_top.ts";
@@ -127,6 +128,30 @@ export class VerticalServer {
     });
     const runner = await SegmentRunner.create(o.engine, segments[0]);
     return new VerticalServer(o, runner, segments[0].outputs[0].name);
+  }
+
+  /** The top as a checkpoint slot (`runtime/train/segment_state.ts`, `vertical_checkpoint.ts`). */
+  get slot(): SegmentSlot {
+    return { role: "top", runner: this.#top, optimizer: this.#opt };
+  }
+
+  /**
+   * After the top's state was put back to a checkpoint's: `steps` as the checkpoint counted,
+   * and the steps in flight and the applied step ids forgotten (their epoch runs again).
+   */
+  rolledBack(steps: number): void {
+    for (const [key, p] of this.#pending) {
+      this.#fail(
+        key,
+        p,
+        new ProtocolError(
+          "WRONG_EPOCH",
+          `step ${key} dropped: the study resumed from a checkpoint`,
+        ),
+      );
+    }
+    this.#done.clear();
+    this.steps = steps;
   }
 
   /** The top's parameters (for checkpoints and export). */

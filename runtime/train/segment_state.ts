@@ -36,8 +36,8 @@ import type { SegmentRunner } from "./segment_runner.ts";
  * ```
  */
 export interface SegmentSlot {
-  /** `front` (segment 0) or `head` (the U-shape's loss segment). */
-  role: "front" | "head";
+  /** `front` (segment 0), `head` (the U-shape's loss segment) or `top` (a vertical server's). */
+  role: "front" | "head" | "top";
   /** The segment's runner; its params and buffers are read and replaced. */
   runner: SegmentRunner;
   /** The segment's optimizer; its state is read and loaded. */

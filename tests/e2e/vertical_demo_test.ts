@@ -1,6 +1,7 @@
 /**
  * `deno task demo --vertical`, short: Diabetes 130 cut to a few hundred patients, one epoch,
- * two real party processes (each allowed to read only its own file) matching by PSI through
+ * each party as a real process pair (a raw side allowed to read only its own data folder, no
+ * network; a courier holding its key), matching by PSI through
  * the server and training; then the three baselines. Checks the PSI matched exactly the
  * patients both institutions hold and the table has a finite AUC on every row.
  */
@@ -41,6 +42,10 @@ Deno.test("vertical demo, short: PSI then vertical training with real processes,
     "vertical and central are tested on the same rows",
   );
   assert.ok(lines.some((l) => /\[pharmacy\] PSI: matched/.test(l)));
+  // The courier's channel counts reach the result (the raw side has no channel of its own).
+  for (const p of [r.parties.hospital, r.parties.pharmacy]) {
+    assert.ok(p.bytesUp > 0 && p.bytesDown > 0);
+  }
   assert.ok(
     !lines.some((l) => /stderr:/.test(l)),
     lines.filter((l) => /stderr:/.test(l)).join("\n"),
