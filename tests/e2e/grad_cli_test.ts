@@ -45,6 +45,22 @@ for (const engine of ["wasm", "native"]) {
   }
 }
 
+// Sequence models with a dynamic batch axis (seq_models.py); the full engine matrix runs in
+// process in tests/runtime/train/pytorch_seq_models_test.ts, the CLI once per model here.
+const SEQ_MODELS = [
+  { name: "tiny_encoder", loss: "ce", cut: "/Concat_1_output_0", engine: "wasm", arrays: 33 },
+  { name: "tiny_encoder_seq", loss: "ce", cut: "/Transpose_output_0", engine: "native", arrays: 33 },
+  { name: "lstm_cls", loss: "ce", cut: "/Tanh_output_0", engine: "native", arrays: 24 },
+  { name: "gru_cls", loss: "ce", cut: "/Tanh_output_0", engine: "wasm", arrays: 16 },
+];
+for (const m of SEQ_MODELS) {
+  Deno.test(`grad CLI reproduces PyTorch's ${m.name} golden arrays on ${m.engine} (split at ${m.cut})`, async () => {
+    const { r } = await gradRun(m, m.engine);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^${m.arrays} passed, 0 failed$`, "m"));
+  });
+}
+
 Deno.test("grad CLI on webgpu (llvmpipe) reproduces pneumonia_cnn's golden arrays, MaxPool included", async () => {
   const { r } = await gradRun(MODELS[0], "webgpu");
   assert.equal(r.code, 0, r.stdout + r.stderr);
