@@ -79,7 +79,7 @@ await runMain(async () => {
   const engine = await createEngine(engineName, threads ? { threads } : {});
   try {
     // A shape that depends on the data is measured on this batch rather than refused.
-    const { segments, measured } = await compileAtBatch(engine, model, {
+    const { segments, measured, pinned } = await compileAtBatch(engine, model, {
       loss,
       cuts: values.cut ?? [],
     }, feeds);
@@ -88,6 +88,7 @@ await runMain(async () => {
         `note: ${measured.length} tensor shape(s) depend on the data; measured on this batch, the graphs are built for it`,
       );
     }
+    if (pinned.length) console.error(`note: built for this batch's ${pinned.join(", ")}`);
     const logits = segments[segments.length - 1].outputs[0];
     const ti = targetInfo(loss, logits.shape ?? []);
     checkFeeds(

@@ -5,11 +5,13 @@
  * computed from values) has no rule; the gradient rules that need it refuse with `GradError`
  * `UNKNOWN_SHAPE`. Here the model's forward runs once on the batch with those tensors as extra
  * outputs, and their measured shapes (and, for small integer tensors, values) fill the gaps
- * when the training graphs are built again ({@linkcode compileAtBatch}).
+ * when the training graphs are built again ({@linkcode compileAtBatch}). Where a rule needs a
+ * graph input's symbolic axis itself to be a number (LSTM and GRU unroll a sequence length
+ * given as `T`), that axis is fixed to the batch's size, the batch axis last of all.
  *
  * The graphs built that way hold the measured sizes: they serve batches whose measured
- * tensors have the same shapes. {@linkcode compileAtBatch} says which tensors were measured so
- * a caller can rebuild for a batch of another size.
+ * tensors have the same shapes. {@linkcode compileAtBatch} says which tensors were measured
+ * and which axes fixed, so a caller can rebuild for a batch of another size.
  *
  * @example
  * ```ts
@@ -99,23 +101,69 @@ export async function observeShapes(
   }
 }
 
-/** What {@linkcode compileAtBatch} built, and the tensors it measured (none: the graphs are general). */
+/**
+ * What {@linkcode compileAtBatch} built: the segments, the tensors it measured and the input
+ * axes it fixed to this batch's sizes (`"x axis 1 = 6"`); both empty when the graphs are
+ * general.
+ */
 export interface BatchCompiled {
   segments: CompiledSegment[];
   measured: string[];
+  pinned: string[];
+}
+
+/**
+ * `model` with its inputs' symbolic axes set to the sizes of `feeds` (axis 0, the batch, kept
+ * symbolic unless `batchToo`), and a line per axis fixed.
+ *
+ * @example
+ * ```ts
+ * import { pinInputs } from "./observe_shapes.ts";
+ * // pinInputs(model, { x }, false).pinned -> ["x axis 1 = 6"]
+ * ```
+ */
+export function pinInputs(
+  model: Model,
+  feeds: Readonly<Record<string, Tensor>>,
+  batchToo: boolean,
+): { model: Model; pinned: string[] } {
+  const pinned: string[] = [];
+  const inputs = model.graph.inputs.map((v) => {
+    const t = feeds[v.name];
+    if (!t || !v.shape) return v;
+    const shape = v.shape.map((d, i) => {
+      if (typeof d === "number" || (i === 0 && !batchToo)) return d;
+      pinned.push(`${v.name} axis ${i} = ${t.dims[i]}`);
+      return Number(t.dims[i]);
+    });
+    return { ...v, shape };
+  });
+  return { model: { ...model, graph: { ...model.graph, inputs } }, pinned };
+}
+
+/** compileModel, or `undefined` where it refuses a shape it cannot infer. */
+function tryCompile(model: Model, opts: CompileOptions): CompiledSegment[] | undefined {
+  try {
+    return compileModel(model, opts);
+  } catch (e) {
+    if (e instanceof GradError && e.code === "UNKNOWN_SHAPE") return undefined;
+    throw e;
+  }
 }
 
 /**
  * `compileModel`, and where it refuses a shape it cannot infer (`GradError` `UNKNOWN_SHAPE`),
- * the same after measuring the open tensors on this batch.
+ * the same built for this batch: first with the open tensors measured on it, then also with
+ * the inputs' symbolic axes other than the batch (a sequence length, say) fixed to its sizes,
+ * then with the batch axis fixed too.
  *
- * @throws {GradError} what `compileModel` throws for any other reason, or `UNKNOWN_SHAPE` again
- *   when the measured shapes do not close the gap
+ * @throws {GradError} what `compileModel` throws for any other reason, or `UNKNOWN_SHAPE`
+ *   when even a graph built for this batch's sizes cannot be inferred
  * @example
  * ```ts
  * import { compileAtBatch } from "./observe_shapes.ts";
- * // const { segments, measured } = await compileAtBatch(engine, model, { loss: "ce" }, feeds);
- * // measured.length > 0: the graphs hold this batch's sizes
+ * // const { segments, measured, pinned } = await compileAtBatch(engine, model, { loss: "ce" }, feeds);
+ * // measured.length + pinned.length > 0: the graphs hold this batch's sizes
  * ```
  */
 export async function compileAtBatch(
@@ -124,12 +172,31 @@ export async function compileAtBatch(
   opts: CompileOptions,
   feeds: Readonly<Record<string, Tensor>>,
 ): Promise<BatchCompiled> {
-  try {
-    return { segments: compileModel(model, opts), measured: [] };
-  } catch (e) {
-    if (!(e instanceof GradError && e.code === "UNKNOWN_SHAPE")) throw e;
+  const general = tryCompile(model, opts);
+  if (general) return { segments: general, measured: [], pinned: [] };
+  const measuredOnly = await buildAt(engine, { model, pinned: [] }, opts, feeds, false);
+  if (measuredOnly) return measuredOnly;
+  const batchKept = pinInputs(model, feeds, false);
+  if (batchKept.pinned.length) {
+    const built = await buildAt(engine, batchKept, opts, feeds, false);
+    if (built) return built;
   }
-  const measured = openTensors(model);
-  const observed = await observeShapes(engine, model, feeds, measured);
-  return { segments: compileModel(model, { ...opts, observed }), measured };
+  return (await buildAt(engine, pinInputs(model, feeds, true), opts, feeds, true))!;
+}
+
+/** One attempt of {@linkcode compileAtBatch}: measure the open tensors of `p.model`, compile. */
+async function buildAt(
+  engine: Engine,
+  p: { model: Model; pinned: string[] },
+  opts: CompileOptions,
+  feeds: Readonly<Record<string, Tensor>>,
+  last: boolean,
+): Promise<BatchCompiled | undefined> {
+  const measured = openTensors(p.model);
+  const observed = measured.length
+    ? await observeShapes(engine, p.model, feeds, measured)
+    : undefined;
+  const o = { ...opts, observed };
+  const segments = last ? compileModel(p.model, o) : tryCompile(p.model, o);
+  return segments && { segments, measured, pinned: p.pinned };
 }

@@ -10,6 +10,8 @@ import { createEngine } from "../../../runtime/engine/mod.ts";
 import { runOneBatch } from "../../../runtime/train/one_batch.ts";
 import { relativeError } from "../../../runtime/train/compare_arrays.ts";
 import { compileAtBatch, openTensors } from "../../../runtime/train/observe_shapes.ts";
+import { readModel } from "../../../models/onnx/read_model.ts";
+import { readNpz } from "../../../runtime/data/npz.ts";
 
 const i64 = (v: number[]) => tensor("int64", [v.length], BigInt64Array.from(v.map(BigInt)));
 const seq = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s));
@@ -45,8 +47,9 @@ Deno.test("a Reshape target fed as data: refused by compileModel, built at the f
     const x = tensor("float32", [4, 2, 3], seq(24, 0.3));
     const target = tensor("int64", [4], BigInt64Array.of(0n, 2n, 1n, 0n));
     const feeds: Record<string, Tensor> = { x, shape: i64([4, 6]) };
-    const { segments, measured } = await compileAtBatch(engine, m, { loss: "ce" }, feeds);
+    const { segments, measured, pinned } = await compileAtBatch(engine, m, { loss: "ce" }, feeds);
     assert.deepEqual(measured, ["flat", "logits"]);
+    assert.deepEqual(pinned, []);
     const got = await runOneBatch(engine, segments, feeds, target);
     const want = await runOneBatch(
       engine,
@@ -59,6 +62,25 @@ Deno.test("a Reshape target fed as data: refused by compileModel, built at the f
     // A model whose shapes are all known compiles as before, measuring nothing.
     const plain = await compileAtBatch(engine, model([-1, 6]), { loss: "ce" }, { x });
     assert.deepEqual(plain.measured, []);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+Deno.test("an LSTM exported with a symbolic sequence length is built for the batch's length, batch axis kept", async () => {
+  const shared = new URL("../../fixtures/models/", import.meta.url);
+  const m = readModel(await Deno.readFile(new URL("lstm_cls.onnx", shared)));
+  m.graph.inputs[0].shape = ["N", "T", 5]; // as exported with dynamic_axes {0: N, 1: T}
+  const golden = readNpz(await Deno.readFile(new URL("lstm_cls.golden.npz", shared)));
+  const x = golden.get("input.x") as Tensor, target = golden.get("target") as Tensor;
+  assert.throws(() => compileModel(m, { loss: "ce" }), (e) => e instanceof GradError && e.code === "UNKNOWN_SHAPE");
+  const engine = await createEngine("native");
+  try {
+    const { segments, pinned } = await compileAtBatch(engine, m, { loss: "ce" }, { x });
+    assert.deepEqual(pinned, ["x axis 1 = 6"]);
+    assert.deepEqual(segments[0].inputs[0].shape, ["N", 6, 5]);
+    const r = await runOneBatch(engine, segments, { x }, target);
+    assert.ok(relativeError(r.logits, golden.get("logits") as Tensor) <= 1e-5);
   } finally {
     await engine.dispose();
   }
