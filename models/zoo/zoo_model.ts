@@ -48,7 +48,9 @@ export function zooModel(name: string, spec: ZooDataSpec, random: () => number):
   }
   if (name === "ft_transformer") {
     if (!spec.tabular) {
-      throw new TypeError("zoo model ft_transformer needs tabular data (a CSV or the Diabetes 130 zip)");
+      throw new TypeError(
+        "zoo model ft_transformer needs tabular data (a CSV or the Diabetes 130 zip)",
+      );
     }
     return buildFtTransformer({ random, ...spec.tabular });
   }

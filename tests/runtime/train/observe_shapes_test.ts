@@ -73,7 +73,10 @@ Deno.test("an LSTM exported with a symbolic sequence length is built for the bat
   m.graph.inputs[0].shape = ["N", "T", 5]; // as exported with dynamic_axes {0: N, 1: T}
   const golden = readNpz(await Deno.readFile(new URL("lstm_cls.golden.npz", shared)));
   const x = golden.get("input.x") as Tensor, target = golden.get("target") as Tensor;
-  assert.throws(() => compileModel(m, { loss: "ce" }), (e) => e instanceof GradError && e.code === "UNKNOWN_SHAPE");
+  assert.throws(
+    () => compileModel(m, { loss: "ce" }),
+    (e) => e instanceof GradError && e.code === "UNKNOWN_SHAPE",
+  );
   const engine = await createEngine("native");
   try {
     const { segments, pinned } = await compileAtBatch(engine, m, { loss: "ce" }, { x });
