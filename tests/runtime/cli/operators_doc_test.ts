@@ -27,8 +27,9 @@ Deno.test("operator rows: one per registered op, the gradient column from the re
     rows.filter((r) => r.gradient === "lowered").map((r) => r.op),
     ["BatchNormalization", "Dropout", "GRU", "LSTM"],
   );
-  // Where has a shape rule but no gradient rule: forward only.
-  assert.equal(by.get("Where")?.gradient, "no");
+  // Max has a shape rule but no gradient rule: forward only.
+  assert.equal(by.get("Max")?.gradient, "no");
+  assert.equal(by.get("Where")?.gradient, "yes");
   assert.equal(by.get("LayerNormalization")?.webgpu, "kernel");
   assert.equal(by.get("Softplus")?.webgpu, "CPU fallback"); // not in onnxruntime-web 1.30.0's list
 });
