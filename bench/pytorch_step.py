@@ -18,6 +18,9 @@ Relu, MaxPool 2x2 stride 2 pads 0, Flatten, Gemm transB=1):
   head = Flatten-Linear(1568,64)-ReLU-Linear(64,1)
 - ``zoo_cnn`` (models/zoo/cnn.ts buildCnn, the fallback when /work/shared is missing):
   blockK = Conv3x3 p1 - BatchNorm - ReLU - MaxPool2, head = fc1 - ReLU - fc2 (no dropout)
+- ``tiny_encoder``, ``lstm_cls``: tests/fixtures/models/seq_models.py's transformer encoder
+  (2 layers, d_model 16, batch_first, GELU, class token) and bidirectional 2-layer LSTM
+  classifiers, on (N, 6, 5) sequences, 3 classes
 
 Usage: python3 bench/pytorch_step.py --npz FILE --arch pneumonia_cnn --loss bce
        [--steps 20] [--warmup 3] [--threads 2] [--lr 0.01] [--momentum 0.9]
@@ -78,7 +81,39 @@ def build(arch, torch):
                 return self.head(self.block2(self.block1(x)))
 
         return Zoo()
-    raise SystemExit(f"pytorch_step.py: unknown --arch {arch!r}: expected pneumonia_cnn or zoo_cnn")
+    if arch == "tiny_encoder":
+        class TinyEncoder(nn.Module):
+            # tests/fixtures/models/seq_models.py's Encoder(batch_first=True, "gelu").
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Linear(5, 16)
+                self.cls = nn.Parameter(torch.zeros(1, 1, 16))
+                layer = nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.0,
+                                                   activation="gelu", batch_first=True)
+                self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+                self.head = nn.Linear(16, 3)
+
+            def forward(self, x):
+                h = torch.cat([self.cls.expand(x.shape[0], -1, -1), self.embed(x)], dim=1)
+                return self.head(self.encoder(h).mean(dim=1))
+
+        return TinyEncoder()
+    if arch == "lstm_cls":
+        class LstmCls(nn.Module):
+            # tests/fixtures/models/seq_models.py's Recurrent(nn.LSTM, 2).
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Linear(5, 8)
+                self.rnn = nn.LSTM(8, 8, num_layers=2, batch_first=True, bidirectional=True)
+                self.head = nn.Linear(16, 3)
+
+            def forward(self, x):
+                y, _ = self.rnn(torch.tanh(self.embed(x)))
+                return self.head(y[:, -1])
+
+        return LstmCls()
+    raise SystemExit(
+        f"pytorch_step.py: unknown --arch {arch!r}: expected pneumonia_cnn, zoo_cnn, tiny_encoder or lstm_cls")
 
 
 def main():

@@ -33,7 +33,9 @@
  * [--json results.json]`
  *
  * Without `--model` it uses `tests/fixtures/models/pneumonia_cnn.onnx` (relative to the repo
- * root) and, when that is missing, the zoo CNN (`models/zoo/cnn.ts`, seeded weights).
+ * root) and, when that is missing, the zoo CNN (`models/zoo/cnn.ts`, seeded weights). The
+ * sequence classifiers `tests/fixtures/models/tiny_encoder.onnx` (transformer encoder) and
+ * `lstm_cls.onnx` (bidirectional LSTM) have a PyTorch baseline too (`--model` them).
  *
  * @example
  * ```ts
@@ -185,6 +187,47 @@ const PYTORCH_ARCHS: Record<string, Record<string, number[]>> = {
     "head.fc2.weight": [1, 64],
     "head.fc2.bias": [1],
   },
+};
+
+// The sequence classifiers of tests/fixtures/models/seq_models.py (PyTorch's own names).
+const encoderLayer = (i: number): Record<string, number[]> => ({
+  [`encoder.layers.${i}.self_attn.in_proj_weight`]: [48, 16],
+  [`encoder.layers.${i}.self_attn.in_proj_bias`]: [48],
+  [`encoder.layers.${i}.self_attn.out_proj.weight`]: [16, 16],
+  [`encoder.layers.${i}.self_attn.out_proj.bias`]: [16],
+  [`encoder.layers.${i}.linear1.weight`]: [32, 16],
+  [`encoder.layers.${i}.linear1.bias`]: [32],
+  [`encoder.layers.${i}.linear2.weight`]: [16, 32],
+  [`encoder.layers.${i}.linear2.bias`]: [16],
+  [`encoder.layers.${i}.norm1.weight`]: [16],
+  [`encoder.layers.${i}.norm1.bias`]: [16],
+  [`encoder.layers.${i}.norm2.weight`]: [16],
+  [`encoder.layers.${i}.norm2.bias`]: [16],
+});
+const lstmLayer = (l: number, inSize: number, sfx: string): Record<string, number[]> => ({
+  [`rnn.weight_ih_l${l}${sfx}`]: [32, inSize],
+  [`rnn.weight_hh_l${l}${sfx}`]: [32, 8],
+  [`rnn.bias_ih_l${l}${sfx}`]: [32],
+  [`rnn.bias_hh_l${l}${sfx}`]: [32],
+});
+PYTORCH_ARCHS.tiny_encoder = {
+  cls: [1, 1, 16],
+  "embed.weight": [16, 5],
+  "embed.bias": [16],
+  ...encoderLayer(0),
+  ...encoderLayer(1),
+  "head.weight": [3, 16],
+  "head.bias": [3],
+};
+PYTORCH_ARCHS.lstm_cls = {
+  "embed.weight": [8, 5],
+  "embed.bias": [8],
+  ...lstmLayer(0, 8, ""),
+  ...lstmLayer(0, 8, "_reverse"),
+  ...lstmLayer(1, 16, ""),
+  ...lstmLayer(1, 16, "_reverse"),
+  "head.weight": [3, 16],
+  "head.bias": [3],
 };
 
 /** Which PyTorch architecture has exactly these parameters, if any. */
@@ -446,7 +489,7 @@ const PYTORCH_MISSING = "PyTorch baseline: not available (install python3-torch 
 
 async function runPytorch(w: Workload, opts: Options): Promise<Outcome> {
   if (!w.arch) {
-    return { key: "pytorch", error: "PyTorch baseline: not available for this model (pytorch_step.py rebuilds pneumonia_cnn and the zoo CNN only)" };
+    return { key: "pytorch", error: "PyTorch baseline: not available for this model (pytorch_step.py rebuilds pneumonia_cnn, the zoo CNN, tiny_encoder and lstm_cls only)" };
   }
   try {
     const r = await spawnJson(PYTHON, [

@@ -33,7 +33,8 @@ export { SHAPE_INFERENCE_RULES } from "./shape_rules/mod.ts";
 /**
  * Infers dtype and shape of every tensor in `g`. Graph inputs and initializers seed the
  * map; each node adds its outputs. Unknown shapes stay `undefined` (the rules that need
- * them report it).
+ * them report it), unless `observed` holds them: shapes and small integer values measured
+ * on a batch (runtime/train/observe_shapes.ts), for tensors whose shape depends on the data.
  *
  * @example
  * ```ts
@@ -42,7 +43,7 @@ export { SHAPE_INFERENCE_RULES } from "./shape_rules/mod.ts";
  * inferShapes(emptyGraph("g"), 17).size; // 0
  * ```
  */
-export function inferShapes(g: Graph, opset: number, seed?: Facts): Facts {
+export function inferShapes(g: Graph, opset: number, seed?: Facts, observed?: Facts): Facts {
   const facts: Facts = new Map(seed ?? []);
   for (const v of g.inputs) facts.set(v.name, { dtype: v.dtype, shape: v.shape && [...v.shape] });
   for (const [name, t] of g.initializers) {
@@ -53,8 +54,29 @@ export function inferShapes(g: Graph, opset: number, seed?: Facts): Facts {
       floats: floatValues(t),
     });
   }
-  for (const node of g.nodes) inferNode(node, facts, opset);
+  for (const node of g.nodes) {
+    inferNode(node, facts, opset);
+    if (observed) fillObserved(node, facts, observed);
+  }
   return facts;
+}
+
+/**
+ * Fills what the rules left open for `node`'s outputs (a shape, or the values of a small
+ * integer tensor) from `observed`, the same tensors measured on a real batch. Only gaps are
+ * filled: what the rules inferred, symbolic batch included, is kept.
+ */
+function fillObserved(node: Node, facts: Facts, observed: Facts): void {
+  for (const name of node.outputs) {
+    const f = facts.get(name), o = name ? observed.get(name) : undefined;
+    if (!o || (f?.shape && (f.value || !o.value))) continue;
+    facts.set(name, {
+      ...f,
+      dtype: f?.dtype ?? o.dtype,
+      shape: f?.shape ?? (o.shape && [...o.shape]),
+      value: f?.value ?? o.value,
+    });
+  }
 }
 
 /**
@@ -81,8 +103,18 @@ export function inferNode(node: Node, facts: Facts, opset: number): void {
   const rule = SHAPE_INFERENCE_RULES.get(node.opType) ?? unknownOp;
   const outputs = rule(node, inputs, { opset });
   // An omitted optional output (empty name) records nothing, nor does an output the rule
-  // leaves unknown.
+  // leaves unknown. Inferring a node again (training lowering re-infers a segment's nodes)
+  // keeps a shape or value known before, e.g. one measured on a batch, that the rule cannot
+  // infer.
   outputs.forEach((f, i) => {
-    if (f && node.outputs[i]) facts.set(node.outputs[i], f);
+    const name = node.outputs[i];
+    if (!f || !name) return;
+    const before = facts.get(name);
+    const keep = before?.dtype === f.dtype &&
+      ((!f.shape && before.shape) || (!f.value && before.value));
+    facts.set(
+      name,
+      keep ? { ...f, shape: f.shape ?? before.shape, value: f.value ?? before.value } : f,
+    );
   });
 }

@@ -53,6 +53,12 @@ export interface CompileOptions {
   targetName?: string;
   /** Seed of the dropout masks (default 0). */
   seed?: number;
+  /**
+   * Shapes (and small integer values) measured on a batch, for tensors shape inference
+   * cannot follow (data-dependent shapes); the graphs built with them hold that batch's
+   * sizes. See `runtime/train/observe_shapes.ts`.
+   */
+  observed?: Facts;
 }
 
 /** One compiled segment. */
@@ -122,7 +128,7 @@ export function compileModel(model: Model, opts: CompileOptions): CompiledSegmen
   // Zero LSTM/GRU initial states as PyTorch exports them would cross a cut between layers.
   const graph = dropZeroInitialStates(model.graph);
   if (graph !== model.graph) model = { ...model, graph };
-  const facts = inferShapes(model.graph, opset);
+  const facts = inferShapes(model.graph, opset, undefined, opts.observed);
   const segments = splitModel(model, opts.cuts ?? []);
   const frozen = new Set(opts.frozen ?? []);
   const buffers = bufferNames(model.graph);

@@ -35,6 +35,23 @@ import {
 import type { Facts } from "../graph/infer_shapes.ts";
 import { RECURRENT_OPS, unrollRecurrent } from "./unroll_recurrent.ts";
 
+/**
+ * The ops {@linkcode lowerForTraining} rewrites into ops with gradient rules before the reverse
+ * pass: BatchNormalization (batch statistics), Dropout (a mask of the same run), and the
+ * recurrent ops LSTM and GRU (unrolled over time, unroll_recurrent.ts).
+ *
+ * @example
+ * ```ts
+ * import { TRAINING_LOWERED_OPS } from "./lower_training.ts";
+ * TRAINING_LOWERED_OPS.has("LSTM"); // true
+ * ```
+ */
+export const TRAINING_LOWERED_OPS: ReadonlySet<string> = new Set([
+  "BatchNormalization",
+  "Dropout",
+  ...RECURRENT_OPS,
+]);
+
 /** A lowered graph and the buffers (running statistics) it updates. */
 export interface Lowered {
   graph: Graph;

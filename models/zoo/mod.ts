@@ -12,5 +12,6 @@
  */
 export { buildCnn, type CnnOptions, type ZooModel } from "./cnn.ts";
 export { buildEhr, type EhrOptions } from "./ehr.ts";
+export { buildFtTransformer, type FtTransformerOptions } from "./ft_transformer.ts";
 export { NetBuilder } from "./net_builder.ts";
 export { ZOO_NAMES, type ZooDataSpec, zooModel, type ZooName } from "./zoo_model.ts";

@@ -4,15 +4,16 @@
  * @example
  * ```ts
  * import { ZOO_NAMES } from "./zoo_model.ts";
- * console.log(ZOO_NAMES); // ["cnn", "ehr"]
+ * console.log(ZOO_NAMES); // ["cnn", "ehr", "ft_transformer"]
  * ```
  * @module
  */
 import { buildCnn, type ZooModel } from "./cnn.ts";
 import { buildEhr } from "./ehr.ts";
+import { buildFtTransformer } from "./ft_transformer.ts";
 
 /** Names of the zoo models. */
-export const ZOO_NAMES = ["cnn", "ehr"] as const;
+export const ZOO_NAMES = ["cnn", "ehr", "ft_transformer"] as const;
 /** A zoo model name. */
 export type ZooName = (typeof ZOO_NAMES)[number];
 
@@ -44,6 +45,14 @@ export function zooModel(name: string, spec: ZooDataSpec, random: () => number):
       throw new TypeError("zoo model ehr needs tabular data (a CSV or the Diabetes 130 zip)");
     }
     return buildEhr({ random, ...spec.tabular });
+  }
+  if (name === "ft_transformer") {
+    if (!spec.tabular) {
+      throw new TypeError(
+        "zoo model ft_transformer needs tabular data (a CSV or the Diabetes 130 zip)",
+      );
+    }
+    return buildFtTransformer({ random, ...spec.tabular });
   }
   throw new TypeError(
     `unknown zoo model ${JSON.stringify(name)}: expected one of ${

@@ -19,7 +19,7 @@
  */
 import type { Tensor } from "../../models/tensor.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
-import { compileModel } from "../../models/train/compile.ts";
+import { compileAtBatch } from "../train/observe_shapes.ts";
 import type { LossKind } from "../../models/grad/loss.ts";
 import { targetInfo } from "../../models/grad/loss.ts";
 import { checkFeeds } from "../../models/graph/check_feeds.ts";
@@ -76,21 +76,31 @@ await runMain(async () => {
   if (!target || isStringArray(target)) {
     throw new Error(`${values.batch}: no numeric 'target' array`);
   }
-  const segments = compileModel(model, { loss, cuts: values.cut ?? [] });
-  const logits = segments[segments.length - 1].outputs[0];
-  const ti = targetInfo(loss, logits.shape ?? []);
-  checkFeeds(
-    [{
-      name: "target",
-      dtype: ti.dtype,
-      shape: ti.shape.map((d, i) => i === 0 ? model.graph.inputs[0]?.shape?.[0] ?? d : d),
-    }],
-    { ...feeds, target },
-    values.batch!,
-  );
-
   const engine = await createEngine(engineName, threads ? { threads } : {});
   try {
+    // A shape that depends on the data is measured on this batch rather than refused.
+    const { segments, measured, pinned } = await compileAtBatch(engine, model, {
+      loss,
+      cuts: values.cut ?? [],
+    }, feeds);
+    if (measured.length) {
+      console.error(
+        `note: ${measured.length} tensor shape(s) depend on the data; measured on this batch, the graphs are built for it`,
+      );
+    }
+    if (pinned.length) console.error(`note: built for this batch's ${pinned.join(", ")}`);
+    const logits = segments[segments.length - 1].outputs[0];
+    const ti = targetInfo(loss, logits.shape ?? []);
+    checkFeeds(
+      [{
+        name: "target",
+        dtype: ti.dtype,
+        shape: ti.shape.map((d, i) => i === 0 ? model.graph.inputs[0]?.shape?.[0] ?? d : d),
+      }],
+      { ...feeds, target },
+      values.batch!,
+    );
+
     const result = await runOneBatch(engine, segments, feeds, target);
     const out = new Map<string, Tensor>();
     out.set("loss", { dtype: "float32", dims: [], data: new Float32Array([result.loss]) });

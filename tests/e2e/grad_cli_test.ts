@@ -3,7 +3,8 @@ import { ownLines, runCli, SHARED_MODELS } from "./cli_harness.ts";
 import { readModel } from "../../models/onnx/read_model.ts";
 import { writeModel } from "../../models/onnx/write_model.ts";
 import { readNpz, writeNpz } from "../../runtime/data/npz.ts";
-import type { Tensor } from "../../models/tensor.ts";
+import { type Tensor, tensor } from "../../models/tensor.ts";
+import { addNode, emptyGraph } from "../../models/graph/ir.ts";
 
 // The five PyTorch models in tests/fixtures/models, their loss and suggested cut.
 const MODELS = [
@@ -44,6 +45,51 @@ for (const engine of ["wasm", "native"]) {
     });
   }
 }
+
+// Sequence models with a dynamic batch axis (seq_models.py); the full engine matrix runs in
+// process in tests/runtime/train/pytorch_seq_models_test.ts, the CLI once per model here.
+const SEQ_MODELS = [
+  { name: "tiny_encoder", loss: "ce", cut: "/Concat_1_output_0", engine: "wasm", arrays: 33 },
+  { name: "tiny_encoder_seq", loss: "ce", cut: "/Transpose_output_0", engine: "native", arrays: 33 },
+  { name: "lstm_cls", loss: "ce", cut: "/Tanh_output_0", engine: "native", arrays: 24 },
+  { name: "gru_cls", loss: "ce", cut: "/Tanh_output_0", engine: "wasm", arrays: 16 },
+];
+for (const m of SEQ_MODELS) {
+  Deno.test(`grad CLI reproduces PyTorch's ${m.name} golden arrays on ${m.engine} (split at ${m.cut})`, async () => {
+    const { r } = await gradRun(m, m.engine);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^${m.arrays} passed, 0 failed$`, "m"));
+  });
+}
+
+Deno.test("grad CLI measures a data-dependent shape on the batch instead of refusing it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // x (N,2,3) reshaped by a target fed as data, then MatMul: no rule can know the shape.
+    const g = emptyGraph("reshape_by_data");
+    g.inputs.push({ name: "x", dtype: "float32", shape: ["N", 2, 3] });
+    g.inputs.push({ name: "shape", dtype: "int64", shape: [2] });
+    g.initializers.set("W", tensor("float32", [6, 3], Float32Array.from({ length: 18 }, (_, i) => Math.sin(i))));
+    addNode(g, { opType: "Reshape", inputs: ["x", "shape"], outputs: ["flat"] });
+    addNode(g, { opType: "MatMul", inputs: ["flat", "W"], outputs: ["logits"] });
+    g.outputs.push({ name: "logits", dtype: "float32", shape: ["N", 3] });
+    const model = { irVersion: 8, opsets: new Map([["", 17]]), producerName: "t", producerVersion: "0", graph: g };
+    await Deno.writeFile(`${dir}/m.onnx`, writeModel(model));
+    await Deno.writeFile(`${dir}/b.npz`, writeNpz(new Map<string, Tensor>([
+      ["input.x", tensor("float32", [4, 2, 3], Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)))],
+      ["input.shape", tensor("int64", [2], BigInt64Array.of(4n, 6n))],
+      ["target", tensor("int64", [4], BigInt64Array.of(0n, 1n, 2n, 1n))],
+    ])));
+    const r = await runCli("grad.ts", [
+      "--model", `${dir}/m.onnx`, "--batch", `${dir}/b.npz`, "--loss", "ce", "--out", `${dir}/o.npz`, "--engine", "native",
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /note: 2 tensor shape\(s\) depend on the data; measured on this batch/);
+    assert.deepEqual(readNpz(await Deno.readFile(`${dir}/o.npz`)).get("grad.W")?.dims, [6, 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("grad CLI on webgpu (llvmpipe) reproduces pneumonia_cnn's golden arrays, MaxPool included", async () => {
   const { r } = await gradRun(MODELS[0], "webgpu");

@@ -21,6 +21,7 @@ import { GATHER_RULES } from "./gather.ts";
 import { REDUCE_RULES } from "./reduce.ts";
 import { SOFTMAX_RULES } from "./softmax.ts";
 import { NORMALIZATION_RULES } from "./normalization.ts";
+import { SELECT_RULES } from "./select.ts";
 import { mergeRuleFamilies } from "./registry.ts";
 
 /**
@@ -77,6 +78,7 @@ export const GRAD_RULES: ReadonlyMap<string, GradRule> = mergeRuleFamilies(
     reduce: REDUCE_RULES,
     softmax: SOFTMAX_RULES,
     normalization: NORMALIZATION_RULES,
+    select: SELECT_RULES,
   },
   NON_DIFFERENTIABLE,
 );

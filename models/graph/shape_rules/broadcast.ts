@@ -1,8 +1,9 @@
 /**
  * Shape rules of the ops that broadcast their inputs (ONNX multidirectional broadcasting):
- * binary and variadic arithmetic, comparisons, logic, Where and Expand. Add, Sub, Mul and Div
- * of two tracked static integer tensors also compute the result's values (PyTorch's exporter
- * writes shape arithmetic such as `Shape → Gather → Mul → Reshape` with them).
+ * binary and variadic arithmetic, comparisons, logic, Where and Expand. Add, Sub, Mul, Div,
+ * Equal and Where of tracked integer tensors also compute the result's values, symbolic
+ * dimensions included (dim_arith.ts): PyTorch's exporter writes shape arithmetic such as
+ * `Shape → Gather → Mul → Reshape` and `expand(n, -1, -1)` as `Where(Equal(s, -1), 1, s)`.
  *
  * @example
  * ```ts
@@ -18,6 +19,7 @@
 import type { DType } from "../../tensor.ts";
 import type { Dim } from "../ir.ts";
 import { broadcastShapes } from "./dims.ts";
+import { foldValues, whereValues } from "./dim_arith.ts";
 import { dtypeOf, type ShapeRule } from "./rule.ts";
 
 const COMPARISONS: ReadonlySet<string> = new Set([
@@ -29,31 +31,6 @@ const COMPARISONS: ReadonlySet<string> = new Set([
   "And",
   "Or",
 ]);
-
-/** Integer arithmetic on tracked values; Div truncates as ONNX integer Div does. */
-const FOLD: Readonly<Record<string, (p: number, q: number) => number>> = {
-  Add: (p, q) => p + q,
-  Sub: (p, q) => p - q,
-  Mul: (p, q) => p * q,
-  Div: (p, q) => Math.trunc(p / q),
-};
-
-/** The values of `a op b` when both are static and `op` folds; a length-1 side broadcasts. */
-function foldValues(op: string, a?: Dim[], b?: Dim[]): Dim[] | undefined {
-  if (
-    !a || !b || !a.every((v) => typeof v === "number") || !b.every((v) => typeof v === "number")
-  ) {
-    return undefined;
-  }
-  const f = FOLD[op];
-  if (!f) return undefined;
-  const fa = a as number[], fb = b as number[];
-  const n = Math.max(fa.length, fb.length);
-  return Array.from(
-    { length: n },
-    (_, i) => f(fa[fa.length === 1 ? 0 : i], fb[fb.length === 1 ? 0 : i]),
-  );
-}
 
 /**
  * The broadcast of every input's shape; unknown as soon as one input's shape is. Bool for
@@ -71,7 +48,10 @@ const broadcastRule: ShapeRule = (node, inputs) => {
     : node.opType === "Where"
     ? (inputs[1]?.dtype ?? dt)
     : dt;
-  return [{ dtype, shape, value: foldValues(node.opType, inputs[0]?.value, inputs[1]?.value) }];
+  const value = node.opType === "Where"
+    ? whereValues(inputs[0]?.value, inputs[1]?.value, inputs[2]?.value)
+    : foldValues(node.opType, inputs[0]?.value, inputs[1]?.value);
+  return [{ dtype, shape, value: shape?.length === 1 || shape?.length === 0 ? value : undefined }];
 };
 
 /** Expand-13: the input broadcast with the tracked target shape (input 1). */

@@ -1,8 +1,9 @@
 /**
  * Shape rules of the ops whose output is made from attributes or from another tensor's
  * shape rather than from an input's elements: Shape-15, Size-13, Constant-13,
- * ConstantOfShape-9, Range-11 and OneHot-11 (ONNX operator spec). Shape, Size and integer
- * Constants start the tracked values that Reshape's target shape is computed from.
+ * ConstantOfShape-9, Range-11 and OneHot-11 (ONNX operator spec). Shape, Size, integer
+ * Constants, small ConstantOfShape and Range outputs start the tracked values that Reshape's
+ * and Expand's target shapes are computed from.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
  * ```
  * @module
  */
-import { getInt, getInts } from "../ir.ts";
+import { type Dim, getInt, getInts } from "../ir.ts";
 import { product } from "./dims.ts";
 import { floatValues, tensorValue } from "./facts.ts";
 import { dtypeOf, type OutputFacts, type ShapeRule } from "./rule.ts";
@@ -60,17 +61,37 @@ const constant: ShapeRule = (node): OutputFacts => {
   return [];
 };
 
-/** ConstantOfShape-9: the tracked shape (input 0), of the `value` tensor's type (float32). */
+/**
+ * ConstantOfShape-9: the tracked shape (input 0), of the `value` tensor's type (float32).
+ * A small integer result of a static length is tracked too (PyTorch's `expand` writes
+ * `ConstantOfShape([3]) = 1` and compares the target shape with it).
+ */
 const constantOfShape: ShapeRule = (node, [x]) => {
   const v = x?.value;
   const a = node.attrs.value;
-  return [{ dtype: a?.type === "tensor" ? a.value.dtype : "float32", shape: v && [...v] }];
+  const fill = a?.type === "tensor" ? tensorValue(a.value)?.[0] : undefined;
+  const n = v?.length === 1 ? v[0] : undefined;
+  const value = fill !== undefined && typeof n === "number" && n <= 64
+    ? Array.from({ length: n }, () => fill)
+    : undefined;
+  return [{ dtype: a?.type === "tensor" ? a.value.dtype : "float32", shape: v && [...v], value }];
 };
 
-/** Range-11: 1-D of a length known only at run time, named after the output. */
-const range: ShapeRule = (node, [x]) => [
-  { dtype: dtypeOf(x), shape: [`${node.outputs[0]}_d0`] },
-];
+/**
+ * Range-11: 1-D of ⌈(limit − start) / delta⌉ elements (spec), clamped at 0. Known when the
+ * three scalars are static, or when start is 0 and delta 1 (`arange(n)` of a symbolic n);
+ * otherwise a length named after the output. Small static ranges track their values.
+ */
+const range: ShapeRule = (node, [start, limit, delta]) => {
+  const s = start?.value?.[0], l = limit?.value?.[0], d = delta?.value?.[0];
+  let len: Dim = `${node.outputs[0]}_d0`;
+  let value: Dim[] | undefined;
+  if (typeof s === "number" && typeof l === "number" && typeof d === "number" && d !== 0) {
+    len = Math.max(Math.ceil((l - s) / d), 0);
+    if (len <= 64) value = Array.from({ length: len }, (_, i) => s + i * d);
+  } else if (s === 0 && d === 1 && l !== undefined) len = l;
+  return [{ dtype: dtypeOf(start), shape: [len], value }];
+};
 
 /** OneHot-11: the indices' shape plus a last axis of the tracked `depth`; the values' type. */
 const oneHot: ShapeRule = (_node, [indices, depthIn, values]) => {

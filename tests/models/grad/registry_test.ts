@@ -13,6 +13,7 @@ import { GATHER_RULES } from "../../../models/grad/rules/gather.ts";
 import { REDUCE_RULES } from "../../../models/grad/rules/reduce.ts";
 import { SOFTMAX_RULES } from "../../../models/grad/rules/softmax.ts";
 import { NORMALIZATION_RULES } from "../../../models/grad/rules/normalization.ts";
+import { SELECT_RULES } from "../../../models/grad/rules/select.ts";
 
 const identity: GradRule = (_n, [g]) => [g];
 const negate: GradRule = (_n, [g], ctx) => [ctx.emit1("Neg", [g!])];
@@ -67,6 +68,7 @@ Deno.test("GRAD_RULES: the real registry loads, holding every family's rules exa
     REDUCE_RULES,
     SOFTMAX_RULES,
     NORMALIZATION_RULES,
+    SELECT_RULES,
   ];
   const total = families.reduce((n, f) => n + Object.keys(f).length, 0);
   assert.equal(GRAD_RULES.size, total, "an op is defined in two families");

@@ -15,7 +15,7 @@ function randomFloat(rng: Rng, dims: number[]): Tensor {
 
 const engine = await createEngine("native");
 
-for (const name of ["cnn", "ehr"] as const) {
+for (const name of ["cnn", "ehr", "ft_transformer"] as const) {
   Deno.test(`zoo ${name}: every named cut trains like the unsplit model`, async (t) => {
     const rng = new Rng(5);
     const spec = { image: { channels: 1, size: 28 }, tabular: { numeric: 12, vocabSizes: [3, 5, 2], codeVocab: 40 } };
