@@ -17,11 +17,13 @@ import { createEngine, type EngineName } from "../engine/mod.ts";
 import { auditRun } from "../privacy/audit.ts";
 import { describeAccount } from "../privacy/privacy_budget.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE =
   "usage: deno task audit [--quick] --run <run dir> [--out <dir>] [--data <file>] [--engine native|wasm|webgpu]";
 
 await runMain(async () => {
+  enterUserDir(); // relative paths are the user's, as typed
   const values = parseFlags(Deno.args, {
     run: { type: "string" },
     out: { type: "string" },

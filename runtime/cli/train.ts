@@ -40,6 +40,7 @@ import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
 import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
@@ -92,6 +93,7 @@ export function progressPrinter(quiet = false): (p: Progress) => void {
 }
 
 await runMain(async () => {
+  enterUserDir(); // relative paths are the user's, as typed
   const values = parseFlags(Deno.args, {
     data: { type: "string" },
     model: { type: "string", default: "" },
