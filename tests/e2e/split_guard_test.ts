@@ -11,6 +11,7 @@ import { parseClientConfig } from "../../runtime/client/client_config.ts";
 import { runTask } from "./cli_harness.ts";
 import { makeWorld, serverStatus, startInProcessServer, type SplitWorld } from "./split_harness.ts";
 import { hijackServer } from "./fsha_server.ts";
+import { HIJACK_EXIT_CODE } from "../../runtime/cli/hijack_exit.ts";
 
 const GUARD = { every: 4, flips: 4, window: 3 };
 
@@ -29,7 +30,7 @@ Deno.test("deno task client with defence.hijackGuard stops with HIJACK_SUSPECTED
   hijackServer(server.handle, 7);
   try {
     const r = await runTask("client", ["--config", config], {}, 120_000);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, HIJACK_EXIT_CODE, r.stderr); // 3
     const m = /^error: courier \[HIJACK_SUSPECTED\]: hijack suspected at step (\d+):(\d+) .*mean decoy score (-?[\d.]+)/m.exec(r.stderr);
     assert.ok(m, r.stderr);
     const status = await serverStatus(w);
