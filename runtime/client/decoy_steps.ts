@@ -44,9 +44,27 @@ export type SendStep = (msg: {
  * async function one(side: RawSide, send: SendStep) { await decoyStep(side, send, "0:3", 0, 0, 2); }
  * ```
  */
-export async function decoyStep(side: RawSide, send: SendStep, id: string, round: number, epoch: number, batch: number): Promise<void> {
+export async function decoyStep(
+  side: RawSide,
+  send: SendStep,
+  id: string,
+  round: number,
+  epoch: number,
+  batch: number,
+): Promise<void> {
   const f = await side.forward(id, epoch, batch, true);
-  if (!f.labels) throw new ClinicError("BAD_RAW_SIDE_REPLY", "decoy step: the raw side returned no labels; expected labels with every vanilla forward");
-  const r = await send({ type: "STEP", stepId: id, epoch: round, activation: f.activation, labels: f.labels });
+  if (!f.labels) {
+    throw new ClinicError(
+      "BAD_RAW_SIDE_REPLY",
+      "decoy step: the raw side returned no labels; expected labels with every vanilla forward",
+    );
+  }
+  const r = await send({
+    type: "STEP",
+    stepId: id,
+    epoch: round,
+    activation: f.activation,
+    labels: f.labels,
+  });
   await side.backward(id, r.cutGrad);
 }

@@ -75,7 +75,12 @@ export function decoyFollows(s: DecoySchedule, epoch: number, batch: number): bo
  * turnPlan(undefined, 0, 2, 4); // [{ batch: 2, decoy: false }, { batch: 3, decoy: false }]
  * ```
  */
-export function turnPlan(s: DecoySchedule | undefined, epoch: number, first: number, end: number): PlannedStep[] {
+export function turnPlan(
+  s: DecoySchedule | undefined,
+  epoch: number,
+  first: number,
+  end: number,
+): PlannedStep[] {
   const out: PlannedStep[] = [];
   for (let b = first; b < end; b++) {
     out.push({ batch: b, decoy: false });
@@ -94,7 +99,13 @@ export function turnPlan(s: DecoySchedule | undefined, epoch: number, first: num
  * flippedRows({ seed: 1, every: 4 }, 0, 2, 8, 3).length; // 3
  * ```
  */
-export function flippedRows(s: DecoySchedule, epoch: number, batch: number, rows: number, flips: number): number[] {
+export function flippedRows(
+  s: DecoySchedule,
+  epoch: number,
+  batch: number,
+  rows: number,
+  flips: number,
+): number[] {
   const order = Array.from({ length: rows }, (_, i) => i);
   for (let i = rows - 1; i > 0; i--) {
     const j = hashU32(`flip/${s.seed}/${epoch}/${batch}/${i}`) % (i + 1);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { parseClientConfig } from "../../runtime/client/client_config.ts";
 import { runTask } from "./cli_harness.ts";
-import { makeWorld, serverStatus, startInProcessServer, type SplitWorld } from "./split_harness.ts";
+import { makeWorld, serverStatus, type SplitWorld, startInProcessServer } from "./split_harness.ts";
 import { hijackServer } from "./fsha_server.ts";
 import { HIJACK_EXIT_CODE } from "../../runtime/cli/hijack_exit.ts";
 
@@ -17,7 +17,14 @@ const GUARD = { every: 4, flips: 4, window: 3 };
 
 /** One vanilla clinic over 128 rows in batches of 8 (16 steps an epoch), guard on. */
 async function guardedWorld(epochs: number): Promise<{ w: SplitWorld; config: string }> {
-  const w = await makeWorld({ mode: "vanilla", clinics: ["clinic-a"], n: 128, epochs, batchSize: 8, optimizer: { kind: "adam", lr: 1e-3 } });
+  const w = await makeWorld({
+    mode: "vanilla",
+    clinics: ["clinic-a"],
+    n: 128,
+    epochs,
+    batchSize: 8,
+    optimizer: { kind: "adam", lr: 1e-3 },
+  });
   const config = `${w.root}/clinic-a.json`;
   const c = JSON.parse(await Deno.readTextFile(config));
   await Deno.writeTextFile(config, JSON.stringify({ ...c, defence: { hijackGuard: GUARD } }));
@@ -31,7 +38,9 @@ Deno.test("deno task client with defence.hijackGuard stops with HIJACK_SUSPECTED
   try {
     const r = await runTask("client", ["--config", config], {}, 120_000);
     assert.equal(r.code, HIJACK_EXIT_CODE, r.stderr); // 3
-    const m = /^error: courier \[HIJACK_SUSPECTED\]: hijack suspected at step (\d+):(\d+) .*mean decoy score (-?[\d.]+)/m.exec(r.stderr);
+    const m =
+      /^error: courier \[HIJACK_SUSPECTED\]: hijack suspected at step (\d+):(\d+) .*mean decoy score (-?[\d.]+)/m
+        .exec(r.stderr);
     assert.ok(m, r.stderr);
     const status = await serverStatus(w);
     assert.ok(status.clinics[0].steps <= 200, `the server saw ${status.clinics[0].steps} steps`);
@@ -47,7 +56,11 @@ Deno.test("a guarded gateway trains to the end with the honest server, its decoy
   const server = await startInProcessServer(w);
   try {
     const c = parseClientConfig(await Deno.readTextFile(config), w.root);
-    const { result } = await launchClinic<{ steps: number; decoys?: number; turns: number }>(c, "train", { onLine: () => {}, pollMs: 20 });
+    const { result } = await launchClinic<{ steps: number; decoys?: number; turns: number }>(
+      c,
+      "train",
+      { onLine: () => {}, pollMs: 20 },
+    );
     assert.equal(result.turns, 2);
     assert.equal(result.steps, 32);
     assert.ok((result.decoys ?? 0) >= 6, `decoys ${result.decoys}`);

@@ -26,7 +26,7 @@
  */
 import type { Tensor } from "../../../models/tensor.ts";
 import { type HijackGuardConfig, meanRowCosine } from "../../privacy/split_guard.ts";
-import { type DecoySchedule, decoyFollows, flippedRows } from "../../privacy/decoy_schedule.ts";
+import { decoyFollows, type DecoySchedule, flippedRows } from "../../privacy/decoy_schedule.ts";
 import { RawSideError } from "./error.ts";
 import type { StepReply } from "./step_ledger.ts";
 
@@ -47,7 +47,12 @@ export class HijackWatch {
    * @param seed the clinic's seed (the schedule's)
    */
   constructor(config: HijackGuardConfig, seed: number) {
-    this.config = { every: config.every ?? 20, flips: config.flips ?? 8, window: config.window ?? 3, threshold: config.threshold ?? 0 };
+    this.config = {
+      every: config.every ?? 20,
+      flips: config.flips ?? 8,
+      window: config.window ?? 3,
+      threshold: config.threshold ?? 0,
+    };
     this.schedule = { seed, every: this.config.every };
   }
 
@@ -81,10 +86,18 @@ export class HijackWatch {
    * @throws {RawSideError} `BAD_TENSOR` for a reply without labels (the guard needs vanilla mode)
    */
   decoyOf(epoch: number, batch: number, reply: StepReply): StepReply {
-    if (!reply.labels) throw new RawSideError("BAD_TENSOR", "a decoy needs the labels of its regular step (vanilla mode)");
+    if (!reply.labels) {
+      throw new RawSideError(
+        "BAD_TENSOR",
+        "a decoy needs the labels of its regular step (vanilla mode)",
+      );
+    }
     const y = Float32Array.from(reply.labels.data as ArrayLike<number>);
     for (const i of this.#flipped(epoch, batch, reply)) y[i] = 1 - y[i];
-    return { activation: reply.activation, labels: { dtype: "float32", dims: [...reply.labels.dims], data: y } };
+    return {
+      activation: reply.activation,
+      labels: { dtype: "float32", dims: [...reply.labels.dims], data: y },
+    };
   }
 
   #flipped(epoch: number, batch: number, reply: StepReply): number[] {
@@ -112,7 +125,9 @@ export class HijackWatch {
       throw new RawSideError(
         "HIJACK_SUSPECTED",
         `hijack suspected at step ${step} (epoch ${epoch} batch ${batch}): the server's gradients do not depend on the labels ` +
-          `(mean decoy score ${mean.toFixed(3)} over the last ${window} decoys, threshold ${threshold}; an honest server scores near +1); ` +
+          `(mean decoy score ${
+            mean.toFixed(3)
+          } over the last ${window} decoys, threshold ${threshold}; an honest server scores near +1); ` +
           `training stopped — do not train with this server`,
       );
     }

@@ -15,7 +15,14 @@ import { ServerConnection } from "../../../runtime/client/server_connection.ts";
 import { buildSplitModel } from "../../../runtime/server/split_model.ts";
 import type { ServerHandle } from "../../../runtime/server/mod.ts";
 import { turnPlan } from "../../../runtime/privacy/decoy_schedule.ts";
-import { CLINIC_KEYS, paramsSnapshot, SERVER_KEYS, startServer, testEngine, tinyConfig } from "../server/harness.ts";
+import {
+  CLINIC_KEYS,
+  paramsSnapshot,
+  SERVER_KEYS,
+  startServer,
+  testEngine,
+  tinyConfig,
+} from "../server/harness.ts";
 import { tinySplits } from "./fixture.ts";
 
 const EPOCHS = 2, SEED = 7, GUARD = { every: 2, flips: 3, window: 2 };
@@ -32,7 +39,8 @@ async function train(crashAfter: string | null): Promise<Outcome> {
   const dir = await Deno.makeTempDir();
   const serverDir = `${dir}/server`, clinicDir = `${dir}/clinic`;
   await Deno.mkdir(clinicDir);
-  const start = () => startServer("vanilla", { checkpointDir: serverDir, epochs: EPOCHS }, { names: ["a"] });
+  const start = () =>
+    startServer("vanilla", { checkpointDir: serverDir, epochs: EPOCHS }, { names: ["a"] });
   let server: ServerHandle = await start();
   const cfg = tinyConfig("vanilla");
   const { model, cuts } = buildSplitModel(cfg.model, "vanilla", "bce");
@@ -114,7 +122,19 @@ Deno.test("clinic with the hijack guard: a turn redone after a server crash repl
   assert.equal(faulty.rollbacks, 1, "the clinic rolled back once");
   assert.equal(clean.decoys, decoys);
   assert.deepEqual(clean.serverSteps, [EPOCHS * 3 + decoys]);
-  assert.deepEqual(faulty.serverSteps, [EPOCHS * 3 + decoys], "each step, decoys included, applied once at the server");
-  assert.deepEqual(faulty.serverParams, clean.serverParams, "the server's weights equal an uninterrupted run's: the redone decoys were the same steps");
-  assert.deepEqual(faulty.clinicWeights, clean.clinicWeights, "the clinic's weights equal an uninterrupted run's");
+  assert.deepEqual(
+    faulty.serverSteps,
+    [EPOCHS * 3 + decoys],
+    "each step, decoys included, applied once at the server",
+  );
+  assert.deepEqual(
+    faulty.serverParams,
+    clean.serverParams,
+    "the server's weights equal an uninterrupted run's: the redone decoys were the same steps",
+  );
+  assert.deepEqual(
+    faulty.clinicWeights,
+    clean.clinicWeights,
+    "the clinic's weights equal an uninterrupted run's",
+  );
 });

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Tensor } from "../../../models/tensor.ts";
 import { createEngine } from "../../../runtime/engine/mod.ts";
-import { LocalRawSide, type LocalRawSideConfig, RawSideError, type RawSideMode } from "../../../runtime/client/raw_side/mod.ts";
+import {
+  LocalRawSide,
+  type LocalRawSideConfig,
+  RawSideError,
+  type RawSideMode,
+} from "../../../runtime/client/raw_side/mod.ts";
 import { decoyFollows, flippedRows, turnPlan } from "../../../runtime/privacy/decoy_schedule.ts";
 import { rawSideTestConfig } from "./fixture.ts";
 
@@ -16,26 +21,45 @@ const engine = await createEngine("wasm");
 const GUARD = { every: 2, flips: 3, window: 2 };
 const config = (mode: RawSideMode, over: Partial<LocalRawSideConfig> = {}) =>
   rawSideTestConfig(engine, mode, { defence: { hijackGuard: GUARD }, ...over });
-const isCode = (code: string, re: RegExp) => (e: unknown) => e instanceof RawSideError && e.code === code && re.test(e.message);
-const scaled = (t: Tensor, k: number): Tensor => ({ dtype: "float32", dims: [...t.dims], data: (t.data as Float32Array).map((v) => v * k) });
-const ramp = (a: Tensor): Tensor => ({ dtype: "float32", dims: [...a.dims], data: Float32Array.from(a.data as Float32Array, (_, i) => ((i % 7) - 3) / 10) });
+const isCode = (code: string, re: RegExp) => (e: unknown) =>
+  e instanceof RawSideError && e.code === code && re.test(e.message);
+const scaled = (t: Tensor, k: number): Tensor => ({
+  dtype: "float32",
+  dims: [...t.dims],
+  data: (t.data as Float32Array).map((v) => v * k),
+});
+const ramp = (a: Tensor): Tensor => ({
+  dtype: "float32",
+  dims: [...a.dims],
+  data: Float32Array.from(a.data as Float32Array, (_, i) => ((i % 7) - 3) / 10),
+});
 
 Deno.test("decoy schedule: one decoy per full block, right after its batch, the same for the same (seed, epoch)", () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 0, max: 5 }), (seed, every, epoch) => {
-    const s = { seed, every }, end = 4 * every;
-    const plan = turnPlan(s, epoch, 0, end);
-    assert.deepEqual(plan, turnPlan(s, epoch, 0, end));
-    assert.equal(plan.filter((p) => p.decoy).length, 4);
-    plan.forEach((p, k) => {
-      if (p.decoy) assert.deepEqual(plan[k - 1], { batch: p.batch, decoy: false });
-      else assert.equal(decoyFollows(s, epoch, p.batch), plan[k + 1]?.decoy === true);
-    });
-    // A turn over a slice of the epoch plans the same decoys as the whole epoch.
-    assert.deepEqual(turnPlan(s, epoch, every, 2 * every), plan.filter((p) => p.batch >= every && p.batch < 2 * every));
-    const rows = flippedRows(s, epoch, 1, 8, 3);
-    assert.equal(new Set(rows).size, 3);
-    assert.ok(rows.every((r) => r >= 0 && r < 8));
-  }));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1000 }),
+      fc.integer({ min: 2, max: 9 }),
+      fc.integer({ min: 0, max: 5 }),
+      (seed, every, epoch) => {
+        const s = { seed, every }, end = 4 * every;
+        const plan = turnPlan(s, epoch, 0, end);
+        assert.deepEqual(plan, turnPlan(s, epoch, 0, end));
+        assert.equal(plan.filter((p) => p.decoy).length, 4);
+        plan.forEach((p, k) => {
+          if (p.decoy) assert.deepEqual(plan[k - 1], { batch: p.batch, decoy: false });
+          else assert.equal(decoyFollows(s, epoch, p.batch), plan[k + 1]?.decoy === true);
+        });
+        // A turn over a slice of the epoch plans the same decoys as the whole epoch.
+        assert.deepEqual(
+          turnPlan(s, epoch, every, 2 * every),
+          plan.filter((p) => p.batch >= every && p.batch < 2 * every),
+        );
+        const rows = flippedRows(s, epoch, 1, 8, 3);
+        assert.equal(new Set(rows).size, 3);
+        assert.ok(rows.every((r) => r >= 0 && r < 8));
+      },
+    ),
+  );
 });
 
 Deno.test("raw side decoys: same activation, scheduled labels flipped, replayed identically, never applied", async () => {
@@ -52,8 +76,15 @@ Deno.test("raw side decoys: same activation, scheduled labels flipped, replayed 
     const y = regular.labels!.data as Float32Array, yd = decoy.labels!.data as Float32Array;
     const flipped = [...y.keys()].filter((i) => y[i] !== yd[i]);
     assert.deepEqual(flipped, flippedRows(info.decoys!, 0, batch, y.length, 3));
-    assert.deepEqual(await side.forward("0:1", 0, batch, true), decoy, "a retried decoy forward repeats itself");
-    await assert.rejects(side.forward("0:0", 0, batch, true), isCode("STEP_MISMATCH", /now asked for the decoy of epoch 0/));
+    assert.deepEqual(
+      await side.forward("0:1", 0, batch, true),
+      decoy,
+      "a retried decoy forward repeats itself",
+    );
+    await assert.rejects(
+      side.forward("0:0", 0, batch, true),
+      isCode("STEP_MISMATCH", /now asked for the decoy of epoch 0/),
+    );
     // A restarted raw side that lost the regular step still sends the same labels.
     assert.deepEqual((await twin.forward("0:1", 0, batch, true)).labels, decoy.labels);
     const g = ramp(regular.activation);
@@ -61,9 +92,18 @@ Deno.test("raw side decoys: same activation, scheduled labels flipped, replayed 
     const after = side.weights();
     await side.backward("0:1", scaled(g, -1));
     await side.backward("0:1", scaled(g, -1)); // retried: nothing happens
-    assert.deepEqual(side.weights(), after, "a decoy's gradient never reaches the clinic's weights");
+    assert.deepEqual(
+      side.weights(),
+      after,
+      "a decoy's gradient never reaches the clinic's weights",
+    );
     const other = plan.find((p) => !p.decoy && !decoyFollows(info.decoys!, 0, p.batch));
-    if (other) await assert.rejects(side.forward("0:2", 0, other.batch, true), isCode("STEP_MISMATCH", /has no decoy in the schedule/));
+    if (other) {
+      await assert.rejects(
+        side.forward("0:2", 0, other.batch, true),
+        isCode("STEP_MISMATCH", /has no decoy in the schedule/),
+      );
+    }
   } finally {
     await side.close();
     await twin.close();
@@ -71,7 +111,10 @@ Deno.test("raw side decoys: same activation, scheduled labels flipped, replayed 
   const plain = await LocalRawSide.create(config("vanilla", { defence: {} }));
   try {
     assert.equal((await plain.info()).decoys, undefined);
-    await assert.rejects(plain.forward("0:0", 0, 0, true), isCode("WRONG_MODE", /has no defence.hijackGuard/));
+    await assert.rejects(
+      plain.forward("0:0", 0, 0, true),
+      isCode("WRONG_MODE", /has no defence.hijackGuard/),
+    );
   } finally {
     await plain.close();
   }
@@ -104,6 +147,9 @@ async function decoyScores(answer: (g: Tensor) => Tensor): Promise<string | null
 
 Deno.test("raw side decoys: label-blind answers raise HIJACK_SUSPECTED after a window, label-following ones never", async () => {
   const alarm = await decoyScores((g) => g);
-  assert.match(alarm ?? "", /^hijack suspected at step \d+:\d+ \(epoch \d batch \d\): .*mean decoy score -1\.000 over the last 2 decoys/);
+  assert.match(
+    alarm ?? "",
+    /^hijack suspected at step \d+:\d+ \(epoch \d batch \d\): .*mean decoy score -1\.000 over the last 2 decoys/,
+  );
   assert.equal(await decoyScores((g) => scaled(g, -1)), null);
 });
