@@ -25,13 +25,17 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 /** What fixes the schedule: the clinic's seed and the guard's block length. */
 export interface DecoySchedule {
+  /** The clinic's seed (that of its batch order). */
   seed: number;
+  /** Block length: one decoy per `every` regular steps. */
   every: number;
 }
 
 /** One step a turn sends: batch `batch`, regular or its decoy. */
 export interface PlannedStep {
+  /** The batch of the epoch. */
   batch: number;
+  /** Whether this step is that batch's decoy. */
   decoy: boolean;
 }
 

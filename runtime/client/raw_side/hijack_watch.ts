@@ -43,6 +43,8 @@ export class HijackWatch {
   readonly #scores = new Map<string, { step: string; score: number }>();
 
   /**
+   * A watch with no decoys scored yet.
+   *
    * @param config the clinic's `defence.hijackGuard`
    * @param seed the clinic's seed (the schedule's)
    */
