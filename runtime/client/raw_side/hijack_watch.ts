@@ -32,6 +32,8 @@ import type { StepReply } from "./step_ledger.ts";
 
 /** How many regular steps' replies and gradients are kept for their decoys. */
 const KEEP = 4;
+/** How many scores {@linkcode HijackWatch.history} keeps. */
+export const HISTORY = 4096;
 
 /** The guard's state in one raw side. */
 export class HijackWatch {
@@ -41,6 +43,8 @@ export class HijackWatch {
   readonly schedule: DecoySchedule;
   readonly #regular = new Map<string, { reply: StepReply; grad?: Tensor }>();
   readonly #scores = new Map<string, { step: string; score: number }>();
+  /** Every decoy's score in order, the last {@linkcode HISTORY} (for reports and benches). */
+  readonly history: { step: string; score: number }[] = [];
 
   /**
    * A watch with no decoys scored yet.
@@ -119,6 +123,8 @@ export class HijackWatch {
     const k = `${epoch}/${batch}`;
     this.#scores.delete(k);
     this.#scores.set(k, { step, score });
+    this.history.push({ step, score });
+    if (this.history.length > HISTORY) this.history.shift();
     const { window, threshold } = this.config;
     const last = [...this.#scores.values()].slice(-window);
     while (this.#scores.size > window) this.#scores.delete(this.#scores.keys().next().value!);

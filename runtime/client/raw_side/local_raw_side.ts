@@ -588,6 +588,20 @@ export class LocalRawSide implements RawSide {
     return out;
   }
 
+  /**
+   * The hijack guard's decoy scores so far (empty without `defence.hijackGuard`); for reports,
+   * tests and benches, never sent anywhere.
+   *
+   * @example
+   * ```ts
+   * import type { LocalRawSide } from "./local_raw_side.ts";
+   * function lowest(side: LocalRawSide): number { return Math.min(...side.guardScores().map((s) => s.score)); }
+   * ```
+   */
+  guardScores(): { step: string; score: number }[] {
+    return [...(this.#watch?.history ?? [])];
+  }
+
   /** {@inheritDoc RawSide.close} */
   async close(): Promise<void> {
     if (this.#closed) return;
