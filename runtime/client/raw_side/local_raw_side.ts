@@ -373,7 +373,12 @@ export class LocalRawSide implements RawSide {
     let regular = watch.regularReply(epoch, batch);
     if (!regular) {
       const { data, batchSize, seed } = this.#c;
-      const idx = batchIndices(seed, epoch, data.train.size, batchSize, batch);
+      let idx: Uint32Array;
+      try {
+        idx = batchIndices(seed, epoch, data.train.size, batchSize, batch);
+      } catch (e) {
+        throw new RawSideError("OUT_OF_RANGE", (e as Error).message);
+      }
       const b = data.train.take(idx);
       const inputs: Record<string, Tensor> = {};
       for (const n of this.#inputNames) inputs[n] = b.inputs[n];

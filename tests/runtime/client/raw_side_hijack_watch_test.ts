@@ -15,6 +15,7 @@ import {
   type RawSideMode,
 } from "../../../runtime/client/raw_side/mod.ts";
 import { decoyFollows, flippedRows, turnPlan } from "../../../runtime/privacy/decoy_schedule.ts";
+import { parseClientConfig } from "../../../runtime/client/client_config.ts";
 import { rawSideTestConfig } from "./fixture.ts";
 
 const engine = await createEngine("wasm");
@@ -152,4 +153,24 @@ Deno.test("raw side decoys: label-blind answers raise HIJACK_SUSPECTED after a w
     /^hijack suspected at step \d+:\d+ \(epoch \d batch \d\): .*mean decoy score -1\.000 over the last 2 decoys/,
   );
   assert.equal(await decoyScores((g) => scaled(g, -1)), null);
+});
+
+Deno.test("gateway config: defence.hijackGuard is taken in vanilla mode and refused in U-shape before anything starts", () => {
+  const base = {
+    server: "http://127.0.0.1:8443",
+    serverPublicKey: "s.pub",
+    clinicKey: "a.key",
+    data: "d/x.npz",
+    model: "cnn",
+    optimizer: { kind: "sgd", lr: 0.1 },
+    checkpointDir: "ck",
+    defence: { hijackGuard: { every: 10 } },
+  };
+  assert.deepEqual(parseClientConfig(JSON.stringify({ ...base, mode: "vanilla" }), "/").defence, {
+    hijackGuard: { every: 10 },
+  });
+  assert.throws(
+    () => parseClientConfig(JSON.stringify({ ...base, mode: "ushaped" }), "/"),
+    /config\.defence\.hijackGuard needs mode "vanilla", got mode "ushaped"/,
+  );
 });
