@@ -43,6 +43,7 @@ import { writeNpz } from "../data/npz.ts";
 import { type ClientConfig, parseClientConfig } from "../client/client_config.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import { launchClinic } from "../client/launcher.ts";
+import { exitOnHijack } from "./hijack_exit.ts";
 import type { ClinicEventRecord } from "../client/clinic_event_line.ts";
 import { ProgressLine } from "../client/progress_line.ts";
 import { clinicDataCheck } from "../client/clinic_data_check.ts";
@@ -206,7 +207,7 @@ await runMain(async () => {
   const onEvent = values.events === "json"
     ? (e: ClinicEventRecord) => console.log(JSON.stringify(e))
     : progress && ((e: ClinicEventRecord) => progress.event(e));
-  const r = await launchClinic<ClinicResult>(config, "train", {
+  const r = await exitOnHijack(launchClinic<ClinicResult>(config, "train", {
     ...CLI_LAUNCH,
     verboseSteps: values.verbose,
     trustStudy: values["trust-study"],
@@ -216,7 +217,7 @@ await runMain(async () => {
       console.log(l);
     },
     ...(onEvent ? { onEvent } : {}),
-  });
+  }));
   progress?.end();
   // The courier has already logged each evaluation (its `test:` line) through onLine.
   const res = r.result;

@@ -198,6 +198,9 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
         "(in vanilla mode the server computes the cut gradient: set labelProtection in the server's config)",
     );
   }
+  if (mode === "ushaped" && defence.hijackGuard) {
+    throw new TypeError(`config.defence.hijackGuard needs mode "vanilla", got mode "ushaped" (U-shape labels never reach the server; docs/design/privacy_defences.md)`);
+  }
   const clinicKey = path(str("clinicKey")!);
   return {
     name: str("name", false) ?? basename(clinicKey).replace(/\.key$/, ""),

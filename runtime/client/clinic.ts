@@ -48,6 +48,7 @@ import { checkServerStudy, type StudyGate } from "./study_gate.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
 import { averageFronts, type FrontAverageOptions } from "./front_average.ts";
 import { roundPolicy, type RoundPolicy, SEQUENTIAL } from "./round_policy.ts";
+import { decoyStep, turnPlan } from "./decoy_steps.ts";
 
 /**
  * What the driver needs of a server connection (a {@linkcode ServerConnection}, or a fake in
@@ -171,6 +172,8 @@ export interface ClinicResult {
   steadySamplesPerSec: number | null;
   /** Turn rollbacks after a server restart. */
   rollbacks: number;
+  /** Hijack-guard decoy steps sent (`defence.hijackGuard`; not counted in `steps`). */
+  decoys?: number;
   /** Mean training loss of each completed turn. */
   turnLosses: number[];
   /** Evaluation metrics by split. */
@@ -445,9 +448,17 @@ async function playTurn(run: Run, round: number, serverLastStepId: string | null
   const { first, end } = turnSlice(info.stepsPerEpoch, part, parts);
   const serverNext = serverLastStepId === null ? 0 : parseStepId(serverLastStepId)!.batch + 1;
   const current = await startOrResume(run, round, serverNext, serverLastStepId, { epoch, part, steps: end - first });
-  for (let k = current.next; first + k < end; k++) {
+  // Step ids number what is sent, hijack-guard decoys included (`decoy_steps.ts`).
+  const plan = turnPlan(info.decoys, epoch, first, end);
+  for (let k = current.next; k < plan.length; k++) {
     const id = `${round}:${k}`;
-    const batch = first + k;
+    const batch = plan[k].batch;
+    if (plan[k].decoy) {
+      await decoyStep(o.side, (m) => ask(o, m), id, round, epoch, batch);
+      current.next = k + 1;
+      result.decoys = (result.decoys ?? 0) + 1;
+      continue;
+    }
     const s0 = performance.now();
     const { loss, rows } = info.mode === "vanilla"
       ? await vanillaStep(o, id, round, epoch, batch)
@@ -461,7 +472,7 @@ async function playTurn(run: Run, round: number, serverLastStepId: string | null
     result.steps++;
     result.samples += rows;
     o.onApplied?.(id);
-    o.onEvent?.({ kind: "step", round, step: k + 1, steps: end - first, loss });
+    o.onEvent?.({ kind: "step", round, step: batch - first + 1, steps: end - first, loss });
   }
   await endTurn(run, current, end - first);
 }

@@ -18,7 +18,8 @@
  *   randomised response on the labels a vanilla clinic sends (see `label_defence.ts`);
  * - `budget`: an (ε, δ) budget for the accounted noise (cut noise, label RR); training stops
  *   before an epoch that would exceed it (see `privacy_budget.ts`);
- * - `hijackGuard`: SplitGuard-style detection of a hijacking server (see `split_guard.ts`).
+ * - `hijackGuard`: SplitGuard-style detection of a hijacking server (see `split_guard.ts`; in the
+ *   clinic gateway, vanilla mode: `runtime/client/raw_side/hijack_watch.ts`).
  *
  * @example
  * ```ts

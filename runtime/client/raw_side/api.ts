@@ -27,6 +27,7 @@
  * @module
  */
 import type { Tensor } from "../../../models/tensor.ts";
+import type { DecoySchedule } from "../../privacy/decoy_schedule.ts";
 
 /**
  * Split modes: `vanilla` (clinic front | server rest + loss; labels travel to the server) and
@@ -77,6 +78,8 @@ export interface RawSideInfo {
   batchSize: number;
   /** Rows per `evalForward` batch: batch `b` covers rows `[b·evalBatchSize, (b+1)·evalBatchSize)`. */
   evalBatchSize: number;
+  /** With `defence.hijackGuard`: where the courier sends decoys (`runtime/privacy/decoy_schedule.ts`). */
+  decoys?: DecoySchedule;
 }
 
 /**
@@ -100,11 +103,14 @@ export interface RawSide {
    * Front forward on batch `batch` of epoch `epoch` (seeded batch order, see
    * `batch_order.ts`). Keeps what the backward needs, keyed by `stepId`. Vanilla: returns the
    * labels too (they travel to the server). Repeating a pending step returns the same tensors.
+   * With `decoy` (hijack guard): the decoy of that batch's regular step, sent as one more step;
+   * its `backward` scores the gradient and never applies it (`hijack_watch.ts`).
    */
   forward(
     stepId: string,
     epoch: number,
     batch: number,
+    decoy?: boolean,
   ): Promise<{ activation: Tensor; labels?: Tensor }>;
   /**
    * U-shape only: head step on the server's head input for `stepId`: loss, head backward, head

@@ -25,8 +25,8 @@
  *   its index (the same in every epoch and after a restart, unknown to the server).
  * - `budget`: a training forward of an epoch whose accounted ε would exceed the budget is
  *   refused with `BUDGET_SPENT` (`privacy_budget.ts`), which ends the clinic's run.
- * - `hijackGuard` runs in the in-process pipeline and the bench only: a gateway config asking
- *   for it is refused rather than silently ignored.
+ * - `hijackGuard` (vanilla only): decoy steps scored by `hijack_watch.ts`, placed by
+ *   `runtime/privacy/decoy_schedule.ts`. Refused in U-shape (see `prepareDefences`).
  * - input normalisation (`input_norm.ts`) is part of the model the clinic runs and exports.
  *
  * @example
@@ -91,8 +91,11 @@ export function prepareDefences(
     );
   }
   checkLabelDefenceMode(defence.labelDefence, mode);
-  if (defence.hijackGuard) {
-    throw new TypeError("defence.hijackGuard is not available in the clinic gateway (it runs in the in-process pipeline and `deno task bench:hijack` only); remove it");
+  if (defence.hijackGuard && mode === "ushaped") {
+    // The server never sees U-shape labels: a flipped label changes only the head gradient the
+    // clinic sends, so the check could only ask whether the server back-propagates that
+    // gradient, not whether it trains the clinic's task (docs/design/privacy_defences.md).
+    throw new TypeError("defence.hijackGuard needs mode vanilla: in U-shape the labels never reach the server, so decoys with flipped labels test nothing the server decides; remove it");
   }
   return { defence, model: applyInputNorm(model, defence) };
 }

@@ -35,6 +35,8 @@
  * - `EXPORT_FORBIDDEN`: `exportModel` while the clinic's policy does not allow it.
  * - `CONFIG_INVALID`: a process configuration that does not validate.
  * - `BUDGET_SPENT`: a training epoch that would exceed the clinic's `defence.budget`.
+ * - `HIJACK_SUSPECTED`: the hijack guard's decoys say the server ignores the labels
+ *   (`hijack_watch.ts`).
  * - `PROTOCOL`: a malformed frame on the process pipe.
  * - `CLOSED`: the raw side was closed, or its process ended.
  * - `REMOTE`: an unexpected error inside the raw-side process (its message is carried over).
@@ -62,6 +64,7 @@ export const RAW_SIDE_ERROR_CODES = [
   "EXPORT_FORBIDDEN",
   "CONFIG_INVALID",
   "BUDGET_SPENT",
+  "HIJACK_SUSPECTED",
   "PROTOCOL",
   "CLOSED",
   "REMOTE",

@@ -45,7 +45,8 @@ import { RawSideError } from "./error.ts";
 import { checkIndex, checkStepId, checkTensor, staticDims } from "./input_checks.ts";
 import type { TablePreprocessing } from "../../../models/train/table_preprocessing.ts";
 import { assembleModel, serverWeightNames } from "./model_export.ts";
-import { type HeadResult, StepLedger, type StepReply } from "./step_ledger.ts";
+import { type HeadResult, type PendingStep, StepLedger, type StepReply } from "./step_ledger.ts";
+import { HijackWatch } from "./hijack_watch.ts";
 import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
 
 /**
@@ -184,6 +185,8 @@ export class LocalRawSide implements RawSide {
   /** Sealing counter and last accepted relayed weights per sender; saved with each checkpoint. */
   readonly #relay: RelayLedger = { seq: 0, accepted: new Map() };
   readonly #defences: CutDefences;
+  /** The hijack guard's decoys (`defence.hijackGuard`, vanilla only). */
+  readonly #watch?: HijackWatch;
   #closed = false;
 
   private constructor(c: LocalRawSideConfig, parts: Parts) {
@@ -196,6 +199,7 @@ export class LocalRawSide implements RawSide {
     this.#headInputName = parts.head?.runner.segment.inputs[0].name;
     this.#inputNames = parts.front.runner.segment.inputs.map((i) => i.name);
     this.#evalBatchSize = c.evalBatchSize ?? 256;
+    if (parts.defence.hijackGuard) this.#watch = new HijackWatch(parts.defence.hijackGuard, c.seed);
   }
 
   /**
@@ -294,23 +298,25 @@ export class LocalRawSide implements RawSide {
       inputNames: [...this.#inputNames],
       batchSize,
       evalBatchSize: this.#evalBatchSize,
+      ...(this.#watch ? { decoys: { ...this.#watch.schedule } } : {}),
     };
   }
 
   /** {@inheritDoc RawSide.forward} */
-  async forward(stepId: string, epoch: number, batch: number): Promise<StepReply> {
+  async forward(stepId: string, epoch: number, batch: number, decoy = false): Promise<StepReply> {
     this.#open();
     checkStepId(stepId);
     checkIndex(epoch, "epoch");
     checkIndex(batch, "batch");
     const known = this.#steps.get(stepId);
     if (known) {
-      if (known.epoch !== epoch || known.batch !== batch) {
+      if (known.epoch !== epoch || known.batch !== batch || (known.decoy === true) !== decoy) {
+        const what = (d: boolean | undefined) => (d ? "the decoy of " : "");
         throw new RawSideError(
           "STEP_MISMATCH",
           `step ${
             JSON.stringify(stepId)
-          } was epoch ${known.epoch} batch ${known.batch}, now asked for epoch ${epoch} batch ${batch}`,
+          } was ${what(known.decoy)}epoch ${known.epoch} batch ${known.batch}, now asked for ${what(decoy)}epoch ${epoch} batch ${batch}`,
         );
       }
       // A retried forward must not run the front again (BatchNorm statistics would move twice).
@@ -321,6 +327,7 @@ export class LocalRawSide implements RawSide {
         `step ${JSON.stringify(stepId)} is applied and its activation no longer kept`,
       );
     }
+    if (decoy) return await this.#decoyForward(stepId, epoch, batch);
     this.#defences.checkEpoch(epoch);
     const { data, batchSize, seed, augment } = this.#c;
     let idx: Uint32Array;
@@ -347,7 +354,47 @@ export class LocalRawSide implements RawSide {
       x: x ? inputs[x] : undefined,
       reply,
     });
+    if (this.#watch?.follows(epoch, batch)) this.#watch.keepReply(epoch, batch, reply);
     return reply;
+  }
+
+  /**
+   * The decoy of batch `batch` of `epoch` (`hijack_watch.ts`): the regular step's reply with
+   * labels flipped; after a restart that lost it, the batch's inference-mode activation.
+   */
+  async #decoyForward(stepId: string, epoch: number, batch: number): Promise<StepReply> {
+    const watch = this.#watch;
+    if (!watch) {
+      throw new RawSideError("WRONG_MODE", `decoy step ${JSON.stringify(stepId)}: clinic ${JSON.stringify(this.#c.clinic)} has no defence.hijackGuard`);
+    }
+    if (!watch.follows(epoch, batch)) {
+      throw new RawSideError("STEP_MISMATCH", `decoy step ${JSON.stringify(stepId)}: batch ${batch} of epoch ${epoch} has no decoy in the schedule`);
+    }
+    let regular = watch.regularReply(epoch, batch);
+    if (!regular) {
+      const { data, batchSize, seed } = this.#c;
+      let idx: Uint32Array;
+      try {
+        idx = batchIndices(seed, epoch, data.train.size, batchSize, batch);
+      } catch (e) {
+        throw new RawSideError("OUT_OF_RANGE", (e as Error).message);
+      }
+      const b = data.train.take(idx);
+      const inputs: Record<string, Tensor> = {};
+      for (const n of this.#inputNames) inputs[n] = b.inputs[n];
+      const z = (await this.#front.runner.infer(inputs))[this.#cutName];
+      regular = { activation: this.#defences.sendable(z, `train/${epoch}/${batch}`), labels: this.#defences.labelsToSend(b.target, idx) };
+    }
+    const reply = watch.decoyOf(epoch, batch, regular);
+    this.#steps.addPending(stepId, { epoch, batch, saved: {}, target: reply.labels!, activation: reply.activation, reply, decoy: true });
+    return reply;
+  }
+
+  /** A decoy's backward: score its gradient (never applied), mark it done, then raise any alarm. */
+  #decoyBackward(stepId: string, entry: PendingStep, cutGrad: Tensor): void {
+    checkTensor(cutGrad, "cut gradient", entry.activation.dims);
+    this.#steps.markDone(stepId);
+    this.#watch!.score(stepId, entry.epoch, entry.batch, cutGrad);
   }
 
   /** {@inheritDoc RawSide.head} */
@@ -393,7 +440,9 @@ export class LocalRawSide implements RawSide {
         `step ${JSON.stringify(stepId)}: head() must run before backward() in U-shape`,
       );
     }
+    if (entry.decoy) return this.#decoyBackward(stepId, entry, cutGrad);
     checkTensor(cutGrad, "cut gradient", entry.activation.dims);
+    if (this.#watch?.follows(entry.epoch, entry.batch)) this.#watch.keepGrad(entry.epoch, entry.batch, cutGrad);
     const g = await this.#defences.withNoPeek(entry, cutGrad);
     const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
     this.#front.optimizer.step(this.#front.runner.params, b.paramGrads);
@@ -542,6 +591,20 @@ export class LocalRawSide implements RawSide {
       }
     }
     return out;
+  }
+
+  /**
+   * The hijack guard's decoy scores so far (empty without `defence.hijackGuard`); for reports,
+   * tests and benches, never sent anywhere.
+   *
+   * @example
+   * ```ts
+   * import type { LocalRawSide } from "./local_raw_side.ts";
+   * function lowest(side: LocalRawSide): number { return Math.min(...side.guardScores().map((s) => s.score)); }
+   * ```
+   */
+  guardScores(): { step: string; score: number }[] {
+    return [...(this.#watch?.history ?? [])];
   }
 
   /** {@inheritDoc RawSide.close} */

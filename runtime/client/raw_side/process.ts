@@ -219,8 +219,9 @@ export class RawSideProcess implements RawSide {
     stepId: string,
     epoch: number,
     batch: number,
+    decoy?: boolean,
   ): Promise<{ activation: Tensor; labels?: Tensor }> {
-    return this.#stub.forward(stepId, epoch, batch);
+    return this.#stub.forward(stepId, epoch, batch, decoy);
   }
   /** {@inheritDoc RawSide.head} */
   head(stepId: string, headInput: Tensor): Promise<{ loss: number; gradHeadInput: Tensor }> {

@@ -82,7 +82,7 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
     case "info":
       return { header: await side.info() };
     case "forward": {
-      const r = await side.forward(h.stepId as string, h.epoch as number, h.batch as number);
+      const r = await side.forward(h.stepId as string, h.epoch as number, h.batch as number, h.decoy === true);
       return {
         tensors: r.labels
           ? { activation: r.activation, labels: r.labels }

@@ -77,6 +77,8 @@ export interface PendingStep {
   reply: StepReply;
   /** The head step's result, once `head` ran (U-shape). */
   head?: HeadResult;
+  /** A hijack-guard decoy (`hijack_watch.ts`): its gradient is scored, never applied. */
+  decoy?: true;
 }
 
 /**
@@ -93,6 +95,7 @@ export interface DoneStep {
   epoch: number;
   batch: number;
   head?: HeadResult;
+  decoy?: true;
 }
 
 /**
@@ -214,7 +217,7 @@ export class StepLedger {
     const p = this.#pending.get(stepId);
     if (!p) throw new RangeError(`step ${JSON.stringify(stepId)} is not pending; expected a step after its forward`);
     this.#pending.delete(stepId);
-    setBounded(this.#done, stepId, { state: "done", epoch: p.epoch, batch: p.batch, head: p.head }, this.#limits.done);
+    setBounded(this.#done, stepId, { state: "done", epoch: p.epoch, batch: p.batch, head: p.head, ...(p.decoy ? { decoy: true as const } : {}) }, this.#limits.done);
     setBounded(this.#replies, stepId, p.reply, this.#limits.replies);
   }
 

@@ -205,8 +205,9 @@ export class RawSideStub implements RawSide {
     stepId: string,
     epoch: number,
     batch: number,
+    decoy?: boolean,
   ): Promise<{ activation: Tensor; labels?: Tensor }> {
-    const r = await this.#call("forward", { stepId, epoch, batch });
+    const r = await this.#call("forward", decoy ? { stepId, epoch, batch, decoy } : { stepId, epoch, batch });
     const activation = r.tensors.get("activation");
     if (!activation) throw new RawSideError("PROTOCOL", "forward reply has no activation");
     const labels = r.tensors.get("labels");

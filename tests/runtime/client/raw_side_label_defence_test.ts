@@ -84,5 +84,5 @@ Deno.test("budget: the forward of an epoch that would overspend is refused with 
     LocalRawSide.create(config("ushaped", { defence: { labelDefence: { kind: "rr", epsilon: 1 } } })),
     isCode("CONFIG_INVALID", /needs mode vanilla/),
   );
-  await assert.rejects(LocalRawSide.create(config("vanilla", { defence: { hijackGuard: {} } })), isCode("CONFIG_INVALID", /hijackGuard is not available/));
+  await assert.rejects(LocalRawSide.create(config("ushaped", { defence: { hijackGuard: {} } })), isCode("CONFIG_INVALID", /hijackGuard needs mode vanilla/));
 });
