@@ -65,6 +65,8 @@ Deno.test("the clinic unit starts client.ts with exactly the client task's flags
   assert.equal(after(words, "--config"), "/etc/splitgate/%i.json");
   assert.equal(after(words, "--checkpoint-dir"), "/var/lib/splitgate/%i");
   assert.match(await Deno.readTextFile(CLINIC_UNIT), /^StateDirectory=splitgate\/%i$/m);
+  // a config error (2) or the hijack guard's alarm (3) must not restart the gateway
+  assert.match(await Deno.readTextFile(CLINIC_UNIT), /^RestartPreventExitStatus=2 3$/m);
 });
 
 Deno.test("the units hold systemd's hardening, restart policy and journal logging", async () => {
