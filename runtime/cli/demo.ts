@@ -28,6 +28,7 @@
  */
 import { loadDataset } from "../data/load_dataset.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
+import { positiveInt } from "./flag_values.ts";
 import { isTableDemo, runTableDemo } from "./demo_table.ts";
 import { runScheduleDemo } from "./demo_schedules.ts";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
@@ -37,13 +38,6 @@ const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
   "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
   "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]";
-
-function positiveInt(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${v}: expected a positive integer`);
-  return n;
-}
 
 // --vertical: vertical split learning with PSI, its own path (vertical_demo.ts).
 if (Deno.args.includes("--vertical")) await (await import("./vertical_demo.ts")).verticalDemoMain(Deno.args);

@@ -27,8 +27,8 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { trainDemoCentral } from "./demo_central.ts";
 import {
   closeDemoServer,
-  type DemoKeys,
   demoClinicBase,
+  type DemoKeys,
   demoServerEngine,
   launchDemoClinics,
   serveDemo,
@@ -146,7 +146,9 @@ export function describeImageShares(o: ImageDemoOptions, names: readonly string[
   });
   return names.map((c, i) => {
     const pos = shares[i].reduce((a, r) => a + labels[r], 0);
-    return `${c} ${shares[i].length} training images (${((100 * pos) / Math.max(1, shares[i].length)).toFixed(0)}% pneumonia)`;
+    return `${c} ${shares[i].length} training images (${
+      ((100 * pos) / Math.max(1, shares[i].length)).toFixed(0)
+    }% pneumonia)`;
   }).join(", ");
 }
 
@@ -165,7 +167,9 @@ export function imageCentral(
   withRate: boolean,
   reuse?: { engine: Engine; isWasm: boolean },
 ): Promise<{ result: CentralResult; seconds: number }> {
-  console.log(`central run: the same model, seed, epochs and batch size on the pooled data (wasm engine)`);
+  console.log(
+    `central run: the same model, seed, epochs and batch size on the pooled data (wasm engine)`,
+  );
   const rng = new Rng(o.seed);
   return trainDemoCentral({
     model: zooModel("cnn", o.data, () => rng.float()).model,
@@ -178,7 +182,9 @@ export function imageCentral(
     onProgress: (p) => {
       if (p.kind !== "epoch") return;
       console.log(
-        `[central] epoch ${p.record.epoch}/${o.epochs}  train loss ${p.record.trainLoss.toFixed(4)}  ` +
+        `[central] epoch ${p.record.epoch}/${o.epochs}  train loss ${
+          p.record.trainLoss.toFixed(4)
+        }  ` +
           `val AUC ${p.record.val.auc.toFixed(4)}` +
           (withRate ? `  ${p.record.samplesPerSec.toFixed(0)} samples/s` : ""),
       );
@@ -213,9 +219,12 @@ async function trainSplit(
   console.log(`dashboard: http://127.0.0.1:${s.port}/dashboard`);
   console.log(
     `splitgate demo: ${o.data.description}\n` +
-      `server on 127.0.0.1:${s.port} (${o.mode}, ${server.name} engine); clinics: ` + describeImageShares(o, names) +
+      `server on 127.0.0.1:${s.port} (${o.mode}, ${server.name} engine); clinics: ` +
+      describeImageShares(o, names) +
       `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} turns per clinic per epoch, adam lr 0.001, seed ${o.seed}, ` +
-      `${o.codec.dtype} codec${o.codec.level ? ` + deflate ${o.codec.level}` : ""}, Noise-encrypted`,
+      `${o.codec.dtype} codec${
+        o.codec.level ? ` + deflate ${o.codec.level}` : ""
+      }, Noise-encrypted`,
   );
   const split0 = performance.now();
   try {
@@ -249,7 +258,12 @@ export async function runImageDemo(o: ImageDemoOptions, t0: number): Promise<voi
     const split = await trainSplit(o, root, keys, server, names);
     let central: { result: CentralResult; seconds: number } | undefined;
     try {
-      if (o.central) central = await imageCentral(o, true, { engine: server.engine, isWasm: server.name === "wasm" });
+      if (o.central) {
+        central = await imageCentral(o, true, {
+          engine: server.engine,
+          isWasm: server.name === "wasm",
+        });
+      }
     } finally {
       await server.engine.dispose();
     }

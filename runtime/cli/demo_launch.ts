@@ -57,7 +57,9 @@ export async function writeDemoKeys(dir: string, names: readonly string[]): Prom
   const files = await writeKeyPairFiles(dir, "server", server);
   const pairs = names.map(() => generateStaticKeyPair());
   for (let i = 0; i < names.length; i++) await writeKeyPairFiles(dir, names[i], pairs[i]);
-  const allowlist = new Allowlist(names.map((name, i) => ({ name, publicKey: pairs[i].publicKey })));
+  const allowlist = new Allowlist(
+    names.map((name, i) => ({ name, publicKey: pairs[i].publicKey })),
+  );
   await Deno.writeTextFile(`${dir}/allowlist.json`, serializeAllowlist(allowlist));
   return { dir, server, serverPub: files.publicKeyPath, pairs, allowlist };
 }
@@ -72,9 +74,14 @@ export async function writeDemoKeys(dir: string, names: readonly string[]): Prom
  * // const { engine, name } = await demoServerEngine(undefined);
  * ```
  */
-export async function demoServerEngine(name: string | undefined): Promise<{ engine: Engine; name: string }> {
+export async function demoServerEngine(
+  name: string | undefined,
+): Promise<{ engine: Engine; name: string }> {
   try {
-    return { engine: await createEngine((name ?? "native") as "native" | "wasm", { threads: 1 }), name: name ?? "native" };
+    return {
+      engine: await createEngine((name ?? "native") as "native" | "wasm", { threads: 1 }),
+      name: name ?? "native",
+    };
   } catch (e) {
     if (name) throw e;
     return { engine: await createEngine("wasm", { threads: 1 }), name: "wasm" };
@@ -106,7 +113,11 @@ export interface DemoServer {
  * // const s = await serveDemo(config, keys, engine);
  * ```
  */
-export async function serveDemo(config: ServerConfig, keys: DemoKeys, engine: Engine): Promise<DemoServer> {
+export async function serveDemo(
+  config: ServerConfig,
+  keys: DemoKeys,
+  engine: Engine,
+): Promise<DemoServer> {
   const server = await createServerApp(config, {
     keyPair: keys.server,
     allowlist: keys.allowlist,
@@ -143,7 +154,12 @@ export async function closeDemoServer(s: DemoServer): Promise<void> {
  * // JSON.stringify({ ...demoClinicBase(root, keys, port, "clinic-a"), data: "x.npz", model: "cnn" });
  * ```
  */
-export function demoClinicBase(root: string, keys: DemoKeys, port: number, name: string): Record<string, unknown> {
+export function demoClinicBase(
+  root: string,
+  keys: DemoKeys,
+  port: number,
+  name: string,
+): Record<string, unknown> {
   return {
     name,
     server: `http://127.0.0.1:${port}`,
@@ -174,6 +190,10 @@ export function launchDemoClinics(
 ): Promise<ClinicResult[]> {
   return Promise.all(names.map(async (c, i) => {
     const config = parseClientConfig(JSON.stringify(configOf(c, i)), root);
-    return (await launchClinic(config, "train", { keepScores: true, onLine: (l) => console.log(l), pollMs: 50 })).result;
+    return (await launchClinic(config, "train", {
+      keepScores: true,
+      onLine: (l) => console.log(l),
+      pollMs: 50,
+    })).result;
   }));
 }

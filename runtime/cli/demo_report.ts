@@ -64,7 +64,9 @@ export function formatColumns(rows: readonly (readonly string[])[]): string[] {
 }
 
 /** Every clinic's test scores pooled: the overall split AUC, accuracy and row count. */
-function pooledTest(results: readonly ClinicResult[]): { auc: number; accuracy: number; rows: number } {
+function pooledTest(
+  results: readonly ClinicResult[],
+): { auc: number; accuracy: number; rows: number } {
   const scores: number[] = [], ys: number[] = [];
   let correct = 0;
   for (const r of results) {
@@ -82,7 +84,15 @@ function comparisonRows(
   overall: { auc: number; accuracy: number; rows: number },
   central: CentralSummary | undefined,
 ): string[][] {
-  const rows: string[][] = [["", "test AUC", "test acc", "test rows", "sent", "received", "train samples/s"]];
+  const rows: string[][] = [[
+    "",
+    "test AUC",
+    "test acc",
+    "test rows",
+    "sent",
+    "received",
+    "train samples/s",
+  ]];
   for (const r of results) {
     const t = r.eval.test!;
     rows.push([
@@ -95,7 +105,15 @@ function comparisonRows(
       (r.samples / r.trainSeconds).toFixed(0),
     ]);
   }
-  rows.push(["split (overall)", overall.auc.toFixed(4), overall.accuracy.toFixed(4), String(overall.rows), "", "", ""]);
+  rows.push([
+    "split (overall)",
+    overall.auc.toFixed(4),
+    overall.accuracy.toFixed(4),
+    String(overall.rows),
+    "",
+    "",
+    "",
+  ]);
   if (central) {
     rows.push([
       `central (best epoch ${central.bestEpoch})`,
@@ -130,7 +148,9 @@ export function printComparison(
   console.log("");
   const wall = (performance.now() - times.t0) / 1000;
   console.log(
-    `wall time ${wall.toFixed(1)} s (split training and evaluation ${times.splitSeconds.toFixed(1)} s` +
+    `wall time ${wall.toFixed(1)} s (split training and evaluation ${
+      times.splitSeconds.toFixed(1)
+    } s` +
       (central ? `, central ${times.centralSeconds.toFixed(1)} s` : "") + ")",
   );
   if (central) {

@@ -26,8 +26,8 @@ import type { ScheduleKind } from "../server/round_schedule.ts";
 import type { ClinicResult } from "../client/clinic.ts";
 import {
   closeDemoServer,
-  type DemoKeys,
   demoClinicBase,
+  type DemoKeys,
   demoServerEngine,
   launchDemoClinics,
   serveDemo,
@@ -73,15 +73,25 @@ export interface ScheduleDemoOptions {
 
 /** Starts the server on loopback under `o.schedule` (checkpoints in `root/server`). */
 function startServer(o: ScheduleDemoOptions, root: string, keys: DemoKeys, engine: Engine) {
-  return serveDemo({
-    ...imageServerConfig(o, root),
-    schedule: o.schedule,
-    ...(o.serverBatch === "merge" ? { serverBatch: "merge" as const } : {}),
-  }, keys, engine);
+  return serveDemo(
+    {
+      ...imageServerConfig(o, root),
+      schedule: o.schedule,
+      ...(o.serverBatch === "merge" ? { serverBatch: "merge" as const } : {}),
+    },
+    keys,
+    engine,
+  );
 }
 
 /** Launches every clinic (raw side + courier processes) and waits for all of them. */
-function launchAll(o: ScheduleDemoOptions, root: string, names: string[], keys: DemoKeys, port: number): Promise<ClinicResult[]> {
+function launchAll(
+  o: ScheduleDemoOptions,
+  root: string,
+  names: string[],
+  keys: DemoKeys,
+  port: number,
+): Promise<ClinicResult[]> {
   return launchDemoClinics(
     root,
     names,
@@ -112,7 +122,8 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
     console.log(`dashboard: http://127.0.0.1:${s.port}/dashboard`);
     console.log(
       `splitgate demo: ${o.data.description}\nserver on 127.0.0.1:${s.port} (${o.mode}, ${engineName} engine, schedule ${o.schedule}` +
-        `${o.serverBatch === "merge" ? ", merged server batches" : ""}); clinics: ` + describeImageShares(o, names) +
+        `${o.serverBatch === "merge" ? ", merged server batches" : ""}); clinics: ` +
+        describeImageShares(o, names) +
         `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`,
     );
     const split0 = performance.now();
