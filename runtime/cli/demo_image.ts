@@ -24,7 +24,7 @@ import type { Engine } from "../engine/mod.ts";
 import type { ServerConfig } from "../server/mod.ts";
 import type { CentralResult } from "../train/central.ts";
 import type { ClinicResult } from "../client/clinic.ts";
-import { trainDemoCentral } from "./demo_central.ts";
+import { compareWithCentral, trainDemoCentral } from "./demo_central.ts";
 import {
   closeDemoServer,
   demoClinicBase,
@@ -34,7 +34,6 @@ import {
   serveDemo,
   writeDemoKeys,
 } from "./demo_launch.ts";
-import { printComparison } from "./demo_report.ts";
 
 /**
  * What `demo.ts` parsed for an image demo (the schedule demo's options extend these).
@@ -256,22 +255,13 @@ export async function runImageDemo(o: ImageDemoOptions, t0: number): Promise<voi
     const keys = await writeDemoKeys(`${root}/keys`, names);
     const server = await demoServerEngine(o.engine);
     const split = await trainSplit(o, root, keys, server, names);
-    let central: { result: CentralResult; seconds: number } | undefined;
-    try {
-      if (o.central) {
-        central = await imageCentral(o, true, {
-          engine: server.engine,
-          isWasm: server.name === "wasm",
-        });
-      }
-    } finally {
-      await server.engine.dispose();
-    }
-    printComparison(split.results, central?.result, {
+    const reuse = { engine: server.engine, isWasm: server.name === "wasm" };
+    await compareWithCentral(
+      split,
+      server.engine,
+      o.central ? () => imageCentral(o, true, reuse) : undefined,
       t0,
-      splitSeconds: split.seconds,
-      centralSeconds: central?.seconds ?? 0,
-    });
+    );
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }

@@ -41,7 +41,7 @@ import { readStudyDataSchema } from "../data/study_data_file.ts";
 import type { Engine } from "../engine/mod.ts";
 import type { CentralResult } from "../train/central.ts";
 import type { ClinicResult } from "../client/clinic.ts";
-import { trainDemoCentral } from "./demo_central.ts";
+import { compareWithCentral, trainDemoCentral } from "./demo_central.ts";
 import {
   closeDemoServer,
   demoClinicBase,
@@ -51,7 +51,6 @@ import {
   serveDemo,
   writeDemoKeys,
 } from "./demo_launch.ts";
-import { printComparison } from "./demo_report.ts";
 import { codecFlag, modeFlag, positiveInt, seedFlag } from "./flag_values.ts";
 import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
 
@@ -344,17 +343,12 @@ export async function runTableDemo(args: string[]): Promise<void> {
       };
       const server = await demoServerEngine(o.engine);
       const splitRun = await trainTableSplit(o, root, keys, server, study);
-      let central: { result: CentralResult; seconds: number } | undefined;
-      try {
-        if (o.central) central = await tableCentral(o, study, server);
-      } finally {
-        await server.engine.dispose();
-      }
-      printComparison(splitRun.results, central?.result, {
+      await compareWithCentral(
+        splitRun,
+        server.engine,
+        o.central ? () => tableCentral(o, study, server) : undefined,
         t0,
-        splitSeconds: splitRun.seconds,
-        centralSeconds: central?.seconds ?? 0,
-      });
+      );
     } finally {
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
