@@ -36,11 +36,11 @@ import { zooModel } from "../../models/zoo/mod.ts";
 import { loadDataset } from "../data/load_dataset.ts";
 import { formatDataCheck } from "../data/data_check.ts";
 import { randomShift } from "../data/augment.ts";
+import { positiveInt, positiveNumber } from "./flag_values.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
 import { parseFlags, readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
-import { positiveInt, positiveNumber } from "./flag_values.ts";
 
 const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> [--cut <tensor>] " +
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
