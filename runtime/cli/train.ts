@@ -36,6 +36,7 @@ import { zooModel } from "../../models/zoo/mod.ts";
 import { loadDataset } from "../data/load_dataset.ts";
 import { formatDataCheck } from "../data/data_check.ts";
 import { randomShift } from "../data/augment.ts";
+import { positiveInt, positiveNumber } from "./flag_values.ts";
 import { Rng } from "../data/rng.ts";
 import { createEngine, type EngineName } from "../engine/mod.ts";
 import { type Progress, trainCentral } from "../train/central.ts";
@@ -46,24 +47,6 @@ const USAGE = "usage: deno task train --data <file> --model <cnn|ehr|file.onnx> 
   "[--epochs N] [--batch B] [--optimizer sgd|adam|adamw] [--lr X] [--seed S] " +
   "[--engine wasm|webgpu|native] [--threads N] [--augment shift|none] [--export out.onnx] [--json metrics.json] " +
   "[--label <column>] [--positive <value>] [--quiet]";
-
-function positiveInt(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${flag} ${v}: expected a positive integer`);
-  }
-  return n;
-}
-
-function positiveNumber(flag: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) {
-    throw new UsageError(`${flag} ${v}: expected a positive number`);
-  }
-  return n;
-}
 
 /** A one-line progress display: rewritten in place on a terminal, one line per epoch otherwise. */
 export function progressPrinter(quiet = false): (p: Progress) => void {

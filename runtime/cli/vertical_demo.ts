@@ -53,6 +53,7 @@ import type { Metrics } from "../train/metrics.ts";
 import type { VerticalPartyResult } from "../client/vertical_party.ts";
 import { launchVerticalParty } from "../client/vertical_launcher.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
+import { formatColumns, mib } from "./demo_report.ts";
 import { fileURLToPath } from "node:url";
 
 /** Settings of {@linkcode runVerticalDemo}. */
@@ -387,23 +388,15 @@ export function formatVerticalTable(r: VerticalDemoResult): string {
     String(x.bestEpoch),
     x.seconds.toFixed(1),
   ]);
-  const all = [head, ...body];
-  const w = head.map((_, j) => Math.max(...all.map((row) => row[j].length)));
-  const line = (row: string[]) =>
-    row.map((c, j) => (j === 0 ? c.padEnd(w[j]) : c.padStart(w[j]))).join("  ");
   const v = r.rows[0].test.auc;
   const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
   const gaps = r.rows.slice(1).map((x) => `${x.name} ${signed(v - x.test.auc)}`).join(", ");
   const traffic = Object.entries(r.parties).map(([n, p]) =>
-    `${n} sent ${(p.bytesUp / 2 ** 20).toFixed(1)} MiB, received ${
-      (p.bytesDown / 2 ** 20).toFixed(1)
-    } MiB (PSI ${p.psiSeconds.toFixed(1)} s)`
+    `${n} sent ${mib(p.bytesUp)}, received ${mib(p.bytesDown)} (PSI ${p.psiSeconds.toFixed(1)} s)`
   ).join("; ");
   return [
     `PSI matched ${r.matched.train}/${r.matched.val}/${r.matched.test} train/val/test patients`,
-    line(head),
-    w.map((n) => "-".repeat(n)).join("  "),
-    ...body.map(line),
+    ...formatColumns([head, ...body]),
     "",
     traffic,
     `vertical − other test AUC: ${gaps}`,

@@ -14,15 +14,21 @@
  * ```
  * @module
  */
-import { join } from "node:path";
-import { writeFileAtomic } from "../fs/atomic_file.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
+import {
+  archiveState,
+  readStoredStudy,
+  stateEntries,
+  STUDIES_DIR,
+  STUDY_FILE,
+  writeStoredStudy,
+} from "../study/study_state_folder.ts";
 import type { StudyGate } from "./study_gate.ts";
 
 /** The file naming the study a clinic's state folder holds. */
-export const CLINIC_STUDY_FILE = "study.json";
+export const CLINIC_STUDY_FILE = STUDY_FILE;
 /** The folder of former studies' state inside a clinic's state folder. */
-export const CLINIC_STUDIES_DIR = "studies";
+export const CLINIC_STUDIES_DIR = STUDIES_DIR;
 /**
  * Largest stored definition passed to the courier (characters of JSON): it travels in the
  * courier's command line, and Linux caps one argument at 128 KiB. A larger one is passed as
@@ -40,19 +46,8 @@ export const MAX_PASSED_DEFINITION = 64 * 1024;
  * // const s = await readClinicStudy("/var/lib/splitgate/clinic-a"); s?.id
  * ```
  */
-export async function readClinicStudy(dir: string): Promise<PublishedStudy | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(join(dir, CLINIC_STUDY_FILE));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  const s = JSON.parse(text) as PublishedStudy;
-  if (typeof s?.id !== "string" || typeof s.digest !== "string" || typeof s.text !== "string") {
-    throw new TypeError(`${join(dir, CLINIC_STUDY_FILE)}: not a stored study (id, digest, text)`);
-  }
-  return s;
+export function readClinicStudy(dir: string): Promise<PublishedStudy | null> {
+  return readStoredStudy(dir, ["id", "digest", "text"]);
 }
 
 /**
@@ -81,11 +76,8 @@ export function storedForGate(s: PublishedStudy | null): StudyGate["stored"] {
  * await storeClinicStudy(await Deno.makeTempDir(), publishStudy({ id: "s1" }));
  * ```
  */
-export async function storeClinicStudy(dir: string, s: PublishedStudy): Promise<void> {
-  await writeFileAtomic(
-    join(dir, CLINIC_STUDY_FILE),
-    new TextEncoder().encode(JSON.stringify(s, null, 2) + "\n"),
-  );
+export function storeClinicStudy(dir: string, s: PublishedStudy): Promise<void> {
+  return writeStoredStudy(dir, s);
 }
 
 /**
@@ -99,24 +91,8 @@ export async function storeClinicStudy(dir: string, s: PublishedStudy): Promise<
  * ```
  */
 export async function archiveClinicState(dir: string): Promise<string | null> {
-  const entries: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name !== CLINIC_STUDIES_DIR) entries.push(e.name);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const entries = await stateEntries(dir, []);
   if (entries.length === 0) return null;
   const name = (await readClinicStudy(dir).catch(() => null))?.id ?? "unnamed";
-  const base = join(dir, CLINIC_STUDIES_DIR);
-  await Deno.mkdir(base, { recursive: true, mode: 0o700 });
-  let target = join(base, name);
-  for (let n = 2; await Deno.lstat(target).then(() => true, () => false); n++) {
-    target = join(base, `${name}-${n}`);
-  }
-  await Deno.mkdir(target, { mode: 0o700 });
-  for (const e of entries.sort()) await Deno.rename(join(dir, e), join(target, e));
-  return target;
+  return await archiveState(dir, entries, name, 0o700);
 }

@@ -11,22 +11,14 @@
  * ```
  * @module
  */
-import {
-  initiatorHandshake,
-  openChunked,
-  sealChunked,
-  type SecureChannel,
-} from "../../crypto/channel/mod.ts";
+import { openChunked, sealChunked, type SecureChannel } from "../../crypto/channel/mod.ts";
 import type { KeyPair } from "../../crypto/keys/mod.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import type { BundleOptions } from "../codec/mod.ts";
 import { packFrames, unpackFrames } from "../protocol/body_frames.ts";
-import {
-  APP_FRAME_TYPE,
-  PROTOCOL_CHANNEL_OPTIONS,
-  SESSION_HEADER,
-} from "../protocol/channel_settings.ts";
+import { APP_FRAME_TYPE } from "../protocol/channel_settings.ts";
 import { ProtocolError, type ProtocolErrorCode } from "../protocol/protocol_error.ts";
+import { postHandshake } from "./http_handshake.ts";
 import {
   decodeVertical,
   encodeVertical,
@@ -76,21 +68,13 @@ export class VerticalConnection {
    */
   static async connect(o: VerticalConnectionOptions): Promise<VerticalConnection> {
     const f = o.fetch ?? fetch;
-    const hs = initiatorHandshake({
-      staticKeyPair: o.keyPair,
+    const { channel, session } = await postHandshake({
+      url: `${o.url}/v1/vertical/handshake`,
+      keyPair: o.keyPair,
       serverPublicKey: o.serverPublicKey,
-      channel: PROTOCOL_CHANNEL_OPTIONS,
+      what: `vertical handshake with ${o.url}`,
+      fetch: f,
     });
-    const res = await f(`${o.url}/v1/vertical/handshake`, {
-      method: "POST",
-      body: hs.message1 as Uint8Array<ArrayBuffer>,
-    });
-    if (!res.ok) {
-      throw new Error(`vertical handshake with ${o.url}: HTTP ${res.status} ${await res.text()}`);
-    }
-    const session = res.headers.get(SESSION_HEADER);
-    if (!session) throw new Error(`vertical handshake with ${o.url}: no ${SESSION_HEADER} header`);
-    const channel = hs.finish(new Uint8Array(await res.arrayBuffer()));
     return new VerticalConnection(o.url, session, channel, o.codec ?? {}, f);
   }
 

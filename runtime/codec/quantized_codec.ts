@@ -19,9 +19,6 @@
  * @module
  */
 
-import { ByteReader, ByteWriter } from "./byte_io.ts";
-import { CodecError } from "./codec_error.ts";
-import { openEnvelope, sealEnvelope } from "./envelope.ts";
 import { type DecodeLimits, resolveEncoding, resolveLimits, resolvePadding } from "./options.ts";
 import type { Padding } from "./padding.ts";
 import {
@@ -29,7 +26,7 @@ import {
   readQuantizedRecord,
   writeQuantizedRecord,
 } from "./tensor_record.ts";
-import { KIND } from "./wire_format.ts";
+import { openSingleTensor, sealSingleTensor } from "./single_tensor_message.ts";
 
 export type { QuantizedTensor } from "./tensor_record.ts";
 
@@ -61,9 +58,7 @@ export function encodeQuantizedTensor(
 ): Uint8Array {
   const { level } = resolveEncoding({ dtype: "int8", level: opts.level ?? 0 });
   const padding = resolvePadding(opts.padding);
-  const w = new ByteWriter();
-  writeQuantizedRecord(w, t, level);
-  return sealEnvelope(KIND.tensor, w.finish(), padding);
+  return sealSingleTensor((w) => writeQuantizedRecord(w, t, level), padding);
 }
 
 /**
@@ -84,18 +79,9 @@ export function encodeQuantizedTensor(
  */
 export function decodeQuantizedTensor(bytes: Uint8Array, limits?: DecodeLimits): QuantizedTensor {
   const l = resolveLimits(limits);
-  const { kind, body } = openEnvelope(bytes);
-  if (kind !== KIND.tensor) {
-    throw new CodecError("MALFORMED", "kind", "message is a bundle: expected one tensor");
-  }
-  const r = new ByteReader(body);
-  const t = readQuantizedRecord(r, l, { elements: l.maxElements });
-  if (r.remaining !== 0) {
-    throw new CodecError(
-      "MALFORMED",
-      "body length",
-      `${r.remaining} bytes follow the tensor record`,
-    );
-  }
-  return t;
+  return openSingleTensor(
+    bytes,
+    "expected one tensor",
+    (r) => readQuantizedRecord(r, l, { elements: l.maxElements }),
+  );
 }

@@ -17,9 +17,6 @@
  */
 
 import type { Tensor } from "../../models/tensor.ts";
-import { ByteReader, ByteWriter } from "./byte_io.ts";
-import { CodecError } from "./codec_error.ts";
-import { openEnvelope, sealEnvelope } from "./envelope.ts";
 import {
   type CodecOptions,
   type DecodeLimits,
@@ -27,8 +24,8 @@ import {
   resolveLimits,
   resolvePadding,
 } from "./options.ts";
+import { openSingleTensor, sealSingleTensor } from "./single_tensor_message.ts";
 import { readTensorRecord, writeTensorRecord } from "./tensor_record.ts";
-import { KIND } from "./wire_format.ts";
 
 /**
  * Encodes `t` into one self-describing message.
@@ -48,9 +45,7 @@ import { KIND } from "./wire_format.ts";
 export function encodeTensor(t: Tensor, opts: CodecOptions = {}): Uint8Array {
   const enc = resolveEncoding(opts);
   const padding = resolvePadding(opts.padding);
-  const w = new ByteWriter();
-  writeTensorRecord(w, t, enc);
-  return sealEnvelope(KIND.tensor, w.finish(), padding);
+  return sealSingleTensor((w) => writeTensorRecord(w, t, enc), padding);
 }
 
 /**
@@ -74,18 +69,9 @@ export function encodeTensor(t: Tensor, opts: CodecOptions = {}): Uint8Array {
  */
 export function decodeTensor(bytes: Uint8Array, limits?: DecodeLimits): Tensor {
   const l = resolveLimits(limits);
-  const { kind, body } = openEnvelope(bytes);
-  if (kind !== KIND.tensor) {
-    throw new CodecError("MALFORMED", "kind", "message is a bundle: use decodeTensors");
-  }
-  const r = new ByteReader(body);
-  const t = readTensorRecord(r, l, { elements: l.maxElements });
-  if (r.remaining !== 0) {
-    throw new CodecError(
-      "MALFORMED",
-      "body length",
-      `${r.remaining} bytes follow the tensor record`,
-    );
-  }
-  return t;
+  return openSingleTensor(
+    bytes,
+    "use decodeTensors",
+    (r) => readTensorRecord(r, l, { elements: l.maxElements }),
+  );
 }

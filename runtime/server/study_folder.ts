@@ -26,16 +26,18 @@
  * ```
  * @module
  */
-import { join } from "node:path";
-import { writeFileAtomic } from "../fs/atomic_file.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
+import {
+  archiveState,
+  readStoredStudy,
+  stateEntries,
+  STUDIES_DIR,
+  writeStoredStudy,
+} from "../study/study_state_folder.ts";
 import { firstDifference } from "../study/study_digest.ts";
 import { HANDSHAKE_TIMESTAMPS_FILE } from "./handshake_timestamps.ts";
 
-/** The file naming the study a checkpoint directory holds. */
-export const STUDY_FILE = "study.json";
-/** The folder former studies' state is kept in. */
-export const STUDIES_DIR = "studies";
+export { STUDIES_DIR, STUDY_FILE } from "../study/study_state_folder.ts";
 
 /**
  * Makes `dir` hold `study`: resumes, archives a former study's state, or refuses.
@@ -55,12 +57,14 @@ export async function prepareStudyFolder(
   study: PublishedStudy | undefined,
   newStudy: boolean,
 ): Promise<string | null> {
-  const entries = await stateEntries(dir);
-  const stored = await readStored(dir);
+  // The handshake timestamps stay: they guard the server key against replayed handshakes
+  // whatever the study.
+  const entries = await stateEntries(dir, [HANDSHAKE_TIMESTAMPS_FILE]);
+  const stored = await readStoredStudy(dir, ["id", "digest"]);
   let archived: string | null = null;
   if (entries.length > 0) {
     if (newStudy || (study && stored && stored.id !== study.id)) {
-      archived = await archive(dir, entries, stored?.id ?? "unnamed");
+      archived = await archiveState(dir, entries, stored?.id ?? "unnamed");
     } else if (study && stored) {
       if (stored.digest !== study.digest) {
         const diff = firstDifference(stored.definition, study.definition) ?? "(the digests differ)";
@@ -85,10 +89,7 @@ export async function prepareStudyFolder(
   }
   if (study) {
     await Deno.mkdir(dir, { recursive: true });
-    await writeFileAtomic(
-      join(dir, STUDY_FILE),
-      new TextEncoder().encode(JSON.stringify(study, null, 2) + "\n"),
-    );
+    await writeStoredStudy(dir, study);
   }
   const what = study ? `study ${study.id} (${study.digest})` : "a run without a study file";
   return archived
@@ -96,59 +97,4 @@ export async function prepareStudyFolder(
     : study
     ? `${what}: a fresh start in ${dir}`
     : null;
-}
-
-/**
- * The entries of `dir` that are a study's state: all but `studies/` and the handshake
- * timestamps, which guard the server key against replayed handshakes whatever the study
- * (none when `dir` is absent).
- */
-async function stateEntries(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name !== STUDIES_DIR && e.name !== HANDSHAKE_TIMESTAMPS_FILE) names.push(e.name);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  return names.sort();
-}
-
-/** The study `dir` holds, or null when it names none. */
-async function readStored(dir: string): Promise<PublishedStudy | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(join(dir, STUDY_FILE));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  const s = JSON.parse(text) as PublishedStudy;
-  if (typeof s?.id !== "string" || typeof s.digest !== "string") {
-    throw new TypeError(`${join(dir, STUDY_FILE)}: not a stored study (id, digest)`);
-  }
-  return s;
-}
-
-/** Moves `entries` of `dir` into a new `studies/<name>[-n]/`; returns that folder. */
-async function archive(dir: string, entries: string[], name: string): Promise<string> {
-  const base = join(dir, STUDIES_DIR);
-  await Deno.mkdir(base, { recursive: true });
-  let target = join(base, name);
-  for (let n = 2; await exists(target); n++) target = join(base, `${name}-${n}`);
-  await Deno.mkdir(target);
-  for (const e of entries) await Deno.rename(join(dir, e), join(target, e));
-  return target;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }

@@ -18,7 +18,6 @@
  * @module
  */
 import {
-  initiatorHandshake,
   openChunked,
   sealChunked,
   type SecureChannel,
@@ -34,11 +33,10 @@ import {
   encodeMessage,
   type Message,
   packFrames,
-  PROTOCOL_CHANNEL_OPTIONS,
   type RequestMessage,
-  SESSION_HEADER,
   unpackFrames,
 } from "../../runtime/protocol/mod.ts";
+import { postHandshake } from "../../runtime/client/http_handshake.ts";
 import type { Captured } from "./recording_proxy.ts";
 import { trickle } from "../runtime/server/trickle_body.ts";
 
@@ -128,20 +126,14 @@ class Adversary {
   }
 
   async #connect(): Promise<void> {
-    const hs = initiatorHandshake({
-      staticKeyPair: this.o.keyPair,
+    const { channel, session } = await postHandshake({
+      url: `${this.o.server}/v1/handshake`,
+      keyPair: this.o.keyPair,
       serverPublicKey: this.o.serverPublicKey,
-      channel: PROTOCOL_CHANNEL_OPTIONS,
+      what: "adversary handshake",
     });
-    const res = await fetch(`${this.o.server}/v1/handshake`, {
-      method: "POST",
-      body: hs.message1 as Uint8Array<ArrayBuffer>,
-    });
-    if (res.status !== 200) {
-      throw new Error(`adversary handshake: ${res.status} ${await res.text()}`);
-    }
-    this.#channel = hs.finish(new Uint8Array(await res.arrayBuffer()));
-    this.#session = res.headers.get(SESSION_HEADER)!;
+    this.#channel = channel;
+    this.#session = session;
   }
 
   async #send(msg: RequestMessage): Promise<Message> {
