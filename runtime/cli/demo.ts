@@ -33,12 +33,16 @@ import { isTableDemo, runTableDemo } from "./demo_table.ts";
 import { runScheduleDemo } from "./demo_schedules.ts";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
 import { runImageDemo } from "./demo_image.ts";
+import { enterUserDir } from "./user_dir.ts";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
   "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
   "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]";
 
+// Files named on the command line (--data, --schema) are the user's, as typed; the demo's own
+// files are found from this module's URL.
+enterUserDir();
 // --vertical: vertical split learning with PSI, its own path (vertical_demo.ts).
 if (Deno.args.includes("--vertical")) await (await import("./vertical_demo.ts")).verticalDemoMain(Deno.args);
 else if (isTableDemo(Deno.args)) await runTableDemo(Deno.args); // any CSV: demo_table.ts
