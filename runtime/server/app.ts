@@ -149,7 +149,10 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     deferUpdate: config.deferUpdate ?? true,
     maxActivation,
     log,
-    ...(quantizesInGraph(config.codec) ? { int8Cut: { level: resolveEncoding(config.codec).level } } : {}),
+    // Label protection rewrites the cut gradient in JavaScript: it keeps the float graph.
+    ...(quantizesInGraph(config.codec) && labelProtection === "none"
+      ? { int8Cut: { level: resolveEncoding(config.codec).level } }
+      : {}),
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });

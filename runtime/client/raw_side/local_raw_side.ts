@@ -47,6 +47,7 @@ import type { TablePreprocessing } from "../../../models/train/table_preprocessi
 import { assembleModel, serverWeightNames } from "./model_export.ts";
 import { type HeadResult, StepLedger, type StepReply } from "./step_ledger.ts";
 import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
+import { Int8Front } from "./int8_front.ts";
 
 /**
  * Configuration of a {@linkcode LocalRawSide}.
@@ -94,6 +95,12 @@ export interface LocalRawSideConfig {
   exportPreprocessing?: TablePreprocessing;
   /** Privacy defences at the cut (default none); checked with `parseDefenceConfig`. */
   defence?: DefenceConfig;
+  /**
+   * Quantise the cut activation (and dequantise its gradient) inside the front's graphs, its
+   * int8 record written at DEFLATE `level` (`int8_front.ts`; the clinic codec is then int8).
+   * Ignored when a noise or NoPeek defence changes the activation after the graph. Default off.
+   */
+  int8Cut?: { level: number };
 }
 /**
  * Checks the scalar settings of a config: mode and cut count, batch sizes, seed, a non-empty
@@ -152,6 +159,7 @@ interface Parts {
   head?: SegmentSlot;
   serverNames: ReadonlySet<string>;
   defence: DefenceConfig;
+  int8?: Int8Front;
 }
 
 /**
@@ -184,6 +192,8 @@ export class LocalRawSide implements RawSide {
   /** Sealing counter and last accepted relayed weights per sender; saved with each checkpoint. */
   readonly #relay: RelayLedger = { seq: 0, accepted: new Map() };
   readonly #defences: CutDefences;
+  /** The front with its cut quantised in the graph (`config.int8Cut`), over the same weights. */
+  readonly #int8?: Int8Front;
   #closed = false;
 
   private constructor(c: LocalRawSideConfig, parts: Parts) {
@@ -192,6 +202,7 @@ export class LocalRawSide implements RawSide {
     this.#serverNames = parts.serverNames;
     this.#front = parts.front;
     this.#head = parts.head;
+    this.#int8 = parts.int8;
     this.#cutName = parts.front.runner.segment.outputs[0].name;
     this.#headInputName = parts.head?.runner.segment.inputs[0].name;
     this.#inputNames = parts.front.runner.segment.inputs.map((i) => i.name);
@@ -233,9 +244,13 @@ export class LocalRawSide implements RawSide {
       }
       : undefined;
     const serverNames = serverWeightNames(segments, config.mode);
+    // The graph cannot quantise what a defence changes after it.
+    const int8 = config.int8Cut && !defence.noise && !defence.nopeek
+      ? await Int8Front.create(config.engine, segments, front.runner, config.int8Cut.level)
+      : undefined;
     // The model as this clinic runs it (with its input defence), so that an export predicts
     // as the trained clinic did.
-    return new LocalRawSide({ ...config, model }, { front, head, serverNames, defence });
+    return new LocalRawSide({ ...config, model }, { front, head, serverNames, defence, int8 });
   }
 
   /**
@@ -251,6 +266,7 @@ export class LocalRawSide implements RawSide {
    */
   async warm(): Promise<void> {
     for (const slot of this.#slots()) await slot.runner.warm();
+    await this.#int8?.runner.warm();
   }
 
   #slots(): SegmentSlot[] {
@@ -333,8 +349,10 @@ export class LocalRawSide implements RawSide {
     if (augment) b = augment(b, augmentRng(seed, epoch, batch));
     const inputs: Record<string, Tensor> = {};
     for (const n of this.#inputNames) inputs[n] = b.inputs[n];
-    const f = await this.#front.runner.forward(inputs);
-    const clean = f.outputs[this.#cutName];
+    const f = this.#int8
+      ? await this.#int8.forward(inputs)
+      : await this.#front.runner.forward(inputs).then((r) => ({ activation: r.outputs[this.#cutName], saved: r.saved }));
+    const clean = f.activation;
     const activation = this.#defences.sendable(clean, `train/${epoch}/${batch}`);
     const reply = this.#c.mode === "vanilla" ? { activation, labels: this.#defences.labelsToSend(b.target, idx) } : { activation };
     const x = this.#defences.nopeekInput;
@@ -393,9 +411,14 @@ export class LocalRawSide implements RawSide {
         `step ${JSON.stringify(stepId)}: head() must run before backward() in U-shape`,
       );
     }
-    checkTensor(cutGrad, "cut gradient", entry.activation.dims);
-    const g = await this.#defences.withNoPeek(entry, cutGrad);
-    const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
+    let b;
+    if (this.#int8) {
+      b = await this.#int8.backward(entry.saved, cutGrad, entry.activation.dims);
+    } else {
+      checkTensor(cutGrad, "cut gradient", entry.activation.dims);
+      const g = await this.#defences.withNoPeek(entry, cutGrad);
+      b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
+    }
     this.#front.optimizer.step(this.#front.runner.params, b.paramGrads);
     this.#steps.markDone(stepId);
   }
@@ -427,9 +450,11 @@ export class LocalRawSide implements RawSide {
     const b = ds.take(idx);
     const inputs: Record<string, Tensor> = {};
     for (const name of this.#inputNames) inputs[name] = b.inputs[name];
-    const out = await this.#front.runner.infer(inputs);
+    const activation = this.#int8
+      ? await this.#int8.infer(inputs)
+      : (await this.#front.runner.infer(inputs))[this.#cutName];
     // Evaluation too: the server must never see a clean activation when noise is on.
-    return { activation: this.#defences.sendable(out[this.#cutName], `${split}/${batch}`), labels: b.target };
+    return { activation: this.#defences.sendable(activation, `${split}/${batch}`), labels: b.target };
   }
 
   /** {@inheritDoc RawSide.evalHead} */
@@ -550,6 +575,7 @@ export class LocalRawSide implements RawSide {
     this.#closed = true;
     this.#steps.clear();
     for (const { runner } of this.#slots()) await runner.release();
+    await this.#int8?.runner.release();
     await this.#defences.release();
   }
 }
