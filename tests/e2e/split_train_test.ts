@@ -19,6 +19,16 @@ import { SegmentRunner } from "../../runtime/train/segment_runner.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { makeWorld, serverEngine, SIZE, startInProcessServer } from "./split_harness.ts";
+import { Int8ServerPath } from "../../runtime/server/int8_server_path.ts";
+
+/** Requests the server's quantised segment served (its activation arrived as int8 codes). */
+let viaGraph = 0;
+const route = Int8ServerPath.prototype.route;
+Int8ServerPath.prototype.route = function (a, f) {
+  const r = route.call(this, a, f);
+  if (r.runner === this.runner) viaGraph++;
+  return r;
+};
 
 const EPOCHS = 3, N = 32, BATCH = 16, SEED = 5, LR = 0.05;
 
@@ -36,7 +46,9 @@ async function clinicWeights(dir: string, clinic: string): Promise<Map<string, T
 function assertNear(got: Tensor, want: Tensor, what: string, tol = 2e-4): void {
   assert.deepEqual(got.dims, want.dims, `${what}: shape`);
   let scale = 1e-3, worst = 0;
-  for (let i = 0; i < want.data.length; i++) scale = Math.max(scale, Math.abs(Number(want.data[i])));
+  for (let i = 0; i < want.data.length; i++) {
+    scale = Math.max(scale, Math.abs(Number(want.data[i])));
+  }
   for (let i = 0; i < want.data.length; i++) {
     worst = Math.max(worst, Math.abs(Number(got.data[i]) - Number(want.data[i])));
   }
@@ -46,7 +58,11 @@ function assertNear(got: Tensor, want: Tensor, what: string, tol = 2e-4): void {
 /** The unsplit model trained in this process on the clinics' batches, in the same order. */
 async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanilla" | "ushaped") {
   const data = await loadDataset(w.dataFile, { seed: SEED });
-  const { model } = buildSplitModel({ zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED }, mode, "bce");
+  const { model } = buildSplitModel(
+    { zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED },
+    mode,
+    "bce",
+  );
   const segs = compileModel(model, { loss: "bce", cuts: [], seed: SEED });
   const engine = await serverEngine();
   const runner = await SegmentRunner.create(engine, segs[0]);
@@ -68,11 +84,24 @@ async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanill
 }
 
 async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number }) {
-  const w = await makeWorld({ mode, n: N, batchSize: BATCH, epochs: EPOCHS, seed: SEED, optimizer: { kind: "sgd", lr: LR }, codec });
-  const server = await startInProcessServer(w);
+  const w = await makeWorld({
+    mode,
+    n: N,
+    batchSize: BATCH,
+    epochs: EPOCHS,
+    seed: SEED,
+    optimizer: { kind: "sgd", lr: LR },
+    codec,
+  });
+  // The server answers in the clinics' codec (int8: its cut gradient quantised in its graph).
+  const server = await startInProcessServer(w, codec ? { codec } : {});
   try {
-    const results = (await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }))))
-      .map((r) => r.result);
+    const results = (await Promise.all(w.clientConfigs.map((c) =>
+      launchClinic(c, "train", { onLine: () => {}, pollMs: 20 })
+    )))
+      .map((r) =>
+        r.result
+      );
     return { w, server, results };
   } catch (e) {
     await server.stop();
@@ -92,9 +121,15 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         assert.equal(r.turns, EPOCHS);
         assert.equal(r.steps, EPOCHS);
         for (let e = 0; e < EPOCHS; e++) {
-          assert.ok(Math.abs(r.turnLosses[e] - losses[i][e]) <= 1e-4 * Math.max(1, losses[i][e]), `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`);
+          assert.ok(
+            Math.abs(r.turnLosses[e] - losses[i][e]) <= 1e-4 * Math.max(1, losses[i][e]),
+            `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
+          );
         }
-        assert.ok(r.turnLosses[EPOCHS - 1] < r.turnLosses[0], `${r.clinic}: loss did not fall: ${r.turnLosses}`);
+        assert.ok(
+          r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
+          `${r.clinic}: loss did not fall: ${r.turnLosses}`,
+        );
         const cw = await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic);
         assert.ok(cw.size > 0);
         for (const [k, v] of cw) {
@@ -109,7 +144,9 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         assert.equal(r.steadySamplesPerSec, null);
       }
       await server.handle.model.settle();
-      for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`);
+      for (const [k, v] of server.handle.model.runner.params) {
+        assertNear(v, runner.params.get(k)!, `server ${k}`);
+      }
       const st = server.handle.status();
       assert.equal(st.finished, true);
       assert.deepEqual(st.clinics.map((c) => c.steps), [EPOCHS, EPOCHS]);
@@ -120,9 +157,10 @@ for (const mode of ["vanilla", "ushaped"] as const) {
   });
 }
 
-// int8 cut traffic through the real processes: the raw side encodes its activations (and, in
-// U-shape, the head's input gradient) as int8 records that the courier relays unchanged, and
-// the server answers in int8. Quantisation moves every step a little, so the run tracks the
+// int8 cut traffic through the real processes: the raw side's front graph quantises its
+// activations (codec.quantize "graph", the default; in U-shape the codec encodes the head's
+// input gradient) into int8 records that the courier relays unchanged, and the server takes
+// them as codes into its graph and answers in int8, its cut gradient quantised in its graph. Quantisation moves every step a little, so the run tracks the
 // unsplit float32 model closely rather than exactly: per-channel int8 steps are 1/255 of a
 // channel's range, and 3 SGD steps per clinic stay within 1% of the loss and 1% of the
 // largest weight (measured: about 0.1% and 0.2%).
@@ -130,20 +168,31 @@ for (const mode of ["vanilla", "ushaped"] as const) {
   Deno.test(`split e2e (${mode}, int8 codec): the relayed int8 records train like the unsplit model`, async () => {
     const { w, server, results } = await train(mode, { dtype: "int8", level: 0 });
     try {
+      assert.equal(server.handle.model.int8InGraph, true);
+      assert.ok(viaGraph > 0, "the server's quantised segment took the clinics' int8 activations");
+      viaGraph = 0;
       const { runner, losses } = await reference(w, mode);
       for (const [i, r] of results.entries()) {
         assert.equal(r.steps, EPOCHS);
         for (let e = 0; e < EPOCHS; e++) {
           const rel = Math.abs(r.turnLosses[e] - losses[i][e]) / Math.max(1, losses[i][e]);
-          assert.ok(rel <= 1e-2, `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`);
+          assert.ok(
+            rel <= 1e-2,
+            `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
+          );
         }
-        assert.ok(r.turnLosses[EPOCHS - 1] < r.turnLosses[0], `${r.clinic}: loss did not fall: ${r.turnLosses}`);
+        assert.ok(
+          r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
+          `${r.clinic}: loss did not fall: ${r.turnLosses}`,
+        );
         for (const [k, v] of await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)) {
           assertNear(v, (runner.params.get(k) ?? runner.buffers.get(k))!, `${r.clinic} ${k}`, 5e-2);
         }
       }
       await server.handle.model.settle();
-      for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
+      for (const [k, v] of server.handle.model.runner.params) {
+        assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
+      }
       await runner.release();
     } finally {
       await server.stop();
