@@ -55,14 +55,22 @@ const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(
 const optimizer = { kind: "adam" as const, lr: 1e-3 };
 const seed = 0;
 const PROFILE = values.profile === true;
-// Each codec as `dtype` or `dtype:level` (deflate level, default 0).
+// Each codec as `dtype`, `dtype:level` (deflate level, default 0) or, for int8,
+// `int8:level:graph|codec` (where it quantises, runtime/config/quantize_mode.ts; default graph).
 const CODECS = values.codecs!.split(",").map((c) => {
-  const [dtype, level = "0"] = c.split(":");
-  if (!["float32", "float16", "int8"].includes(dtype) || !/^[0-9]$/.test(level)) {
-    console.error(`bench:split: --codecs takes dtype[:level] items (float32|float16|int8, level 0-9), got ${JSON.stringify(c)}`);
+  const [dtype, level = "0", quantize] = c.split(":");
+  if (
+    !["float32", "float16", "int8"].includes(dtype) || !/^[0-9]$/.test(level) ||
+    (quantize !== undefined && (dtype !== "int8" || !["graph", "codec"].includes(quantize)))
+  ) {
+    console.error(`bench:split: --codecs takes dtype[:level] items (float32|float16|int8, level 0-9; int8:level:graph|codec), got ${JSON.stringify(c)}`);
     Deno.exit(2);
   }
-  return { dtype: dtype as "float32" | "float16" | "int8", level: Number(level) };
+  return {
+    dtype: dtype as "float32" | "float16" | "int8",
+    level: Number(level),
+    ...(quantize ? { quantize: quantize as "graph" | "codec" } : {}),
+  };
 });
 const SERVERS = values.servers!.split(",") as EngineName[];
 if (SERVERS.some((s) => !["native", "wasm", "webgpu"].includes(s))) {
@@ -102,7 +110,10 @@ async function central(engineName: EngineName): Promise<Rate> {
   return { sps: r.samplesPerSec, steady: r.steadySamplesPerSec };
 }
 
-async function split(serverEngine: EngineName, codec: { dtype: "float32" | "float16" | "int8"; level: number }): Promise<Rate & { bytesPerSample: number }> {
+async function split(
+  serverEngine: EngineName,
+  codec: { dtype: "float32" | "float16" | "int8"; level: number; quantize?: "graph" | "codec" },
+): Promise<Rate & { bytesPerSample: number }> {
   const dir = await Deno.makeTempDir({ dir: root });
   const s = generateStaticKeyPair(), c = generateStaticKeyPair();
   const sf = await writeKeyPairFiles(dir, "server", s);
@@ -182,7 +193,9 @@ if (SERVERS.includes("webgpu")) {
   }
 }
 for (const serverEngine of SERVERS) for (const codec of CODECS) {
-  const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${`${codec.dtype}:${codec.level}`.padEnd(9)}`;
+  const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${
+    `${codec.dtype}:${codec.level}${codec.quantize ? `:${codec.quantize}` : ""}`.padEnd(9)
+  }`;
   try {
     const r = await split(serverEngine, codec);
     console.log(

@@ -40,3 +40,4 @@ export {
 export { paddedLength, type Padding } from "./padding.ts";
 export { graphExact, quantizedOf, quantizedRecord, quantizedView } from "./quantized_view.ts";
 export { int8Extremes } from "./int8_extremes.ts";
+export { int8Rms } from "./int8_rms.ts";

@@ -12,6 +12,7 @@ import {
   quantizedRecord,
   quantizedView,
 } from "../../../runtime/codec/quantized_view.ts";
+import { int8Rms } from "../../../runtime/codec/int8_rms.ts";
 import { wireRecordOf } from "../../../runtime/codec/wire_records.ts";
 import { checkTensor, type TensorSpec } from "../../../runtime/protocol/tensor_spec.ts";
 import { ProtocolError } from "../../../runtime/protocol/protocol_error.ts";
@@ -97,5 +98,18 @@ Deno.test("checks decide on a view as on its floats: same refusal code and messa
   assert.ok(
     refused > 20,
     `only ${refused} cases were refused: the property barely tested refusals`,
+  );
+});
+
+Deno.test("int8Rms of the codes is the RMS of the view's floats, to float32 rounding", () => {
+  fc.assert(
+    fc.property(quantised, (qt) => {
+      const d = quantizedView(qt).data;
+      let s = 0;
+      for (const v of d) s += v * v;
+      const want = Math.sqrt(s / d.length), got = int8Rms(qt);
+      assert.ok(Math.abs(got - want) <= 1e-6 * want + 1e-300, `${got} vs ${want}`);
+    }),
+    { numRuns: 200 },
   );
 });

@@ -1,0 +1,41 @@
+/**
+ * `codec.quantize` (runtime/config/quantize_mode.ts): parsed from a config file, refused when
+ * misspelt, and where int8 runs in the graphs.
+ */
+import assert from "node:assert/strict";
+import { parseServerConfigFile } from "../../../runtime/server/config_file.ts";
+import { DEFAULT_QUANTIZE_MODE, quantizesInGraph } from "../../../runtime/config/quantize_mode.ts";
+
+const base = {
+  serverKey: "keys/server.key",
+  allowlist: "/etc/allow.json",
+  model: "cnn",
+  data: { image: { channels: 1, size: 28 } },
+  mode: "vanilla",
+  loss: "bce",
+  optimizer: { kind: "adam", lr: 0.001 },
+};
+
+Deno.test("codec.quantize: graph or codec, default graph, int8 dense along axis 1 only", () => {
+  const parse = (codec: unknown) =>
+    parseServerConfigFile(JSON.stringify({ ...base, codec }), "/srv").codec;
+  assert.deepEqual(parse({ dtype: "int8", quantize: "codec" }), {
+    dtype: "int8",
+    level: 0,
+    quantize: "codec",
+  });
+  assert.deepEqual(parse({ dtype: "int8" }), { dtype: "int8", level: 0 });
+  assert.throws(
+    () => parse({ dtype: "int8", quantize: "gpu" }),
+    /config\.codec: expected \{"quantize": "graph" \| "codec"\}/,
+  );
+  assert.equal(DEFAULT_QUANTIZE_MODE, "graph");
+  assert.equal(quantizesInGraph({ dtype: "int8" }), true);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph" }), true);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "codec" }), false);
+  assert.equal(quantizesInGraph({ dtype: "float32", quantize: "graph" }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", channelAxis: null }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", channelAxis: 2 }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", topK: 0.1 }), false);
+  assert.equal(quantizesInGraph(undefined), false);
+});
