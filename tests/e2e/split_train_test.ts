@@ -83,7 +83,10 @@ async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanill
   return { runner, losses };
 }
 
-async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number }) {
+async function train(
+  mode: "vanilla" | "ushaped",
+  codec?: { dtype: "int8"; level: number; quantize: "graph" | "codec" },
+) {
   const w = await makeWorld({
     mode,
     n: N,
@@ -157,46 +160,59 @@ for (const mode of ["vanilla", "ushaped"] as const) {
   });
 }
 
-// int8 cut traffic through the real processes: the raw side's front graph quantises its
-// activations (codec.quantize "graph", the default; in U-shape the codec encodes the head's
-// input gradient) into int8 records that the courier relays unchanged, and the server takes
-// them as codes into its graph and answers in int8, its cut gradient quantised in its graph. Quantisation moves every step a little, so the run tracks the
+// int8 cut traffic through the real processes, both ways, quantised in JavaScript
+// (codec.quantize "codec", the default: the raw side's codec encodes its activations, and in
+// U-shape the head's input gradient, as int8 records that the courier relays unchanged) or in
+// the graphs ("graph": the raw side's front graph quantises the activation and dequantises
+// the gradient, the server takes the codes into its graph and quantises its cut gradient
+// there; the courier only moves records). Quantisation moves every step a little, so the run tracks the
 // unsplit float32 model closely rather than exactly: per-channel int8 steps are 1/255 of a
 // channel's range, and 3 SGD steps per clinic stay within 1% of the loss and 1% of the
 // largest weight (measured: about 0.1% and 0.2%).
 for (const mode of ["vanilla", "ushaped"] as const) {
-  Deno.test(`split e2e (${mode}, int8 codec): the relayed int8 records train like the unsplit model`, async () => {
-    const { w, server, results } = await train(mode, { dtype: "int8", level: 0 });
-    try {
-      assert.equal(server.handle.model.int8InGraph, true);
-      assert.ok(viaGraph > 0, "the server's quantised segment took the clinics' int8 activations");
+  for (const quantize of ["codec", "graph"] as const) {
+    Deno.test(`split e2e (${mode}, int8 codec, quantised in the ${quantize}): the relayed int8 records train like the unsplit model`, async () => {
       viaGraph = 0;
-      const { runner, losses } = await reference(w, mode);
-      for (const [i, r] of results.entries()) {
-        assert.equal(r.steps, EPOCHS);
-        for (let e = 0; e < EPOCHS; e++) {
-          const rel = Math.abs(r.turnLosses[e] - losses[i][e]) / Math.max(1, losses[i][e]);
-          assert.ok(
-            rel <= 1e-2,
-            `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
-          );
-        }
-        assert.ok(
-          r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
-          `${r.clinic}: loss did not fall: ${r.turnLosses}`,
+      const { w, server, results } = await train(mode, { dtype: "int8", level: 0, quantize });
+      try {
+        assert.equal(server.handle.model.int8InGraph, quantize === "graph");
+        assert.equal(
+          viaGraph > 0,
+          quantize === "graph",
+          "the server's quantised segment took the clinics' int8 activations",
         );
-        for (const [k, v] of await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)) {
-          assertNear(v, (runner.params.get(k) ?? runner.buffers.get(k))!, `${r.clinic} ${k}`, 5e-2);
+        const { runner, losses } = await reference(w, mode);
+        for (const [i, r] of results.entries()) {
+          assert.equal(r.steps, EPOCHS);
+          for (let e = 0; e < EPOCHS; e++) {
+            const rel = Math.abs(r.turnLosses[e] - losses[i][e]) / Math.max(1, losses[i][e]);
+            assert.ok(
+              rel <= 1e-2,
+              `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
+            );
+          }
+          assert.ok(
+            r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
+            `${r.clinic}: loss did not fall: ${r.turnLosses}`,
+          );
+          for (const [k, v] of await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)) {
+            assertNear(
+              v,
+              (runner.params.get(k) ?? runner.buffers.get(k))!,
+              `${r.clinic} ${k}`,
+              5e-2,
+            );
+          }
         }
+        await server.handle.model.settle();
+        for (const [k, v] of server.handle.model.runner.params) {
+          assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
+        }
+        await runner.release();
+      } finally {
+        await server.stop();
+        await w.remove();
       }
-      await server.handle.model.settle();
-      for (const [k, v] of server.handle.model.runner.params) {
-        assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
-      }
-      await runner.release();
-    } finally {
-      await server.stop();
-      await w.remove();
-    }
-  });
+    });
+  }
 }

@@ -16,7 +16,7 @@ const base = {
   optimizer: { kind: "adam", lr: 0.001 },
 };
 
-Deno.test("codec.quantize: graph or codec, default graph, int8 dense along axis 1 only", () => {
+Deno.test("codec.quantize: graph or codec, default codec, int8 dense along axis 1 only", () => {
   const parse = (codec: unknown) =>
     parseServerConfigFile(JSON.stringify({ ...base, codec }), "/srv").codec;
   assert.deepEqual(parse({ dtype: "int8", quantize: "codec" }), {
@@ -29,13 +29,14 @@ Deno.test("codec.quantize: graph or codec, default graph, int8 dense along axis 
     () => parse({ dtype: "int8", quantize: "gpu" }),
     /config\.codec: expected \{"quantize": "graph" \| "codec"\}/,
   );
-  assert.equal(DEFAULT_QUANTIZE_MODE, "graph");
-  assert.equal(quantizesInGraph({ dtype: "int8" }), true);
+  assert.equal(DEFAULT_QUANTIZE_MODE, "codec");
+  assert.equal(quantizesInGraph({ dtype: "int8" }), false);
   assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph" }), true);
   assert.equal(quantizesInGraph({ dtype: "int8", quantize: "codec" }), false);
   assert.equal(quantizesInGraph({ dtype: "float32", quantize: "graph" }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", channelAxis: null }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", channelAxis: 2 }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", topK: 0.1 }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 1 }), true);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: null }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 2 }), false);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", topK: 0.1 }), false);
   assert.equal(quantizesInGraph(undefined), false);
 });
