@@ -46,9 +46,7 @@ async function clinicWeights(dir: string, clinic: string): Promise<Map<string, T
 function assertNear(got: Tensor, want: Tensor, what: string, tol = 2e-4): void {
   assert.deepEqual(got.dims, want.dims, `${what}: shape`);
   let scale = 1e-3, worst = 0;
-  for (let i = 0; i < want.data.length; i++) {
-    scale = Math.max(scale, Math.abs(Number(want.data[i])));
-  }
+  for (let i = 0; i < want.data.length; i++) scale = Math.max(scale, Math.abs(Number(want.data[i])));
   for (let i = 0; i < want.data.length; i++) {
     worst = Math.max(worst, Math.abs(Number(got.data[i]) - Number(want.data[i])));
   }
@@ -58,11 +56,7 @@ function assertNear(got: Tensor, want: Tensor, what: string, tol = 2e-4): void {
 /** The unsplit model trained in this process on the clinics' batches, in the same order. */
 async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanilla" | "ushaped") {
   const data = await loadDataset(w.dataFile, { seed: SEED });
-  const { model } = buildSplitModel(
-    { zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED },
-    mode,
-    "bce",
-  );
+  const { model } = buildSplitModel({ zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED }, mode, "bce");
   const segs = compileModel(model, { loss: "bce", cuts: [], seed: SEED });
   const engine = await serverEngine();
   const runner = await SegmentRunner.create(engine, segs[0]);
@@ -83,28 +77,13 @@ async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanill
   return { runner, losses };
 }
 
-async function train(
-  mode: "vanilla" | "ushaped",
-  codec?: { dtype: "int8"; level: number; quantize: "graph" | "codec" },
-) {
-  const w = await makeWorld({
-    mode,
-    n: N,
-    batchSize: BATCH,
-    epochs: EPOCHS,
-    seed: SEED,
-    optimizer: { kind: "sgd", lr: LR },
-    codec,
-  });
-  // The server answers in the clinics' codec (int8: its cut gradient quantised in its graph).
+async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number; quantize: "graph" | "codec" }) {
+  const w = await makeWorld({ mode, n: N, batchSize: BATCH, epochs: EPOCHS, seed: SEED, optimizer: { kind: "sgd", lr: LR }, codec });
+  // The server answers in the clinics' codec (it was left at float32 before issue 20's wiring).
   const server = await startInProcessServer(w, codec ? { codec } : {});
   try {
-    const results = (await Promise.all(w.clientConfigs.map((c) =>
-      launchClinic(c, "train", { onLine: () => {}, pollMs: 20 })
-    )))
-      .map((r) =>
-        r.result
-      );
+    const results = (await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }))))
+      .map((r) => r.result);
     return { w, server, results };
   } catch (e) {
     await server.stop();
@@ -124,15 +103,9 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         assert.equal(r.turns, EPOCHS);
         assert.equal(r.steps, EPOCHS);
         for (let e = 0; e < EPOCHS; e++) {
-          assert.ok(
-            Math.abs(r.turnLosses[e] - losses[i][e]) <= 1e-4 * Math.max(1, losses[i][e]),
-            `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
-          );
+          assert.ok(Math.abs(r.turnLosses[e] - losses[i][e]) <= 1e-4 * Math.max(1, losses[i][e]), `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`);
         }
-        assert.ok(
-          r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
-          `${r.clinic}: loss did not fall: ${r.turnLosses}`,
-        );
+        assert.ok(r.turnLosses[EPOCHS - 1] < r.turnLosses[0], `${r.clinic}: loss did not fall: ${r.turnLosses}`);
         const cw = await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic);
         assert.ok(cw.size > 0);
         for (const [k, v] of cw) {
@@ -147,9 +120,7 @@ for (const mode of ["vanilla", "ushaped"] as const) {
         assert.equal(r.steadySamplesPerSec, null);
       }
       await server.handle.model.settle();
-      for (const [k, v] of server.handle.model.runner.params) {
-        assertNear(v, runner.params.get(k)!, `server ${k}`);
-      }
+      for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`);
       const st = server.handle.status();
       assert.equal(st.finished, true);
       assert.deepEqual(st.clinics.map((c) => c.steps), [EPOCHS, EPOCHS]);
@@ -169,50 +140,31 @@ for (const mode of ["vanilla", "ushaped"] as const) {
 // unsplit float32 model closely rather than exactly: per-channel int8 steps are 1/255 of a
 // channel's range, and 3 SGD steps per clinic stay within 1% of the loss and 1% of the
 // largest weight (measured: about 0.1% and 0.2%).
-for (const mode of ["vanilla", "ushaped"] as const) {
-  for (const quantize of ["codec", "graph"] as const) {
-    Deno.test(`split e2e (${mode}, int8 codec, quantised in the ${quantize}): the relayed int8 records train like the unsplit model`, async () => {
-      viaGraph = 0;
-      const { w, server, results } = await train(mode, { dtype: "int8", level: 0, quantize });
-      try {
-        assert.equal(server.handle.model.int8InGraph, quantize === "graph");
-        assert.equal(
-          viaGraph > 0,
-          quantize === "graph",
-          "the server's quantised segment took the clinics' int8 activations",
-        );
-        const { runner, losses } = await reference(w, mode);
-        for (const [i, r] of results.entries()) {
-          assert.equal(r.steps, EPOCHS);
-          for (let e = 0; e < EPOCHS; e++) {
-            const rel = Math.abs(r.turnLosses[e] - losses[i][e]) / Math.max(1, losses[i][e]);
-            assert.ok(
-              rel <= 1e-2,
-              `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`,
-            );
-          }
-          assert.ok(
-            r.turnLosses[EPOCHS - 1] < r.turnLosses[0],
-            `${r.clinic}: loss did not fall: ${r.turnLosses}`,
-          );
-          for (const [k, v] of await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)) {
-            assertNear(
-              v,
-              (runner.params.get(k) ?? runner.buffers.get(k))!,
-              `${r.clinic} ${k}`,
-              5e-2,
-            );
-          }
+for (const mode of ["vanilla", "ushaped"] as const) for (const quantize of ["codec", "graph"] as const) {
+  Deno.test(`split e2e (${mode}, int8 codec, quantised in the ${quantize}): the relayed int8 records train like the unsplit model`, async () => {
+    viaGraph = 0;
+    const { w, server, results } = await train(mode, { dtype: "int8", level: 0, quantize });
+    try {
+      assert.equal(server.handle.model.int8InGraph, quantize === "graph");
+      assert.equal(viaGraph > 0, quantize === "graph", "the server's quantised segment took the clinics' int8 activations");
+      const { runner, losses } = await reference(w, mode);
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.steps, EPOCHS);
+        for (let e = 0; e < EPOCHS; e++) {
+          const rel = Math.abs(r.turnLosses[e] - losses[i][e]) / Math.max(1, losses[i][e]);
+          assert.ok(rel <= 1e-2, `${r.clinic} loss of turn ${e}: ${r.turnLosses[e]} vs ${losses[i][e]}`);
         }
-        await server.handle.model.settle();
-        for (const [k, v] of server.handle.model.runner.params) {
-          assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
+        assert.ok(r.turnLosses[EPOCHS - 1] < r.turnLosses[0], `${r.clinic}: loss did not fall: ${r.turnLosses}`);
+        for (const [k, v] of await clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)) {
+          assertNear(v, (runner.params.get(k) ?? runner.buffers.get(k))!, `${r.clinic} ${k}`, 5e-2);
         }
-        await runner.release();
-      } finally {
-        await server.stop();
-        await w.remove();
       }
-    });
-  }
+      await server.handle.model.settle();
+      for (const [k, v] of server.handle.model.runner.params) assertNear(v, runner.params.get(k)!, `server ${k}`, 5e-2);
+      await runner.release();
+    } finally {
+      await server.stop();
+      await w.remove();
+    }
+  });
 }
