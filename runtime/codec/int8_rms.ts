@@ -19,6 +19,9 @@
 import { channelLayout } from "./quantize.ts";
 import type { QuantizedTensor } from "./tensor_record.ts";
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * RMS of the values `qt` dequantises to (0 for an empty tensor).
  *
@@ -38,10 +41,21 @@ export function int8Rms(qt: QuantizedTensor): number {
   const { scales, zeroPoints } = qt.params;
   const sums = new Float64Array(channels);
   const q = qt.q, outer = n / (channels * inner);
+  // A scale so large that (q − zeroPoint) · scale may exceed float32: dequantizeInt8 clamps
+  // those values, so they are summed as the clamped floats themselves.
+  const clamps = Array.from(scales, (s) => s * 256 > FLOAT32_MAX);
+  let clamped = 0;
   for (let o = 0, j = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const z = zeroPoints[c];
       let s = 0;
+      if (clamps[c]) {
+        for (let k = 0; k < inner; k++, j++) {
+          const v = Math.min(FLOAT32_MAX, Math.abs(Math.fround((q[j] - z) * scales[c])));
+          clamped += v * v;
+        }
+        continue;
+      }
       for (let k = 0; k < inner; k++, j++) {
         const d = q[j] - z;
         s += d * d;
@@ -49,7 +63,7 @@ export function int8Rms(qt: QuantizedTensor): number {
       sums[c] += s;
     }
   }
-  let total = 0;
+  let total = clamped;
   for (let c = 0; c < channels; c++) total += sums[c] * scales[c] * scales[c];
   return Math.sqrt(total / n);
 }
