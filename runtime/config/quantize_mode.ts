@@ -61,7 +61,13 @@ export const DEFAULT_QUANTIZE_MODE: QuantizeMode = "codec";
  */
 export function quantizesInGraph(
   codec:
-    | { dtype?: string; quantize?: QuantizeMode; channelAxis?: number | null; topK?: number }
+    | {
+      dtype?: string;
+      level?: number;
+      quantize?: QuantizeMode;
+      channelAxis?: number | null;
+      topK?: number;
+    }
     | undefined,
 ): boolean {
   // The graphs quantise dense, along axis 1: a codec set to another axis or to top-k keeps
