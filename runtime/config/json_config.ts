@@ -21,7 +21,7 @@ export interface CodecConfig {
   dtype: WireDType;
   /** Deflate level, 0 (none) to 9. */
   level: number;
-  /** int8 only: quantise in the graphs or in the codec (`quantize_mode.ts`; default "codec"). */
+  /** int8 only: quantise in the graphs or in the codec (`quantize_mode.ts`; default "graph" on the server, "codec" on a clinic). */
   quantize?: QuantizeMode;
 }
 

@@ -150,7 +150,7 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     maxActivation,
     log,
     // Label protection rewrites the cut gradient in JavaScript: it keeps the float graph.
-    ...(quantizesInGraph(config.codec) && labelProtection === "none"
+    ...(quantizesInGraph(config.codec, "server") && labelProtection === "none"
       ? { int8Cut: { level: resolveEncoding(config.codec).level } }
       : {}),
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.

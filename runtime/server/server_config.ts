@@ -97,7 +97,7 @@ export interface ServerConfig extends ScheduleConfig {
   turnsPerEpoch?: number;
   /**
    * Codec options of replies (default float32 exact); with int8, `quantize` says where
-   * (runtime/config/quantize_mode.ts, default "codec").
+   * (runtime/config/quantize_mode.ts, default "graph").
    */
   codec?: BundleOptions & { quantize?: QuantizeMode };
   /**

@@ -132,7 +132,7 @@ for (const mode of ["vanilla", "ushaped"] as const) {
 }
 
 // int8 cut traffic through the real processes, both ways, quantised in JavaScript
-// (codec.quantize "codec", the default: the raw side's codec encodes its activations, and in
+// (codec.quantize "codec", a clinic's default; the server's is "graph": the raw side's codec encodes its activations, and in
 // U-shape the head's input gradient, as int8 records that the courier relays unchanged) or in
 // the graphs ("graph": the raw side's front graph quantises the activation and dequantises
 // the gradient, the server takes the codes into its graph and quantises its cut gradient

@@ -115,7 +115,7 @@ export async function loadRawSide(
     allowExport: config.allowExport === true,
     ...(data.schema?.kind === "table" ? { exportPreprocessing: preprocessingOfSchema(data.schema) } : {}),
     defence: config.defence,
-    ...(quantizesInGraph(config.codec) ? { int8Cut: { level: config.codec!.level } } : {}),
+    ...(quantizesInGraph(config.codec, "clinic") ? { int8Cut: { level: config.codec!.level } } : {}),
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
     augment: shift
       ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })

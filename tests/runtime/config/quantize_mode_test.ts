@@ -16,7 +16,7 @@ const base = {
   optimizer: { kind: "adam", lr: 0.001 },
 };
 
-Deno.test("codec.quantize: graph or codec, default codec, int8 dense along axis 1 only", () => {
+Deno.test("codec.quantize: graph or codec, default graph on the server and codec on a clinic, int8 dense along axis 1 only", () => {
   const parse = (codec: unknown) =>
     parseServerConfigFile(JSON.stringify({ ...base, codec }), "/srv").codec;
   assert.deepEqual(parse({ dtype: "int8", quantize: "codec" }), {
@@ -29,14 +29,24 @@ Deno.test("codec.quantize: graph or codec, default codec, int8 dense along axis 
     () => parse({ dtype: "int8", quantize: "gpu" }),
     /config\.codec: expected \{"quantize": "graph" \| "codec"\}/,
   );
-  assert.equal(DEFAULT_QUANTIZE_MODE, "codec");
-  assert.equal(quantizesInGraph({ dtype: "int8" }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph" }), true);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "codec" }), false);
-  assert.equal(quantizesInGraph({ dtype: "float32", quantize: "graph" }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 1 }), true);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: null }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 2 }), false);
-  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", topK: 0.1 }), false);
-  assert.equal(quantizesInGraph(undefined), false);
+  assert.deepEqual(DEFAULT_QUANTIZE_MODE, { server: "graph", clinic: "codec" });
+  assert.equal(quantizesInGraph({ dtype: "int8" }, "clinic"), false);
+  assert.equal(quantizesInGraph({ dtype: "int8" }, "server"), true);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph" }, "clinic"), true);
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "codec" }, "clinic"), false);
+  assert.equal(quantizesInGraph({ dtype: "float32", quantize: "graph" }, "clinic"), false);
+  assert.equal(
+    quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 1 }, "clinic"),
+    true,
+  );
+  assert.equal(
+    quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: null }, "clinic"),
+    false,
+  );
+  assert.equal(
+    quantizesInGraph({ dtype: "int8", quantize: "graph", channelAxis: 2 }, "clinic"),
+    false,
+  );
+  assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", topK: 0.1 }, "clinic"), false);
+  assert.equal(quantizesInGraph(undefined, "clinic"), false);
 });
