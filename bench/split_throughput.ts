@@ -55,14 +55,19 @@ const ROWS = Number(values.rows), BATCH = Number(values.batch), EPOCHS = Number(
 const optimizer = { kind: "adam" as const, lr: 1e-3 };
 const seed = 0;
 const PROFILE = values.profile === true;
-// Each codec as `dtype` or `dtype:level` (deflate level, default 0).
+// Each codec as `dtype`, `dtype:level` (deflate level, default 0) or, for int8,
+// `int8:level:Q` or `int8:level:Q/S`: where the clinic (Q) and the server (S, default Q)
+// quantise, `graph` or `codec` (runtime/config/quantize_mode.ts; default the config's).
+type Quantize = "graph" | "codec";
 const CODECS = values.codecs!.split(",").map((c) => {
-  const [dtype, level = "0"] = c.split(":");
-  if (!["float32", "float16", "int8"].includes(dtype) || !/^[0-9]$/.test(level)) {
-    console.error(`bench:split: --codecs takes dtype[:level] items (float32|float16|int8, level 0-9), got ${JSON.stringify(c)}`);
+  const [dtype, level = "0", where] = c.split(":");
+  const [quantize, serverQuantize = quantize] = where?.split("/") ?? [];
+  const ok = (q: string | undefined) => q === undefined || q === "graph" || q === "codec";
+  if (!["float32", "float16", "int8"].includes(dtype) || !/^[0-9]$/.test(level) || (where !== undefined && (dtype !== "int8" || !ok(quantize) || !ok(serverQuantize)))) {
+    console.error(`bench:split: --codecs takes dtype[:level] items (float32|float16|int8, level 0-9; int8:level:graph|codec[/graph|codec]), got ${JSON.stringify(c)}`);
     Deno.exit(2);
   }
-  return { dtype: dtype as "float32" | "float16" | "int8", level: Number(level) };
+  return { dtype: dtype as "float32" | "float16" | "int8", level: Number(level), ...(quantize ? { quantize: quantize as Quantize, serverQuantize: serverQuantize as Quantize } : {}) };
 });
 const SERVERS = values.servers!.split(",") as EngineName[];
 if (SERVERS.some((s) => !["native", "wasm", "webgpu"].includes(s))) {
@@ -102,7 +107,7 @@ async function central(engineName: EngineName): Promise<Rate> {
   return { sps: r.samplesPerSec, steady: r.steadySamplesPerSec };
 }
 
-async function split(serverEngine: EngineName, codec: { dtype: "float32" | "float16" | "int8"; level: number }): Promise<Rate & { bytesPerSample: number }> {
+async function split(serverEngine: EngineName, { serverQuantize, ...codec }: { dtype: "float32" | "float16" | "int8"; level: number; quantize?: Quantize; serverQuantize?: Quantize }): Promise<Rate & { bytesPerSample: number }> {
   const dir = await Deno.makeTempDir({ dir: root });
   const s = generateStaticKeyPair(), c = generateStaticKeyPair();
   const sf = await writeKeyPairFiles(dir, "server", s);
@@ -113,7 +118,7 @@ async function split(serverEngine: EngineName, codec: { dtype: "float32" | "floa
   const profile = new PhaseProfile(PROFILE);
   const server = await createServerApp({
     mode: "vanilla", model: { zoo: "cnn", data, seed }, loss: "bce", optimizer, epochs: EPOCHS, limits: { maxBatch: BATCH },
-    codec, // the gradients go back in the clinic's codec
+    codec: { ...codec, ...(serverQuantize ? { quantize: serverQuantize } : {}) }, // the gradients go back in the clinic's codec
     deferUpdate: !values.fused,
   }, { keyPair: s, allowlist, engine, log: () => {}, profile });
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, server.app.fetch);
@@ -182,7 +187,7 @@ if (SERVERS.includes("webgpu")) {
   }
 }
 for (const serverEngine of SERVERS) for (const codec of CODECS) {
-  const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${`${codec.dtype}:${codec.level}`.padEnd(9)}`;
+  const tag = `split clinic wasm + server ${serverEngine.padEnd(6)}, codec ${`${codec.dtype}:${codec.level}${codec.quantize ? `:${codec.quantize}/${codec.serverQuantize}` : ""}`.padEnd(9)}`;
   try {
     const r = await split(serverEngine, codec);
     console.log(

@@ -91,7 +91,13 @@ function receiver(s: CompiledSegment, cut: ValueInfo, axis: number): CompiledSeg
     inputGradNames: s.inputGradNames.flatMap((g) =>
       g === grad ? Object.values(quantizedNames(grad)) : [g]
     ),
-    forward: edited(s.forward, inward),
+    // A backward that needs the float cut (e.g. a Conv's weight gradient) takes it from the
+    // forward, which now dequantises it: the forward hands it out as an output.
+    forward: edited(s.forward, (m) => {
+      const keep = s.saved.includes(cut.name) && m.graph.inputs.some((i) => i.name === cut.name);
+      inward(m);
+      if (keep) m.graph.outputs.push({ ...cut, shape: cut.shape && [...cut.shape] });
+    }),
     step: edited(s.step, both),
     infer: edited(s.infer, inward)!,
     backward: edited(s.backward, (m) => {

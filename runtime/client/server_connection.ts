@@ -402,7 +402,7 @@ export class ServerConnection {
         prof.add(`courier ${t} http round trip`, performance.now() - t0);
       }
       if (opened.type !== APP_FRAME_TYPE) throw new ProtocolError("BAD_MESSAGE", `reply frame type ${opened.type}`);
-      const reply = prof.time(`courier ${t} decode`, () => decodeMessage(opened.payload, { limits: this.#o.limits, keepRecords: true }));
+      const reply = prof.time(`courier ${t} decode`, () => decodeMessage(opened.payload, { limits: this.#o.limits, keepRecords: true, int8Views: true }));
       const want = REPLY_TYPE[msg.type];
       if (reply.type === "ERROR") throw new ServerRequestError(0, reply.code, reply.message);
       if (reply.type !== want) throw new ServerRequestError(0, "BAD_REPLY", `${msg.type} answered with ${reply.type}, expected ${want}`);

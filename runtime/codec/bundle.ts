@@ -34,8 +34,9 @@ import {
   resolveLimits,
   resolvePadding,
 } from "./options.ts";
-import { readTensorRecord, writeTensorRecord } from "./tensor_record.ts";
-import { FORMAT_MAX_TENSORS, KIND } from "./wire_format.ts";
+import { readQuantizedRecord, readTensorRecord, writeTensorRecord } from "./tensor_record.ts";
+import { DTYPE_CODE, FLAG, FORMAT_MAX_TENSORS, KIND } from "./wire_format.ts";
+import { quantizedView } from "./quantized_view.ts";
 import { rememberWireRecord, wireRecordOf } from "./wire_records.ts";
 
 const MAX_NAME_BYTES = 255;
@@ -105,6 +106,12 @@ export interface DecodeTensorsOptions {
    * `reuseRecords` (`wire_records.ts`). Default false.
    */
   readonly keepRecords?: boolean;
+  /**
+   * Return each dense int8 record as a view (`quantized_view.ts`): the same floats, read
+   * lazily, with its codes kept for a graph that dequantises them itself (and its record, as
+   * with `keepRecords`). Default false.
+   */
+  readonly int8Views?: boolean;
 }
 
 /**
@@ -157,12 +164,34 @@ export function decodeTensors(
       throw new CodecError("MALFORMED", `names[${i}]`, `${JSON.stringify(name)} appears twice`);
     }
     const start = r.pos;
-    const t = readTensorRecord(r, l, budget);
-    if (opts.keepRecords) rememberWireRecord(t, body.subarray(start, r.pos));
+    let t: Tensor;
+    if (opts.int8Views && isDenseInt8(body, start)) {
+      const qt = readQuantizedRecord(r, l, budget);
+      t = quantizedView(qt, body.subarray(start, r.pos));
+    } else {
+      t = readTensorRecord(r, l, budget);
+      if (opts.keepRecords) rememberWireRecord(t, body.subarray(start, r.pos));
+    }
     out.set(name, t);
   }
   if (r.remaining !== 0) {
     throw new CodecError("MALFORMED", "body length", `${r.remaining} bytes follow the last tensor`);
   }
   return out;
+}
+
+const FLOAT_CODES: ReadonlySet<number> = new Set([
+  DTYPE_CODE.float32,
+  DTYPE_CODE.float16,
+  DTYPE_CODE.float64,
+]);
+
+/**
+ * Whether the record at `at` is a float tensor sent as dense int8 (record bytes 0, 1 and 3:
+ * source dtype, wire dtype, flags); a truncated one is left to `readTensorRecord`, which names
+ * the missing field.
+ */
+function isDenseInt8(body: Uint8Array, at: number): boolean {
+  return at + 3 < body.length && FLOAT_CODES.has(body[at]) &&
+    body[at + 1] === DTYPE_CODE.int8 && (body[at + 3] & FLAG.sparse) === 0;
 }

@@ -38,3 +38,6 @@ export {
   type WireDType,
 } from "./options.ts";
 export { paddedLength, type Padding } from "./padding.ts";
+export { graphExact, quantizedOf, quantizedRecord, quantizedView } from "./quantized_view.ts";
+export { int8Extremes } from "./int8_extremes.ts";
+export { int8Rms } from "./int8_rms.ts";

@@ -13,6 +13,7 @@
  */
 import { isAbsolute, join } from "node:path";
 import type { WireDType } from "../codec/mod.ts";
+import { QUANTIZE_MODES, type QuantizeMode } from "./quantize_mode.ts";
 
 /** The wire codec of a config file's `codec` field. */
 export interface CodecConfig {
@@ -20,6 +21,8 @@ export interface CodecConfig {
   dtype: WireDType;
   /** Deflate level, 0 (none) to 9. */
   level: number;
+  /** int8 only: quantise in the graphs or in the codec (`quantize_mode.ts`; default "graph" on the server, "codec" on a clinic). */
+  quantize?: QuantizeMode;
 }
 
 /** Typed access to a parsed config object. */
@@ -90,8 +93,13 @@ export function readJsonConfig(text: string, fields: ReadonlySet<string>, baseDi
       if (!["float32", "float16", "int8"].includes(dtype)) fail(k, '{"dtype": "float32" | "float16" | "int8", "level": 0-9}');
       const level = v.level ?? 0;
       if (!Number.isInteger(level) || (level as number) < 0 || (level as number) > 9) fail(k, '{"level": an integer 0-9}');
-      for (const f of Object.keys(v)) if (f !== "dtype" && f !== "level") fail(k, "only dtype and level");
-      return { dtype, level: level as number };
+      for (const f of Object.keys(v)) {
+        if (f !== "dtype" && f !== "level" && f !== "quantize") fail(k, "only dtype and level, and quantize for int8");
+      }
+      if (v.quantize !== undefined && !QUANTIZE_MODES.includes(v.quantize as QuantizeMode)) {
+        fail(k, '{"quantize": "graph" | "codec"}');
+      }
+      return { dtype, level: level as number, ...(v.quantize !== undefined ? { quantize: v.quantize as QuantizeMode } : {}) };
     },
   };
 }

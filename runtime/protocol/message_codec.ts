@@ -151,6 +151,12 @@ export interface DecodeMessageOptions {
    * courier) can pass them on with the codec's `reuseRecords` (runtime/codec/wire_records.ts).
    */
   keepRecords?: boolean;
+  /**
+   * Decode float tensors sent as dense int8 into views (runtime/codec/quantized_view.ts):
+   * the same floats, dequantised only when read, with their codes kept for a graph that
+   * takes them as they are (quantisation in the graph, issue 20).
+   */
+  int8Views?: boolean;
 }
 
 function bad(message: string, cause?: unknown): ProtocolError {
@@ -402,7 +408,7 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeMessageOptions =
   }
   let tensors: Map<string, Tensor>;
   try {
-    tensors = decodeTensors(rest, options.limits, { keepRecords: options.keepRecords });
+    tensors = decodeTensors(rest, options.limits, { keepRecords: options.keepRecords, int8Views: options.int8Views });
   } catch (e) {
     if (e instanceof CodecError) {
       throw new ProtocolError(

@@ -22,6 +22,8 @@
  * @module
  */
 import type { Tensor } from "../../models/tensor.ts";
+import { int8Rms } from "../codec/int8_rms.ts";
+import { quantizedOf } from "../codec/quantized_view.ts";
 
 /**
  * Settings of {@linkcode ActivationDrift}.
@@ -53,6 +55,9 @@ interface Baseline {
 
 /** Root-mean-square of a float tensor's elements. */
 function rms(t: Tensor): number {
+  // An int8 activation on its way into a quantised graph: from its codes, not dequantised.
+  const qt = quantizedOf(t);
+  if (qt) return int8Rms(qt);
   const d = t.data as ArrayLike<number>;
   let s = 0;
   for (let i = 0; i < d.length; i++) s += d[i] * d[i];

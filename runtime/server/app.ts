@@ -74,6 +74,8 @@ import { StudyMetrics } from "./metrics/study_metrics.ts";
 import { operatorAccess } from "./middleware/operator_access.ts";
 import { dashboardRoutes } from "./routes/dashboard_routes.ts";
 import { metricsRoutes } from "./routes/metrics_routes.ts";
+import { quantizesInGraph } from "../config/quantize_mode.ts";
+import { resolveEncoding } from "../codec/options.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -147,6 +149,10 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     deferUpdate: config.deferUpdate ?? true,
     maxActivation,
     log,
+    // Label protection rewrites the cut gradient in JavaScript: it keeps the float graph.
+    ...(quantizesInGraph(config.codec, "server") && labelProtection === "none"
+      ? { int8Cut: { level: resolveEncoding(config.codec).level } }
+      : {}),
     // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
     ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
   });

@@ -21,6 +21,7 @@ import type { LossKind } from "../../models/grad/loss.ts";
 import type { OptimizerConfig } from "../../models/train/optimizer.ts";
 import type { Engine, EngineName } from "../engine/mod.ts";
 import type { BundleOptions } from "../codec/mod.ts";
+import type { QuantizeMode } from "../config/quantize_mode.ts";
 import type { PhaseProfile } from "../protocol/phase_profile.ts";
 import type { LabelProtection } from "../privacy/defence_config.ts";
 import type { ModelSpec, SplitMode } from "./split_model.ts";
@@ -94,8 +95,11 @@ export interface ServerConfig extends ScheduleConfig {
    * a round of the turn order is then part of an epoch, and the log names both.
    */
   turnsPerEpoch?: number;
-  /** Codec options of replies (default float32 exact). */
-  codec?: BundleOptions;
+  /**
+   * Codec options of replies (default float32 exact); with int8, `quantize` says where
+   * (runtime/config/quantize_mode.ts, default "graph").
+   */
+  codec?: BundleOptions & { quantize?: QuantizeMode };
   /**
    * Whether clinics may fetch the server segment's weights (`EXPORT`) to assemble the full
    * model (default false: refused with 403 `EXPORT_FORBIDDEN`).

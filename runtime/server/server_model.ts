@@ -44,6 +44,7 @@ import type { TensorSpec } from "../protocol/tensor_spec.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { DeferredGradients } from "../train/segment_runner.ts";
 import { FiniteUpdate, namedBuffers, requireFinite } from "./finite_state.ts";
+import { type CutRoute, floatRoute, Int8ServerPath } from "./int8_server_path.ts";
 
 /**
  * A deferred update failed after its step's reply was sent: the server weights missed that
@@ -83,6 +84,12 @@ export interface ServerModelOptions {
   maxActivation?: number;
   /** Where a dropped deferred update is logged (default nowhere). */
   log?: (line: string) => void;
+  /**
+   * Take int8 cut activations as codes into a graph that dequantises them, and quantise the cut
+   * gradient in the graph (`int8_server_path.ts`), its record written at DEFLATE `level`; the
+   * server codec must then be int8. Default off.
+   */
+  int8Cut?: { level: number };
 }
 
 /**
@@ -169,7 +176,7 @@ export class ServerModel {
   readonly expect: Readonly<Record<string, TensorSpec>>;
   /** Element limit of one request bundle. */
   readonly maxElements: number;
-  readonly #pending = new Map<string, { saved: Record<string, Tensor>; batch: number }>();
+  readonly #pending = new Map<string, { saved: Record<string, Tensor>; batch: number; route: CutRoute }>();
   readonly #inName: string;
   readonly #outName: string;
   /** The update of the last step, not started yet: who sent it, and the buffers before it. */
@@ -184,6 +191,8 @@ export class ServerModel {
   #updatingOwner: string | null = null;
   /** Why a deferred update failed: the weights missed a step, so no step is served any more. */
   #failed: ServerModelError | null = null;
+  /** The segment with its cut quantised in the graph (`options.int8Cut`), over the same weights. */
+  #int8: Int8ServerPath | null = null;
 
   private constructor(
     readonly mode: SplitMode,
@@ -260,7 +269,21 @@ export class ServerModel {
       opts.log ?? (() => {}),
     );
     await runner.warm({ deferred: sm.deferUpdate });
+    if (opts.int8Cut) {
+      sm.#int8 = await Int8ServerPath.create(engine, segments, runner, opts.int8Cut.level);
+      await sm.#int8.runner.warm({ deferred: sm.deferUpdate });
+    }
     return sm;
+  }
+
+  /** Whether int8 activations go into the graph as codes (decode them as int8 views then). */
+  get int8InGraph(): boolean {
+    return this.#int8 !== null;
+  }
+
+  /** The runner and feeds for `activation` (the quantised segment for an int8 view). */
+  #route(activation: Tensor): CutRoute {
+    return this.#int8?.route(activation, this.runner) ?? floatRoute(this.runner, this.#inName, activation);
   }
 
   /**
@@ -378,15 +401,16 @@ export class ServerModel {
     this.#requireMode("vanilla", "STEP");
     await this.settle();
     const what = tag.stepId ? `STEP ${tag.stepId}` : "a STEP";
+    const route = this.#route(activation);
     return await this.#keepingBuffers(async (buffersBefore) => {
       if (this.deferUpdate) {
-        const d = await this.runner.stepDeferred({ [this.#inName]: activation }, labels);
-        const cutGrad = this.#checkedReply(what, d.loss, d.inputGrads);
+        const d = await route.runner.stepDeferred(route.feeds, labels);
+        const cutGrad = this.#checkedReply(what, d.loss, d.inputGrads, route);
         this.#pendingUpdate = { what, owner: tag.clinic ?? "", grads: d, buffersBefore };
         return { loss: d.loss, cutGrad };
       }
-      const r = await this.runner.step({ [this.#inName]: activation }, labels);
-      const cutGrad = this.#checkedReply(what, r.loss, r.inputGrads);
+      const r = await route.runner.step(route.feeds, labels);
+      const cutGrad = this.#checkedReply(what, r.loss, r.inputGrads, route);
       this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
       return { loss: r.loss, cutGrad };
     });
@@ -396,15 +420,17 @@ export class ServerModel {
    * Checks what a step produced before its reply: the loss (if any), the running statistics
    * the graph wrote, and the cut gradient that leaves. Returns the cut gradient.
    */
-  #checkedReply(what: string, loss: number | null, inputGrads: Record<string, Tensor>): Tensor {
+  #checkedReply(what: string, loss: number | null, inputGrads: Record<string, Tensor>, route: CutRoute): Tensor {
     if (loss !== null) finiteLoss(loss);
-    const cutGrad = this.#cutGrad(inputGrads);
-    requireFinite(what, [...namedBuffers(this.runner.buffers), ["cutGrad", cutGrad]]);
+    const cutGrad = this.#cutGrad(inputGrads, route, what);
+    // A gradient quantised in the graph was checked from its scales (int8_server_path.ts).
+    const floats = route.runner === this.runner ? [["cutGrad", cutGrad] as const] : [];
+    requireFinite(what, [...namedBuffers(this.runner.buffers), ...floats]);
     return cutGrad;
   }
 
-  #cutGrad(inputGrads: Record<string, Tensor>): Tensor {
-    const cutGrad = inputGrads[this.#inName];
+  #cutGrad(inputGrads: Record<string, Tensor>, route: CutRoute, what: string): Tensor {
+    const cutGrad = route.cutGrad(inputGrads, what);
     if (!cutGrad) throw new TypeError(`the server segment has no gradient for its input ${this.#inName}`);
     return cutGrad;
   }
@@ -421,11 +447,12 @@ export class ServerModel {
   async middleForward(stepId: string, activation: Tensor): Promise<Tensor> {
     this.#requireMode("ushaped", "MIDDLE_FORWARD");
     await this.settle();
+    const route = this.#route(activation);
     return await this.#keepingBuffers(async () => {
-      const r = await this.runner.forward({ [this.#inName]: activation });
+      const r = await route.runner.forward(route.feeds);
       const headInput = r.outputs[this.#outName];
       requireFinite(`MIDDLE_FORWARD ${stepId}`, [...namedBuffers(this.runner.buffers), ["headInput", headInput]]);
-      this.#pending.set(stepId, { saved: r.saved, batch: activation.dims[0] });
+      this.#pending.set(stepId, { saved: r.saved, batch: activation.dims[0], route });
       while (this.#pending.size > MAX_PENDING) this.#pending.delete(this.#pending.keys().next().value!);
       return headInput;
     });
@@ -453,15 +480,15 @@ export class ServerModel {
     if (!p) throw new ProtocolError("UNKNOWN_STEP", `no forward of step ${stepId} is held (send MIDDLE_FORWARD first)`);
     const what = `MIDDLE_BACKWARD ${stepId}`;
     if (this.deferUpdate) {
-      const d = await this.runner.backwardDeferred(p.saved, { [this.#outName]: gradHeadInput });
-      const cutGrad = this.#checkedReply(what, null, d.inputGrads);
+      const d = await p.route.runner.backwardDeferred(p.saved, { [this.#outName]: gradHeadInput });
+      const cutGrad = this.#checkedReply(what, null, d.inputGrads, p.route);
       this.#pending.delete(stepId);
       // The forward's running statistics were taken at MIDDLE_FORWARD; a dropped update keeps them.
       this.#pendingUpdate = { what, owner: clinic, grads: d, buffersBefore: new Map(this.runner.buffers) };
       return cutGrad;
     }
-    const r = await this.runner.backward(p.saved, { [this.#outName]: gradHeadInput });
-    const cutGrad = this.#checkedReply(what, null, r.inputGrads);
+    const r = await p.route.runner.backward(p.saved, { [this.#outName]: gradHeadInput });
+    const cutGrad = this.#checkedReply(what, null, r.inputGrads, p.route);
     this.#finite.apply(what, this.optimizer, this.runner.params, r.paramGrads);
     this.#pending.delete(stepId);
     return cutGrad;
@@ -483,7 +510,8 @@ export class ServerModel {
    */
   async evaluate(activation: Tensor): Promise<Tensor> {
     await this.settle();
-    const out = await this.runner.infer({ [this.#inName]: activation });
+    const route = this.#route(activation);
+    const out = await route.runner.infer(route.feeds);
     return out[this.#outName];
   }
 
@@ -554,5 +582,6 @@ export class ServerModel {
   async release(): Promise<void> {
     await this.settle().catch(() => {});
     await this.runner.release();
+    await this.#int8?.runner.release();
   }
 }

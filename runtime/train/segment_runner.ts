@@ -84,13 +84,15 @@ export class SegmentRunner {
   #sessions = new Map<string, Promise<Session>>();
   #partitions = new Map<"step" | "backward", GraphPartition>();
 
-  private constructor(readonly engine: Engine, readonly segment: CompiledSegment) {
-    this.params = new Map([...segment.params].map(([k, v]) => [k, cloneTensor(v)]));
-    this.buffers = new Map([...segment.buffers].map(([k, v]) => [k, cloneTensor(v)]));
+  private constructor(readonly engine: Engine, readonly segment: CompiledSegment, share?: SegmentRunner) {
+    this.params = share?.params ?? new Map([...segment.params].map(([k, v]) => [k, cloneTensor(v)]));
+    this.buffers = share?.buffers ?? new Map([...segment.buffers].map(([k, v]) => [k, cloneTensor(v)]));
   }
 
   /**
-   * Binds `segment` to `engine`; sessions load on first use.
+   * Binds `segment` to `engine`; sessions load on first use. With `share`, the runner uses
+   * `share`'s parameter and buffer maps (the same weights, e.g. a segment and its copy whose
+   * cut is quantised in the graph), so an update through either is seen by both.
    *
    * @example
    * ```ts
@@ -98,8 +100,8 @@ export class SegmentRunner {
    * // const runner = await SegmentRunner.create(engine, compiled[1]);
    * ```
    */
-  static create(engine: Engine, segment: CompiledSegment): Promise<SegmentRunner> {
-    return Promise.resolve(new SegmentRunner(engine, segment));
+  static create(engine: Engine, segment: CompiledSegment, share?: SegmentRunner): Promise<SegmentRunner> {
+    return Promise.resolve(new SegmentRunner(engine, segment, share));
   }
 
   /**

@@ -68,7 +68,7 @@ export interface WorldOptions {
   batchSize?: number;
   seed?: number;
   turnsPerEpoch?: number;
-  codec?: { dtype: "float32" | "float16" | "int8"; level: number };
+  codec?: { dtype: "float32" | "float16" | "int8"; level: number; quantize?: "graph" | "codec" };
   optimizer?: { kind: "sgd" | "adam"; lr: number };
   port?: number;
   serverEngine?: "wasm" | "native";

@@ -19,6 +19,16 @@ import { SegmentRunner } from "../../runtime/train/segment_runner.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { makeWorld, serverEngine, SIZE, startInProcessServer } from "./split_harness.ts";
+import { Int8ServerPath } from "../../runtime/server/int8_server_path.ts";
+
+/** Requests the server's quantised segment served (its activation arrived as int8 codes). */
+let viaGraph = 0;
+const route = Int8ServerPath.prototype.route;
+Int8ServerPath.prototype.route = function (a, f) {
+  const r = route.call(this, a, f);
+  if (r.runner === this.runner) viaGraph++;
+  return r;
+};
 
 const EPOCHS = 3, N = 32, BATCH = 16, SEED = 5, LR = 0.05;
 
@@ -67,9 +77,10 @@ async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanill
   return { runner, losses };
 }
 
-async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number }) {
+async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number; quantize: "graph" | "codec" }) {
   const w = await makeWorld({ mode, n: N, batchSize: BATCH, epochs: EPOCHS, seed: SEED, optimizer: { kind: "sgd", lr: LR }, codec });
-  const server = await startInProcessServer(w);
+  // The server answers in the clinics' codec (it was left at float32 before issue 20's wiring).
+  const server = await startInProcessServer(w, codec ? { codec } : {});
   try {
     const results = (await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }))))
       .map((r) => r.result);
@@ -120,16 +131,22 @@ for (const mode of ["vanilla", "ushaped"] as const) {
   });
 }
 
-// int8 cut traffic through the real processes: the raw side encodes its activations (and, in
-// U-shape, the head's input gradient) as int8 records that the courier relays unchanged, and
-// the server answers in int8. Quantisation moves every step a little, so the run tracks the
+// int8 cut traffic through the real processes, both ways, quantised in JavaScript
+// (codec.quantize "codec", a clinic's default; the server's is "graph": the raw side's codec encodes its activations, and in
+// U-shape the head's input gradient, as int8 records that the courier relays unchanged) or in
+// the graphs ("graph": the raw side's front graph quantises the activation and dequantises
+// the gradient, the server takes the codes into its graph and quantises its cut gradient
+// there; the courier only moves records). Quantisation moves every step a little, so the run tracks the
 // unsplit float32 model closely rather than exactly: per-channel int8 steps are 1/255 of a
 // channel's range, and 3 SGD steps per clinic stay within 1% of the loss and 1% of the
 // largest weight (measured: about 0.1% and 0.2%).
-for (const mode of ["vanilla", "ushaped"] as const) {
-  Deno.test(`split e2e (${mode}, int8 codec): the relayed int8 records train like the unsplit model`, async () => {
-    const { w, server, results } = await train(mode, { dtype: "int8", level: 0 });
+for (const mode of ["vanilla", "ushaped"] as const) for (const quantize of ["codec", "graph"] as const) {
+  Deno.test(`split e2e (${mode}, int8 codec, quantised in the ${quantize}): the relayed int8 records train like the unsplit model`, async () => {
+    viaGraph = 0;
+    const { w, server, results } = await train(mode, { dtype: "int8", level: 0, quantize });
     try {
+      assert.equal(server.handle.model.int8InGraph, quantize === "graph");
+      assert.equal(viaGraph > 0, quantize === "graph", "the server's quantised segment took the clinics' int8 activations");
       const { runner, losses } = await reference(w, mode);
       for (const [i, r] of results.entries()) {
         assert.equal(r.steps, EPOCHS);

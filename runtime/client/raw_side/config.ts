@@ -243,9 +243,10 @@ export function validateRawSideConfig(value: unknown): RawSideProcessConfig {
     const c = o.codec as Record<string, unknown>;
     if (
       !c || typeof c !== "object" || !["float32", "float16", "int8"].includes(c.dtype as string) ||
-      !Number.isInteger(c.level) || (c.level as number) < 0 || (c.level as number) > 9
+      !Number.isInteger(c.level) || (c.level as number) < 0 || (c.level as number) > 9 ||
+      (c.quantize !== undefined && c.quantize !== "graph" && c.quantize !== "codec")
     ) {
-      failConfig("codec", "{dtype: float32|float16|int8, level: 0..9}", o.codec);
+      failConfig("codec", "{dtype: float32|float16|int8, level: 0..9, quantize?: graph|codec}", o.codec);
     }
   }
   if (o.defence !== undefined) {

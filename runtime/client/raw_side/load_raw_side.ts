@@ -28,6 +28,7 @@ import { loadPrivateKeyFile } from "../../keys/key_store.ts";
 import { failConfig, type RawSideProcessConfig, type RowSelection } from "./config.ts";
 import { LocalRawSide } from "./local_raw_side.ts";
 import { loadPredictInput, loadPredictTable } from "./predict_input.ts";
+import { quantizesInGraph } from "../../config/quantize_mode.ts";
 
 function select(ds: TensorDataset, sel: RowSelection | undefined, split: string): TensorDataset {
   if (!sel) return ds;
@@ -114,6 +115,7 @@ export async function loadRawSide(
     allowExport: config.allowExport === true,
     ...(data.schema?.kind === "table" ? { exportPreprocessing: preprocessingOfSchema(data.schema) } : {}),
     defence: config.defence,
+    ...(quantizesInGraph(config.codec, "clinic") ? { int8Cut: { level: config.codec!.level } } : {}),
     // The same ±2 px shift as the central CLI (runtime/cli/train.ts), so split and central compare.
     augment: shift
       ? (b, r) => ({ ...b, inputs: { ...b.inputs, image: randomShift(b.inputs.image, 2, r) } })

@@ -48,6 +48,7 @@ import { assembleModel, serverWeightNames } from "./model_export.ts";
 import { type HeadResult, type PendingStep, StepLedger, type StepReply } from "./step_ledger.ts";
 import { HijackWatch } from "./hijack_watch.ts";
 import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
+import { Int8Front } from "./int8_front.ts";
 
 /**
  * Configuration of a {@linkcode LocalRawSide}.
@@ -95,6 +96,12 @@ export interface LocalRawSideConfig {
   exportPreprocessing?: TablePreprocessing;
   /** Privacy defences at the cut (default none); checked with `parseDefenceConfig`. */
   defence?: DefenceConfig;
+  /**
+   * Quantise the cut activation (and dequantise its gradient) inside the front's graphs, its
+   * int8 record written at DEFLATE `level` (`int8_front.ts`; the clinic codec is then int8).
+   * Ignored when a noise or NoPeek defence changes the activation after the graph. Default off.
+   */
+  int8Cut?: { level: number };
 }
 /**
  * Checks the scalar settings of a config: mode and cut count, batch sizes, seed, a non-empty
@@ -153,6 +160,7 @@ interface Parts {
   head?: SegmentSlot;
   serverNames: ReadonlySet<string>;
   defence: DefenceConfig;
+  int8?: Int8Front;
 }
 
 /**
@@ -187,6 +195,8 @@ export class LocalRawSide implements RawSide {
   readonly #defences: CutDefences;
   /** The hijack guard's decoys (`defence.hijackGuard`, vanilla only). */
   readonly #watch?: HijackWatch;
+  /** The front with its cut quantised in the graph (`config.int8Cut`), over the same weights. */
+  readonly #int8?: Int8Front;
   #closed = false;
 
   private constructor(c: LocalRawSideConfig, parts: Parts) {
@@ -195,6 +205,7 @@ export class LocalRawSide implements RawSide {
     this.#serverNames = parts.serverNames;
     this.#front = parts.front;
     this.#head = parts.head;
+    this.#int8 = parts.int8;
     this.#cutName = parts.front.runner.segment.outputs[0].name;
     this.#headInputName = parts.head?.runner.segment.inputs[0].name;
     this.#inputNames = parts.front.runner.segment.inputs.map((i) => i.name);
@@ -237,9 +248,14 @@ export class LocalRawSide implements RawSide {
       }
       : undefined;
     const serverNames = serverWeightNames(segments, config.mode);
+    // The graph cannot quantise what a defence changes after it.
+    // The guard's decoys reuse the real step's float activation: the JavaScript codec serves them.
+    const int8 = config.int8Cut && !defence.noise && !defence.nopeek && !defence.hijackGuard
+      ? await Int8Front.create(config.engine, segments, front.runner, config.int8Cut.level)
+      : undefined;
     // The model as this clinic runs it (with its input defence), so that an export predicts
     // as the trained clinic did.
-    return new LocalRawSide({ ...config, model }, { front, head, serverNames, defence });
+    return new LocalRawSide({ ...config, model }, { front, head, serverNames, defence, int8 });
   }
 
   /**
@@ -255,6 +271,7 @@ export class LocalRawSide implements RawSide {
    */
   async warm(): Promise<void> {
     for (const slot of this.#slots()) await slot.runner.warm();
+    await this.#int8?.runner.warm();
   }
 
   #slots(): SegmentSlot[] {
@@ -340,8 +357,10 @@ export class LocalRawSide implements RawSide {
     if (augment) b = augment(b, augmentRng(seed, epoch, batch));
     const inputs: Record<string, Tensor> = {};
     for (const n of this.#inputNames) inputs[n] = b.inputs[n];
-    const f = await this.#front.runner.forward(inputs);
-    const clean = f.outputs[this.#cutName];
+    const f = this.#int8
+      ? await this.#int8.forward(inputs)
+      : await this.#front.runner.forward(inputs).then((r) => ({ activation: r.outputs[this.#cutName], saved: r.saved }));
+    const clean = f.activation;
     const activation = this.#defences.sendable(clean, `train/${epoch}/${batch}`);
     const reply = this.#c.mode === "vanilla" ? { activation, labels: this.#defences.labelsToSend(b.target, idx) } : { activation };
     const x = this.#defences.nopeekInput;
@@ -441,10 +460,16 @@ export class LocalRawSide implements RawSide {
       );
     }
     if (entry.decoy) return this.#decoyBackward(stepId, entry, cutGrad);
-    checkTensor(cutGrad, "cut gradient", entry.activation.dims);
+    let b;
+    if (this.#int8) {
+      b = await this.#int8.backward(entry.saved, cutGrad, entry.activation.dims);
+    } else {
+      checkTensor(cutGrad, "cut gradient", entry.activation.dims);
+      const g = await this.#defences.withNoPeek(entry, cutGrad);
+      b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
+    }
+    // The guard keeps the real step's gradient (checked above) to score the decoy against.
     if (this.#watch?.follows(entry.epoch, entry.batch)) this.#watch.keepGrad(entry.epoch, entry.batch, cutGrad);
-    const g = await this.#defences.withNoPeek(entry, cutGrad);
-    const b = await this.#front.runner.backward(entry.saved, { [this.#cutName]: g });
     this.#front.optimizer.step(this.#front.runner.params, b.paramGrads);
     this.#steps.markDone(stepId);
   }
@@ -476,9 +501,11 @@ export class LocalRawSide implements RawSide {
     const b = ds.take(idx);
     const inputs: Record<string, Tensor> = {};
     for (const name of this.#inputNames) inputs[name] = b.inputs[name];
-    const out = await this.#front.runner.infer(inputs);
+    const activation = this.#int8
+      ? await this.#int8.infer(inputs)
+      : (await this.#front.runner.infer(inputs))[this.#cutName];
     // Evaluation too: the server must never see a clean activation when noise is on.
-    return { activation: this.#defences.sendable(out[this.#cutName], `${split}/${batch}`), labels: b.target };
+    return { activation: this.#defences.sendable(activation, `${split}/${batch}`), labels: b.target };
   }
 
   /** {@inheritDoc RawSide.evalHead} */
@@ -613,6 +640,7 @@ export class LocalRawSide implements RawSide {
     this.#closed = true;
     this.#steps.clear();
     for (const { runner } of this.#slots()) await runner.release();
+    await this.#int8?.runner.release();
     await this.#defences.release();
   }
 }

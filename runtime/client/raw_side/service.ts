@@ -165,7 +165,8 @@ export async function serveRawSide(
   const reader = new FrameReader(input);
   const send = async (m: WireMessage) => {
     // The cut tensors go out in the clinic's wire codec, for the courier to relay as they are.
-    const enc = codec && m.kind === FRAME_KIND.reply && CUT_REPLIES.has(m.method) ? { codec } : {};
+    // reuseRecords: an activation quantised in the graph goes as the int8 record it came with.
+    const enc = codec && m.kind === FRAME_KIND.reply && CUT_REPLIES.has(m.method) ? { codec, reuseRecords: true } : {};
     const frame = profile.time(`raw encode ${m.method}`, () => encodeFrame(m, enc));
     await profile.timeAsync(`raw write ${m.method}`, () => writer.write(frame));
   };
@@ -182,7 +183,8 @@ export async function serveRawSide(
       if (body === null) break;
       let m: WireMessage;
       try {
-        m = profile.time("raw decode", () => decodeFrame(body));
+        // int8Views: an int8 cut gradient keeps its codes for a backward graph that takes them.
+        m = profile.time("raw decode", () => decodeFrame(body, undefined, false, true));
       } catch (e) {
         // The id is the first field; answer it if it could be read, so the caller is not left waiting.
         const id = body.length >= 4 ? new DataView(body.buffer, body.byteOffset).getUint32(0) : 0;

@@ -108,8 +108,9 @@ export class RawSideStub implements RawSide {
           const body = await reader.next();
           if (body === null) break;
           const t0 = prof.enabled ? performance.now() : 0;
-          // Tensors keep their records: the cut activation goes on to the server as it came.
-          const m = decodeFrame(body, undefined, true);
+          // Tensors keep their records: the cut activation goes on to the server as it came
+          // (an int8 one as a view: never dequantised here).
+          const m = decodeFrame(body, undefined, true, true);
           if (prof.enabled) prof.add(`stub decode ${m.method}`, performance.now() - t0);
           if (m.kind === FRAME_KIND.ready) {
             readyResolve(m.header as RawSideInfo);

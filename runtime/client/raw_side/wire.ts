@@ -148,7 +148,10 @@ export function encodeFrame(m: WireMessage, enc: FrameEncoding = {}): Uint8Array
 
 /**
  * Decodes a frame body (without its length prefix). With `keepRecords`, the tensors remember
- * their wire records, for the courier to relay them (see {@linkcode FrameEncoding}).
+ * their wire records, for the courier to relay them (see {@linkcode FrameEncoding}). With
+ * `int8Views`, float tensors sent as dense int8 come back as views
+ * (runtime/codec/quantized_view.ts): the same values, dequantised only if read, their codes
+ * and record kept.
  *
  * @throws {RawSideError} `PROTOCOL` for a truncated or malformed body (codec errors included)
  * @example
@@ -162,6 +165,7 @@ export function decodeFrame(
   body: Uint8Array,
   maxElements = 2 ** 28,
   keepRecords = false,
+  int8Views = false,
 ): WireMessage {
   const bad = (msg: string, cause?: unknown) =>
     new RawSideError("PROTOCOL", `malformed frame: ${msg}`, { cause });
@@ -190,6 +194,7 @@ export function decodeFrame(
   try {
     tensors = decodeTensors(body.subarray(hStart + headerLength), { maxElements, maxTensors: 16 }, {
       keepRecords,
+      int8Views,
     });
   } catch (e) {
     throw bad(`tensors: ${(e as Error).message}`, e);

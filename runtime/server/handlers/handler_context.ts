@@ -116,7 +116,8 @@ export function retryKey(req: RequestMessage): string | null {
  * ```
  */
 export function encodeReply(ctx: HandlerContext, m: ReplyMessage): Uint8Array {
-  return encodeMessage(m, ctx.codec);
+  // reuseRecords: a cut gradient quantised in the graph goes out as the record it came with.
+  return encodeMessage(m, { ...ctx.codec, reuseRecords: true });
 }
 
 /**

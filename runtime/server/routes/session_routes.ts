@@ -184,6 +184,7 @@ async function answer(d: SessionRouteDeps, id: string, session: Session, opened:
     decodeMessage(opened.payload, {
       limits: opened.payload[0] === MESSAGE_TYPES.TURN_DONE ? d.turnDoneLimits : d.limits,
       expect: state.model.expect,
+      int8Views: state.model.int8InGraph,
     }));
   if (!isRequest(msg)) throw new ProtocolError("BAD_MESSAGE", `${msg.type} is a reply, not a request`);
   return await profile.timeAsync(`server handle ${msg.type} (step + encode)`, () => handleRequest(d.ctx, st, msg));

@@ -144,3 +144,34 @@ Deno.test("in-graph quantisation names what it cannot rewrite", () => {
   g.inputs.push({ name: "i", dtype: "int64", shape: ["N", 3] });
   throws(() => prependInt8Dequantize(g, "i", 1), /"i" is int64, expected float32/);
 });
+
+for (const name of ["native", "wasm"] as EngineName[]) {
+  Deno.test(`${name}: a channel holding NaN or ±Infinity anywhere leaves with a NaN scale, the others unchanged`, async () => {
+    const engine = await createEngine(name);
+    try {
+      const front = await engine.load(frontGraph(17), { name: "front" });
+      const n = quantizedNames("cut");
+      const clean = Float32Array.from({ length: 2 * C * 4 }, (_, i) => Math.sin(i) * 3);
+      const ref = (await front.run({ x: tensor("float32", [2, C, 2, 2], clean) }))[n.scale]
+        .data as Float32Array;
+      // ORT's ReduceMin/ReduceMax skip a NaN unless it comes first: try every position.
+      for (let at = 0; at < clean.length; at++) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const x = clean.slice();
+          x[at] = bad;
+          const s = (await front.run({ x: tensor("float32", [2, C, 2, 2], x) }))[n.scale]
+            .data as Float32Array;
+          const c = Math.floor(at / 4) % C;
+          for (let k = 0; k < C; k++) {
+            if (k === c) {
+              ok(Number.isNaN(s[k]), `${bad} at ${at}: channel ${k} scale ${s[k]}, expected NaN`);
+            } else equal(s[k], ref[k], `${bad} at ${at}: channel ${k} scale changed`);
+          }
+        }
+      }
+      await front.release();
+    } finally {
+      await engine.dispose();
+    }
+  });
+}
