@@ -2,7 +2,7 @@
  * A vertical party's checkpoints and resume (docs/design/vertical.md, "Checkpoints and
  * resume"), in the raw-data process: the front's (and the U-shaped label party's head's)
  * parameters and optimizer state, and the epochs' metrics, in `<stateDir>/epoch-<N>/vertical_party.npz`
- * (`runtime/train/vertical_checkpoint.ts`). Nothing of it leaves the process: the server is
+ * (`runtime/server/vertical_checkpoint.ts`). Nothing of it leaves the process: the server is
  * told epoch numbers only (`V_RESUME`, `V_EPOCH_END`).
  *
  * @example
@@ -13,7 +13,7 @@
  * @module
  */
 import type { SegmentSlot } from "../train/segment_state.ts";
-import { latestEpoch, loadEpoch, saveEpoch } from "../train/vertical_checkpoint.ts";
+import { latestEpoch, loadEpoch, saveEpoch } from "../server/vertical_checkpoint.ts";
 import type { VerticalRequester } from "./vertical_pipe.ts";
 
 /** The party's checkpoint file in each `epoch-<N>` folder of its state folder. */

@@ -8,7 +8,7 @@
  *   boundary: the steps of an epoch cut short are dropped everywhere and run once more, none
  *   is applied twice.
  * - `V_EPOCH_END {epoch}`: once every party finished the epoch, the server writes its
- *   checkpoint (`runtime/train/vertical_checkpoint.ts`); the parties write theirs after the
+ *   checkpoint (`runtime/server/vertical_checkpoint.ts`); the parties write theirs after the
  *   reply, so the server's is never behind a party's.
  *
  * @example
@@ -20,7 +20,7 @@
  * @module
  */
 import { ProtocolError } from "../protocol/protocol_error.ts";
-import { checkpointedEpochs, loadEpoch, saveEpoch } from "../train/vertical_checkpoint.ts";
+import { checkpointedEpochs, loadEpoch, saveEpoch } from "./vertical_checkpoint.ts";
 import type { VerticalServer } from "./vertical_step.ts";
 
 /** The server's checkpoint file in each `epoch-<N>` folder. */

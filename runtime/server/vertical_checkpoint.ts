@@ -14,8 +14,8 @@
  * @module
  */
 import { join } from "node:path";
-import { readCheckpoint, writeCheckpoint } from "../server/checkpoint.ts";
-import { applySegmentState, collectSegmentState, type SegmentSlot } from "./segment_state.ts";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { applySegmentState, collectSegmentState, type SegmentSlot } from "../train/segment_state.ts";
 
 const EPOCH_DIR = /^epoch-([1-9][0-9]*)$/;
 
