@@ -42,7 +42,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * console.log(secureWeight(100, [100, 300])); // 100
  * ```
  */
-export function secureWeight(samples: number, all: readonly number[], maxSamples = DEFAULT_FIXED_POINT.maxSamples): number {
+export function secureWeight(
+  samples: number,
+  all: readonly number[],
+  maxSamples = DEFAULT_FIXED_POINT.maxSamples,
+): number {
   const top = Math.max(...all);
   return top <= maxSamples ? samples : Math.max(1, Math.round((samples * maxSamples) / top));
 }
@@ -56,7 +60,13 @@ function exchangeOf(o: FrontAverageOptions): (payload: Uint8Array) => Promise<Ui
 function rawStepper(o: FrontAverageOptions, round: number, samples: number): SecAggStepper {
   return {
     start: async () => {
-      const r = await o.side.secureFront({ op: "start", study: bytesToHex(o.run), round, samples, peers: o.peers });
+      const r = await o.side.secureFront({
+        op: "start",
+        study: bytesToHex(o.run),
+        round,
+        samples,
+        peers: o.peers,
+      });
       return decodeSecAggMessage(r.message!);
     },
     next: async (m) => {
@@ -67,7 +77,11 @@ function rawStepper(o: FrontAverageOptions, round: number, samples: number): Sec
 }
 
 /** Waits for the average of round `round` without taking part (a clinic dropped from the round). */
-async function awaitAverage(o: FrontAverageOptions, round: number, pollMs: number): Promise<Float32Array> {
+async function awaitAverage(
+  o: FrontAverageOptions,
+  round: number,
+  pollMs: number,
+): Promise<Float32Array> {
   const exchange = exchangeOf(o);
   for (;;) {
     const r = decodeSecAggReply(await exchange(encodeSecAggPoll({ round, want: "done" })));

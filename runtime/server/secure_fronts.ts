@@ -176,7 +176,11 @@ export class SecureFronts {
     p.state = "running";
     this.#attempts(p, [...clinics]).catch((e) => {
       p.state = "gaveUp";
-      this.#log(`secure aggregation of round ${p.epoch}: ${(e as Error).message}; every clinic keeps its own front`);
+      this.#log(
+        `secure aggregation of round ${p.epoch}: ${
+          (e as Error).message
+        }; every clinic keeps its own front`,
+      );
     });
   }
 

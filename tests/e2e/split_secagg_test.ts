@@ -37,29 +37,47 @@ async function clinicWeights(dir: string, clinic: string): Promise<Map<string, T
 
 function maxAbsDiff(got: Tensor, want: Tensor): number {
   let worst = 0;
-  for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(Number(got.data[i]) - Number(want.data[i])));
+  for (let i = 0; i < want.data.length; i++) {
+    worst = Math.max(worst, Math.abs(Number(got.data[i]) - Number(want.data[i])));
+  }
   return worst;
 }
 
 /** FedAvg of the unsplit model over the clinics' batches (SGD: one batch per clinic per round). */
-async function fedAvgReference(dataFile: string, mode: "vanilla" | "ushaped"): Promise<Map<string, Tensor>> {
+async function fedAvgReference(
+  dataFile: string,
+  mode: "vanilla" | "ushaped",
+): Promise<Map<string, Tensor>> {
   const data = await loadDataset(dataFile, { seed: SEED });
-  const { model } = buildSplitModel({ zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED }, mode, "bce");
+  const { model } = buildSplitModel(
+    { zoo: "cnn", data: { image: { channels: 1, size: SIZE } }, seed: SEED },
+    mode,
+    "bce",
+  );
   const segs = compileModel(model, { loss: "bce", cuts: [], seed: SEED });
   const engine = await serverEngine();
   const runner = await SegmentRunner.create(engine, segs[0]);
   const shares = partition({ scheme: "iid", count: data.train.size, clinics: 2, seed: SEED });
-  let global = new Map([...runner.params].map(([k, v]) => [k, { ...v, data: v.data.slice() } as Tensor]));
+  let global = new Map(
+    [...runner.params].map(([k, v]) => [k, { ...v, data: v.data.slice() } as Tensor]),
+  );
   try {
     for (let e = 0; e < ROUNDS; e++) {
       const copies = [];
       for (let c = 0; c < 2; c++) {
-        for (const [k, v] of global) (runner.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
+        for (const [k, v] of global) {
+          (runner.params.get(k)!.data as Float32Array).set(v.data as Float32Array);
+        }
         const mine = data.train.subset(shares[c]);
         const b = mine.take(batchIndices(SEED, e, mine.size, BATCH, 0));
         const r = await runOneBatch(engine, segs, b.inputs, b.target, [runner]);
         createOptimizer({ kind: "sgd", lr: LR }).step(runner.params, r.paramGrads);
-        copies.push({ state: new Map([...runner.params].map(([k, v]) => [k, { ...v, data: v.data.slice() } as Tensor])), weight: mine.size });
+        copies.push({
+          state: new Map(
+            [...runner.params].map(([k, v]) => [k, { ...v, data: v.data.slice() } as Tensor]),
+          ),
+          weight: mine.size,
+        });
       }
       global = averageStates(copies);
     }
@@ -70,13 +88,26 @@ async function fedAvgReference(dataFile: string, mode: "vanilla" | "ushaped"): P
 }
 
 async function train(mode: "vanilla" | "ushaped", schedule: "parallel" | "splitfed") {
-  const w = await makeWorld({ mode, n: N, batchSize: BATCH, epochs: ROUNDS, seed: SEED, optimizer: { kind: "sgd", lr: LR } });
+  const w = await makeWorld({
+    mode,
+    n: N,
+    batchSize: BATCH,
+    epochs: ROUNDS,
+    seed: SEED,
+    optimizer: { kind: "sgd", lr: LR },
+  });
   const server = await startInProcessServer(w, { schedule, frontAggregation: "secagg" });
   try {
-    const results = (await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }))))
-      .map((r) => r.result);
+    const results = (await Promise.all(w.clientConfigs.map((c) =>
+      launchClinic(c, "train", { onLine: () => {}, pollMs: 20 })
+    )))
+      .map((r) =>
+        r.result
+      );
     await server.handle.model.settle();
-    const clinics = await Promise.all(results.map((r, i) => clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)));
+    const clinics = await Promise.all(
+      results.map((r, i) => clinicWeights(w.clientConfigs[i].checkpointDir, r.clinic)),
+    );
     return { w, server, results, clinics };
   } catch (e) {
     await server.stop();
@@ -84,7 +115,6 @@ async function train(mode: "vanilla" | "ushaped", schedule: "parallel" | "splitf
     throw e;
   }
 }
-
 
 Deno.test("split e2e (vanilla, splitfed, frontAggregation secagg): two real clinics end on FedAvg within the fixed-point bound", async () => {
   const { w, server, results, clinics } = await train("vanilla", "splitfed");
@@ -94,7 +124,12 @@ Deno.test("split e2e (vanilla, splitfed, frontAggregation secagg): two real clin
     for (const [i, r] of results.entries()) {
       assert.equal(r.steps, ROUNDS);
       assert.ok(clinics[i].size > 0);
-      for (const [k, v] of clinics[i]) assert.ok(maxAbsDiff(v, want.get(k)!) <= bound, `${r.clinic} ${k}: ${maxAbsDiff(v, want.get(k)!)} > ${bound}`);
+      for (const [k, v] of clinics[i]) {
+        assert.ok(
+          maxAbsDiff(v, want.get(k)!) <= bound,
+          `${r.clinic} ${k}: ${maxAbsDiff(v, want.get(k)!)} > ${bound}`,
+        );
+      }
     }
     assert.equal(server.handle.status().finished, true);
   } finally {

@@ -25,7 +25,10 @@
  */
 import type { Tensor } from "../../../models/tensor.ts";
 import type { KeyPair } from "../../../crypto/noise/dh.ts";
-import { decodeSecAggMessage, encodeSecAggMessage } from "../../../crypto/secagg/secagg_messages.ts";
+import {
+  decodeSecAggMessage,
+  encodeSecAggMessage,
+} from "../../../crypto/secagg/secagg_messages.ts";
 import type { SecAggWant } from "../../protocol/secagg_payload.ts";
 import { localSecAggStepper, type SecAggStepper } from "../secagg_client_round.ts";
 import { applySegmentState, collectSegmentState, type SegmentSlot } from "../segment_state.ts";
@@ -140,7 +143,10 @@ export class SecureFront {
     if (c.op === "apply") return this.#apply(slots, c.average);
     if (c.op === "start") {
       if (!this.#keyPair) {
-        throw new RawSideError("NO_KEY", `clinic ${this.#name} has no static key pair: it cannot take part in secure aggregation`);
+        throw new RawSideError(
+          "NO_KEY",
+          `clinic ${this.#name} has no static key pair: it cannot take part in secure aggregation`,
+        );
       }
       const peers = c.peers;
       this.#stepper = localSecAggStepper({
@@ -177,7 +183,14 @@ export class SecureFront {
     const state = collectSegmentState(slots);
     let at = 0;
     for (const [k, t] of entries) {
-      state.set(k, { dtype: "float32", dims: [...t.dims], data: average.slice(at, at + t.data.length) } as Tensor);
+      state.set(
+        k,
+        {
+          dtype: "float32",
+          dims: [...t.dims],
+          data: average.slice(at, at + t.data.length),
+        } as Tensor,
+      );
       at += t.data.length;
     }
     applySegmentState(slots, state, "secure average");

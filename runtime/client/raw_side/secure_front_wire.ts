@@ -37,12 +37,18 @@ export function secureFrontRequest(
       return { header: { op: c.op }, tensors: {} };
     case "start": {
       const peers = Object.fromEntries([...c.peers].map(([n, k]) => [n, bytesToHex(k)]));
-      return { header: { op: c.op, study: c.study, round: c.round, samples: c.samples, peers }, tensors: {} };
+      return {
+        header: { op: c.op, study: c.study, round: c.round, samples: c.samples, peers },
+        tensors: {},
+      };
     }
     case "next":
       return { header: { op: c.op }, tensors: { message: bytesTensor(c.message) } };
     case "apply":
-      return { header: { op: c.op }, tensors: { average: tensor("float32", [c.average.length], c.average) } };
+      return {
+        header: { op: c.op },
+        tensors: { average: tensor("float32", [c.average.length], c.average) },
+      };
   }
 }
 
@@ -55,10 +61,14 @@ function bytesIn(m: WireMessage, name: string): Uint8Array {
 }
 
 function peersIn(v: unknown): Map<string, Uint8Array> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad("peers must be an object of hex keys by name");
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw bad("peers must be an object of hex keys by name");
+  }
   const out = new Map<string, Uint8Array>();
   for (const [name, hex] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof hex !== "string" || !/^[0-9a-f]{64}$/.test(hex)) throw bad(`peers.${name} must be 64 hex digits`);
+    if (typeof hex !== "string" || !/^[0-9a-f]{64}$/.test(hex)) {
+      throw bad(`peers.${name} must be 64 hex digits`);
+    }
     out.set(name, hexToBytes(hex));
   }
   return out;
@@ -81,16 +91,26 @@ export function secureFrontCall(m: WireMessage): SecureFrontCall {
       return { op: "length" };
     case "start": {
       const { study, round, samples } = h;
-      if (typeof study !== "string" || !Number.isSafeInteger(round) || !Number.isSafeInteger(samples)) {
+      if (
+        typeof study !== "string" || !Number.isSafeInteger(round) || !Number.isSafeInteger(samples)
+      ) {
         throw bad("start needs study (string), round and samples (integers)");
       }
-      return { op: "start", study, round: round as number, samples: samples as number, peers: peersIn(h.peers) };
+      return {
+        op: "start",
+        study,
+        round: round as number,
+        samples: samples as number,
+        peers: peersIn(h.peers),
+      };
     }
     case "next":
       return { op: "next", message: bytesIn(m, "message") };
     case "apply": {
       const t = m.tensors.get("average");
-      if (!t || t.dtype !== "float32" || t.dims.length !== 1) throw bad("average must be float32 [n]");
+      if (!t || t.dtype !== "float32" || t.dims.length !== 1) {
+        throw bad("average must be float32 [n]");
+      }
       return { op: "apply", average: t.data as Float32Array };
     }
     default:
@@ -107,7 +127,9 @@ export function secureFrontCall(m: WireMessage): SecureFrontCall {
  * console.log(answerSecureFront({ length: 3 }).header); // { length: 3 }
  * ```
  */
-export function answerSecureFront(r: SecureFrontResult): { header: unknown; tensors?: Record<string, Tensor> } {
+export function answerSecureFront(
+  r: SecureFrontResult,
+): { header: unknown; tensors?: Record<string, Tensor> } {
   const header: Record<string, unknown> = {};
   if (r.length !== undefined) header.length = r.length;
   if (r.want !== undefined) header.want = r.want;
@@ -132,7 +154,9 @@ export function secureFrontReply(m: WireMessage): SecureFrontResult {
     out.length = h.length as number;
   }
   if (h.want !== undefined) {
-    if (typeof h.want !== "string" || !WANTS.includes(h.want)) throw bad(`want ${JSON.stringify(h.want)}`);
+    if (typeof h.want !== "string" || !WANTS.includes(h.want)) {
+      throw bad(`want ${JSON.stringify(h.want)}`);
+    }
     out.want = h.want as SecureFrontResult["want"];
   }
   if (m.tensors.has("message")) out.message = bytesIn(m, "message");

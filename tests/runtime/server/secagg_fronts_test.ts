@@ -41,16 +41,25 @@ interface Outcome {
 
 function floats(side: LocalRawSide): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  for (const [k, t] of side.weights()) if (t.dtype === "float32") out.set(k, (t.data as Float32Array).slice());
+  for (const [k, t] of side.weights()) {
+    if (t.dtype === "float32") out.set(k, (t.data as Float32Array).slice());
+  }
   return out;
 }
 
 /** `side` with `exportWeights` counted and `secureFront("start")` recording the front it sums. */
-function spy(side: LocalRawSide, name: string, o: Pick<Outcome, "inputs">, count: () => void): RawSide {
+function spy(
+  side: LocalRawSide,
+  name: string,
+  o: Pick<Outcome, "inputs">,
+  count: () => void,
+): RawSide {
   return new Proxy(side, {
     get(target, p) {
       if (p === "exportWeights") {
-        return (...a: Parameters<RawSide["exportWeights"]>) => (count(), target.exportWeights(...a));
+        return (
+          ...a: Parameters<RawSide["exportWeights"]>
+        ) => (count(), target.exportWeights(...a));
       }
       if (p === "secureFront") {
         return (c: Parameters<RawSide["secureFront"]>[0]) => {
@@ -70,7 +79,14 @@ function spy(side: LocalRawSide, name: string, o: Pick<Outcome, "inputs">, count
 
 async function train(extra: Partial<ServerConfig>, absent: string[] = []): Promise<Outcome> {
   const dir = await Deno.makeTempDir();
-  const o: Outcome = { fronts: new Map(), inputs: new Map(), sealed: 0, log: [], checkpointFronts: 0, auc: [] };
+  const o: Outcome = {
+    fronts: new Map(),
+    inputs: new Map(),
+    sealed: 0,
+    log: [],
+    checkpointFronts: 0,
+    auc: [],
+  };
   const server = await startServer("vanilla", {
     checkpointDir: `${dir}/server`,
     epochs: ROUNDS,
@@ -80,45 +96,50 @@ async function train(extra: Partial<ServerConfig>, absent: string[] = []): Promi
   const cfg = tinyConfig("vanilla");
   const sides: LocalRawSide[] = [];
   try {
-    await Promise.all(NAMES.filter((n) => !absent.includes(n)).map(async (name, i) => {
-      const { model, cuts } = buildSplitModel(cfg.model, "vanilla", "bce");
-      await Deno.mkdir(`${dir}/${name}`);
-      const side = await LocalRawSide.create({
-        clinic: name,
-        data: tinySplits(3 + 10 * i),
-        model,
-        cuts,
-        mode: "vanilla",
-        loss: "bce",
-        optimizer: cfg.optimizer,
-        seed: 7,
-        batchSize: 4 + 2 * i,
-        engine: await testEngine(),
-        checkpointDir: `${dir}/${name}`,
-        keyPair: CLINIC_KEYS[name],
-      });
-      sides.push(side);
-      const conn = await ServerConnection.connect({
-        url: "http://server:1",
-        serverPublicKey: SERVER_KEYS.publicKey,
-        clinicKeyPair: CLINIC_KEYS[name],
-        retries: 6,
-        backoffMs: 1,
-        maxBackoffMs: 5,
-        fetch: ((url: string, init?: RequestInit) => server.app.request(url, init)) as typeof fetch,
-      });
-      const peers = new Map(NAMES.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
-      const r = await runClinic({
-        side: spy(side, name, o, () => o.sealed++),
-        conn,
-        peers,
-        run: runId(SERVER_KEYS.publicKey),
-        pollMs: 1,
-      });
-      conn.close();
-      o.fronts.set(name, floats(side));
-      o.auc.push(r.eval.test!.auc);
-    }));
+    await Promise.all(
+      NAMES.filter((n) => !absent.includes(n)).map(async (name, i) => {
+        const { model, cuts } = buildSplitModel(cfg.model, "vanilla", "bce");
+        await Deno.mkdir(`${dir}/${name}`);
+        const side = await LocalRawSide.create({
+          clinic: name,
+          data: tinySplits(3 + 10 * i),
+          model,
+          cuts,
+          mode: "vanilla",
+          loss: "bce",
+          optimizer: cfg.optimizer,
+          seed: 7,
+          batchSize: 4 + 2 * i,
+          engine: await testEngine(),
+          checkpointDir: `${dir}/${name}`,
+          keyPair: CLINIC_KEYS[name],
+        });
+        sides.push(side);
+        const conn = await ServerConnection.connect({
+          url: "http://server:1",
+          serverPublicKey: SERVER_KEYS.publicKey,
+          clinicKeyPair: CLINIC_KEYS[name],
+          retries: 6,
+          backoffMs: 1,
+          maxBackoffMs: 5,
+          fetch: ((url: string, init?: RequestInit) =>
+            server.app.request(url, init)) as typeof fetch,
+        });
+        const peers = new Map(
+          NAMES.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]),
+        );
+        const r = await runClinic({
+          side: spy(side, name, o, () => o.sealed++),
+          conn,
+          peers,
+          run: runId(SERVER_KEYS.publicKey),
+          pollMs: 1,
+        });
+        conn.close();
+        o.fronts.set(name, floats(side));
+        o.auc.push(r.eval.test!.auc);
+      }),
+    );
     assert.equal(server.status().finished, true);
     const ck = await readCheckpoint(`${dir}/server`);
     o.checkpointFronts = [...ck!.tensors.keys()].filter((k) => k.startsWith("front/")).length;
@@ -170,12 +191,20 @@ Deno.test("secagg fronts: every clinic ends on the plain weighted average within
   const bound = fixedPointBound(inputs);
   for (const name of NAMES) {
     const { worst, largest } = worstAgainstPlain(o.fronts.get(name)!, inputs);
-    assert.ok(largest <= DEFAULT_FIXED_POINT.clipRange, `weights within the clipping range (largest ${largest})`);
+    assert.ok(
+      largest <= DEFAULT_FIXED_POINT.clipRange,
+      `weights within the clipping range (largest ${largest})`,
+    );
     assert.ok(worst <= bound, `${name}: ${worst} off the plain average, bound ${bound}`);
   }
   // And the fronts did move: the average is not any one clinic's own front.
   assert.ok(worstAgainstPlain(inputs[0].front, inputs).worst > 100 * bound);
-  assert.ok(o.log.some((l) => /round 1: fronts securely averaged \(secagg round \d+; 3\/3 clinics in the sum\)/.test(l)), o.log.join("\n"));
+  assert.ok(
+    o.log.some((l) =>
+      /round 1: fronts securely averaged \(secagg round \d+; 3\/3 clinics in the sum\)/.test(l)
+    ),
+    o.log.join("\n"),
+  );
   const rounds = [...o.inputs.keys()];
   assert.equal(new Set(rounds).size, rounds.length);
   assert.equal(rounds.length, ROUNDS, "one secagg round per training round");
@@ -189,8 +218,15 @@ Deno.test("relay fronts (the default): the server's checkpoint holds the sealed 
 });
 
 Deno.test("secagg fronts: a clinic dropped from every round leaves the other two to aggregate", async () => {
-  const o = await train({ schedule: "splitfed", frontAggregation: "secagg", turnTimeoutMs: 1500 }, ["c"]);
-  assert.ok(o.log.some((l) => /round 1: fronts securely averaged \(secagg round \d+; 2\/2 clinics in the sum\)/.test(l)), o.log.join("\n"));
+  const o = await train({ schedule: "splitfed", frontAggregation: "secagg", turnTimeoutMs: 1500 }, [
+    "c",
+  ]);
+  assert.ok(
+    o.log.some((l) =>
+      /round 1: fronts securely averaged \(secagg round \d+; 2\/2 clinics in the sum\)/.test(l)
+    ),
+    o.log.join("\n"),
+  );
   const last = o.inputs.get(Math.max(...o.inputs.keys()))!;
   assert.deepEqual(last.map((x) => x.name).sort(), ["a", "b"]);
   for (const name of ["a", "b"]) {
@@ -202,7 +238,8 @@ Deno.test("secagg fronts: a clinic dropped from every round leaves the other two
 Deno.test("SecureFronts: refused rounds are retried under fresh numbers, then given up; no number is reused after a restart", async () => {
   const log: string[] = [];
   const keys = new Map(NAMES.map((n) => [n, CLINIC_KEYS[n].publicKey]));
-  const agg = () => new SecAggRound({ study: "s", clinicKey: (n) => keys.get(n), phaseTimeoutMs: 5 });
+  const agg = () =>
+    new SecAggRound({ study: "s", clinicKey: (n) => keys.get(n), phaseTimeoutMs: 5 });
   const s = new SecureFronts(agg(), (l) => log.push(l));
   for (const n of NAMES) s.noteLength(n, 10);
   s.publish(0);
@@ -216,7 +253,9 @@ Deno.test("SecureFronts: refused rounds are retried under fresh numbers, then gi
     log.filter((l) => /refused \(/.test(l)).map((l) => Number(/secagg round (\d+)/.exec(l)![1])),
     [1, 2, 3],
   );
-  assert.ok(log.at(-1)!.includes(`refused ${SECAGG_ATTEMPTS} times; every clinic keeps its own front`));
+  assert.ok(
+    log.at(-1)!.includes(`refused ${SECAGG_ATTEMPTS} times; every clinic keeps its own front`),
+  );
   // A round ended, its numbers reserved and checkpointed; the server restarts before using them.
   s.publish(1);
   const meta = s.snapshot();
@@ -232,14 +271,29 @@ Deno.test("SecureFronts: refused rounds are retried under fresh numbers, then gi
 });
 
 Deno.test("frontAggregation: refused with a sequential schedule or private fronts, and for an unknown value", () => {
-  assert.throws(() => resolveScheduleConfig({ frontAggregation: "secagg" }, "vanilla"), /needs schedule "parallel" or "splitfed"/);
   assert.throws(
-    () => resolveScheduleConfig({ schedule: "parallel", clinicWeights: "private", frontAggregation: "secagg" }, "vanilla"),
+    () => resolveScheduleConfig({ frontAggregation: "secagg" }, "vanilla"),
+    /needs schedule "parallel" or "splitfed"/,
+  );
+  assert.throws(
+    () =>
+      resolveScheduleConfig({
+        schedule: "parallel",
+        clinicWeights: "private",
+        frontAggregation: "secagg",
+      }, "vanilla"),
     /needs clinicWeights "averaged"/,
   );
   assert.throws(
-    () => resolveScheduleConfig({ schedule: "parallel", frontAggregation: "masked" as "relay" }, "vanilla"),
+    () =>
+      resolveScheduleConfig(
+        { schedule: "parallel", frontAggregation: "masked" as "relay" },
+        "vanilla",
+      ),
     /frontAggregation "masked": expected "relay" or "secagg"/,
   );
-  assert.equal(resolveScheduleConfig({ schedule: "parallel" }, "vanilla").frontAggregation, "relay");
+  assert.equal(
+    resolveScheduleConfig({ schedule: "parallel" }, "vanilla").frontAggregation,
+    "relay",
+  );
 });
