@@ -24,6 +24,7 @@ import type { ServerConfig } from "../../../runtime/server/mod.ts";
 import { DEFAULT_FIXED_POINT } from "../../../crypto/secagg/fixed_point.ts";
 import { CLINIC_KEYS, SERVER_KEYS, startServer, testEngine, tinyConfig } from "./harness.ts";
 import { tinySplits } from "../client/fixture.ts";
+import { parseStudy, studyServerFields } from "../../../runtime/study/study_definition.ts";
 
 const NAMES = ["a", "b", "c"];
 const ROUNDS = 2;
@@ -296,4 +297,26 @@ Deno.test("frontAggregation: refused with a sequential schedule or private front
     resolveScheduleConfig({ schedule: "parallel" }, "vanilla").frontAggregation,
     "relay",
   );
+});
+
+/** A small study file (tests/runtime/study/study_test.ts has the complete one). */
+const STUDY = {
+  id: "s-secagg",
+  mode: "vanilla",
+  model: { name: "cnn", input: { image: { channels: 1, size: 8 } }, seed: 3 },
+  loss: "bce",
+  optimizer: { kind: "adam", lr: 0.001 },
+  schedule: { kind: "parallel", epochs: 2 },
+};
+
+Deno.test("a study's schedule may carry frontAggregation; the server config takes it over", () => {
+  const study = {
+    ...STUDY,
+    schedule: { kind: "parallel", epochs: 2, frontAggregation: "secagg" },
+  };
+  const fields = studyServerFields(parseStudy(JSON.stringify(study), "study.json"));
+  assert.equal(fields.frontAggregation, "secagg");
+  assert.equal(fields.schedule, "parallel");
+  const plain = studyServerFields(parseStudy(JSON.stringify(STUDY), "study.json"));
+  assert.equal("frontAggregation" in plain, false, "absent unless the study sets it");
 });
