@@ -22,7 +22,17 @@ import { SECAGG_ATTEMPTS, SecureFronts } from "../../../runtime/server/secure_fr
 import { resolveScheduleConfig } from "../../../runtime/server/schedule_config.ts";
 import type { ServerConfig } from "../../../runtime/server/mod.ts";
 import { DEFAULT_FIXED_POINT } from "../../../crypto/secagg/fixed_point.ts";
-import { CLINIC_KEYS, SERVER_KEYS, startServer, testEngine, tinyConfig } from "./harness.ts";
+import {
+  assertError,
+  CLINIC_KEYS,
+  RawClinic,
+  SERVER_KEYS,
+  startServer,
+  testEngine,
+  tinyConfig,
+} from "./harness.ts";
+import type { Message } from "../../../runtime/protocol/mod.ts";
+import { decodeSecAggReply, encodeSecAggPoll } from "../../../runtime/protocol/secagg_payload.ts";
 import { tinySplits } from "../client/fixture.ts";
 import { parseStudy, studyServerFields } from "../../../runtime/study/study_definition.ts";
 
@@ -319,4 +329,67 @@ Deno.test("a study's schedule may carry frontAggregation; the server config take
   assert.equal(fields.schedule, "parallel");
   const plain = studyServerFields(parseStudy(JSON.stringify(STUDY), "study.json"));
   assert.equal("frontAggregation" in plain, false, "absent unless the study sets it");
+});
+
+Deno.test("secagg server: TURN names it; a TURN_DONE with a sealed front, or without its length, is refused; SECAGG polls are answered", async () => {
+  const server = await startServer("vanilla", {
+    schedule: "parallel",
+    frontAggregation: "secagg",
+    epochs: 1,
+  }, { names: ["a", "b"] });
+  try {
+    const a = await new RawClinic(server, "a").connect();
+    const turn = await a.send({ type: "TURN_REQUEST" }) as Extract<Message, { type: "TURN" }>;
+    assert.equal(turn.frontAggregation, "secagg");
+    const sealed = await a.post(a.body({
+      type: "TURN_DONE",
+      epoch: 0,
+      lastStepId: null,
+      sealedWeights: { b: Uint8Array.of(1, 2, 3) },
+      frontLength: 10,
+    }));
+    const e = await assertError(sealed, 400, "BAD_MESSAGE");
+    assert.match(
+      e.message,
+      /frontAggregation is "secagg": fronts are summed securely, never relayed/,
+    );
+    const bare = await a.post(
+      a.body({ type: "TURN_DONE", epoch: 0, lastStepId: null, sealedWeights: {} }),
+    );
+    assert.match((await assertError(bare, 400, "BAD_MESSAGE")).message, /lacks frontLength/);
+    const poll = await a.send({
+      type: "SECAGG",
+      payload: encodeSecAggPoll({ round: 1, want: "roster" }),
+    });
+    assert.equal(poll.type, "SECAGG_REPLY");
+    assert.equal(decodeSecAggReply((poll as { payload: Uint8Array }).payload).status, "early");
+    const done = await a.send({
+      type: "TURN_DONE",
+      epoch: 0,
+      lastStepId: null,
+      sealedWeights: {},
+      frontLength: 10,
+    });
+    assert.equal(done.type, "TURN_DONE_RESULT");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("relay server: SECAGG is refused", async () => {
+  const server = await startServer("vanilla", { schedule: "parallel", epochs: 1 }, {
+    names: ["a", "b"],
+  });
+  try {
+    const a = await new RawClinic(server, "a").connect();
+    const res = await a.post(
+      a.body({ type: "SECAGG", payload: encodeSecAggPoll({ round: 1, want: "roster" }) }),
+    );
+    assert.match(
+      (await assertError(res, 400, "BAD_MESSAGE")).message,
+      /frontAggregation is not "secagg"/,
+    );
+  } finally {
+    await server.close();
+  }
 });
