@@ -22,6 +22,7 @@ import { SECAGG_ATTEMPTS, SecureFronts } from "../../../runtime/server/secure_fr
 import { resolveScheduleConfig } from "../../../runtime/server/schedule_config.ts";
 import type { ServerConfig } from "../../../runtime/server/mod.ts";
 import { DEFAULT_FIXED_POINT } from "../../../crypto/secagg/fixed_point.ts";
+import { decodeSecAggMessage } from "../../../crypto/secagg/secagg_messages.ts";
 import {
   assertError,
   CLINIC_KEYS,
@@ -64,6 +65,7 @@ function spy(
   name: string,
   o: Pick<Outcome, "inputs">,
   count: () => void,
+  crash = false,
 ): RawSide {
   return new Proxy(side, {
     get(target, p) {
@@ -79,6 +81,10 @@ function spy(
             list.push({ name, samples: c.samples, front: floats(target) });
             o.inputs.set(c.round, list);
           }
+          // A clinic that dies after its masked upload: it never answers the unmasking request.
+          if (crash && c.op === "next" && decodeSecAggMessage(c.message).type === "unmask") {
+            return Promise.reject(new Error(`${name} crashed after its masked upload`));
+          }
           return target.secureFront(c);
         };
       }
@@ -88,7 +94,11 @@ function spy(
   }) as unknown as RawSide;
 }
 
-async function train(extra: Partial<ServerConfig>, absent: string[] = []): Promise<Outcome> {
+async function train(
+  extra: Partial<ServerConfig>,
+  absent: string[] = [],
+  crash?: string,
+): Promise<Outcome> {
   const dir = await Deno.makeTempDir();
   const o: Outcome = {
     fronts: new Map(),
@@ -139,13 +149,19 @@ async function train(extra: Partial<ServerConfig>, absent: string[] = []): Promi
         const peers = new Map(
           NAMES.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]),
         );
-        const r = await runClinic({
-          side: spy(side, name, o, () => o.sealed++),
+        const run = runClinic({
+          side: spy(side, name, o, () => o.sealed++, crash === name),
           conn,
           peers,
           run: runId(SERVER_KEYS.publicKey),
           pollMs: 1,
         });
+        if (crash === name) {
+          await assert.rejects(run, /crashed after its masked upload/);
+          conn.close();
+          return;
+        }
+        const r = await run;
         conn.close();
         o.fronts.set(name, floats(side));
         o.auc.push(r.eval.test!.auc);
@@ -240,6 +256,33 @@ Deno.test("secagg fronts: a clinic dropped from every round leaves the other two
   );
   const last = o.inputs.get(Math.max(...o.inputs.keys()))!;
   assert.deepEqual(last.map((x) => x.name).sort(), ["a", "b"]);
+  for (const name of ["a", "b"]) {
+    const { worst } = worstAgainstPlain(o.fronts.get(name)!, last);
+    assert.ok(worst <= fixedPointBound(last), `${name} is ${worst} off the average of a and b`);
+  }
+});
+
+Deno.test("secagg fronts: a clinic dying after its masked upload is still in that round's sum; the two others go on", async () => {
+  const o = await train(
+    { schedule: "parallel", frontAggregation: "secagg", turnTimeoutMs: 1500 },
+    [],
+    "c",
+  );
+  assert.ok(
+    o.log.some((l) =>
+      /round 0: fronts securely averaged \(secagg round 1; 3\/3 clinics in the sum\)/.test(l)
+    ),
+    o.log.join("\n"),
+  );
+  assert.ok(
+    o.log.some((l) =>
+      /round 1: fronts securely averaged \(secagg round \d+; 2\/2 clinics in the sum\)/.test(l)
+    ),
+    o.log.join("\n"),
+  );
+  const first = o.inputs.get(1)!;
+  assert.deepEqual(first.map((x) => x.name).sort(), NAMES, "c's front went into round 0's sum");
+  const last = o.inputs.get(Math.max(...o.inputs.keys()))!;
   for (const name of ["a", "b"]) {
     const { worst } = worstAgainstPlain(o.fronts.get(name)!, last);
     assert.ok(worst <= fixedPointBound(last), `${name} is ${worst} off the average of a and b`);
