@@ -30,7 +30,7 @@ import { loadDataset } from "../data/load_dataset.ts";
 import { parseFlags, runMain, UsageError } from "./main.ts";
 import { positiveInt } from "./flag_values.ts";
 import { isTableDemo, runTableDemo } from "./demo_table.ts";
-import { runScheduleDemo } from "./demo_schedules.ts";
+import { frontAggregationFlag, runScheduleDemo } from "./demo_schedules.ts";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
 import { runImageDemo } from "./demo_image.ts";
 import { enterUserDir } from "./user_dir.ts";
@@ -38,7 +38,7 @@ import { enterUserDir } from "./user_dir.ts";
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
   "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
-  "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]";
+  "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge] [--front-aggregation relay|secagg]";
 
 // Files named on the command line (--data, --schema) are the user's, as typed; the demo's own
 // files are found from this module's URL.
@@ -63,6 +63,7 @@ else await runMain(async () => {
     schedule: { type: "string" },
     clinics: { type: "string" },
     "server-batch": { type: "string", default: "inOrder" },
+    "front-aggregation": { type: "string", default: "relay" },
   });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
@@ -93,8 +94,9 @@ else await runMain(async () => {
     if (!SCHEDULE_KINDS.includes(schedule)) throw new UsageError(`--schedule ${values.schedule}: expected sequential, parallel or splitfed`);
     const serverBatch = values["server-batch"] as "inOrder" | "merge";
     if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new UsageError(`--server-batch ${serverBatch}: expected inOrder or merge`);
+    const frontAggregation = frontAggregationFlag(values["front-aggregation"], schedule);
     return await runScheduleDemo({
-      schedule, serverBatch, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
+      schedule, serverBatch, frontAggregation, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
       mode, scheme, alpha, codec, dataPath: values.data!, data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
     });
   }

@@ -1,5 +1,6 @@
 /**
- * `deno task demo --schedule sequential|parallel|splitfed --clinics N [--server-batch inOrder|merge]`
+ * `deno task demo --schedule sequential|parallel|splitfed --clinics N [--server-batch inOrder|merge]
+ * [--front-aggregation relay|secagg]`
  * (with the other demo flags): the demo of `demo.ts` with N clinics under the chosen schedule
  * (docs/design/parallel_schedules.md). Each clinic is the real client — a sandboxed raw-data
  * process and a courier process (`launcher.ts`) — holding a non-IID share of
@@ -11,7 +12,8 @@
  * With `parallel` or `splitfed` every clinic steps at once; at the end of each round (a
  * clinic's `--turns-per-epoch` share of its data) the clinics' fronts are averaged, weighted
  * by samples, inside their raw sides, and `splitfed` also averages the server's per-clinic
- * copies. The overall test AUC pools every clinic's test share scored by its own (averaged)
+ * copies. With `--front-aggregation secagg` the fronts are averaged by secure aggregation
+ * instead (docs/design/secure_aggregation.md): the server learns only their weighted sum. The overall test AUC pools every clinic's test share scored by its own (averaged)
  * front.
  *
  * @example
@@ -41,6 +43,7 @@ import {
   linger,
 } from "./demo_image.ts";
 import { printComparison } from "./demo_report.ts";
+import { UsageError } from "./main.ts";
 
 /**
  * What `demo.ts` parsed.
@@ -54,6 +57,8 @@ import { printComparison } from "./demo_report.ts";
 export interface ScheduleDemoOptions {
   schedule: ScheduleKind;
   serverBatch: "inOrder" | "merge";
+  /** How fronts are averaged at round ends (default `"relay"`). */
+  frontAggregation?: "relay" | "secagg";
   clinics: number;
   epochs: number;
   batchSize: number;
@@ -78,6 +83,7 @@ function startServer(o: ScheduleDemoOptions, root: string, keys: DemoKeys, engin
       ...imageServerConfig(o, root),
       schedule: o.schedule,
       ...(o.serverBatch === "merge" ? { serverBatch: "merge" as const } : {}),
+      ...(o.frontAggregation === "secagg" ? { frontAggregation: "secagg" as const } : {}),
     },
     keys,
     engine,
@@ -122,7 +128,8 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
     console.log(`dashboard: http://127.0.0.1:${s.port}/dashboard`);
     console.log(
       `splitgate demo: ${o.data.description}\nserver on 127.0.0.1:${s.port} (${o.mode}, ${engineName} engine, schedule ${o.schedule}` +
-        `${o.serverBatch === "merge" ? ", merged server batches" : ""}); clinics: ` +
+        `${o.serverBatch === "merge" ? ", merged server batches" : ""}` +
+        `${o.frontAggregation === "secagg" ? ", fronts securely aggregated" : ""}); clinics: ` +
         describeImageShares(o, names) +
         `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`,
     );
@@ -143,4 +150,25 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The value of `--front-aggregation` for schedule `schedule`.
+ *
+ * @throws {UsageError} for a value other than relay or secagg, or secagg with a sequential schedule
+ * @example
+ * ```ts
+ * import { frontAggregationFlag } from "./demo_schedules.ts";
+ * console.log(frontAggregationFlag("secagg", "parallel")); // secagg
+ * ```
+ */
+export function frontAggregationFlag(v: string | undefined, schedule: ScheduleKind): "relay" | "secagg" {
+  const value = v ?? "relay";
+  if (value !== "relay" && value !== "secagg") {
+    throw new UsageError(`--front-aggregation ${value}: expected relay or secagg`);
+  }
+  if (value === "secagg" && schedule === "sequential") {
+    throw new UsageError("--front-aggregation secagg needs --schedule parallel or splitfed (sequential turns hand one front on)");
+  }
+  return value;
 }

@@ -83,6 +83,7 @@ await runMain(async () => {
     schedule: file.schedule,
     serverBatch: file.serverBatch,
     clinicWeights: file.clinicWeights,
+    frontAggregation: file.frontAggregation,
     merge: file.merge,
     allowExport: file.allowExport,
     labelProtection: file.labelProtection,

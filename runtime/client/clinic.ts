@@ -577,14 +577,17 @@ async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
   const { o, result } = run;
   const round = current.round;
   const sealedWeights: Record<string, Uint8Array> = {};
-  // Private fronts (parallel, clinicWeights "private") are never sealed to anyone.
-  for (const [name, publicKey] of run.schedule.shareFronts ? o.peers : []) {
+  // Private fronts (parallel, clinicWeights "private") are never sealed to anyone, nor are
+  // securely aggregated ones (the server learns their length, to size the sum).
+  const secure = run.schedule.secureFronts === true;
+  for (const [name, publicKey] of run.schedule.shareFronts && !secure ? o.peers : []) {
     sealedWeights[name] = await o.side.exportWeights({ name, publicKey }, { run: o.run, epoch: round });
   }
+  const frontLength = secure ? { frontLength: (await o.side.secureFront({ op: "length" })).length } : {};
   // The server checks this against its own last applied step: after a crash before its
   // TURN_DONE checkpoint it stands at the turn's start and refuses, and the turn is redone.
   const lastStepId = current.next > 0 ? `${round}:${current.next - 1}` : null;
-  const done = await ask(o, { type: "TURN_DONE", epoch: round, lastStepId, sealedWeights });
+  const done = await ask(o, { type: "TURN_DONE", epoch: round, lastStepId, sealedWeights, ...frontLength });
   const secs = (performance.now() - current.t) / 1000;
   result.trainSeconds += secs;
   result.turns++;

@@ -26,6 +26,7 @@ import type { RequestMessage } from "../protocol/mod.ts";
 import type { RawSide } from "./raw_side/api.ts";
 import type { ReplyFor } from "./server_connection.ts";
 import { ClinicError } from "./clinic_error.ts";
+import { secureAverageFronts } from "./secure_front_average.ts";
 
 /**
  * The running-average folds for clinic `me`: which front to fold in, with which weight.
@@ -100,6 +101,8 @@ export async function averageFronts(o: FrontAverageOptions, round: number): Prom
       `asked for the fronts of round ${round}, the server sent round ${f.epoch}`,
     );
   }
+  // frontAggregation "secagg": no sealed fronts, a secure-aggregation round instead.
+  if (f.secaggRound !== undefined) return await secureAverageFronts(o, round, f);
   const folds = foldWeights(o.me, f.clinics, f.samples);
   for (const { from, mix } of folds) {
     const blob = f.sealedWeights[from];

@@ -27,6 +27,11 @@ export interface RoundPolicy {
   parallel: boolean;
   /** Whether this clinic seals its front to the others (sequential: always; parallel: unless private). */
   shareFronts: boolean;
+  /**
+   * `frontAggregation: "secagg"`: fronts are averaged by secure aggregation, never sealed to
+   * anyone (`secure_front_average.ts`); absent: relayed.
+   */
+  secureFronts?: true;
 }
 
 /**
@@ -54,7 +59,9 @@ export const SEQUENTIAL: RoundPolicy = Object.freeze({
  * console.log(roundPolicy({}).kind); // sequential
  * ```
  */
-export function roundPolicy(turn: { schedule?: string; clinicWeights?: string }): RoundPolicy {
+export function roundPolicy(
+  turn: { schedule?: string; clinicWeights?: string; frontAggregation?: string },
+): RoundPolicy {
   const kind = turn.schedule ?? "sequential";
   if (kind !== "sequential" && kind !== "parallel" && kind !== "splitfed") {
     throw new ClinicError(
@@ -71,6 +78,16 @@ export function roundPolicy(turn: { schedule?: string; clinicWeights?: string })
       `the server's clinicWeights ${JSON.stringify(weights)}: expected "averaged" or "private"`,
     );
   }
+  const aggregation = turn.frontAggregation ?? "relay";
+  if (aggregation !== "relay" && aggregation !== "secagg") {
+    throw new ClinicError(
+      "CONFIG_MISMATCH",
+      `the server's frontAggregation ${JSON.stringify(aggregation)}: expected "relay" or "secagg"`,
+    );
+  }
   if (kind === "sequential") return SEQUENTIAL;
-  return { kind, parallel: true, shareFronts: weights === "averaged" };
+  const shareFronts = weights === "averaged";
+  return aggregation === "secagg" && shareFronts
+    ? { kind, parallel: true, shareFronts, secureFronts: true }
+    : { kind, parallel: true, shareFronts };
 }

@@ -59,6 +59,8 @@ import {
   type StudyResultMessage,
   type LeaveMessage,
   type LeaveResultMessage,
+  type SecAggReplyMessage,
+  type SecAggRequestMessage,
   type WeightsMessage,
 } from "../protocol/mod.ts";
 
@@ -83,6 +85,7 @@ export type ReplyFor<M extends RequestMessage> = M extends StepMessage ? StepRes
   : M extends TurnRestartMessage ? TurnMessage
   : M extends StudyMessage ? StudyResultMessage
   : M extends LeaveMessage ? LeaveResultMessage
+  : M extends SecAggRequestMessage ? SecAggReplyMessage
   : never;
 
 /**

@@ -47,7 +47,7 @@ export const WEIGHT_PREFIX = "weight/";
 const WEIGHT_NAME = /^[^\u0000-\u001f\u007f]{1,512}$/;
 
 /** Fields carried as bytes (a uint8 tensor, never compressed by a lossy codec). */
-const BYTE_FIELDS: ReadonlySet<string> = new Set(["sealedWeights", "definition"]);
+const BYTE_FIELDS: ReadonlySet<string> = new Set(["sealedWeights", "definition", "payload"]);
 
 type FieldKind = "stepId" | "epoch" | "count" | "loss" | "string" | "name?" | "names" | "stepId?" | "bool" | "counts";
 
@@ -91,11 +91,17 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
       order: "names",
       loss: "string",
     },
-    optionalFields: { schedule: "string", clinicWeights: "string" },
+    optionalFields: { schedule: "string", clinicWeights: "string", frontAggregation: "string" },
     tensors: [],
     bundle: false,
   },
-  TURN_DONE: { fields: { epoch: "epoch", lastStepId: "stepId?" }, tensors: [], sealedMap: true, bundle: true },
+  TURN_DONE: {
+    fields: { epoch: "epoch", lastStepId: "stepId?" },
+    optionalFields: { frontLength: "count" },
+    tensors: [],
+    sealedMap: true,
+    bundle: true,
+  },
   TURN_DONE_RESULT: { fields: { epoch: "epoch", next: "name?" }, tensors: [], bundle: false },
   FETCH_WEIGHTS: { fields: {}, tensors: [], bundle: false },
   WEIGHTS: {
@@ -115,10 +121,13 @@ const SCHEMAS: Readonly<Record<MessageTypeName, Schema>> = {
   FETCH_FRONTS: { fields: { epoch: "epoch" }, tensors: [], bundle: false },
   FRONTS: {
     fields: { epoch: "epoch", clinics: "names", samples: "counts" },
+    optionalFields: { secaggRound: "count" },
     tensors: [],
     sealedMap: true,
     bundle: true,
   },
+  SECAGG: { fields: {}, tensors: ["payload"], bundle: true },
+  SECAGG_REPLY: { fields: {}, tensors: ["payload"], bundle: true },
 };
 
 const TYPE_BY_BYTE = new Map<number, MessageTypeName>(

@@ -12,7 +12,8 @@
  * | `TURN_REQUEST` {} | `TURN` {turn, yours, epoch, finished, lastStepId, order, loss} | both |
  * | `TURN_DONE` {epoch, lastStepId, sealedWeights by clinic} | `TURN_DONE_RESULT` {epoch, next} | both |
  * | `FETCH_WEIGHTS` {} | `WEIGHTS` {from, seq, sealedWeights?} | both |
- * | `FETCH_FRONTS` {epoch} | `FRONTS` {epoch, clinics, samples, sealedWeights by sender} | parallel schedules |
+ * | `FETCH_FRONTS` {epoch} | `FRONTS` {epoch, clinics, samples, sealedWeights by sender, secaggRound?} | parallel schedules |
+ * | `SECAGG` {payload} | `SECAGG_REPLY` {payload} | parallel schedules, `frontAggregation: "secagg"` |
  * | `EXPORT` {} | `EXPORT_RESULT` {weights by initializer name} | both |
  * | `TURN_RESTART` {epoch, lastStepId} | `TURN` (as `TURN_REQUEST`'s) | both |
  * | `STUDY` {} | `STUDY_RESULT` {id, digest, definition?} | both |
@@ -113,6 +114,11 @@ export interface TurnMessage {
   schedule?: "sequential" | "parallel" | "splitfed";
   /** Parallel schedules: whether fronts are averaged at each round's end (`"averaged"`) or kept (`"private"`). */
   clinicWeights?: "averaged" | "private";
+  /**
+   * Parallel schedules: how fronts are averaged, `"relay"` (sealed clinic to clinic; absent
+   * means relay) or `"secagg"` (secure aggregation, docs/design/secure_aggregation.md).
+   */
+  frontAggregation?: "relay" | "secagg";
 }
 /** End of the sender's turn, with its weights sealed to every other clinic. */
 export interface TurnDoneMessage {
@@ -127,6 +133,11 @@ export interface TurnDoneMessage {
   lastStepId: string | null;
   /** Opaque sealed blobs by recipient clinic name. */
   sealedWeights: Record<string, Uint8Array>;
+  /**
+   * `frontAggregation: "secagg"`: how many weights the sender's front has (the length of the
+   * vector it will sum securely; every clinic's must agree). Absent otherwise.
+   */
+  frontLength?: number;
 }
 /** Reply to {@linkcode TurnDoneMessage}. */
 export interface TurnDoneResultMessage {
@@ -167,8 +178,27 @@ export interface FrontsMessage {
   clinics: string[];
   /** Samples each of `clinics` trained on in the round, in the same order. */
   samples: number[];
-  /** The blobs the other clinics of `clinics` sealed to the asker, by sender. */
+  /** The blobs the other clinics of `clinics` sealed to the asker, by sender (none with secagg). */
   sealedWeights: Record<string, Uint8Array>;
+  /**
+   * `frontAggregation: "secagg"`: the secure-aggregation round number (never reused within a
+   * study) that averages these fronts, to poll with `SECAGG`; 0 when the server gave up on
+   * aggregating them (every clinic keeps its own front). Absent in relay mode.
+   */
+  secaggRound?: number;
+}
+/**
+ * Parallel schedules with `frontAggregation: "secagg"`: one poll of the secure-aggregation
+ * round, the bytes of a `SecAggPoll` (runtime/protocol/secagg_payload.ts).
+ */
+export interface SecAggRequestMessage {
+  type: "SECAGG";
+  payload: Uint8Array;
+}
+/** Reply to {@linkcode SecAggRequestMessage}: the bytes of a `SecAggReply`. */
+export interface SecAggReplyMessage {
+  type: "SECAGG_REPLY";
+  payload: Uint8Array;
 }
 /**
  * Asks for the server segment's trained parameters and buffers, to assemble the full model
@@ -247,7 +277,8 @@ export type RequestMessage =
   | ExportMessage
   | TurnRestartMessage
   | StudyMessage
-  | LeaveMessage;
+  | LeaveMessage
+  | SecAggRequestMessage;
 
 /** Replies, server → clinic. */
 export type ReplyMessage =
@@ -262,6 +293,7 @@ export type ReplyMessage =
   | ExportResultMessage
   | StudyResultMessage
   | LeaveResultMessage
+  | SecAggReplyMessage
   | ErrorMessage;
 
 /**
@@ -312,6 +344,8 @@ export const MESSAGE_TYPES: Readonly<Record<MessageTypeName, number>> = {
   LEAVE_RESULT: 22,
   FETCH_FRONTS: 23,
   FRONTS: 24,
+  SECAGG: 25,
+  SECAGG_REPLY: 26,
 };
 
 /**
@@ -336,6 +370,7 @@ export const REPLY_TYPE: Readonly<Record<RequestMessage["type"], ReplyMessage["t
   TURN_RESTART: "TURN",
   STUDY: "STUDY_RESULT",
   LEAVE: "LEAVE_RESULT",
+  SECAGG: "SECAGG_REPLY",
 };
 
 /**

@@ -48,6 +48,8 @@ export {
   type StudyResultMessage,
   type LeaveMessage,
   type LeaveResultMessage,
+  type SecAggReplyMessage,
+  type SecAggRequestMessage,
   type TurnDoneResultMessage,
   type TurnMessage,
   type TurnRequestMessage,

@@ -76,6 +76,7 @@ import { dashboardRoutes } from "./routes/dashboard_routes.ts";
 import { metricsRoutes } from "./routes/metrics_routes.ts";
 import { quantizesInGraph } from "../config/quantize_mode.ts";
 import { resolveEncoding } from "../codec/options.ts";
+import { createSecureFronts } from "./secure_fronts.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -164,6 +165,9 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }, now());
   const copies = sched.schedule === "splitfed" ? new SplitfedCopies(model) : undefined;
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir, copies });
+  if (sched.frontAggregation === "secagg") {
+    state.secure = createSecureFronts(deps.keyPair.publicKey, deps.allowlist, config.turnTimeoutMs ?? 60_000, log);
+  }
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
   state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);

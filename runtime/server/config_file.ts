@@ -120,6 +120,7 @@ const FIELDS = new Set([
   "cipher",
   "metricsTokenFile",
   "schedule", "serverBatch", "clinicWeights", "merge",
+  "frontAggregation",
 ]);
 
 /**

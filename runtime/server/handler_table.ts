@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { HANDLERS } from "./handler_table.ts";
- * console.log(Object.keys(HANDLERS).length); // 12
+ * console.log(Object.keys(HANDLERS).length); // 13
  * ```
  * @module
  */
@@ -20,6 +20,7 @@ import { turnRestart } from "./handlers/turn_restart_handler.ts";
 import { studyDefinition } from "./handlers/study_handler.ts";
 import { leaveStudy } from "./handlers/leave_handler.ts";
 import { PARALLEL_HANDLERS } from "./handlers/parallel_handlers.ts";
+import { secaggPoll } from "./handlers/secagg_handler.ts";
 import type { ClinicRecord } from "./server_state.ts";
 
 /**
@@ -39,6 +40,7 @@ export const HANDLERS: { readonly [T in RequestMessage["type"]]: Handler<T> } = 
   TURN_RESTART: turnRestart,
   STUDY: studyDefinition,
   LEAVE: leaveStudy,
+  SECAGG: secaggPoll,
 };
 
 /**

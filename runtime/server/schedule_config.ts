@@ -40,6 +40,12 @@ export interface ScheduleConfig {
   serverBatch?: "inOrder" | "merge";
   /** Parallel schedules: `"averaged"` (default) or `"private"` (P-SL: fronts never shared). */
   clinicWeights?: "averaged" | "private";
+  /**
+   * Parallel schedules, averaged fronts: `"relay"` (default; each clinic seals its front to the
+   * others, the server relays) or `"secagg"` (secure aggregation: the server learns only the
+   * sample-weighted sum, docs/design/secure_aggregation.md).
+   */
+  frontAggregation?: "relay" | "secagg";
   /** The merge window's bounds. */
   merge?: { maxRows?: number; maxDelayMs?: number };
 }
@@ -50,13 +56,14 @@ export interface ScheduleConfig {
  * @example
  * ```ts
  * import type { ResolvedScheduleConfig } from "./schedule_config.ts";
- * const r: ResolvedScheduleConfig = { schedule: "sequential", serverBatch: "inOrder", clinicWeights: "averaged", merge: null };
+ * const r: ResolvedScheduleConfig = { schedule: "sequential", serverBatch: "inOrder", clinicWeights: "averaged", frontAggregation: "relay", merge: null };
  * ```
  */
 export interface ResolvedScheduleConfig {
   schedule: ScheduleKind;
   serverBatch: "inOrder" | "merge";
   clinicWeights: "averaged" | "private";
+  frontAggregation: "relay" | "secagg";
   /** The window's bounds when `serverBatch` is `"merge"`, else null. */
   merge: { maxRows: number; maxDelayMs: number } | null;
 }
@@ -98,6 +105,7 @@ export function resolveScheduleConfig(c: ScheduleConfig, mode: SplitMode): Resol
       `clinicWeights "private" needs schedule "parallel" or "splitfed" (sequential turns hand the front on), got "sequential"`,
     );
   }
+  const frontAggregation = checkFrontAggregation(c.frontAggregation ?? "relay", schedule, clinicWeights);
   if (serverBatch === "merge" && schedule !== "parallel") {
     throw new RangeError(
       `serverBatch "merge" needs schedule "parallel" (one shared server segment), got ${
@@ -110,7 +118,7 @@ export function resolveScheduleConfig(c: ScheduleConfig, mode: SplitMode): Resol
       `serverBatch "merge" needs mode vanilla (a U-shaped step is two requests), got ${mode}`,
     );
   }
-  if (serverBatch !== "merge") return { schedule, serverBatch, clinicWeights, merge: null };
+  if (serverBatch !== "merge") return { schedule, serverBatch, clinicWeights, frontAggregation, merge: null };
   const maxRows = c.merge?.maxRows ?? 1024;
   if (!(Number.isInteger(maxRows) && maxRows >= 1)) {
     throw new RangeError(`merge.maxRows ${maxRows}: expected an integer >= 1`);
@@ -119,7 +127,27 @@ export function resolveScheduleConfig(c: ScheduleConfig, mode: SplitMode): Resol
   if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) {
     throw new RangeError(`merge.maxDelayMs ${maxDelayMs}: expected milliseconds >= 0`);
   }
-  return { schedule, serverBatch, clinicWeights, merge: { maxRows, maxDelayMs } };
+  return { schedule, serverBatch, clinicWeights, frontAggregation, merge: { maxRows, maxDelayMs } };
+}
+
+/** `frontAggregation` needs fronts that are averaged: a parallel schedule, clinicWeights "averaged". */
+function checkFrontAggregation(
+  v: string,
+  schedule: ScheduleKind,
+  clinicWeights: "averaged" | "private",
+): "relay" | "secagg" {
+  if (v !== "relay" && v !== "secagg") {
+    throw new RangeError(`frontAggregation ${JSON.stringify(v)}: expected "relay" or "secagg"`);
+  }
+  if (v === "secagg" && schedule === "sequential") {
+    throw new RangeError(
+      `frontAggregation "secagg" needs schedule "parallel" or "splitfed" (sequential turns hand one front on, nothing to sum), got "sequential"`,
+    );
+  }
+  if (v === "secagg" && clinicWeights === "private") {
+    throw new RangeError(`frontAggregation "secagg" needs clinicWeights "averaged" (private fronts are never summed), got "private"`);
+  }
+  return v;
 }
 
 /**
@@ -174,6 +202,12 @@ export function scheduleFields(c: Record<string, unknown>): ScheduleConfig {
       fail("clinicWeights", '"averaged" or "private"');
     }
     out.clinicWeights = c.clinicWeights as "averaged" | "private";
+  }
+  if (c.frontAggregation !== undefined) {
+    if (c.frontAggregation !== "relay" && c.frontAggregation !== "secagg") {
+      fail("frontAggregation", '"relay" or "secagg"');
+    }
+    out.frontAggregation = c.frontAggregation as "relay" | "secagg";
   }
   if (c.merge !== undefined) {
     const m = c.merge as Record<string, unknown>;

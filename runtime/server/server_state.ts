@@ -24,6 +24,7 @@ import type { ServerModel } from "./server_model.ts";
 import type { SplitMode } from "./split_model.ts";
 import type { RoundSchedule } from "./round_schedule.ts";
 import { RoundFronts } from "./round_fronts.ts";
+import type { SecureFronts, SecureFrontsMeta } from "./secure_fronts.ts";
 import type { SplitfedCopies } from "./splitfed_copies.ts";
 
 /** Version of the checkpoint's `meta`; a server refuses another. */
@@ -76,6 +77,8 @@ interface CheckpointMeta {
   totalSteps?: number;
   /** Parallel schedules: the last ended round's fronts (`round_fronts.ts`). */
   fronts?: { epoch: number; clinics: string[]; samples: number[] } | null;
+  /** `frontAggregation: "secagg"`: the round-number counter and the last round's aggregation. */
+  secagg?: SecureFrontsMeta;
 }
 
 /** A copy of checkpoint data sharing no buffer with it (the model updates tensors in place). */
@@ -105,6 +108,8 @@ export class ServerState {
   readonly fronts: RoundFronts = new RoundFronts();
   /** `splitfed`: the per-clinic copies of the server segment. */
   readonly copies: SplitfedCopies | undefined;
+  /** `frontAggregation: "secagg"`: the secure aggregation of the fronts (`secure_fronts.ts`). */
+  secure: SecureFronts | undefined = undefined;
   /** Where checkpoints go; none: no checkpoints. */
   readonly checkpointDir: string | undefined;
   /** Every allowlisted clinic, in allowlist order. */
@@ -196,6 +201,7 @@ export class ServerState {
       clinics: clinicMeta,
       totalSteps: this.totalSteps,
       ...(this.schedule.kind === "sequential" ? {} : { fronts: this.fronts.snapshot(tensors) }),
+      ...(this.secure ? { secagg: this.secure.snapshot() } : {}),
     };
     return { meta, tensors };
   }
@@ -227,6 +233,7 @@ export class ServerState {
     }
     this.totalSteps = m.totalSteps ?? 0;
     this.fronts.restore(m.fronts, ck.tensors);
+    this.secure?.restore(m.secagg);
     this.copies?.clear();
   }
 

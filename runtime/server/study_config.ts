@@ -115,6 +115,7 @@ const STUDY_FIELD_OF: Record<string, string> = {
   schedule: "schedule.kind",
   serverBatch: "schedule.serverBatch",
   clinicWeights: "schedule.clinicWeights",
+  frontAggregation: "schedule.frontAggregation",
   merge: "schedule.merge",
   labelProtection: "defences.labelProtection",
 };

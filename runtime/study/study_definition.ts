@@ -60,6 +60,7 @@ export interface StudyDefinition {
     order?: string[];
     serverBatch?: "inOrder" | "merge";
     clinicWeights?: "averaged" | "private";
+    frontAggregation?: "relay" | "secagg";
     merge?: { maxRows?: number; maxDelayMs?: number };
   };
   codec?: Record<string, unknown>;
@@ -70,7 +71,7 @@ export interface StudyDefinition {
 const KEYS: Record<string, readonly string[]> = {
   "": ["id", "mode", "model", "loss", "optimizer", "schedule", "codec", "defences", "data"],
   model: ["name", "input", "seed", "cuts"],
-  schedule: ["kind", "epochs", "turnsPerEpoch", "order", "serverBatch", "clinicWeights", "merge"],
+  schedule: ["kind", "epochs", "turnsPerEpoch", "order", "serverBatch", "clinicWeights", "frontAggregation", "merge"],
   defences: ["labelProtection", "clinic"],
 };
 
@@ -169,6 +170,7 @@ export function studyServerFields(s: StudyDefinition): Record<string, unknown> {
     schedule: s.schedule.kind,
     serverBatch: s.schedule.serverBatch,
     clinicWeights: s.schedule.clinicWeights,
+    frontAggregation: s.schedule.frontAggregation,
     merge: s.schedule.merge,
     codec: s.codec,
     labelProtection: s.defences?.labelProtection,

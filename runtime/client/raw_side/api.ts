@@ -28,6 +28,7 @@
  */
 import type { Tensor } from "../../../models/tensor.ts";
 import type { DecoySchedule } from "../../privacy/decoy_schedule.ts";
+import type { SecureFrontCall, SecureFrontResult } from "./secure_front.ts";
 
 /**
  * Split modes: `vanilla` (clinic front | server rest + loss; labels travel to the server) and
@@ -149,6 +150,12 @@ export interface RawSide {
     sealed: Uint8Array,
     from: { run: Uint8Array; peers: ReadonlyMap<string, Uint8Array>; mix?: number },
   ): Promise<{ sender: string; epoch: number; seq: number }>;
+  /**
+   * Secure aggregation of the front (`frontAggregation: "secagg"`): one step of this clinic's
+   * `SecAggClient`, which runs here, next to the static key and the front
+   * (`secure_front.ts`); the courier carries the messages it answers to the server.
+   */
+  secureFront(call: SecureFrontCall): Promise<SecureFrontResult>;
   /**
    * Assembles the full trained model (this clinic's segments and the server's segment, given
    * as `.npz` bytes of its parameters and buffers) into one standard ONNX file in the

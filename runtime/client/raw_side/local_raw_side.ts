@@ -49,6 +49,7 @@ import { type HeadResult, type PendingStep, StepLedger, type StepReply } from ".
 import { HijackWatch } from "./hijack_watch.ts";
 import { isNewer, openWeights, type RelayLedger, sealWeights } from "./weight_relay.ts";
 import { Int8Front } from "./int8_front.ts";
+import { SecureFront, type SecureFrontCall, type SecureFrontResult } from "./secure_front.ts";
 
 /**
  * Configuration of a {@linkcode LocalRawSide}.
@@ -192,6 +193,7 @@ export class LocalRawSide implements RawSide {
   readonly #steps = new StepLedger();
   /** Sealing counter and last accepted relayed weights per sender; saved with each checkpoint. */
   readonly #relay: RelayLedger = { seq: 0, accepted: new Map() };
+  #secure: SecureFront | undefined;
   readonly #defences: CutDefences;
   /** The hijack guard's decoys (`defence.hijackGuard`, vanilla only). */
   readonly #watch?: HijackWatch;
@@ -574,6 +576,13 @@ export class LocalRawSide implements RawSide {
     }, sealed);
     this.#relay.accepted.set(got.sender, { epoch: got.epoch, seq: got.seq });
     return got;
+  }
+
+  /** {@inheritDoc RawSide.secureFront} */
+  secureFront(call: SecureFrontCall): Promise<SecureFrontResult> {
+    this.#open();
+    this.#secure ??= new SecureFront(this.#c.clinic, this.#c.keyPair);
+    return this.#secure.call(this.#slots(), call);
   }
 
   /**

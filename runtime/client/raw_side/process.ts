@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import type { Tensor } from "../../../models/tensor.ts";
 import type { RawSide, RawSideInfo, WeightsRecipient } from "./api.ts";
 import type { RawSideProcessConfig } from "./config.ts";
+import type { SecureFrontCall, SecureFrontResult } from "./secure_front.ts";
 import { RawSideError } from "./error.ts";
 import { rawSideFlags } from "./flags.ts";
 import { RawSideStub, type RawSideStubOptions } from "./stub.ts";
@@ -265,6 +266,11 @@ export class RawSideProcess implements RawSide {
   /** {@inheritDoc RawSide.exportModel} */
   exportModel(serverWeights: Uint8Array): Promise<{ file: string; bytes: number }> {
     return this.#stub.exportModel(serverWeights);
+  }
+
+  /** {@inheritDoc RawSide.secureFront} */
+  secureFront(call: SecureFrontCall): Promise<SecureFrontResult> {
+    return this.#stub.secureFront(call);
   }
 
   /**

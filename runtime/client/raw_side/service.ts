@@ -17,6 +17,7 @@ import type { Tensor } from "../../../models/tensor.ts";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import type { RawSide } from "./api.ts";
 import { RawSideError } from "./error.ts";
+import { answerSecureFront, secureFrontCall } from "./secure_front_wire.ts";
 import { PhaseProfile } from "../../protocol/phase_profile.ts";
 import { errorHeader } from "./error_header.ts";
 import {
@@ -122,6 +123,8 @@ async function dispatch(side: RawSide, m: WireMessage): Promise<Reply> {
       };
     case "exportModel":
       return { header: await side.exportModel(bytesOf(m, "serverWeights")) };
+    case "secureFront":
+      return answerSecureFront(await side.secureFront(secureFrontCall(m)));
     case "close":
       await side.close();
       return {};

@@ -17,6 +17,8 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Tensor } from "../../../models/tensor.ts";
 import type { RawSide, RawSideInfo, WeightsRecipient } from "./api.ts";
+import type { SecureFrontCall, SecureFrontResult } from "./secure_front.ts";
+import { secureFrontReply, secureFrontRequest } from "./secure_front_wire.ts";
 import { PhaseProfile } from "../../protocol/phase_profile.ts";
 import { RawSideError } from "./error.ts";
 import { errorFromHeader, type ErrorHeader } from "./error_header.ts";
@@ -300,6 +302,12 @@ export class RawSideStub implements RawSide {
       throw new RawSideError("PROTOCOL", "exportModel reply lacks file or bytes");
     }
     return { file: h.file, bytes: h.bytes };
+  }
+
+  /** {@inheritDoc RawSide.secureFront} */
+  async secureFront(call: SecureFrontCall): Promise<SecureFrontResult> {
+    const r = secureFrontRequest(call);
+    return secureFrontReply(await this.#call("secureFront", r.header, r.tensors));
   }
 
   /** Asks the raw side to close and end its loop; then closes the pipe towards it. */

@@ -36,6 +36,7 @@ import {
   retryKey,
 } from "./handler_context.ts";
 import { checkEnvelope } from "./relay_envelope.ts";
+import { secaggRoundFor } from "./secagg_handler.ts";
 
 /** `TURN_REQUEST`: where the round stands (silent clinics dropped first, which may end it). */
 const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
@@ -55,6 +56,7 @@ const turnRequest: Handler<"TURN_REQUEST"> = async (ctx, c) => {
     loss: ctx.loss,
     schedule: schedule.kind,
     clinicWeights: ctx.clinicWeights ?? "averaged",
+    ...(ctx.state.secure ? { frontAggregation: "secagg" as const } : {}),
   });
 };
 
@@ -80,6 +82,17 @@ function checkRoundDone(ctx: HandlerContext, c: ClinicRecord, req: RequestOf<"TU
         }, but clinicWeights is "private": fronts are not shared`,
       );
     }
+    return;
+  }
+  if (ctx.state.secure) {
+    // Secure aggregation: the server must never hold a front, not even sealed.
+    if (given.length > 0) {
+      throw new ProtocolError(
+        "BAD_MESSAGE",
+        `TURN_DONE seals weights to ${given.join(", ")}, but frontAggregation is "secagg": fronts are summed securely, never relayed`,
+      );
+    }
+    ctx.state.secure.noteLength(c.name, req.frontLength);
     return;
   }
   const others = schedule.order.filter((n) => n !== c.name);
@@ -134,6 +147,7 @@ async function closeRound(ctx: HandlerContext, round: number): Promise<void> {
     ctx.log(`round ${round}: server copies of ${averaged.join(", ") || "no clinic"} averaged`);
   }
   const p = state.fronts.publish(round, state.schedule.order);
+  state.secure?.publish(round);
   state.model.clearPending();
   const merged = ctx.merge
     ? `; ${ctx.merge.items} steps merged into ${ctx.merge.batches} server batches so far`
@@ -146,19 +160,21 @@ async function closeRound(ctx: HandlerContext, round: number): Promise<void> {
   await state.checkpoint();
 }
 
-/** `FETCH_FRONTS`: the fronts sealed to the asker at the end of round `epoch`. */
-const fetchFronts: Handler<"FETCH_FRONTS"> = (ctx, c, req) => {
+/**
+ * `FETCH_FRONTS`: the fronts sealed to the asker at the end of round `epoch`; with secure
+ * aggregation no fronts, but the round number that sums them (its first asker starts it).
+ */
+const fetchFronts: Handler<"FETCH_FRONTS"> = async (ctx, c, req) => {
   if (ctx.state.schedule.kind === "sequential") {
-    return Promise.reject(
-      new ProtocolError(
-        "BAD_MESSAGE",
-        "FETCH_FRONTS: the server's schedule is sequential (use FETCH_WEIGHTS)",
-      ),
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      "FETCH_FRONTS: the server's schedule is sequential (use FETCH_WEIGHTS)",
     );
   }
-  return Promise.resolve(
-    encodeReply(ctx, { type: "FRONTS", ...ctx.state.fronts.forClinic(req.epoch, c.name) }),
-  );
+  const fronts = ctx.state.fronts.forClinic(req.epoch, c.name);
+  if (!ctx.state.secure) return encodeReply(ctx, { type: "FRONTS", ...fronts });
+  const secaggRound = await secaggRoundFor(ctx, req.epoch, fronts.clinics);
+  return encodeReply(ctx, { type: "FRONTS", ...fronts, secaggRound });
 };
 
 /**

@@ -178,11 +178,13 @@ async function answer(d: SessionRouteDeps, id: string, session: Session, opened:
     throw new ProtocolError("BAD_MESSAGE", `frame type ${opened.type}: expected ${APP_FRAME_TYPE}`);
   }
   gateBeforeDecode(d.ctx, st, opened.payload);
-  // TURN_DONE carries sealed weight blobs (uint8, one per other clinic), which the
-  // cut-shaped element limit does not describe: they are bounded by the body limit.
+  // TURN_DONE carries sealed weight blobs (uint8, one per other clinic), and SECAGG a masked
+  // front (4 bytes a weight), which the cut-shaped element limit does not describe: they are
+  // bounded by the body limit.
+  const byBody = opened.payload[0] === MESSAGE_TYPES.TURN_DONE || opened.payload[0] === MESSAGE_TYPES.SECAGG;
   const msg = profile.time("server decode", () =>
     decodeMessage(opened.payload, {
-      limits: opened.payload[0] === MESSAGE_TYPES.TURN_DONE ? d.turnDoneLimits : d.limits,
+      limits: byBody ? d.turnDoneLimits : d.limits,
       expect: state.model.expect,
       int8Views: state.model.int8InGraph,
     }));

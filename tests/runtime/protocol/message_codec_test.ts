@@ -48,6 +48,11 @@ const samples: Message[] = [
   { type: "FETCH_FRONTS", epoch: 3 },
   { type: "FRONTS", epoch: 3, clinics: ["clinic-a", "clinic-b"], samples: [640, 1280], sealedWeights: { "clinic-b": Uint8Array.of(4, 5) } },
   { type: "FRONTS", epoch: 0, clinics: [], samples: [], sealedWeights: {} },
+  { type: "FRONTS", epoch: 0, clinics: ["a", "b"], samples: [10, 20], sealedWeights: {}, secaggRound: 4 },
+  { type: "TURN_DONE", epoch: 1, lastStepId: "1:0", sealedWeights: {}, frontLength: 1234 },
+  { type: "TURN", turn: null, yours: true, epoch: 1, finished: false, lastStepId: null, order: ["a"], loss: "bce", schedule: "parallel", clinicWeights: "averaged", frontAggregation: "secagg" },
+  { type: "SECAGG", payload: Uint8Array.of(1, 2, 3) },
+  { type: "SECAGG_REPLY", payload: Uint8Array.of(4, 5, 6, 7) },
 ];
 
 function refused(code: string) {

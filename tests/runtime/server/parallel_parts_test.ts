@@ -117,6 +117,7 @@ Deno.test("schedule config: defaults, and refusals that name the field", () => {
     schedule: "sequential",
     serverBatch: "inOrder",
     clinicWeights: "averaged",
+    frontAggregation: "relay",
     merge: null,
   });
   assert.throws(
