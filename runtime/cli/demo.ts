@@ -34,6 +34,7 @@ import { frontAggregationFlag, runScheduleDemo } from "./demo_schedules.ts";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
 import { runImageDemo } from "./demo_image.ts";
 import { enterUserDir } from "./user_dir.ts";
+import { resolve } from "node:path";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
@@ -97,12 +98,12 @@ else await runMain(async () => {
     const frontAggregation = frontAggregationFlag(values["front-aggregation"], schedule);
     return await runScheduleDemo({
       schedule, serverBatch, frontAggregation, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
-      mode, scheme, alpha, codec, dataPath: values.data!, data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
+      mode, scheme, alpha, codec, dataPath: resolve(values.data!), data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
     });
   }
 
   return await runImageDemo({
-    epochs, batchSize, turnsPerEpoch: parts, seed, mode, scheme, alpha, codec, dataPath: values.data!, data,
+    epochs, batchSize, turnsPerEpoch: parts, seed, mode, scheme, alpha, codec, dataPath: resolve(values.data!), data,
     engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
   }, t0);
 }, USAGE);

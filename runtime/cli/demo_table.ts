@@ -53,6 +53,7 @@ import {
 } from "./demo_launch.ts";
 import { codecFlag, modeFlag, positiveInt, seedFlag } from "./flag_values.ts";
 import { parseFlags, readInput, runMain, UsageError } from "./main.ts";
+import { resolve } from "node:path";
 
 const USAGE =
   "usage: deno task demo --data <file.csv> --label <column> [--positive <value>] [--clinics K] " +
@@ -112,7 +113,8 @@ function tableDemoOptions(args: string[]): TableDemoOptions {
   const lr = values.lr === undefined ? 1e-3 : Number(values.lr);
   if (!(lr > 0)) throw new UsageError(`--lr ${values.lr}: expected a positive number`);
   return {
-    data: values.data,
+    // Absolute: the clinics' configs live in a temporary folder, and resolve against it.
+    data: resolve(values.data),
     label: values.label,
     positive: values.positive,
     schema: values.schema,
