@@ -22,7 +22,6 @@
  * ```
  * @module
  */
-import type { LoadedDataset } from "../data/load_dataset.ts";
 import type { Engine } from "../engine/mod.ts";
 import type { ScheduleKind } from "../server/round_schedule.ts";
 import type { ClinicResult } from "../client/clinic.ts";
@@ -38,6 +37,7 @@ import {
 import {
   describeImageShares,
   imageCentral,
+  type ImageDemoOptions,
   imageClinicConfig,
   imageServerConfig,
   linger,
@@ -54,26 +54,12 @@ import { UsageError } from "./main.ts";
  * function n(o: ScheduleDemoOptions) { return o.clinics; }
  * ```
  */
-export interface ScheduleDemoOptions {
+export interface ScheduleDemoOptions extends ImageDemoOptions {
   schedule: ScheduleKind;
   serverBatch: "inOrder" | "merge";
   /** How fronts are averaged at round ends (default `"relay"`). */
   frontAggregation?: "relay" | "secagg";
   clinics: number;
-  epochs: number;
-  batchSize: number;
-  turnsPerEpoch: number;
-  seed: number;
-  mode: "vanilla" | "ushaped";
-  scheme: "iid" | "label-dirichlet" | "size-dirichlet";
-  alpha: number;
-  codec: { dtype: "float32" | "float16" | "int8"; level: number };
-  dataPath: string;
-  data: LoadedDataset;
-  /** `native` or `wasm` (default: native when it loads). */
-  engine?: string;
-  central: boolean;
-  lingerSeconds: number;
 }
 
 /** Starts the server on loopback under `o.schedule` (checkpoints in `root/server`). */
