@@ -1,6 +1,6 @@
 /**
  * Server step on the GPU against the CPU, for the merged batches a parallel schedule builds
- * (issue 18, item 5): pneumonia_cnn's server segment (after `features.5`, the cut of
+ * (docs/design/parallel_schedules.md): pneumonia_cnn's server segment (after `features.5`, the cut of
  * `bench:channel`), one whole vanilla STEP as the server runs it (`ServerModel.step` without
  * `deferUpdate`: forward, loss, backward and the Adam update) on cut batches of 64 to 4096
  * rows, per engine: `native` (onnxruntime-node, CPU) and `native-webgpu` (onnxruntime-node's

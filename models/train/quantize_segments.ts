@@ -1,5 +1,5 @@
 /**
- * Compiled segments whose cut traffic is int8 inside the graphs (issue 20: quantise in the
+ * Compiled segments whose cut traffic is int8 inside the graphs (docs/design/transport.md: quantise in the
  * graph): the sender of a cut ends its forward (and inference) graph in the cut's per-channel
  * int8 quantisation and starts its backward graph by dequantising the gradient it receives;
  * the receiver starts its graphs by dequantising the cut and ends its backward (or step) graph

@@ -1,5 +1,5 @@
 /**
- * Float tensors that keep the int8 codes they stand for (issue 20: quantise in the graph).
+ * Float tensors that keep the int8 codes they stand for (`codec.quantize: "graph"`).
  *
  * A cut tensor quantised inside a graph (`models/train/quantize_cut.ts`) leaves it as codes,
  * scales and zero points; one that arrives as an int8 record can enter a graph the same way.

@@ -1,9 +1,9 @@
 /**
- * Where an int8 cut is quantised (issue 20, "quantise in the graph"): the `quantize` field of
+ * Where an int8 cut is quantised ("quantise in the graph"): the `quantize` field of
  * a clinic's or the server's `codec` config.
  *
  * - `"codec"` (a clinic's default): the graphs stay float and the codec quantises and
- *   dequantises in JavaScript (`runtime/codec/quantize.ts`), as before issue 20.
+ *   dequantises in JavaScript (`runtime/codec/quantize.ts`), as the codec always did.
  * - `"graph"` (the server's default): the sender's graph ends in per-channel int8 quantisation and the receiver's
  *   starts with the inverse (`models/train/quantize_cut.ts`), so the JavaScript codec moves
  *   the int8 record's bytes and never converts floats. A side falls back to the codec by

@@ -163,7 +163,7 @@ export interface DecodeMessageOptions {
   /**
    * Decode float tensors sent as dense int8 into views (runtime/codec/quantized_view.ts):
    * the same floats, dequantised only when read, with their codes kept for a graph that
-   * takes them as they are (quantisation in the graph, issue 20).
+   * takes them as they are (quantisation in the graph, `codec.quantize`).
    */
   int8Views?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * The server segment with its cut quantised in the graph (issue 20): a second runner over the
+ * The server segment with its cut quantised in the graph (`codec.quantize`): a second runner over the
  * same weights whose graphs start by dequantising the cut (`cut.q`, `cut.scale`,
  * `cut.zero_point`) and end by quantising the cut gradient
  * (`models/train/quantize_segments.ts`), so that an int8 activation goes from the wire into

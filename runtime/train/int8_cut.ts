@@ -1,5 +1,5 @@
 /**
- * The runtime's end of a cut quantised inside the graphs (issue 20; the graphs:
+ * The runtime's end of a cut quantised inside the graphs (`codec.quantize`; the graphs:
  * `models/train/quantize_segments.ts`): turning the three carriers a graph emits (`cut.q`,
  * `cut.scale`, `cut.zero_point`) into one view tensor that the codec sends as its int8
  * record byte for byte, and a received view back into the carriers a graph takes.

@@ -79,7 +79,7 @@ async function reference(w: Awaited<ReturnType<typeof makeWorld>>, mode: "vanill
 
 async function train(mode: "vanilla" | "ushaped", codec?: { dtype: "int8"; level: number; quantize: "graph" | "codec" }) {
   const w = await makeWorld({ mode, n: N, batchSize: BATCH, epochs: EPOCHS, seed: SEED, optimizer: { kind: "sgd", lr: LR }, codec });
-  // The server answers in the clinics' codec (it was left at float32 before issue 20's wiring).
+  // The server answers in the clinics' codec (a server left at float32 would answer int8 steps in float32).
   const server = await startInProcessServer(w, codec ? { codec } : {});
   try {
     const results = (await Promise.all(w.clientConfigs.map((c) => launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }))))

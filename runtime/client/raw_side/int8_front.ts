@@ -1,5 +1,5 @@
 /**
- * The clinic's front with its cut quantised in the graph (issue 20): a second runner over the
+ * The clinic's front with its cut quantised in the graph (`codec.quantize`): a second runner over the
  * front's weights whose forward and inference graphs end in the cut's per-channel int8
  * quantisation and whose backward graph starts by dequantising the cut gradient
  * (`models/train/quantize_segments.ts`). The activation leaves as a view
