@@ -27,7 +27,7 @@ import type { ClientConfig } from "./client_config.ts";
  * ```
  */
 export async function clinicDataCheck(
-  config: Pick<ClientConfig, "data" | "dataLabel" | "dataPositive" | "dataSchema">,
+  config: Pick<ClientConfig, "data" | "dataLabel" | "dataPositive" | "dataSchema" | "study">,
 ): Promise<string | undefined> {
   if (!config.data.toLowerCase().endsWith(".csv")) return undefined;
   const schema = config.dataSchema?.kind === "table" ? config.dataSchema : undefined;
@@ -38,7 +38,9 @@ export async function clinicDataCheck(
     schema,
   });
   if (report.errors.length > 0) throw new Error(report.errors[0]);
-  if (!schema) {
+  // A pinned study carries the schema (its `data`), which the raw side applies to every cell
+  // before the first step: no warning then.
+  if (!schema && !config.study) {
     // Without the study's schema each clinic fits scaling and vocabularies on its own file:
     // clinics whose files differ then encode the same value differently.
     report.warnings.push(

@@ -15,7 +15,8 @@
  *
  * Each file is written atomically (`atomic_file.ts`), weights first: the sidecar is the commit
  * point, so a crash between the two leaves the previous checkpoint in force. Older weight
- * files of the clinic are removed afterwards. Reading checks every sidecar field and the
+ * files of the clinic are removed afterwards (later ones, left by a clinic that went back, are moved
+ * to `superseded/`). Reading checks every sidecar field and the
  * weights' SHA-256 before anything is applied.
  *
  * @example
@@ -123,9 +124,21 @@ export async function saveClinicCheckpoint(
       entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".npz") &&
       entry.name !== weights
     ) {
-      await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+      const later = Number(entry.name.slice(prefix.length, -".npz".length)) > epoch;
+      // An older epoch is superseded. A later one means this clinic went back (a server
+      // restored from an older checkpoint, or a study started afresh under the same id): its
+      // weights may be all that is left of a finished run, so they are kept aside, not deleted.
+      if (later) await keepAside(dir, entry.name);
+      else await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
     }
   }
+}
+
+/** Moves `name` into `dir/superseded/`, suffixed with the time, so nothing is overwritten. */
+async function keepAside(dir: string, name: string): Promise<void> {
+  await Deno.mkdir(`${dir}/superseded`, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  await Deno.rename(`${dir}/${name}`, `${dir}/superseded/${name.replace(/\.npz$/, "")}.${stamp}.npz`);
 }
 
 /**
