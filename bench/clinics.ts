@@ -304,14 +304,16 @@ function format(r: Row): string {
  * ```ts
  * import { clientsPerServer } from "./clinics.ts";
  * console.log(clientsPerServer([{ clinics: 1, samplesPerSec: 100 }, { clinics: 2, samplesPerSec: 190 }, { clinics: 4, samplesPerSec: 200 }])); // 2
+ * console.log(clientsPerServer([{ clinics: 2, samplesPerSec: 112 }, { clinics: 4, samplesPerSec: 107 }, { clinics: 8, samplesPerSec: 192 }])); // 8
  * ```
  */
 export function clientsPerServer(rows: { clinics: number; samplesPerSec: number }[]): number {
   const sorted = [...rows].sort((a, b) => a.clinics - b.clinics);
   let best = sorted[0]?.clinics ?? 0;
   for (let k = 1; k < sorted.length; k++) {
+    // Every step counts, not only the first run of rising ones: a noisy dip between two
+    // counts must not hide a later rise.
     if (sorted[k].samplesPerSec >= 1.1 * sorted[k - 1].samplesPerSec) best = sorted[k].clinics;
-    else break;
   }
   return best;
 }
