@@ -39,6 +39,7 @@ import type { RawSideMode } from "./raw_side/api.ts";
 import { type DefenceConfig, parseDefenceConfig } from "../privacy/defence_config.ts";
 import { type DataSchema, parseDataSchema } from "../data/data_schema.ts";
 import { STUDY_DIGEST_PATTERN } from "../study/study_digest.ts";
+import { checkLabelDefenceMode } from "../privacy/label_defence.ts";
 
 /** The `dataSchema` field, checked; its errors name the field under `config.dataSchema`. */
 function configDataSchema(v: unknown): DataSchema {
@@ -200,6 +201,11 @@ export function parseClientConfig(text: string, baseDir: string): ClientConfig {
   }
   if (mode === "ushaped" && defence.hijackGuard) {
     throw new TypeError(`config.defence.hijackGuard needs mode "vanilla", got mode "ushaped" (U-shape labels never reach the server; docs/design/privacy_defences.md)`);
+  }
+  try {
+    checkLabelDefenceMode(defence.labelDefence, mode); // refused here, before any process starts
+  } catch (e) {
+    throw new TypeError(`config.${(e as Error).message}`);
   }
   const clinicKey = path(str("clinicKey")!);
   return {

@@ -174,3 +174,23 @@ Deno.test("gateway config: defence.hijackGuard is taken in vanilla mode and refu
     /config\.defence\.hijackGuard needs mode "vanilla", got mode "ushaped"/,
   );
 });
+
+Deno.test("client config: a label defence in the wrong mode is refused when the config is read", () => {
+  const base = {
+    server: "http://127.0.0.1:8443",
+    serverPublicKey: "s.pub",
+    clinicKey: "a.key",
+    data: "d/x.npz",
+    model: "cnn",
+    optimizer: { kind: "sgd", lr: 0.1 },
+    checkpointDir: "ck",
+  };
+  const rr = { ...base, defence: { labelDefence: { kind: "rr", epsilon: 1 } } };
+  assert.equal(parseClientConfig(JSON.stringify({ ...rr, mode: "vanilla" }), "/").defence.labelDefence?.kind, "rr");
+  assert.throws(
+    () => parseClientConfig(JSON.stringify({ ...rr, mode: "ushaped" }), "/"),
+    /^TypeError: config\.defence\.labelDefence "rr" needs mode vanilla, got ushaped/,
+  );
+  const marvell = { ...base, mode: "vanilla", defence: { labelDefence: { kind: "marvell", scale: 2 } } };
+  assert.throws(() => parseClientConfig(JSON.stringify(marvell), "/"), /labelDefence "marvell" needs mode ushaped, got vanilla/);
+});
