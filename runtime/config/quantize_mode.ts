@@ -7,7 +7,7 @@
  * - `"graph"` (the server's default): the sender's graph ends in per-channel int8 quantisation and the receiver's
  *   starts with the inverse (`models/train/quantize_cut.ts`), so the JavaScript codec moves
  *   the int8 record's bytes and never converts floats. A side falls back to the codec by
- *   itself wherever the graph cannot stand in for it: a clinic whose defences (noise, NoPeek)
+ *   itself wherever the graph cannot stand in for it: a clinic whose defences (noise, NoPeek, the hijack guard's decoys)
  *   change the activation after its graph, a server with label protection, a cut tensor that
  *   arrives as float32/float16 or with scales a graph would overflow on.
  *
