@@ -34,6 +34,7 @@
  * @module
  */
 import { checkStudyData } from "./check_study_data.ts";
+import { type DataSchema, zooSpecOfSchema } from "../data/data_schema.ts";
 
 /** A study id: 1 to 64 of `A-Z a-z 0-9 . _ -`, starting with a letter or digit (it names a folder). */
 export const STUDY_ID_PATTERN: RegExp = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -139,7 +140,7 @@ export function parseStudy(text: string, where: string): StudyDefinition {
     const d = object(s.defences, "defences");
     if (d.clinic !== undefined) object(d.clinic, "defences.clinic");
   }
-  if (s.data !== undefined) checkStudyData(s.data);
+  if (s.data !== undefined) checkEhrInput(model, checkStudyData(s.data));
   return s as unknown as StudyDefinition;
 }
 
@@ -177,4 +178,24 @@ export function studyServerFields(s: StudyDefinition): Record<string, unknown> {
   };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
+}
+
+/**
+ * The zoo `ehr` network's input spec must be the data schema's shape: its numeric columns and, per
+ * categorical column, its categories + 1 (index 0 is "other"). A mismatch would build the
+ * server's and the clinics' networks from different shapes without a word.
+ */
+function checkEhrInput(model: Record<string, unknown>, data: DataSchema): void {
+  if (model.name !== "ehr" || model.input === undefined || data.kind !== "table") return;
+  const want = zooSpecOfSchema(data);
+  const got = (model.input as { tabular?: Record<string, unknown> }).tabular;
+  const same = got !== undefined && got.numeric === want.numeric && (got.codeVocab ?? 0) === 0 &&
+    JSON.stringify(got.vocabSizes ?? []) === JSON.stringify(want.vocabSizes);
+  if (!same) {
+    fail(
+      "model.input",
+      `${JSON.stringify({ tabular: want })} (the data schema's numeric columns, and categories + 1 per categorical column)`,
+      model.input,
+    );
+  }
 }

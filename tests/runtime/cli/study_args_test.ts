@@ -12,7 +12,7 @@ import { runTask } from "../../e2e/cli_harness.ts";
 const STUDY = {
   id: "bc-1",
   mode: "vanilla",
-  model: { name: "ehr", input: { tabular: { numeric: 30, vocabSizes: [], codeVocab: 1 } } },
+  model: { name: "ehr", input: { tabular: { numeric: 0, vocabSizes: [3], codeVocab: 0 } } },
   loss: "bce",
   optimizer: { kind: "adam", lr: 0.001 },
   schedule: { epochs: 3, order: ["a", "b"] },

@@ -192,3 +192,24 @@ Deno.test("receiveStudy: a definition whose digest or id is not the one announce
   });
   assert.throws(() => receiveStudy(p.id, p.digest, Uint8Array.of(0xff)), { message: /not JSON/ });
 });
+
+Deno.test("parseStudy: the ehr network's model.input must be the data schema's shape", () => {
+  const data = {
+    kind: "table",
+    label: { column: "outcome", positive: "1", negative: "0" },
+    missingTokens: [],
+    columns: [
+      { name: "crp", type: "numeric", mean: 40, std: 12, missing: "mean" },
+      { name: "sex", type: "categorical", categories: ["F", "M"], unknown: "refuse", missing: "other" },
+    ],
+  };
+  const study = (input: unknown) =>
+    JSON.stringify({ ...STUDY, model: { name: "ehr", input }, data });
+  const ok = parseStudy(study({ tabular: { numeric: 1, vocabSizes: [3], codeVocab: 0 } }), "s.json");
+  assert.equal(ok.model.name, "ehr");
+  assert.throws(() => parseStudy(study({ tabular: { numeric: 1, vocabSizes: [2], codeVocab: 0 } }), "s.json"), {
+    name: "TypeError",
+    message: /^study\.model\.input: expected \{"tabular":\{"numeric":1,"vocabSizes":\[3\],"codeVocab":0\}\}/,
+  });
+  assert.throws(() => parseStudy(study({ tabular: { numeric: 5, vocabSizes: [7, 4] } }), "s.json"), /study\.model\.input/);
+});
