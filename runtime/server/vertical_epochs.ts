@@ -109,7 +109,7 @@ export class VerticalEpochs {
         );
       }
       this.log(
-        `resume: parties at epochs ${
+        [...v].every(([, e]) => e === 0) ? "no party holds a checkpoint: training starts at epoch 1" : `resume: parties at epochs ${
           [...v].map(([p, e]) => `${p} ${e}`).join(", ")
         }; all start after epoch ${agreed}`,
       );
