@@ -51,6 +51,7 @@ import { ChildLog } from "./child_log.ts";
 import { childEnv } from "./child_env.ts";
 import { checkSandboxFolders } from "./sandbox_folders.ts";
 import { checkCheckpointMode, prepareCheckpointDir } from "./checkpoint_dir.ts";
+import { lines, tap } from "./child_streams.ts";
 
 const COURIER_MAIN = new URL("./courier_main.ts", import.meta.url);
 const DENO_JSON = new URL("../../deno.json", import.meta.url);
@@ -212,32 +213,6 @@ export function courierCommandArgs(config: CourierConfig): string[] {
     fileURLToPath(COURIER_MAIN),
     JSON.stringify(config),
   ];
-}
-
-async function lines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void): Promise<void> {
-  let partial = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const ls = (partial + text).split("\n");
-    partial = ls.pop()!;
-    for (const l of ls) onLine(l);
-  }
-  if (partial) onLine(partial);
-}
-
-function tap(
-  from: ReadableStream<Uint8Array>,
-  to: WritableStream<Uint8Array>,
-  see?: (b: Uint8Array) => void,
-): Promise<void> {
-  const src = see
-    ? from.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, ctl) {
-        see(chunk);
-        ctl.enqueue(chunk);
-      },
-    }))
-    : from;
-  return src.pipeTo(to).catch(() => {});
 }
 
 /**

@@ -37,6 +37,7 @@ import { checkSandboxFolders } from "./sandbox_folders.ts";
 import type { VerticalCourierConfig } from "./vertical_courier_main.ts";
 import type { VerticalPartyResult } from "./vertical_party.ts";
 import { VERTICAL_RESULT_FILE, type VerticalRawConfig } from "./vertical_raw_main.ts";
+import { lines, tap } from "./child_streams.ts";
 
 const RAW_MAIN = new URL("./vertical_raw_main.ts", import.meta.url);
 const COURIER_MAIN = new URL("./vertical_courier_main.ts", import.meta.url);
@@ -137,37 +138,6 @@ export interface VerticalLaunchOptions {
   denoPath?: string;
 }
 
-async function lines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (l: string) => void,
-): Promise<void> {
-  let partial = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const ls = (partial + text).split("\n");
-    partial = ls.pop()!;
-    for (const l of ls) onLine(l);
-  }
-  if (partial) onLine(partial);
-}
-
-function relay(
-  from: ReadableStream<Uint8Array>,
-  to: WritableStream<Uint8Array>,
-  see?: (b: Uint8Array) => void,
-) {
-  const src = see
-    ? from.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          see(chunk);
-          ctl.enqueue(chunk);
-        },
-      }),
-    )
-    : from;
-  return src.pipeTo(to).catch(() => {});
-}
-
 /**
  * Checks the folders, spawns the party's two processes, relays between them and returns the
  * raw side's result (with the courier's sealed byte counts).
@@ -219,8 +189,8 @@ export async function launchVerticalParty(
   // The party's own lines already name it.
   const own = `[${c.name}] `;
   const done = Promise.all([
-    relay(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
-    relay(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
+    tap(raw.stdout, courier.stdin, opts.onBytes && ((b) => opts.onBytes!("toCourier", b))),
+    tap(courier.stdout, raw.stdin, opts.onBytes && ((b) => opts.onBytes!("toRawSide", b))),
     lines(raw.stderr, (l) => l.startsWith(own) ? say(l) : log.rawSideLine(l)),
     lines(courier.stderr, (l) => log.courierLine(l)),
   ]);
