@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { hijackFlags } from "./hijack_flags.ts";
 import { zooModel } from "../models/zoo/mod.ts";
 import { loadDataset } from "../runtime/data/load_dataset.ts";
 import { Rng } from "../runtime/data/rng.ts";
@@ -31,21 +31,7 @@ import { type ServerKind, trainAgainst } from "../tests/runtime/privacy/maliciou
 import type { DefenceConfig } from "../runtime/privacy/defence_config.ts";
 
 const DATA = new URL("../data/pneumoniamnist.npz", import.meta.url).pathname;
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seeds: { type: "string", default: "1,2,3" },
-    epochs: { type: "string", default: "8" },
-    "attack-epochs": { type: "string", default: "3" },
-    every: { type: "string", default: "20" },
-    flips: { type: "string", default: "8" },
-    window: { type: "string", default: "3" },
-  },
-  strict: true,
-});
-const seeds = values.seeds!.split(",").map(Number);
-const epochs = Number(values.epochs), attackEpochs = Number(values["attack-epochs"]);
-const guard = { every: Number(values.every), flips: Number(values.flips), window: Number(values.window) };
+const { seeds, epochs, attackEpochs, guard } = hijackFlags(Deno.args, "1,2,3");
 const data = await loadDataset(DATA);
 const splits = { train: data.train, val: data.val, test: data.test };
 const engine = await createEngine("native");

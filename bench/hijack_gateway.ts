@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { hijackFlags } from "./hijack_flags.ts";
 import { loadDataset } from "../runtime/data/load_dataset.ts";
 import { createEngine, type Engine } from "../runtime/engine/mod.ts";
 import { createServerApp } from "../runtime/server/mod.ts";
@@ -38,25 +38,7 @@ import { allowlist, CLINIC_KEYS, SERVER_KEYS } from "../tests/runtime/server/har
 import { hijackServer } from "../tests/e2e/fsha_server.ts";
 
 const DATA = new URL("../data/pneumoniamnist.npz", import.meta.url).pathname;
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seeds: { type: "string", default: "1" },
-    epochs: { type: "string", default: "8" },
-    "attack-epochs": { type: "string", default: "3" },
-    every: { type: "string", default: "20" },
-    flips: { type: "string", default: "8" },
-    window: { type: "string", default: "3" },
-  },
-  strict: true,
-});
-const seeds = values.seeds!.split(",").map(Number);
-const epochs = Number(values.epochs), attackEpochs = Number(values["attack-epochs"]);
-const guard = {
-  every: Number(values.every),
-  flips: Number(values.flips),
-  window: Number(values.window),
-};
+const { seeds, epochs, attackEpochs, guard } = hijackFlags(Deno.args, "1");
 const data = await loadDataset(DATA);
 const engine = await createEngine("native");
 
