@@ -85,7 +85,16 @@ export type ClinicEvent =
   | { kind: "wait"; holder: string | null; round: number; parallel?: boolean }
   | { kind: "turn"; round: number; epoch: number; part: number; parts: number; steps: number; imported: string | null }
   | { kind: "step"; round: number; step: number; steps: number; loss: number }
-  | { kind: "turn-done"; round: number; steps: number; loss: number; samplesPerSec: number; next: string | null }
+  | {
+    kind: "turn-done";
+    round: number;
+    steps: number;
+    loss: number;
+    samplesPerSec: number;
+    next: string | null;
+    /** A parallel round: every clinic steps at once, so no clinic is "next". */
+    parallel?: true;
+  }
   | { kind: "rollback"; round: number; from: number }
   | { kind: "server-rollback"; round: number; to: string }
   /** Restarted within a parallel round: this clinic's updates of its first `lost` steps are gone. */
@@ -237,7 +246,7 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
       return `${p} round ${e.round} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)}`;
     case "turn-done":
       return `${p} round ${e.round} done: ${e.steps} steps, loss ${e.loss.toFixed(4)}, ` +
-        `${e.samplesPerSec.toFixed(0)} samples/s; next: ${e.next ?? "none (finished)"}`;
+        `${e.samplesPerSec.toFixed(0)} samples/s` + (e.parallel ? "" : `; next: ${e.next ?? "none (finished)"}`);
     case "rollback":
       return `${p} server is behind (restarted?): rolled back to the start of round ${e.round} (was at step ${e.from})`;
     case "server-rollback":
@@ -600,6 +609,7 @@ async function endTurn(run: Run, current: Turn, steps: number): Promise<void> {
     loss,
     samplesPerSec: secs > 0 ? current.samples / secs : 0,
     next: done.next,
+    ...(run.schedule.parallel ? { parallel: true as const } : {}),
   });
 }
 

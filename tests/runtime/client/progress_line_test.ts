@@ -18,6 +18,9 @@ Deno.test("progress line: one line redrawn per step, ETA from the turn's pace, o
   assert.match(out.pop()!, /ETA 11 min 40 s/);
   p.event({ ...ev, kind: "turn-done", round: 2, steps: 10, loss: 0.2, samplesPerSec: 5, next: "b" });
   assert.equal(out.pop(), "\r\x1b[2K[a] round 2 done: 10 steps, loss 0.2000, 5 samples/s; next: b\n");
+  // In a parallel round every clinic steps at once: no clinic is "next".
+  p.event({ ...ev, kind: "turn-done", round: 3, steps: 10, loss: 0.2, samplesPerSec: 5, next: "b", parallel: true });
+  assert.equal(out.pop(), "[a] round 3 done: 10 steps, loss 0.2000, 5 samples/s\n");
   p.end(); // nothing drawn: nothing to end
   assert.equal(out.length, 0);
 });
