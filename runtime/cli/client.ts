@@ -46,7 +46,6 @@ import { launchClinic } from "../client/launcher.ts";
 import { exitOnHijack } from "./hijack_exit.ts";
 import type { ClinicEventRecord } from "../client/clinic_event_line.ts";
 import { ProgressLine } from "../client/progress_line.ts";
-import { clinicDataCheck } from "../client/clinic_data_check.ts";
 import { readInput, refuseOverwrite, runMain, UsageError } from "./main.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { accountOfTurns, describeAccount } from "../privacy/privacy_budget.ts";
@@ -194,8 +193,6 @@ await runMain(async () => {
     return;
   }
 
-  const dataCheck = await clinicDataCheck(config); // refuses a table the schema does not fit
-  if (dataCheck) console.log(dataCheck);
   console.log(
     `splitgate client ${config.name}: server ${config.server}, ${config.mode}, codec ${config.codec.dtype} ` +
       `(deflate ${config.codec.level}), batch ${config.batchSize}, seed ${config.seed}`,
@@ -212,6 +209,8 @@ await runMain(async () => {
     verboseSteps: values.verbose,
     trustStudy: values["trust-study"],
     newStudy: values["new-study"],
+    // After the study is verified, against its schema: refuses a table the schema does not fit.
+    onDataCheck: (summary) => console.log(summary),
     onLine: (l) => {
       progress?.end();
       console.log(l);

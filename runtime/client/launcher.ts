@@ -42,6 +42,7 @@ import { courierFlags } from "./courier_flags.ts";
 import { archiveClinicState, readClinicStudy, storeClinicStudy, storedForGate } from "./clinic_study_folder.ts";
 import type { StudyGate } from "./study_gate.ts";
 import { checkStudyData } from "../study/check_study_data.ts";
+import { clinicDataCheck } from "./clinic_data_check.ts";
 import { type PublishedStudy, receiveStudy } from "../study/published_study.ts";
 import type { ClientConfig } from "./client_config.ts";
 import { type CourierConfig, STUDY_PREFIX } from "./courier_main.ts";
@@ -102,6 +103,13 @@ export interface LaunchOptions {
    * demo launches several clinics.
    */
   revokeRun?: boolean;
+  /**
+   * Task `train`: run the data check of a CSV (`clinic_data_check.ts`) once the study is
+   * verified and stored, against the schema the raw side will encode with (the config's, else
+   * the study's), and hand its summary here; a table that would be refused is refused before
+   * either child starts. Unset: no check (the raw side still refuses a bad table).
+   */
+  onDataCheck?: (summary: string) => void;
   /** Called with the two process ids once spawned (fault tests). */
   onSpawn?: (pids: { rawSide: number; courier: number }) => void;
   /**
@@ -386,6 +394,10 @@ export async function launchClinic<T = ClinicResult>(
   }
   // A clinic config without a data schema encodes with the study's (stored before the raw side starts).
   if (task === "train" && !config.dataSchema) config = await withStudySchema(config);
+  if (task === "train" && opts.onDataCheck) {
+    const summary = await clinicDataCheck(config);
+    if (summary) opts.onDataCheck(summary);
+  }
   const rawArgs = rawSideCommandArgs(rawSideConfigOf(config, opts.predictFile, opts.profile));
   const courierArgs = courierCommandArgs({ ...courierConfigOf(config, task, opts), ...(study ? { study } : {}) });
   const { raw, courier } = await spawnChildren(

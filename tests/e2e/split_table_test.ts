@@ -93,7 +93,7 @@ Deno.test("split on tables: own CSVs with different frequencies train on one sch
       launchClinic(c, "train", { onLine: () => {}, pollMs: 20 }),
       /column 'sex' value "X" \(data row 11\) is not one of the schema's categories \["F","M"\]/,
     );
-    // deno task client prints the data check first and refuses there, before any process starts.
+    // deno task client runs the data check once the study is checked and refuses there, before any process starts.
     const cli = await runCli("client.ts", ["--config", `${w.root}/clinic-c.json`], [
       "--no-prompt",
       "--allow-read",
