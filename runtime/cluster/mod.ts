@@ -24,6 +24,7 @@ export {
   MAX_ACK_PENDING,
   MEMBERS_TTL_MS,
   type NatsLink,
+  resetShardConsumer,
 } from "./nats_link.ts";
 export { findNatsServer, type LocalNats, NATS_SERVER_ENV, startLocalNats } from "./local_nats.ts";
 export { DEFAULT_HEARTBEAT_MS, Membership } from "./membership.ts";

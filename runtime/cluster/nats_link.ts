@@ -39,10 +39,15 @@ import type { StudyNames } from "./study_names.ts";
  * ```
  */
 export interface NatsLink {
+  /** The core NATS connection (reply inboxes, plain publish). */
   nc: NatsConnection;
+  /** JetStream: publish with a PubAck, pull consumers. */
   js: JetStreamClient;
+  /** JetStream management: streams and consumers. */
   jsm: JetStreamManager;
+  /** KV buckets (members, handshakes). */
   kvm: Kvm;
+  /** Object stores (round partials, large payloads). */
   objm: Objm;
   /** Drains and closes the connection (idempotent). */
   close(): Promise<void>;
@@ -150,6 +155,29 @@ async function ensureStream(jsm: JetStreamManager, n: StudyNames): Promise<void>
     if (await exists(() => jsm.streams.info(n.stream))) return;
     await jsm.streams.add(config);
   });
+}
+
+/**
+ * Deletes and re-creates shard `k`'s durable consumer, so that the requests a dead trainer
+ * had pulled but not acked are delivered again at once instead of after `ack_wait` (30 s): a
+ * work-queue stream keeps every unacked message, and a new consumer starts from the first
+ * one. Only the shard's new owner may do this, and only for a shard it takes over from a
+ * trainer gone from the membership; delivery counts restart at 1, so those requests arrive
+ * with `redelivered: false` (their retry keys still answer a repeat from the cached reply).
+ *
+ * @example
+ * ```ts ignore
+ * import { resetShardConsumer } from "./nats_link.ts";
+ * await resetShardConsumer(link, names, 3);
+ * ```
+ */
+export async function resetShardConsumer(link: NatsLink, n: StudyNames, k: number): Promise<void> {
+  try {
+    await link.jsm.consumers.delete(n.stream, n.consumer(k));
+  } catch (e) {
+    if (!/not found/i.test((e as Error).message)) throw e;
+  }
+  await ensureConsumer(link.jsm, n, k);
 }
 
 async function ensureConsumer(jsm: JetStreamManager, n: StudyNames, k: number): Promise<void> {

@@ -101,12 +101,12 @@ Deno.test({
       out += value;
     }
     const url = out.trim();
-  assert.match(url, /^nats:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(url, /^nats:\/\/127\.0\.0\.1:\d+$/);
     (await connectNats(url)).close();
-  child.kill("SIGKILL");
+    child.kill("SIGKILL");
     await child.status;
     await reader.cancel();
-  let gone = false;
+    let gone = false;
     for (let i = 0; i < 50 && !gone; i++) {
       try {
         const l = await connectNats(url);
@@ -116,7 +116,7 @@ Deno.test({
         gone = e instanceof ClusterError && e.code === "NATS_UNREACHABLE";
       }
     }
-  assert.ok(gone, `nats-server at ${url} still answers after its caller was killed`);
+    assert.ok(gone, `nats-server at ${url} still answers after its caller was killed`);
     await Deno.remove(dir, { recursive: true });
   },
 });
