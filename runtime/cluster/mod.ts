@@ -23,6 +23,7 @@ export {
   ensureStudyResources,
   MAX_ACK_PENDING,
   MEMBERS_TTL_MS,
+  NATS_TOKEN_ENV,
   type NatsLink,
   resetShardConsumer,
 } from "./nats_link.ts";

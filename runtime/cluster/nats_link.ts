@@ -61,8 +61,15 @@ export const ACK_WAIT_MS = 30_000;
 export const MAX_ACK_PENDING = 256;
 
 /**
+ * The environment variable holding the NATS token when `connectNats` is given none (the
+ * Kubernetes manifest sets it from a Secret): a token on the command line would show in `ps`.
+ */
+export const NATS_TOKEN_ENV = "SPLITGATE_NATS_TOKEN";
+
+/**
  * Connects to the NATS server at `url` (e.g. `nats://nats:4222`) and checks JetStream is on.
- * The client reconnects by itself after a server restart.
+ * The client reconnects by itself after a server restart. Without `o.token`, the token is
+ * `SPLITGATE_NATS_TOKEN` when that is set (and readable), else none.
  *
  * @throws {ClusterError} `NATS_UNREACHABLE` when no server answers or it refuses the
  *   credentials (the URL is named, the token never); `JETSTREAM_UNAVAILABLE` when the server
@@ -82,7 +89,7 @@ export async function connectNats(
     nc = await connect({
       servers: url,
       name: o.name,
-      token: o.token,
+      token: o.token ?? tokenFromEnv(),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
@@ -118,6 +125,15 @@ export async function connectNats(
     objm: new Objm(js),
     close: () => closed ??= nc.drain().catch(() => nc.close()),
   };
+}
+
+function tokenFromEnv(): string | undefined {
+  try {
+    const t = Deno.env.get(NATS_TOKEN_ENV);
+    return t === "" ? undefined : t;
+  } catch {
+    return undefined; // no --allow-env for it
+  }
 }
 
 /**

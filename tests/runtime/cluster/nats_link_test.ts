@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { AckPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { connectNats, ensureStudyResources } from "../../../runtime/cluster/nats_link.ts";
+import {
+  connectNats,
+  ensureStudyResources,
+  NATS_TOKEN_ENV,
+} from "../../../runtime/cluster/nats_link.ts";
 import { NATS_SERVER_ENV, startLocalNats } from "../../../runtime/cluster/local_nats.ts";
 import { ClusterError } from "../../../runtime/cluster/cluster_error.ts";
 import { studyNames } from "../../../runtime/cluster/study_names.ts";
@@ -126,4 +130,32 @@ Deno.test("studyNames refuses what cannot name NATS objects before any connectio
     () => studyNames("x".repeat(65)),
     (e) => e instanceof ClusterError && e.code === "BAD_STUDY_NAME",
   );
+});
+
+Deno.test({
+  name: "a NATS token: refused without it, accepted from the option or SPLITGATE_NATS_TOKEN",
+  ...natsTest,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const nats = await startLocalNats({ storeDir: dir, token: "s3cret-token" });
+    const saved = Deno.env.get(NATS_TOKEN_ENV);
+    try {
+      Deno.env.delete(NATS_TOKEN_ENV);
+      await assert.rejects(
+        connectNats(nats.url),
+        (e) =>
+          e instanceof ClusterError && e.code === "NATS_UNREACHABLE" &&
+          !e.message.includes("s3cret"),
+      );
+      await (await connectNats(nats.url, { token: "s3cret-token" })).close();
+      Deno.env.set(NATS_TOKEN_ENV, "s3cret-token");
+      await (await connectNats(nats.url)).close();
+    } finally {
+      if (saved === undefined) {
+        Deno.env.delete(NATS_TOKEN_ENV);
+      } else Deno.env.set(NATS_TOKEN_ENV, saved);
+      await nats.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
