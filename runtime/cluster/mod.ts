@@ -38,3 +38,4 @@ export {
   ShardWorker,
 } from "./request_bus.ts";
 export { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
+export { type HealthEndpoint, serveHealth } from "./health_endpoint.ts";
