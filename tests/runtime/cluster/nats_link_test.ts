@@ -140,6 +140,13 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const nats = await startLocalNats({ storeDir: dir, token: "s3cret-token" });
     const saved = Deno.env.get(NATS_TOKEN_ENV);
+    // @nats-io/transport-node 3.4.0 leaves its socket without an "error" listener for a moment
+    // during connect; when the server drops a refused client just then, the reset surfaces as
+    // an uncaught ECONNRESET (besides the rejected connect). Not what this test is about.
+    const absorbReset = (e: ErrorEvent) => {
+      if (/ECONNRESET/.test(String(e.error?.message ?? e.message))) e.preventDefault();
+    };
+    globalThis.addEventListener("error", absorbReset);
     try {
       Deno.env.delete(NATS_TOKEN_ENV);
       await assert.rejects(
@@ -157,6 +164,8 @@ Deno.test({
       } else Deno.env.set(NATS_TOKEN_ENV, saved);
       await nats.stop();
       await Deno.remove(dir, { recursive: true });
+      await new Promise((r) => setTimeout(r, 50)); // a late reset still lands in absorbReset
+      globalThis.removeEventListener("error", absorbReset);
     }
   },
 });
