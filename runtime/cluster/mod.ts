@@ -17,6 +17,7 @@
 export { CLUSTER_ERROR_CODES, ClusterError, type ClusterErrorCode } from "./cluster_error.ts";
 export { DEFAULT_SHARDS, shardOf, type StudyNames, studyNames } from "./study_names.ts";
 export { ownerOf, shardsOf } from "./shard_ring.ts";
+export { type HealthEndpoint, serveHealth } from "./health_endpoint.ts";
 export {
   ACK_WAIT_MS,
   connectNats,
@@ -38,4 +39,3 @@ export {
   ShardWorker,
 } from "./request_bus.ts";
 export { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
-export { type HealthEndpoint, serveHealth } from "./health_endpoint.ts";
