@@ -15,8 +15,8 @@
  *   finite;
  * - zeroPoint = −128 − round(lo / scale), in [−128, 127];
  * - `QuantizeLinear` (ONNX opset 13, per-axis: y = saturate(round(x / scale) + zeroPoint),
- *   round half to even), and on the way in (q − zeroPoint) · scale, `DequantizeLinear`'s
- *   formula written in Cast, Sub and Mul (see {@linkcode prependInt8Dequantize}).
+ *   round half to even), and on the way in `DequantizeLinear` (opset 13, per-axis:
+ *   (q − zeroPoint) · scale). Both need a graph of opset 13 or later.
  *
  * The reconstruction error is therefore within scale/2 per channel, as with the codec.
  *
@@ -35,7 +35,7 @@
  * @module
  */
 
-import { addNode, type Attr, type Graph, intAttr, intsAttr, type ValueInfo } from "../graph/ir.ts";
+import { addNode, type Graph, intAttr, intsAttr, type ValueInfo } from "../graph/ir.ts";
 import { tensor } from "../tensor.ts";
 
 /** The three tensors that carry one quantised cut tensor `name`. */
@@ -224,7 +224,7 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
 export function prependInt8Dequantize(g: Graph, name: string, axis: number): void {
   const at = g.inputs.findIndex((i) => i.name === name);
   const input = g.inputs[at];
-  const rank = checkAxis(input, name, axis, "prependInt8Dequantize: input");
+  checkAxis(input, name, axis, "prependInt8Dequantize: input");
   const names = quantizedNames(name);
   g.inputs.splice(
     at,
@@ -233,51 +233,19 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
     { name: names.scale, dtype: "float32", shape: [input.shape![axis]] },
     { name: names.zeroPoint, dtype: "int8", shape: [input.shape![axis]] },
   );
-  // (q − zeroPoint) · scale in element-wise core ops rather than DequantizeLinear: the same
-  // numbers (q − zeroPoint is an integer float32 holds exactly, so the product is rounded once,
-  // as DequantizeLinear and the codec's dequantizeInt8 round it). With onnxruntime-node 1.30's
-  // per-axis DequantizeLinear the pneumonia_cnn split step (64×32×7×7 cut) ran several ms
-  // slower than the float one on the shared VM; with these broadcasting kernels its fastest
-  // runs were within 0.5 ms of the float step's (bench:channel, 2026-12-06, machine busy).
-  const t = (w: string) => tmp(name, w);
-  const trailing = rank - 1 - axis;
-  const unsqueeze = (x: string, out: string): NodeLike =>
-    trailing === 0
-      ? node("Identity", [x], [out])
-      : node("Unsqueeze", [x, t("trailing_axes")], [out]);
-  if (trailing > 0) {
-    g.initializers.set(
-      t("trailing_axes"),
-      tensor(
-        "int64",
-        [trailing],
-        BigInt64Array.from({ length: trailing }, (_, i) => BigInt(i + 1)),
-      ),
-    );
-  }
-  const nodes: NodeLike[] = [
-    node("Cast", [names.q], [t("q_float")], { to: intAttr(1) }),
-    node("Cast", [names.zeroPoint], [t("zp_float")], { to: intAttr(1) }),
-    unsqueeze(t("zp_float"), t("zp_bcast")),
-    unsqueeze(names.scale, t("scale_bcast")),
-    node("Sub", [t("q_float"), t("zp_bcast")], [t("centred")]),
-    node("Mul", [t("centred"), t("scale_bcast")], [name]),
-  ];
-  g.nodes.unshift(...nodes.map((n, i) => ({ ...n, name: t(`dequantize_${i}`), domain: "" })));
-}
-
-type NodeLike = {
-  opType: string;
-  inputs: string[];
-  outputs: string[];
-  attrs: Record<string, Attr>;
-};
-
-function node(
-  opType: string,
-  inputs: string[],
-  outputs: string[],
-  attrs: Record<string, Attr> = {},
-): NodeLike {
-  return { opType, inputs, outputs, attrs };
+  // ONNX opset 13 DequantizeLinear, per-axis: y = (x − x_zero_point) · x_scale, one pass over
+  // the codes. q − zeroPoint is an integer float32 holds exactly, so the product is rounded
+  // once, as the codec's dequantizeInt8 rounds it: the floats are bit for bit the codec's
+  // (tests/models/train/quantize_cut_test.ts). It replaced a Cast, Sub, Mul chain (three
+  // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
+  // onnxruntime-node 1.30) the chain's step ran 0.04–0.21 ms slower, A/B in one run,
+  // 2026-12-06, shared machine (docs/benchmarks.md, bench:channel).
+  g.nodes.unshift({
+    name: tmp(name, "dequantize"),
+    domain: "",
+    opType: "DequantizeLinear",
+    inputs: [names.q, names.scale, names.zeroPoint],
+    outputs: [name],
+    attrs: { axis: intAttr(axis) },
+  });
 }
