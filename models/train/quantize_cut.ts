@@ -243,6 +243,16 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
   // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
   // onnxruntime-node 1.30) the chain's step ran 0.04–0.21 ms slower, A/B in one run,
   // 2026-12-06, shared machine (docs/benchmarks.md, bench:channel).
+  // Shape and Size read only the shape, which the codes have too: they read the codes, so the
+  // dequantised tensor keeps one consumer fewer. onnxruntime gives every consumer of a
+  // DequantizeLinear its own copy of the node (its QDQ rule "EnsureUniqueDQForNodeUnit"), and
+  // a step graph's Shape of the cut (for reshaping its gradient) cost a second full
+  // dequantisation, about 45 µs of a 64×32×7×7 cut (ORT profile, shared machine).
+  for (const n of g.nodes) {
+    if ((n.opType === "Shape" || n.opType === "Size") && n.inputs[0] === name) {
+      n.inputs[0] = names.q;
+    }
+  }
   g.nodes.unshift({
     name: tmp(name, "dequantize"),
     domain: "",
