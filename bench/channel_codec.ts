@@ -11,11 +11,13 @@
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
- * Never pass/fail on time: it prints figures.
+ * `--reps` times each codec setting; `--step-reps` (default 60) the pairs of steps, float and
+ * quantised in the graphs, that give the step compute and the quantised step's extra time (on a
+ * busy machine a few pairs leave that median noisy). Never pass/fail on time: it prints figures.
  *
  * ```sh
- * deno task bench:channel [--engine native|wasm] [--reps 15] [--cipher chachapoly|aesgcm]
- *   [--transport native|noble]
+ * deno task bench:channel [--engine native|wasm] [--reps 15] [--step-reps 60]
+ *   [--cipher chachapoly|aesgcm] [--transport native|noble]
  * ```
  * @module
  */
@@ -53,6 +55,7 @@ const { values } = parseArgs({
   options: {
     engine: { type: "string", default: "native" },
     reps: { type: "string", default: "15" },
+    "step-reps": { type: "string", default: "60" },
     cipher: { type: "string", default: "chachapoly" },
     transport: { type: "string", default: "native" },
   },
@@ -62,6 +65,7 @@ const aead = {
   transport: values.transport as CipherBackend,
 };
 const reps = Number(values.reps);
+const stepReps = Number(values["step-reps"]);
 const engineName = values.engine as EngineName;
 
 const root = new URL("../", import.meta.url);
@@ -97,28 +101,43 @@ const carried = (out: Record<string, Tensor>): QuantizedTensor => {
 let activation: Tensor | undefined, gradient: Tensor | undefined;
 let qActivation: QuantizedTensor | undefined, qGradient: QuantizedTensor | undefined;
 const stepMs: number[] = [], qStepMs: number[] = [];
-for (let i = 0; i < reps + 3; i++) {
+const floatStep = async () => {
   const t0 = performance.now();
   const r = await runOneBatch(engine, segments, batch.inputs, batch.target, runners);
-  const t1 = performance.now();
+  activation = r.cuts[0].activation;
+  gradient = r.cuts[0].grad;
+  return performance.now() - t0;
+};
+const quantisedStep = async () => {
+  const t0 = performance.now();
   const f = await qRunners[0].forward(batch.inputs);
   const st = await qRunners[1].step(f.outputs, batch.target);
   await qRunners[0].backward(f.saved, st.inputGrads);
-  const t2 = performance.now();
-  if (i >= 3) {
-    stepMs.push(t1 - t0);
-    qStepMs.push(t2 - t1);
-  }
-  activation = r.cuts[0].activation;
-  gradient = r.cuts[0].grad;
+  const ms = performance.now() - t0;
   qActivation = carried(f.outputs);
   qGradient = carried(st.inputGrads);
+  return ms;
+};
+for (let i = 0; i < stepReps + 3; i++) {
+  // Which of the pair runs first alternates, so neither always finds the caches the other left.
+  let a: number, b: number;
+  if (i % 2 === 0) {
+    a = await floatStep();
+    b = await quantisedStep();
+  } else {
+    b = await quantisedStep();
+    a = await floatStep();
+  }
+  if (i >= 3) {
+    stepMs.push(a);
+    qStepMs.push(b);
+  }
 }
 const step = summarize(stepMs).median;
 const rawBytes = activation!.data.byteLength;
 const qStep = summarize(qStepMs).median;
 // The quantise/dequantise nodes' own time: the median of the paired differences (each
-// quantised step against the float step just before it, so both see the same load), never
+// quantised step against the float step beside it, so both see the same load), never
 // below 0. The difference of the fastest runs is printed beside it: on a busy machine the two
 // disagree by more than these nodes cost, so read either as a bound only there.
 const inGraphMs = Math.max(0, summarize(qStepMs.map((q, i) => q - stepMs[i])).median);
@@ -205,7 +224,7 @@ for (const pass of [0, 1]) for (const [name, opts] of settings) {
 
 console.log(`machine: ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}; engine ${engineName}`);
 console.log(`activation: [${activation!.dims}] float32 = ${rawBytes} bytes (real: pneumonia_cnn front on 64 PneumoniaMNIST images)`);
-console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${reps}`);
+console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${stepReps}`);
 console.log(
   `the same step with the cut quantised in the graphs: ${qStep.toFixed(1)} ms median; paired ` +
     `difference ${inGraphMs.toFixed(2)} ms (median; fastest runs differ by ${fastestGap.toFixed(2)} ms), ` +
