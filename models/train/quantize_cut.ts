@@ -35,7 +35,7 @@
  * @module
  */
 
-import { addNode, type Graph, intAttr, intsAttr, type ValueInfo } from "../graph/ir.ts";
+import { addNode, type Graph, intAttr, intsAttr, type Node, type ValueInfo } from "../graph/ir.ts";
 import { tensor } from "../tensor.ts";
 
 /** The three tensors that carry one quantised cut tensor `name`. */
@@ -243,22 +243,42 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
   // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
   // onnxruntime-node 1.30) the chain's step ran 0.04–0.21 ms slower, A/B in one run,
   // 2026-12-06, shared machine (docs/benchmarks.md, bench:channel).
-  // Shape and Size read only the shape, which the codes have too: they read the codes, so the
-  // dequantised tensor keeps one consumer fewer. onnxruntime gives every consumer of a
-  // DequantizeLinear its own copy of the node (its QDQ rule "EnsureUniqueDQForNodeUnit"), and
-  // a step graph's Shape of the cut (for reshaping its gradient) cost a second full
-  // dequantisation, about 45 µs of a 64×32×7×7 cut (ORT profile, shared machine).
+  // onnxruntime gives every consumer of a DequantizeLinear its own copy of the node (its QDQ
+  // rule "EnsureUniqueDQForNodeUnit", on native and wasm): a cut read by two nodes (a Conv and
+  // its weight gradient, or the Shape that reshapes its gradient) was dequantised twice, a
+  // second full pass of about 20–45 µs for a 64×32×7×7 cut (bench:int8-nodes, shared machine).
+  // Shape and Size read only the shape, which the codes have too, so they read the codes; when
+  // more than one reader is left, a Reshape to the codes' shape stands between (it aliases its
+  // input, about 3 µs) and is the dequantisation's one consumer.
   for (const n of g.nodes) {
     if ((n.opType === "Shape" || n.opType === "Size") && n.inputs[0] === name) {
       n.inputs[0] = names.q;
     }
   }
-  g.nodes.unshift({
-    name: tmp(name, "dequantize"),
-    domain: "",
-    opType: "DequantizeLinear",
-    inputs: [names.q, names.scale, names.zeroPoint],
-    outputs: [name],
-    attrs: { axis: intAttr(axis) },
-  });
+  const readers = g.nodes.filter((n) => n.inputs.includes(name)).length +
+    g.outputs.filter((o) => o.name === name).length;
+  const dequantized = readers > 1 ? tmp(name, "dequantized") : name;
+  const nodes = [
+    node(tmp(name, "dequantize"), "DequantizeLinear", [names.q, names.scale, names.zeroPoint], [
+      dequantized,
+    ], { axis: intAttr(axis) }),
+  ];
+  if (readers > 1) {
+    nodes.push(
+      node(tmp(name, "shape"), "Shape", [names.q], [tmp(name, "shape")]),
+      node(tmp(name, "one_reader"), "Reshape", [dequantized, tmp(name, "shape")], [name]),
+    );
+  }
+  g.nodes.unshift(...nodes);
+}
+
+/** A node of the default (`ai.onnx`) domain. */
+function node(
+  name: string,
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Node["attrs"] = {},
+): Node {
+  return { name, domain: "", opType, inputs, outputs, attrs };
 }

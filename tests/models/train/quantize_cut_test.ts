@@ -205,3 +205,42 @@ Deno.test("native: a dequantised input's Shape reads the codes, so the dequantis
     await engine.dispose();
   }
 });
+
+Deno.test("native: a dequantised input read by two nodes is dequantised once, for a Reshape that aliases it", async () => {
+  const g = emptyGraph("server");
+  g.inputs.push({ name: "cut", dtype: "float32", shape: [...SHAPE] });
+  addNode(g, { opType: "Relu", inputs: ["cut"], outputs: ["y"] });
+  addNode(g, { opType: "Neg", inputs: ["cut"], outputs: ["z"] });
+  g.outputs.push(
+    { name: "y", dtype: "float32", shape: [...SHAPE] },
+    { name: "z", dtype: "float32", shape: [...SHAPE] },
+  );
+  prependInt8Dequantize(g, "cut", 1);
+  const dq = g.nodes.filter((node) => node.opType === "DequantizeLinear");
+  equal(dq.length, 1);
+  const readersOfDq = g.nodes.filter((node) => node.inputs.includes(dq[0].outputs[0]));
+  deepEqual(readersOfDq.map((node) => node.opType), ["Reshape"]);
+  const n = quantizedNames("cut");
+  const q = Int8Array.from({ length: 2 * C * 4 }, (_, i) => (i * 37) % 256 - 128);
+  const params = {
+    axis: 1,
+    scales: new Float32Array([0.5, 1, 2]),
+    zeroPoints: new Int8Array([1, -2, 3]),
+  };
+  const js = new Float32Array(q.length);
+  dequantizeInt8(q, params, [2, C, 2, 2], null, js);
+  const engine = await createEngine("native");
+  try {
+    const s = await engine.load(bytes(g, 17), { name: "two readers" });
+    const out = await s.run({
+      [n.q]: tensor("int8", [2, C, 2, 2], q),
+      [n.scale]: tensor("float32", [C], params.scales),
+      [n.zeroPoint]: tensor("int8", [C], params.zeroPoints),
+    });
+    deepEqual([...out.y.data as Float32Array], [...js].map((v) => Math.max(0, v)));
+    deepEqual([...out.z.data as Float32Array], [...js].map((v) => -v));
+    await s.release();
+  } finally {
+    await engine.dispose();
+  }
+});
