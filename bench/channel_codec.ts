@@ -8,6 +8,8 @@
  * - seal + open time over the Noise channel (64 KiB frames), with the cipher (`--cipher`) and
  *   the implementation that seals frames (`--transport`: `native` = node:crypto, the default,
  *   or `noble` = @noble/ciphers, the pure-JavaScript reference);
+ * - the floor under the channel: the AEAD alone (node:crypto, no framing) sealing and opening
+ *   the int8 message in the same chunks;
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
@@ -22,6 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import type { Tensor } from "../models/tensor.ts";
 import { readModel } from "../models/onnx/read_model.ts";
 import { compileModel } from "../models/train/compile.ts";
@@ -160,6 +163,32 @@ const cipherInfo = describeNoiseCipher(
 );
 const clinic = hs.finish(resp.message2), server = resp.channel;
 
+/**
+ * The AEAD alone, no framing: node:crypto seals and opens `message` in the channel's chunks
+ * (fresh cipher objects per chunk, as the channel's native cipher makes them); median ms of
+ * seal + open over `reps`. What the channel cannot go below with this cipher on this machine.
+ */
+function rawAeadMs(message: Uint8Array, chunk: number): number {
+  const algorithm = aead.cipher === "aesgcm" ? "aes-256-gcm" : "chacha20-poly1305";
+  const key = new Uint8Array(32), iv = new Uint8Array(12), options = { authTagLength: 16 };
+  const ms: number[] = [];
+  for (let i = 0; i < reps + 3; i++) {
+    const t0 = performance.now();
+    for (let off = 0; off < message.length; off += chunk) {
+      const part = message.subarray(off, Math.min(off + chunk, message.length));
+      const c = createCipheriv(algorithm as "chacha20-poly1305", key, iv, options);
+      const body = c.update(part);
+      c.final();
+      const d = createDecipheriv(algorithm as "chacha20-poly1305", key, iv, options);
+      d.setAuthTag(c.getAuthTag());
+      d.update(body);
+      d.final();
+    }
+    if (i >= 3) ms.push(performance.now() - t0);
+  }
+  return summarize(ms).median;
+}
+
 const settings: [string, CodecOptions][] = [
   ["float32, no deflate", { dtype: "float32", level: 0 }],
   ["float32, deflate 1", { dtype: "float32", level: 1 }],
@@ -234,6 +263,14 @@ console.log(
   `channel: ${cipherInfo.cipher} via ${cipherInfo.implementation}` +
     (cipherInfo.fallbackReason ? ` (native not used: ${cipherInfo.fallbackReason})` : ""),
 );
+if (cipherInfo.backend === "native") {
+  const message = encodeQuantizedTensor(qActivation!);
+  console.log(
+    `floor: ${cipherInfo.cipher} in node:crypto alone seals and opens the int8 message ` +
+      `(${message.length} bytes, ${clinic.maxPayloadSize}-byte chunks) in ` +
+      `${rawAeadMs(message, clinic.maxPayloadSize).toFixed(3)} ms per tensor (median; no framing)`,
+  );
+}
 console.log("per tensor: codec = encode + decode; channel = seal + open (64 KiB frames). Medians; wire = sealed bytes.");
 console.log(formatTable(
   ["setting", "codec ms", "codec MB/s", "channel ms", "channel MB/s", "wire act.", "wire grad", "share of step"],
