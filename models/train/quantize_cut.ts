@@ -159,7 +159,7 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
   // too); added to the scale it changes no finite scale (s ± 0 = s exactly) and makes the
   // scale of a non-finite channel NaN, which a receiver's check refuses as it refuses a
   // non-finite float tensor. It sums x itself: Σ(x·0), exact for every finite channel, took a
-  // full-size Mul and its temporary, about 20 µs of a 64×32×7×7 cut (bench:channel).
+  // full-size Mul and its temporary, 7–17 µs of a 64×32×7×7 cut (ORT profile, shared machine).
   if (opset >= 13) {
     g.initializers.set(
       t("sum_axes"),
@@ -241,8 +241,9 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
   // once, as the codec's dequantizeInt8 rounds it: the floats are bit for bit the codec's
   // (tests/models/train/quantize_cut_test.ts). It replaced a Cast, Sub, Mul chain (three
   // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
-  // onnxruntime-node 1.30) the chain's step ran 0.04–0.21 ms slower, A/B in one run,
-  // 2026-12-06, shared machine (docs/benchmarks.md, bench:channel).
+  // onnxruntime-node 1.30) the chain's forward + step + backward ran 0.04–0.21 ms slower, A/B
+  // of the graphs in one process, 2026-12-06, shared machine (bench:int8-nodes shows the
+  // nodes' own times).
   // onnxruntime gives every consumer of a DequantizeLinear its own copy of the node (its QDQ
   // rule "EnsureUniqueDQForNodeUnit", on native and wasm): a cut read by two nodes (a Conv and
   // its weight gradient, or the Shape that reshapes its gradient) was dequantised twice, a
