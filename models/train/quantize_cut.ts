@@ -241,7 +241,7 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
   // once, as the codec's dequantizeInt8 rounds it: the floats are bit for bit the codec's
   // (tests/models/train/quantize_cut_test.ts). It replaced a Cast, Sub, Mul chain (three
   // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
-  // onnxruntime-node 1.30) the chain's forward + step + backward ran 0.04–0.21 ms slower, A/B
+  // onnxruntime-node 1.30) the chain's forward + step + backward ran 0.05–0.21 ms slower, A/B
   // of the graphs in one process, 2026-12-06, shared machine (bench:int8-nodes shows the
   // nodes' own times).
   // onnxruntime gives every consumer of a DequantizeLinear its own copy of the node (its QDQ
