@@ -8,18 +8,23 @@
  * - seal + open time over the Noise channel (64 KiB frames), with the cipher (`--cipher`) and
  *   the implementation that seals frames (`--transport`: `native` = node:crypto, the default,
  *   or `noble` = @noble/ciphers, the pure-JavaScript reference);
+ * - the floor under the channel: the AEAD alone (node:crypto, no framing) sealing and opening
+ *   the int8 message in the same chunks;
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
- * Never pass/fail on time: it prints figures.
+ * `--reps` times each codec setting; `--step-reps` (default 60) the pairs of steps, float and
+ * quantised in the graphs, that give the step compute and the quantised step's extra time (on a
+ * busy machine a few pairs leave that median noisy). Never pass/fail on time: it prints figures.
  *
  * ```sh
- * deno task bench:channel [--engine native|wasm] [--reps 15] [--cipher chachapoly|aesgcm]
- *   [--transport native|noble]
+ * deno task bench:channel [--engine native|wasm] [--reps 15] [--step-reps 60]
+ *   [--cipher chachapoly|aesgcm] [--transport native|noble]
  * ```
  * @module
  */
 import { parseArgs } from "node:util";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import type { Tensor } from "../models/tensor.ts";
 import { readModel } from "../models/onnx/read_model.ts";
 import { compileModel } from "../models/train/compile.ts";
@@ -53,6 +58,7 @@ const { values } = parseArgs({
   options: {
     engine: { type: "string", default: "native" },
     reps: { type: "string", default: "15" },
+    "step-reps": { type: "string", default: "60" },
     cipher: { type: "string", default: "chachapoly" },
     transport: { type: "string", default: "native" },
   },
@@ -62,6 +68,7 @@ const aead = {
   transport: values.transport as CipherBackend,
 };
 const reps = Number(values.reps);
+const stepReps = Number(values["step-reps"]);
 const engineName = values.engine as EngineName;
 
 const root = new URL("../", import.meta.url);
@@ -97,28 +104,43 @@ const carried = (out: Record<string, Tensor>): QuantizedTensor => {
 let activation: Tensor | undefined, gradient: Tensor | undefined;
 let qActivation: QuantizedTensor | undefined, qGradient: QuantizedTensor | undefined;
 const stepMs: number[] = [], qStepMs: number[] = [];
-for (let i = 0; i < reps + 3; i++) {
+const floatStep = async () => {
   const t0 = performance.now();
   const r = await runOneBatch(engine, segments, batch.inputs, batch.target, runners);
-  const t1 = performance.now();
+  activation = r.cuts[0].activation;
+  gradient = r.cuts[0].grad;
+  return performance.now() - t0;
+};
+const quantisedStep = async () => {
+  const t0 = performance.now();
   const f = await qRunners[0].forward(batch.inputs);
   const st = await qRunners[1].step(f.outputs, batch.target);
   await qRunners[0].backward(f.saved, st.inputGrads);
-  const t2 = performance.now();
-  if (i >= 3) {
-    stepMs.push(t1 - t0);
-    qStepMs.push(t2 - t1);
-  }
-  activation = r.cuts[0].activation;
-  gradient = r.cuts[0].grad;
+  const ms = performance.now() - t0;
   qActivation = carried(f.outputs);
   qGradient = carried(st.inputGrads);
+  return ms;
+};
+for (let i = 0; i < stepReps + 3; i++) {
+  // Which of the pair runs first alternates, so neither always finds the caches the other left.
+  let a: number, b: number;
+  if (i % 2 === 0) {
+    a = await floatStep();
+    b = await quantisedStep();
+  } else {
+    b = await quantisedStep();
+    a = await floatStep();
+  }
+  if (i >= 3) {
+    stepMs.push(a);
+    qStepMs.push(b);
+  }
 }
 const step = summarize(stepMs).median;
 const rawBytes = activation!.data.byteLength;
 const qStep = summarize(qStepMs).median;
 // The quantise/dequantise nodes' own time: the median of the paired differences (each
-// quantised step against the float step just before it, so both see the same load), never
+// quantised step against the float step beside it, so both see the same load), never
 // below 0. The difference of the fastest runs is printed beside it: on a busy machine the two
 // disagree by more than these nodes cost, so read either as a bound only there.
 const inGraphMs = Math.max(0, summarize(qStepMs.map((q, i) => q - stepMs[i])).median);
@@ -140,6 +162,32 @@ const cipherInfo = describeNoiseCipher(
   aead.transport,
 );
 const clinic = hs.finish(resp.message2), server = resp.channel;
+
+/**
+ * The AEAD alone, no framing: node:crypto seals and opens `message` in the channel's chunks
+ * (fresh cipher objects per chunk, as the channel's native cipher makes them); median ms of
+ * seal + open over `reps`. What the channel cannot go below with this cipher on this machine.
+ */
+function rawAeadMs(message: Uint8Array, chunk: number): number {
+  const algorithm = aead.cipher === "aesgcm" ? "aes-256-gcm" : "chacha20-poly1305";
+  const key = new Uint8Array(32), iv = new Uint8Array(12), options = { authTagLength: 16 };
+  const ms: number[] = [];
+  for (let i = 0; i < reps + 3; i++) {
+    const t0 = performance.now();
+    for (let off = 0; off < message.length; off += chunk) {
+      const part = message.subarray(off, Math.min(off + chunk, message.length));
+      const c = createCipheriv(algorithm as "chacha20-poly1305", key, iv, options);
+      const body = c.update(part);
+      c.final();
+      const d = createDecipheriv(algorithm as "chacha20-poly1305", key, iv, options);
+      d.setAuthTag(c.getAuthTag());
+      d.update(body);
+      d.final();
+    }
+    if (i >= 3) ms.push(performance.now() - t0);
+  }
+  return summarize(ms).median;
+}
 
 const settings: [string, CodecOptions][] = [
   ["float32, no deflate", { dtype: "float32", level: 0 }],
@@ -205,7 +253,7 @@ for (const pass of [0, 1]) for (const [name, opts] of settings) {
 
 console.log(`machine: ${navigator.hardwareConcurrency} CPUs, ${Deno.build.os}/${Deno.build.arch}; engine ${engineName}`);
 console.log(`activation: [${activation!.dims}] float32 = ${rawBytes} bytes (real: pneumonia_cnn front on 64 PneumoniaMNIST images)`);
-console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${reps}`);
+console.log(`one split training step (compute only, batch 64, ${engineName}): ${step.toFixed(1)} ms median of ${stepReps}`);
 console.log(
   `the same step with the cut quantised in the graphs: ${qStep.toFixed(1)} ms median; paired ` +
     `difference ${inGraphMs.toFixed(2)} ms (median; fastest runs differ by ${fastestGap.toFixed(2)} ms), ` +
@@ -215,6 +263,14 @@ console.log(
   `channel: ${cipherInfo.cipher} via ${cipherInfo.implementation}` +
     (cipherInfo.fallbackReason ? ` (native not used: ${cipherInfo.fallbackReason})` : ""),
 );
+if (cipherInfo.backend === "native") {
+  const message = encodeQuantizedTensor(qActivation!);
+  console.log(
+    `floor: ${cipherInfo.cipher} in node:crypto alone seals and opens the int8 message ` +
+      `(${message.length} bytes, ${clinic.maxPayloadSize}-byte chunks) in ` +
+      `${rawAeadMs(message, clinic.maxPayloadSize).toFixed(3)} ms per tensor (median; no framing)`,
+  );
+}
 console.log("per tensor: codec = encode + decode; channel = seal + open (64 KiB frames). Medians; wire = sealed bytes.");
 console.log(formatTable(
   ["setting", "codec ms", "codec MB/s", "channel ms", "channel MB/s", "wire act.", "wire grad", "share of step"],

@@ -11,12 +11,12 @@
  *   float32 rounding of the product, so scale · 255 ≥ range holds as the codec's `scaleFor`
  *   guarantees by rounding up, and every code lands in [−128, 127] without clamping; FLT_MIN
  *   keeps an all-zero channel from dividing by zero (it is then sent as zeros); a channel
- *   holding a NaN or ±Infinity gets a NaN scale (Σ(x·0) added), so it cannot leave looking
+ *   holding a NaN or ±Infinity gets a NaN scale ((Σx)·0 added), so it cannot leave looking
  *   finite;
  * - zeroPoint = −128 − round(lo / scale), in [−128, 127];
  * - `QuantizeLinear` (ONNX opset 13, per-axis: y = saturate(round(x / scale) + zeroPoint),
- *   round half to even), and on the way in (q − zeroPoint) · scale, `DequantizeLinear`'s
- *   formula written in Cast, Sub and Mul (see {@linkcode prependInt8Dequantize}).
+ *   round half to even), and on the way in `DequantizeLinear` (opset 13, per-axis:
+ *   (q − zeroPoint) · scale). Both need a graph of opset 13 or later.
  *
  * The reconstruction error is therefore within scale/2 per channel, as with the codec.
  *
@@ -35,7 +35,7 @@
  * @module
  */
 
-import { addNode, type Attr, type Graph, intAttr, intsAttr, type ValueInfo } from "../graph/ir.ts";
+import { addNode, type Graph, intAttr, intsAttr, type Node, type ValueInfo } from "../graph/ir.ts";
 import { tensor } from "../tensor.ts";
 
 /** The three tensors that carry one quantised cut tensor `name`. */
@@ -153,11 +153,13 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
   addNode(g, { opType: "Mul", inputs: [t("range"), t("inv255")], outputs: [t("scale255")] });
   addNode(g, { opType: "Max", inputs: [t("scale255"), t("fltmin")], outputs: [t("scale_finite")] });
   // ReduceMin/ReduceMax skip a NaN unless it comes first (onnxruntime 1.30, native and wasm),
-  // so a NaN would leave as an ordinary code. Σ(x·0) over the channel is 0 for finite values
-  // and NaN when any value is NaN or ±Infinity; added to the scale it changes no finite scale
-  // (s + 0 = s exactly) and makes the scale of a non-finite channel NaN, which a receiver's
-  // check refuses as it refuses a non-finite float tensor.
-  addNode(g, { opType: "Mul", inputs: [name, t("zero")], outputs: [t("x_times_0")] });
+  // so a NaN would leave as an ordinary code. (Σx)·0 over the channel is 0 when the sum is
+  // finite and NaN when any value is NaN or ±Infinity (or when a finite channel's float32 sum
+  // overflows, which needs values near 3.4e38 / its element count: such a channel is refused
+  // too); added to the scale it changes no finite scale (s ± 0 = s exactly) and makes the
+  // scale of a non-finite channel NaN, which a receiver's check refuses as it refuses a
+  // non-finite float tensor. It sums x itself: Σ(x·0), exact for every finite channel, took a
+  // full-size Mul and its temporary, 7–17 µs of a 64×32×7×7 cut (ORT profile, shared machine).
   if (opset >= 13) {
     g.initializers.set(
       t("sum_axes"),
@@ -165,18 +167,19 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
     );
     addNode(g, {
       opType: "ReduceSum",
-      inputs: [t("x_times_0"), t("sum_axes")],
-      outputs: [t("poison")],
+      inputs: [name, t("sum_axes")],
+      outputs: [t("sum")],
       attrs: { keepdims: intAttr(0) },
     });
   } else {
     addNode(g, {
       opType: "ReduceSum",
-      inputs: [t("x_times_0")],
-      outputs: [t("poison")],
+      inputs: [name],
+      outputs: [t("sum")],
       attrs: { axes: intsAttr(reduceAxes), keepdims: intAttr(0) },
     });
   }
+  addNode(g, { opType: "Mul", inputs: [t("sum"), t("zero")], outputs: [t("poison")] });
   addNode(g, { opType: "Add", inputs: [t("scale_finite"), t("poison")], outputs: [names.scale] });
   addNode(g, { opType: "Div", inputs: [t("lo"), names.scale], outputs: [t("lo_codes")] });
   addNode(g, { opType: "Round", inputs: [t("lo_codes")], outputs: [t("lo_round")] });
@@ -224,7 +227,7 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
 export function prependInt8Dequantize(g: Graph, name: string, axis: number): void {
   const at = g.inputs.findIndex((i) => i.name === name);
   const input = g.inputs[at];
-  const rank = checkAxis(input, name, axis, "prependInt8Dequantize: input");
+  checkAxis(input, name, axis, "prependInt8Dequantize: input");
   const names = quantizedNames(name);
   g.inputs.splice(
     at,
@@ -233,51 +236,50 @@ export function prependInt8Dequantize(g: Graph, name: string, axis: number): voi
     { name: names.scale, dtype: "float32", shape: [input.shape![axis]] },
     { name: names.zeroPoint, dtype: "int8", shape: [input.shape![axis]] },
   );
-  // (q − zeroPoint) · scale in element-wise core ops rather than DequantizeLinear: the same
-  // numbers (q − zeroPoint is an integer float32 holds exactly, so the product is rounded once,
-  // as DequantizeLinear and the codec's dequantizeInt8 round it). With onnxruntime-node 1.30's
-  // per-axis DequantizeLinear the pneumonia_cnn split step (64×32×7×7 cut) ran several ms
-  // slower than the float one on the shared VM; with these broadcasting kernels its fastest
-  // runs were within 0.5 ms of the float step's (bench:channel, 2026-12-06, machine busy).
-  const t = (w: string) => tmp(name, w);
-  const trailing = rank - 1 - axis;
-  const unsqueeze = (x: string, out: string): NodeLike =>
-    trailing === 0
-      ? node("Identity", [x], [out])
-      : node("Unsqueeze", [x, t("trailing_axes")], [out]);
-  if (trailing > 0) {
-    g.initializers.set(
-      t("trailing_axes"),
-      tensor(
-        "int64",
-        [trailing],
-        BigInt64Array.from({ length: trailing }, (_, i) => BigInt(i + 1)),
-      ),
+  // ONNX opset 13 DequantizeLinear, per-axis: y = (x − x_zero_point) · x_scale, one pass over
+  // the codes. q − zeroPoint is an integer float32 holds exactly, so the product is rounded
+  // once, as the codec's dequantizeInt8 rounds it: the floats are bit for bit the codec's
+  // (tests/models/train/quantize_cut_test.ts). It replaced a Cast, Sub, Mul chain (three
+  // passes, two float32 temporaries): on the pneumonia_cnn split step (64×32×7×7 cut,
+  // onnxruntime-node 1.30) the chain's forward + step + backward ran 0.05–0.21 ms slower, A/B
+  // of the graphs in one process, 2026-12-06, shared machine (bench:int8-nodes shows the
+  // nodes' own times).
+  // onnxruntime gives every consumer of a DequantizeLinear its own copy of the node (its QDQ
+  // rule "EnsureUniqueDQForNodeUnit", on native and wasm): a cut read by two nodes (a Conv and
+  // its weight gradient, or the Shape that reshapes its gradient) was dequantised twice, a
+  // second full pass of about 20–45 µs for a 64×32×7×7 cut (bench:int8-nodes, shared machine).
+  // Shape and Size read only the shape, which the codes have too, so they read the codes; when
+  // more than one reader is left, a Reshape to the codes' shape stands between (it aliases its
+  // input, about 3 µs) and is the dequantisation's one consumer.
+  for (const n of g.nodes) {
+    if ((n.opType === "Shape" || n.opType === "Size") && n.inputs[0] === name) {
+      n.inputs[0] = names.q;
+    }
+  }
+  const readers = g.nodes.filter((n) => n.inputs.includes(name)).length +
+    g.outputs.filter((o) => o.name === name).length;
+  const dequantized = readers > 1 ? tmp(name, "dequantized") : name;
+  const nodes = [
+    node(tmp(name, "dequantize"), "DequantizeLinear", [names.q, names.scale, names.zeroPoint], [
+      dequantized,
+    ], { axis: intAttr(axis) }),
+  ];
+  if (readers > 1) {
+    nodes.push(
+      node(tmp(name, "shape"), "Shape", [names.q], [tmp(name, "shape")]),
+      node(tmp(name, "one_reader"), "Reshape", [dequantized, tmp(name, "shape")], [name]),
     );
   }
-  const nodes: NodeLike[] = [
-    node("Cast", [names.q], [t("q_float")], { to: intAttr(1) }),
-    node("Cast", [names.zeroPoint], [t("zp_float")], { to: intAttr(1) }),
-    unsqueeze(t("zp_float"), t("zp_bcast")),
-    unsqueeze(names.scale, t("scale_bcast")),
-    node("Sub", [t("q_float"), t("zp_bcast")], [t("centred")]),
-    node("Mul", [t("centred"), t("scale_bcast")], [name]),
-  ];
-  g.nodes.unshift(...nodes.map((n, i) => ({ ...n, name: t(`dequantize_${i}`), domain: "" })));
+  g.nodes.unshift(...nodes);
 }
 
-type NodeLike = {
-  opType: string;
-  inputs: string[];
-  outputs: string[];
-  attrs: Record<string, Attr>;
-};
-
+/** A node of the default (`ai.onnx`) domain. */
 function node(
+  name: string,
   opType: string,
   inputs: string[],
   outputs: string[],
-  attrs: Record<string, Attr> = {},
-): NodeLike {
-  return { opType, inputs, outputs, attrs };
+  attrs: Node["attrs"] = {},
+): Node {
+  return { name, domain: "", opType, inputs, outputs, attrs };
 }

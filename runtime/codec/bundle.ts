@@ -96,7 +96,7 @@ export function encodeTensors(
     if (record) w.bytes(record);
     else writeTensorRecord(w, t, resolveEncoding({ ...opts, ...own }));
   }
-  return sealEnvelope(KIND.bundle, w.finish(), padding);
+  return sealEnvelope(KIND.bundle, w, padding);
 }
 
 /** Options of {@linkcode decodeTensors}. */

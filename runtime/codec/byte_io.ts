@@ -128,8 +128,29 @@ export class ByteWriter {
   }
   /** Joins everything written into one array. */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let o = 0;
+    return this.copyTo(new Uint8Array(this.#length), 0);
+  }
+
+  /**
+   * Copies everything written into `out` from `offset` on (a message's envelope writes its
+   * body there, so the body is copied once, not joined first and copied again); returns `out`.
+   *
+   * @throws {RangeError} when `out` has fewer than {@linkcode ByteWriter.length} bytes from `offset`
+   *
+   * @example
+   * ```ts
+   * import { ByteWriter } from "./byte_io.ts";
+   * const out = new ByteWriter().u8(7).u8(9).copyTo(new Uint8Array(3), 1);
+   * console.log(out); // Uint8Array(3) [0, 7, 9]
+   * ```
+   */
+  copyTo(out: Uint8Array, offset: number): Uint8Array {
+    if (!Number.isInteger(offset) || offset < 0 || out.length - offset < this.#length) {
+      throw new RangeError(
+        `copyTo: ${this.#length} bytes do not fit ${out.length} bytes from offset ${offset}`,
+      );
+    }
+    let o = offset;
     for (const p of this.#parts) {
       out.set(p, o);
       o += p.length;

@@ -21,7 +21,8 @@ import { MAX_BUCKET, MAX_MESSAGE_BYTES, paddedLength, type Padding } from "./pad
 import { ENVELOPE_BYTES, KIND, MAGIC, PADDING_CODE, VERSION } from "./wire_format.ts";
 
 /**
- * Wraps `body` in an envelope of message `kind`, padded by `padding`.
+ * Wraps `body` in an envelope of message `kind`, padded by `padding`. A {@linkcode ByteWriter}
+ * body is copied straight into the message (one copy of the body, not two).
  *
  * @throws {RangeError} when the padded message would exceed 2 GiB − 1.
  *
@@ -31,7 +32,11 @@ import { ENVELOPE_BYTES, KIND, MAGIC, PADDING_CODE, VERSION } from "./wire_forma
  * sealEnvelope(1, new Uint8Array(100), { mode: "pow2" }).length; // 128
  * ```
  */
-export function sealEnvelope(kind: number, body: Uint8Array, padding: Padding): Uint8Array {
+export function sealEnvelope(
+  kind: number,
+  body: Uint8Array | ByteWriter,
+  padding: Padding,
+): Uint8Array {
   const total = paddedLength(padding, ENVELOPE_BYTES + body.length);
   if (!Number.isFinite(total)) {
     throw new RangeError(
@@ -49,7 +54,8 @@ export function sealEnvelope(kind: number, body: Uint8Array, padding: Padding): 
     .finish();
   const out = new Uint8Array(total); // zero-filled: the padding
   out.set(head);
-  out.set(body, ENVELOPE_BYTES);
+  if (body instanceof ByteWriter) body.copyTo(out, ENVELOPE_BYTES);
+  else out.set(body, ENVELOPE_BYTES);
   return out;
 }
 

@@ -35,7 +35,7 @@ import { KIND } from "./wire_format.ts";
 export function sealSingleTensor(write: (w: ByteWriter) => void, padding: Padding): Uint8Array {
   const w = new ByteWriter();
   write(w);
-  return sealEnvelope(KIND.tensor, w.finish(), padding);
+  return sealEnvelope(KIND.tensor, w, padding);
 }
 
 /**

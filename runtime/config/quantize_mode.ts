@@ -17,7 +17,10 @@
  * one while saving the codec's int8 decode and encode (0.8–2.4 ms); on the wasm clinic the
  * graph's quantiser and dequantiser (ReduceMin, ReduceMax, the NaN guard's ReduceSum,
  * QuantizeLinear; Cast, Sub, Mul) added −0.2 to +1.5 ms to the forward and +0.9 to +3.1 ms to
- * the backward against 0.9 ms of codec work saved. bench:split's end-to-end rates did not
+ * the backward against 0.9 ms of codec work saved. (The dequantiser has since become one
+ * DequantizeLinear, and the quantiser lost a full-size Mul: bench:int8-nodes counts about 35 %
+ * less kernel time on native; the clinic's default was not re-measured on wasm, whose timings
+ * the shared machine drowned.) bench:split's end-to-end rates did not
  * tell the settings apart beyond the machine's noise. Re-measure on the target hardware (a
  * GPU server especially) before changing them.
  *

@@ -1,6 +1,7 @@
 /**
  * Shape rules of the ops whose output has the shape of their first input: activations,
- * unary arithmetic and rounding, casts, Dropout, BatchNormalization and LayerNormalization
+ * unary arithmetic and rounding, casts, linear (de)quantisation, Dropout, BatchNormalization and
+ * LayerNormalization
  * (ONNX operator spec, https://onnx.ai/onnx/operators/). Identity and the casts also carry the tracked integer
  * values through, so shape arithmetic survives them.
  *
@@ -55,6 +56,29 @@ const eyeLike: ShapeRule = (node, [x]) => {
 /** CastLike-15: the type of the second input; values pass through. */
 const castLike: ShapeRule = (_node, [x, like]) => [
   { dtype: like?.dtype ?? dtypeOf(x), shape: copyShape(x), value: x?.value },
+];
+
+/**
+ * QuantizeLinear-13: y shaped like x, of the zero point's type (input 2), uint8 without one;
+ * from opset 21 an `output_dtype` attribute, when set, names it.
+ */
+const quantizeLinear: ShapeRule = (node, [x, , zeroPoint]) => {
+  const code = getInt(node, "output_dtype", 0);
+  const dtype = code !== 0 ? dtypeOfCode(code) : zeroPoint?.dtype ?? "uint8";
+  return [{ dtype, shape: copyShape(x), value: undefined }];
+};
+
+/**
+ * DequantizeLinear-13: y shaped like x, float32; from opset 19 of the scale's type (input 1).
+ * Without this rule an unknown op takes its first input's type, int8, and a graph cut at a
+ * dequantised tensor (partition.ts) would declare the float tensor int8.
+ */
+const dequantizeLinear: ShapeRule = (_node, [x, scale], ctx) => [
+  {
+    dtype: ctx.opset >= 19 ? scale?.dtype ?? "float32" : "float32",
+    shape: copyShape(x),
+    value: undefined,
+  },
 ];
 
 /**
@@ -123,6 +147,8 @@ export const ELEMENTWISE_SHAPE_RULES: Readonly<Record<string, ShapeRule>> = {
   Cast: cast,
   EyeLike: eyeLike,
   CastLike: castLike,
+  QuantizeLinear: quantizeLinear,
+  DequantizeLinear: dequantizeLinear,
   BatchNormalization: batchNormalization,
   LayerNormalization: layerNormalization,
 };

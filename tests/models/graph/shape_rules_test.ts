@@ -201,3 +201,22 @@ Deno.test("elementwise: LayerNormalization's Mean and InvStdDev keep the axes be
     value: undefined,
   }]);
 });
+
+Deno.test("elementwise: QuantizeLinear takes its zero point's type, DequantizeLinear gives float32 (its scale's type from 19)", () => {
+  const q = { dtype: "int8" as const, shape: ["N", 4, 2] };
+  const scale = f32(4), zp = { dtype: "int8" as const, shape: [4] };
+  assert.deepEqual(apply("QuantizeLinear", [f32("N", 4, 2), scale, zp], { axis: intAttr(1) }), [
+    { dtype: "int8", shape: ["N", 4, 2], value: undefined },
+  ]);
+  assert.equal(apply("QuantizeLinear", [f32(3), f32()])[0]?.dtype, "uint8");
+  // opset 21 output_dtype 3 is INT8.
+  assert.equal(
+    apply("QuantizeLinear", [f32(3), f32()], { output_dtype: intAttr(3) }, { opset: 21 })[0]?.dtype,
+    "int8",
+  );
+  assert.deepEqual(apply("DequantizeLinear", [q, scale, zp], { axis: intAttr(1) }), [
+    { dtype: "float32", shape: ["N", 4, 2], value: undefined },
+  ]);
+  const half = { dtype: "float16" as const, shape: [4] };
+  assert.equal(apply("DequantizeLinear", [q, half, zp], {}, { opset: 19 })[0]?.dtype, "float16");
+});

@@ -4,7 +4,7 @@
  * never clamp (scale · 255 covers the channel's range), and the dequantising input graph gives
  * bit for bit what the codec's JavaScript dequantiser gives for the same codes.
  */
-import { equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
 import { addNode, emptyGraph, type Graph } from "../../../models/graph/ir.ts";
 import { writeModel } from "../../../models/onnx/write_model.ts";
@@ -175,3 +175,72 @@ for (const name of ["native", "wasm"] as EngineName[]) {
     }
   });
 }
+
+Deno.test("native: a dequantised input's Shape reads the codes, so the dequantisation has one consumer and the shape is the same", async () => {
+  const g = emptyGraph("server");
+  g.inputs.push({ name: "cut", dtype: "float32", shape: [...SHAPE] });
+  addNode(g, { opType: "Identity", inputs: ["cut"], outputs: ["y"] });
+  addNode(g, { opType: "Shape", inputs: ["cut"], outputs: ["dims"] });
+  g.outputs.push(
+    { name: "y", dtype: "float32", shape: [...SHAPE] },
+    { name: "dims", dtype: "int64", shape: [4] },
+  );
+  prependInt8Dequantize(g, "cut", 1);
+  const n = quantizedNames("cut");
+  const readers = g.nodes.filter((node) => node.inputs.includes("cut")).map((node) => node.opType);
+  deepEqual(readers, ["Identity"]);
+  equal(g.nodes.find((node) => node.opType === "Shape")?.inputs[0], n.q);
+  const engine = await createEngine("native");
+  try {
+    const s = await engine.load(bytes(g, 17), { name: "shape of codes" });
+    const out = await s.run({
+      [n.q]: tensor("int8", [2, C, 2, 2], new Int8Array(2 * C * 4).fill(3)),
+      [n.scale]: tensor("float32", [C], new Float32Array([0.5, 1, 2])),
+      [n.zeroPoint]: tensor("int8", [C], new Int8Array([1, 2, 3])),
+    });
+    deepEqual([...out.dims.data as BigInt64Array], [2n, 3n, 2n, 2n]);
+    equal((out.y.data as Float32Array)[0], 1); // (3 − 1) · 0.5
+    await s.release();
+  } finally {
+    await engine.dispose();
+  }
+});
+
+Deno.test("native: a dequantised input read by two nodes is dequantised once, for a Reshape that aliases it", async () => {
+  const g = emptyGraph("server");
+  g.inputs.push({ name: "cut", dtype: "float32", shape: [...SHAPE] });
+  addNode(g, { opType: "Relu", inputs: ["cut"], outputs: ["y"] });
+  addNode(g, { opType: "Neg", inputs: ["cut"], outputs: ["z"] });
+  g.outputs.push(
+    { name: "y", dtype: "float32", shape: [...SHAPE] },
+    { name: "z", dtype: "float32", shape: [...SHAPE] },
+  );
+  prependInt8Dequantize(g, "cut", 1);
+  const dq = g.nodes.filter((node) => node.opType === "DequantizeLinear");
+  equal(dq.length, 1);
+  const readersOfDq = g.nodes.filter((node) => node.inputs.includes(dq[0].outputs[0]));
+  deepEqual(readersOfDq.map((node) => node.opType), ["Reshape"]);
+  const n = quantizedNames("cut");
+  const q = Int8Array.from({ length: 2 * C * 4 }, (_, i) => (i * 37) % 256 - 128);
+  const params = {
+    axis: 1,
+    scales: new Float32Array([0.5, 1, 2]),
+    zeroPoints: new Int8Array([1, -2, 3]),
+  };
+  const js = new Float32Array(q.length);
+  dequantizeInt8(q, params, [2, C, 2, 2], null, js);
+  const engine = await createEngine("native");
+  try {
+    const s = await engine.load(bytes(g, 17), { name: "two readers" });
+    const out = await s.run({
+      [n.q]: tensor("int8", [2, C, 2, 2], q),
+      [n.scale]: tensor("float32", [C], params.scales),
+      [n.zeroPoint]: tensor("int8", [C], params.zeroPoints),
+    });
+    deepEqual([...out.y.data as Float32Array], [...js].map((v) => Math.max(0, v)));
+    deepEqual([...out.z.data as Float32Array], [...js].map((v) => -v));
+    await s.release();
+  } finally {
+    await engine.dispose();
+  }
+});
