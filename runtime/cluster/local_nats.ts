@@ -39,6 +39,25 @@ const DEBIAN_PATHS = ["/usr/sbin/nats-server", "/usr/bin/nats-server"];
 export const LOCAL_MAX_PAYLOAD = 8 * 1024 * 1024;
 
 /** How long a starting server may take before `startLocalNats` gives up. */
+/**
+ * The guard the server runs under (`sh -c GUARD nats-server -c <config>`). The server stops when
+ * any of these happens: this process closes the pipe on the guard's stdin (`stop()`, or this
+ * process ending for any reason: the kernel closes the pipe), this process is gone although the
+ * pipe is still open (a child that inherited it), or the guard is told to stop (TERM, INT, HUP).
+ * The pipe is watched by a subshell of its own, so even a guard killed outright (KILL, which no
+ * trap sees) leaves a watcher that stops the server when the pipe closes.
+ */
+const GUARD = [
+  '"$0" "$@" & p=$!',
+  "caller=$PPID",
+  'trap \'kill "$p" 2>/dev/null; wait "$p"; exit 0\' TERM INT HUP',
+  // A background list reads /dev/null unless told otherwise (POSIX), hence the pipe on fd 3.
+  "exec 3<&0",
+  '( cat <&3 >/dev/null; kill "$p" 2>/dev/null ) &',
+  'while kill -0 "$p" 2>/dev/null && kill -0 "$caller" 2>/dev/null; do sleep 1; done',
+  'kill "$p" 2>/dev/null; wait "$p"',
+].join("\n");
+
 const START_TIMEOUT_MS = 15_000;
 
 /**
@@ -121,10 +140,8 @@ export async function startLocalNats(
   const config = join(o.storeDir, "nats-server.conf");
   // The token sits in the config file (mode 0600), never on the server's command line.
   await Deno.writeTextFile(config, configText(o.storeDir, o.token), { mode: 0o600 });
-  // The guard: start the server, wait for this process's pipe to close, then stop it.
-  const guard = '"$0" "$@" & p=$!; cat >/dev/null; kill "$p" 2>/dev/null; wait "$p"';
   const child = new Deno.Command("sh", {
-    args: ["-c", guard, bin, "-c", config],
+    args: ["-c", GUARD, bin, "-c", config],
     stdin: "piped",
     stdout: "null",
     stderr: "piped",
