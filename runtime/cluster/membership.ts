@@ -29,6 +29,9 @@ import type { StudyNames } from "./study_names.ts";
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
 /** Trainer ids: usable as KV keys and stable pod names (`trainer-0`). */
+/** How long a listing of the members may take before the heartbeats seen stand in for it. */
+const LIST_TIMEOUT_MS = 2_000;
+
 const MEMBER_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
 
 /**
@@ -54,6 +57,8 @@ export class Membership {
   #refreshing: Promise<void> = Promise.resolve();
   #again = false;
   #left = false;
+  /** When the watch last saw each id's heartbeat (the fallback when a listing fails). */
+  readonly #seen = new Map<string, number>();
 
   private constructor(link: NatsLink, kv: KV, id: string, log: (line: string) => void) {
     this.#link = link;
@@ -144,8 +149,40 @@ export class Membership {
 
   #follow(watch: QueuedIterator<KvWatchEntry>): void {
     (async () => {
-      for await (const _ of watch) void this.#refresh();
+      for await (const e of watch) {
+        if (e.operation === "PUT") this.#seen.set(e.key, Date.now());
+        else this.#seen.delete(e.key);
+        void this.#refresh();
+      }
     })().catch((e) => this.#log(`members: watch ended: ${(e as Error).message}`));
+  }
+
+  /**
+   * The keys of the bucket, or, when listing them fails or does not finish within
+   * `LIST_TIMEOUT_MS`, the ids whose last heartbeat the watch saw within the TTL: a listing
+   * that hangs (its ordered consumer stalled) must not freeze the live list, or a dead
+   * trainer's clinics would never move.
+   */
+  async #keys(): Promise<string[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const list = (async () => {
+        const keys: string[] = [];
+        for await (const k of await this.#kv.keys()) keys.push(k);
+        return keys;
+      })();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no key listing within ${LIST_TIMEOUT_MS} ms`)), LIST_TIMEOUT_MS);
+      });
+      return await Promise.race([list, late]);
+    } catch (e) {
+      this.#log(`members: listing failed (${(e as Error).message}); using the heartbeats seen`);
+      const now = Date.now();
+      this.#seen.set(this.#id, now); // this process is alive whatever the listing says
+      return [...this.#seen].filter(([, at]) => now - at < MEMBERS_TTL_MS).map(([k]) => k);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Re-reads the keys; concurrent calls collapse into one more read after the current one. */
@@ -153,16 +190,11 @@ export class Membership {
     if (this.#left) return this.#refreshing;
     if (this.#again) return this.#refreshing;
     this.#again = true;
-    this.#refreshing = this.#refreshing.then(async () => {
+    // Chained on a settled promise either way: one failed refresh must not stop every later one.
+    this.#refreshing = this.#refreshing.catch(() => {}).then(async () => {
       this.#again = false;
       if (this.#left) return;
-      try {
-        const keys: string[] = [];
-        for await (const k of await this.#kv.keys()) keys.push(k);
-        this.#set(keys.sort());
-      } catch (e) {
-        this.#log(`members: listing failed: ${(e as Error).message}`);
-      }
+      this.#set((await this.#keys()).sort());
     });
     return this.#refreshing;
   }
@@ -170,6 +202,12 @@ export class Membership {
   #set(live: string[]): void {
     if (live.join("\n") === this.#live.join("\n")) return;
     this.#live = live;
-    for (const cb of this.#callbacks) cb([...live]);
+    for (const cb of this.#callbacks) {
+      try {
+        cb([...live]);
+      } catch (e) {
+        this.#log(`members: a listener of [${live.join(", ")}] failed: ${(e as Error).message}`);
+      }
+    }
   }
 }

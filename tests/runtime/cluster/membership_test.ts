@@ -53,6 +53,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a listener that throws does not freeze the live list: later joins and leaves are still seen",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 3 }, async ({ links: [a, b, c], names }) => {
+      const lines: string[] = [];
+      const m1 = await Membership.join(a, names, "t1", { heartbeatMs: 200, log: (l) => lines.push(l) });
+      m1.onChange(() => {
+        throw new Error("listener bug");
+      });
+      const m2 = await Membership.join(b, names, "t2", { heartbeatMs: 200 });
+      await until(() => m1.live().length === 2, 3_000);
+      const m3 = await Membership.join(c, names, "t3", { heartbeatMs: 200 });
+      await until(() => m1.live().length === 3, 3_000);
+      await m2.leave();
+      await until(() => m1.live().join() === "t1,t3", 3_000);
+      assert.ok(lines.some((l) => l.includes("listener bug")), "the failure is logged");
+      await m3.leave();
+      await m1.leave();
+    }),
+});
+
+Deno.test({
   name: "a bad trainer id or heartbeat is refused",
   ...natsTest,
   fn: () =>
