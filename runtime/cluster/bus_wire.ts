@@ -31,8 +31,34 @@ export const H_STATUS = "sg-status";
 /** Header: the object-store name of a payload too large to go inline. */
 export const H_BLOB = "sg-blob";
 
-/** Payloads above this go through the object store (docs/design/scale_out.md: 512 KiB). */
+/**
+ * Payloads above this go through the object store when the server does not say its
+ * `max_payload` (docs/design/scale_out.md: 512 KiB).
+ */
 export const DEFAULT_INLINE_LIMIT = 512 * 1024;
+
+/** Room left under the server's `max_payload` for the headers of a message. */
+const HEADER_ROOM = 16 * 1024;
+
+/**
+ * The largest payload a link sends inline: `configured` when given, else the connected
+ * server's `max_payload` less room for the headers (8 MiB for the local server and the
+ * Kubernetes manifest, 1 MiB for a default nats-server), else {@linkcode DEFAULT_INLINE_LIMIT}.
+ * A float32 cut of a few hundred KiB then goes inline: through the object store a payload
+ * costs several round trips (chunks, their acks, the reader's delete).
+ *
+ * @example
+ * ```ts
+ * import { inlineLimitOf } from "./bus_wire.ts";
+ * console.log(inlineLimitOf({ info: { max_payload: 8 * 2 ** 20 } })); // 8372224
+ * console.log(inlineLimitOf({ info: undefined }, 1000)); // 1000
+ * ```
+ */
+export function inlineLimitOf(nc: { info?: { max_payload?: number } }, configured?: number): number {
+  if (configured !== undefined) return configured;
+  const max = nc.info?.max_payload;
+  return typeof max === "number" && max > 2 * HEADER_ROOM ? max - HEADER_ROOM : DEFAULT_INLINE_LIMIT;
+}
 
 /**
  * A request as a trainer's handler sees it.

@@ -22,7 +22,7 @@ import { shardOf, type StudyNames } from "./study_names.ts";
 import {
   type BusReply,
   decodeReply,
-  DEFAULT_INLINE_LIMIT,
+  inlineLimitOf,
   getBlob,
   H_BLOB,
   H_CLINIC,
@@ -70,8 +70,9 @@ export class RequestSender {
    * Subscribes to a fresh inbox on `link` for the replies.
    *
    * @param o.timeoutMs how long `send` waits for a reply (default 60 000 ms);
-   * @param o.inlineLimit the largest payload sent inline, bytes (default 524 288; larger ones
-   *   go through the object store). Keep it under the server's `max_payload` (1 MiB by default).
+   * @param o.inlineLimit the largest payload sent inline, bytes (default: the server's
+   *   `max_payload` less 16 KiB for headers, `inlineLimitOf`; larger ones go through the object
+   *   store). Keep it under the server's `max_payload` (1 MiB by default).
    */
   constructor(
     link: NatsLink,
@@ -81,7 +82,7 @@ export class RequestSender {
     this.#link = link;
     this.#names = n;
     this.#timeoutMs = positive(o.timeoutMs ?? DEFAULT_BUS_TIMEOUT_MS, "timeoutMs");
-    this.#inlineLimit = positive(o.inlineLimit ?? DEFAULT_INLINE_LIMIT, "inlineLimit");
+    this.#inlineLimit = positive(inlineLimitOf(link.nc, o.inlineLimit), "inlineLimit");
     this.#inbox = createInbox();
     this.#sub = link.nc.subscribe(this.#inbox, {
       callback: (err, msg) => {

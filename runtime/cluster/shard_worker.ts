@@ -27,7 +27,7 @@ import type { StudyNames } from "./study_names.ts";
 import {
   type BusReply,
   type BusRequest,
-  DEFAULT_INLINE_LIMIT,
+  inlineLimitOf,
   encodeRefusal,
   getBlob,
   H_BLOB,
@@ -79,7 +79,8 @@ export class ShardWorker {
    * `500 INTERNAL` refusal, logged).
    *
    * @param o.log receives one line per dropped message or failed pull (never payloads).
-   * @param o.inlineLimit replies above this many bytes go through the object store (512 KiB).
+   * @param o.inlineLimit replies above this many bytes go through the object store (default:
+   *   the server's `max_payload` less 16 KiB, `inlineLimitOf`).
    */
   constructor(
     link: NatsLink,
@@ -91,7 +92,7 @@ export class ShardWorker {
     this.#names = n;
     this.#handle = handle;
     this.#log = o.log ?? ((line) => console.error(line));
-    this.#inlineLimit = o.inlineLimit ?? DEFAULT_INLINE_LIMIT;
+    this.#inlineLimit = inlineLimitOf(link.nc, o.inlineLimit);
   }
 
   /**
