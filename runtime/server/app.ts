@@ -148,7 +148,15 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     now,
     log,
   }));
-  app.route("/v1/session", sessionRoutes({ ctx, sessions, answer: core.answer, maxBodyBytes, bodyTimeoutMs }));
+  app.route("/v1/session", sessionRoutes({
+    ctx,
+    traffic: state,
+    sessions,
+    answer: core.answer,
+    afterReply: core.afterReply,
+    maxBodyBytes,
+    bodyTimeoutMs,
+  }));
   const operators = operatorAccess({ token: config.metricsToken });
   const liveViews = new AbortController();
   const engineName = config.engine ?? "native";

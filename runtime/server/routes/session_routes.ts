@@ -19,6 +19,9 @@
  * (`SessionTable.prove`). Then one request of a session at a time, reply included (its
  * frames take consecutive counters); a request is refused by its header where it can be
  * (`handlers/request_gates.ts`) and otherwise decoded and answered under the server's lock.
+ * The answer is injected (`answer`): the server core's here, the request bus on a scale-out
+ * front (`runtime/cluster/front_app.ts`, docs/design/scale_out.md), which mounts this same
+ * route without any training state.
  * A client that goes away mid-upload is logged as such (400 `BODY_INCOMPLETE`).
  *
  * @example
@@ -39,6 +42,7 @@ import { phaseTiming, type PhaseTimingEnv, type RequestTimer } from "../middlewa
 import { sessionLookup, type SessionEnv } from "../middleware/session_lookup.ts";
 import { streamingBodyLimit } from "../middleware/streaming_body_limit.ts";
 import type { ServerCore } from "../server_core.ts";
+import type { TrafficBook } from "../clinic_traffic.ts";
 import type { Session, SessionTable } from "../session_table.ts";
 
 /**
@@ -51,10 +55,18 @@ import type { Session, SessionTable } from "../session_table.ts";
  * ```
  */
 export interface SessionRouteDeps {
-  ctx: HandlerContext;
+  /** Phase timings and the log. */
+  ctx: Pick<HandlerContext, "profile" | "log">;
+  /** The clinics' traffic counters (the server state; a front's own `TrafficCounters`). */
+  traffic: TrafficBook;
   sessions: SessionTable;
-  /** The server core's answer to an opened request (`server_core.ts`: gate, decode, handle, under the lock). */
+  /**
+   * The answer to an opened request: the server core's (`server_core.ts`: gate, decode,
+   * handle, under the lock), or a front's request bus (`runtime/cluster/bus_answerer.ts`).
+   */
   answer: ServerCore["answer"];
+  /** Runs once a reply has left (the core's deferred update); none: nothing to run. */
+  afterReply?: () => void;
   /** Largest request body in bytes. */
   maxBodyBytes: number;
   /** Milliseconds a request body may take to arrive in full. */
@@ -180,8 +192,8 @@ function replyStream(
   timer: RequestTimer,
   release: () => void,
 ): ReadableStream<Uint8Array> {
-  const { state, profile } = d.ctx;
-  const st = state.clinic(session.clinic);
+  const { profile } = d.ctx;
+  const st = d.traffic.clinic(session.clinic);
   const seal = timer.meter();
   const frames = sealFrames(session.channel, APP_FRAME_TYPE, reply);
   let cut = false;
@@ -200,7 +212,7 @@ function replyStream(
     // The reply has left (or its reader is gone): the step's deferred update runs now,
     // after a turn of the event loop that lets the last frame reach the socket — a
     // session's run holds this thread.
-    setTimeout(() => void profile.timeAsync("server deferred update (after the reply)", () => state.model.startUpdate()), 0);
+    if (d.afterReply) setTimeout(d.afterReply, 0);
     release();
     if (complete && !cut) {
       profile.add("server seal (streamed)", seal.ms);
