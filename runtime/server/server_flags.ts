@@ -44,6 +44,8 @@ export interface ServerFlagsConfig {
   port: number;
   /** The checkpoint directory, absolute; none: the server writes nothing. */
   checkpointDir?: string;
+  /** The NATS server of a scale-out front or trainer (`--nats`): it may connect there too. */
+  nats?: { host: string; port: number };
 }
 
 /**
@@ -60,8 +62,9 @@ export interface ServerFlagsConfig {
  * ```
  */
 export function serverFlags(config: ServerFlagsConfig): string[] {
-  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
-  const flags = ["--no-prompt", `--allow-net=${host}:${config.port}`, "--allow-read"];
+  const bracket = (h: string) => h.includes(":") ? `[${h}]` : h;
+  const nats = config.nats ? `,${bracket(config.nats.host)}:${config.nats.port}` : "";
+  const flags = ["--no-prompt", `--allow-net=${bracket(config.hostname)}:${config.port}${nats}`, "--allow-read"];
   if (config.checkpointDir !== undefined) {
     const dir = permissionPath(config.checkpointDir, "checkpointDir");
     if (!isAbsolute(dir)) {
