@@ -28,6 +28,7 @@
  * - `BUS_TIMEOUT`: a request was stored but no trainer replied in time.
  * - `BAD_BUS_MESSAGE`: a bus message with missing or garbled `sg-*` headers.
  * - `BLOB_MISSING`: a payload's object-store blob was not found.
+ * - `PUBLISH_FAILED`: JetStream did not store a request (no PubAck).
  * - `CLOSED`: the sender or worker was used after `close()`/`stop()`.
  *
  * @example
@@ -46,6 +47,7 @@ export const CLUSTER_ERROR_CODES = [
   "BUS_TIMEOUT",
   "BAD_BUS_MESSAGE",
   "BLOB_MISSING",
+  "PUBLISH_FAILED",
   "CLOSED",
 ] as const;
 
