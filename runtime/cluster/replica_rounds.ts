@@ -161,6 +161,11 @@ export class ReplicaRounds {
     this.check();
   }
 
+  /** The replica's state at the current round's start (the last round's average). */
+  get baseState(): ReadonlyMap<string, Tensor> {
+    return this.#base;
+  }
+
   /** Stops waiting for rounds (the trainer is stopping); resolves once the wait has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
