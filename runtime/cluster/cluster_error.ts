@@ -25,6 +25,7 @@
  * - `JETSTREAM_UNAVAILABLE`: the server answers but has no JetStream (start it with `-js`).
  * - `BAD_STUDY_NAME`: a study id that cannot name subjects and buckets.
  * - `BAD_SHARD`: a shard number outside `0 ≤ k < shards`, or a bad shard count.
+ * - `BAD_MEMBER_ID`: a trainer id that cannot be a KV key.
  * - `BUS_TIMEOUT`: a request was stored but no trainer replied in time.
  * - `BAD_BUS_MESSAGE`: a bus message with missing or garbled `sg-*` headers.
  * - `BLOB_MISSING`: a payload's object-store blob was not found.
@@ -48,6 +49,7 @@ export const CLUSTER_ERROR_CODES = [
   "BAD_SHARD",
   "BUS_TIMEOUT",
   "BAD_BUS_MESSAGE",
+  "BAD_MEMBER_ID",
   "BLOB_MISSING",
   "PUBLISH_FAILED",
   "CLOSED",

@@ -20,6 +20,18 @@
 import { join } from "node:path";
 import { ClusterError } from "./cluster_error.ts";
 
+/** Names the nats-server binary to use (then only that one is tried). */
+export const NATS_SERVER_ENV = "SPLITGATE_NATS_SERVER";
+
+/** An environment variable, or undefined (also without --allow-env for it). */
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where Debian's package installs the server, tried after `PATH`. */
 const DEBIAN_PATHS = ["/usr/sbin/nats-server", "/usr/bin/nats-server"];
 
@@ -46,7 +58,8 @@ export interface LocalNats {
 }
 
 /**
- * The path of the `nats-server` binary, or null when it is not installed.
+ * The path of the `nats-server` binary, or null when it is not installed: the file named by
+ * `SPLITGATE_NATS_SERVER` when set, else `nats-server` on `PATH`, in `/usr/sbin` or `/usr/bin`.
  *
  * @example
  * ```ts
@@ -55,13 +68,12 @@ export interface LocalNats {
  * ```
  */
 export async function findNatsServer(): Promise<string | null> {
-  let dirs: string[] = [];
-  try {
-    dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "");
-  } catch {
-    dirs = []; // no --allow-env: the Debian paths only
-  }
-  for (const path of [...dirs.map((d) => join(d, "nats-server")), ...DEBIAN_PATHS]) {
+  const chosen = env(NATS_SERVER_ENV);
+  const dirs = (env("PATH") ?? "").split(":").filter((d) => d !== "");
+  const candidates = chosen !== undefined && chosen !== ""
+    ? [chosen]
+    : [...dirs.map((d) => join(d, "nats-server")), ...DEBIAN_PATHS];
+  for (const path of candidates) {
     try {
       if ((await Deno.stat(path)).isFile) return path;
     } catch {
@@ -101,7 +113,7 @@ export async function startLocalNats(
   if (bin === null) {
     throw new ClusterError(
       "NATS_MISSING",
-      "nats-server not found on PATH or in /usr/sbin: install it (apt-get install nats-server)",
+      `nats-server not found (${NATS_SERVER_ENV}, PATH, /usr/sbin, /usr/bin): install it (apt-get install nats-server)`,
     );
   }
   await Deno.mkdir(o.storeDir, { recursive: true });

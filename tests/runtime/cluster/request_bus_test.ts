@@ -11,10 +11,11 @@ import { natsTest, sleep, withNats } from "./nats_harness.ts";
 
 const utf8 = new TextEncoder();
 const all = (n: number) => [...Array(n).keys()];
-const echo = async (r: BusRequest) => ({
-  status: 200 as const,
-  payload: new Uint8Array([...utf8.encode(`${r.clinic}:`), ...r.payload]),
-});
+const echo = (r: BusRequest) =>
+  Promise.resolve({
+    status: 200 as const,
+    payload: new Uint8Array([...utf8.encode(`${r.clinic}:`), ...r.payload]),
+  });
 
 async function blobNames(link: { objm: { open(n: string): Promise<any> } }, store: string) {
   const os = await link.objm.open(store);
