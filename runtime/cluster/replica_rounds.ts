@@ -76,6 +76,8 @@ export class ReplicaRounds {
   readonly #cache = new Map<string, RoundPartial>();
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** Runs after each round's end across replicas (the trainer moves shards to a joiner then). */
+  onRoundEnd: ((round: number) => void) | undefined;
 
   constructor(core: ServerCore, round: TrainerRound, store: RoundStore, o: ReplicaRoundsOptions) {
     this.#core = core;
@@ -183,6 +185,7 @@ export class ReplicaRounds {
           await this.#apply(r, parts);
           await this.#core.state.checkpoint(); // the turn start and the study's end files
         });
+        this.onRoundEnd?.(r);
         return;
       }
       await new Promise((res) => setTimeout(res, this.#o.pollMs));
