@@ -1,0 +1,120 @@
+/**
+ * Trainers over a real nats-server (ignored when it is not installed): two trainers share the
+ * study's shards, real clinics reach them through a `RequestSender` (a front without its
+ * Noise channel), the replicas end on identical weights with every step applied once; a
+ * trainer whose NATS connection dies mid-round loses its clinics to the other (after the
+ * membership TTL), which finishes the study without applying a step twice in the surviving
+ * lineage.
+ */
+import assert from "node:assert/strict";
+import { RequestSender } from "../../../runtime/cluster/request_bus.ts";
+import { ClusterError } from "../../../runtime/cluster/cluster_error.ts";
+import { clinicsOwned, Trainer } from "../../../runtime/cluster/trainer.ts";
+import type { NatsLink } from "../../../runtime/cluster/nats_link.ts";
+import type { StudyNames } from "../../../runtime/cluster/study_names.ts";
+import type { BusReply } from "../../../runtime/cluster/bus_wire.ts";
+import { allowlist, SERVER_KEYS, testEngine } from "../server/harness.ts";
+import { natsTest, sleep, withNats } from "./nats_harness.ts";
+import { maxStateDiff, repeats, replicaConfig, runClinics } from "./replica_harness.ts";
+
+const NAMES = ["a", "b", "c"];
+const STEPS = [5, 4, 3];
+
+/** Two trainer ids between which the ring splits the clinics (each serves at least one). */
+function splitIds(shards: number): [string, string] {
+  for (let i = 0; i < 50; i++) {
+    const ids = [`t${i}`, `t${i + 1}`];
+    if (ids.every((id) => clinicsOwned(id, ids, NAMES, shards).length > 0)) return ids as [string, string];
+  }
+  throw new Error("no trainer ids split the clinics");
+}
+
+async function start(link: NatsLink, names: StudyNames, id: string, log: string[]): Promise<Trainer> {
+  return await Trainer.start(replicaConfig(), {
+    keyPair: SERVER_KEYS,
+    allowlist: allowlist(NAMES),
+    engine: await testEngine(),
+    log: (l) => log.push(`${id}: ${l}`),
+  }, { link, id, study: names.study, shards: names.shards, heartbeatMs: 250, pollMs: 20 });
+}
+
+/** The route of a front: the request bus, a bus failure a retried 503 (as the front answers). */
+function busRoute(sender: RequestSender) {
+  return async (clinic: string, payload: Uint8Array): Promise<BusReply> => {
+    try {
+      return await sender.send(clinic, payload);
+    } catch (e) {
+      if (e instanceof ClusterError) return { status: 503, error: { code: e.code, message: e.message } };
+      throw e;
+    }
+  };
+}
+
+async function bothSeeBoth(t: Trainer[]): Promise<void> {
+  for (let i = 0; i < 200 && !t.every((x) => x.members.length === 2); i++) await sleep(25);
+  assert.ok(t.every((x) => x.members.length === 2), "the trainers see each other");
+}
+
+Deno.test({
+  name: "trainers over NATS: two replicas split the clinics, end on identical weights, apply each step once",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 3 }, async ({ links: [front, l1, l2], names }) => {
+      const log: string[] = [];
+      const [id1, id2] = splitIds(names.shards);
+      const t1 = await start(l1, names, id1, log);
+      const t2 = await start(l2, names, id2, log);
+      const sender = new RequestSender(front, names, { timeoutMs: 10_000 });
+      try {
+        await bothSeeBoth([t1, t2]);
+        assert.ok(t1.replica.local.length > 0 && t2.replica.local.length > 0);
+        await runClinics(NAMES, busRoute(sender));
+        assert.equal(t1.replica.round.finished && t2.replica.round.finished, true);
+        assert.equal(maxStateDiff(t1.replica.core.model.exportState(), t2.replica.core.model.exportState()), 0);
+        const applied = [...t1.replica.applied, ...t2.replica.applied];
+        assert.deepEqual(repeats(applied), []);
+        assert.equal(applied.length, 2 * (STEPS[0] + STEPS[1] + STEPS[2]));
+      } finally {
+        await sender.close();
+        await t1.stop();
+        await t2.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "trainers over NATS: a trainer dead mid-round loses its clinics to the other, which finishes; no step applied twice",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 3 }, async ({ links: [front, l1, l2], names }) => {
+      const log: string[] = [];
+      const [id1, id2] = splitIds(names.shards);
+      const t1 = await start(l1, names, id1, log);
+      const t2 = await start(l2, names, id2, log);
+      const sender = new RequestSender(front, names, { timeoutMs: 1_500 });
+      const victim = t2.replica.local[0];
+      let dead = false;
+      try {
+        await bothSeeBoth([t1, t2]);
+        const out = await runClinics(NAMES, busRoute(sender), (clinic, id) => {
+          if (clinic === victim && id === "1:1" && !dead) {
+            dead = true;
+            void l2.nc.close(); // no ack, no leave: the membership forgets t2 when its key expires
+          }
+        });
+        assert.equal(dead, true);
+        assert.equal(t1.replica.round.finished, true);
+        assert.deepEqual(t1.members, [id1]);
+        // The dead trainer's rounds that ended (round 0) are in the lineage; its round 1 is lost.
+        const lineage = [...t2.replica.applied.filter((s) => s.round === 0), ...t1.replica.applied];
+        assert.deepEqual(repeats(lineage), []);
+        for (const [i, n] of NAMES.entries()) assert.equal(lineage.filter((s) => s.clinic === n).length, 2 * STEPS[i], n);
+        assert.ok(out.find((o) => o.name === victim)!.rollbacks >= 1, `${victim} redid round 1`);
+        assert.ok(log.some((l) => l.includes(`${id2} left the membership`)), log.join("\n"));
+      } finally {
+        await sender.close();
+        await t1.stop();
+        await t2.stop().catch(() => {});
+      }
+    }),
+});
