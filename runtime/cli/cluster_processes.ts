@@ -42,6 +42,8 @@ export interface RoleSpec {
   natsUrl: string;
   /** Every line the child prints, stdout and stderr. */
   onLine: (line: string) => void;
+  /** A trainer's applied-step log (`--applied-log`), absolute. */
+  appliedLog?: string;
 }
 
 /**
@@ -79,8 +81,9 @@ export async function startRole(s: RoleSpec): Promise<RoleProcess> {
   const nats = parseNatsUrl("natsUrl", s.natsUrl);
   const args = ["--config", s.configPath, "--role", s.role, "--nats", nats.url, "--listen", "127.0.0.1:0"];
   if (s.role === "trainer") args.push("--trainer-id", s.name);
+  if (s.appliedLog !== undefined) args.push("--applied-log", s.appliedLog);
   const child = new Deno.Command(Deno.execPath(), {
-    args: serverCommandArgs({ hostname: "127.0.0.1", port: 0, nats }, args),
+    args: serverCommandArgs({ hostname: "127.0.0.1", port: 0, nats, appliedLog: s.appliedLog }, args),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -14,6 +14,7 @@
  */
 import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
 import { runFront } from "../cluster/front_main.ts";
+import { runTrainer } from "../cluster/trainer_main.ts";
 import type { ServerArgs } from "./server_args.ts";
 
 /**
@@ -28,7 +29,7 @@ import type { ServerArgs } from "./server_args.ts";
  */
 export async function serveClusterRole(file: ServerArgs, config: ServerConfig, deps: ServerDeps): Promise<void> {
   if (file.role === "front") return await serveFront(file, config, deps);
-  throw new Error(`--role ${file.role}: not built yet (runtime/cluster/trainer_main.ts)`);
+  return await serveTrainer(file, config, deps);
 }
 
 /** Calls `stop` once on SIGINT or SIGTERM (what systemd and container runtimes send). */
@@ -75,4 +76,30 @@ export async function serveFront(file: ServerArgs, config: ServerConfig, deps: S
   });
   await http.finished;
   await stopping;
+}
+
+/**
+ * Runs a trainer until a stop signal. It keeps answering after its study's last round: the
+ * clinics still evaluate through the cut and leave.
+ *
+ * @throws {ClusterError} `NATS_UNREACHABLE`, `BAD_SCHEDULE` (replicas need schedule splitfed)
+ * @example
+ * ```ts
+ * import { serveTrainer } from "./server_cluster.ts";
+ * // await serveTrainer(file, config, { keyPair, allowlist });
+ * ```
+ */
+export async function serveTrainer(file: ServerArgs, config: ServerConfig, deps: ServerDeps): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const id = file.trainerId!;
+  const t = await runTrainer(config, deps, { natsUrl: file.nats!.url, id, log, appliedLog: file.appliedLog });
+  log(`splitgate trainer ${id} running (NATS ${file.nats!.url}, ${file.mode} mode, ${file.engine} engine)`);
+  let stopped = false;
+  const stop = new Promise<void>((resolve) => onStopSignal(() => resolve()));
+  void t.finished.then(() => {
+    if (!stopped) log(`trainer ${id}: training finished; answering evaluations until stopped`);
+  });
+  await stop;
+  stopped = true;
+  await t.stop();
 }

@@ -3,7 +3,9 @@
  * `single`: one process, no NATS, as always), `--nats <url>` (required for `front` and
  * `trainer`; the environment variable `SPLITGATE_NATS_URL` is the fallback) and
  * `--trainer-id <id>` (a trainer's name in the study's membership; default the host name,
- * which is the pod name in a StatefulSet).
+ * which is the pod name in a StatefulSet), and `--applied-log <file>` (a trainer appends each
+ * applied step to it as a JSON line `{"clinic","stepId","round","t"}`, for audits and the
+ * fault test's "no step applied twice").
  *
  * @example
  * ```ts
@@ -13,6 +15,7 @@
  * ```
  * @module
  */
+import { resolve } from "node:path";
 import { UsageError } from "./main.ts";
 
 /** The server's roles; `single` needs no NATS. */
@@ -66,6 +69,8 @@ export interface RoleArgs {
   nats?: NatsAddress;
   /** The trainer's id (trainer only). */
   trainerId?: string;
+  /** The file a trainer appends its applied steps to, absolute (trainer only). */
+  appliedLog?: string;
 }
 
 /**
@@ -117,15 +122,15 @@ export function parseNatsUrl(flag: string, value: string): NatsAddress {
  * ```
  */
 export function readServerRole(
-  values: { role?: string; nats?: string; "trainer-id"?: string },
+  values: { role?: string; nats?: string; "trainer-id"?: string; "applied-log"?: string },
   env: (name: string) => string | undefined,
   hostname: () => string,
 ): RoleArgs {
   const role = (values.role ?? "single") as ServerRole;
   if (!SERVER_ROLES.includes(role)) throw new UsageError(`--role ${values.role}: expected one of ${SERVER_ROLES.join(", ")}`);
   if (role === "single") {
-    if (values.nats !== undefined || values["trainer-id"] !== undefined) {
-      throw new UsageError(`--nats and --trainer-id: only with --role front or trainer (a single server needs no NATS)`);
+    if (values.nats !== undefined || values["trainer-id"] !== undefined || values["applied-log"] !== undefined) {
+      throw new UsageError(`--nats, --trainer-id and --applied-log: only with --role front or trainer (a single server needs no NATS)`);
     }
     return { role };
   }
@@ -133,12 +138,15 @@ export function readServerRole(
   if (url === undefined || url === "") throw new UsageError(`--role ${role} needs --nats <url> (or ${NATS_URL_ENV})`);
   const nats = parseNatsUrl(values.nats !== undefined ? "--nats" : NATS_URL_ENV, url);
   if (role === "front") {
-    if (values["trainer-id"] !== undefined) throw new UsageError("--trainer-id: only with --role trainer");
+    if (values["trainer-id"] !== undefined || values["applied-log"] !== undefined) {
+      throw new UsageError("--trainer-id and --applied-log: only with --role trainer");
+    }
     return { role, nats };
   }
   const trainerId = values["trainer-id"] ?? hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(trainerId)) {
     throw new UsageError(`--trainer-id ${JSON.stringify(trainerId)}: expected 1-64 characters of [A-Za-z0-9._-], starting alphanumeric`);
   }
-  return { role, nats, trainerId };
+  const appliedLog = values["applied-log"];
+  return { role, nats, trainerId, ...(appliedLog === undefined ? {} : { appliedLog: resolve(appliedLog) }) };
 }

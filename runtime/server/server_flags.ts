@@ -46,6 +46,8 @@ export interface ServerFlagsConfig {
   checkpointDir?: string;
   /** The NATS server of a scale-out front or trainer (`--nats`): it may connect there too. */
   nats?: { host: string; port: number };
+  /** A trainer's applied-step log (`--applied-log`), absolute: it may write that file too. */
+  appliedLog?: string;
 }
 
 /**
@@ -70,7 +72,9 @@ export function serverFlags(config: ServerFlagsConfig): string[] {
     if (!isAbsolute(dir)) {
       throw new TypeError(`checkpointDir ${JSON.stringify(dir)}: expected an absolute path`);
     }
-    flags.push(`--allow-write=${dir}`);
+    flags.push(`--allow-write=${dir}${config.appliedLog ? `,${permissionPath(config.appliedLog, "appliedLog")}` : ""}`);
+  } else if (config.appliedLog !== undefined) {
+    flags.push(`--allow-write=${permissionPath(config.appliedLog, "appliedLog")}`);
   }
   // Today's engines: native needs FFI (Node-API), sys and env; webgpu needs the unstable API.
   flags.push("--allow-ffi", "--allow-sys", "--allow-env", "--unstable-webgpu");
