@@ -44,6 +44,8 @@ export interface RoleSpec {
   onLine: (line: string) => void;
   /** A trainer's applied-step log (`--applied-log`), absolute. */
   appliedLog?: string;
+  /** A front's wait for a trainer's reply (`--bus-timeout-ms`). */
+  busTimeoutMs?: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function startRole(s: RoleSpec): Promise<RoleProcess> {
   const args = ["--config", s.configPath, "--role", s.role, "--nats", nats.url, "--listen", "127.0.0.1:0"];
   if (s.role === "trainer") args.push("--trainer-id", s.name);
   if (s.appliedLog !== undefined) args.push("--applied-log", s.appliedLog);
+  if (s.busTimeoutMs !== undefined) args.push("--bus-timeout-ms", String(s.busTimeoutMs));
   const child = new Deno.Command(Deno.execPath(), {
     args: serverCommandArgs({ hostname: "127.0.0.1", port: 0, nats, appliedLog: s.appliedLog }, args),
     stdin: "null",

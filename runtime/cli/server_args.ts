@@ -35,7 +35,7 @@ import { type RoleArgs, readServerRole } from "./server_role.ts";
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
   "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] " +
-  "[--study <study.json>] [--new-study] [--serve-finished] [--role single|front|trainer] [--nats <url>] [--trainer-id <id>] [--applied-log <file>]";
+  "[--study <study.json>] [--new-study] [--serve-finished] [--role single|front|trainer] [--nats <url>] [--trainer-id <id>] [--applied-log <file>] [--bus-timeout-ms <ms>]";
 
 /**
  * The server's arguments: its config (the study's fields merged in, when it runs a study
@@ -83,6 +83,7 @@ export async function readServerArgs(args: string[]): Promise<ServerArgs> {
     nats: { type: "string" },
     "trainer-id": { type: "string" },
     "applied-log": { type: "string" },
+    "bus-timeout-ms": { type: "string" },
   });
   // Checked before the config is read: a missing --nats is the error to see first.
   const role = readServerRole(values, envValue, () => Deno.hostname());

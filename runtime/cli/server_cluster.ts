@@ -53,7 +53,12 @@ function onStopSignal(stop: () => void): void {
  */
 export async function serveFront(file: ServerArgs, config: ServerConfig, deps: ServerDeps): Promise<void> {
   const log = (line: string) => console.log(line);
-  const front = await runFront(config, deps, { natsUrl: file.nats!.url, log, name: `front ${file.hostname}:${file.port}` });
+  const front = await runFront(config, deps, {
+    natsUrl: file.nats!.url,
+    log,
+    name: `front ${file.hostname}:${file.port}`,
+    busTimeoutMs: file.busTimeoutMs,
+  });
   let http: Deno.HttpServer;
   try {
     http = Deno.serve({

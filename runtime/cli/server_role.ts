@@ -5,7 +5,10 @@
  * `--trainer-id <id>` (a trainer's name in the study's membership; default the host name,
  * which is the pod name in a StatefulSet), and `--applied-log <file>` (a trainer appends each
  * applied step to it as a JSON line `{"clinic","stepId","round","t"}`, for audits and the
- * fault test's "no step applied twice").
+ * fault test's "no step applied twice"); `--bus-timeout-ms <ms>` (a front's wait for a
+ * trainer's reply before it answers 503 `BUS_TIMEOUT`, which the clinic retries; default
+ * 60000: a request whose trainer died is redelivered only after JetStream's ack wait of 30 s,
+ * while a retry through a fresh publish reaches the new owner at once).
  *
  * @example
  * ```ts
@@ -71,6 +74,8 @@ export interface RoleArgs {
   trainerId?: string;
   /** The file a trainer appends its applied steps to, absolute (trainer only). */
   appliedLog?: string;
+  /** Milliseconds a front waits for a trainer's reply (front only; default the sender's 60 s). */
+  busTimeoutMs?: number;
 }
 
 /**
@@ -122,15 +127,18 @@ export function parseNatsUrl(flag: string, value: string): NatsAddress {
  * ```
  */
 export function readServerRole(
-  values: { role?: string; nats?: string; "trainer-id"?: string; "applied-log"?: string },
+  values: { role?: string; nats?: string; "trainer-id"?: string; "applied-log"?: string; "bus-timeout-ms"?: string },
   env: (name: string) => string | undefined,
   hostname: () => string,
 ): RoleArgs {
   const role = (values.role ?? "single") as ServerRole;
   if (!SERVER_ROLES.includes(role)) throw new UsageError(`--role ${values.role}: expected one of ${SERVER_ROLES.join(", ")}`);
   if (role === "single") {
-    if (values.nats !== undefined || values["trainer-id"] !== undefined || values["applied-log"] !== undefined) {
-      throw new UsageError(`--nats, --trainer-id and --applied-log: only with --role front or trainer (a single server needs no NATS)`);
+    if (
+      values.nats !== undefined || values["trainer-id"] !== undefined || values["applied-log"] !== undefined ||
+      values["bus-timeout-ms"] !== undefined
+    ) {
+      throw new UsageError(`--nats, --trainer-id, --applied-log and --bus-timeout-ms: only with --role front or trainer (a single server needs no NATS)`);
     }
     return { role };
   }
@@ -141,8 +149,13 @@ export function readServerRole(
     if (values["trainer-id"] !== undefined || values["applied-log"] !== undefined) {
       throw new UsageError("--trainer-id and --applied-log: only with --role trainer");
     }
-    return { role, nats };
+    const t = values["bus-timeout-ms"];
+    if (t === undefined) return { role, nats };
+    const busTimeoutMs = Number(t);
+    if (!Number.isInteger(busTimeoutMs) || busTimeoutMs < 100) throw new UsageError(`--bus-timeout-ms ${t}: expected an integer >= 100`);
+    return { role, nats, busTimeoutMs };
   }
+  if (values["bus-timeout-ms"] !== undefined) throw new UsageError("--bus-timeout-ms: only with --role front");
   const trainerId = values["trainer-id"] ?? hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(trainerId)) {
     throw new UsageError(`--trainer-id ${JSON.stringify(trainerId)}: expected 1-64 characters of [A-Za-z0-9._-], starting alphanumeric`);

@@ -19,7 +19,7 @@ Deno.test("server role: single by default, with no NATS; front and trainer need 
   assert.throws(() => readServerRole({ role: "trainer", nats: "" }, noEnv, host), /--role trainer needs --nats/);
   assert.throws(() => readServerRole({ role: "leader" }, noEnv, host), /--role leader: expected one of single, front, trainer/);
   assert.throws(() => readServerRole({ nats: "nats://n:4222" }, noEnv, host), /only with --role front or trainer/);
-  assert.throws(() => readServerRole({ role: "front", nats: "n", "trainer-id": "t" }, noEnv, host), /--trainer-id: only with --role trainer/);
+  assert.throws(() => readServerRole({ role: "front", nats: "n", "trainer-id": "t" }, noEnv, host), /--trainer-id and --applied-log: only with --role trainer/);
 });
 
 Deno.test("server role: SPLITGATE_NATS_URL is the fallback, the host name the default trainer id", () => {
@@ -54,4 +54,19 @@ Deno.test("server flags: a front or trainer may also connect to its NATS server,
   const front = serverFlags({ hostname: "0.0.0.0", port: 8443, nats: { host: "nats", port: 4222 } });
   assert.equal(front[1], "--allow-net=0.0.0.0:8443,nats:4222");
   assert.equal(serverFlags({ hostname: "::", port: 1, nats: { host: "fd00::9", port: 4222 } })[1], "--allow-net=[::]:1,[fd00::9]:4222");
+});
+
+Deno.test("server role: --applied-log for a trainer (absolute), --bus-timeout-ms for a front, each refused elsewhere", () => {
+  const t = readServerRole({ role: "trainer", nats: "n", "trainer-id": "t0", "applied-log": "applied.jsonl" }, noEnv, host);
+  assert.equal(t.appliedLog, `${Deno.cwd()}/applied.jsonl`);
+  assert.equal(readServerRole({ role: "front", nats: "n", "bus-timeout-ms": "5000" }, noEnv, host).busTimeoutMs, 5000);
+  assert.throws(() => readServerRole({ role: "front", nats: "n", "bus-timeout-ms": "5s" }, noEnv, host), /--bus-timeout-ms 5s: expected an integer >= 100/);
+  assert.throws(() => readServerRole({ role: "trainer", nats: "n", "bus-timeout-ms": "5000" }, noEnv, host), /--bus-timeout-ms: only with --role front/);
+  assert.throws(() => readServerRole({ role: "front", nats: "n", "applied-log": "a" }, noEnv, host), /--trainer-id and --applied-log: only with --role trainer/);
+  assert.throws(() => readServerRole({ "applied-log": "a" }, noEnv, host), /only with --role front or trainer/);
+  // The trainer may write its log and nothing else (no checkpoint directory here).
+  const f = serverFlags({ hostname: "127.0.0.1", port: 0, nats: { host: "127.0.0.1", port: 4222 }, appliedLog: "/tmp/t0.jsonl" });
+  assert.deepEqual(f.filter((x) => x.startsWith("--allow-write")), ["--allow-write=/tmp/t0.jsonl"]);
+  const g = serverFlags({ hostname: "127.0.0.1", port: 0, checkpointDir: "/var/ck", appliedLog: "/var/t0.jsonl" });
+  assert.deepEqual(g.filter((x) => x.startsWith("--allow-write")), ["--allow-write=/var/ck,/var/t0.jsonl"]);
 });
