@@ -1,0 +1,178 @@
+/**
+ * Fault test of the scale-out server (docs/design/scale_out.md, "Faults"): two trainers and
+ * two fronts as child processes (`deno task server --role trainer|front`, SIGKILL-able) on a
+ * local nats-server, four real clinics (sandboxed raw side + courier each), each behind a
+ * proxy that prefers one front and fails over to the other, as a load balancer would.
+ *
+ * One run is left alone; in the other, the trainer serving three of the clinics is killed
+ * mid-epoch (a few steps into round 1), and later, in the last round, a front. Then:
+ * - every clinic finishes, and the clinics of the killed trainer moved to the other (its log
+ *   says it took them over);
+ * - no (clinic, step id) is applied twice in the surviving lineage: the survivor's applied
+ *   log, plus the killed trainer's steps of the rounds whose partials were averaged (its
+ *   steps of the round it died in were lost with its replica and are redone);
+ * - nothing is lost: every step applied anywhere is in that lineage, and every clinic has
+ *   steps in every round;
+ * - each clinic's test AUC is within 0.01 of the undisturbed run's.
+ *
+ * Short on purpose (8×8 images, 4 rounds); the PneumoniaMNIST run of the acceptance is
+ * `deno task demo --replicas 2 --clinics 4` (runtime/cli/demo_replicas.ts).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseClientConfig } from "../../runtime/client/client_config.ts";
+import type { ClinicResult } from "../../runtime/client/clinic.ts";
+import { launchClinic } from "../../runtime/client/launcher.ts";
+import { type RoleProcess, startRole, stopAll } from "../../runtime/cli/cluster_processes.ts";
+import { startLocalNats } from "../../runtime/cluster/local_nats.ts";
+import { natsTest } from "../runtime/cluster/nats_harness.ts";
+import { failoverProxy } from "./failover_proxy.ts";
+import { makeWorld, type SplitWorld } from "./split_harness.ts";
+
+const CLINICS = ["clinic-a", "clinic-b", "clinic-c", "clinic-d"];
+/** 128 training rows a clinic, batch 8, 2 rounds an epoch: 8 steps a round. */
+const OPTS = { mode: "vanilla" as const, clinics: CLINICS, n: 512, batchSize: 8, epochs: 2, turnsPerEpoch: 2, seed: 5 };
+const ROUNDS = OPTS.epochs * OPTS.turnsPerEpoch;
+
+interface Applied {
+  clinic: string;
+  stepId: string;
+  round: number;
+}
+
+interface Run {
+  results: ClinicResult[];
+  applied: Record<string, Applied[]>;
+  lines: string[];
+  killedTrainer?: string;
+  killedFront?: string;
+}
+
+async function readApplied(path: string): Promise<Applied[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `f()` is true (polling), or fails naming `what`. */
+async function until(what: string, f: () => Promise<boolean>, ms = 120_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await f())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The world's server config, as replicas need it: splitfed, no checkpoint directory. */
+async function replicaConfig(w: SplitWorld): Promise<string> {
+  const c = JSON.parse(await Deno.readTextFile(w.serverConfigFile));
+  delete c.checkpointDir;
+  const path = join(w.root, "replicas.json");
+  await Deno.writeTextFile(path, JSON.stringify({ ...c, schedule: "splitfed", epochs: ROUNDS, turnTimeoutMs: 120_000 }));
+  return path;
+}
+
+async function run(fault: boolean): Promise<Run> {
+  const w = await makeWorld(OPTS);
+  const nats = await startLocalNats({ storeDir: join(w.root, "nats") });
+  const lines: string[] = [];
+  const procs: RoleProcess[] = [];
+  const proxies: ReturnType<typeof failoverProxy>[] = [];
+  const logOf = (t: string) => join(w.root, `${t}.applied.jsonl`);
+  try {
+    const configPath = await replicaConfig(w);
+    const start = (role: "trainer" | "front", name: string) =>
+      startRole({
+        role,
+        name,
+        configPath,
+        natsUrl: nats.url,
+        onLine: (l) => lines.push(`[${name}] ${l}`),
+        ...(role === "trainer" ? { appliedLog: logOf(name) } : { busTimeoutMs: 3_000 }),
+      }).then((p) => (procs.push(p), p));
+    const trainers = await Promise.all(["trainer-0", "trainer-1"].map((n) => start("trainer", n)));
+    const fronts = await Promise.all(["front-0", "front-1"].map((n) => start("front", n)));
+    const configs = w.clientConfigs.map((c, i) => {
+      const p = failoverProxy(fronts.map((f) => f.port), i % 2);
+      proxies.push(p);
+      return parseClientConfig(JSON.stringify({ ...c, server: `http://127.0.0.1:${p.port}` }), w.root);
+    });
+    const clinics = Promise.all(configs.map((c) => launchClinic(c, "train", { onLine: (l) => lines.push(l), pollMs: 20 })));
+    const out: Run = { results: [], applied: {}, lines };
+    if (fault) {
+      // The trainer serving most clinics, a few steps into round 1 (round 0's partials written).
+      const counts = await Promise.all(trainers.map(async (t) => new Set((await readApplied(logOf(t.name))).map((s) => s.clinic)).size));
+      const victim = trainers[counts[0] >= counts[1] ? 0 : 1];
+      await until(`${victim.name} in round 1`, async () => (await readApplied(logOf(victim.name))).filter((s) => s.round === 1).length >= 3);
+      victim.kill("SIGKILL");
+      await victim.exited;
+      out.killedTrainer = victim.name;
+      const survivor = trainers.find((t) => t !== victim)!;
+      // A front, once the survivor is stepping in the last round.
+      await until(`${survivor.name} in round ${ROUNDS - 1}`, async () =>
+        (await readApplied(logOf(survivor.name))).filter((s) => s.round === ROUNDS - 1).length >= 3);
+      fronts[0].kill("SIGKILL");
+      await fronts[0].exited;
+      out.killedFront = fronts[0].name;
+    }
+    out.results = (await clinics).map((r) => r.result);
+    for (const t of trainers) out.applied[t.name] = await readApplied(logOf(t.name));
+    return out;
+  } finally {
+    for (const p of proxies) await p.close();
+    await stopAll(procs);
+    await nats.stop();
+    await w.remove().catch(() => {});
+  }
+}
+
+/** The killed trainer's partials that were averaged into a round, by round: `[trainer-x] round r ended across replicas: a-0, b-0 averaged`. */
+function averagedRounds(lines: string[], trainer: string): Set<number> {
+  const out = new Set<number>();
+  for (const l of lines) {
+    const m = /round (\d+) ended across replicas: (.*) averaged/.exec(l);
+    if (m && m[2].split(", ").some((p) => p.startsWith(`${trainer}-`))) out.add(Number(m[1]));
+  }
+  return out;
+}
+
+const key = (s: Applied) => `${s.clinic} ${s.stepId}`;
+
+Deno.test({
+  name: "replicas: a trainer killed mid-epoch and a front killed later lose no step and apply none twice",
+  ...natsTest,
+  fn: async () => {
+    const calm = await run(false);
+    const hit = await run(true);
+    const why = () => hit.lines.filter((l) => /^\[(trainer|front)/.test(l)).slice(-60).join("\n");
+    assert.ok(hit.killedTrainer && hit.killedFront);
+    const survivor = Object.keys(hit.applied).find((t) => t !== hit.killedTrainer)!;
+    // Its clinics moved to the survivor, which says so.
+    assert.ok(hit.lines.some((l) => l.startsWith(`[${survivor}]`) && /clinic/.test(l) && /(took over|taking over|takeover|now serving|serving 4)/i.test(l)), why());
+    // The surviving lineage: the survivor's steps, and the killed trainer's of averaged rounds.
+    const kept = averagedRounds(hit.lines, hit.killedTrainer!);
+    const lineage = [...hit.applied[survivor], ...hit.applied[hit.killedTrainer!].filter((s) => kept.has(s.round))];
+    const seen = new Map<string, number>();
+    for (const s of lineage) seen.set(key(s), (seen.get(key(s)) ?? 0) + 1);
+    const twice = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
+    assert.deepEqual(twice, [], `applied twice in the surviving lineage:\n${why()}`);
+    // Nothing lost: every step applied anywhere (the lost round's ones were redone), and
+    // every clinic stepped in every round.
+    const all = Object.values(hit.applied).flat();
+    assert.deepEqual(all.filter((s) => !seen.has(key(s))).map(key), [], why());
+    for (const c of CLINICS) {
+      const rounds = new Set(lineage.filter((s) => s.clinic === c).map((s) => s.round));
+      assert.deepEqual([...rounds].sort(), [...Array(ROUNDS).keys()], `${c}'s rounds in the lineage`);
+    }
+    // The undisturbed run applied as many steps, each once; the clinics score alike.
+    const calmSteps = Object.values(calm.applied).flat();
+    assert.equal(new Set(calmSteps.map(key)).size, calmSteps.length);
+    assert.equal(seen.size, calmSteps.length);
+    for (const c of CLINICS) {
+      const a = hit.results.find((r) => r.clinic === c)!.eval.test!.auc;
+      const b = calm.results.find((r) => r.clinic === c)!.eval.test!.auc;
+      assert.ok(Math.abs(a - b) <= 0.01, `${c}: test AUC ${a} after the faults, ${b} without`);
+    }
+  },
+});
