@@ -36,3 +36,7 @@ export {
   ShardWorker,
 } from "./request_bus.ts";
 export { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
+export { createFrontApp, type FrontBus, type FrontHandle } from "./front_app.ts";
+export { type FrontOptions, runFront, type RunningFront } from "./front_main.ts";
+export { busAnswer, busRefusal } from "./bus_answer.ts";
+export { clusterStudyId, DEFAULT_CLUSTER_STUDY } from "./cluster_study.ts";
