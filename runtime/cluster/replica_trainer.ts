@@ -154,12 +154,15 @@ export class ReplicaTrainer {
     // The core runs one shared segment for its clinics ("parallel" inside the trainer, which
     // also lets serverBatch "merge" batch them); the round says "splitfed" to the clinics.
     const core = await createServerCore({ ...config, schedule: "parallel", checkpointDir: undefined }, { ...deps, log }, {
-      schedule: (order, so, now) => (round = new TrainerRound(order, so, now, o.local)),
+      schedule: (order, so, now) => (round = new TrainerRound(order, so, now, [])),
     });
     const rounds = new ReplicaRounds(core, round!, o.store, { id: o.id, log, pollMs: o.pollMs });
     let resumedRound: number | null;
     try {
       resumedRound = await rounds.restore();
+      // Its clinics join as newcomers do: a partial this trainer wrote before a restart
+      // still covers them for the round.
+      await rounds.takeOver(o.local, { start: true });
     } catch (e) {
       await core.close();
       throw e;

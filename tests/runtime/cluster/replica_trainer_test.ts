@@ -124,7 +124,7 @@ Deno.test("replicas: a takeover after the survivor wrote its partial runs the ne
   const written = () => log.some((l) => l.includes("partial round/1/t1-0 written"));
   try {
     const out = await runClinics(NAMES, async (c, p) => {
-      await takeover;
+      if (c !== "c") await takeover; // c goes on: the takeover waits for its partial
       return await (c !== "c" && !dead ? t2 : t1).handle(req(c, p));
     }, (clinic, id) => {
       if (clinic === "a" && id === "1:2" && !dead) {
@@ -147,6 +147,33 @@ Deno.test("replicas: a takeover after the survivor wrote its partial runs the ne
   } finally {
     await t1.stop();
     if (!dead) await t2.stop();
+  }
+});
+
+Deno.test("replicas: a trainer restarted after writing its partial finds its clinics covered and writes no second one", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log);
+  let t2 = await trainer("t2", store, ["c"], log);
+  let restart: Promise<void> | null = null;
+  try {
+    await runClinics(NAMES, async (c, p) => {
+      if (c === "c" && !restart && log.some((l) => l.includes("partial round/1/t2-0 written"))) {
+        const old = t2;
+        restart = old.stop().then(async () => void (t2 = await trainer("t2", store, ["c"], log)));
+      }
+      await restart;
+      return await (c === "c" ? t2 : t1).handle(req(c, p));
+    });
+    assert.ok(restart, "t2 was restarted");
+    assert.equal(t2.resumedRound, 0);
+    assert.ok(log.some((l) => l.includes("t2: round 1: c already covered by a partial of this round")), log.join("\n"));
+    assert.ok(!log.some((l) => l.includes("round/1/t2-1")), "no second partial");
+    assert.equal(t1.round.finished && t2.round.finished, true);
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+  } finally {
+    await t1.stop();
+    await t2.stop();
   }
 });
 
