@@ -53,6 +53,23 @@ Deno.test("replicas: two trainers end each round on identical weights; every ste
   }
 });
 
+Deno.test("replicas: with serverBatch merge a trainer batches its clinics' concurrent steps; replicas still identical", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log, { serverBatch: "merge", merge: { maxDelayMs: 50 } });
+  const t2 = await trainer("t2", store, ["c"], log, { serverBatch: "merge", merge: { maxDelayMs: 50 } });
+  try {
+    await runClinics(NAMES, (c, p) => (c === "c" ? t2 : t1).handle(req(c, p)));
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+    assert.deepEqual(repeats([...t1.applied, ...t2.applied]), []);
+    const merge = t1.core.ctx.merge!;
+    assert.ok(merge.batches < merge.items, `t1 merged ${merge.items} steps into ${merge.batches} batches`);
+  } finally {
+    await t1.stop();
+    await t2.stop();
+  }
+});
+
 Deno.test("replicas: a redelivered step is applied once and answered with the same reply", async () => {
   const store = new MemoryRoundStore();
   const log: string[] = [];
