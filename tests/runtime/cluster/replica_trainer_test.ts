@@ -98,6 +98,20 @@ Deno.test("replicas: a redelivered step is applied once and answered with the sa
   }
 });
 
+Deno.test("replicas: two copies of a step in flight at once (merged steps) are applied once", async () => {
+  const t = await trainer("t1", new MemoryRoundStore(), NAMES, [], { serverBatch: "merge", merge: { maxDelayMs: 20 } });
+  try {
+    await t.handle(req("a", encodeMessage({ type: "TURN_REQUEST" })));
+    const step = encodeMessage({ type: "STEP", stepId: "0:0", epoch: 0, activation: randomTensor([4, ...CUT_DIMS], 3), labels: binaryLabels(4) });
+    const [x, y] = await Promise.all([t.handle(req("a", step)), t.handle(req("a", step, true))]);
+    assert.equal(x.status, 200);
+    assert.equal(y.status, 200);
+    assert.deepEqual(t.applied.map((s) => s.stepId), ["0:0"]);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("replicas: a trainer stopped mid-round hands its clinic to the other, which finishes; no step applied twice in the surviving lineage", async () => {
   const store = new MemoryRoundStore();
   const log: string[] = [];
