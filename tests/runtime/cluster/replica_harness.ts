@@ -108,7 +108,7 @@ export async function runClinics(
       sides.push(side);
       const conn = new BusConnection(name, route);
       const peers = new Map(names.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
-      const r = await runClinic({ side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 2, onApplied: (id) => onApplied(name, id) });
+      const r = await runClinic({ side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 2, leave: true, onApplied: (id) => onApplied(name, id) });
       const front = new Map([...side.weights()].map(([k, v]) => [k, (v.data as Float32Array).slice()]));
       return { name, front, auc: r.eval.test!.auc, rollbacks: r.rollbacks, conn };
     }));
