@@ -124,12 +124,13 @@ export class ReplicaRounds {
   }
 
   /**
-   * Serves `local` from now on (the shard ring changed). Under the lock: clinics new here
+   * Serves `local` from now on (the shard ring changed; `start`: the trainer's first set).
+   * Under the lock: clinics new here
    * that a partial of the current round already covers take their records from it and are
    * through; the others step from the round's start (from its base state when this trainer
    * already wrote its partial).
    */
-  async takeOver(local: readonly string[]): Promise<void> {
+  async takeOver(local: readonly string[], o: { start?: boolean } = {}): Promise<void> {
     await this.#core.lock.run(async () => {
       const before = new Set(this.#round.local);
       const newcomers = local.filter((c) => !before.has(c));
@@ -153,7 +154,10 @@ export class ReplicaRounds {
         this.#core.model.clearPending();
       }
       this.#round.setLocal(local, covered, this.#core.ctx.now());
-      if (newcomers.length > 0 || before.size !== local.length) {
+      for (const c of covered) this.#covered.add(c);
+      if (o.start) {
+        if (covered.size > 0) this.#o.log(`round ${r}: ${[...covered].join(", ")} already covered by a partial of this round`);
+      } else if (newcomers.length > 0 || before.size !== local.length) {
         this.#o.log(
           `round ${r}: now serving ${local.length} clinics` +
             (newcomers.length > 0 ? ` (took over ${newcomers.join(", ")}; ${covered.size} already covered by a partial)` : ""),
@@ -186,6 +190,7 @@ export class ReplicaRounds {
           await this.#core.state.checkpoint(); // the turn start and the study's end files
         });
         this.onRoundEnd?.(r);
+        await this.#prune(r).catch((e) => this.#o.log(`round ${r}: pruning old partials failed: ${(e as Error).message}`));
         return;
       }
       await new Promise((res) => setTimeout(res, this.#o.pollMs));
@@ -215,7 +220,8 @@ export class ReplicaRounds {
       })),
       fronts: Object.fromEntries(through.map((c) => [c, Object.fromEntries(state.fronts.completed.get(c) ?? new Map())])),
     };
-    const name = partialName(r, this.#o.id, this.#written);
+    p.n = await this.#nextN(r);
+    const name = partialName(r, this.#o.id, p.n);
     await this.#store.put(name, encodePartial(p));
     this.#written++;
     for (const c of fresh) this.#covered.add(c);
@@ -256,6 +262,29 @@ export class ReplicaRounds {
           weighted.reduce((a, w) => a + w.weight, 0)
         } samples)`,
     );
+  }
+
+  /**
+   * The number of this trainer's next partial of round `r`: one past those in the store (a
+   * restarted trainer must not write over a partial the others may already have averaged).
+   */
+  async #nextN(r: number): Promise<number> {
+    const mine = roundPrefix(r) + `${this.#o.id}-`;
+    let n = 0;
+    for (const name of await this.#store.list(mine)) {
+      const rest = name.slice(mine.length);
+      if (/^\d+$/.test(rest)) n = Math.max(n, Number(rest) + 1);
+    }
+    return n;
+  }
+
+  /** Deletes this trainer's partials of rounds before `r - 1` (none is read again: every live trainer has ended them). */
+  async #prune(r: number): Promise<void> {
+    if (!this.#store.delete) return;
+    for (const name of await this.#store.list("round/")) {
+      const k = roundOfName(name);
+      if (k !== null && k < r - 1 && name.startsWith(roundPrefix(k) + `${this.#o.id}-`)) await this.#store.delete(name);
+    }
   }
 
   /** Clinic `c`'s record as partial `p` holds it. */

@@ -124,6 +124,8 @@ export class ReplicaTrainer {
   /** The round restored from the store at start (null: a fresh study). */
   readonly resumedRound: number | null;
   readonly #appliedLog: Deno.FsFile | null;
+  /** Each clinic's requests, one at a time (the single server's per-session queue). */
+  readonly #queues = new Map<string, Promise<unknown>>();
 
   private constructor(o: { id: string; core: ServerCore; round: TrainerRound; rounds: ReplicaRounds; resumedRound: number | null; appliedLog: Deno.FsFile | null }) {
     this.id = o.id;
@@ -154,12 +156,15 @@ export class ReplicaTrainer {
     // The core runs one shared segment for its clinics ("parallel" inside the trainer, which
     // also lets serverBatch "merge" batch them); the round says "splitfed" to the clinics.
     const core = await createServerCore({ ...config, schedule: "parallel", checkpointDir: undefined }, { ...deps, log }, {
-      schedule: (order, so, now) => (round = new TrainerRound(order, so, now, o.local)),
+      schedule: (order, so, now) => (round = new TrainerRound(order, so, now, [])),
     });
     const rounds = new ReplicaRounds(core, round!, o.store, { id: o.id, log, pollMs: o.pollMs });
     let resumedRound: number | null;
     try {
       resumedRound = await rounds.restore();
+      // Its clinics join as newcomers do: a partial this trainer wrote before a restart
+      // still covers them for the round.
+      await rounds.takeOver(o.local, { start: true });
     } catch (e) {
       await core.close();
       throw e;
@@ -181,9 +186,22 @@ export class ReplicaTrainer {
   /**
    * Answers bus request `r`: the encoded reply, or the refusal's status, code and message
    * (as the single server's HTTP route would send them); 503 `NOT_OWNER` for a clinic this
-   * trainer does not serve.
+   * trainer does not serve. A clinic's requests are handled one at a time, in arrival order.
    */
-  async handle(r: BusRequest): Promise<BusReply> {
+  handle(r: BusRequest): Promise<BusReply> {
+    // A clinic sends its next request only after the last reply, but the bus can hand over
+    // a copy of one still in work (a front's retry after a bus timeout, a redelivery past the
+    // ack wait): one at a time, the copy finds the first's cached reply (a merged STEP checks
+    // its order outside the lock, so two copies at once would both pass).
+    const prev = this.#queues.get(r.clinic) ?? Promise.resolve();
+    const next = prev.then(() => this.#handle(r));
+    const tail = next.catch(() => {});
+    this.#queues.set(r.clinic, tail);
+    void tail.then(() => this.#queues.get(r.clinic) === tail && this.#queues.delete(r.clinic));
+    return next;
+  }
+
+  async #handle(r: BusRequest): Promise<BusReply> {
     if (!this.round.order.includes(r.clinic) || !this.round.local.includes(r.clinic)) {
       return { status: 503, error: { code: "NOT_OWNER", message: `trainer ${this.id} does not serve clinic ${r.clinic} (retry: its owner will answer)` } };
     }

@@ -32,6 +32,8 @@ export interface RoundStore {
   get(name: string): Promise<Uint8Array | null>;
   /** The names that start with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Deletes `name` (old partials); none: partials are kept. */
+  delete?(name: string): Promise<void>;
 }
 
 /**
@@ -58,11 +60,16 @@ export class MemoryRoundStore implements RoundStore {
   list(prefix: string): Promise<string[]> {
     return Promise.resolve([...this.#blobs.keys()].filter((k) => k.startsWith(prefix)).sort());
   }
+
+  delete(name: string): Promise<void> {
+    this.#blobs.delete(name);
+    return Promise.resolve();
+  }
 }
 
 /**
  * A {@linkcode RoundStore} over a JetStream object store (`@nats-io/obj`: `putBlob`,
- * `getBlob`, `list`; deleted entries are skipped).
+ * `getBlob`, `list`, `delete`; deleted entries are skipped).
  *
  * @example
  * ```ts
@@ -81,6 +88,9 @@ export function objectRoundStore(os: ObjectStore): RoundStore {
     async list(prefix) {
       const all = await os.list();
       return all.filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => i.name).sort();
+    },
+    async delete(name) {
+      await os.delete(name);
     },
   };
 }

@@ -29,6 +29,12 @@ export interface TrainerHandle {
   trainer: Trainer;
   /** Resolves when the study is finished on this trainer (every round done), or it was stopped. */
   finished: Promise<void>;
+  /**
+   * Resolves when the study is finished and every clinic this trainer serves has left
+   * (`LEAVE`), or it was stopped: the moment a trainer process may exit (the others'
+   * clinics leave through their own trainers).
+   */
+  left: Promise<void>;
   /** Stops the trainer (answering what it pulled), leaves the membership, closes the NATS connection. */
   stop(): Promise<void>;
 }
@@ -70,13 +76,18 @@ export async function runTrainer(
     throw e;
   }
   let stopping: Promise<void> | null = null;
-  const finished = new Promise<void>((resolve) => {
-    const look = () => (trainer.replica.round.finished || stopping ? resolve() : setTimeout(look, 250));
-    look();
-  });
+  const when = (cond: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const look = () => (cond() || stopping ? resolve() : setTimeout(look, 250));
+      look();
+    });
+  const { replica } = trainer;
+  const finished = when(() => replica.round.finished);
+  const left = when(() => replica.round.finished && replica.local.every((c) => !replica.core.end.waitingFor.includes(c)));
   return {
     trainer,
     finished,
+    left,
     stop: () =>
       stopping ??= (async () => {
         await trainer.stop();

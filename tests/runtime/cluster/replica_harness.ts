@@ -44,7 +44,8 @@ export class BusConnection implements ClinicConnection {
 
   async #request<M extends RequestMessage>(msg: M): Promise<ReplyFor<M>> {
     const payload = encodeMessage(msg, { reuseRecords: true });
-    for (let attempt = 0;; attempt++) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
       this.bytesUp += payload.length;
       const r = await this.#route(this.clinic, payload);
       if (r.status === 200 && "payload" in r) {
@@ -54,7 +55,7 @@ export class BusConnection implements ClinicConnection {
       const e = (r as { error: { code: string; message: string } }).error;
       if (r.status < 500) throw new ServerRequestError(r.status, e.code, e.message);
       this.retried.set(e.code, (this.retried.get(e.code) ?? 0) + 1);
-      if (attempt > 400) throw new ServerRequestError(0, "UNREACHABLE", `${msg.type}: ${e.code}: ${e.message}`);
+      if (Date.now() > deadline) throw new ServerRequestError(0, "GAVE_UP", `${msg.type}: still ${e.code} after 60 s: ${e.message}`);
       await new Promise((res) => setTimeout(res, 10));
     }
   }
@@ -107,7 +108,7 @@ export async function runClinics(
       sides.push(side);
       const conn = new BusConnection(name, route);
       const peers = new Map(names.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
-      const r = await runClinic({ side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 2, onApplied: (id) => onApplied(name, id) });
+      const r = await runClinic({ side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 2, leave: true, onApplied: (id) => onApplied(name, id) });
       const front = new Map([...side.weights()].map(([k, v]) => [k, (v.data as Float32Array).slice()]));
       return { name, front, auc: r.eval.test!.auc, rollbacks: r.rollbacks, conn };
     }));

@@ -53,6 +53,23 @@ Deno.test("replicas: two trainers end each round on identical weights; every ste
   }
 });
 
+Deno.test("replicas: with serverBatch merge a trainer batches its clinics' concurrent steps; replicas still identical", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log, { serverBatch: "merge", merge: { maxDelayMs: 50 } });
+  const t2 = await trainer("t2", store, ["c"], log, { serverBatch: "merge", merge: { maxDelayMs: 50 } });
+  try {
+    await runClinics(NAMES, (c, p) => (c === "c" ? t2 : t1).handle(req(c, p)));
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+    assert.deepEqual(repeats([...t1.applied, ...t2.applied]), []);
+    const merge = t1.core.ctx.merge!;
+    assert.ok(merge.batches < merge.items, `t1 merged ${merge.items} steps into ${merge.batches} batches`);
+  } finally {
+    await t1.stop();
+    await t2.stop();
+  }
+});
+
 Deno.test("replicas: a redelivered step is applied once and answered with the same reply", async () => {
   const store = new MemoryRoundStore();
   const log: string[] = [];
@@ -76,6 +93,20 @@ Deno.test("replicas: a redelivered step is applied once and answered with the sa
     assert.equal(stranger.status, 503);
     assert.equal((stranger as { error: { code: string } }).error.code, "NOT_OWNER");
     assert.equal(decodeMessage((turn as { payload: Uint8Array }).payload).type, "TURN");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("replicas: two copies of a step in flight at once (merged steps) are applied once", async () => {
+  const t = await trainer("t1", new MemoryRoundStore(), NAMES, [], { serverBatch: "merge", merge: { maxDelayMs: 20 } });
+  try {
+    await t.handle(req("a", encodeMessage({ type: "TURN_REQUEST" })));
+    const step = encodeMessage({ type: "STEP", stepId: "0:0", epoch: 0, activation: randomTensor([4, ...CUT_DIMS], 3), labels: binaryLabels(4) });
+    const [x, y] = await Promise.all([t.handle(req("a", step)), t.handle(req("a", step, true))]);
+    assert.equal(x.status, 200);
+    assert.equal(y.status, 200);
+    assert.deepEqual(t.applied.map((s) => s.stepId), ["0:0"]);
   } finally {
     await t.stop();
   }
@@ -124,7 +155,7 @@ Deno.test("replicas: a takeover after the survivor wrote its partial runs the ne
   const written = () => log.some((l) => l.includes("partial round/1/t1-0 written"));
   try {
     const out = await runClinics(NAMES, async (c, p) => {
-      await takeover;
+      if (c !== "c") await takeover; // c goes on: the takeover waits for its partial
       return await (c !== "c" && !dead ? t2 : t1).handle(req(c, p));
     }, (clinic, id) => {
       if (clinic === "a" && id === "1:2" && !dead) {
@@ -147,6 +178,33 @@ Deno.test("replicas: a takeover after the survivor wrote its partial runs the ne
   } finally {
     await t1.stop();
     if (!dead) await t2.stop();
+  }
+});
+
+Deno.test("replicas: a trainer restarted after writing its partial finds its clinics covered and writes no second one", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log);
+  let t2 = await trainer("t2", store, ["c"], log);
+  let restart: Promise<void> | null = null;
+  try {
+    await runClinics(NAMES, async (c, p) => {
+      if (c === "c" && !restart && log.some((l) => l.includes("partial round/1/t2-0 written"))) {
+        const old = t2;
+        restart = old.stop().then(async () => void (t2 = await trainer("t2", store, ["c"], log)));
+      }
+      await restart;
+      return await (c === "c" ? t2 : t1).handle(req(c, p));
+    });
+    assert.ok(restart, "t2 was restarted");
+    assert.equal(t2.resumedRound, 0);
+    assert.ok(log.some((l) => l.includes("t2: round 1: c already covered by a partial of this round")), log.join("\n"));
+    assert.ok(!log.some((l) => l.includes("round/1/t2-1")), "no second partial");
+    assert.equal(t1.round.finished && t2.round.finished, true);
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+  } finally {
+    await t1.stop();
+    await t2.stop();
   }
 });
 

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { RequestSender } from "../../../runtime/cluster/request_bus.ts";
 import { ClusterError } from "../../../runtime/cluster/cluster_error.ts";
 import { clinicsOwned, Trainer } from "../../../runtime/cluster/trainer.ts";
+import { runTrainer } from "../../../runtime/cluster/trainer_main.ts";
 import type { NatsLink } from "../../../runtime/cluster/nats_link.ts";
 import type { StudyNames } from "../../../runtime/cluster/study_names.ts";
 import type { BusReply } from "../../../runtime/cluster/bus_wire.ts";
@@ -117,4 +118,46 @@ Deno.test({
         await t2.stop().catch(() => {});
       }
     }),
+});
+
+Deno.test({
+  name: "runTrainer: connects, serves the study, resolves `left` once its clinics have left, stops",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 1 }, async ({ nats, links: [front], names }) => {
+      const log: string[] = [];
+      const t = await runTrainer(replicaConfig({ epochs: 1 }), { keyPair: SERVER_KEYS, allowlist: allowlist(NAMES), engine: await testEngine() }, {
+        natsUrl: nats.url,
+        id: "solo",
+        study: names.study,
+        shards: names.shards,
+        log: (l) => log.push(l),
+      });
+      const sender = new RequestSender(front, names, { timeoutMs: 10_000 });
+      try {
+        assert.deepEqual(t.trainer.replica.local, NAMES);
+        await runClinics(NAMES, busRoute(sender));
+        await t.finished;
+        await t.left;
+        assert.ok(log.some((l) => l.includes("all clinics have left")), log.join("\n"));
+      } finally {
+        await sender.close();
+        await t.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "runTrainer: an unreachable NATS is a ClusterError NATS_UNREACHABLE",
+  ...natsTest,
+  fn: async () => {
+    await assert.rejects(
+      runTrainer(replicaConfig(), { keyPair: SERVER_KEYS, allowlist: allowlist(NAMES), engine: await testEngine() }, {
+        natsUrl: "nats://127.0.0.1:1",
+        id: "solo",
+        log: () => {},
+      }),
+      (e) => e instanceof ClusterError && e.code === "NATS_UNREACHABLE",
+    );
+  },
 });
