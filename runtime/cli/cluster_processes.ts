@@ -18,11 +18,14 @@ import { lines } from "../client/child_streams.ts";
 import { parseNatsUrl } from "./server_role.ts";
 import { serverCommandArgs } from "./server_launch.ts";
 
-/** How long a front may take to listen before `startRole` gives up. */
+/** How long a front or trainer may take to come up before `startRole` gives up. */
 const START_TIMEOUT_MS = 120_000;
 
-/** The line a front prints once it listens (`server_cluster.ts`). */
-const FRONT_LISTENING = /splitgate front listening on [^ ]*:(\d+) /;
+/** The lines a front and a trainer print once they are up (`server_cluster.ts`), with the port. */
+const UP = {
+  front: /splitgate front listening on [^ ]*:(\d+) /,
+  trainer: /splitgate trainer .* running .*; health on [^ ]*:(\d+)$/,
+};
 
 /**
  * What to start.
@@ -60,7 +63,7 @@ export interface RoleSpec {
 export interface RoleProcess {
   name: string;
   role: "front" | "trainer";
-  /** A front's port on 127.0.0.1 (0 for a trainer). */
+  /** Its port on 127.0.0.1: a front's routes, a trainer's `GET /health`. */
   port: number;
   /** Sends `signal` (nothing if it is gone). */
   kill(signal: Deno.Signal): void;
@@ -69,10 +72,11 @@ export interface RoleProcess {
 }
 
 /**
- * Starts a front or trainer; a front is returned once it listens.
+ * Starts a front or trainer; it is returned once it is up (a front listens, a trainer has
+ * joined the study and serves its health endpoint).
  *
- * @throws {Error} naming the process and its last lines when it exits, or a front does not
- *   listen within 120 s
+ * @throws {Error} naming the process and its last lines when it exits, or is not up within
+ *   120 s
  * @example
  * ```ts
  * import { startRole } from "./cluster_processes.ts";
@@ -97,7 +101,7 @@ export async function startRole(s: RoleSpec): Promise<RoleProcess> {
   const see = (l: string) => {
     last.push(l);
     if (last.length > 20) last.shift();
-    const m = FRONT_LISTENING.exec(l);
+    const m = UP[s.role].exec(l);
     if (m) listening(Number(m[1]));
     s.onLine(l);
   };
@@ -108,11 +112,10 @@ export async function startRole(s: RoleSpec): Promise<RoleProcess> {
     } catch { /* already gone */ }
   };
   const proc = { name: s.name, role: s.role, kill, exited };
-  if (s.role === "trainer") return { ...proc, port: 0 };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const failed = Promise.race([
     exited.then((st) => `exited with status ${st.code}`),
-    new Promise<string>((r) => (timer = setTimeout(() => r(`did not listen within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS))),
+    new Promise<string>((r) => (timer = setTimeout(() => r(`was not up within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS))),
   ]);
   const got = await Promise.race([port, failed]);
   clearTimeout(timer);

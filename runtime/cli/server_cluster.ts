@@ -15,6 +15,7 @@
 import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
 import { runFront } from "../cluster/front_main.ts";
 import { runTrainer } from "../cluster/trainer_main.ts";
+import { serveHealth } from "../cluster/health_endpoint.ts";
 import type { ServerArgs } from "./server_args.ts";
 
 /**
@@ -84,8 +85,10 @@ export async function serveFront(file: ServerArgs, config: ServerConfig, deps: S
 }
 
 /**
- * Runs a trainer until a stop signal. It keeps answering after its study's last round: the
- * clinics still evaluate through the cut and leave.
+ * Runs a trainer until its study is finished and every clinic it serves has left (as the
+ * single server exits; with `--serve-finished` it keeps answering instead), or until a stop
+ * signal. Its listen address serves only `GET /health` (`serveHealth`: 200 while it is in
+ * the study's membership), for a supervisor's probes.
  *
  * @throws {ClusterError} `NATS_UNREACHABLE`, `BAD_SCHEDULE` (replicas need schedule splitfed)
  * @example
@@ -98,13 +101,27 @@ export async function serveTrainer(file: ServerArgs, config: ServerConfig, deps:
   const log = (line: string) => console.log(line);
   const id = file.trainerId!;
   const t = await runTrainer(config, deps, { natsUrl: file.nats!.url, id, log, appliedLog: file.appliedLog });
-  log(`splitgate trainer ${id} running (NATS ${file.nats!.url}, ${file.mode} mode, ${file.engine} engine)`);
   let stopped = false;
+  let health;
+  try {
+    health = serveHealth({ hostname: file.hostname, port: file.port }, () => !stopped && t.trainer.members.includes(id));
+  } catch (e) {
+    await t.stop();
+    throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
+  }
+  log(
+    `splitgate trainer ${id} running (NATS ${file.nats!.url}, ${file.mode} mode, ${file.engine} engine); ` +
+      `health on ${health.addr.hostname}:${health.addr.port}`,
+  );
   const stop = new Promise<void>((resolve) => onStopSignal(() => resolve()));
   void t.finished.then(() => {
-    if (!stopped) log(`trainer ${id}: training finished; answering evaluations until stopped`);
+    if (!stopped) log(`trainer ${id}: training finished; answering evaluations until its clinics leave`);
   });
-  await stop;
+  const ended = file.serveFinished ? new Promise<void>(() => {}) : t.left.then(() => {
+    if (!stopped) log(`trainer ${id}: study finished and its clinics have left; exiting`);
+  });
+  await Promise.race([stop, ended]);
   stopped = true;
+  await health.stop();
   await t.stop();
 }

@@ -97,7 +97,9 @@ async function run(w: SplitWorld): Promise<Run> {
         configPath,
         natsUrl: nats.url,
         onLine: (l) => lines.push(`[${name}] ${l}`),
-        ...(role === "trainer" ? { appliedLog: logOf(name) } : { busTimeoutMs: 2_000 }),
+        // A front answers 503 after 10 s without a reply, and the clinic re-sends: the request
+        // the killed trainer had pulled would otherwise wait for JetStream's 30 s ack wait.
+        ...(role === "trainer" ? { appliedLog: logOf(name) } : { busTimeoutMs: 10_000 }),
       }).then((p) => (procs.push(p), p));
     const trainers = await Promise.all(["trainer-0", "trainer-1"].map((n) => start("trainer", n)));
     const fronts = await Promise.all(["front-0", "front-1"].map((n) => start("front", n)));

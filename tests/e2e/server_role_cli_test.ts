@@ -1,7 +1,8 @@
 /**
- * `deno task server --role front --nats <url>` as a user runs it: a missing `--nats`, an
- * unreachable NATS, and a front that comes up against a real nats-server, answers `/health`
- * and stops on SIGTERM (runtime/cli/server_cluster.ts, runtime/cluster/front_main.ts).
+ * `deno task server --role front|trainer --nats <url>` as a user runs it: a missing `--nats`,
+ * an unreachable NATS, a front and a trainer that come up against a real nats-server, answer
+ * `/health` and stop on SIGTERM, and a trainer refusing a schedule replicas cannot run
+ * (runtime/cli/server_cluster.ts, runtime/cluster/front_main.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -61,6 +62,36 @@ Deno.test({
         front.kill("SIGTERM");
       }
       assert.equal((await front.exited).code, 0, lines.join("\n"));
+    } finally {
+      await nats.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "server --role trainer: joins, answers /health while in the membership, stops on SIGTERM; refuses a sequential schedule",
+  ...natsTest,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const nats = await startLocalNats({ storeDir: join(dir, "nats") });
+    try {
+      const configPath = await frontConfig(dir);
+      const lines: string[] = [];
+      const t = await startRole({ role: "trainer", name: "gpu-0", configPath, natsUrl: nats.url, onLine: (l) => lines.push(l) });
+      try {
+        const res = await fetch(`http://127.0.0.1:${t.port}/health`);
+        assert.deepEqual(await res.json(), { ok: true });
+        assert.ok(lines.some((l) => /splitgate trainer gpu-0 running \(NATS nats:\/\/127\.0\.0\.1:\d+, vanilla mode/.test(l)), lines.join("\n"));
+      } finally {
+        t.kill("SIGTERM");
+      }
+      assert.equal((await t.exited).code, 0, lines.join("\n"));
+      const c = JSON.parse(await Deno.readTextFile(configPath));
+      await Deno.writeTextFile(configPath, JSON.stringify({ ...c, schedule: "sequential" }));
+      const bad = await runTask("server", ["--config", configPath, "--role", "trainer", "--nats", nats.url, "--trainer-id", "gpu-0"]);
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stderr, /error: schedule "sequential": replicas need schedule "splitfed"/);
     } finally {
       await nats.stop();
       await Deno.remove(dir, { recursive: true });
