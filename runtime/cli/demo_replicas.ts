@@ -91,6 +91,22 @@ export interface ReplicaCluster {
 }
 
 /**
+ * Options of {@linkcode startReplicaCluster} for the fault runs.
+ *
+ * @example
+ * ```ts
+ * import type { ClusterOptions } from "./demo_replicas.ts";
+ * const o: ClusterOptions = { appliedLogs: (t) => `/tmp/${t}.jsonl`, busTimeoutMs: 10_000 };
+ * ```
+ */
+export interface ClusterOptions {
+  /** Each trainer's applied-step log (`--applied-log`), by trainer name. */
+  appliedLogs?: (trainer: string) => string;
+  /** The fronts' `--bus-timeout-ms`. */
+  busTimeoutMs?: number;
+}
+
+/**
  * Starts NATS (its store in `root/nats`), `replicas` trainers and as many fronts on
  * `configPath`, every line of theirs to `onLine` prefixed with the process's name.
  *
@@ -106,6 +122,7 @@ export async function startReplicaCluster(
   configPath: string,
   replicas: number,
   onLine: (line: string) => void,
+  o: ClusterOptions = {},
 ): Promise<ReplicaCluster> {
   await Deno.mkdir(join(root, "nats"), { recursive: true });
   const nats = await startLocalNats({ storeDir: join(root, "nats") });
@@ -116,7 +133,15 @@ export async function startReplicaCluster(
   };
   try {
     const start = (role: "front" | "trainer", name: string) =>
-      startRole({ role, name, configPath, natsUrl: nats.url, onLine: (l) => onLine(`[${name}] ${l}`) })
+      startRole({
+        role,
+        name,
+        configPath,
+        natsUrl: nats.url,
+        onLine: (l) => onLine(`[${name}] ${l}`),
+        appliedLog: role === "trainer" ? o.appliedLogs?.(name) : undefined,
+        busTimeoutMs: role === "front" ? o.busTimeoutMs : undefined,
+      })
         .then((p) => (all.push(p), p));
     const ids = Array.from({ length: replicas }, (_, i) => i);
     const trainers = await Promise.all(ids.map((i) => start("trainer", `trainer-${i}`)));

@@ -27,7 +27,8 @@ import { launchClinic } from "../../runtime/client/launcher.ts";
 import { type RoleProcess, startRole, stopAll } from "../../runtime/cli/cluster_processes.ts";
 import { startLocalNats } from "../../runtime/cluster/local_nats.ts";
 import { natsTest } from "../runtime/cluster/nats_harness.ts";
-import { failoverProxy } from "./failover_proxy.ts";
+import { failoverProxy } from "../../bench/failover_proxy.ts";
+import { type Applied, checkLineage, readApplied } from "../../bench/replica_lineage.ts";
 import { makeWorld, type SplitWorld } from "./split_harness.ts";
 import { trainDemoCentral } from "../../runtime/cli/demo_central.ts";
 import { loadDataset } from "../../runtime/data/load_dataset.ts";
@@ -41,12 +42,6 @@ const CLINICS = ["clinic-a", "clinic-b", "clinic-c", "clinic-d"];
 const OPTS = { mode: "vanilla" as const, clinics: CLINICS, n: 256, batchSize: 8, epochs: 2, turnsPerEpoch: 2, seed: 5 };
 const ROUNDS = OPTS.epochs * OPTS.turnsPerEpoch;
 
-interface Applied {
-  clinic: string;
-  stepId: string;
-  round: number;
-}
-
 interface Run {
   results: ClinicResult[];
   applied: Record<string, Applied[]>;
@@ -55,11 +50,6 @@ interface Run {
   killedFront?: string;
   /** Connections the proxies sent to another front than their clinic's own. */
   failovers: number;
-}
-
-async function readApplied(path: string): Promise<Applied[]> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,17 +127,6 @@ async function run(w: SplitWorld): Promise<Run> {
   }
 }
 
-/** The killed trainer's partials that were averaged into a round, by round: `[trainer-x] round r ended across replicas: a-0, b-0 averaged`. */
-function averagedRounds(lines: string[], trainer: string): Set<number> {
-  const out = new Set<number>();
-  for (const l of lines) {
-    const m = /round (\d+) ended across replicas: (.*) averaged/.exec(l);
-    if (m && m[2].split(", ").some((p) => p.startsWith(`${trainer}-`))) out.add(Number(m[1]));
-  }
-  return out;
-}
-
-const key = (s: Applied) => `${s.clinic} ${s.stepId}`;
 
 /** Central training's test AUC on the world's pooled rows (demo_central.ts, as the demos). */
 async function centralAuc(w: SplitWorld): Promise<number> {
@@ -183,19 +162,13 @@ Deno.test({
     // Its clinics moved to the survivor, which says so.
     assert.ok(hit.lines.some((l) => l.startsWith(`[${survivor}]`) && /clinic/.test(l) && /(took over|taking over|takeover|now serving|serving 4)/i.test(l)), why());
     // The surviving lineage: the survivor's steps, and the killed trainer's of averaged rounds.
-    const kept = averagedRounds(hit.lines, hit.killedTrainer!);
-    const lineage = [...hit.applied[survivor], ...hit.applied[hit.killedTrainer!].filter((s) => kept.has(s.round))];
-    const seen = new Map<string, number>();
-    for (const s of lineage) seen.set(key(s), (seen.get(key(s)) ?? 0) + 1);
-    const twice = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
+    const { counts: seen, twice, lost, redone, lineage } = checkLineage(hit.applied, [hit.killedTrainer!], hit.lines);
     assert.deepEqual(twice, [], `applied twice in the surviving lineage:\n${why()}`);
     // Nothing lost: every step applied anywhere (the lost round's ones were redone), and
     // every clinic stepped in every round.
-    const all = Object.values(hit.applied).flat();
-    assert.deepEqual(all.filter((s) => !seen.has(key(s))).map(key), [], why());
+    assert.deepEqual(lost, [], why());
     // It died mid-round: some of its steps were lost with its replica and redone by the
     // survivor (counting them again would be the double application this test looks for).
-    const redone = hit.applied[hit.killedTrainer!].filter((s) => !kept.has(s.round));
     assert.ok(redone.length > 0, `${hit.killedTrainer} was killed after its round's partial: nothing was redone\n${why()}`);
     // The killed front's clinics went to the other front and handshook there.
     assert.ok(hit.failovers > 0, why());

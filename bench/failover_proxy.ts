@@ -1,6 +1,6 @@
 /**
- * Test helper: the load balancer in front of the scale-out fronts, reduced to what the fault
- * test needs. Each clinic gets its own proxy (affinity: one clinic, one front) that connects
+ * The load balancer in front of the scale-out fronts, reduced to what the fault runs need
+ * (tests/e2e/replicas_fault_test.ts, bench/replicas_fault.ts). Each clinic gets its own proxy (affinity: one clinic, one front) that connects
  * every new TCP connection to its preferred front, or to the next one in the list when that
  * one refuses (a killed front), as a Service moves a client whose pod is gone.
  * @module
