@@ -27,6 +27,8 @@ import { replicaServerConfig, startReplicaCluster } from "../runtime/cli/demo_re
 import { printComparison } from "../runtime/cli/demo_report.ts";
 import type { ClinicResult } from "../runtime/client/clinic.ts";
 import { failoverProxy, type FailoverProxy } from "./failover_proxy.ts";
+import { DEFAULT_SHARDS } from "../runtime/cluster/study_names.ts";
+import { clinicsOwned } from "../runtime/cluster/trainer.ts";
 import { type Applied, checkLineage, readApplied } from "./replica_lineage.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,12 +90,11 @@ async function main(): Promise<void> {
         return imageClinicConfig(o, demoClinicBase(root, keys, p.port, c), i, names.length);
       });
       const inRound = (t: string, r: number) => async () => (await readApplied(logOf(t))).filter((s) => s.round === r).length >= 2;
-      const busiest = async () => {
-        const n = await Promise.all(cluster.trainers.map(async (t) => new Set((await readApplied(logOf(t.name))).map((s) => s.clinic)).size));
-        return cluster.trainers[n[0] >= n[1] ? 0 : 1];
-      };
+      // The trainer the shard ring gives the most clinics.
+      const ids = cluster.trainers.map((t) => t.name);
+      const owned = ids.map((t) => clinicsOwned(t, ids, names, DEFAULT_SHARDS).length);
+      const victim = cluster.trainers[owned[0] >= owned[1] ? 0 : 1];
       void (async () => {
-        const victim = await busiest();
         if (await until(inRound(victim.name, killTrainerRound), training)) {
           onLine(`>>> SIGKILL ${victim.name} (round ${killTrainerRound})`);
           victim.kill("SIGKILL");

@@ -26,6 +26,8 @@ import type { ClinicResult } from "../../runtime/client/clinic.ts";
 import { launchClinic } from "../../runtime/client/launcher.ts";
 import { type RoleProcess, startRole, stopAll } from "../../runtime/cli/cluster_processes.ts";
 import { startLocalNats } from "../../runtime/cluster/local_nats.ts";
+import { DEFAULT_SHARDS } from "../../runtime/cluster/study_names.ts";
+import { clinicsOwned } from "../../runtime/cluster/trainer.ts";
 import { natsTest } from "../runtime/cluster/nats_harness.ts";
 import { failoverProxy } from "../../bench/failover_proxy.ts";
 import { type Applied, checkLineage, readApplied } from "../../bench/replica_lineage.ts";
@@ -102,8 +104,9 @@ async function run(w: SplitWorld): Promise<Run> {
     const out: Run = { results: [], applied: {}, lines, failovers: 0 };
     {
       // The trainer serving most clinics, a few steps into round 1 (round 0's partials written).
-      const counts = await Promise.all(trainers.map(async (t) => new Set((await readApplied(logOf(t.name))).map((s) => s.clinic)).size));
-      const victim = trainers[counts[0] >= counts[1] ? 0 : 1];
+      const ids = trainers.map((t) => t.name);
+      const owned = ids.map((t) => clinicsOwned(t, ids, CLINICS, DEFAULT_SHARDS).length);
+      const victim = trainers[owned[0] >= owned[1] ? 0 : 1];
       await until(`${victim.name} in round 1`, async () => (await readApplied(logOf(victim.name))).filter((s) => s.round === 1).length >= 2);
       victim.kill("SIGKILL");
       await victim.exited;
