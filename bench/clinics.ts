@@ -31,7 +31,9 @@
  * for each clinic count first the single server, then r trainers behind r fronts on a fresh
  * local nats-server for each r listed, all in this process. Its rows add samples/s per
  * replica, the mean bus round trip of a STEP at the fronts, the trainers' mean handling of
- * one, and their difference: the messaging overhead per step.
+ * one (step + encode), and their difference: the messaging overhead per step (publish,
+ * storage, pull, the request's decoding, the reply through the inbox; payloads over 512 KiB
+ * through the object store).
  *
  * @example
  * ```sh
@@ -67,7 +69,7 @@ export interface Row {
   replicas?: number;
   /** Mean bus round trip of a STEP at the fronts, ms (replicas only). */
   busMs?: number;
-  /** Mean time a trainer took to decode and handle a STEP, ms (replicas only). */
+  /** Mean time a trainer took to handle a STEP (step + encode, not its decoding), ms (replicas only). */
   handleMs?: number;
   epochSeconds: number;
   samplesPerSec: number;
@@ -526,7 +528,7 @@ async function replicaMain(
       `${s.epochs} epoch(s) of ${s.rounds} rounds, batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
       `${s.link.rttMs} ms RTT ± ${s.link.jitterMs} ms per clinic\n` +
       `clinics, fronts, trainers and nats-server all on this machine (${navigator.hardwareConcurrency} cores, shared): timings are noisy; ` +
-      `bus = a STEP's round trip through JetStream at the fronts, handle = its decoding and handling at the trainer, overhead = bus − handle`,
+      `bus = a STEP's round trip through JetStream at the fronts, handle = its step + encode at the trainer, overhead = bus − handle`,
   );
   console.log("server      clinics  s/epoch  samples/s  per replica  p50 ms  p99 ms  bus ms  handle ms  overhead ms  test AUC");
   const warm = Uint32Array.from({ length: 128 }, (_, i) => i);
