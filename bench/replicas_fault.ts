@@ -36,7 +36,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits until `f()` holds (or `done` settles first: the run ended before the moment came). */
 async function until(f: () => Promise<boolean>, done: Promise<unknown>): Promise<boolean> {
   let over = false;
-  void done.finally(() => (over = true));
+  const end = () => (over = true);
+  void done.then(end, end);
   while (!over) {
     if (await f()) return true;
     await sleep(20);
