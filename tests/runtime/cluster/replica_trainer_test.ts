@@ -230,6 +230,25 @@ Deno.test("replicas: a trainer restarted after a round resumes from the partials
   }
 });
 
+Deno.test("replicas: a trainer whose every clinic is silent drops them past the turn timeout; the study goes on", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log, { turnTimeoutMs: 1000 });
+  const t2 = await trainer("t2", store, ["c"], log, { turnTimeoutMs: 1000 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const late = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`the study did not end:\n${log.join("\n")}`)), 30_000));
+    await Promise.race([runClinics(["a", "b"], (c, p) => t1.handle(req(c, p)), () => {}, NAMES), late]);
+    assert.ok(log.some((l) => l.includes("t2: clinic c offline, dropped from round 0")), log.join("\n"));
+    assert.equal(t1.round.finished && t2.round.finished, true);
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+  } finally {
+    clearTimeout(timer);
+    await t1.stop();
+    await t2.stop();
+  }
+});
+
 Deno.test("replicas: a schedule other than splitfed, or secure aggregation, is refused at start", async () => {
   const store = new MemoryRoundStore();
   for (const extra of [{ schedule: "parallel" as const }, { schedule: "sequential" as const }, { frontAggregation: "secagg" as const }]) {
