@@ -133,6 +133,11 @@ export function maxStateDiff(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<stri
   return worst;
 }
 
+/** A clinic's front as a state (for {@linkcode maxStateDiff}). */
+export function frontState(o: ClinicOutcome): Map<string, Tensor> {
+  return new Map([...o.front].map(([k, v]) => [k, { dtype: "float32", dims: [v.length], data: v } as Tensor]));
+}
+
 /** (clinic, step id) pairs that occur more than once. */
 export function repeats(steps: readonly { clinic: string; stepId: string }[]): string[] {
   const seen = new Set<string>(), twice: string[] = [];
