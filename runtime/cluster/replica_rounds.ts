@@ -116,7 +116,10 @@ export class ReplicaRounds {
     if (this.#running || this.#stopped || !this.#round.localComplete) return;
     const r = this.#round.epoch;
     this.#running = this.#closeRound(r)
-      .catch((e) => this.#o.log(`round ${r}: closing across replicas failed: ${(e as Error).message}`))
+      .catch(async (e) => {
+        this.#o.log(`round ${r}: closing across replicas failed: ${(e as Error).message}; trying again in 1 s`);
+        await new Promise((res) => setTimeout(res, 1_000)); // the store may be back by then
+      })
       .finally(() => {
         this.#running = null;
         this.check(); // the next round may be complete already (all local clinics dropped)

@@ -126,6 +126,8 @@ export class ReplicaTrainer {
   readonly #appliedLog: Deno.FsFile | null;
   /** Each clinic's requests, one at a time (the single server's per-session queue). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** The silence watch (`#watchSilence`). */
+  readonly #watch: ReturnType<typeof setInterval>;
 
   private constructor(o: { id: string; core: ServerCore; round: TrainerRound; rounds: ReplicaRounds; resumedRound: number | null; appliedLog: Deno.FsFile | null }) {
     this.id = o.id;
@@ -134,6 +136,7 @@ export class ReplicaTrainer {
     this.rounds = o.rounds;
     this.resumedRound = o.resumedRound;
     this.#appliedLog = o.appliedLog;
+    this.#watch = setInterval(() => this.#watchSilence(), Math.max(100, Math.min(1000, o.round.timeoutMs / 4)));
     const enc = new TextEncoder();
     o.core.state.afterStep = (c, stepId) => {
       const s: AppliedStep = { clinic: c.name, stepId, round: parseStepId(stepId)?.epoch ?? -1, t: o.core.ctx.now() };
@@ -220,8 +223,25 @@ export class ReplicaTrainer {
     }
   }
 
+  /**
+   * Drops this trainer's clinics that were silent past the turn timeout. On a single server
+   * any clinic's `TURN_REQUEST` drops the silent ones; here only this trainer's own clinics
+   * ask it, so when all of them are gone nobody would, and the other replicas would wait for
+   * this trainer's partial forever.
+   */
+  #watchSilence(): void {
+    const { ctx, lock } = this.core;
+    void lock.run(() => {
+      if (!this.round.local.some((c) => this.round.holds(c))) return Promise.resolve();
+      const ev = this.round.poll("", ctx.now());
+      for (const d of ev.skipped) ctx.log(`clinic ${d} offline, dropped from round ${this.round.epoch} (its front is not averaged; it rejoins next round)`);
+      return Promise.resolve();
+    }).then(() => this.rounds.check());
+  }
+
   /** Stops waiting for rounds and releases the replica. */
   async stop(): Promise<void> {
+    clearInterval(this.#watch);
     await this.rounds.stop();
     await this.core.close();
     this.#appliedLog?.close();

@@ -6,10 +6,14 @@
  * server segment; rounds across replicas through the object store).
  *
  * Ownership changes at once when a trainer disappears from the membership (failover: its
- * clinics move here mid-round and redo the round, `replica_rounds.ts`), and otherwise at a
- * round's end (a trainer joining a running round waits for its end, so no clinic leaves a
- * trainer that holds part of its round) — or at once while the current round has seen no
- * step yet (trainers starting together before the clinics).
+ * clinics move here mid-round and redo the round, `replica_rounds.ts`). A trainer that joins
+ * a study past its first round serves nothing until the current round ends, and the others
+ * hand it its shards then too: no clinic leaves a trainer that holds part of its round, and
+ * no clinic is served by two. In a fresh study's first round (no round complete in the object
+ * store) joins apply at once on every side, so trainers started together share the study from
+ * the start (start them before the clinics: a clinic moved while stepping in round 0 redoes
+ * the round on its new trainer). A trainer restarted before its heartbeat key expired (5 s)
+ * never left, to the others: it takes its shards at once and its clinics redo the round.
  *
  * @example
  * ```ts
@@ -116,33 +120,36 @@ export class Trainer {
     const names = studyNames(o.study ?? config.study?.id ?? DEFAULT_TRAINER_STUDY, o.shards);
     await ensureStudyResources(o.link, names);
     const store = objectRoundStore(await o.link.objm.open(names.rounds));
+    // A trainer restarted before its heartbeat key expired is still a member to the others.
+    const wasMember = (await memberKeys(o.link, names)).includes(o.id);
     const membership = await Membership.join(o.link, names, o.id, { heartbeatMs: o.heartbeatMs, log });
-    const members = withSelf(membership.live(), o.id);
+    const live = withSelf(membership.live(), o.id);
     const order = config.order ?? deps.allowlist.entries.map((e) => e.name);
-    let replica: ReplicaTrainer;
+    let replica: ReplicaTrainer | undefined;
     try {
-      replica = await ReplicaTrainer.create(config, { ...deps, log }, {
-        id: o.id,
-        store,
-        local: clinicsOwned(o.id, members, order, names.shards),
-        pollMs: o.pollMs,
-        appliedLog: o.appliedLog,
-      });
+      const r = replica = await ReplicaTrainer.create(config, { ...deps, log }, { id: o.id, store, local: [], pollMs: o.pollMs, appliedLog: o.appliedLog });
+      // Past the first round, with other trainers live, a joiner waits for the round's end
+      // (the others decide the same from their round: `#fresh`).
+      const members = r.round.epoch === 0 || live.length === 1 || wasMember ? live : live.filter((m) => m !== o.id);
+      await r.rounds.takeOver(clinicsOwned(o.id, members, order, names.shards), { start: true });
+      const worker = new ShardWorker(o.link, names, (req) => r.handle(req), { log });
+      const t = new Trainer({ id: o.id, replica: r, names, membership, worker, members, log });
+      t.#pendingJoin = !members.includes(o.id);
+      worker.setShards(shardsOf(o.id, members, names.shards));
+      r.rounds.onRoundEnd = () => t.#roundEnded();
+      membership.onChange((l) => t.#membersChanged(l));
+      log(
+        `trainer ${o.id}: study ${names.study}, ${live.length} trainers live, serving ${r.local.length} clinics ` +
+          `(${r.local.join(", ") || "none"}) on shards ${worker.shards.join(",") || "none"}` +
+          (r.resumedRound === null ? "" : `; resumed at round ${r.resumedRound + 1}`) +
+          (t.#pendingJoin ? "; joining at this round's end" : ""),
+      );
+      return t;
     } catch (e) {
       await membership.leave().catch(() => {});
+      await replica?.stop().catch(() => {});
       throw e;
     }
-    const worker = new ShardWorker(o.link, names, (r) => replica.handle(r), { log });
-    const t = new Trainer({ id: o.id, replica, names, membership, worker, members, log });
-    worker.setShards(shardsOf(o.id, members, names.shards));
-    replica.rounds.onRoundEnd = () => t.#roundEnded();
-    membership.onChange((live) => t.#membersChanged(live));
-    log(
-      `trainer ${o.id}: study ${names.study}, ${members.length} trainers live, serving ${replica.local.length} clinics ` +
-        `(${replica.local.join(", ") || "none"}) on shards ${worker.shards.join(",") || "none"}` +
-        (replica.resumedRound === null ? "" : `; resumed at round ${replica.resumedRound + 1}`),
-    );
-    return t;
   }
 
   /** The trainers the ring is computed over now (this one included). */
@@ -168,9 +175,14 @@ export class Trainer {
     if (this.#stopped) return;
     const next = withSelf(live, this.id);
     const gone = this.#members.filter((m) => !next.includes(m));
-    const joined = next.filter((m) => !this.#members.includes(m));
-    if (gone.length > 0 || (joined.length > 0 && this.#idle())) {
-      if (gone.length > 0) this.#log(`trainer ${this.id}: ${gone.join(", ")} left the membership; taking over its shards`);
+    const joined = next.filter((m) => !this.#members.includes(m) && m !== this.id);
+    if (gone.length > 0) {
+      this.#log(`trainer ${this.id}: ${gone.join(", ")} left the membership; taking over its shards`);
+      // Joiners stay out until the round's end (they wait for it too).
+      this.#apply(this.#members.filter((m) => next.includes(m)));
+      if (joined.length > 0 && !this.#fresh()) this.#pendingJoin = true;
+      else if (joined.length > 0) this.#apply(next);
+    } else if (joined.length > 0 && this.#fresh()) {
       this.#apply(next);
     } else if (joined.length > 0) {
       this.#pendingJoin = true;
@@ -184,10 +196,9 @@ export class Trainer {
     this.#apply(withSelf(this.#membership.live(), this.id));
   }
 
-  /** Whether the current round has seen no step and no clinic through it here. */
-  #idle(): boolean {
-    const { state } = this.replica.core;
-    return state.fronts.samples.size === 0 && (state.schedule.state.done ?? []).length === 0;
+  /** Whether the study is in its first round (no round complete: joins apply at once). */
+  #fresh(): boolean {
+    return this.replica.round.epoch === 0;
   }
 
   /** Recomputes the ring over `members`: shards given up stop first, shards taken start last. */
@@ -205,6 +216,14 @@ export class Trainer {
       this.#log(`trainer ${this.id}: ${members.length} trainers live; serving ${local.length} clinics on shards ${shards.join(",") || "none"}`);
     }).catch((e) => this.#log(`trainer ${this.id}: reassigning shards failed: ${(e as Error).message}`));
   }
+}
+
+/** The keys of the study's members bucket now (live trainers, and ones dead within the TTL). */
+async function memberKeys(link: NatsLink, n: StudyNames): Promise<string[]> {
+  const kv = await link.kvm.open(n.members);
+  const keys: string[] = [];
+  for await (const k of await kv.keys()) keys.push(k);
+  return keys;
 }
 
 function withSelf(live: readonly string[], id: string): string[] {

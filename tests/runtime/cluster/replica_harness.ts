@@ -76,19 +76,22 @@ export interface ClinicOutcome {
 }
 
 /**
- * Runs clinics `names` to the end of the study over `route`; `onApplied(name, stepId)` runs
- * after each step a clinic applied (the place to kill a trainer).
+ * Runs clinics `names` of the study's clinics `study` (default: all of them) to the end of the
+ * study over `route`; `onApplied(name, stepId)` runs after each step a clinic applied (the
+ * place to kill a trainer).
  */
 export async function runClinics(
   names: readonly string[],
   route: Route,
   onApplied: (clinic: string, stepId: string) => void = () => {},
+  study: readonly string[] = names,
 ): Promise<ClinicOutcome[]> {
   const cfg = replicaConfig();
   const dir = await Deno.makeTempDir();
   const sides: LocalRawSide[] = [];
   try {
-    return await Promise.all(names.map(async (name, i) => {
+    return await Promise.all(names.map(async (name) => {
+      const i = study.indexOf(name);
       const { model, cuts } = buildSplitModel(cfg.model, "vanilla", "bce");
       await Deno.mkdir(`${dir}/${name}`);
       const side = await LocalRawSide.create({
@@ -107,7 +110,7 @@ export async function runClinics(
       });
       sides.push(side);
       const conn = new BusConnection(name, route);
-      const peers = new Map(names.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
+      const peers = new Map(study.filter((n) => n !== name).map((n) => [n, CLINIC_KEYS[n].publicKey]));
       const r = await runClinic({ side, conn, peers, run: runId(SERVER_KEYS.publicKey), pollMs: 2, leave: true, onApplied: (id) => onApplied(name, id) });
       const front = new Map([...side.weights()].map(([k, v]) => [k, (v.data as Float32Array).slice()]));
       return { name, front, auc: r.eval.test!.auc, rollbacks: r.rollbacks, conn };
@@ -128,6 +131,11 @@ export function maxStateDiff(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<stri
     for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(Number(x[i]) - Number(y[i])));
   }
   return worst;
+}
+
+/** A clinic's front as a state (for {@linkcode maxStateDiff}). */
+export function frontState(o: ClinicOutcome): Map<string, Tensor> {
+  return new Map([...o.front].map(([k, v]) => [k, { dtype: "float32", dims: [v.length], data: v } as Tensor]));
 }
 
 /** (clinic, step id) pairs that occur more than once. */

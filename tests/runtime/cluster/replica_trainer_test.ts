@@ -12,7 +12,7 @@ import { ClusterError } from "../../../runtime/cluster/cluster_error.ts";
 import { decodeMessage, encodeMessage } from "../../../runtime/protocol/mod.ts";
 import type { BusRequest } from "../../../runtime/cluster/bus_wire.ts";
 import { allowlist, binaryLabels, CUT_DIMS, randomTensor, SERVER_KEYS, testEngine } from "../server/harness.ts";
-import { maxStateDiff, repeats, replicaConfig, runClinics } from "./replica_harness.ts";
+import { frontState, maxStateDiff, repeats, replicaConfig, runClinics } from "./replica_harness.ts";
 import type { ServerConfig } from "../../../runtime/server/mod.ts";
 
 const NAMES = ["a", "b", "c"];
@@ -44,9 +44,25 @@ Deno.test("replicas: two trainers end each round on identical weights; every ste
     assert.deepEqual(repeats(applied), []);
     for (const [i, n] of NAMES.entries()) assert.equal(applied.filter((s) => s.clinic === n).length, 2 * STEPS[i], n);
     assert.equal(t1.applied.every((s) => s.clinic !== "c"), true, "c stepped on t2 only");
-    for (const o of out.slice(1)) assert.ok(maxStateDiff(new Map([...o.front].map(([k, v]) => [k, { dtype: "float32", dims: [v.length], data: v }])), new Map([...out[0].front].map(([k, v]) => [k, { dtype: "float32", dims: [v.length], data: v }]))) < 1e-6);
+    for (const o of out.slice(1)) assert.ok(maxStateDiff(frontState(o), frontState(out[0])) < 1e-6, "every clinic ends on the averaged front");
     assert.ok(log.some((l) => l.includes("round 1 ended across replicas")), log.join("\n"));
     for (const o of out) assert.ok(o.auc > 0 && o.auc <= 1);
+  } finally {
+    await t1.stop();
+    await t2.stop();
+  }
+});
+
+Deno.test("replicas: private fronts (clinicWeights private) work across replicas", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log, { clinicWeights: "private" });
+  const t2 = await trainer("t2", store, ["c"], log, { clinicWeights: "private" });
+  try {
+    const out = await runClinics(NAMES, (c, p) => (c === "c" ? t2 : t1).handle(req(c, p)));
+    assert.equal(t1.round.finished && t2.round.finished, true);
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+    assert.ok(maxStateDiff(frontState(out[0]), frontState(out[1])) > 0, "private fronts differ");
   } finally {
     await t1.stop();
     await t2.stop();
@@ -227,6 +243,25 @@ Deno.test("replicas: a trainer restarted after a round resumes from the partials
     assert.ok(log.some((l) => l.includes("resumed from the object store: round 0")));
   } finally {
     await again.stop();
+  }
+});
+
+Deno.test("replicas: a trainer whose every clinic is silent drops them past the turn timeout; the study goes on", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, ["a", "b"], log, { turnTimeoutMs: 1000 });
+  const t2 = await trainer("t2", store, ["c"], log, { turnTimeoutMs: 1000 });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const late = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`the study did not end:\n${log.join("\n")}`)), 30_000));
+    await Promise.race([runClinics(["a", "b"], (c, p) => t1.handle(req(c, p)), () => {}, NAMES), late]);
+    assert.ok(log.some((l) => l.includes("t2: clinic c offline, dropped from round 0")), log.join("\n"));
+    assert.equal(t1.round.finished && t2.round.finished, true);
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+  } finally {
+    clearTimeout(timer);
+    await t1.stop();
+    await t2.stop();
   }
 });
 

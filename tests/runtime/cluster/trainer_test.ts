@@ -30,8 +30,8 @@ function splitIds(shards: number): [string, string] {
   throw new Error("no trainer ids split the clinics");
 }
 
-async function start(link: NatsLink, names: StudyNames, id: string, log: string[]): Promise<Trainer> {
-  return await Trainer.start(replicaConfig(), {
+async function start(link: NatsLink, names: StudyNames, id: string, log: string[], epochs = 2): Promise<Trainer> {
+  return await Trainer.start(replicaConfig({ epochs }), {
     keyPair: SERVER_KEYS,
     allowlist: allowlist(NAMES),
     engine: await testEngine(),
@@ -112,6 +112,80 @@ Deno.test({
         for (const [i, n] of NAMES.entries()) assert.equal(lineage.filter((s) => s.clinic === n).length, 2 * STEPS[i], n);
         assert.ok(out.find((o) => o.name === victim)!.rollbacks >= 1, `${victim} redid round 1`);
         assert.ok(log.some((l) => l.includes(`${id2} left the membership`)), log.join("\n"));
+      } finally {
+        await sender.close();
+        await t1.stop();
+        await t2.stop().catch(() => {});
+      }
+    }),
+});
+
+Deno.test({
+  name: "trainers over NATS: a trainer joining past the first round serves nothing until the round's end, then its share",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 3 }, async ({ links: [front, l1, l2], names }) => {
+      const log: string[] = [];
+      const [id1, id2] = splitIds(names.shards);
+      const t1 = await start(l1, names, id1, log, 3);
+      const sender = new RequestSender(front, names, { timeoutMs: 10_000 });
+      let joining: Promise<Trainer> | null = null;
+      try {
+        await runClinics(NAMES, busRoute(sender), (clinic, id) => {
+          if (clinic === "a" && id === "1:1" && !joining) joining = start(l2, names, id2, log, 3);
+        });
+        const t2 = await joining!;
+        try {
+          assert.ok(log.some((l) => l.startsWith(`${id2}: `) && l.includes("joining at this round's end")), log.join("\n"));
+          assert.ok(log.some((l) => l.includes(`${id2} joined; its shards move at this round's end`)), log.join("\n"));
+          assert.deepEqual([...new Set(t2.replica.applied.map((s) => s.round))], [2], "t2 stepped in round 2 only");
+          assert.equal(maxStateDiff(t1.replica.core.model.exportState(), t2.replica.core.model.exportState()), 0);
+          const applied = [...t1.replica.applied, ...t2.replica.applied];
+          assert.deepEqual(repeats(applied), []);
+          assert.equal(applied.length, 3 * (STEPS[0] + STEPS[1] + STEPS[2]));
+        } finally {
+          await t2.stop();
+        }
+      } finally {
+        await sender.close();
+        await t1.stop();
+      }
+    }),
+});
+
+Deno.test({
+  name: "trainers over NATS: a trainer restarted within its heartbeat TTL takes its shards back at once; its clinics redo the round",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 4 }, async ({ links: [front, l1, l2, l3], names }) => {
+      const log: string[] = [];
+      const [id1, id2] = splitIds(names.shards);
+      const t1 = await start(l1, names, id1, log);
+      const t2 = await start(l2, names, id2, log);
+      const sender = new RequestSender(front, names, { timeoutMs: 1_500 });
+      const victim = t2.replica.local[0];
+      let again: Promise<Trainer> | null = null;
+      try {
+        await bothSeeBoth([t1, t2]);
+        const out = await runClinics(NAMES, busRoute(sender), (clinic, id) => {
+          if (clinic === victim && id === "1:1" && !again) {
+            void l2.nc.close();
+            again = start(l3, names, id2, log);
+          }
+        });
+        const t3 = await again!;
+        try {
+          assert.deepEqual(t3.replica.local, t2.replica.local, "the restarted trainer serves its clinics again");
+          assert.equal(t3.replica.resumedRound, 0);
+          assert.ok(!log.some((l) => l.includes("left the membership")), "the others never saw it leave");
+          const lineage = [...t2.replica.applied.filter((s) => s.round === 0), ...t3.replica.applied, ...t1.replica.applied];
+          assert.deepEqual(repeats(lineage), []);
+          for (const [i, n] of NAMES.entries()) assert.equal(lineage.filter((s) => s.clinic === n).length, 2 * STEPS[i], n);
+          assert.ok(out.find((o) => o.name === victim)!.rollbacks >= 1);
+          assert.equal(maxStateDiff(t1.replica.core.model.exportState(), t3.replica.core.model.exportState()), 0);
+        } finally {
+          await t3.stop();
+        }
       } finally {
         await sender.close();
         await t1.stop();
