@@ -1,7 +1,8 @@
 /**
  * `deno task bench:clinics [--clinics 1,2,4,8,16,32] [--schedule sequential,parallel,splitfed]
  *  [--link <Mbit/s>:<ms>[:<jitter ms>]] [--server-batch inOrder|merge] [--codec float32|int8[:level]]
- *  [--epochs E] [--rounds-per-epoch T] [--rows R] [--batch B] [--partition size-dirichlet|label-dirichlet|iid] [--quick]`
+ *  [--epochs E] [--rounds-per-epoch T] [--rows R] [--batch B] [--partition size-dirichlet|label-dirichlet|iid] [--quick]
+ *  [--replicas 1,2]`
  *
  * How many clinics one server carries (docs/design/parallel_schedules.md): for every clinic
  * count and schedule, a split training of the zoo CNN on PneumoniaMNIST (`--partition`,
@@ -26,6 +27,14 @@
  *
  * `--quick`: 1 epoch over the first 1,536 training images, clinics 1,2,4,8.
  *
+ * `--replicas 1,2` (docs/design/scale_out.md; `clinics_replicas.ts`): schedule splitfed, and
+ * for each clinic count first the single server, then r trainers behind r fronts on a fresh
+ * local nats-server for each r listed, all in this process. Its rows add samples/s per
+ * replica, the mean bus round trip of a STEP at the fronts, the trainers' mean handling of
+ * one (step + encode), and their difference: the messaging overhead per step (publish,
+ * storage, pull, the request's decoding, the reply through the inbox; payloads over 512 KiB
+ * through the object store).
+ *
  * @example
  * ```sh
  * deno task bench:clinics --quick
@@ -40,7 +49,7 @@ import { runId } from "../crypto/seal/sealed_envelope.ts";
 import { loadDataset, type LoadedDataset } from "../runtime/data/load_dataset.ts";
 import { partition } from "../runtime/data/partition.ts";
 import { createEngine, type Engine } from "../runtime/engine/mod.ts";
-import { createServerApp, type ServerHandle } from "../runtime/server/mod.ts";
+import { createServerApp, type ServerConfig, type ServerDeps, type ServerHandle } from "../runtime/server/mod.ts";
 import { buildSplitModel } from "../runtime/server/split_model.ts";
 import type { ScheduleKind } from "../runtime/server/round_schedule.ts";
 import { LocalRawSide } from "../runtime/client/raw_side/mod.ts";
@@ -49,11 +58,19 @@ import { type ClinicConnection, type ClinicResult, runClinic } from "../runtime/
 import { rocAuc } from "../runtime/train/metrics.ts";
 import type { RequestMessage } from "../runtime/protocol/mod.ts";
 import { LinkShaper, type LinkSpec, parseLink } from "./link_shaper.ts";
+import { startLocalNats } from "../runtime/cluster/local_nats.ts";
+import { replicaServer } from "./clinics_replicas.ts";
 
 /** One setting's figures. */
-interface Row {
+export interface Row {
   schedule: ScheduleKind;
   clinics: number;
+  /** Trainer replicas behind as many fronts (`--replicas`); absent: the single server. */
+  replicas?: number;
+  /** Mean bus round trip of a STEP at the fronts, ms (replicas only). */
+  busMs?: number;
+  /** Mean time a trainer took to handle a STEP (step + encode, not its decoding), ms (replicas only). */
+  handleMs?: number;
   epochSeconds: number;
   samplesPerSec: number;
   busy: number;
@@ -64,7 +81,7 @@ interface Row {
   auc: number;
 }
 
-interface Settings {
+export interface Settings {
   link: LinkSpec;
   epochs: number;
   /** Rounds per data epoch (each clinic's epoch cut into this many turns). */
@@ -85,9 +102,8 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** Counts the time the server spends in its segment's steps (the lock makes them one at a time). */
-function meterServer(handle: ServerHandle): { busyMs: () => number } {
+export function meterServer(m: ServerHandle["model"]): { busyMs: () => number } {
   let busy = 0;
-  const m = handle.model;
   for (const name of ["step", "middleForward", "middleBackward"] as const) {
     const orig = (m[name] as (...a: unknown[]) => Promise<unknown>).bind(m);
     (m as unknown as Record<string, unknown>)[name] = async (...a: unknown[]) => {
@@ -188,19 +204,51 @@ async function clinic(
   return { name, side, shaper, conn, peers };
 }
 
+/**
+ * What a setting trains against: the ports clinics connect to (clinic i to port i mod their
+ * count), the server's busy time, and the figures of the messaging between fronts and
+ * trainers when there is any.
+ */
+export interface BenchServer {
+  ports: number[];
+  busyMs(): number;
+  /** Mean bus round trip and trainer handling time of a STEP, ms (replicas only). */
+  bus?(): { busMs: number; handleMs: number };
+  close(): Promise<void>;
+}
+
+/** Starts what the clinics train against, on one engine shared with them. */
+export type StartServer = (config: ServerConfig, deps: ServerDeps & { engine: Engine }) => Promise<BenchServer>;
+
+/** The single server: `createServerApp` on `Deno.serve`, in this process. */
+async function startSingle(config: ServerConfig, deps: ServerDeps & { engine: Engine }): Promise<BenchServer> {
+  const handle = await createServerApp(config, deps);
+  const meter = meterServer(handle.model);
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle.app.fetch);
+  return {
+    ports: [http.addr.port],
+    busyMs: meter.busyMs,
+    async close() {
+      await http.shutdown();
+      await handle.close();
+    },
+  };
+}
+
 /** Trains `n` clinics under `schedule`; returns the row. */
-async function runSetting(
+export async function runSetting(
   s: Settings,
   schedule: ScheduleKind,
   n: number,
   rowsOf: Uint32Array[],
+  start: StartServer = startSingle,
 ): Promise<Row> {
   const dir = await Deno.makeTempDir({ prefix: "bench_clinics_" });
   const names = Array.from({ length: n }, (_, i) => `c${i}`);
   const keys = names.map(() => generateStaticKeyPair());
   const server = generateStaticKeyPair();
   const engine = await createEngine("native", { threads: 1 });
-  const handle = await createServerApp({
+  const target = await start({
     mode: "vanilla",
     model: { zoo: "cnn", data: s.data, seed: s.seed },
     loss: "bce",
@@ -220,13 +268,10 @@ async function runSetting(
     engine,
     log: () => {},
   });
-  const meter = meterServer(handle);
-  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle.app.fetch);
   const clinics = [];
   for (let i = 0; i < n; i++) {
-    clinics.push(
-      await clinic(s, i, rowsOf[i], n, { engine, keys, names, server, port: http.addr.port, dir }),
-    );
+    const port = target.ports[i % target.ports.length];
+    clinics.push(await clinic(s, i, rowsOf[i], n, { engine, keys, names, server, port, dir }));
   }
   const latencies: number[] = [];
   let trainEnd = 0;
@@ -258,8 +303,7 @@ async function runSetting(
       await c.side.close();
       await c.shaper.close();
     }
-    await http.shutdown();
-    await handle.close();
+    await target.close();
     await engine.dispose();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -272,7 +316,8 @@ async function runSetting(
     clinics: n,
     epochSeconds: wallMs / 1000 / s.epochs,
     samplesPerSec: samples / (wallMs / 1000),
-    busy: meter.busyMs() / wallMs,
+    busy: target.busyMs() / wallMs,
+    ...target.bus?.(),
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     upPerSample: trainBytes.up / samples,
@@ -340,6 +385,7 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "64" },
       seed: { type: "string", default: "0" },
       quick: { type: "boolean", default: false },
+      replicas: { type: "string" },
       partition: { type: "string", default: "size-dirichlet" },
       "rounds-per-epoch": { type: "string", default: "4" },
       data: {
@@ -401,6 +447,16 @@ async function main(): Promise<void> {
   if (scheme !== "iid" && scheme !== "label-dirichlet" && scheme !== "size-dirichlet") {
     throw new RangeError(`--partition ${scheme}: expected size-dirichlet, label-dirichlet or iid`);
   }
+  if (values.replicas !== undefined) {
+    const replicas = list("--replicas", values.replicas).map((x) => {
+      const r = Number(x);
+      if (!Number.isInteger(r) || r < 1) throw new RangeError(`--replicas ${x}: expected positive integers`);
+      return r;
+    });
+    // Replicas run splitfed; a default clinic list that starts at 1 would leave a replica idle.
+    const clinicCounts = values.clinics === undefined ? [4] : counts;
+    return await replicaMain(s, { replicas, counts: clinicCounts, scheme, labels, description: full.description });
+  }
   console.log(
     `bench:clinics — ${data.train.size} training images of ${full.description}, ${scheme} shares` +
       `${scheme === "iid" ? "" : " (α 0.5)"}, ` +
@@ -440,6 +496,58 @@ async function main(): Promise<void> {
         : schedules.map((sc) => `${sc} ${clientsPerServer(rows.filter((r) => r.schedule === sc))}`)
           .join(", ")),
   );
+}
+
+/** The figures of a `--replicas` row. */
+function formatReplicas(r: Row): string {
+  const per = r.samplesPerSec / (r.replicas ?? 1);
+  const overhead = r.busMs !== undefined && r.handleMs !== undefined ? r.busMs - r.handleMs : NaN;
+  const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(1));
+  return [
+    (r.replicas === undefined ? "single" : `${r.replicas} replica${r.replicas > 1 ? "s" : ""}`).padEnd(10),
+    String(r.clinics).padStart(7),
+    r.epochSeconds.toFixed(1).padStart(8),
+    r.samplesPerSec.toFixed(0).padStart(9),
+    per.toFixed(0).padStart(11),
+    r.p50.toFixed(0).padStart(6),
+    r.p99.toFixed(0).padStart(6),
+    ms(r.busMs).padStart(6),
+    ms(r.handleMs).padStart(9),
+    ms(overhead).padStart(11),
+    r.auc.toFixed(4).padStart(8),
+  ].join("  ");
+}
+
+/** `--replicas`: per clinic count, the single server, then each replica count on a fresh NATS. */
+async function replicaMain(
+  s: Settings,
+  o: { replicas: number[]; counts: number[]; scheme: "iid" | "label-dirichlet" | "size-dirichlet"; labels: number[]; description: string },
+): Promise<void> {
+  console.log(
+    `bench:clinics --replicas — ${s.data.train.size} training images of ${o.description}, ${o.scheme} shares, schedule splitfed, ` +
+      `${s.epochs} epoch(s) of ${s.rounds} rounds, batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
+      `${s.link.rttMs} ms RTT ± ${s.link.jitterMs} ms per clinic\n` +
+      `clinics, fronts, trainers and nats-server all on this machine (${navigator.hardwareConcurrency} cores, shared): timings are noisy; ` +
+      `bus = a STEP's round trip through JetStream at the fronts, handle = its step + encode at the trainer, overhead = bus − handle`,
+  );
+  console.log("server      clinics  s/epoch  samples/s  per replica  p50 ms  p99 ms  bus ms  handle ms  overhead ms  test AUC");
+  const warm = Uint32Array.from({ length: 128 }, (_, i) => i);
+  await runSetting({ ...s, data: { ...s.data, train: s.data.train.subset(warm) } }, "splitfed", 1, [warm]);
+  for (const n of o.counts) {
+    const shares = partition({ scheme: o.scheme, count: s.data.train.size, labels: o.labels, clinics: n, alpha: 0.5, seed: s.seed });
+    console.log(formatReplicas(await runSetting(s, "splitfed", n, shares)));
+    for (const r of o.replicas) {
+      const dir = await Deno.makeTempDir({ prefix: "bench_nats_" });
+      const nats = await startLocalNats({ storeDir: dir });
+      try {
+        const row = await runSetting(s, "splitfed", n, shares, replicaServer(r, nats.url));
+        console.log(formatReplicas({ ...row, replicas: r }));
+      } finally {
+        await nats.stop();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }
+  }
 }
 
 if (import.meta.main) await main();

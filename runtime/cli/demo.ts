@@ -3,6 +3,7 @@
  *  [--engine native|wasm] [--data file.npz] [--seed S] [--codec float32|float16|int8[:level]]
  *  [--linger SECONDS]`
  *  `[--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge]`
+ *  `[--replicas N]` (scale-out: N trainers and N fronts on a local NATS, `demo_replicas.ts`)
  *
  * splitgate end to end on one machine: throwaway keys in a temp directory, a split server on
  * loopback (native engine when onnxruntime-node loads, else wasm), and two clinics, each the
@@ -33,13 +34,14 @@ import { isTableDemo, runTableDemo } from "./demo_table.ts";
 import { frontAggregationFlag, runScheduleDemo } from "./demo_schedules.ts";
 import { SCHEDULE_KINDS, type ScheduleKind } from "../server/round_schedule.ts";
 import { runImageDemo } from "./demo_image.ts";
+import { runReplicaDemo } from "./demo_replicas.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { resolve } from "node:path";
 
 const USAGE = "usage: deno task demo [--epochs N] [--batch B] [--turns-per-epoch T] " +
   "[--mode vanilla|ushaped] [--engine native|wasm] [--data file.npz] [--seed S] " +
   "[--partition size-dirichlet|label-dirichlet|iid] [--alpha A] [--codec float32|float16|int8[:level]] [--no-central] " +
-  "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge] [--front-aggregation relay|secagg]";
+  "[--linger SECONDS] [--schedule sequential|parallel|splitfed] [--clinics N] [--server-batch inOrder|merge] [--front-aggregation relay|secagg] [--replicas N]";
 
 // Files named on the command line (--data, --schema) are the user's, as typed; the demo's own
 // files are found from this module's URL.
@@ -65,6 +67,7 @@ else await runMain(async () => {
     clinics: { type: "string" },
     "server-batch": { type: "string", default: "inOrder" },
     "front-aggregation": { type: "string", default: "relay" },
+    replicas: { type: "string" },
   });
   const epochs = positiveInt("--epochs", values.epochs, 3);
   const batchSize = positiveInt("--batch", values.batch, 64);
@@ -90,16 +93,19 @@ else await runMain(async () => {
   if (data.kind !== "image" || !data.image) throw new UsageError(`--data ${values.data}: expected an image .npz`);
 
   // --schedule / --clinics: N clinics under a schedule (runtime/cli/demo_schedules.ts).
-  if (values.schedule !== undefined || values.clinics !== undefined) {
-    const schedule = (values.schedule ?? "sequential") as ScheduleKind;
+  if (values.schedule !== undefined || values.clinics !== undefined || values.replicas !== undefined) {
+    // Replicas average at round ends: their schedule is splitfed.
+    const schedule = (values.schedule ?? (values.replicas !== undefined ? "splitfed" : "sequential")) as ScheduleKind;
     if (!SCHEDULE_KINDS.includes(schedule)) throw new UsageError(`--schedule ${values.schedule}: expected sequential, parallel or splitfed`);
     const serverBatch = values["server-batch"] as "inOrder" | "merge";
     if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new UsageError(`--server-batch ${serverBatch}: expected inOrder or merge`);
     const frontAggregation = frontAggregationFlag(values["front-aggregation"], schedule);
-    return await runScheduleDemo({
+    const scheduleOptions = {
       schedule, serverBatch, frontAggregation, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
       mode, scheme, alpha, codec, dataPath: resolve(values.data!), data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,
-    });
+    };
+    if (values.replicas !== undefined) return await runReplicaDemo({ ...scheduleOptions, replicas: positiveInt("--replicas", values.replicas, 1) });
+    return await runScheduleDemo(scheduleOptions);
   }
 
   return await runImageDemo({

@@ -34,6 +34,7 @@ import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
 import { parseTokenFile } from "../server/middleware/operator_access.ts";
 import { prepareStudyFolder } from "../server/study_folder.ts";
 import { finishedLine, watchStudyEnd } from "./server_end.ts";
+import { serveClusterRole } from "./server_cluster.ts";
 
 await runMain(async () => {
   enterUserDir();
@@ -98,6 +99,8 @@ await runMain(async () => {
   };
   // Says now, on stderr, if frames will be sealed by @noble instead of node:crypto.
   describeNoiseCipher(CHANNEL_CIPHERS[file.cipher ?? "chachapoly"]);
+  // --role front|trainer: a scale-out piece on NATS instead of the single server.
+  if (file.role !== "single") return await serveClusterRole(file, config, { keyPair: key.keyPair, allowlist, psk });
   const server = await createServerApp(config, { keyPair: key.keyPair, allowlist, psk });
   if (server.resumed && server.schedule.finished && !file.serveFinished) {
     console.log(finishedLine(file.study?.id, file.checkpointDir));

@@ -30,11 +30,12 @@ import { parseFlags, readInput, UsageError } from "./main.ts";
 import type { PublishedStudy } from "../study/published_study.ts";
 import { mergeStudyConfig } from "../server/study_config.ts";
 import { readStudyFile } from "./study_file.ts";
+import { type RoleArgs, readServerRole } from "./server_role.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
   "[--engine native|wasm|webgpu|native-webgpu] [--checkpoint-dir DIR] [--epochs N] [--turns-per-epoch T] " +
-  "[--study <study.json>] [--new-study] [--serve-finished]";
+  "[--study <study.json>] [--new-study] [--serve-finished] [--role single|front|trainer] [--nats <url>] [--trainer-id <id>] [--applied-log <file>] [--bus-timeout-ms <ms>]";
 
 /**
  * The server's arguments: its config (the study's fields merged in, when it runs a study
@@ -46,7 +47,7 @@ export const SERVER_USAGE = "usage: deno task server --config <server.json> [--l
  * function id(a: ServerArgs) { return a.study?.id ?? "(no study file)"; }
  * ```
  */
-export type ServerArgs = ServerConfigFile & {
+export type ServerArgs = ServerConfigFile & RoleArgs & {
   /** The study it publishes (from `--study` or the config's `study` field). */
   study?: PublishedStudy;
   /** `--new-study`: keep the checkpoint directory's state under `studies/` and start afresh. */
@@ -78,13 +79,20 @@ export async function readServerArgs(args: string[]): Promise<ServerArgs> {
     study: { type: "string" },
     "new-study": { type: "boolean" },
     "serve-finished": { type: "boolean" },
+    role: { type: "string" },
+    nats: { type: "string" },
+    "trainer-id": { type: "string" },
+    "applied-log": { type: "string" },
+    "bus-timeout-ms": { type: "string" },
   });
+  // Checked before the config is read: a missing --nats is the error to see first.
+  const role = readServerRole(values, envValue, () => Deno.hostname());
   if (!values.config) throw new UsageError("--config is required");
   const text = new TextDecoder().decode(await readInput("--config", values.config));
   let file: ServerArgs;
   try {
     const { text: merged, study } = await withStudy(text, values.config, values.study);
-    file = { ...parseServerConfigFile(merged, dirname(resolve(values.config))), study, newStudy: false, serveFinished: false };
+    file = { ...parseServerConfigFile(merged, dirname(resolve(values.config))), ...role, study, newStudy: false, serveFinished: false };
   } catch (e) {
     if (e instanceof UsageError) throw e;
     // Not JSON, or a bad field: one line naming the file.
@@ -141,6 +149,15 @@ async function withStudy(
   const { study, onnx } = await readStudyFile(what, path);
   const merged = mergeStudyConfig(config, study, path, onnx);
   return { text: JSON.stringify(merged.config), study: merged.published };
+}
+
+/** An environment variable, or undefined where this process may not read it. */
+function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A flag's value as an integer ≥ 1, or a usage error naming the flag and the value. */

@@ -31,6 +31,8 @@
  * - `BLOB_MISSING`: a payload's object-store blob was not found.
  * - `PUBLISH_FAILED`: JetStream did not store a request (no PubAck).
  * - `CLOSED`: the sender or worker was used after `close()`/`stop()`.
+ * - `BAD_SCHEDULE`: a trainer started with a schedule replicas cannot run (they need
+ *   `splitfed` with relayed or private fronts).
  *
  * @example
  * ```ts
@@ -51,6 +53,7 @@ export const CLUSTER_ERROR_CODES = [
   "BLOB_MISSING",
   "PUBLISH_FAILED",
   "CLOSED",
+  "BAD_SCHEDULE",
 ] as const;
 
 /**

@@ -39,3 +39,14 @@ export {
   ShardWorker,
 } from "./request_bus.ts";
 export { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
+export { runTrainer, type TrainerHandle } from "./trainer_main.ts";
+export { clinicsOwned, DEFAULT_TRAINER_STUDY, Trainer, type TrainerOptions } from "./trainer.ts";
+export { type AppliedStep, checkReplicaSchedule, ReplicaTrainer, type ReplicaTrainerOptions } from "./replica_trainer.ts";
+export { ReplicaRounds, type ReplicaRoundsOptions } from "./replica_rounds.ts";
+export { TrainerRound } from "./trainer_round.ts";
+export { MemoryRoundStore, objectRoundStore, type RoundStore } from "./round_store.ts";
+export { decodePartial, encodePartial, partialName, type PartialRecord, type RoundPartial } from "./round_partial.ts";
+export { createFrontApp, type FrontBus, type FrontHandle } from "./front_app.ts";
+export { type FrontOptions, runFront, type RunningFront } from "./front_main.ts";
+export { busAnswer, busRefusal } from "./bus_answer.ts";
+export { clusterStudyId, DEFAULT_CLUSTER_STUDY } from "./cluster_study.ts";

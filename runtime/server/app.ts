@@ -42,41 +42,27 @@
  * @module
  */
 import { Hono } from "hono";
-import { createEngine } from "../engine/mod.ts";
-import type { HandlerContext } from "./handlers/handler_context.ts";
 import { httpError, toHttpError } from "./http_error.ts";
 import { loopbackOnly } from "./middleware/loopback_only.ts";
-import { readCheckpoint } from "./checkpoint.ts";
 import { HandshakeTimestamps } from "./handshake_timestamps.ts";
 import { handshakeRoutes } from "./routes/handshake_routes.ts";
 import { sessionRoutes } from "./routes/session_routes.ts";
 import { statusRoutes } from "./routes/status_routes.ts";
-import { SerialLock } from "./serial_lock.ts";
-import { resolveServerConfig, type ServerConfig, type ServerDeps } from "./server_config.ts";
-import { ServerModel } from "./server_model.ts";
-import { ServerState } from "./server_state.ts";
+import type { ServerConfig, ServerDeps } from "./server_config.ts";
+import type { ServerModel } from "./server_model.ts";
 import { serverStatus, type ServerStatus } from "./server_status.ts";
 import { SessionTable } from "./session_table.ts";
-import { buildSplitModel } from "./split_model.ts";
-import { StudyEnd } from "./study_end.ts";
+import type { StudyEnd } from "./study_end.ts";
 import type { RoundSchedule } from "./round_schedule.ts";
-import { createSchedule, resolveScheduleConfig } from "./schedule_config.ts";
-import { SplitfedCopies } from "./splitfed_copies.ts";
-import { mergeWindow } from "./handlers/merged_step.ts";
-import { roundLabel, type RoundNaming } from "./round_label.ts";
-import { PhaseProfile } from "../protocol/phase_profile.ts";
-import { ActivationDrift } from "./activation_drift.ts";
 import { dashboardSnapshot } from "./dashboard/dashboard_snapshot.ts";
-import { MetricsLog } from "./metrics/metrics_log.ts";
 import { prometheusText } from "./metrics/prometheus_text.ts";
-import { studyInfo } from "./metrics/study_info.ts";
-import { StudyMetrics } from "./metrics/study_metrics.ts";
+import type { StudyMetrics } from "./metrics/study_metrics.ts";
 import { operatorAccess } from "./middleware/operator_access.ts";
 import { dashboardRoutes } from "./routes/dashboard_routes.ts";
 import { metricsRoutes } from "./routes/metrics_routes.ts";
-import { quantizesInGraph } from "../config/quantize_mode.ts";
-import { resolveEncoding } from "../codec/options.ts";
-import { createSecureFronts } from "./secure_fronts.ts";
+import { createServerCore } from "./server_core.ts";
+
+export { resumedAt } from "./server_core.ts";
 
 /**
  * A running server: the Hono app and a few handles for tests and the CLI.
@@ -111,9 +97,6 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
-/** The profile of a server built without one: records nothing. */
-const NO_PROFILE = new PhaseProfile(false);
-
 /**
  * Builds the server: compiles the model, loads the server segment on the engine, resumes
  * from the checkpoint in `config.checkpointDir` when there is one, and returns the app.
@@ -136,68 +119,12 @@ const NO_PROFILE = new PhaseProfile(false);
  * ```
  */
 export async function createServerApp(config: ServerConfig, deps: ServerDeps): Promise<ServerHandle> {
-  const now = deps.now ?? (() => Date.now());
-  const log = deps.log ?? ((line: string) => console.log(line));
-  const names = deps.allowlist.entries.map((e) => e.name);
-  const { order, maxBodyBytes, labelProtection, turnsPerEpoch, maxActivation, bodyTimeoutMs, handshakeRate } =
-    resolveServerConfig(config, names);
-  const rounds: RoundNaming = { turnsPerEpoch, epochs: config.epochs };
-  const split = buildSplitModel(config.model, config.mode, config.loss, config.cuts);
-  const ownEngine = deps.engine === undefined;
-  const engine = deps.engine ??
-    await createEngine(config.engine ?? "native", config.threads ? { threads: config.threads } : {});
-  const model = await ServerModel.create(engine, split.segments, config.mode, config.optimizer, config.limits?.maxBatch, {
-    deferUpdate: config.deferUpdate ?? true,
-    maxActivation,
-    log,
-    // Label protection rewrites the cut gradient in JavaScript: it keeps the float graph.
-    ...(quantizesInGraph(config.codec, "server") && labelProtection === "none"
-      ? { int8Cut: { level: resolveEncoding(config.codec).level } }
-      : {}),
-    // A binary cross-entropy's targets are probabilities; anything else would train on nonsense.
-    ...(config.loss === "bce" ? { labelRange: [0, 1] as const } : {}),
-  });
-  // The schedule counts rounds: each data epoch is turnsPerEpoch of them.
-  const sched = resolveScheduleConfig(config, config.mode);
-  const schedule = createSchedule(sched.schedule, order, {
-    timeoutMs: config.turnTimeoutMs ?? 60_000,
-    epochs: config.epochs === undefined ? undefined : config.epochs * turnsPerEpoch,
-  }, now());
-  const copies = sched.schedule === "splitfed" ? new SplitfedCopies(model) : undefined;
-  const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir, copies });
-  if (sched.frontAggregation === "secagg") {
-    state.secure = createSecureFronts(deps.keyPair.publicKey, deps.allowlist, config.turnTimeoutMs ?? 60_000, log);
-  }
-  const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
-  state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to
+  const core = await createServerCore(config, deps);
+  const { state, ctx, model, schedule, end, metrics, study } = core;
+  const { now, log } = ctx;
+  const { maxBodyBytes, bodyTimeoutMs, handshakeRate } = core.resolved;
   const timestamps = await HandshakeTimestamps.load(config.checkpointDir);
   const sessions = new SessionTable();
-  const lock = new SerialLock();
-  const study = studyInfo(config, { order, turnsPerEpoch, labelProtection, cut: model.expect.activation });
-  const metricsLog = config.checkpointDir
-    ? MetricsLog.open(config.checkpointDir, (e) => log(`metrics log ${config.checkpointDir}: ${e.message}; no more lines written`))
-    : undefined;
-  metricsLog?.append({ kind: "study", t: now(), study, clinics: names });
-  const metrics = new StudyMetrics({ now, sink: metricsLog && ((p) => metricsLog.append(p)) });
-  const end = new StudyEnd({ state, rounds, metrics, study: config.study, now, log });
-  state.afterCheckpoint = () => end.afterCheckpoint();
-  const ctx: HandlerContext = {
-    state,
-    loss: config.loss,
-    labelProtection,
-    allowExport: config.allowExport === true,
-    codec: config.codec,
-    profile: deps.profile ?? NO_PROFILE,
-    rounds,
-    now,
-    log,
-    drift: new ActivationDrift(),
-    metrics,
-    study: config.study,
-    end,
-    clinicWeights: sched.clinicWeights,
-    merge: sched.merge ? mergeWindow(sched.merge, state, lock) : undefined,
-  };
   const status = () => serverStatus(state, sessions, now());
 
   const app = new Hono();
@@ -223,12 +150,12 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
   }));
   app.route("/v1/session", sessionRoutes({
     ctx,
+    traffic: state,
     sessions,
-    lock,
+    answer: core.answer,
+    afterReply: core.afterReply,
     maxBodyBytes,
     bodyTimeoutMs,
-    limits: { maxElements: config.limits?.maxElements ?? model.maxElements, maxTensors: 4 },
-    turnDoneLimits: { maxElements: maxBodyBytes, maxTensors: order.length + 1 },
   }));
   const operators = operatorAccess({ token: config.metricsToken });
   const liveViews = new AbortController();
@@ -245,52 +172,16 @@ export async function createServerApp(config: ServerConfig, deps: ServerDeps): P
     app,
     model,
     schedule,
-    resumed,
+    resumed: core.resumed,
     end,
     status,
     metrics,
     endLiveViews: () => liveViews.abort(),
-    checkpoint: () => lock.run(() => state.checkpoint()),
+    checkpoint: () => core.checkpoint(),
     async close() {
       liveViews.abort();
       sessions.closeAll();
-      metricsLog?.close();
-      await model.release();
-      if (ownEngine) await engine.dispose();
+      await core.close();
     },
   };
-}
-
-/** Restores `state` from the checkpoint in `dir`, if there is one; whether it did. */
-async function resume(
-  state: ServerState,
-  dir: string | undefined,
-  now: () => number,
-  report: (at: string) => void,
-  rounds: RoundNaming,
-): Promise<boolean> {
-  if (!dir) return false;
-  const ck = await readCheckpoint(dir);
-  if (!ck) return false;
-  state.restore(ck, now(), dir);
-  report(resumedAt(state.schedule, rounds));
-  return true;
-}
-
-/**
- * Where a resumed schedule stands, for the log: `epoch 2/3, turn clinic-b` (or the round
- * and its part when epochs have several turns), or `training finished`.
- *
- * @example
- * ```ts
- * import { resumedAt } from "./app.ts";
- * import { TurnSchedule } from "./turn_schedule.ts";
- * const s = new TurnSchedule(["a", "b"], { timeoutMs: 1000, epochs: 3 }, 0);
- * s.restore({ epoch: 1, index: 1 }, 0);
- * console.log(resumedAt(s, { turnsPerEpoch: 1, epochs: 3 })); // epoch 2/3, turn b
- * ```
- */
-export function resumedAt(schedule: RoundSchedule, rounds: RoundNaming): string {
-  if (schedule.finished) return "training finished";
-  return `${roundLabel(schedule.epoch, rounds)}, turn ${schedule.holder}`;
 }

@@ -56,11 +56,7 @@ export async function writeCheckpoint(
   data: CheckpointData,
   file: string = CHECKPOINT_FILE,
 ): Promise<string> {
-  if (data.tensors.has(META)) throw new TypeError(`tensor name ${META} is reserved`);
-  const json = new TextEncoder().encode(JSON.stringify(data.meta));
-  const arrays = new Map(data.tensors);
-  arrays.set(META, tensor("uint8", [json.length], json));
-  const bytes = writeNpz(arrays, { level: 1 });
+  const bytes = encodeCheckpoint(data);
   await Deno.mkdir(dir, { recursive: true });
   const target = join(dir, file);
   await writeFileAtomic(target, bytes);
@@ -94,28 +90,64 @@ export async function readCheckpoint(
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  const arrays = readNpz(bytes, path);
+  return decodeCheckpoint(bytes, path);
+}
+
+/**
+ * Checkpoint data as the bytes of an `.npz` (the `meta` as a JSON member): what
+ * {@linkcode writeCheckpoint} writes, and what the scale-out's round partials hold
+ * (`runtime/cluster/round_partial.ts`).
+ *
+ * @throws {TypeError} when a tensor is named `__meta__`
+ * @example
+ * ```ts
+ * import { decodeCheckpoint, encodeCheckpoint } from "./checkpoint.ts";
+ * const bytes = encodeCheckpoint({ meta: { round: 2 }, tensors: new Map() });
+ * console.log(decodeCheckpoint(bytes, "memory").meta); // { round: 2 }
+ * ```
+ */
+export function encodeCheckpoint(data: CheckpointData): Uint8Array {
+  if (data.tensors.has(META)) throw new TypeError(`tensor name ${META} is reserved`);
+  const json = new TextEncoder().encode(JSON.stringify(data.meta));
+  const arrays = new Map(data.tensors);
+  arrays.set(META, tensor("uint8", [json.length], json));
+  return writeNpz(arrays, { level: 1 });
+}
+
+/**
+ * Reads checkpoint data from the bytes of an `.npz` (`where` names them in errors), with the
+ * checks of {@linkcode readCheckpoint}: a meta object, tensors only, every float finite.
+ *
+ * @throws {TypeError} naming `where` and what is wrong
+ * @example
+ * ```ts
+ * import { decodeCheckpoint } from "./checkpoint.ts";
+ * try { decodeCheckpoint(new Uint8Array(4), "round/0/t1-0"); } catch (e) { console.log((e as Error).name); } // TypeError
+ * ```
+ */
+export function decodeCheckpoint(bytes: Uint8Array, where: string): CheckpointData {
+  const arrays = readNpz(bytes, where);
   const meta = arrays.get(META);
-  if (!meta || isStringArray(meta) || meta.dtype !== "uint8") throw new TypeError(`${path}: not a server checkpoint (no meta)`);
+  if (!meta || isStringArray(meta) || meta.dtype !== "uint8") throw new TypeError(`${where}: not a server checkpoint (no meta)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(meta.data as Uint8Array));
   } catch {
-    throw new TypeError(`${path}: checkpoint meta is not JSON`);
+    throw new TypeError(`${where}: checkpoint meta is not JSON`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new TypeError(`${path}: checkpoint meta must be an object`);
+    throw new TypeError(`${where}: checkpoint meta must be an object`);
   }
   const tensors = new Map<string, Tensor>();
   for (const [k, v] of arrays) {
     if (k === META) continue;
-    if (isStringArray(v)) throw new TypeError(`${path}: member ${k} holds strings, expected a tensor`);
+    if (isStringArray(v)) throw new TypeError(`${where}: member ${k} holds strings, expected a tensor`);
     tensors.set(k, v);
   }
   const bad = firstNonFiniteTensor(tensors);
   if (bad) {
     throw new TypeError(
-      `${path}: array ${describeNonFinite(bad)}: a checkpoint must hold finite values; refusing to resume from it ` +
+      `${where}: array ${describeNonFinite(bad)}: a checkpoint must hold finite values; refusing to resume from it ` +
         `(the file is left in place: restore an earlier copy, or move it away to start afresh)`,
     );
   }

@@ -29,6 +29,7 @@
  * @module
  */
 export { createServerApp, resumedAt, type ServerHandle } from "./app.ts";
+export { type CoreOptions, createServerCore, type ServerCore } from "./server_core.ts";
 export { epochsDone, roundEndLine, roundLabel, type RoundNaming } from "./round_label.ts";
 export { type ResolvedServerConfig, resolveServerConfig, type ServerConfig, type ServerDeps } from "./server_config.ts";
 export { type ClinicStatus, type ServerStatus, serverStatus } from "./server_status.ts";

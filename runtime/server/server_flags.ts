@@ -44,6 +44,10 @@ export interface ServerFlagsConfig {
   port: number;
   /** The checkpoint directory, absolute; none: the server writes nothing. */
   checkpointDir?: string;
+  /** The NATS server of a scale-out front or trainer (`--nats`): it may connect there too. */
+  nats?: { host: string; port: number };
+  /** A trainer's applied-step log (`--applied-log`), absolute: it may write that file too. */
+  appliedLog?: string;
 }
 
 /**
@@ -60,14 +64,17 @@ export interface ServerFlagsConfig {
  * ```
  */
 export function serverFlags(config: ServerFlagsConfig): string[] {
-  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
-  const flags = ["--no-prompt", `--allow-net=${host}:${config.port}`, "--allow-read"];
+  const bracket = (h: string) => h.includes(":") ? `[${h}]` : h;
+  const nats = config.nats ? `,${bracket(config.nats.host)}:${config.nats.port}` : "";
+  const flags = ["--no-prompt", `--allow-net=${bracket(config.hostname)}:${config.port}${nats}`, "--allow-read"];
   if (config.checkpointDir !== undefined) {
     const dir = permissionPath(config.checkpointDir, "checkpointDir");
     if (!isAbsolute(dir)) {
       throw new TypeError(`checkpointDir ${JSON.stringify(dir)}: expected an absolute path`);
     }
-    flags.push(`--allow-write=${dir}`);
+    flags.push(`--allow-write=${dir}${config.appliedLog ? `,${permissionPath(config.appliedLog, "appliedLog")}` : ""}`);
+  } else if (config.appliedLog !== undefined) {
+    flags.push(`--allow-write=${permissionPath(config.appliedLog, "appliedLog")}`);
   }
   // Today's engines: native needs FFI (Node-API), sys and env; webgpu needs the unstable API.
   flags.push("--allow-ffi", "--allow-sys", "--allow-env", "--unstable-webgpu");

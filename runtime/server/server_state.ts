@@ -126,6 +126,8 @@ export class ServerState {
   #turnStart: CheckpointData | null = null;
   /** Runs after every checkpoint (the study's end writes its final files there); none: nothing. */
   afterCheckpoint: (() => Promise<void>) | undefined;
+  /** Runs after each applied training step (a scale-out trainer's applied-step log); none: nothing. */
+  afterStep: ((c: ClinicRecord, id: string) => void) | undefined;
 
   constructor(o: {
     names: readonly string[];
@@ -173,6 +175,7 @@ export class ServerState {
     this.fronts.addSamples(c.name, samples);
     this.#recent.push({ t: now, n: samples });
     if (this.#recent.length > RECENT_STEPS) this.#recent.shift();
+    this.afterStep?.(c, id);
   }
 
   /** Samples per second over the recent steps (0 before two steps). */

@@ -35,7 +35,7 @@ import { handshakeError, httpError } from "../http_error.ts";
 import type { ServerDeps } from "../server_config.ts";
 import type { HandshakeTimestamps } from "../handshake_timestamps.ts";
 import { LogThrottle } from "../log_throttle.ts";
-import type { ServerState } from "../server_state.ts";
+import type { TrafficBook } from "../clinic_traffic.ts";
 import type { SessionTable } from "../session_table.ts";
 import { type TokenBucketOptions, TokenBuckets } from "../token_buckets.ts";
 
@@ -54,10 +54,11 @@ const HANDSHAKE_MAX_BYTES = 1024;
 export type HandshakeRouteDeps = Pick<ServerDeps, "keyPair" | "allowlist" | "psk"> & {
   /** The channel's cipher (`ServerConfig.cipher`; default `"chachapoly"`). */
   cipher?: ChannelCipher;
-  state: ServerState;
+  /** The clinics' traffic counters (`ServerState`; a front's own `TrafficCounters`). */
+  state: TrafficBook;
   sessions: SessionTable;
-  /** Last accepted message 1 timestamp per clinic key. */
-  timestamps: HandshakeTimestamps;
+  /** Last accepted message 1 timestamp per clinic key (a file, or a front's KV bucket). */
+  timestamps: Pick<HandshakeTimestamps, "last" | "accept">;
   /** Handshakes per clinic key. */
   perKey: TokenBucketOptions;
   /** Handshakes per peer address. */

@@ -19,6 +19,9 @@
  * (`SessionTable.prove`). Then one request of a session at a time, reply included (its
  * frames take consecutive counters); a request is refused by its header where it can be
  * (`handlers/request_gates.ts`) and otherwise decoded and answered under the server's lock.
+ * The answer is injected (`answer`): the server core's here, the request bus on a scale-out
+ * front (`runtime/cluster/front_app.ts`, docs/design/scale_out.md), which mounts this same
+ * route without any training state.
  * A client that goes away mid-upload is logged as such (400 `BODY_INCOMPLETE`).
  *
  * @example
@@ -32,24 +35,14 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { MessageOpener, sealFrames } from "../../../crypto/channel/mod.ts";
-import {
-  APP_FRAME_TYPE,
-  BodyFrameParser,
-  decodeMessage,
-  frameStream,
-  isRequest,
-  MESSAGE_TYPES,
-  ProtocolError,
-} from "../../protocol/mod.ts";
-import type { DecodeLimits } from "../../codec/mod.ts";
-import { handleRequest } from "../handler_table.ts";
-import { gateBeforeDecode } from "../handlers/request_gates.ts";
+import { APP_FRAME_TYPE, BodyFrameParser, frameStream, ProtocolError } from "../../protocol/mod.ts";
 import type { HandlerContext } from "../handlers/handler_context.ts";
 import { httpError } from "../http_error.ts";
 import { phaseTiming, type PhaseTimingEnv, type RequestTimer } from "../middleware/phase_timing.ts";
 import { sessionLookup, type SessionEnv } from "../middleware/session_lookup.ts";
 import { streamingBodyLimit } from "../middleware/streaming_body_limit.ts";
-import type { SerialLock } from "../serial_lock.ts";
+import type { ServerCore } from "../server_core.ts";
+import type { TrafficBook } from "../clinic_traffic.ts";
 import type { Session, SessionTable } from "../session_table.ts";
 
 /**
@@ -62,18 +55,22 @@ import type { Session, SessionTable } from "../session_table.ts";
  * ```
  */
 export interface SessionRouteDeps {
-  ctx: HandlerContext;
+  /** Phase timings and the log. */
+  ctx: Pick<HandlerContext, "profile" | "log">;
+  /** The clinics' traffic counters (the server state; a front's own `TrafficCounters`). */
+  traffic: TrafficBook;
   sessions: SessionTable;
-  /** The server's lock: one request at a time touches the model and the schedule. */
-  lock: SerialLock;
+  /**
+   * The answer to an opened request: the server core's (`server_core.ts`: gate, decode,
+   * handle, under the lock), or a front's request bus (`runtime/cluster/bus_answerer.ts`).
+   */
+  answer: ServerCore["answer"];
+  /** Runs once a reply has left (the core's deferred update); none: nothing to run. */
+  afterReply?: () => void;
   /** Largest request body in bytes. */
   maxBodyBytes: number;
   /** Milliseconds a request body may take to arrive in full. */
   bodyTimeoutMs: number;
-  /** Decode limits of a request (cut-shaped tensors). */
-  limits: DecodeLimits;
-  /** Decode limits of TURN_DONE, whose sealed weight blobs the body limit bounds. */
-  turnDoneLimits: DecodeLimits;
 }
 
 type Env = { Variables: SessionEnv["Variables"] & PhaseTimingEnv["Variables"] };
@@ -166,30 +163,20 @@ class ClientGone extends Error {
   }
 }
 
-/** Decodes and answers an opened request (under the lock). */
-async function answer(d: SessionRouteDeps, id: string, session: Session, opened: Opened): Promise<Uint8Array> {
-  if (!d.sessions.isLive(id, session)) throw httpError(404, "UNKNOWN_SESSION", "session was replaced; handshake again");
-  const { state, profile, now } = d.ctx;
-  const st = state.clinic(session.clinic);
-  st.bytesIn += opened.bytes;
-  st.lastSeen = now();
-  state.schedule.seen(st.name, now());
-  if (opened.type !== APP_FRAME_TYPE) {
-    throw new ProtocolError("BAD_MESSAGE", `frame type ${opened.type}: expected ${APP_FRAME_TYPE}`);
-  }
-  gateBeforeDecode(d.ctx, st, opened.payload);
-  // TURN_DONE carries sealed weight blobs (uint8, one per other clinic), and SECAGG a masked
-  // front (4 bytes a weight), which the cut-shaped element limit does not describe: they are
-  // bounded by the body limit.
-  const byBody = opened.payload[0] === MESSAGE_TYPES.TURN_DONE || opened.payload[0] === MESSAGE_TYPES.SECAGG;
-  const msg = profile.time("server decode", () =>
-    decodeMessage(opened.payload, {
-      limits: byBody ? d.turnDoneLimits : d.limits,
-      expect: state.model.expect,
-      int8Views: state.model.int8InGraph,
-    }));
-  if (!isRequest(msg)) throw new ProtocolError("BAD_MESSAGE", `${msg.type} is a reply, not a request`);
-  return await profile.timeAsync(`server handle ${msg.type} (step + encode)`, () => handleRequest(d.ctx, st, msg));
+/**
+ * Answers an opened request through the core (`server_core.ts`), which takes the lock; inside
+ * it, first, the session must still be the clinic's live one and the frame an application one.
+ */
+function answer(d: SessionRouteDeps, id: string, session: Session, opened: Opened): Promise<Uint8Array> {
+  return d.answer(session.clinic, opened.payload, {
+    bytes: opened.bytes,
+    precheck: () => {
+      if (!d.sessions.isLive(id, session)) throw httpError(404, "UNKNOWN_SESSION", "session was replaced; handshake again");
+      if (opened.type !== APP_FRAME_TYPE) {
+        throw new ProtocolError("BAD_MESSAGE", `frame type ${opened.type}: expected ${APP_FRAME_TYPE}`);
+      }
+    },
+  });
 }
 
 /**
@@ -205,8 +192,8 @@ function replyStream(
   timer: RequestTimer,
   release: () => void,
 ): ReadableStream<Uint8Array> {
-  const { state, profile } = d.ctx;
-  const st = state.clinic(session.clinic);
+  const { profile } = d.ctx;
+  const st = d.traffic.clinic(session.clinic);
   const seal = timer.meter();
   const frames = sealFrames(session.channel, APP_FRAME_TYPE, reply);
   let cut = false;
@@ -225,7 +212,7 @@ function replyStream(
     // The reply has left (or its reader is gone): the step's deferred update runs now,
     // after a turn of the event loop that lets the last frame reach the socket — a
     // session's run holds this thread.
-    setTimeout(() => void profile.timeAsync("server deferred update (after the reply)", () => state.model.startUpdate()), 0);
+    if (d.afterReply) setTimeout(d.afterReply, 0);
     release();
     if (complete && !cut) {
       profile.add("server seal (streamed)", seal.ms);
@@ -269,7 +256,7 @@ async function readOutsideQueue(
  * @example
  * ```ts
  * import { sessionRoutes } from "./session_routes.ts";
- * // app.route("/v1/session", sessionRoutes({ ctx, sessions, lock, maxBodyBytes, bodyTimeoutMs, limits, turnDoneLimits }));
+ * // app.route("/v1/session", sessionRoutes({ ctx, sessions, answer: core.answer, maxBodyBytes, bodyTimeoutMs }));
  * ```
  */
 export function sessionRoutes(d: SessionRouteDeps): Hono<Env> {
@@ -286,10 +273,7 @@ export function sessionRoutes(d: SessionRouteDeps): Hono<Env> {
       const turn = d.sessions.enqueue(session);
       await turn.ready;
       try {
-        // A merged STEP waits for its window outside the lock; the merged run takes it.
-        const reply = d.ctx.merge && opened.payload[0] === MESSAGE_TYPES.STEP
-          ? await answer(d, sessionId, session, opened)
-          : await d.lock.run(() => answer(d, sessionId, session, opened));
+        const reply = await answer(d, sessionId, session, opened);
         timer.sinceStart("server /msg until the reply is ready");
         const body = replyStream(d, session, reply, timer, turn.release);
         return c.body(body, 200, { "content-type": "application/octet-stream" });

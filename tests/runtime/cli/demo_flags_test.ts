@@ -26,3 +26,12 @@ Deno.test("demo: a bad --codec is an error line naming the flag and what is expe
     assert.match(lines[1], /^usage: deno task demo /);
   }
 });
+
+Deno.test("demo --replicas: a positive count, with the splitfed schedule only (refused before any process starts)", async () => {
+  const zero = await runDemo("--replicas", "0", "--no-central");
+  assert.notEqual(zero.code, 0);
+  assert.match(zero.stderr, /^error: --replicas 0: expected a positive integer/m);
+  const parallel = await runDemo("--replicas", "2", "--schedule", "parallel", "--no-central");
+  assert.notEqual(parallel.code, 0);
+  assert.match(parallel.stderr, /^error: --replicas needs --schedule splitfed \(got parallel\)/m);
+});
