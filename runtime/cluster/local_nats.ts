@@ -84,10 +84,11 @@ export async function findNatsServer(): Promise<string | null> {
 }
 
 /** The server's config file: loopback, a kernel-chosen port, JetStream in `storeDir`. */
-function configText(storeDir: string): string {
+function configText(storeDir: string, token: string | undefined): string {
   return [
     "listen: 127.0.0.1:-1",
     `max_payload: ${LOCAL_MAX_PAYLOAD}`,
+    ...(token === undefined ? [] : [`authorization { token: ${JSON.stringify(token)} }`]),
     `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
     "",
   ].join("\n");
@@ -95,7 +96,7 @@ function configText(storeDir: string): string {
 
 /**
  * Starts a nats-server with JetStream on `127.0.0.1` (a free port), its store under
- * `storeDir`; `log` receives each line the server logs.
+ * `storeDir`; `log` receives each line the server logs; with `token`, clients must present it.
  *
  * @throws {ClusterError} `NATS_MISSING` when nats-server is not installed;
  *   `NATS_START_FAILED` when it exits or stays silent for 15 s (with its last log lines).
@@ -107,7 +108,7 @@ function configText(storeDir: string): string {
  * ```
  */
 export async function startLocalNats(
-  o: { storeDir: string; log?: (line: string) => void },
+  o: { storeDir: string; log?: (line: string) => void; token?: string },
 ): Promise<LocalNats> {
   const bin = await findNatsServer();
   if (bin === null) {
@@ -118,7 +119,8 @@ export async function startLocalNats(
   }
   await Deno.mkdir(o.storeDir, { recursive: true });
   const config = join(o.storeDir, "nats-server.conf");
-  await Deno.writeTextFile(config, configText(o.storeDir));
+  // The token sits in the config file (mode 0600), never on the server's command line.
+  await Deno.writeTextFile(config, configText(o.storeDir, o.token), { mode: 0o600 });
   // The guard: start the server, wait for this process's pipe to close, then stop it.
   const guard = '"$0" "$@" & p=$!; cat >/dev/null; kill "$p" 2>/dev/null; wait "$p"';
   const child = new Deno.Command("sh", {

@@ -17,13 +17,16 @@
 export { CLUSTER_ERROR_CODES, ClusterError, type ClusterErrorCode } from "./cluster_error.ts";
 export { DEFAULT_SHARDS, shardOf, type StudyNames, studyNames } from "./study_names.ts";
 export { ownerOf, shardsOf } from "./shard_ring.ts";
+export { type HealthEndpoint, serveHealth } from "./health_endpoint.ts";
 export {
   ACK_WAIT_MS,
   connectNats,
   ensureStudyResources,
   MAX_ACK_PENDING,
   MEMBERS_TTL_MS,
+  NATS_TOKEN_ENV,
   type NatsLink,
+  resetShardConsumer,
 } from "./nats_link.ts";
 export { findNatsServer, type LocalNats, NATS_SERVER_ENV, startLocalNats } from "./local_nats.ts";
 export { DEFAULT_HEARTBEAT_MS, Membership } from "./membership.ts";

@@ -39,10 +39,15 @@ import type { StudyNames } from "./study_names.ts";
  * ```
  */
 export interface NatsLink {
+  /** The core NATS connection (reply inboxes, plain publish). */
   nc: NatsConnection;
+  /** JetStream: publish with a PubAck, pull consumers. */
   js: JetStreamClient;
+  /** JetStream management: streams and consumers. */
   jsm: JetStreamManager;
+  /** KV buckets (members, handshakes). */
   kvm: Kvm;
+  /** Object stores (round partials, large payloads). */
   objm: Objm;
   /** Drains and closes the connection (idempotent). */
   close(): Promise<void>;
@@ -56,8 +61,15 @@ export const ACK_WAIT_MS = 30_000;
 export const MAX_ACK_PENDING = 256;
 
 /**
+ * The environment variable holding the NATS token when `connectNats` is given none (the
+ * Kubernetes manifest sets it from a Secret): a token on the command line would show in `ps`.
+ */
+export const NATS_TOKEN_ENV = "SPLITGATE_NATS_TOKEN";
+
+/**
  * Connects to the NATS server at `url` (e.g. `nats://nats:4222`) and checks JetStream is on.
- * The client reconnects by itself after a server restart.
+ * The client reconnects by itself after a server restart. Without `o.token`, the token is
+ * `SPLITGATE_NATS_TOKEN` when that is set (and readable), else none.
  *
  * @throws {ClusterError} `NATS_UNREACHABLE` when no server answers or it refuses the
  *   credentials (the URL is named, the token never); `JETSTREAM_UNAVAILABLE` when the server
@@ -77,7 +89,7 @@ export async function connectNats(
     nc = await connect({
       servers: url,
       name: o.name,
-      token: o.token,
+      token: o.token ?? tokenFromEnv(),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
@@ -115,6 +127,15 @@ export async function connectNats(
   };
 }
 
+function tokenFromEnv(): string | undefined {
+  try {
+    const t = Deno.env.get(NATS_TOKEN_ENV);
+    return t === "" ? undefined : t;
+  } catch {
+    return undefined; // no --allow-env for it
+  }
+}
+
 /**
  * Creates what a study needs on JetStream, or leaves it as it is when it exists: the
  * work-queue stream of `n.subject(*)`, one durable pull consumer per shard (`filter_subject`
@@ -150,6 +171,29 @@ async function ensureStream(jsm: JetStreamManager, n: StudyNames): Promise<void>
     if (await exists(() => jsm.streams.info(n.stream))) return;
     await jsm.streams.add(config);
   });
+}
+
+/**
+ * Deletes and re-creates shard `k`'s durable consumer, so that the requests a dead trainer
+ * had pulled but not acked are delivered again at once instead of after `ack_wait` (30 s): a
+ * work-queue stream keeps every unacked message, and a new consumer starts from the first
+ * one. Only the shard's new owner may do this, and only for a shard it takes over from a
+ * trainer gone from the membership; delivery counts restart at 1, so those requests arrive
+ * with `redelivered: false` (their retry keys still answer a repeat from the cached reply).
+ *
+ * @example
+ * ```ts ignore
+ * import { resetShardConsumer } from "./nats_link.ts";
+ * await resetShardConsumer(link, names, 3);
+ * ```
+ */
+export async function resetShardConsumer(link: NatsLink, n: StudyNames, k: number): Promise<void> {
+  try {
+    await link.jsm.consumers.delete(n.stream, n.consumer(k));
+  } catch (e) {
+    if (!/not found/i.test((e as Error).message)) throw e;
+  }
+  await ensureConsumer(link.jsm, n, k);
 }
 
 async function ensureConsumer(jsm: JetStreamManager, n: StudyNames, k: number): Promise<void> {

@@ -22,7 +22,7 @@ import { headers } from "@nats-io/transport-node";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 import { ClusterError } from "./cluster_error.ts";
-import type { NatsLink } from "./nats_link.ts";
+import { type NatsLink, resetShardConsumer } from "./nats_link.ts";
 import type { StudyNames } from "./study_names.ts";
 import {
   type BusReply,
@@ -113,6 +113,30 @@ export class ShardWorker {
     for (const k of want) if (!this.#pulls.has(k)) this.#pulls.set(k, this.#startPull(k));
   }
 
+  /**
+   * Takes over `shards` from a trainer that left the membership: re-creates their durable
+   * consumers (`resetShardConsumer`) so its pulled-but-unacked requests come now rather than
+   * after `ack_wait`, then owns them as `setShards` would (the shards owned already stay).
+   * Call it only for shards that the ring moved to this trainer because their owner is gone.
+   *
+   * @throws {ClusterError} `BAD_SHARD`, `CLOSED` as `setShards`; what NATS throws.
+   */
+  async reclaim(shards: readonly number[]): Promise<void> {
+    if (this.#stopped) throw new ClusterError("CLOSED", "ShardWorker.reclaim after stop()");
+    for (const k of shards) this.#names.subject(k); // throws BAD_SHARD
+    for (const k of shards) {
+      const pull = this.#pulls.get(k);
+      if (pull !== undefined) {
+        this.#stopPull(pull);
+        this.#pulls.delete(k);
+        await pull.done;
+      }
+      await resetShardConsumer(this.#link, this.#names, k);
+    }
+    if (this.#stopped) return;
+    this.setShards([...new Set([...this.#pulls.keys(), ...shards])]);
+  }
+
   /** The shards owned now, ascending. */
   get shards(): number[] {
     return [...this.#pulls.keys()].sort((a, b) => a - b);
@@ -148,7 +172,7 @@ export class ShardWorker {
           for await (const m of pull.messages) this.#track(this.#process(m));
         } catch (e) {
           if (pull.stopped) return;
-          if (this.#link.nc.isClosed()) {
+          if (this.#link.nc.isClosed() || this.#link.nc.isDraining()) {
             this.#log(`shard ${k}: the NATS connection is closed; no longer pulling`);
             return;
           }

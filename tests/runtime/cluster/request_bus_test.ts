@@ -252,3 +252,37 @@ Deno.test({
       await Promise.all([w1.stop(), w2.stop()]);
     }),
 });
+
+Deno.test({
+  name: "reclaim: requests a dead trainer pulled but never acked come at once, not after ack_wait",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 2 }, async ({ links: [dead, heir], names }) => {
+      const clinic = "clinic-a";
+      const k = shardOf(clinic, names.shards);
+      // The trainer that dies: it pulls the request and never replies or acks.
+      let pulled!: () => void;
+      const wasPulled = new Promise<void>((r) => pulled = r);
+      const doomed = new ShardWorker(dead, names, () => {
+        pulled();
+        return new Promise(() => {});
+      });
+      doomed.setShards([k]);
+      const sender = new RequestSender(heir, names, { timeoutMs: 10_000 });
+      const pending = sender.send(clinic, new Uint8Array([9]));
+      await wasPulled;
+      await dead.close(); // dies: its pull is gone, the request stays unacked for 30 s
+      const seen: BusRequest[] = [];
+      const worker = new ShardWorker(heir, names, (r) => (seen.push(r), echo(r)));
+      const t0 = performance.now();
+      await worker.reclaim([k]);
+      const reply = await pending;
+      const ms = performance.now() - t0;
+      assert.equal(reply.status, 200);
+      assert.ok(ms < 5_000, `answered after ${ms.toFixed(0)} ms: waited for ack_wait?`);
+      assert.deepEqual(worker.shards, [k]);
+      assert.equal(seen.length, 1);
+      await sender.close();
+      await worker.stop();
+    }),
+});
