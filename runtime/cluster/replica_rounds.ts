@@ -31,7 +31,16 @@
 import type { Tensor } from "../../models/tensor.ts";
 import type { ServerCore } from "../server/server_core.ts";
 import { averageStates } from "../train/state_average.ts";
-import { decodePartial, encodePartial, partialName, partialWeight, roundOfName, roundPrefix, type RoundPartial } from "./round_partial.ts";
+import {
+  decodePartial,
+  encodePartial,
+  partialName,
+  type PartialRecord,
+  partialWeight,
+  roundOfName,
+  roundPrefix,
+  type RoundPartial,
+} from "./round_partial.ts";
 import type { RoundStore } from "./round_store.ts";
 import type { TrainerRound } from "./trainer_round.ts";
 
@@ -72,6 +81,8 @@ export class ReplicaRounds {
   readonly #covered = new Set<string>();
   /** The replica's state at the current round's start (the last round's average). */
   #base: Map<string, Tensor>;
+  /** Every clinic's record at the current round's start (what a clinic redoing the round returns to). */
+  #startRecords = new Map<string, PartialRecord>();
   /** Decoded partials by name (they never change). */
   readonly #cache = new Map<string, RoundPartial>();
   #running: Promise<void> | null = null;
@@ -85,6 +96,17 @@ export class ReplicaRounds {
     this.#store = store;
     this.#o = { pollMs: 100, ...o };
     this.#base = core.model.exportState();
+    this.#markStart();
+  }
+
+  /** Takes the clinics' records as those of the round's start. */
+  #markStart(): void {
+    this.#startRecords = new Map([...this.#core.state.clinics.values()].map((c) => [c.name, {
+      lastKey: c.lastKey,
+      lastReply: c.lastReply,
+      progress: c.progress,
+      steps: c.steps,
+    }]));
   }
 
   /**
@@ -149,12 +171,26 @@ export class ReplicaRounds {
         }
       }
       const fresh = newcomers.filter((c) => !covered.has(c));
-      if (fresh.length > 0 && this.#written > 0) {
-        // The replica holds this trainer's clinics' round, already in its partial: the
-        // newcomers start from the round's base state and go into the next partial.
+      const { fronts } = this.#core.state;
+      const stepped = (c: string) => (fronts.samples.get(c) ?? 0) > 0 && !this.#covered.has(c);
+      // A clinic handed over mid-round leaves its steps in this replica: they would count
+      // twice once it redoes the round on its new trainer.
+      const tainted = [...before].filter((c) => !local.includes(c) && stepped(c));
+      let redo: string[] = [];
+      if (tainted.length > 0 || (fresh.length > 0 && this.#written > 0)) {
+        // Back to the round's base state (what this trainer's partials already hold stays
+        // there): newcomers start from it, and the clinics whose steps it undoes redo the round.
         await this.#core.model.settle().catch(() => {});
         this.#core.model.loadState(this.#base);
         this.#core.model.clearPending();
+        redo = local.filter((c) => before.has(c) && stepped(c));
+        for (const c of [...redo, ...tainted]) {
+          fronts.samples.delete(c);
+          fronts.completed.delete(c);
+          const rec = this.#startRecords.get(c);
+          if (rec) this.#setRecordFrom(c, rec);
+        }
+        this.#round.restart(redo, this.#core.ctx.now());
       }
       this.#round.setLocal(local, covered, this.#core.ctx.now());
       for (const c of covered) this.#covered.add(c);
@@ -163,7 +199,9 @@ export class ReplicaRounds {
       } else if (newcomers.length > 0 || before.size !== local.length) {
         this.#o.log(
           `round ${r}: now serving ${local.length} clinics` +
-            (newcomers.length > 0 ? ` (took over ${newcomers.join(", ")}; ${covered.size} already covered by a partial)` : ""),
+            (newcomers.length > 0 ? ` (took over ${newcomers.join(", ")}; ${covered.size} already covered by a partial)` : "") +
+            (tainted.length > 0 ? `; handed over ${tainted.join(", ")} mid-round: the replica is back at the round's start` : "") +
+            (redo.length > 0 ? `, ${redo.join(", ")} redo the round` : ""),
         );
       }
     });
@@ -259,6 +297,7 @@ export class ReplicaRounds {
     this.#base = model.exportState();
     this.#written = 0;
     this.#covered.clear();
+    this.#markStart();
     ctx.log(
       `round ${r} ended across replicas: ${parts.map((p) => `${p.trainer}-${p.n}`).join(", ")} averaged ` +
         `(${published.clinics.length}/${this.#round.order.length} clinics through, ${
@@ -293,7 +332,11 @@ export class ReplicaRounds {
   /** Clinic `c`'s record as partial `p` holds it. */
   #setRecord(c: string, p: RoundPartial): void {
     const rec = p.records[c];
-    if (!rec) return;
+    if (rec) this.#setRecordFrom(c, rec);
+  }
+
+  /** Clinic `c`'s record set to `rec`. */
+  #setRecordFrom(c: string, rec: PartialRecord): void {
     const st = this.#core.state.clinic(c);
     st.lastKey = rec.lastKey;
     st.lastReply = rec.lastReply;

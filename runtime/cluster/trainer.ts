@@ -5,15 +5,14 @@
  * them with its {@linkcode ReplicaTrainer} (the single server's handlers on one replica of the
  * server segment; rounds across replicas through the object store).
  *
- * Ownership changes at once when a trainer disappears from the membership (failover: its
- * clinics move here mid-round and redo the round, `replica_rounds.ts`). A trainer that joins
- * a study past its first round serves nothing until the current round ends, and the others
- * hand it its shards then too: no clinic leaves a trainer that holds part of its round, and
- * no clinic is served by two. In a fresh study's first round (no round complete in the object
- * store) joins apply at once on every side, so trainers started together share the study from
- * the start (start them before the clinics: a clinic moved while stepping in round 0 redoes
- * the round on its new trainer). A trainer restarted before its heartbeat key expired (5 s)
- * never left, to the others: it takes its shards at once and its clinics redo the round.
+ * Ownership follows the membership at once, both ways. A trainer that leaves (dies) loses
+ * its clinics to the others mid-round; they redo the round there (`replica_rounds.ts`). A
+ * trainer that joins takes its shards from the others at once; a trainer that hands over a
+ * clinic which stepped in the current round returns its replica to the round's start (that
+ * clinic's steps would otherwise count twice), and its own clinics redo the round with it —
+ * so start the trainers together, before the clinics (they wait two heartbeats after joining
+ * to see each other before taking shards). Shards taken are reclaimed (their consumers
+ * re-created) so requests the previous owner's open pulls swallowed come at once.
  *
  * @example
  * ```ts
@@ -25,7 +24,7 @@
  * @module
  */
 import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
-import { Membership } from "./membership.ts";
+import { DEFAULT_HEARTBEAT_MS, Membership } from "./membership.ts";
 import { ensureStudyResources, type NatsLink } from "./nats_link.ts";
 import { ReplicaTrainer } from "./replica_trainer.ts";
 import { objectRoundStore } from "./round_store.ts";
@@ -50,8 +49,10 @@ export interface TrainerOptions {
   study?: string;
   /** Shards of the study (default 16); every front and trainer must agree. */
   shards?: number;
-  /** Milliseconds between heartbeats (default: the membership's). */
+  /** Milliseconds between heartbeats (default: the membership's, 1000). */
   heartbeatMs?: number;
+  /** Milliseconds to wait after joining before taking shards, to see trainers starting at the same time (default two heartbeats). */
+  settleMs?: number;
   /** Milliseconds between looks at the object store while waiting for the other partials (default 100). */
   pollMs?: number;
   /** A file to append each applied step to (JSON lines, `ReplicaTrainer`). */
@@ -92,8 +93,6 @@ export class Trainer {
   readonly #log: (line: string) => void;
   /** The trainers the ring is computed over now. */
   #members: string[];
-  /** Joiners waiting for the round's end. */
-  #pendingJoin = false;
   /** Ring changes run one at a time. */
   #changes: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -120,29 +119,30 @@ export class Trainer {
     const names = studyNames(o.study ?? config.study?.id ?? DEFAULT_TRAINER_STUDY, o.shards);
     await ensureStudyResources(o.link, names);
     const store = objectRoundStore(await o.link.objm.open(names.rounds));
-    // A trainer restarted before its heartbeat key expired is still a member to the others.
-    const wasMember = (await memberKeys(o.link, names)).includes(o.id);
     const membership = await Membership.join(o.link, names, o.id, { heartbeatMs: o.heartbeatMs, log });
+    // Trainers started together see each other within a heartbeat or two: waiting that long
+    // before taking shards spares a ring change right away, whose shards given up would
+    // swallow requests for up to the pull's expiry (their pending pulls stay open on the server).
+    await new Promise((r) => setTimeout(r, o.settleMs ?? 2 * (o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS)));
     const live = withSelf(membership.live(), o.id);
     const order = config.order ?? deps.allowlist.entries.map((e) => e.name);
     let replica: ReplicaTrainer | undefined;
     try {
       const r = replica = await ReplicaTrainer.create(config, { ...deps, log }, { id: o.id, store, local: [], pollMs: o.pollMs, appliedLog: o.appliedLog });
-      // Past the first round, with other trainers live, a joiner waits for the round's end
-      // (the others decide the same from their round: `#fresh`).
-      const members = r.round.epoch === 0 || live.length === 1 || wasMember ? live : live.filter((m) => m !== o.id);
+      const members = live;
       await r.rounds.takeOver(clinicsOwned(o.id, members, order, names.shards), { start: true });
       const worker = new ShardWorker(o.link, names, (req) => r.handle(req), { log });
       const t = new Trainer({ id: o.id, replica: r, names, membership, worker, members, log });
-      t.#pendingJoin = !members.includes(o.id);
       worker.setShards(shardsOf(o.id, members, names.shards));
-      r.rounds.onRoundEnd = () => t.#roundEnded();
+      // Shards held before this start (a previous process of this id, a trainer gone, or one
+      // that ran alone until now) may have pulls left open: reclaim them, at once when no
+      // other trainer is live to hand them over.
+      t.reclaimLater(worker.shards, live.length === 1 ? 0 : HANDOVER_MS);
       membership.onChange((l) => t.#membersChanged(l));
       log(
         `trainer ${o.id}: study ${names.study}, ${live.length} trainers live, serving ${r.local.length} clinics ` +
           `(${r.local.join(", ") || "none"}) on shards ${worker.shards.join(",") || "none"}` +
-          (r.resumedRound === null ? "" : `; resumed at round ${r.resumedRound + 1}`) +
-          (t.#pendingJoin ? "; joining at this round's end" : ""),
+          (r.resumedRound === null ? "" : `; resumed at round ${r.resumedRound + 1}`),
       );
       return t;
     } catch (e) {
@@ -175,56 +175,57 @@ export class Trainer {
     if (this.#stopped) return;
     const next = withSelf(live, this.id);
     const gone = this.#members.filter((m) => !next.includes(m));
-    const joined = next.filter((m) => !this.#members.includes(m) && m !== this.id);
-    if (gone.length > 0) {
-      this.#log(`trainer ${this.id}: ${gone.join(", ")} left the membership; taking over its shards`);
-      // Joiners stay out until the round's end (they wait for it too).
-      this.#apply(this.#members.filter((m) => next.includes(m)));
-      if (joined.length > 0 && !this.#fresh()) this.#pendingJoin = true;
-      else if (joined.length > 0) this.#apply(next);
-    } else if (joined.length > 0 && this.#fresh()) {
-      this.#apply(next);
-    } else if (joined.length > 0) {
-      this.#pendingJoin = true;
-      this.#log(`trainer ${this.id}: ${joined.join(", ")} joined; its shards move at this round's end`);
-    }
+    const joined = next.filter((m) => !this.#members.includes(m));
+    if (gone.length === 0 && joined.length === 0) return;
+    if (gone.length > 0) this.#log(`trainer ${this.id}: ${gone.join(", ")} left the membership; taking over its shards`);
+    if (joined.length > 0) this.#log(`trainer ${this.id}: ${joined.join(", ")} joined; handing over its shards`);
+    // Shards of a trainer gone are reclaimed at once; a live one hands over as it sees the join.
+    this.#apply(next, gone.length > 0 ? 0 : HANDOVER_MS);
   }
 
-  #roundEnded(): void {
-    if (!this.#pendingJoin || this.#stopped) return;
-    this.#pendingJoin = false;
-    this.#apply(withSelf(this.#membership.live(), this.id));
-  }
-
-  /** Whether the study is in its first round (no round complete: joins apply at once). */
-  #fresh(): boolean {
-    return this.replica.round.epoch === 0;
-  }
-
-  /** Recomputes the ring over `members`: shards given up stop first, shards taken start last. */
-  #apply(members: string[]): void {
+  /**
+   * Recomputes the ring over `members`: shards given up stop first, shards taken start last,
+   * and are reclaimed `reclaimMs` later ({@linkcode Trainer.reclaimLater}).
+   */
+  #apply(members: string[], reclaimMs = HANDOVER_MS): void {
     this.#changes = this.#changes.then(async () => {
       if (this.#stopped) return;
       this.#members = members;
       const order = this.replica.round.order;
       const local = clinicsOwned(this.id, members, order, this.names.shards);
       const shards = shardsOf(this.id, members, this.names.shards);
-      const kept = this.#worker.shards.filter((k) => shards.includes(k));
-      this.#worker.setShards(kept);
+      const before = this.#worker.shards;
+      this.#worker.setShards(before.filter((k) => shards.includes(k)));
       await this.replica.setLocal(local);
       this.#worker.setShards(shards);
+      this.reclaimLater(shards.filter((k) => !before.includes(k)), reclaimMs);
       this.#log(`trainer ${this.id}: ${members.length} trainers live; serving ${local.length} clinics on shards ${shards.join(",") || "none"}`);
     }).catch((e) => this.#log(`trainer ${this.id}: reassigning shards failed: ${(e as Error).message}`));
   }
+
+  /**
+   * Re-creates the durable consumers of `shards` (`ShardWorker.reclaim`) after `ms`, if this
+   * trainer still owns them. A trainer that stopped pulling a shard (it died, or handed the
+   * shard over) leaves its pull requests open on the server until they expire (30 s), and the
+   * requests delivered into them are lost until `ack_wait` (30 s) redelivers them; a new
+   * consumer drops those pulls and delivers every unacked request at once. For a hand-over
+   * the wait lets the previous owner stop pulling first (it does at the same round end), so
+   * its consume loop does not pull from the new consumer.
+   */
+  reclaimLater(shards: readonly number[], ms: number): void {
+    if (shards.length === 0) return;
+    const run = async () => {
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      if (this.#stopped) return;
+      const still = shards.filter((k) => this.#worker.shards.includes(k));
+      if (still.length > 0) await this.#worker.reclaim(still);
+    };
+    this.#changes = this.#changes.then(run).catch((e) => this.#log(`trainer ${this.id}: reclaiming shards ${shards.join(",")} failed: ${(e as Error).message}`));
+  }
 }
 
-/** The keys of the study's members bucket now (live trainers, and ones dead within the TTL). */
-async function memberKeys(link: NatsLink, n: StudyNames): Promise<string[]> {
-  const kv = await link.kvm.open(n.members);
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
-  return keys;
-}
+/** Milliseconds a trainer taking a shard from a live one waits before re-creating its consumer. */
+const HANDOVER_MS = 1_500;
 
 function withSelf(live: readonly string[], id: string): string[] {
   return [...new Set([...live, id])].sort();

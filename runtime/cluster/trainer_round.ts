@@ -184,6 +184,16 @@ export class TrainerRound implements RoundSchedule {
     this.#local = next;
   }
 
+  /** Puts local clinics back to stepping in the current round (their steps here were undone). */
+  restart(clinics: Iterable<string>, now: number): void {
+    for (const c of clinics) {
+      if (!this.#local.has(c)) continue;
+      this.#done.delete(c);
+      this.#dropped.delete(c);
+      this.#lastSeen.set(c, now);
+    }
+  }
+
   /** Ends the current round (every clinic of the study is covered by a partial). */
   endRound(now: number): void {
     this.#epoch++;

@@ -197,6 +197,40 @@ Deno.test("replicas: a takeover after the survivor wrote its partial runs the ne
   }
 });
 
+Deno.test("replicas: a clinic handed over mid-round (a trainer joins) is undone on its old trainer, whose clinics redo the round; no step counts twice", async () => {
+  const store = new MemoryRoundStore();
+  const log: string[] = [];
+  const t1 = await trainer("t1", store, NAMES, log);
+  const joined: { t2: ReplicaTrainer | null } = { t2: null };
+  let join: Promise<void> | null = null;
+  let mark = -1;
+  try {
+    await runClinics(NAMES, async (c, p) => {
+      await join;
+      return await (c === "c" && joined.t2 ? joined.t2 : t1).handle(req(c, p));
+    }, (clinic, id) => {
+      if (clinic === "b" && id === "1:1" && !join) {
+        join = (async () => {
+          joined.t2 = await trainer("t2", store, ["c"], log);
+          mark = t1.applied.length;
+          await t1.setLocal(["a", "b"]);
+        })();
+      }
+    });
+    const t2 = joined.t2!;
+    assert.ok(t2, "t2 joined");
+    assert.ok(log.some((l) => l.includes("handed over c mid-round")), log.join("\n"));
+    assert.equal(maxStateDiff(t1.core.model.exportState(), t2.core.model.exportState()), 0);
+    // t1's round-1 steps before the hand-over were undone: the lineage is the rest.
+    const lineage = [...t1.applied.filter((s, i) => s.round !== 1 || i >= mark), ...t2.applied];
+    assert.deepEqual(repeats(lineage), []);
+    for (const [i, n] of NAMES.entries()) assert.equal(lineage.filter((s) => s.clinic === n).length, 2 * STEPS[i], n);
+  } finally {
+    await t1.stop();
+    await joined.t2?.stop();
+  }
+});
+
 Deno.test("replicas: a trainer restarted after writing its partial finds its clinics covered and writes no second one", async () => {
   const store = new MemoryRoundStore();
   const log: string[] = [];
