@@ -31,9 +31,10 @@
  * for each clinic count first the single server, then r trainers behind r fronts on a fresh
  * local nats-server for each r listed, all in this process. Its rows add samples/s per
  * replica, the mean bus round trip of a STEP at the fronts, the trainers' mean handling of
- * one (step + encode), and their difference: the messaging overhead per step (publish,
- * storage, pull, the request's decoding, the reply through the inbox; payloads over 512 KiB
- * through the object store).
+ * one (step + encode), the mean time a trainer held one (handling plus the wait for its lock
+ * while other clinics' steps run), and the round trip less the held time: the messaging
+ * overhead per step (publish, storage, pull, the request's decoding, the reply through the
+ * inbox; payloads over the server's max_payload through the object store).
  *
  * @example
  * ```sh
@@ -71,6 +72,8 @@ export interface Row {
   busMs?: number;
   /** Mean time a trainer took to handle a STEP (step + encode, not its decoding), ms (replicas only). */
   handleMs?: number;
+  /** Mean time a trainer held a STEP, arrival to reply (queues included), ms (replicas only). */
+  heldMs?: number;
   epochSeconds: number;
   samplesPerSec: number;
   busy: number;
@@ -213,7 +216,7 @@ export interface BenchServer {
   ports: number[];
   busyMs(): number;
   /** Mean bus round trip and trainer handling time of a STEP, ms (replicas only). */
-  bus?(): { busMs: number; handleMs: number };
+  bus?(): { busMs: number; handleMs: number; heldMs: number };
   close(): Promise<void>;
 }
 
@@ -501,7 +504,7 @@ async function main(): Promise<void> {
 /** The figures of a `--replicas` row. */
 function formatReplicas(r: Row): string {
   const per = r.samplesPerSec / (r.replicas ?? 1);
-  const overhead = r.busMs !== undefined && r.handleMs !== undefined ? r.busMs - r.handleMs : NaN;
+  const overhead = r.busMs !== undefined && r.heldMs !== undefined ? r.busMs - r.heldMs : NaN;
   const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(1));
   return [
     (r.replicas === undefined ? "single" : `${r.replicas} replica${r.replicas > 1 ? "s" : ""}`).padEnd(10),
@@ -513,6 +516,7 @@ function formatReplicas(r: Row): string {
     r.p99.toFixed(0).padStart(6),
     ms(r.busMs).padStart(6),
     ms(r.handleMs).padStart(9),
+    ms(r.heldMs).padStart(7),
     ms(overhead).padStart(11),
     r.auc.toFixed(4).padStart(8),
   ].join("  ");
@@ -528,9 +532,10 @@ async function replicaMain(
       `${s.epochs} epoch(s) of ${s.rounds} rounds, batch ${s.batch}, ${s.codec.dtype} codec, link ${s.link.upMbit}/${s.link.downMbit} Mbit/s ` +
       `${s.link.rttMs} ms RTT ± ${s.link.jitterMs} ms per clinic\n` +
       `clinics, fronts, trainers and nats-server all on this machine (${navigator.hardwareConcurrency} cores, shared): timings are noisy; ` +
-      `bus = a STEP's round trip through JetStream at the fronts, handle = its step + encode at the trainer, overhead = bus − handle`,
+      `bus = a STEP's round trip through JetStream at the fronts, handle = its step + encode at the trainer, ` +
+        `held = arrival to reply at the trainer (handle + waiting for the lock), overhead = bus − held (the messaging)`,
   );
-  console.log("server      clinics  s/epoch  samples/s  per replica  p50 ms  p99 ms  bus ms  handle ms  overhead ms  test AUC");
+  console.log("server      clinics  s/epoch  samples/s  per replica  p50 ms  p99 ms  bus ms  handle ms  held ms  overhead ms  test AUC");
   const warm = Uint32Array.from({ length: 128 }, (_, i) => i);
   await runSetting({ ...s, data: { ...s.data, train: s.data.train.subset(warm) } }, "splitfed", 1, [warm]);
   for (const n of o.counts) {

@@ -8,7 +8,9 @@
  * - handling: at the trainers, a STEP's handling (the server segment's step and the reply's
  *   encoding: the core's phase `server handle STEP`; its decoding, timed by the core under
  *   one name for every request type, is left in the overhead);
- * - messaging overhead per step: the mean round trip minus the mean handling.
+ * - held: at the trainers, from a STEP's arrival to its reply: the handling plus the wait for
+ *   the request lock while other clinics' steps run (queueing, not messaging);
+ * - messaging overhead per step: the mean round trip minus the mean held time.
  *
  * @example
  * ```ts
@@ -24,6 +26,7 @@ import { type BusReply, RequestSender } from "../runtime/cluster/request_bus.ts"
 import { studyNames } from "../runtime/cluster/study_names.ts";
 import { clusterStudyId } from "../runtime/cluster/cluster_study.ts";
 import { runTrainer } from "../runtime/cluster/trainer_main.ts";
+import { HELD_STEP } from "../runtime/cluster/replica_trainer.ts";
 import { MESSAGE_TYPES } from "../runtime/protocol/mod.ts";
 import { PhaseProfile } from "../runtime/protocol/phase_profile.ts";
 import type { BenchServer, StartServer } from "./clinics.ts";
@@ -92,6 +95,7 @@ export function replicaServer(replicas: number, natsUrl: string): StartServer {
         bus: () => ({
           busMs: trips.reduce((a, b) => a + b, 0) / trips.length,
           handleMs: phase(HANDLE_STEP)?.meanMs ?? NaN,
+          heldMs: phase(HELD_STEP)?.meanMs ?? NaN,
         }),
         close,
       };

@@ -30,12 +30,24 @@
 import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
 import { createServerCore, type ServerCore } from "../server/server_core.ts";
 import { toHttpError } from "../server/http_error.ts";
-import { parseStepId } from "../protocol/mod.ts";
+import { MESSAGE_TYPES, parseStepId } from "../protocol/mod.ts";
 import type { BusReply, BusRequest } from "./bus_wire.ts";
 import { ClusterError } from "./cluster_error.ts";
 import { ReplicaRounds } from "./replica_rounds.ts";
 import type { RoundStore } from "./round_store.ts";
 import { TrainerRound } from "./trainer_round.ts";
+
+/**
+ * The profile phase of a STEP's time at a trainer, from its arrival to its reply (waiting for
+ * the clinic's earlier request and for the request lock included).
+ *
+ * @example
+ * ```ts
+ * import { HELD_STEP } from "./replica_trainer.ts";
+ * console.log(HELD_STEP); // trainer STEP held (queues + handle)
+ * ```
+ */
+export const HELD_STEP = "trainer STEP held (queues + handle)";
 
 /**
  * Options of {@linkcode ReplicaTrainer.create}.
@@ -197,7 +209,12 @@ export class ReplicaTrainer {
     // ack wait): one at a time, the copy finds the first's cached reply (a merged STEP checks
     // its order outside the lock, so two copies at once would both pass).
     const prev = this.#queues.get(r.clinic) ?? Promise.resolve();
-    const next = prev.then(() => this.#handle(r));
+    const t0 = performance.now();
+    const next = prev.then(() => this.#handle(r)).finally(() => {
+      // From the request's arrival to its reply, queues included: what the front's round trip
+      // less this is the messaging alone (bench:clinics --replicas).
+      if (r.payload[0] === MESSAGE_TYPES.STEP) this.core.ctx.profile.add(HELD_STEP, performance.now() - t0);
+    });
     const tail = next.catch(() => {});
     this.#queues.set(r.clinic, tail);
     void tail.then(() => this.#queues.get(r.clinic) === tail && this.#queues.delete(r.clinic));
