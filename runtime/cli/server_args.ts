@@ -31,6 +31,7 @@ import type { PublishedStudy } from "../study/published_study.ts";
 import { mergeStudyConfig } from "../server/study_config.ts";
 import { readStudyFile } from "./study_file.ts";
 import { type RoleArgs, readServerRole } from "./server_role.ts";
+import { checkReplicaSchedule } from "../cluster/replica_schedule.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
@@ -97,6 +98,13 @@ export async function readServerArgs(args: string[]): Promise<ServerArgs> {
     if (e instanceof UsageError) throw e;
     // Not JSON, or a bad field: one line naming the file.
     throw new UsageError(`${values.config}: ${(e as Error).message}`);
+  }
+  if (role.role !== "single") {
+    try {
+      checkReplicaSchedule(file);
+    } catch (e) {
+      throw new UsageError(`${values.config}: ${(e as Error).message}`);
+    }
   }
   file.newStudy = values["new-study"] === true;
   file.serveFinished = values["serve-finished"] === true;

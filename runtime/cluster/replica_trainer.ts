@@ -32,10 +32,12 @@ import { createServerCore, type ServerCore } from "../server/server_core.ts";
 import { toHttpError } from "../server/http_error.ts";
 import { MESSAGE_TYPES, parseStepId } from "../protocol/mod.ts";
 import type { BusReply, BusRequest } from "./bus_wire.ts";
-import { ClusterError } from "./cluster_error.ts";
+import { checkReplicaSchedule } from "./replica_schedule.ts";
 import { ReplicaRounds } from "./replica_rounds.ts";
 import type { RoundStore } from "./round_store.ts";
 import { TrainerRound } from "./trainer_round.ts";
+
+export { checkReplicaSchedule } from "./replica_schedule.ts";
 
 /**
  * The profile phase of a STEP's time at a trainer, from its arrival to its reply (waiting for
@@ -89,33 +91,6 @@ export interface AppliedStep {
   t: number;
 }
 
-/**
- * Refuses a config that replicas cannot run: a schedule other than `splitfed`, or secure
- * aggregation of the fronts.
- *
- * @throws {ClusterError} `BAD_SCHEDULE`, naming the setting and what replicas need
- * @example
- * ```ts
- * import { checkReplicaSchedule } from "./replica_trainer.ts";
- * try { checkReplicaSchedule({ schedule: "parallel" }); } catch (e) { console.log((e as Error).message); }
- * // schedule "parallel": replicas need schedule "splitfed" (each trainer's replica is averaged with the others' at round ends)
- * ```
- */
-export function checkReplicaSchedule(c: Pick<ServerConfig, "schedule" | "frontAggregation">): void {
-  const schedule = c.schedule ?? "sequential";
-  if (schedule !== "splitfed") {
-    throw new ClusterError(
-      "BAD_SCHEDULE",
-      `schedule ${JSON.stringify(schedule)}: replicas need schedule "splitfed" (each trainer's replica is averaged with the others' at round ends)`,
-    );
-  }
-  if (c.frontAggregation === "secagg") {
-    throw new ClusterError(
-      "BAD_SCHEDULE",
-      `frontAggregation "secagg" is not supported with replicas (its rounds are driven by one server); use "relay" or clinicWeights "private"`,
-    );
-  }
-}
 
 /**
  * A trainer replica.

@@ -89,9 +89,13 @@ Deno.test({
       assert.equal((await t.exited).code, 0, lines.join("\n"));
       const c = JSON.parse(await Deno.readTextFile(configPath));
       await Deno.writeTextFile(configPath, JSON.stringify({ ...c, schedule: "sequential" }));
-      const bad = await runTask("server", ["--config", configPath, "--role", "trainer", "--nats", nats.url, "--trainer-id", "gpu-0"]);
-      assert.equal(bad.code, 1, bad.stderr);
-      assert.match(bad.stderr, /error: schedule "sequential": replicas need schedule "splitfed"/);
+      // A config error (exit 2, as systemd's RestartPreventExitStatus expects), for a front too:
+      // a front with a schedule the trainers refuse would leave its clinics waiting on the bus.
+      for (const role of ["trainer", "front"]) {
+        const bad = await runTask("server", ["--config", configPath, "--role", role, "--nats", nats.url]);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, /error: .*: schedule "sequential": replicas need schedule "splitfed"/);
+      }
     } finally {
       await nats.stop();
       await Deno.remove(dir, { recursive: true });
