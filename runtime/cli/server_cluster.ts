@@ -113,12 +113,19 @@ export async function serveTrainer(file: ServerArgs, config: ServerConfig, deps:
     `splitgate trainer ${id} running (NATS ${file.nats!.url}, ${file.mode} mode, ${file.engine} engine); ` +
       `health on ${health.addr.hostname}:${health.addr.port}`,
   );
+  if (t.finishedAtStart && !file.serveFinished) {
+    // As a restarted single server: a finished study is said and the process ends (exit 0).
+    log(`trainer ${id}: study ${t.trainer.names.study} is finished (resumed from the object store); exiting (--serve-finished keeps answering)`);
+    await health.stop();
+    await t.stop();
+    return;
+  }
   const stop = new Promise<void>((resolve) => onStopSignal(() => resolve()));
   void t.finished.then(() => {
     if (!stopped) log(`trainer ${id}: training finished; answering evaluations until its clinics leave`);
   });
   const ended = file.serveFinished ? new Promise<void>(() => {}) : t.left.then(() => {
-    if (!stopped) log(`trainer ${id}: study finished and its clinics have left; exiting`);
+    if (!stopped) log(`trainer ${id}: study finished and its clinics have left (or gone quiet); exiting`);
   });
   await Promise.race([stop, ended]);
   stopped = true;

@@ -31,10 +31,13 @@ export interface TrainerHandle {
   finished: Promise<void>;
   /**
    * Resolves when the study is finished and every clinic this trainer serves has left
-   * (`LEAVE`), or it was stopped: the moment a trainer process may exit (the others'
-   * clinics leave through their own trainers).
+   * (`LEAVE`), or none of the study's clinics was heard from for `turnTimeoutMs` since the end
+   * (as the single server stops: a clinic taken over from a trainer that exited had already
+   * left through that one), or it was stopped: the moment a trainer process may exit.
    */
   left: Promise<void>;
+  /** Whether the study was already finished when this trainer started (resumed from the store). */
+  finishedAtStart: boolean;
   /** Stops the trainer (answering what it pulled), leaves the membership, closes the NATS connection. */
   stop(): Promise<void>;
 }
@@ -83,11 +86,18 @@ export async function runTrainer(
     });
   const { replica } = trainer;
   const finished = when(() => replica.round.finished);
-  const left = when(() => replica.round.finished && replica.local.every((c) => !replica.core.end.waitingFor.includes(c)));
+  const idleMs = config.turnTimeoutMs ?? 60_000;
+  const left = when(() =>
+    replica.round.finished && (
+      replica.local.every((c) => !replica.core.end.waitingFor.includes(c)) ||
+      replica.core.end.stopReason(replica.core.ctx.now(), idleMs) !== null
+    )
+  );
   return {
     trainer,
     finished,
     left,
+    finishedAtStart: replica.round.finished,
     stop: () =>
       stopping ??= (async () => {
         await trainer.stop();

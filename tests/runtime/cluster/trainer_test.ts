@@ -214,9 +214,23 @@ Deno.test({
         await t.finished;
         await t.left;
         assert.ok(log.some((l) => l.includes("all clinics have left")), log.join("\n"));
+        assert.equal(t.finishedAtStart, false);
       } finally {
         await sender.close();
         await t.stop();
+      }
+      // Restarted on the finished study: it knows at once (the process then exits).
+      const again = await runTrainer(replicaConfig({ epochs: 1 }), { keyPair: SERVER_KEYS, allowlist: allowlist(NAMES), engine: await testEngine() }, {
+        natsUrl: nats.url,
+        id: "solo",
+        study: names.study,
+        shards: names.shards,
+        log: () => {},
+      });
+      try {
+        assert.equal(again.finishedAtStart, true);
+      } finally {
+        await again.stop();
       }
     }),
 });
