@@ -101,6 +101,7 @@ export class Membership {
       id,
       o.log ?? ((l) => console.error(l)),
     );
+    await m.#refuseLiveTwin(heartbeatMs);
     await m.#beat();
     m.#watch = await m.#kv.watch({ include: "updates" });
     m.#follow(m.#watch);
@@ -129,6 +130,28 @@ export class Membership {
     await this.#kv.delete(this.#id).catch((e) =>
       this.#log(`members: delete ${this.#id}: ${(e as Error).message}`)
     );
+  }
+
+  /**
+   * Refuses to join under an id another live process holds: two trainers with one id would
+   * serve the same shards and split their clinics' requests. An entry left by a process that
+   * died (a restart within the TTL) stops changing; a live one is re-put within a heartbeat, so
+   * an entry that changes over 1.5 heartbeats is taken.
+   *
+   * @throws {ClusterError} `BAD_MEMBER_ID` naming the id
+   */
+  async #refuseLiveTwin(heartbeatMs: number): Promise<void> {
+    const first = await this.#kv.get(this.#id);
+    if (!first || first.operation !== "PUT") return;
+    // The holder's own heartbeat may be the default one, slower than ours.
+    await new Promise((r) => setTimeout(r, Math.ceil(Math.max(heartbeatMs, DEFAULT_HEARTBEAT_MS) * 1.5)));
+    const second = await this.#kv.get(this.#id);
+    if (second && second.operation === "PUT" && second.revision !== first.revision) {
+      throw new ClusterError(
+        "BAD_MEMBER_ID",
+        `trainer id ${JSON.stringify(this.#id)} is held by a live trainer (its heartbeat goes on): give each trainer its own --trainer-id`,
+      );
+    }
   }
 
   async #beat(): Promise<void> {

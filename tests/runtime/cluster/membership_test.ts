@@ -75,6 +75,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a second trainer under a live trainer's id is refused; a dead one's id is free to reuse",
+  ...natsTest,
+  fn: () =>
+    withNats({ links: 3 }, async ({ links: [a, b, c], names }) => {
+      const live = await Membership.join(a, names, "gpu-0", { heartbeatMs: 200 });
+      await assert.rejects(
+        Membership.join(b, names, "gpu-0", { heartbeatMs: 200 }),
+        (e) => e instanceof ClusterError && e.code === "BAD_MEMBER_ID" && /held by a live trainer/.test(e.message),
+      );
+      // A crash (no leave): the entry stays until the TTL but no longer changes.
+      await a.close();
+      const again = await Membership.join(c, names, "gpu-0", { heartbeatMs: 200 });
+      assert.ok(again.live().includes("gpu-0"));
+      await again.leave();
+      void live;
+    }),
+});
+
+Deno.test({
   name: "a bad trainer id or heartbeat is refused",
   ...natsTest,
   fn: () =>
