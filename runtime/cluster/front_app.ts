@@ -60,6 +60,8 @@ export interface FrontBus {
   sender: BusAnswerDeps["sender"];
   /** Last accepted handshake timestamp per clinic key (`KvHandshakeTimestamps`). */
   timestamps: Pick<HandshakeTimestamps, "last" | "accept">;
+  /** Whether the front can reach the bus now (default: always); `/health` answers 503 when not. */
+  reachable?: () => boolean;
 }
 
 /**
@@ -112,7 +114,12 @@ export function createFrontApp(config: ServerConfig, deps: ServerDeps, bus: Fron
     return h.getResponse();
   });
   app.notFound(() => httpError(404, "NOT_FOUND", "no such route").getResponse());
-  app.get("/health", (c) => c.json({ ok: true, role: "front" }));
+  // A front that cannot reach NATS answers nothing but 503s: its load balancer should send
+  // clinics elsewhere, so its health says so.
+  app.get("/health", (c) =>
+    (bus.reachable?.() ?? true)
+      ? c.json({ ok: true, role: "front" })
+      : c.json({ ok: false, role: "front", error: "NATS unreachable" }, 503));
   app.route("/v1", handshakeRoutes({
     keyPair: deps.keyPair,
     allowlist: deps.allowlist,

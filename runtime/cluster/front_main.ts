@@ -16,7 +16,7 @@ import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
 import { clusterStudyId } from "./cluster_study.ts";
 import { createFrontApp, type FrontHandle } from "./front_app.ts";
 import { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
-import { connectNats, ensureStudyResources } from "./nats_link.ts";
+import { connectNats, ensureStudyResources, type NatsLink } from "./nats_link.ts";
 import { RequestSender } from "./request_bus.ts";
 import { studyNames } from "./study_names.ts";
 
@@ -73,7 +73,7 @@ export async function runFront(config: ServerConfig, deps: ServerDeps, o: FrontO
     await ensureStudyResources(link, names);
     const timestamps = await KvHandshakeTimestamps.open(link, names);
     const sender = new RequestSender(link, names, o.busTimeoutMs === undefined ? {} : { timeoutMs: o.busTimeoutMs });
-    const front = createFrontApp(config, { ...deps, log: deps.log ?? o.log }, { sender, timestamps });
+    const front = createFrontApp(config, { ...deps, log: deps.log ?? o.log }, { sender, timestamps, reachable: followConnection(link, o.log) });
     return {
       ...front,
       study: names.study,
@@ -88,4 +88,24 @@ export async function runFront(config: ServerConfig, deps: ServerDeps, o: FrontO
     await link.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Follows the NATS connection's status (the client reconnects by itself): whether it is up
+ * now, with a log line when it goes down and when it is back.
+ */
+function followConnection(link: NatsLink, log: (line: string) => void): () => boolean {
+  let up = true;
+  void (async () => {
+    for await (const s of link.nc.status()) {
+      if (s.type === "disconnect" && up) {
+        up = false;
+        log("front: NATS connection lost; /health answers 503 until it is back");
+      } else if (s.type === "reconnect" && !up) {
+        up = true;
+        log("front: NATS connection back");
+      }
+    }
+  })().catch(() => {});
+  return () => up && !link.nc.isClosed();
 }

@@ -44,6 +44,21 @@ async function plaintext(c: RawClinic, res: Response): Promise<Uint8Array> {
   return openChunked(c.channel, unpackFrames(new Uint8Array(await res.arrayBuffer()))).payload;
 }
 
+Deno.test("front: /health answers 503 while the bus is unreachable, 200 when it is back", async () => {
+  const { bus } = fakeBus(() => Promise.resolve({ status: 200, payload: new Uint8Array(1) }));
+  let up = false;
+  const f = front({ ...(await bus()), reachable: () => up });
+  try {
+    const down = await f.app.request("/health");
+    assert.equal(down.status, 503);
+    assert.deepEqual(await down.json(), { ok: false, role: "front", error: "NATS unreachable" });
+    up = true;
+    assert.equal((await f.app.request("/health")).status, 200);
+  } finally {
+    f.close();
+  }
+});
+
 Deno.test("front: forwards the opened plaintext under the authenticated name and seals the bus's reply", async () => {
   const { seen, bus } = fakeBus((_c, p) => Promise.resolve({ status: 200, payload: Uint8Array.from([...p].reverse()) }));
   const f = front(await bus());
