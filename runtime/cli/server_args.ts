@@ -107,6 +107,11 @@ export async function readServerArgs(args: string[]): Promise<ServerArgs> {
     }
   }
   file.newStudy = values["new-study"] === true;
+  if (file.newStudy && role.role !== "single") {
+    // Replicas keep a study's rounds in the object store under its id; starting afresh there
+    // would race the other trainers, so a new study takes a new id.
+    throw new UsageError(`--new-study: not with --role ${role.role}; give the new study its own id (the study file's "id") so its rounds start afresh`);
+  }
   file.serveFinished = values["serve-finished"] === true;
   if (file.study && (values.epochs !== undefined || values["turns-per-epoch"] !== undefined)) {
     throw new UsageError(`--epochs and --turns-per-epoch: the study file sets the schedule (study ${file.study.id}); change it there`);

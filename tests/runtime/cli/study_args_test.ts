@@ -94,3 +94,24 @@ Deno.test("server args: a study file named by --study or config.study sets the t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("server args: replicas refuse a schedule they cannot run and --new-study, as usage errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = { serverKey: "s.key", allowlist: "a.json", model: "cnn", data: { image: { channels: 1, size: 8 } }, mode: "vanilla", loss: "bce", optimizer: { kind: "sgd", lr: 0.1 } };
+    await Deno.writeTextFile(join(dir, "seq.json"), JSON.stringify(base));
+    await Deno.writeTextFile(join(dir, "sf.json"), JSON.stringify({ ...base, schedule: "splitfed" }));
+    const nats = ["--nats", "nats://127.0.0.1:4222"];
+    for (const role of ["front", "trainer"]) {
+      await assert.rejects(readServerArgs(["--config", join(dir, "seq.json"), "--role", role, ...nats]), (e) =>
+        e instanceof UsageError && /schedule "sequential": replicas need schedule "splitfed"/.test(e.message));
+      await assert.rejects(readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats, "--new-study"]), (e) =>
+        e instanceof UsageError && /--new-study: not with --role/.test(e.message));
+      assert.equal((await readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats])).role, role);
+    }
+    // The single server is as before.
+    assert.equal((await readServerArgs(["--config", join(dir, "seq.json"), "--new-study"])).newStudy, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
