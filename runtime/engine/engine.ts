@@ -26,6 +26,7 @@
  */
 
 import { type Engine, ENGINE_NAMES, type EngineName, type EngineOptions } from "./engine_types.ts";
+import { EngineError } from "./engine_error.ts";
 
 // The interfaces live in engine_types.ts and wasmBinaryUrl in wasm_binary.ts, so that the
 // engines import those rather than this file, which imports the engines: no import cycle.
@@ -57,13 +58,31 @@ export async function createEngine(name: EngineName, opts: EngineOptions = {}): 
     case "webgpu":
       return (await import("./webgpu_engine.ts")).createWebGpuEngine(opts);
     case "native":
-      return (await import("./native_engine.ts")).createNativeEngine(opts);
+      return (await importNative(name, () => import("./native_engine.ts"))).createNativeEngine(opts);
     case "native-webgpu":
-      return (await import("./native_webgpu_engine.ts")).createNativeWebGpuEngine(opts);
+      return (await importNative(name, () => import("./native_webgpu_engine.ts"))).createNativeWebGpuEngine(opts);
     default:
       throw new TypeError(
         `unknown engine ${JSON.stringify(name)}: expected one of ${ENGINE_NAMES.join(", ")}`,
       );
+  }
+}
+
+/**
+ * Loads a module built on onnxruntime-node, which a copy without it (the offline bundle, the
+ * container image made from it) cannot import: that is said as `ENGINE_UNAVAILABLE`, not as
+ * Deno's "not a dependency" error.
+ */
+async function importNative<T>(name: EngineName, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if (!/onnxruntime-node/.test((e as Error)?.message ?? "")) throw e;
+    throw new EngineError(
+      "ENGINE_UNAVAILABLE",
+      `engine ${name}: onnxruntime-node is not installed in this copy (the offline bundle and its image carry the wasm engine only); use engine "wasm", or run from a checkout with its npm packages`,
+      { cause: e },
+    );
   }
 }
 
