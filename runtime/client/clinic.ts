@@ -236,7 +236,8 @@ export function formatClinicEvent(clinic: string, e: ClinicEvent): string {
   switch (e.kind) {
     case "wait":
       return e.parallel
-        ? `${p} through round ${e.round}, waiting for the others (${e.holder ?? "nobody"} still stepping)`
+        ? `${p} through round ${e.round}, waiting for the ` +
+          (e.holder ? `others (${e.holder} still stepping)` : "round to end")
         : `${p} waiting: round ${e.round} is ${e.holder ?? "nobody"}'s turn`;
     case "turn":
       return `${p} round ${e.round}: my turn (epoch ${e.epoch + 1}` +

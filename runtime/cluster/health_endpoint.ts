@@ -50,7 +50,10 @@ export function serveHealth(
     (req) => {
       const path = new URL(req.url).pathname;
       if (path !== "/health" || (req.method !== "GET" && req.method !== "HEAD")) {
-        return new Response("not found\n", { status: 404 });
+        // A clinic pointed here by mistake gets a splitgate error it prints as such.
+        return Response.json({
+          error: { code: "NOT_A_FRONT", message: "this is a splitgate trainer, which serves only GET /health: clinics connect to a front" },
+        }, { status: 404 });
       }
       let ok = false;
       try {

@@ -96,9 +96,11 @@ export async function connectNats(
   } catch (e) {
     throw new ClusterError(
       "NATS_UNREACHABLE",
-      `NATS at ${JSON.stringify(url)}: ${
-        (e as Error).message
-      }; expected a reachable nats-server (with -js)`,
+      `NATS at ${JSON.stringify(url)}: ${(e as Error).message}; ${
+        /authori[sz]ation/i.test((e as Error).message)
+          ? `the nats-server wants a token: set ${NATS_TOKEN_ENV} to the token it was started with`
+          : "expected a reachable nats-server (with -js)"
+      }`,
       { cause: e },
     );
   }

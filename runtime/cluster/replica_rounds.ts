@@ -28,6 +28,7 @@
  * (tests/runtime/cluster/replica_rounds_test.ts serves as the running example.)
  * @module
  */
+import { count } from "./count_words.ts";
 import type { Tensor } from "../../models/tensor.ts";
 import type { ServerCore } from "../server/server_core.ts";
 import { averageStates } from "../train/state_average.ts";
@@ -198,10 +199,10 @@ export class ReplicaRounds {
         if (covered.size > 0) this.#o.log(`round ${r}: ${[...covered].join(", ")} already covered by a partial of this round`);
       } else if (newcomers.length > 0 || before.size !== local.length) {
         this.#o.log(
-          `round ${r}: now serving ${local.length} clinics` +
+          `round ${r}: now serving ${count(local.length, "clinic")}` +
             (newcomers.length > 0 ? ` (took over ${newcomers.join(", ")}; ${covered.size} already covered by a partial)` : "") +
             (tainted.length > 0 ? `; handed over ${tainted.join(", ")} mid-round: the replica is back at the round's start` : "") +
-            (redo.length > 0 ? `, ${redo.join(", ")} redo the round` : ""),
+            (redo.length > 0 ? `; ${redo.join(", ")} will redo the round` : ""),
         );
       }
     });

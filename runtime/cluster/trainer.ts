@@ -23,6 +23,7 @@
  * (tests/runtime/cluster/trainer_test.ts serves as the running example.)
  * @module
  */
+import { count } from "./count_words.ts";
 import type { ServerConfig, ServerDeps } from "../server/server_config.ts";
 import { DEFAULT_HEARTBEAT_MS, Membership } from "./membership.ts";
 import { ensureStudyResources, type NatsLink } from "./nats_link.ts";
@@ -140,7 +141,7 @@ export class Trainer {
       t.reclaimLater(worker.shards, live.length === 1 ? 0 : HANDOVER_MS);
       membership.onChange((l) => t.#membersChanged(l));
       log(
-        `trainer ${o.id}: study ${names.study}, ${live.length} trainers live, serving ${r.local.length} clinics ` +
+        `trainer ${o.id}: study ${names.study}, ${count(live.length, "trainer")} live, serving ${count(r.local.length, "clinic")} ` +
           `(${r.local.join(", ") || "none"}) on shards ${worker.shards.join(",") || "none"}` +
           (r.resumedRound === null ? "" : `; resumed at round ${r.resumedRound + 1}`),
       );
@@ -199,7 +200,7 @@ export class Trainer {
       await this.replica.setLocal(local);
       this.#worker.setShards(shards);
       this.reclaimLater(shards.filter((k) => !before.includes(k)), reclaimMs);
-      this.#log(`trainer ${this.id}: ${members.length} trainers live; serving ${local.length} clinics on shards ${shards.join(",") || "none"}`);
+      this.#log(`trainer ${this.id}: ${count(members.length, "trainer")} live; serving ${count(local.length, "clinic")} on shards ${shards.join(",") || "none"}`);
     }).catch((e) => this.#log(`trainer ${this.id}: reassigning shards failed: ${(e as Error).message}`));
   }
 

@@ -14,6 +14,9 @@ Deno.test("GET /health follows healthy(); other paths 404; stop frees the port",
   assert.equal((await get("/health", "HEAD")).status, 200);
   ok = false;
   assert.deepEqual(await get("/health"), { status: 503, body: '{"ok":false}' });
+  const wrong = await get("/v1/handshake", "POST");
+  assert.equal(wrong.status, 404);
+  assert.equal(JSON.parse(wrong.body).error.code, "NOT_A_FRONT");
   assert.equal((await get("/v1/status")).status, 404);
   assert.equal((await get("/health", "POST")).status, 404);
   await h.stop();
