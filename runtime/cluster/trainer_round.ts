@@ -23,6 +23,7 @@
  * @module
  */
 import type { RoundSchedule } from "../server/round_schedule.ts";
+import { checkRoundState, dropSilent } from "../server/parallel_round.ts";
 import type { ScheduleEvent, ScheduleState } from "../server/turn_schedule.ts";
 
 /**
@@ -122,10 +123,7 @@ export class TrainerRound implements RoundSchedule {
 
   /** @throws {RangeError} for a state that names clinics not in the order */
   restore(state: ScheduleState, now: number): void {
-    const names = [...(state.done ?? []), ...(state.dropped ?? [])];
-    if (!Number.isInteger(state.epoch) || state.epoch < 0 || names.some((n) => !this.order.includes(n))) {
-      throw new RangeError(`schedule state ${JSON.stringify(state)} does not fit clinics [${this.order}]`);
-    }
+    checkRoundState(state, this.order);
     this.#epoch = state.epoch;
     this.#done = new Set(state.done ?? []);
     this.#dropped = new Set(state.dropped ?? []);
@@ -142,15 +140,8 @@ export class TrainerRound implements RoundSchedule {
     this.seen(clinic, now);
     const ev: ScheduleEvent = { skipped: [], epochsEnded: [] };
     if (!this.finished) {
-      for (const c of this.local) {
-        if (this.#done.has(c) || c === clinic) continue;
-        const since = Math.max(this.#roundStart, this.#lastSeen.get(c) ?? this.#roundStart);
-        if (now - since > this.timeoutMs) {
-          ev.skipped.push(c);
-          this.#done.add(c);
-          this.#dropped.add(c);
-        }
-      }
+      const presence = { done: this.#done, dropped: this.#dropped, lastSeen: this.#lastSeen, roundStart: this.#roundStart, timeoutMs: this.timeoutMs };
+      ev.skipped.push(...dropSilent(this.local, clinic, presence, now));
     }
     return { turn: this.holder, ...ev };
   }

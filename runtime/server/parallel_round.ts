@@ -119,15 +119,7 @@ export class ParallelRound implements RoundSchedule {
    * @throws {RangeError} for a state that names clinics not in the order
    */
   restore(state: ScheduleState, now: number): void {
-    const names = [...(state.done ?? []), ...(state.dropped ?? [])];
-    if (
-      !Number.isInteger(state.epoch) || state.epoch < 0 ||
-      names.some((n) => !this.order.includes(n))
-    ) {
-      throw new RangeError(
-        `schedule state ${JSON.stringify(state)} does not fit clinics [${this.order}]`,
-      );
-    }
+    checkRoundState(state, this.order);
     this.#epoch = state.epoch;
     this.#done = new Set(state.done ?? []);
     this.#dropped = new Set(state.dropped ?? []);
@@ -148,15 +140,7 @@ export class ParallelRound implements RoundSchedule {
     this.seen(clinic, now);
     const ev: ScheduleEvent = { skipped: [], epochsEnded: [] };
     if (!this.finished) {
-      for (const c of this.order) {
-        if (this.#done.has(c) || c === clinic) continue;
-        const since = Math.max(this.#roundStart, this.#lastSeen.get(c) ?? this.#roundStart);
-        if (now - since > this.timeoutMs) {
-          ev.skipped.push(c);
-          this.#done.add(c);
-          this.#dropped.add(c);
-        }
-      }
+      ev.skipped.push(...dropSilent(this.order, clinic, this.#presence(), now));
       this.#maybeEnd(now, ev);
     }
     return { turn: this.holder, ...ev };
@@ -178,6 +162,10 @@ export class ParallelRound implements RoundSchedule {
     return ev;
   }
 
+  #presence(): RoundPresence {
+    return { done: this.#done, dropped: this.#dropped, lastSeen: this.#lastSeen, roundStart: this.#roundStart, timeoutMs: this.timeoutMs };
+  }
+
   #maybeEnd(now: number, ev: ScheduleEvent): void {
     if (this.#done.size < this.order.length) return;
     ev.epochsEnded.push(this.#epoch);
@@ -185,5 +173,67 @@ export class ParallelRound implements RoundSchedule {
     this.#done.clear();
     this.#dropped.clear();
     this.#roundStart = now;
+  }
+}
+
+/**
+ * Who is through a round so far and when each clinic was last heard from: what a parallel
+ * round (this file, and a trainer's round over its own clinics, `runtime/cluster/trainer_round.ts`)
+ * drops silent clinics by.
+ *
+ * @example
+ * ```ts
+ * import type { RoundPresence } from "./parallel_round.ts";
+ * const p: RoundPresence = { done: new Set(), dropped: new Set(), lastSeen: new Map(), roundStart: 0, timeoutMs: 1000 };
+ * ```
+ */
+export interface RoundPresence {
+  done: Set<string>;
+  dropped: Set<string>;
+  lastSeen: Map<string, number>;
+  roundStart: number;
+  timeoutMs: number;
+}
+
+/**
+ * Drops the clinics of `candidates` (other than `asker`, who is plainly alive) that are still
+ * stepping and were silent past the timeout (counted from the round's start at the earliest):
+ * marks them done and dropped, and returns them in order.
+ *
+ * @example
+ * ```ts
+ * import { dropSilent } from "./parallel_round.ts";
+ * const p = { done: new Set<string>(), dropped: new Set<string>(), lastSeen: new Map([["b", 900]]), roundStart: 0, timeoutMs: 500 };
+ * console.log(dropSilent(["a", "b", "c"], "a", p, 1000)); // ["c"]
+ * ```
+ */
+export function dropSilent(candidates: Iterable<string>, asker: string, p: RoundPresence, now: number): string[] {
+  const dropped: string[] = [];
+  for (const c of candidates) {
+    if (p.done.has(c) || c === asker) continue;
+    const since = Math.max(p.roundStart, p.lastSeen.get(c) ?? p.roundStart);
+    if (now - since > p.timeoutMs) {
+      dropped.push(c);
+      p.done.add(c);
+      p.dropped.add(c);
+    }
+  }
+  return dropped;
+}
+
+/**
+ * Refuses a persisted round state that cannot belong to `order`.
+ *
+ * @throws {RangeError} for a negative or fractional round, or a state naming clinics not in `order`
+ * @example
+ * ```ts
+ * import { checkRoundState } from "./parallel_round.ts";
+ * checkRoundState({ epoch: 1, index: 0, done: ["a"] }, ["a", "b"]); // fits
+ * ```
+ */
+export function checkRoundState(state: ScheduleState, order: readonly string[]): void {
+  const names = [...(state.done ?? []), ...(state.dropped ?? [])];
+  if (!Number.isInteger(state.epoch) || state.epoch < 0 || names.some((n) => !order.includes(n))) {
+    throw new RangeError(`schedule state ${JSON.stringify(state)} does not fit clinics [${order}]`);
   }
 }
