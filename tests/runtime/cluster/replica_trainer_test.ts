@@ -209,7 +209,9 @@ Deno.test("replicas: a clinic handed over mid-round (a trainer joins) is undone 
       await join;
       return await (c === "c" && joined.t2 ? joined.t2 : t1).handle(req(c, p));
     }, (clinic, id) => {
-      if (clinic === "b" && id === "1:1" && !join) {
+      // On c's own first step of round 1: c has then stepped on t1 this round, whatever the
+      // other clinics' pace (keyed on b's progress, the join could come before c's first step).
+      if (clinic === "c" && id === "1:0" && !join) {
         join = (async () => {
           joined.t2 = await trainer("t2", store, ["c"], log);
           mark = t1.applied.length;
