@@ -41,7 +41,8 @@ export {
 export { KvHandshakeTimestamps } from "./kv_handshake_timestamps.ts";
 export { runTrainer, type TrainerHandle } from "./trainer_main.ts";
 export { clinicsOwned, DEFAULT_TRAINER_STUDY, Trainer, type TrainerOptions } from "./trainer.ts";
-export { type AppliedStep, checkReplicaSchedule, ReplicaTrainer, type ReplicaTrainerOptions } from "./replica_trainer.ts";
+export { type AppliedStep, ReplicaTrainer, type ReplicaTrainerOptions } from "./replica_trainer.ts";
+export { checkReplicaSchedule } from "./replica_schedule.ts";
 export { ReplicaRounds, type ReplicaRoundsOptions } from "./replica_rounds.ts";
 export { TrainerRound } from "./trainer_round.ts";
 export { MemoryRoundStore, objectRoundStore, type RoundStore } from "./round_store.ts";

@@ -37,7 +37,6 @@ import { ReplicaRounds } from "./replica_rounds.ts";
 import type { RoundStore } from "./round_store.ts";
 import { TrainerRound } from "./trainer_round.ts";
 
-export { checkReplicaSchedule } from "./replica_schedule.ts";
 
 /**
  * The profile phase of a STEP's time at a trainer, from its arrival to its reply (waiting for

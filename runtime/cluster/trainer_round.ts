@@ -23,7 +23,7 @@
  * @module
  */
 import type { RoundSchedule } from "../server/round_schedule.ts";
-import { checkRoundState, dropSilent } from "../server/parallel_round.ts";
+import { checkRoundOptions, checkRoundState, dropSilent } from "../server/parallel_round.ts";
 import type { ScheduleEvent, ScheduleState } from "../server/turn_schedule.ts";
 
 /**
@@ -58,12 +58,7 @@ export class TrainerRound implements RoundSchedule {
    *   local clinic outside the order
    */
   constructor(order: readonly string[], options: { timeoutMs: number; epochs?: number }, now: number, local: Iterable<string>) {
-    if (order.length === 0) throw new RangeError("clinic order is empty: the allowlist names no clinic");
-    if (new Set(order).size !== order.length) throw new RangeError(`clinic order [${order}] repeats a clinic`);
-    if (!(options.timeoutMs > 0)) throw new RangeError(`turn timeout ${options.timeoutMs} ms: expected > 0`);
-    if (options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)) {
-      throw new RangeError(`epochs ${options.epochs}: expected a positive integer`);
-    }
+    checkRoundOptions(order, options);
     this.order = [...order];
     this.timeoutMs = options.timeoutMs;
     this.epochs = options.epochs;

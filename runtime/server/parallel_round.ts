@@ -61,20 +61,7 @@ export class ParallelRound implements RoundSchedule {
     options: { timeoutMs: number; epochs?: number },
     now: number,
   ) {
-    if (order.length === 0) {
-      throw new RangeError("clinic order is empty: the allowlist names no clinic");
-    }
-    if (new Set(order).size !== order.length) {
-      throw new RangeError(`clinic order [${order}] repeats a clinic`);
-    }
-    if (!(options.timeoutMs > 0)) {
-      throw new RangeError(`turn timeout ${options.timeoutMs} ms: expected > 0`);
-    }
-    if (
-      options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)
-    ) {
-      throw new RangeError(`epochs ${options.epochs}: expected a positive integer`);
-    }
+    checkRoundOptions(order, options);
     this.kind = kind;
     this.order = [...order];
     this.timeoutMs = options.timeoutMs;
@@ -235,5 +222,27 @@ export function checkRoundState(state: ScheduleState, order: readonly string[]):
   const names = [...(state.done ?? []), ...(state.dropped ?? [])];
   if (!Number.isInteger(state.epoch) || state.epoch < 0 || names.some((n) => !order.includes(n))) {
     throw new RangeError(`schedule state ${JSON.stringify(state)} does not fit clinics [${order}]`);
+  }
+}
+
+/**
+ * Refuses a round's clinic order and options that cannot work (the parallel round's and a
+ * trainer's round's constructors).
+ *
+ * @throws {RangeError} for an empty or repeating order, a timeout that is not positive, or an
+ *   epoch count that is not a positive integer
+ * @example
+ * ```ts
+ * import { checkRoundOptions } from "./parallel_round.ts";
+ * try { checkRoundOptions([], { timeoutMs: 1 }); } catch (e) { console.log((e as Error).message); }
+ * // clinic order is empty: the allowlist names no clinic
+ * ```
+ */
+export function checkRoundOptions(order: readonly string[], options: { timeoutMs: number; epochs?: number }): void {
+  if (order.length === 0) throw new RangeError("clinic order is empty: the allowlist names no clinic");
+  if (new Set(order).size !== order.length) throw new RangeError(`clinic order [${order}] repeats a clinic`);
+  if (!(options.timeoutMs > 0)) throw new RangeError(`turn timeout ${options.timeoutMs} ms: expected > 0`);
+  if (options.epochs !== undefined && !(Number.isInteger(options.epochs) && options.epochs >= 1)) {
+    throw new RangeError(`epochs ${options.epochs}: expected a positive integer`);
   }
 }
