@@ -13,9 +13,10 @@
  * - the channel + codec cost of one split training step (activation out, gradient back) as a
  *   share of that step's compute, measured in the same run on the same machine.
  *
- * `--reps` times each codec setting; `--step-reps` (default 60) the pairs of steps, float and
- * quantised in the graphs, that give the step compute and the quantised step's extra time (on a
- * busy machine a few pairs leave that median noisy). Never pass/fail on time: it prints figures.
+ * `--reps` times each codec setting; `--step-reps` (default 200) the pairs of steps, float and
+ * quantised in the graphs, that give the step compute and the quantised step's extra time (the
+ * median of 60 paired differences moved by ±0.2 ms between runs on the development VM; 200 to
+ * 300 pairs held it within ±0.06 ms). Never pass/fail on time: it prints figures.
  *
  * ```sh
  * deno task bench:channel [--engine native|wasm] [--reps 15] [--step-reps 60]
@@ -58,7 +59,7 @@ const { values } = parseArgs({
   options: {
     engine: { type: "string", default: "native" },
     reps: { type: "string", default: "15" },
-    "step-reps": { type: "string", default: "60" },
+    "step-reps": { type: "string", default: "200" },
     cipher: { type: "string", default: "chachapoly" },
     transport: { type: "string", default: "native" },
   },

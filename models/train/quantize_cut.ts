@@ -6,13 +6,15 @@
  * first. The arithmetic is the codec's (runtime/codec/quantize.ts), in ONNX operators:
  *
  * - lo = min(0, min of the channel), hi = max(0, max of the channel) (ReduceMin/ReduceMax over
- *   every axis but the channel axis): 0 is always sent exactly, and the zero point fits int8;
+ *   every axis but the channel axis): 0 is always sent exactly, and the zero point fits int8.
+ *   A tensor that is ≥ 0 by construction (a ReLU's output, max-pooled: models/graph/
+ *   non_negative.ts) has lo = 0 without a ReduceMin, one full pass fewer;
  * - scale = max(range · (1/255)·(1 + 2⁻²⁰), FLT_MIN): the factor above 1/255 absorbs the
  *   float32 rounding of the product, so scale · 255 ≥ range holds as the codec's `scaleFor`
  *   guarantees by rounding up, and every code lands in [−128, 127] without clamping; FLT_MIN
- *   keeps an all-zero channel from dividing by zero (it is then sent as zeros); a channel
- *   holding a NaN or ±Infinity gets a NaN scale ((Σx)·0 added), so it cannot leave looking
- *   finite;
+ *   keeps an all-zero channel from dividing by zero (it is then sent as zeros); a tensor
+ *   holding a NaN or ±Infinity anywhere gets NaN scales in every channel ((Σx)·0 added, one
+ *   sum over the whole tensor), so it cannot leave looking finite;
  * - zeroPoint = −128 − round(lo / scale), in [−128, 127];
  * - `QuantizeLinear` (ONNX opset 13, per-axis: y = saturate(round(x / scale) + zeroPoint),
  *   round half to even), and on the way in `DequantizeLinear` (opset 13, per-axis:
@@ -37,6 +39,7 @@
 
 import { addNode, type Graph, intAttr, intsAttr, type Node, type ValueInfo } from "../graph/ir.ts";
 import { tensor } from "../tensor.ts";
+import { isNonNegative } from "../graph/non_negative.ts";
 
 /** The three tensors that carry one quantised cut tensor `name`. */
 export interface QuantizedNames {
@@ -113,90 +116,37 @@ function tmp(name: string, what: string): string {
  * appendInt8Quantize(g, "x", 1, 17); // g now outputs x.q, x.scale, x.zero_point
  * ```
  */
-export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: number): void {
+export function appendInt8Quantize(
+  g: Graph,
+  name: string,
+  axis: number,
+  opset: number,
+  opts: QuantizeOptions = {},
+): void {
   const at = g.outputs.findIndex((o) => o.name === name);
   const out = g.outputs[at];
   const rank = checkAxis(out, name, axis, "appendInt8Quantize: output");
   const names = quantizedNames(name);
   const reduceAxes = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis);
-  const t = (w: string) => tmp(name, w);
-  g.initializers.set(t("zero"), tensor("float32", [], new Float32Array([0])));
-  g.initializers.set(t("inv255"), tensor("float32", [], new Float32Array([INV_255_UP])));
-  g.initializers.set(t("fltmin"), tensor("float32", [], new Float32Array([FLT_MIN])));
-  g.initializers.set(t("minus128"), tensor("float32", [], new Float32Array([-128])));
-  const reduce = (op: string, out: string) => {
-    if (opset >= 18) {
-      g.initializers.set(
-        t("axes"),
-        tensor("int64", [reduceAxes.length], BigInt64Array.from(reduceAxes, BigInt)),
-      );
-      addNode(g, {
-        opType: op,
-        inputs: [name, t("axes")],
-        outputs: [out],
-        attrs: { keepdims: intAttr(0) },
-      });
-    } else {
-      addNode(g, {
-        opType: op,
-        inputs: [name],
-        outputs: [out],
-        attrs: { axes: intsAttr(reduceAxes), keepdims: intAttr(0) },
-      });
-    }
-  };
-  reduce("ReduceMin", t("min"));
-  reduce("ReduceMax", t("max"));
-  addNode(g, { opType: "Min", inputs: [t("min"), t("zero")], outputs: [t("lo")] });
-  addNode(g, { opType: "Max", inputs: [t("max"), t("zero")], outputs: [t("hi")] });
-  addNode(g, { opType: "Sub", inputs: [t("hi"), t("lo")], outputs: [t("range")] });
-  addNode(g, { opType: "Mul", inputs: [t("range"), t("inv255")], outputs: [t("scale255")] });
-  addNode(g, { opType: "Max", inputs: [t("scale255"), t("fltmin")], outputs: [t("scale_finite")] });
-  // ReduceMin/ReduceMax skip a NaN unless it comes first (onnxruntime 1.30, native and wasm),
-  // so a NaN would leave as an ordinary code. (Σx)·0 over the channel is 0 when the sum is
-  // finite and NaN when any value is NaN or ±Infinity (or when a finite channel's float32 sum
-  // overflows, which needs values near 3.4e38 / its element count: such a channel is refused
-  // too); added to the scale it changes no finite scale (s ± 0 = s exactly) and makes the
-  // scale of a non-finite channel NaN, which a receiver's check refuses as it refuses a
-  // non-finite float tensor. It sums x itself: Σ(x·0), exact for every finite channel, took a
-  // full-size Mul and its temporary, 7–17 µs of a 64×32×7×7 cut (ORT profile, shared machine).
-  if (opset >= 13) {
-    g.initializers.set(
-      t("sum_axes"),
-      tensor("int64", [reduceAxes.length], BigInt64Array.from(reduceAxes, BigInt)),
-    );
-    addNode(g, {
-      opType: "ReduceSum",
-      inputs: [name, t("sum_axes")],
-      outputs: [t("sum")],
-      attrs: { keepdims: intAttr(0) },
-    });
-  } else {
-    addNode(g, {
-      opType: "ReduceSum",
-      inputs: [name],
-      outputs: [t("sum")],
-      attrs: { axes: intsAttr(reduceAxes), keepdims: intAttr(0) },
-    });
-  }
-  addNode(g, { opType: "Mul", inputs: [t("sum"), t("zero")], outputs: [t("poison")] });
-  addNode(g, { opType: "Add", inputs: [t("scale_finite"), t("poison")], outputs: [names.scale] });
-  addNode(g, { opType: "Div", inputs: [t("lo"), names.scale], outputs: [t("lo_codes")] });
-  addNode(g, { opType: "Round", inputs: [t("lo_codes")], outputs: [t("lo_round")] });
-  addNode(g, { opType: "Sub", inputs: [t("minus128"), t("lo_round")], outputs: [t("zp_float")] });
+  const q = new QuantizerNodes(g, name, opset);
+  q.constant("zero", 0);
+  q.constant("inv255", INV_255_UP);
+  q.constant("fltmin", FLT_MIN);
+  q.constant("minus128", -128);
+  const nonNegative = opts.nonNegative ?? isNonNegative(g, name);
+  const { lo, hi } = q.range(reduceAxes, nonNegative);
+  q.op("Sub", [hi, lo], q.t("range"));
+  q.op("Mul", [q.t("range"), q.t("inv255")], q.t("scale255"));
+  q.op("Max", [q.t("scale255"), q.t("fltmin")], q.t("scale_finite"));
+  q.poisonNonFinite(q.t("scale_finite"), names.scale);
+  q.op("Div", [lo, names.scale], q.t("lo_codes"));
+  q.op("Round", [q.t("lo_codes")], q.t("lo_round"));
+  q.op("Sub", [q.t("minus128"), q.t("lo_round")], q.t("zp_float"));
   // lo/scale ∈ [−255, 0], so the zero point is already in [−128, 127]; Cast only changes type.
-  addNode(g, {
-    opType: "Cast",
-    inputs: [t("zp_float")],
-    outputs: [names.zeroPoint],
-    attrs: { to: intAttr(3) },
-  });
-  addNode(g, {
-    opType: "QuantizeLinear",
-    inputs: [name, names.scale, names.zeroPoint],
-    outputs: [names.q],
-    attrs: { axis: intAttr(axis) },
-  });
+  q.op("Cast", [q.t("zp_float")], names.zeroPoint, { to: intAttr(3) });
+  // QuantizeLinear (ONNX opset 13, per-axis): y = saturate(round(x / scale) + zeroPoint),
+  // round half to even.
+  q.op("QuantizeLinear", [name, names.scale, names.zeroPoint], names.q, { axis: intAttr(axis) });
   g.outputs.splice(
     at,
     1,
@@ -204,6 +154,97 @@ export function appendInt8Quantize(g: Graph, name: string, axis: number, opset: 
     { name: names.scale, dtype: "float32", shape: [out.shape![axis]] },
     { name: names.zeroPoint, dtype: "int8", shape: [out.shape![axis]] },
   );
+}
+
+/** Options of {@linkcode appendInt8Quantize}. */
+export interface QuantizeOptions {
+  /**
+   * Whether the tensor is ≥ 0 by construction, so its range starts at 0 and no per-channel
+   * minimum is computed. Default: what {@linkcode isNonNegative} finds in the graph.
+   */
+  nonNegative?: boolean;
+}
+
+/** Adds the quantiser's nodes for one tensor, naming its temporaries after it. */
+class QuantizerNodes {
+  readonly #g: Graph;
+  readonly #name: string;
+  readonly #opset: number;
+
+  constructor(g: Graph, name: string, opset: number) {
+    this.#g = g;
+    this.#name = name;
+    this.#opset = opset;
+  }
+
+  /** The name of temporary `what`. */
+  t(what: string): string {
+    return tmp(this.#name, what);
+  }
+
+  /** A float32 scalar initializer named `t(what)`. */
+  constant(what: string, value: number): void {
+    this.#g.initializers.set(this.t(what), tensor("float32", [], new Float32Array([value])));
+  }
+
+  /** A node of `opType` writing `output`; returns `output`. */
+  op(opType: string, inputs: string[], output: string, attrs: Node["attrs"] = {}): string {
+    addNode(this.#g, { opType, inputs, outputs: [output], attrs });
+    return output;
+  }
+
+  /**
+   * A reduction of the tensor over `axes` (all axes when `axes` is undefined) to `t(out)`.
+   * Opset 18 moved ReduceMin/ReduceMax's `axes` from an attribute to an input; ReduceSum moved
+   * at opset 13.
+   */
+  reduce(opType: string, axes: number[] | undefined, out: string): string {
+    const asInput = this.#opset >= (opType === "ReduceSum" ? 13 : 18);
+    const inputs = [this.#name];
+    const attrs: Node["attrs"] = { keepdims: intAttr(0) };
+    if (axes && asInput) {
+      this.#g.initializers.set(
+        this.t(`${out}_axes`),
+        tensor("int64", [axes.length], BigInt64Array.from(axes, BigInt)),
+      );
+      inputs.push(this.t(`${out}_axes`));
+    } else if (axes) attrs.axes = intsAttr(axes);
+    return this.op(opType, inputs, this.t(out), attrs);
+  }
+
+  /**
+   * lo = min(0, min of the channel), hi = max(0, max of the channel); lo is the constant 0
+   * when the tensor is non-negative by construction (its minimum would only be clamped to 0).
+   */
+  range(axes: number[], nonNegative: boolean): { lo: string; hi: string } {
+    const hi = this.op(
+      "Max",
+      [this.reduce("ReduceMax", axes, "max"), this.t("zero")],
+      this.t("hi"),
+    );
+    if (nonNegative) return { lo: this.t("zero"), hi };
+    const lo = this.op(
+      "Min",
+      [this.reduce("ReduceMin", axes, "min"), this.t("zero")],
+      this.t("lo"),
+    );
+    return { lo, hi };
+  }
+
+  /**
+   * `scale` = `finite` + (Σx)·0. ReduceMin/ReduceMax skip a NaN unless it comes first
+   * (onnxruntime 1.30, native and wasm), so a NaN would leave as an ordinary code. The sum over
+   * the whole tensor is NaN when any value is NaN or ±Infinity (or when a finite tensor's
+   * float32 sum overflows, which needs values near 3.4e38 / its element count: such a tensor
+   * is refused too); (Σx)·0 is then NaN and every channel's scale with it, which a receiver
+   * refuses as it refuses a non-finite float tensor; otherwise it is 0 and s + 0 = s exactly.
+   * One sum over the whole tensor is a contiguous pass, cheaper than one per channel.
+   */
+  poisonNonFinite(finite: string, scale: string): void {
+    const sum = this.reduce("ReduceSum", undefined, "sum");
+    const poison = this.op("Mul", [sum, this.t("zero")], this.t("poison"));
+    this.op("Add", [finite, poison], scale);
+  }
 }
 
 /**
