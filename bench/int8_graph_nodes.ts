@@ -26,54 +26,16 @@ import * as ort from "onnxruntime-node";
 import type { InferenceSession } from "onnxruntime-common";
 import { parseArgs } from "node:util";
 import type { Model } from "../models/graph/ir.ts";
-import type { Tensor } from "../models/tensor.ts";
-import { readModel } from "../models/onnx/read_model.ts";
 import { writeModel } from "../models/onnx/write_model.ts";
-import { type CompiledSegment, compileModel, gradName } from "../models/train/compile.ts";
-import { quantizeCutTraffic } from "../models/train/quantize_segments.ts";
-import { loadDataset } from "../runtime/data/load_dataset.ts";
-import { createEngine } from "../runtime/engine/mod.ts";
-import { SegmentRunner } from "../runtime/train/segment_runner.ts";
+import { graphFeeds, loadInt8Split } from "./_int8_split.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: { runs: { type: "string", default: "100" } },
 });
 const RUNS = Number(values.runs);
-const root = new URL("../", import.meta.url);
-const model = readModel(
-  await Deno.readFile(new URL("tests/fixtures/models/pneumonia_cnn.onnx", root)),
-  "pneumonia_cnn.onnx",
-);
-const cut = "/features/features.5/MaxPool_output_0";
-const data = await loadDataset(new URL("data/pneumoniamnist.npz", root).pathname);
-const batch = data.train.take(Array.from({ length: 64 }, (_, i) => i));
-const float = compileModel(model, { loss: "bce", cuts: [cut] });
-const quantised = quantizeCutTraffic(float);
+const { batch, float, quantised } = await loadInt8Split();
 const GRAPHS = [["forward", 0], ["step", 1], ["backward", 0]] as const;
-type GraphName = (typeof GRAPHS)[number][0];
-
-/** Every feed of the three graphs of `segs`, from one real step through the engine. */
-async function feedsOf(
-  segs: CompiledSegment[],
-): Promise<Record<GraphName, Record<string, Tensor>>> {
-  const engine = await createEngine("native");
-  const [front, server] = await Promise.all(segs.map((s) => SegmentRunner.create(engine, s)));
-  const f = await front.forward(batch.inputs);
-  const st = await server.step(f.outputs, batch.target);
-  const params = (r: SegmentRunner) => Object.fromEntries([...r.params, ...r.buffers]);
-  const grads: Record<string, Tensor> = {};
-  for (const [n, g] of Object.entries(st.inputGrads)) grads[gradName(n)] = g;
-  const feeds = {
-    forward: { ...params(front), ...batch.inputs },
-    step: { ...params(server), ...f.outputs, [segs[1].targetName!]: batch.target },
-    backward: { ...params(front), ...f.saved, ...grads },
-  };
-  await front.release();
-  await server.release();
-  await engine.dispose();
-  return feeds;
-}
 
 interface Profiled {
   label: string;
@@ -85,7 +47,7 @@ interface Profiled {
 const dir = await Deno.makeTempDir({ prefix: "int8_nodes_" });
 const profiled: Profiled[] = [];
 for (const [label, segs] of [["float", float], ["int8", quantised]] as const) {
-  const feeds = await feedsOf(segs);
+  const feeds = await graphFeeds(segs, batch);
   for (const [graph, i] of GRAPHS) {
     const prefix = `${dir}/${label}_${graph}`;
     const session = await ort.InferenceSession.create(writeModel(segs[i][graph] as Model), {

@@ -30,13 +30,9 @@ import { parseArgs } from "node:util";
 import { cloneGraph, type Model } from "../models/graph/ir.ts";
 import type { Tensor } from "../models/tensor.ts";
 import { tensor } from "../models/tensor.ts";
-import { readModel } from "../models/onnx/read_model.ts";
 import { writeModel } from "../models/onnx/write_model.ts";
-import { type CompiledSegment, compileModel, gradName } from "../models/train/compile.ts";
-import { quantizeCutTraffic } from "../models/train/quantize_segments.ts";
-import { loadDataset } from "../runtime/data/load_dataset.ts";
-import { createEngine } from "../runtime/engine/mod.ts";
-import { SegmentRunner } from "../runtime/train/segment_runner.ts";
+import { gradName } from "../models/train/compile.ts";
+import { graphFeeds, loadInt8Split } from "./_int8_split.ts";
 import { summarize } from "./_timing.ts";
 
 const { values } = parseArgs({
@@ -45,39 +41,7 @@ const { values } = parseArgs({
 });
 const PAIRS = Number(values.pairs);
 const WARM = 20;
-const root = new URL("../", import.meta.url);
-const model = readModel(
-  await Deno.readFile(new URL("tests/fixtures/models/pneumonia_cnn.onnx", root)),
-  "pneumonia_cnn.onnx",
-);
-const cut = "/features/features.5/MaxPool_output_0";
-const data = await loadDataset(new URL("data/pneumoniamnist.npz", root).pathname);
-const batch = data.train.take(Array.from({ length: 64 }, (_, i) => i));
-const float = compileModel(model, { loss: "bce", cuts: [cut] });
-const quantised = quantizeCutTraffic(float);
-type GraphName = "forward" | "step" | "backward";
-
-/** Every feed of the three graphs of `segs`, from one real step through the engine. */
-async function feedsOf(
-  segs: CompiledSegment[],
-): Promise<Record<GraphName, Record<string, Tensor>>> {
-  const engine = await createEngine("native");
-  const [front, server] = await Promise.all(segs.map((s) => SegmentRunner.create(engine, s)));
-  const f = await front.forward(batch.inputs);
-  const st = await server.step(f.outputs, batch.target);
-  const params = (r: SegmentRunner) => Object.fromEntries([...r.params, ...r.buffers]);
-  const grads: Record<string, Tensor> = {};
-  for (const [n, g] of Object.entries(st.inputGrads)) grads[gradName(n)] = g;
-  const feeds = {
-    forward: { ...params(front), ...batch.inputs },
-    step: { ...params(server), ...f.outputs, [segs[1].targetName!]: batch.target },
-    backward: { ...params(front), ...f.saved, ...grads },
-  };
-  await front.release();
-  await server.release();
-  await engine.dispose();
-  return feeds;
-}
+const { cut, batch, float, quantised } = await loadInt8Split();
 
 /** The float backward with `Mul(grad, 1)` in front of its first reader of the cut's gradient. */
 function withLeadingMul(m: Model): Model {
@@ -144,7 +108,8 @@ async function pairs(
   return { a: med(ta), b: med(tb), first: med(bFirst), second: med(bSecond) };
 }
 
-const floatFeeds = await feedsOf(float), quantisedFeeds = await feedsOf(quantised);
+const floatFeeds = await graphFeeds(float, batch);
+const quantisedFeeds = await graphFeeds(quantised, batch);
 const rows: [string, Bound, Bound][] = [];
 for (const [graph, i] of [["forward", 0], ["step", 1], ["backward", 0]] as const) {
   rows.push([

@@ -25,14 +25,11 @@
  */
 import { parseArgs } from "node:util";
 import type { Tensor } from "../models/tensor.ts";
-import { readModel } from "../models/onnx/read_model.ts";
-import { compileModel } from "../models/train/compile.ts";
-import { quantizeCutTraffic } from "../models/train/quantize_segments.ts";
-import { loadDataset } from "../runtime/data/load_dataset.ts";
 import { createEngine, type EngineName } from "../runtime/engine/mod.ts";
 import { SegmentRunner } from "../runtime/train/segment_runner.ts";
 import { Int8Cut } from "../runtime/train/int8_cut.ts";
 import { decodeTensors, encodeTensors } from "../runtime/codec/bundle.ts";
+import { loadInt8Split } from "./_int8_split.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,17 +37,8 @@ const { values } = parseArgs({
 });
 const engineName = values.engine as EngineName;
 const REPS = Number(values.reps);
-const root = new URL("../", import.meta.url);
-const model = readModel(
-  await Deno.readFile(new URL("tests/fixtures/models/pneumonia_cnn.onnx", root)),
-  "pneumonia_cnn.onnx",
-);
-const cut = "/features/features.5/MaxPool_output_0";
-const data = await loadDataset(new URL("data/pneumoniamnist.npz", root).pathname);
-const batch = data.train.take(Array.from({ length: 64 }, (_, i) => i));
+const { cut, batch, float: segments, quantised } = await loadInt8Split();
 const engine = await createEngine(engineName);
-const segments = compileModel(model, { loss: "bce", cuts: [cut] });
-const quantised = quantizeCutTraffic(segments);
 const front = await SegmentRunner.create(engine, segments[0]);
 const qFront = await SegmentRunner.create(engine, quantised[0], front);
 const server = await SegmentRunner.create(engine, segments[1]);
