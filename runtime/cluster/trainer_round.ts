@@ -22,9 +22,9 @@
  * ```
  * @module
  */
+import { RoundBook, type RoundOptions } from "../server/round_book.ts";
 import type { RoundSchedule } from "../server/round_schedule.ts";
-import { checkRoundOptions, checkRoundState, dropSilent } from "../server/parallel_round.ts";
-import type { ScheduleEvent, ScheduleState } from "../server/turn_schedule.ts";
+import type { ScheduleEvent } from "../server/turn_schedule.ts";
 
 /**
  * A trainer's view of the study's round.
@@ -36,18 +36,9 @@ import type { ScheduleEvent, ScheduleState } from "../server/turn_schedule.ts";
  * console.log(r.kind, r.holder); // splitfed a
  * ```
  */
-export class TrainerRound implements RoundSchedule {
+export class TrainerRound extends RoundBook implements RoundSchedule {
   readonly kind = "splitfed" as const;
-  readonly order: readonly string[];
-  readonly timeoutMs: number;
-  readonly epochs: number | undefined;
-  #epoch = 0;
   #local: Set<string>;
-  /** Clinics through with the current round here: done, covered elsewhere, or dropped. */
-  #done = new Set<string>();
-  #dropped = new Set<string>();
-  #roundStart: number;
-  readonly #lastSeen = new Map<string, number>();
 
   /**
    * @param order every clinic of the study (non-empty, distinct)
@@ -57,12 +48,8 @@ export class TrainerRound implements RoundSchedule {
    * @throws {RangeError} for an empty or repeating order, a bad timeout or epoch count, or a
    *   local clinic outside the order
    */
-  constructor(order: readonly string[], options: { timeoutMs: number; epochs?: number }, now: number, local: Iterable<string>) {
-    checkRoundOptions(order, options);
-    this.order = [...order];
-    this.timeoutMs = options.timeoutMs;
-    this.epochs = options.epochs;
-    this.#roundStart = now;
+  constructor(order: readonly string[], options: RoundOptions, now: number, local: Iterable<string>) {
+    super(order, options, now);
     this.#local = this.#checkLocal(local);
   }
 
@@ -74,18 +61,10 @@ export class TrainerRound implements RoundSchedule {
     return s;
   }
 
-  get epoch(): number {
-    return this.#epoch;
-  }
-
-  get finished(): boolean {
-    return this.epochs !== undefined && this.#epoch >= this.epochs;
-  }
-
   /** The first local clinic still stepping (null when none is, or when finished). */
   get holder(): string | null {
     if (this.finished) return null;
-    return this.order.find((c) => this.#local.has(c) && !this.#done.has(c)) ?? null;
+    return this.order.find((c) => this.#local.has(c) && !this.through(c)) ?? null;
   }
 
   /** The clinics this trainer serves, in order. */
@@ -95,49 +74,28 @@ export class TrainerRound implements RoundSchedule {
 
   /** Whether every local clinic is through the current round here (and the study is not finished). */
   get localComplete(): boolean {
-    return !this.finished && this.local.every((c) => this.#done.has(c));
+    return !this.finished && this.local.every((c) => this.through(c));
   }
 
   /** The local clinics through the round (done, not dropped), in order. */
   get completed(): string[] {
-    return this.local.filter((c) => this.#done.has(c) && !this.#dropped.has(c));
+    return this.local.filter((c) => this.through(c) && !this.wasDropped(c));
   }
 
   /** The local clinics dropped from the round, in order. */
   get dropped(): string[] {
-    return this.local.filter((c) => this.#dropped.has(c));
+    return this.local.filter((c) => this.wasDropped(c));
   }
 
   holds(clinic: string): boolean {
-    return !this.finished && this.#local.has(clinic) && !this.#done.has(clinic);
-  }
-
-  get state(): ScheduleState {
-    return { epoch: this.#epoch, index: 0, done: [...this.#done], dropped: [...this.#dropped] };
-  }
-
-  /** @throws {RangeError} for a state that names clinics not in the order */
-  restore(state: ScheduleState, now: number): void {
-    checkRoundState(state, this.order);
-    this.#epoch = state.epoch;
-    this.#done = new Set(state.done ?? []);
-    this.#dropped = new Set(state.dropped ?? []);
-    this.#roundStart = now;
-    this.#lastSeen.clear();
-  }
-
-  seen(clinic: string, now: number): void {
-    this.#lastSeen.set(clinic, Math.max(this.#lastSeen.get(clinic) ?? now, now));
+    return !this.finished && this.#local.has(clinic) && !this.through(clinic);
   }
 
   /** `clinic` asks where the round stands: local clinics silent past the timeout are dropped first. */
   poll(clinic: string, now: number): ScheduleEvent & { turn: string | null } {
     this.seen(clinic, now);
     const ev: ScheduleEvent = { skipped: [], epochsEnded: [] };
-    if (!this.finished) {
-      const presence = { done: this.#done, dropped: this.#dropped, lastSeen: this.#lastSeen, roundStart: this.#roundStart, timeoutMs: this.timeoutMs };
-      ev.skipped.push(...dropSilent(this.local, clinic, presence, now));
-    }
+    if (!this.finished) ev.skipped.push(...this.dropSilent(this.local, clinic, now));
     return { turn: this.holder, ...ev };
   }
 
@@ -147,44 +105,31 @@ export class TrainerRound implements RoundSchedule {
    * @throws {Error} when `clinic` may not step in this round here (callers check first)
    */
   finishTurn(clinic: string, now: number): ScheduleEvent {
-    if (!this.holds(clinic)) throw new Error(`finishTurn: ${clinic} is not stepping in round ${this.#epoch} on this trainer`);
+    if (!this.holds(clinic)) throw new Error(`finishTurn: ${clinic} is not stepping in round ${this.epoch} on this trainer`);
     this.seen(clinic, now);
-    this.#done.add(clinic);
+    this.markDone(clinic);
     return { skipped: [], epochsEnded: [] };
   }
 
   /**
    * Takes over a new local set (the shard ring changed): clinics that join step from the
-   * round's start, unless `covered` says another trainer's partial already holds their round.
+   * round's start (their silence counted from `now`, the takeover), unless `covered` says
+   * another trainer's partial already holds their round.
    */
-  setLocal(local: Iterable<string>, covered: Iterable<string> = [], now: number = this.#roundStart): void {
+  setLocal(local: Iterable<string>, covered: Iterable<string> = [], now: number): void {
     const next = this.#checkLocal(local);
-    for (const c of next) {
-      if (!this.#local.has(c)) {
-        this.#done.delete(c);
-        this.#dropped.delete(c);
-        this.#lastSeen.set(c, now); // its silence counts from the takeover
-      }
-    }
-    for (const c of covered) if (next.has(c)) this.#done.add(c);
+    for (const c of next) if (!this.#local.has(c)) this.reopen(c, now);
+    for (const c of covered) if (next.has(c)) this.markDone(c);
     this.#local = next;
   }
 
   /** Puts local clinics back to stepping in the current round (their steps here were undone). */
   restart(clinics: Iterable<string>, now: number): void {
-    for (const c of clinics) {
-      if (!this.#local.has(c)) continue;
-      this.#done.delete(c);
-      this.#dropped.delete(c);
-      this.#lastSeen.set(c, now);
-    }
+    for (const c of clinics) if (this.#local.has(c)) this.reopen(c, now);
   }
 
   /** Ends the current round (every clinic of the study is covered by a partial). */
   endRound(now: number): void {
-    this.#epoch++;
-    this.#done.clear();
-    this.#dropped.clear();
-    this.#roundStart = now;
+    this.nextRound(now);
   }
 }
