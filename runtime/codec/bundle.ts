@@ -48,6 +48,8 @@ const MAX_NAME_BYTES = 255;
  * decoded with `keepRecords` is written as the record it arrived in, whatever the encoding
  * options say (`wire_records.ts`).
  *
+ * @param headroom bytes left free before the message in the returned buffer, for a caller's
+ *   own prefix ({@linkcode sealEnvelope}); the message is `result.subarray(headroom)`
  * @throws {RangeError} on a bad name, too many tensors, an override for a name
  * that is not in the bundle, or anything {@linkcode encodeTensor} refuses.
  *
@@ -62,6 +64,7 @@ const MAX_NAME_BYTES = 255;
 export function encodeTensors(
   tensors: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
   opts: BundleOptions = {},
+  headroom = 0,
 ): Uint8Array {
   const entries: [string, Tensor][] = tensors instanceof Map
     ? [...tensors.entries()]
@@ -96,7 +99,7 @@ export function encodeTensors(
     if (record) w.bytes(record);
     else writeTensorRecord(w, t, resolveEncoding({ ...opts, ...own }));
   }
-  return sealEnvelope(KIND.bundle, w, padding);
+  return sealEnvelope(KIND.bundle, w, padding, headroom);
 }
 
 /** Options of {@linkcode decodeTensors}. */

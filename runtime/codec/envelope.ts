@@ -22,9 +22,14 @@ import { ENVELOPE_BYTES, KIND, MAGIC, PADDING_CODE, VERSION } from "./wire_forma
 
 /**
  * Wraps `body` in an envelope of message `kind`, padded by `padding`. A {@linkcode ByteWriter}
- * body is copied straight into the message (one copy of the body, not two).
+ * body is copied straight into the message (one copy of the body, not two). With `headroom`,
+ * the returned buffer starts with that many zero bytes and the envelope follows them: a caller
+ * that puts its own prefix before the envelope (a protocol message's type and header,
+ * runtime/protocol/message_codec.ts) writes it there instead of copying the envelope again.
  *
- * @throws {RangeError} when the padded message would exceed 2 GiB − 1.
+ * @param headroom bytes left free before the envelope (default 0)
+ * @throws {RangeError} when the padded message would exceed 2 GiB − 1, or for a negative or
+ *   fractional `headroom`.
  *
  * @example
  * ```ts
@@ -36,7 +41,11 @@ export function sealEnvelope(
   kind: number,
   body: Uint8Array | ByteWriter,
   padding: Padding,
+  headroom = 0,
 ): Uint8Array {
+  if (!Number.isSafeInteger(headroom) || headroom < 0) {
+    throw new RangeError(`headroom ${headroom}: expected a non-negative integer`);
+  }
   const total = paddedLength(padding, ENVELOPE_BYTES + body.length);
   if (!Number.isFinite(total)) {
     throw new RangeError(
@@ -52,10 +61,10 @@ export function sealEnvelope(
     .u32(padding.mode === "multiple" ? padding.bucket : 0)
     .u32(body.length)
     .finish();
-  const out = new Uint8Array(total); // zero-filled: the padding
-  out.set(head);
-  if (body instanceof ByteWriter) body.copyTo(out, ENVELOPE_BYTES);
-  else out.set(body, ENVELOPE_BYTES);
+  const out = new Uint8Array(headroom + total); // zero-filled: the padding
+  out.set(head, headroom);
+  if (body instanceof ByteWriter) body.copyTo(out, headroom + ENVELOPE_BYTES);
+  else out.set(body, headroom + ENVELOPE_BYTES);
   return out;
 }
 

@@ -271,7 +271,7 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
   checkStepEpoch(m);
   const json = new TextEncoder().encode(JSON.stringify(header));
   if (json.length > MAX_HEADER_BYTES) throw bad(`${msg.type}: header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
-  let bundle: Uint8Array = new Uint8Array(0);
+  let bundle: Uint8Array | undefined;
   if (schema.bundle) {
     const tensors = new Map<string, Tensor>();
     const per: Record<string, TensorEncoding> = {};
@@ -319,13 +319,14 @@ export function encodeMessage(msg: Message, codec: BundleOptions = {}): Uint8Arr
       }
     }
     const { perTensor: _ignored, ...defaults } = codec;
-    bundle = encodeTensors(tensors, { ...defaults, perTensor: per });
+    bundle = encodeTensors(tensors, { ...defaults, perTensor: per }, 5 + json.length);
   }
-  const out = new Uint8Array(5 + json.length + bundle.length);
+  // The bundle is encoded with room for the prefix in front, so the message is written once
+  // (the tensors are not copied again into a second buffer).
+  const out = bundle ?? new Uint8Array(5 + json.length);
   out[0] = MESSAGE_TYPES[msg.type as MessageTypeName];
-  new DataView(out.buffer).setUint32(1, json.length, true);
+  new DataView(out.buffer, out.byteOffset).setUint32(1, json.length, true);
   out.set(json, 5);
-  out.set(bundle, 5 + json.length);
   return out;
 }
 

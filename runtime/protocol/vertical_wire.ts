@@ -88,11 +88,13 @@ export function encodeVertical(
   codec: BundleOptions = {},
 ): Uint8Array {
   const h = new TextEncoder().encode(JSON.stringify(header));
-  const bundle = Object.keys(tensors).length ? encodeTensors(tensors, codec) : new Uint8Array();
-  const out = new Uint8Array(4 + h.length + bundle.length);
-  new DataView(out.buffer).setUint32(0, h.length, true);
+  // The bundle, when there is one, is encoded with room for the header in front (one copy of
+  // the tensors, not two).
+  const out = Object.keys(tensors).length
+    ? encodeTensors(tensors, codec, 4 + h.length)
+    : new Uint8Array(4 + h.length);
+  new DataView(out.buffer, out.byteOffset).setUint32(0, h.length, true);
   out.set(h, 4);
-  out.set(bundle, 4 + h.length);
   return out;
 }
 

@@ -124,16 +124,18 @@ export function encodeFrame(m: WireMessage, enc: FrameEncoding = {}): Uint8Array
       if (name !== "labels") perTensor[name] = { dtype: enc.codec.dtype, level: enc.codec.level };
     }
   }
-  const tensors = encodeTensors(m.tensors, {
+  // The bundle is encoded with room for the frame's prefix in front, so the tensors are
+  // written once (not copied again into the frame).
+  const prefix = 4 + 4 + 1 + 1 + method.length + 4 + header.length;
+  const out = encodeTensors(m.tensors, {
     dtype: "float32",
     level: 0,
     padding: { mode: "none" },
     perTensor,
     reuseRecords: enc.reuseRecords === true,
-  });
-  const bodyLength = 4 + 1 + 1 + method.length + 4 + header.length + tensors.length;
-  const out = new Uint8Array(4 + bodyLength);
-  const v = new DataView(out.buffer);
+  }, prefix);
+  const bodyLength = out.length - 4;
+  const v = new DataView(out.buffer, out.byteOffset);
   let at = 0;
   v.setUint32(at, bodyLength);
   v.setUint32(at += 4, m.id);
@@ -142,7 +144,6 @@ export function encodeFrame(m: WireMessage, enc: FrameEncoding = {}): Uint8Array
   out.set(method, at += 1);
   v.setUint32(at += method.length, header.length);
   out.set(header, at += 4);
-  out.set(tensors, at + header.length);
   return out;
 }
 

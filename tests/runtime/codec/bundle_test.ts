@@ -10,6 +10,7 @@ import { type Tensor, tensor } from "../../../models/tensor.ts";
 import { goldenCut } from "./golden_fixture.ts";
 import { assertInt8Close } from "./error_bounds.ts";
 import { bundleBody, envelope, record } from "./wire_builder.ts";
+import fc from "fast-check";
 
 function codecError(code: string, field?: RegExp) {
   return (e: unknown) =>
@@ -90,4 +91,27 @@ Deno.test("bundle: kind confusion, duplicate or invalid names, short bodies are 
   );
   const trailing = new Uint8Array([...bundleBody([["a", rec]]), 0]);
   assert.throws(() => decodeTensors(envelope(2, trailing)), codecError("MALFORMED", /body length/));
+});
+
+Deno.test("headroom: the message follows that many zero bytes, byte for byte the message without it", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 40 }),
+      fc.integer({ min: 0, max: 70 }),
+      fc.constantFrom("float32", "float16", "int8"),
+      (v, headroom, dtype) => {
+        const tensors = { a: tensor("float32", [v.length], Float32Array.from(v)) };
+        const opts = {
+          dtype: dtype as "float32" | "float16" | "int8",
+          padding: { mode: "pow2" as const },
+        };
+        const plain = encodeTensors(tensors, opts);
+        const roomy = encodeTensors(tensors, opts, headroom);
+        assert.equal(roomy.length, headroom + plain.length);
+        assert.ok(roomy.subarray(0, headroom).every((b) => b === 0));
+        assert.deepEqual(roomy.subarray(headroom), plain);
+      },
+    ),
+  );
+  assert.throws(() => encodeTensors({}, {}, -1), /headroom -1: expected a non-negative integer/);
 });
