@@ -88,18 +88,25 @@ else await runMain(async () => {
   if (!(Number.isFinite(linger) && linger >= 0)) throw new UsageError(`--linger ${values.linger}: expected seconds >= 0`);
   const alpha = Number(values.alpha);
   if (!(alpha > 0)) throw new UsageError(`--alpha ${values.alpha}: expected a positive number`);
+  // Replicas average at round ends: their schedule is splitfed. The schedule's own flags are
+  // checked whichever demo runs, so that none is silently ignored.
+  const schedule = (values.schedule ?? (values.replicas !== undefined ? "splitfed" : "sequential")) as ScheduleKind;
+  if (!SCHEDULE_KINDS.includes(schedule)) throw new UsageError(`--schedule ${values.schedule}: expected sequential, parallel or splitfed`);
+  const serverBatch = values["server-batch"] as "inOrder" | "merge";
+  if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new UsageError(`--server-batch ${serverBatch}: expected inOrder or merge`);
+  // merge batches the steps of clinics that share one server segment: a parallel server's, or
+  // a replica trainer's (its clinics step on its replica).
+  if (serverBatch === "merge" && schedule !== "parallel" && values.replicas === undefined) {
+    throw new UsageError(`--server-batch merge needs --schedule parallel or --replicas (it merges steps on one shared server segment), got ${schedule}`);
+  }
+  const frontAggregation = frontAggregationFlag(values["front-aggregation"], schedule);
+
   const t0 = performance.now();
   const data = await loadDataset(values.data, { seed });
   if (data.kind !== "image" || !data.image) throw new UsageError(`--data ${values.data}: expected an image .npz`);
 
   // --schedule / --clinics: N clinics under a schedule (runtime/cli/demo_schedules.ts).
   if (values.schedule !== undefined || values.clinics !== undefined || values.replicas !== undefined) {
-    // Replicas average at round ends: their schedule is splitfed.
-    const schedule = (values.schedule ?? (values.replicas !== undefined ? "splitfed" : "sequential")) as ScheduleKind;
-    if (!SCHEDULE_KINDS.includes(schedule)) throw new UsageError(`--schedule ${values.schedule}: expected sequential, parallel or splitfed`);
-    const serverBatch = values["server-batch"] as "inOrder" | "merge";
-    if (serverBatch !== "inOrder" && serverBatch !== "merge") throw new UsageError(`--server-batch ${serverBatch}: expected inOrder or merge`);
-    const frontAggregation = frontAggregationFlag(values["front-aggregation"], schedule);
     const scheduleOptions = {
       schedule, serverBatch, frontAggregation, clinics: positiveInt("--clinics", values.clinics, 2), epochs, batchSize, turnsPerEpoch: parts, seed,
       mode, scheme, alpha, codec, dataPath: resolve(values.data!), data, engine: values.engine, central: !values["no-central"], lingerSeconds: linger,

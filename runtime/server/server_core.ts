@@ -172,6 +172,11 @@ export async function createServerCore(config: ServerConfig, deps: ServerDeps, o
   const state = new ServerState({ names, model, schedule, mode: config.mode, checkpointDir: config.checkpointDir, copies });
   if (sched.frontAggregation === "secagg") {
     state.secure = createSecureFronts(deps.keyPair.publicKey, deps.allowlist, config.turnTimeoutMs ?? 60_000, log);
+    // With two clinics, each learns the other's front from the average and its own: said once
+    // at start, not refused (it still hides the fronts from the server).
+    if (order.length < 3) {
+      log(`warning: frontAggregation "secagg" with ${order.length} clinic(s): the average hides no clinic's front from the others; use three or more`);
+    }
   }
   const resumed = await resume(state, config.checkpointDir, now, (at) => log(`resumed from checkpoint: ${at}`), rounds);
   state.markTurnStart(); // what a turn holder restarting mid-turn rolls the server back to

@@ -35,3 +35,17 @@ Deno.test("demo --replicas: a positive count, with the splitfed schedule only (r
   assert.notEqual(parallel.code, 0);
   assert.match(parallel.stderr, /^error: --replicas needs --schedule splitfed \(got parallel\)/m);
 });
+
+Deno.test("demo: a schedule flag that the schedule would ignore is refused, not dropped (exit 2)", async () => {
+  const secagg = await runDemo("--front-aggregation", "secagg", "--no-central");
+  assert.equal(secagg.code, 2);
+  assert.match(secagg.stderr, /^error: --front-aggregation secagg needs --schedule parallel or splitfed/m);
+  for (const schedule of ["sequential", "splitfed"]) {
+    const merge = await runDemo("--schedule", schedule, "--server-batch", "merge", "--no-central");
+    assert.equal(merge.code, 2, schedule);
+    assert.match(
+      merge.stderr,
+      new RegExp(`^error: --server-batch merge needs --schedule parallel or --replicas .*, got ${schedule}$`, "m"),
+    );
+  }
+});

@@ -436,3 +436,20 @@ Deno.test("relay server: SECAGG is refused", async () => {
     await server.close();
   }
 });
+
+Deno.test("secagg server with fewer than three clinics says at start that the average hides no front from the others", async () => {
+  for (const names of [["a", "b"], ["a", "b", "c"]]) {
+    const log: string[] = [];
+    const server = await startServer("vanilla", {
+      schedule: "parallel",
+      frontAggregation: "secagg",
+      epochs: 1,
+    }, { names, log });
+    try {
+      const warned = log.filter((l) => /^warning: frontAggregation "secagg" with 2 clinic\(s\)/.test(l));
+      assert.equal(warned.length, names.length < 3 ? 1 : 0, log.join("\n"));
+    } finally {
+      await server.close();
+    }
+  }
+});
