@@ -129,9 +129,21 @@ Deno.test({
       const t1 = await start(l1, names, id1, log, 3);
       const sender = new RequestSender(front, names, { timeoutMs: 3_000 });
       let joining: Promise<Trainer> | null = null;
+      // From the join on, requests wait until both trainers see each other, so the join falls
+      // inside round 1 however fast the clinics step (under load the study could otherwise end
+      // before the new trainer is up).
+      let joined: Promise<void> | null = null;
+      const bus = busRoute(sender);
+      const route = async (clinic: string, payload: Uint8Array) => {
+        if (joined) await joined;
+        return await bus(clinic, payload);
+      };
       try {
-        await runClinics(NAMES, busRoute(sender), (clinic, id) => {
-          if (clinic === "a" && id === "1:1" && !joining) joining = start(l2, names, id2, log, 3);
+        await runClinics(NAMES, route, (clinic, id) => {
+          if (clinic === "a" && id === "1:1" && !joining) {
+            joining = start(l2, names, id2, log, 3);
+            joined = joining.then((t2) => bothSeeBoth([t1, t2]));
+          }
         });
         const t2 = await joining!;
         try {
