@@ -25,7 +25,8 @@ export class UsageError extends Error {
 
 /**
  * Runs `fn`; on an error prints `error: <message>` (and `usage` for a usage error) to
- * stderr and exits with status 1 (2 for usage errors).
+ * stderr and exits with status 1 (2 for usage errors). With `--help` or `-h` among the
+ * command's arguments it prints `usage` to stdout instead and runs nothing (exit 0).
  *
  * @example
  * ```ts
@@ -34,6 +35,10 @@ export class UsageError extends Error {
  * ```
  */
 export async function runMain(fn: () => Promise<void> | void, usage?: string): Promise<void> {
+  if (usage && Deno.args.some((a) => a === "--help" || a === "-h")) {
+    console.log(usage);
+    return;
+  }
   try {
     await fn();
   } catch (e) {

@@ -49,3 +49,17 @@ Deno.test("demo: a schedule flag that the schedule would ignore is refused, not 
     );
   }
 });
+
+Deno.test("demo --help and -h print the usage line to stdout and run nothing (exit 0)", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-env", CLI.pathname, flag],
+      cwd: ROOT.pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, flag);
+    assert.match(new TextDecoder().decode(out.stdout), /^usage: deno task demo /);
+    assert.equal(new TextDecoder().decode(out.stderr), "", flag);
+  }
+});
