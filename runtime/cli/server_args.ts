@@ -32,6 +32,7 @@ import { mergeStudyConfig } from "../server/study_config.ts";
 import { readStudyFile } from "./study_file.ts";
 import { type RoleArgs, readServerRole } from "./server_role.ts";
 import { checkReplicaSchedule } from "../cluster/replica_schedule.ts";
+import { resolveScheduleConfig } from "../server/schedule_config.ts";
 
 /** The usage line of `deno task server`. */
 export const SERVER_USAGE = "usage: deno task server --config <server.json> [--listen host:port] " +
@@ -99,12 +100,14 @@ export async function readServerArgs(args: string[]): Promise<ServerArgs> {
     // Not JSON, or a bad field: one line naming the file.
     throw new UsageError(`${values.config}: ${(e as Error).message}`);
   }
-  if (role.role !== "single") {
-    try {
-      checkReplicaSchedule(file);
-    } catch (e) {
-      throw new UsageError(`${values.config}: ${(e as Error).message}`);
-    }
+  try {
+    // The schedule's fields against each other (serverBatch "merge" needs "parallel", ...),
+    // with the study's merged in: a config error, refused before anything starts. Replicas
+    // have their own rules (a trainer runs its clinics as "parallel" inside).
+    if (role.role === "single") resolveScheduleConfig(file, file.mode);
+    else checkReplicaSchedule(file);
+  } catch (e) {
+    throw new UsageError(`${values.config}: ${(e as Error).message}`);
   }
   file.newStudy = values["new-study"] === true;
   if (file.newStudy && role.role !== "single") {

@@ -98,19 +98,86 @@ Deno.test("server args: a study file named by --study or config.study sets the t
 Deno.test("server args: replicas refuse a schedule they cannot run and --new-study, as usage errors", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const base = { serverKey: "s.key", allowlist: "a.json", model: "cnn", data: { image: { channels: 1, size: 8 } }, mode: "vanilla", loss: "bce", optimizer: { kind: "sgd", lr: 0.1 } };
+    const base = {
+      serverKey: "s.key",
+      allowlist: "a.json",
+      model: "cnn",
+      data: { image: { channels: 1, size: 8 } },
+      mode: "vanilla",
+      loss: "bce",
+      optimizer: { kind: "sgd", lr: 0.1 },
+    };
     await Deno.writeTextFile(join(dir, "seq.json"), JSON.stringify(base));
-    await Deno.writeTextFile(join(dir, "sf.json"), JSON.stringify({ ...base, schedule: "splitfed" }));
+    await Deno.writeTextFile(
+      join(dir, "sf.json"),
+      JSON.stringify({ ...base, schedule: "splitfed" }),
+    );
     const nats = ["--nats", "nats://127.0.0.1:4222"];
     for (const role of ["front", "trainer"]) {
-      await assert.rejects(readServerArgs(["--config", join(dir, "seq.json"), "--role", role, ...nats]), (e) =>
-        e instanceof UsageError && /schedule "sequential": replicas need schedule "splitfed"/.test(e.message));
-      await assert.rejects(readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats, "--new-study"]), (e) =>
-        e instanceof UsageError && /--new-study: not with --role/.test(e.message));
-      assert.equal((await readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats])).role, role);
+      await assert.rejects(
+        readServerArgs(["--config", join(dir, "seq.json"), "--role", role, ...nats]),
+        (e) =>
+          e instanceof UsageError &&
+          /schedule "sequential": replicas need schedule "splitfed"/.test(e.message),
+      );
+      await assert.rejects(
+        readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats, "--new-study"]),
+        (e) => e instanceof UsageError && /--new-study: not with --role/.test(e.message),
+      );
+      assert.equal(
+        (await readServerArgs(["--config", join(dir, "sf.json"), "--role", role, ...nats])).role,
+        role,
+      );
     }
     // The single server is as before.
-    assert.equal((await readServerArgs(["--config", join(dir, "seq.json"), "--new-study"])).newStudy, true);
+    assert.equal(
+      (await readServerArgs(["--config", join(dir, "seq.json"), "--new-study"])).newStudy,
+      true,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("server args: schedule fields that do not fit together are a config error naming the file, before anything starts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = {
+      serverKey: "s.key",
+      allowlist: "a.json",
+      model: "ehr",
+      mode: "vanilla",
+      loss: "bce",
+      optimizer: { kind: "adam", lr: 0.001 },
+      data: { tabular: { numeric: 0, vocabSizes: [3], codeVocab: 0 } },
+    };
+    const bad = [
+      [{ serverBatch: "merge" }, /serverBatch "merge" needs schedule "parallel"/],
+      [
+        { schedule: "splitfed", serverBatch: "merge" },
+        /serverBatch "merge" needs schedule "parallel"/,
+      ],
+      [
+        { frontAggregation: "secagg" },
+        /frontAggregation "secagg" needs schedule "parallel" or "splitfed"/,
+      ],
+    ] as const;
+    for (const [fields, message] of bad) {
+      const path = join(dir, "server.json");
+      await Deno.writeTextFile(path, JSON.stringify({ ...base, ...fields }));
+      await assert.rejects(
+        readServerArgs(["--config", path]),
+        (e) =>
+          e instanceof UsageError && e.message.startsWith(`${path}: `) && message.test(e.message),
+        JSON.stringify(fields),
+      );
+    }
+    // the same fields where they fit
+    await Deno.writeTextFile(
+      join(dir, "ok.json"),
+      JSON.stringify({ ...base, schedule: "parallel", serverBatch: "merge" }),
+    );
+    assert.equal((await readServerArgs(["--config", join(dir, "ok.json")])).serverBatch, "merge");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
