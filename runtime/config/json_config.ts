@@ -99,6 +99,8 @@ export function readJsonConfig(text: string, fields: ReadonlySet<string>, baseDi
       if (v.quantize !== undefined && !QUANTIZE_MODES.includes(v.quantize as QuantizeMode)) {
         fail(k, '{"quantize": "graph" | "codec"}');
       }
+      // quantize places the int8 quantiser: with another dtype it would be silently ignored.
+      if (v.quantize !== undefined && dtype !== "int8") fail(k, '"quantize" only with {"dtype": "int8"}');
       return { dtype, level: level as number, ...(v.quantize !== undefined ? { quantize: v.quantize as QuantizeMode } : {}) };
     },
   };

@@ -29,6 +29,13 @@ Deno.test("codec.quantize: graph or codec, default graph on the server and codec
     () => parse({ dtype: "int8", quantize: "gpu" }),
     /config\.codec: expected \{"quantize": "graph" \| "codec"\}/,
   );
+  for (const dtype of [undefined, "float32", "float16"]) {
+    assert.throws(
+      () => parse({ dtype, quantize: "graph" }),
+      /config\.codec: expected "quantize" only with \{"dtype": "int8"\}/,
+      String(dtype),
+    );
+  }
   assert.deepEqual(DEFAULT_QUANTIZE_MODE, { server: "graph", clinic: "codec" });
   assert.equal(quantizesInGraph({ dtype: "int8" }, "clinic"), false);
   assert.equal(quantizesInGraph({ dtype: "int8" }, "server"), true);
