@@ -95,18 +95,21 @@ Deno.test("server args: a study file named by --study or config.study sets the t
   }
 });
 
+/** A server config without a study: a zoo model and its training fields. */
+const CONFIG = {
+  serverKey: "s.key",
+  allowlist: "a.json",
+  model: "cnn",
+  data: { image: { channels: 1, size: 8 } },
+  mode: "vanilla",
+  loss: "bce",
+  optimizer: { kind: "sgd", lr: 0.1 },
+};
+
 Deno.test("server args: replicas refuse a schedule they cannot run and --new-study, as usage errors", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const base = {
-      serverKey: "s.key",
-      allowlist: "a.json",
-      model: "cnn",
-      data: { image: { channels: 1, size: 8 } },
-      mode: "vanilla",
-      loss: "bce",
-      optimizer: { kind: "sgd", lr: 0.1 },
-    };
+    const base = CONFIG;
     await Deno.writeTextFile(join(dir, "seq.json"), JSON.stringify(base));
     await Deno.writeTextFile(
       join(dir, "sf.json"),
@@ -142,15 +145,7 @@ Deno.test("server args: replicas refuse a schedule they cannot run and --new-stu
 Deno.test("server args: schedule fields that do not fit together are a config error naming the file, before anything starts", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const base = {
-      serverKey: "s.key",
-      allowlist: "a.json",
-      model: "ehr",
-      mode: "vanilla",
-      loss: "bce",
-      optimizer: { kind: "adam", lr: 0.001 },
-      data: { tabular: { numeric: 0, vocabSizes: [3], codeVocab: 0 } },
-    };
+    const base = CONFIG;
     const bad = [
       [{ serverBatch: "merge" }, /serverBatch "merge" needs schedule "parallel"/],
       [
