@@ -29,6 +29,7 @@ import { describeNoiseCipher } from "../../crypto/noise/cipher_select.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
 import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts";
 import { readInput, runMain } from "./main.ts";
+import { describeInt8Placement } from "../config/quantize_mode.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
 import { parseTokenFile } from "../server/middleware/operator_access.ts";
@@ -117,6 +118,8 @@ await runMain(async () => {
         console.log(
           `splitgate server listening on ${a.hostname}:${a.port} (key ${key.name}, ${file.mode} mode, ${file.engine} engine); ` +
             `clinics: ${names}` +
+            // Where the int8 cut is quantised is the operator's choice (config.codec.quantize).
+            (file.codec?.dtype === "int8" ? `; ${describeInt8Placement(file.codec, "server")}` : "") +
             (server.resumed ? `; resumed at ${resumedAt(server.schedule, { turnsPerEpoch: file.turnsPerEpoch, epochs: file.epochs })}` : ""),
         ),
     }, server.app.fetch);

@@ -89,3 +89,22 @@ export function quantizesInGraph(
   return codec?.dtype === "int8" && dense &&
     (codec.quantize ?? DEFAULT_QUANTIZE_MODE[side]) === "graph";
 }
+
+/**
+ * What a start-up line says of the cut's codec: where int8 is quantised on `side`, or nothing
+ * for another dtype.
+ *
+ * @example
+ * ```ts
+ * import { describeInt8Placement } from "./quantize_mode.ts";
+ * console.log(describeInt8Placement({ dtype: "int8" }, "server")); // "int8 cut quantised in the graphs"
+ * console.log(describeInt8Placement({ dtype: "float32" }, "server")); // ""
+ * ```
+ */
+export function describeInt8Placement(
+  codec: Parameters<typeof quantizesInGraph>[0],
+  side: CodecSide,
+): string {
+  if (codec?.dtype !== "int8") return "";
+  return `int8 cut quantised ${quantizesInGraph(codec, side) ? "in the graphs" : "by the codec"}`;
+}

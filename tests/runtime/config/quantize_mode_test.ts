@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { parseServerConfigFile } from "../../../runtime/server/config_file.ts";
-import { DEFAULT_QUANTIZE_MODE, quantizesInGraph } from "../../../runtime/config/quantize_mode.ts";
+import {
+  DEFAULT_QUANTIZE_MODE,
+  describeInt8Placement,
+  quantizesInGraph,
+} from "../../../runtime/config/quantize_mode.ts";
 
 const base = {
   serverKey: "keys/server.key",
@@ -56,4 +60,15 @@ Deno.test("codec.quantize: graph or codec, default graph on the server and codec
   );
   assert.equal(quantizesInGraph({ dtype: "int8", quantize: "graph", topK: 0.1 }, "clinic"), false);
   assert.equal(quantizesInGraph(undefined, "clinic"), false);
+});
+
+Deno.test("the start-up line's note on the cut: where int8 is quantised, nothing for another dtype", () => {
+  assert.equal(describeInt8Placement({ dtype: "int8" }, "server"), "int8 cut quantised in the graphs");
+  assert.equal(describeInt8Placement({ dtype: "int8" }, "clinic"), "int8 cut quantised by the codec");
+  assert.equal(
+    describeInt8Placement({ dtype: "int8", quantize: "codec" }, "server"),
+    "int8 cut quantised by the codec",
+  );
+  assert.equal(describeInt8Placement({ dtype: "float16" }, "server"), "");
+  assert.equal(describeInt8Placement(undefined, "server"), "");
 });
