@@ -20,9 +20,8 @@ import type { ClinicResult } from "../client/clinic.ts";
 import { startLocalNats } from "../cluster/local_nats.ts";
 import { type RoleProcess, startRole, stopAll } from "./cluster_processes.ts";
 import { demoClinicBase, type DemoKeys, launchDemoClinics, writeDemoKeys } from "./demo_launch.ts";
-import { describeImageShares, imageCentral, imageClinicConfig, IMAGE_DEMO_OPTIMIZER } from "./demo_image.ts";
-import { printComparison } from "./demo_report.ts";
-import type { ScheduleDemoOptions } from "./demo_schedules.ts";
+import { describeImageShares, imageClinicConfig, IMAGE_DEMO_OPTIMIZER } from "./demo_image.ts";
+import { compareWithCentral, demoClinicNames, type ScheduleDemoOptions, scheduleRunLine } from "./demo_schedules.ts";
 import { UsageError } from "./main.ts";
 
 /**
@@ -154,10 +153,6 @@ export async function startReplicaCluster(
 }
 
 /** Clinic names `clinic-a`, `clinic-b`, ... as the schedule demo names them. */
-function clinicNames(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => `clinic-${String.fromCharCode(97 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ""}`);
-}
-
 /**
  * Runs the demo with `o.replicas` trainers and fronts and `o.clinics` clinics.
  *
@@ -171,7 +166,7 @@ export async function runReplicaDemo(o: ReplicaDemoOptions): Promise<void> {
   const t0 = performance.now();
   if (o.schedule !== "splitfed") throw new UsageError(`--replicas needs --schedule splitfed (got ${o.schedule}): replicas average at round ends`);
   if (o.frontAggregation === "secagg") throw new UsageError("--replicas: --front-aggregation secagg is not supported with replicas");
-  const names = clinicNames(o.clinics);
+  const names = demoClinicNames(o.clinics);
   const root = await Deno.makeTempDir({ prefix: "splitgate_replicas_" });
   try {
     const keys = await writeDemoKeys(join(root, "keys"), names);
@@ -183,7 +178,7 @@ export async function runReplicaDemo(o: ReplicaDemoOptions): Promise<void> {
       `splitgate demo: ${o.data.description}\nNATS ${cluster.natsUrl}; ${o.replicas} trainers, ${o.replicas} fronts on ` +
         `${cluster.fronts.map((f) => `127.0.0.1:${f.port}`).join(", ")} (${o.mode}, ${engine} engine, schedule splitfed` +
         `${o.serverBatch === "merge" ? ", merged server batches" : ""}); clinics: ${describeImageShares(o, names)}` +
-        `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`,
+        `\n${scheduleRunLine(o)}`,
     );
     const split0 = performance.now();
     let results: ClinicResult[];
@@ -193,10 +188,7 @@ export async function runReplicaDemo(o: ReplicaDemoOptions): Promise<void> {
     } finally {
       await cluster.stop();
     }
-    const splitSeconds = (performance.now() - split0) / 1000;
-    const c = o.central ? await imageCentral(o, false) : undefined;
-    const central = c && { bestEpoch: c.result.bestEpoch, test: c.result.test };
-    printComparison(results, central, { t0, splitSeconds, centralSeconds: c?.seconds ?? 0 });
+    await compareWithCentral(o, results, { t0, split0 });
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }

@@ -102,10 +102,7 @@ function launchAll(
  */
 export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
   const t0 = performance.now();
-  const names = Array.from(
-    { length: o.clinics },
-    (_, i) => `clinic-${String.fromCharCode(97 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ""}`,
-  );
+  const names = demoClinicNames(o.clinics);
   const root = await Deno.makeTempDir({ prefix: "splitgate_demo_" });
   try {
     const keys = await writeDemoKeys(`${root}/keys`, names);
@@ -116,8 +113,7 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
       `splitgate demo: ${o.data.description}\nserver on 127.0.0.1:${s.port} (${o.mode}, ${engineName} engine, schedule ${o.schedule}` +
         `${o.serverBatch === "merge" ? ", merged server batches" : ""}` +
         `${o.frontAggregation === "secagg" ? ", fronts securely aggregated" : ""}); clinics: ` +
-        describeImageShares(o, names) +
-        `\n${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`,
+        describeImageShares(o, names) + `\n${scheduleRunLine(o)}`,
     );
     const split0 = performance.now();
     let results: ClinicResult[];
@@ -128,14 +124,61 @@ export async function runScheduleDemo(o: ScheduleDemoOptions): Promise<void> {
       await closeDemoServer(s);
       await engine.dispose();
     }
-    const splitSeconds = (performance.now() - split0) / 1000;
-    const c = o.central ? await imageCentral(o, false) : undefined;
-    // The schedule demo's central row leaves the throughput cell empty, as it always has.
-    const central = c && { bestEpoch: c.result.bestEpoch, test: c.result.test };
-    printComparison(results, central, { t0, splitSeconds, centralSeconds: c?.seconds ?? 0 });
+    await compareWithCentral(o, results, { t0, split0 });
   } finally {
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The demo's clinic names for `n` clinics: clinic-a … clinic-z, then clinic-a1 ….
+ *
+ * @example
+ * ```ts
+ * import { demoClinicNames } from "./demo_schedules.ts";
+ * console.log(demoClinicNames(2)); // ["clinic-a", "clinic-b"]
+ * ```
+ */
+export function demoClinicNames(n: number): string[] {
+  return Array.from(
+    { length: n },
+    (_, i) => `clinic-${String.fromCharCode(97 + (i % 26))}${i >= 26 ? Math.floor(i / 26) : ""}`,
+  );
+}
+
+/**
+ * The second start-up line of a schedule demo: epochs, batch, rounds, optimizer, seed, codec.
+ *
+ * @example
+ * ```ts
+ * import { scheduleRunLine } from "./demo_schedules.ts";
+ * // console.log(scheduleRunLine(o)); // "3 epochs, batch 64, 4 rounds per epoch, ..."
+ * ```
+ */
+export function scheduleRunLine(o: ImageDemoOptions): string {
+  return `${o.epochs} epochs, batch ${o.batchSize}, ${o.turnsPerEpoch} rounds per epoch, adam lr 0.001, seed ${o.seed}, ${o.codec.dtype} codec, Noise-encrypted`;
+}
+
+/**
+ * Ends a schedule demo: the split run's time (from `split0`), the central run when asked for,
+ * and the comparison table. The central row leaves the throughput cell empty, as it always has
+ * in the schedule demos.
+ *
+ * @example
+ * ```ts
+ * import { compareWithCentral } from "./demo_schedules.ts";
+ * // await compareWithCentral(o, results, { t0, split0 });
+ * ```
+ */
+export async function compareWithCentral(
+  o: ImageDemoOptions,
+  results: ClinicResult[],
+  at: { t0: number; split0: number },
+): Promise<void> {
+  const splitSeconds = (performance.now() - at.split0) / 1000;
+  const c = o.central ? await imageCentral(o, false) : undefined;
+  const central = c && { bestEpoch: c.result.bestEpoch, test: c.result.test };
+  printComparison(results, central, { t0: at.t0, splitSeconds, centralSeconds: c?.seconds ?? 0 });
 }
 
 /**
