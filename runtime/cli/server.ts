@@ -29,6 +29,7 @@ import { describeNoiseCipher } from "../../crypto/noise/cipher_select.ts";
 import { loadAllowlist, loadPrivateKeyFile } from "../keys/key_store.ts";
 import { createServerApp, resumedAt, type ServerConfig } from "../server/mod.ts";
 import { readInput, runMain } from "./main.ts";
+import { listenAt } from "./listen_at.ts";
 import { describeInt8Placement } from "../config/quantize_mode.ts";
 import { enterUserDir } from "./user_dir.ts";
 import { readServerArgs, SERVER_USAGE } from "./server_args.ts";
@@ -109,9 +110,9 @@ await runMain(async () => {
     return;
   }
   const names = allowlist.entries.map((e) => e.name).join(", ");
-  let http: Deno.HttpServer;
-  try {
-    http = Deno.serve({
+  const http = await listenAt(
+    file,
+    () => Deno.serve({
       hostname: file.hostname,
       port: file.port,
       onListen: (a) =>
@@ -122,12 +123,9 @@ await runMain(async () => {
             (file.codec?.dtype === "int8" ? `; ${describeInt8Placement(file.codec, "server")}` : "") +
             (server.resumed ? `; resumed at ${resumedAt(server.schedule, { turnsPerEpoch: file.turnsPerEpoch, epochs: file.epochs })}` : ""),
         ),
-    }, server.app.fetch);
-  } catch (e) {
-    // "Address already in use" alone does not say which address.
-    await server.close();
-    throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
-  }
+    }, server.app.fetch),
+    () => server.close(),
+  );
   const stop = async () => {
     server.endLiveViews(); // an open dashboard would hold the graceful shutdown forever
     await http.shutdown();

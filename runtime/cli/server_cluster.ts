@@ -17,6 +17,7 @@ import { runFront } from "../cluster/front_main.ts";
 import { runTrainer } from "../cluster/trainer_main.ts";
 import { serveHealth } from "../cluster/health_endpoint.ts";
 import type { ServerArgs } from "./server_args.ts";
+import { listenAt } from "./listen_at.ts";
 
 /**
  * Runs this process in `file.role` (front or trainer) until a stop signal.
@@ -60,19 +61,17 @@ export async function serveFront(file: ServerArgs, config: ServerConfig, deps: S
     name: `front ${file.hostname}:${file.port}`,
     busTimeoutMs: file.busTimeoutMs,
   });
-  let http: Deno.HttpServer;
-  try {
-    http = Deno.serve({
+  const http = await listenAt(
+    file,
+    () => Deno.serve({
       hostname: file.hostname,
       port: file.port,
       onListen: (a) =>
         log(`splitgate front listening on ${a.hostname}:${a.port} (study ${front.study}, NATS ${file.nats!.url}); ` +
           `clinics: ${deps.allowlist.entries.map((e) => e.name).join(", ")}`),
-    }, front.app.fetch);
-  } catch (e) {
-    await front.stop();
-    throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
-  }
+    }, front.app.fetch),
+    () => front.stop(),
+  );
   let stopping: Promise<void> | undefined;
   onStopSignal(() => {
     stopping ??= (async () => {
@@ -102,13 +101,11 @@ export async function serveTrainer(file: ServerArgs, config: ServerConfig, deps:
   const id = file.trainerId!;
   const t = await runTrainer(config, deps, { natsUrl: file.nats!.url, id, log, appliedLog: file.appliedLog });
   let stopped = false;
-  let health;
-  try {
-    health = serveHealth({ hostname: file.hostname, port: file.port }, () => !stopped && t.trainer.members.includes(id));
-  } catch (e) {
-    await t.stop();
-    throw new Error(`listen ${file.hostname}:${file.port}: ${(e as Error).message}`, { cause: e });
-  }
+  const health = await listenAt(
+    file,
+    () => serveHealth({ hostname: file.hostname, port: file.port }, () => !stopped && t.trainer.members.includes(id)),
+    () => t.stop(),
+  );
   log(
     `splitgate trainer ${id} running (NATS ${file.nats!.url}, ${file.mode} mode, ${file.engine} engine); ` +
       `health on ${health.addr.hostname}:${health.addr.port}`,
