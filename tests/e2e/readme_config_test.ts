@@ -35,9 +35,10 @@ function tableFields(readme: string, heading: string): Set<string> {
 
 const readme = await Deno.readTextFile(new URL("README.md", ROOT));
 
-Deno.test("README stays a manual: at most 490 lines", () => {
-  const lines = readme.split("\n").length;
-  assert.ok(lines <= 490, `README.md has ${lines} lines; move measurements and internals to docs/`);
+Deno.test("README stays a manual: at most 460 lines", () => {
+  // Lines as `wc -l` counts them: the final newline ends the last line, it opens none.
+  const lines = readme.split("\n").length - (readme.endsWith("\n") ? 1 : 0);
+  assert.ok(lines <= 460, `README.md has ${lines} lines; move measurements and internals to docs/`);
 });
 
 Deno.test("README documents every server config field", () => {
