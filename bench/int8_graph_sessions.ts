@@ -40,6 +40,9 @@ const { values } = parseArgs({
   options: { pairs: { type: "string", default: "600" } },
 });
 const PAIRS = Number(values.pairs);
+if (!Number.isInteger(PAIRS) || PAIRS < 2) {
+  throw new RangeError(`--pairs ${values.pairs}: expected an integer >= 2 (one pair of each order)`);
+}
 const WARM = 20;
 const { cut, batch, float, quantised } = await loadInt8Split();
 
